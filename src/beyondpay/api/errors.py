@@ -1,0 +1,101 @@
+"""One handler renders every error into Stripe's envelope.
+
+``{"error": {"type", "code", "message", "param"}}`` with Stripe's status codes, for our typed
+errors, FastAPI's validation errors, malformed bodies, unknown routes and methods, and (as a 500
+that says nothing of its cause) anything unexpected, which is a bug and is logged as one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from beyondpay.kit.errors import (
+    BeyondpayError,
+    BodyMalformedError,
+    InternalError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    ParameterMissingError,
+    PayloadTooLargeError,
+    RouteNotFoundError,
+)
+from beyondpay.kit.logging import get_logger
+
+_log = get_logger(__name__)
+
+
+def error_response(error: BeyondpayError) -> Response:
+    return Response(
+        orjson.dumps(error.to_dict()),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
+    )
+
+
+def _param_from_location(location: tuple[Any, ...] | list[Any]) -> str | None:
+    """FastAPI's ("body", "metadata", "k") becomes Stripe's ``metadata[k]``."""
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    if not parts:
+        return None
+    return parts[0] + "".join(f"[{part}]" for part in parts[1:])
+
+
+def validation_error(exc: RequestValidationError) -> BeyondpayError:
+    first = exc.errors()[0] if exc.errors() else {}
+    kind = str(first.get("type", ""))
+    if kind in ("json_invalid", "json_type"):
+        return BodyMalformedError("The request body could not be parsed as JSON.")
+    param = _param_from_location(first.get("loc", ()))
+    if kind == "missing":
+        return ParameterMissingError(f"Missing required param: {param}.", param=param)
+    # Pydantic's message describes the constraint; the input value is deliberately left out.
+    detail = str(first.get("msg", "is invalid"))
+    return InvalidRequestError(f"Invalid {param}: {detail}", param=param)
+
+
+def http_error(request: Request, exc: StarletteHTTPException) -> BeyondpayError:
+    if exc.status_code == 404:
+        return RouteNotFoundError(
+            f"Unrecognized request URL ({request.method}: {request.url.path})."
+        )
+    if exc.status_code == 405:
+        return MethodNotAllowedError(
+            f"The method {request.method} is not allowed on {request.url.path}."
+        )
+    if exc.status_code == 413:
+        return PayloadTooLargeError("The request body is too large.")
+    if exc.status_code == 400:
+        return BodyMalformedError(str(exc.detail))
+    return InvalidRequestError(str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BeyondpayError)
+    async def _typed(_request: Request, exc: BeyondpayError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        return error_response(validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(http_error(request, exc))
+
+
+def internal_error_body() -> bytes:
+    """The body of a 500: it names no cause, which could carry data, only the request id."""
+    return orjson.dumps(InternalError().to_dict())
+
+
+def log_unexpected(method: str, path: str, exc: BaseException) -> None:
+    _log.error(
+        "unhandled_error", route=path, method=method, error_type=type(exc).__name__, exc_info=exc
+    )

@@ -1,0 +1,138 @@
+"""The edge of every request, as one pure ASGI middleware (no per-request task overhead).
+
+It gives each request its ``Request-Id`` (a caller's own, if well-formed), binds it to the logs,
+refuses bodies over ``BODY_BYTES_MAX`` with a 413 in the error envelope, records RED metrics per
+route template, and turns an exception that escaped every handler into a 500 envelope.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Final
+
+import orjson
+import structlog
+from fastapi import HTTPException
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from beyondpay.api.errors import internal_error_body, log_unexpected
+from beyondpay.kit.errors import PayloadTooLargeError
+from beyondpay.kit.ids import new_id
+
+BODY_BYTES_MAX: Final = 1024 * 1024
+REQUEST_ID_LENGTH_MAX: Final = 100
+_REQUEST_ID = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{REQUEST_ID_LENGTH_MAX}}}$")
+
+REQUESTS = Counter("beyondpay_http_requests_total", "HTTP requests", ["method", "route", "status"])
+REQUEST_ERRORS = Counter(
+    "beyondpay_http_request_errors_total", "HTTP responses with status >= 500", ["method", "route"]
+)
+REQUEST_DURATION = Histogram(
+    "beyondpay_http_request_duration_seconds",
+    "HTTP request duration",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+_TOO_LARGE_BODY: Final = orjson.dumps(
+    PayloadTooLargeError(f"The request body exceeds {BODY_BYTES_MAX} bytes.").to_dict()
+)
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body reader lets it through as a 413 (not a 400)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = (_header(scope, b"request-id") or b"").decode("latin-1")
+        request_id = offered if _REQUEST_ID.match(offered) else new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = {"code": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["started"] = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"request-id"]
+                headers.append((b"request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > BODY_BYTES_MAX:
+                await self._reply(send_with_id, 413, _TOO_LARGE_BODY)
+                return
+            await self.app(scope, _limited(receive), send_with_id)
+        except _BodyTooLarge:
+            if not status["started"]:
+                await self._reply(send_with_id, 413, _TOO_LARGE_BODY)
+        except Exception as exc:  # every error becomes the envelope, never a bare traceback
+            log_unexpected(scope["method"], scope["path"], exc)
+            if not status["started"]:
+                await self._reply(send_with_id, 500, internal_error_body())
+        finally:
+            route = _route_template(scope)
+            code = int(status["code"])
+            REQUESTS.labels(scope["method"], route, str(code)).inc()
+            if code >= 500:
+                REQUEST_ERRORS.labels(scope["method"], route).inc()
+            REQUEST_DURATION.labels(scope["method"], route).observe(time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    @staticmethod
+    async def _reply(send: Send, status: int, body: bytes) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _limited(receive: Receive) -> Receive:
+    received = 0
+
+    async def receive_limited() -> Message:
+        nonlocal received
+        message: Any = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > BODY_BYTES_MAX:
+                raise _BodyTooLarge
+        return message  # type: ignore[no-any-return]
+
+    return receive_limited

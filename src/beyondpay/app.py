@@ -1,0 +1,72 @@
+"""The composition root: builds the ASGI app and mounts each module's routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import procrastinate
+from fastapi import FastAPI
+
+from beyondpay import __version__
+from beyondpay.api import health
+from beyondpay.api.errors import install_error_handlers
+from beyondpay.api.middleware import EdgeMiddleware
+from beyondpay.db import jobs
+from beyondpay.db.session import Database
+from beyondpay.kit.logging import configure_logging
+from beyondpay.kit.settings import Settings
+
+
+def job_blueprints() -> list[procrastinate.Blueprint]:
+    """Every module's jobs; a module adds its blueprint here."""
+    return []
+
+
+def create_job_app(database_url: str) -> procrastinate.App:
+    return jobs.create_job_app(database_url, job_blueprints())
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    run_worker: bool = False,
+) -> FastAPI:
+    """The API; with ``run_worker`` the background worker runs inside the same process."""
+    configure_logging(settings.log_level, settings.log_format.value)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(
+            database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_max_overflow,
+        )
+        app.state.database = database
+        app.state.settings = settings
+        job_app = create_job_app(database_url)
+        app.state.jobs = job_app
+        async with contextlib.AsyncExitStack() as stack:
+            if run_worker:
+                await stack.enter_async_context(jobs.running_worker(job_app))
+            else:
+                await stack.enter_async_context(job_app.open_async())
+            try:
+                yield
+            finally:
+                await database.dispose()
+
+    app = FastAPI(
+        title="beyondpay",
+        version=__version__,
+        description="Stripe-compatible payments, UPI and programmable money on one ledger.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware)
+    app.include_router(health.router)
+    return app

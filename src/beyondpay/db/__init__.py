@@ -1,0 +1,1 @@
+"""PostgreSQL only: engine, sessions and units of work, the embedded server, migrations, jobs."""

@@ -1,0 +1,1 @@
+"""Shared building blocks: money, ids, clock, errors, invariants. Imports nothing of beyondpay."""

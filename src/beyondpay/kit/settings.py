@@ -1,0 +1,61 @@
+"""Configuration: every ``BEYONDPAY_*`` environment variable, in one place.
+
+docs/configuration.md documents each field; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_POOL_SIZE_DEFAULT: Final = 10
+DATABASE_CONNECT_TIMEOUT_S: Final = 3
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEYONDPAY_", env_file=None, extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL is started under the data dir.",
+    )
+    database_pool_size: int = Field(default=DATABASE_POOL_SIZE_DEFAULT, ge=1, le=200)
+    database_pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    redis_url: SecretStr | None = Field(default=None, description="Redis URL for rate limits.")
+    nats_url: str | None = Field(default=None, description="NATS URL; enables JetStream events.")
+    data_dir: Path = Field(default=Path(".beyondpay"), description="Embedded data and dev keys.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = Field(default="info", pattern="^(debug|info|warning|error|critical)$")
+    log_format: LogFormat = LogFormat.console
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Key ring: comma-separated `id:base64key` entries, newest first.",
+    )
+    secret_keys_file: Path | None = Field(
+        default=None, description="File holding the key ring in the same format."
+    )
+    run_worker_in_api: bool = Field(
+        default=True, description="`serve` runs the background worker in the API process."
+    )
+
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    def redis_url_value(self) -> str | None:
+        return self.redis_url.get_secret_value() if self.redis_url else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,146 @@
+"""Fixtures on real services.
+
+PostgreSQL: ``BEYONDPAY_TEST_DATABASE_URL`` when set, otherwise the embedded server. Each test
+that asks for ``database_url`` gets its own database, cloned from a migrated template, so tests
+that race several connections are isolated just as well as single-connection ones.
+
+Redis and NATS: ``BEYONDPAY_TEST_REDIS_URL`` / ``BEYONDPAY_TEST_NATS_URL``. Unset: the test is
+skipped with the reason shown. Set but unreachable: skipped locally, and a failure when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from beyondpay.db.migrate import migrations_dir, upgrade
+from beyondpay.db.session import Database
+from beyondpay.db.urls import libpq_url, sqlalchemy_url, with_database
+from beyondpay.kit.services import check_nats, check_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Database-backed property tests are slow per example; deadlines would only make them flaky.
+hypothesis_settings.register_profile(
+    "dev", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+TEMPLATE_LOCK_KEY = 0x7465_6D70  # "temp"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    configured = os.environ.get("BEYONDPAY_TEST_DATABASE_URL")
+    if configured:
+        try:
+            with psycopg.connect(libpq_url(configured), connect_timeout=5):
+                pass
+        except psycopg.OperationalError as exc:
+            pytest.fail(f"BEYONDPAY_TEST_DATABASE_URL is set but unreachable: {type(exc).__name__}")
+        yield str(sqlalchemy_url(configured).render_as_string(hide_password=False))
+        return
+    from beyondpay.db.embedded import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(ROOT / ".beyondpay" / "test")
+    yield embedded.start()
+    # The server is left running for the next run (it is reused); atexit stops it with the process.
+
+
+def _migrations_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(migrations_dir().rglob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server_url: str) -> str:
+    """A migrated database to clone; rebuilt when a migration changes."""
+    name = f"beyondpay_template_{_migrations_fingerprint()}"
+    admin = libpq_url(postgres_server_url)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (TEMPLATE_LOCK_KEY,))
+        try:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                building = f"{name}_building"
+                connection.execute(f'DROP DATABASE IF EXISTS "{building}"')
+                connection.execute(f'CREATE DATABASE "{building}"')
+                upgrade(str(with_database(postgres_server_url, building).render_as_string(False)))
+                connection.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (TEMPLATE_LOCK_KEY,))
+    return name
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
+    """The URL of a fresh, migrated database of this test's own."""
+    name = f"beyondpay_test_{uuid.uuid4().hex[:16]}"
+    admin = libpq_url(postgres_server_url)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield with_database(postgres_server_url, name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    handle = Database(database_url, pool_size=5, max_overflow=20)
+    yield handle
+    await handle.dispose()
+
+
+def _service_url(variable: str) -> str:
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is not set: this test needs the real service")
+    return url
+
+
+def _unreachable(variable: str, detail: str) -> None:
+    message = f"{variable} is set but the service is unreachable: {detail}"
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = _service_url("BEYONDPAY_TEST_REDIS_URL")
+    check = check_redis(url)
+    if not check.ok:
+        _unreachable("BEYONDPAY_TEST_REDIS_URL", check.detail)
+    return url
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    url = _service_url("BEYONDPAY_TEST_NATS_URL")
+    check = asyncio.run(check_nats(url))
+    if not check.ok:
+        _unreachable("BEYONDPAY_TEST_NATS_URL", check.detail)
+    return url
