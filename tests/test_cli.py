@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from beyondpay import __version__
@@ -43,7 +44,7 @@ def test_doctor_reports_each_service(database_url: str) -> None:
 
 
 def test_doctor_refuses_unsafe_commit_settings(database_url: str) -> None:
-    name = database_url.rsplit("/", 1)[1]
+    name = make_url(database_url).database
     with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:
         connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     result = runner.invoke(cli, ["doctor"], env={"BEYONDPAY_DATABASE_URL": database_url})
