@@ -1,0 +1,262 @@
+"""The journal's integrity: canonical hashing of transfers, and replaying it all to verify.
+
+Each transfer's hash covers the previous hash in its ledger and its own canonical fields, so a
+row changed behind the ledger's back (the table refuses UPDATE, but a superuser can disable the
+trigger) breaks the chain from that row on, and the replay of balances shows what it moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import dict_row
+
+from beyondpay.kit.money import INT64_MAX
+from beyondpay.ledger.domain import AccountFlags, StoredTransfer, TransferFlags, metadata_json
+
+GENESIS_HASH: Final = bytes(32)
+VERIFY_FETCH_ROWS: Final = 10_000
+PROBLEMS_MAX: Final = 1_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microseconds(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def transfer_hash(prev_hash: bytes, sequence: int, transfer: StoredTransfer) -> bytes:
+    """SHA-256 of the previous hash and the transfer's canonical fields."""
+    digest = hashlib.sha256(prev_hash)
+    fields = (
+        transfer.ledger,
+        str(sequence),
+        transfer.id,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        str(transfer.amount),
+        "" if transfer.amount_requested is None else str(transfer.amount_requested),
+        transfer.pending_id or "",
+        transfer.currency,
+        transfer.code,
+        str(transfer.flags),
+        str(transfer.timeout_s),
+        str(_microseconds(transfer.expires_at) or ""),
+        str(_microseconds(transfer.created_at)),
+    )
+    # Length-prefixed, so no two different field lists encode alike.
+    for value in fields:
+        encoded = value.encode()
+        digest.update(len(encoded).to_bytes(4, "big"))
+        digest.update(encoded)
+    encoded_metadata = metadata_json(transfer.metadata)
+    digest.update(len(encoded_metadata).to_bytes(4, "big"))
+    digest.update(encoded_metadata)
+    return digest.digest()
+
+
+def stored_from_row(row: dict[str, Any]) -> StoredTransfer:
+    return StoredTransfer(
+        id=row["id"],
+        ledger=row["ledger"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount=row["amount"],
+        amount_requested=row["amount_requested"],
+        pending_id=row["pending_id"],
+        currency=row["currency"],
+        code=row["code"],
+        flags=row["flags"],
+        timeout_s=row["timeout_s"],
+        expires_at=row["expires_at"],
+        metadata=row["metadata"],
+        created_at=row["created_at"],
+    )
+
+
+@dataclass
+class JournalReport:
+    transfers: int = 0
+    accounts: int = 0
+    ledgers: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < PROBLEMS_MAX:
+            self.problems.append(text)
+
+
+@dataclass(slots=True)
+class _Fold:
+    flags: int
+    debits_pending: int = 0
+    debits_posted: int = 0
+    credits_pending: int = 0
+    credits_posted: int = 0
+
+    def balances(self) -> tuple[int, int, int, int]:
+        return (self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted)
+
+
+async def _rows(
+    connection: psycopg.AsyncConnection[Any], query: str
+) -> AsyncIterator[dict[str, Any]]:
+    async with connection.cursor(name="ledger_verify", row_factory=dict_row) as cursor:
+        cursor.itersize = VERIFY_FETCH_ROWS
+        await cursor.execute(query)
+        async for row in cursor:
+            yield row
+
+
+async def verify_connection(
+    connection: psycopg.AsyncConnection[Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> JournalReport:
+    """Replay the whole journal in position order; report every mismatch found."""
+    report = JournalReport()
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute("SELECT count(*) AS n FROM ledger_transfers")
+        counted = await cursor.fetchone()
+        total = int(counted["n"]) if counted else 0
+        await cursor.execute("SELECT * FROM ledger_accounts")
+        stored_accounts = {row["id"]: row for row in await cursor.fetchall()}
+        await cursor.execute("SELECT * FROM ledger_heads")
+        heads = {row["ledger"]: row for row in await cursor.fetchall()}
+    folds = {key: _Fold(flags=row["flags"]) for key, row in stored_accounts.items()}
+    chains: dict[str, tuple[int, bytes]] = {}
+    holds: dict[str, tuple[int, str, str]] = {}
+    async for row in _rows(connection, "SELECT * FROM ledger_transfers ORDER BY position"):
+        report.transfers += 1
+        _check_chain(report, chains, row)
+        _fold(report, folds, holds, row)
+        if progress is not None and report.transfers % VERIFY_FETCH_ROWS == 0:
+            progress(report.transfers, total)
+    _check_heads(report, chains, heads)
+    _check_balances(report, folds, stored_accounts)
+    _check_sums(report, folds, stored_accounts)
+    report.accounts = len(stored_accounts)
+    report.ledgers = len(heads)
+    if progress is not None:
+        progress(report.transfers, total)
+    return report
+
+
+def _check_chain(
+    report: JournalReport, chains: dict[str, tuple[int, bytes]], row: dict[str, Any]
+) -> None:
+    ledger = row["ledger"]
+    sequence, prev_hash = chains.get(ledger, (0, GENESIS_HASH))
+    if row["sequence"] != sequence + 1:
+        report.problem(
+            f"ledger {ledger}: transfer {row['id']} has sequence {row['sequence']}, "
+            f"expected {sequence + 1}"
+        )
+    if bytes(row["prev_hash"]) != prev_hash:
+        report.problem(f"ledger {ledger}: transfer {row['id']} does not chain to its predecessor")
+    expected = transfer_hash(prev_hash, row["sequence"], stored_from_row(row))
+    if bytes(row["hash"]) != expected:
+        report.problem(f"ledger {ledger}: transfer {row['id']} hash mismatch (row altered)")
+    chains[ledger] = (row["sequence"], bytes(row["hash"]))
+
+
+def _fold(
+    report: JournalReport,
+    folds: dict[str, _Fold],
+    holds: dict[str, tuple[int, str, str]],
+    row: dict[str, Any],
+) -> None:
+    debit = folds.get(row["debit_account_id"])
+    credit = folds.get(row["credit_account_id"])
+    if debit is None or credit is None:
+        report.problem(f"transfer {row['id']} names an account that does not exist")
+        return
+    amount, flags = row["amount"], row["flags"]
+    if amount < 0:
+        report.problem(f"transfer {row['id']} has a negative amount")
+    if flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+        hold = holds.pop(row["pending_id"], None)
+        if hold is None:
+            report.problem(f"transfer {row['id']} resolves a hold that is not open")
+            return
+        debit.debits_pending -= hold[0]
+        credit.credits_pending -= hold[0]
+        if flags & TransferFlags.POST_PENDING:
+            debit.debits_posted += amount
+            credit.credits_posted += amount
+    elif flags & TransferFlags.PENDING:
+        holds[row["id"]] = (amount, row["debit_account_id"], row["credit_account_id"])
+        debit.debits_pending += amount
+        credit.credits_pending += amount
+    else:
+        debit.debits_posted += amount
+        credit.credits_posted += amount
+    for account_id, fold in ((row["debit_account_id"], debit), (row["credit_account_id"], credit)):
+        _check_fold(report, account_id, fold, row["id"])
+
+
+def _check_fold(report: JournalReport, account_id: str, fold: _Fold, transfer_id: str) -> None:
+    balances = fold.balances()
+    if min(balances) < 0 or max(balances) > INT64_MAX:
+        report.problem(f"account {account_id} out of range after transfer {transfer_id}")
+    if fold.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and (
+        fold.debits_pending + fold.debits_posted > fold.credits_posted
+    ):
+        report.problem(f"account {account_id} debits exceed credits after {transfer_id}")
+    if fold.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS and (
+        fold.credits_pending + fold.credits_posted > fold.debits_posted
+    ):
+        report.problem(f"account {account_id} credits exceed debits after {transfer_id}")
+
+
+def _check_heads(
+    report: JournalReport, chains: dict[str, tuple[int, bytes]], heads: dict[str, Any]
+) -> None:
+    for ledger, head in heads.items():
+        sequence, last_hash = chains.get(ledger, (0, GENESIS_HASH))
+        if head["sequence"] != sequence or bytes(head["hash"]) != last_hash:
+            report.problem(f"ledger {ledger}: head does not match the last transfer")
+
+
+def _check_balances(
+    report: JournalReport, folds: dict[str, _Fold], stored: dict[str, dict[str, Any]]
+) -> None:
+    names = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+    for account_id, fold in folds.items():
+        row = stored[account_id]
+        for name, value in zip(names, fold.balances(), strict=True):
+            if row[name] != value:
+                report.problem(
+                    f"account {account_id}: stored {name} {row[name]}, journal gives {value}"
+                )
+
+
+def _check_sums(
+    report: JournalReport, folds: dict[str, _Fold], stored: dict[str, dict[str, Any]]
+) -> None:
+    sums: dict[str, list[int]] = {}
+    for account_id, fold in folds.items():
+        total = sums.setdefault(stored[account_id]["currency"], [0, 0, 0, 0])
+        for index, value in enumerate(fold.balances()):
+            total[index] += value
+    for currency, (debits_pending, debits_posted, credits_pending, credits_posted) in sums.items():
+        if debits_posted != credits_posted or debits_pending != credits_pending:
+            report.problem(f"{currency}: debits and credits do not balance")
+
+
+async def verify_journal(session: Any) -> JournalReport:
+    """``verify_connection`` on the connection of a unit of work's session."""
+    from beyondpay.db.session import driver_connection
+
+    return await verify_connection(await driver_connection(session))

@@ -1,0 +1,612 @@
+"""The ledger's use cases: the only code that writes ledger tables.
+
+Every function runs inside the caller's transaction (a unit of work's session, or a psycopg
+connection in a transaction) and never commits. ``create_transfers`` locks the accounts a batch
+touches in id order, then the journal heads in name order (docs/ledger.md, "Concurrency").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.db.session import driver_connection
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.invariants import invariant
+from beyondpay.ledger.domain import (
+    BATCH_ACCOUNTS_MAX,
+    BATCH_TRANSFERS_MAX,
+    AccountState,
+    Batch,
+    CreateAccountResult,
+    CreateTransferResult,
+    NewAccount,
+    StoredTransfer,
+    Transfer,
+    TransferFlags,
+    available,
+    canonical_metadata,
+    evaluate_batch,
+    expiry_void,
+    validate_new_account,
+)
+from beyondpay.ledger.journal import (
+    JournalReport,
+    stored_from_row,
+    transfer_hash,
+    verify_connection,
+)
+
+# A concurrent batch may insert the same new transfer id first; the batch is then re-evaluated.
+RETRY_COUNT_MAX: Final = 3
+EXPIRE_HOLDS_LIMIT_DEFAULT: Final = 1_000
+HISTORY_LIMIT_MAX: Final = 100
+
+_ACCOUNT_COLUMNS: Final = (
+    "id, ledger, currency, code, flags, debits_pending, debits_posted, credits_pending, "
+    "credits_posted"
+)
+_TRANSFER_COLUMNS: Final = (
+    "id",
+    "ledger",
+    "sequence",
+    "position",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "amount_requested",
+    "pending_id",
+    "currency",
+    "code",
+    "flags",
+    "timeout_s",
+    "expires_at",
+    "metadata",
+    "created_at",
+    "prev_hash",
+    "hash",
+)
+_COPY_TRANSFERS: Final = f"COPY ledger_transfers ({', '.join(_TRANSFER_COLUMNS)}) FROM STDIN"
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    id: str
+    ledger: str
+    currency: str
+    code: str
+    flags: int
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+    metadata: Mapping[str, Any]
+    created_at: datetime
+
+    @property
+    def available(self) -> int:
+        return available(
+            self.flags,
+            (self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A stored transfer with its place in the journal."""
+
+    transfer: StoredTransfer
+    sequence: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """An account's balances right after one of its transfers."""
+
+    transfer_id: str
+    position: int
+    created_at: datetime
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+
+
+async def _fetch_transfers(connection: Connection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute("SELECT * FROM ledger_transfers WHERE id = ANY(%s)", (wanted,))
+        return {row["id"]: stored_from_row(row) for row in await cursor.fetchall()}
+
+
+async def _fetch_resolutions(
+    connection: Connection, pending_ids: Iterable[str]
+) -> dict[str, StoredTransfer]:
+    wanted = list(set(pending_ids))
+    if not wanted:
+        return {}
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute("SELECT * FROM ledger_transfers WHERE pending_id = ANY(%s)", (wanted,))
+        return {row["pending_id"]: stored_from_row(row) for row in await cursor.fetchall()}
+
+
+async def _lock_accounts(connection: Connection, ids: Iterable[str]) -> dict[str, AccountState]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    # ORDER BY before FOR UPDATE: rows are locked in id order, the same in every batch.
+    cursor = await connection.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        (wanted,),
+    )
+    return {row[0]: AccountState(*row) for row in await cursor.fetchall()}
+
+
+async def _open_expired_holds(
+    connection: Connection, account_ids: list[str], now: datetime, limit: int
+) -> list[StoredTransfer]:
+    if not account_ids:
+        return []
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            """
+            SELECT p.* FROM ledger_transfers p
+            WHERE p.expires_at <= %(now)s
+              AND (p.debit_account_id = ANY(%(ids)s) OR p.credit_account_id = ANY(%(ids)s))
+              AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)
+            ORDER BY p.expires_at, p.id
+            LIMIT %(limit)s
+            """,
+            {"now": now, "ids": account_ids, "limit": limit},
+        )
+        return [stored_from_row(row) for row in await cursor.fetchall()]
+
+
+def _accounts_of(transfers: Sequence[Transfer], holds: Mapping[str, StoredTransfer]) -> set[str]:
+    ids: set[str] = set()
+    for transfer in transfers:
+        if transfer.debit_account_id:
+            ids.add(transfer.debit_account_id)
+        if transfer.credit_account_id:
+            ids.add(transfer.credit_account_id)
+    for hold in holds.values():
+        ids.add(hold.debit_account_id)
+        ids.add(hold.credit_account_id)
+    return ids
+
+
+async def apply_transfers(
+    connection: Connection, transfers: Sequence[Transfer], *, system: bool = False
+) -> list[CreateTransferResult]:
+    """Evaluate and write one batch on ``connection`` (in a transaction; never commits)."""
+    invariant(len(transfers) <= BATCH_TRANSFERS_MAX, "batch larger than BATCH_TRANSFERS_MAX")
+    if not transfers:
+        return []
+    pending_ids = [t.pending_id for t in transfers if isinstance(t.pending_id, str)]
+    holds = await _fetch_transfers(connection, pending_ids)
+    accounts = await _lock_accounts(connection, _accounts_of(transfers, holds))
+    now = utcnow()
+    batch = Batch(
+        accounts=accounts,
+        existing=await _fetch_transfers(connection, [t.id for t in transfers if t.id]),
+        holds=holds,
+        resolutions=await _fetch_resolutions(connection, pending_ids),
+        now=now,
+    )
+    before = {key: account.balances() for key, account in accounts.items()}
+    if not system:  # a system batch is the expiry itself
+        await _expire_on_locked_accounts(connection, batch)
+    results = evaluate_batch(transfers, batch, system=system)
+    if batch.created:
+        await _write(connection, batch, before)
+    return results
+
+
+async def _expire_on_locked_accounts(connection: Connection, batch: Batch) -> None:
+    """Void this batch's accounts' expired holds first, so they hold no money in its checks."""
+    holding = [a.id for a in batch.accounts.values() if a.debits_pending or a.credits_pending]
+    expired = await _open_expired_holds(connection, holding, batch.now, BATCH_TRANSFERS_MAX)
+    expired = [hold for hold in expired if hold.id not in batch.resolutions]
+    if not expired:
+        return
+    missing = {h.debit_account_id for h in expired} | {h.credit_account_id for h in expired}
+    invariant(missing <= set(batch.accounts), "expired holds are on locked accounts")
+    for hold in expired:
+        batch.holds.setdefault(hold.id, hold)
+    voids = [expiry_void(hold) for hold in expired]
+    results = evaluate_batch(voids, batch, system=True)
+    invariant(all(r is CreateTransferResult.ok for r in results), "an expiry void always applies")
+
+
+async def _write(
+    connection: Connection, batch: Batch, before: Mapping[str, tuple[int, int, int, int]]
+) -> None:
+    created = batch.created
+    ledgers = sorted({transfer.ledger for transfer in created})
+    cursor = await connection.execute(
+        "SELECT ledger, sequence, hash FROM ledger_heads WHERE ledger = ANY(%s) "
+        "ORDER BY ledger FOR UPDATE",
+        (ledgers,),
+    )
+    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in await cursor.fetchall()}
+    invariant(len(heads) == len(ledgers), "every ledger with accounts has a journal head")
+    cursor = await connection.execute(
+        "SELECT nextval('ledger_transfer_position') FROM generate_series(1, %s)", (len(created),)
+    )
+    positions = [int(row[0]) for row in await cursor.fetchall()]
+    invariant(positions == sorted(positions), "positions are handed out in batch order")
+    async with connection.cursor() as copy_cursor, copy_cursor.copy(_COPY_TRANSFERS) as copy:
+        for transfer, position in zip(created, positions, strict=True):
+            sequence, prev_hash = heads[transfer.ledger]
+            sequence += 1
+            digest = transfer_hash(prev_hash, sequence, transfer)
+            heads[transfer.ledger] = (sequence, digest)
+            await copy.write_row(_copy_row(transfer, sequence, position, prev_hash, digest))
+    await _write_balances(connection, batch, before)
+    await connection.execute(
+        "UPDATE ledger_heads h SET sequence = v.sequence, hash = v.hash "
+        "FROM unnest(%s::text[], %s::bigint[], %s::bytea[]) AS v(ledger, sequence, hash) "
+        "WHERE h.ledger = v.ledger",
+        (
+            list(heads),
+            [head[0] for head in heads.values()],
+            [head[1] for head in heads.values()],
+        ),
+    )
+
+
+def _copy_row(
+    transfer: StoredTransfer, sequence: int, position: int, prev_hash: bytes, digest: bytes
+) -> tuple[Any, ...]:
+    return (
+        transfer.id,
+        transfer.ledger,
+        sequence,
+        position,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount,
+        transfer.amount_requested,
+        transfer.pending_id,
+        transfer.currency,
+        transfer.code,
+        transfer.flags,
+        transfer.timeout_s,
+        transfer.expires_at,
+        Jsonb(transfer.metadata),
+        transfer.created_at,
+        prev_hash,
+        digest,
+    )
+
+
+async def _write_balances(
+    connection: Connection, batch: Batch, before: Mapping[str, tuple[int, int, int, int]]
+) -> None:
+    changed = [a for a in batch.accounts.values() if a.balances() != before[a.id]]
+    _assert_balanced(batch, changed, before)
+    await connection.execute(
+        """
+        UPDATE ledger_accounts a SET debits_pending = v.dp, debits_posted = v.dpo,
+            credits_pending = v.cp, credits_posted = v.cpo
+        FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])
+            AS v(id, dp, dpo, cp, cpo)
+        WHERE a.id = v.id
+        """,
+        (
+            [a.id for a in changed],
+            [a.debits_pending for a in changed],
+            [a.debits_posted for a in changed],
+            [a.credits_pending for a in changed],
+            [a.credits_posted for a in changed],
+        ),
+    )
+
+
+def _assert_balanced(
+    batch: Batch, changed: list[AccountState], before: Mapping[str, tuple[int, int, int, int]]
+) -> None:
+    """Per currency, a batch changes debits and credits by the same amounts."""
+    deltas: dict[str, list[int]] = {}
+    for account in changed:
+        total = deltas.setdefault(account.currency, [0, 0, 0, 0])
+        for index, (after, prior) in enumerate(
+            zip(account.balances(), before[account.id], strict=True)
+        ):
+            total[index] += after - prior
+        invariant(min(account.balances()) >= 0, "balances are never negative")
+        invariant(
+            account.flags & 1 == 0
+            or account.debits_pending + account.debits_posted <= account.credits_posted,
+            "debits_must_not_exceed_credits holds",
+        )
+        invariant(
+            account.flags & 2 == 0
+            or account.credits_pending + account.credits_posted <= account.debits_posted,
+            "credits_must_not_exceed_debits holds",
+        )
+    for debits_pending, debits_posted, credits_pending, credits_posted in deltas.values():
+        invariant(debits_pending == credits_pending, "pending debits equal pending credits")
+        invariant(debits_posted == credits_posted, "posted debits equal posted credits")
+    invariant(len(batch.created) > 0, "a written batch created transfers")
+
+
+class LedgerService:
+    """``ledger_service``: the ledger's use cases, each inside the caller's transaction."""
+
+    async def create_accounts(
+        self, session: AsyncSession, accounts: Sequence[NewAccount]
+    ) -> list[CreateAccountResult]:
+        return await create_accounts_on(await driver_connection(session), accounts)
+
+    async def create_transfers(
+        self, session: AsyncSession, transfers: Sequence[Transfer]
+    ) -> list[CreateTransferResult]:
+        return await create_transfers_on(await driver_connection(session), transfers)
+
+    async def get_accounts(
+        self, session: AsyncSession, ids: Sequence[str]
+    ) -> dict[str, AccountBalance]:
+        return await get_accounts_on(await driver_connection(session), ids)
+
+    async def close_account(self, session: AsyncSession, account_id: str) -> bool:
+        connection = await driver_connection(session)
+        cursor = await connection.execute(
+            "UPDATE ledger_accounts SET flags = flags | 4 WHERE id = %s RETURNING id",
+            (account_id,),
+        )
+        return await cursor.fetchone() is not None
+
+    async def expire_holds(
+        self, session: AsyncSession, limit: int = EXPIRE_HOLDS_LIMIT_DEFAULT
+    ) -> int:
+        return await expire_holds_on(await driver_connection(session), limit)
+
+    async def account_transfers(
+        self,
+        session: AsyncSession,
+        account_id: str,
+        *,
+        after_position: int | None = None,
+        limit: int = HISTORY_LIMIT_MAX,
+    ) -> list[JournalEntry]:
+        return await account_transfers_on(
+            await driver_connection(session), account_id, after_position, limit
+        )
+
+    async def balance_history(
+        self,
+        session: AsyncSession,
+        account_id: str,
+        *,
+        after_position: int | None = None,
+        until: datetime | None = None,
+        limit: int = HISTORY_LIMIT_MAX,
+    ) -> list[HistoryEntry]:
+        return await balance_history_on(
+            await driver_connection(session), account_id, after_position, until, limit
+        )
+
+    async def balance_at(
+        self,
+        session: AsyncSession,
+        account_id: str,
+        *,
+        transfer_id: str | None = None,
+        at: datetime | None = None,
+    ) -> HistoryEntry | None:
+        return await balance_at_on(
+            await driver_connection(session), account_id, transfer_id=transfer_id, at=at
+        )
+
+    async def verify_journal(self, session: AsyncSession) -> JournalReport:
+        return await verify_connection(await driver_connection(session))
+
+
+async def create_transfers_on(
+    connection: Connection, transfers: Sequence[Transfer], *, system: bool = False
+) -> list[CreateTransferResult]:
+    """``apply_transfers`` in a savepoint, retried when a concurrent batch took a new id first."""
+    for attempt in range(RETRY_COUNT_MAX):
+        try:
+            async with connection.transaction():
+                return await apply_transfers(connection, transfers, system=system)
+        except psycopg.errors.UniqueViolation:
+            if attempt == RETRY_COUNT_MAX - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def create_accounts_on(
+    connection: Connection, accounts: Sequence[NewAccount]
+) -> list[CreateAccountResult]:
+    invariant(len(accounts) <= BATCH_ACCOUNTS_MAX, "batch larger than BATCH_ACCOUNTS_MAX")
+    results: list[CreateAccountResult | None] = [validate_new_account(a) for a in accounts]
+    first: dict[str, NewAccount] = {}
+    for index, account in enumerate(accounts):
+        if results[index] is None and account.id not in first:
+            first[account.id] = account
+    inserted = await _insert_accounts(connection, list(first.values())) if first else set()
+    stored = await get_accounts_on(connection, list(first))
+    for index, account in enumerate(accounts):
+        if results[index] is None:
+            fresh = account is first[account.id] and account.id in inserted
+            results[index] = (
+                CreateAccountResult.ok if fresh else _account_result(account, stored[account.id])
+            )
+    return [result for result in results if result is not None]
+
+
+async def _insert_accounts(connection: Connection, accounts: list[NewAccount]) -> set[str]:
+    now = utcnow()
+    cursor = await connection.execute(
+        """
+        INSERT INTO ledger_accounts (id, ledger, currency, code, flags, metadata, created_at)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[],
+                             %s::jsonb[], %s::timestamptz[])
+        ORDER BY 1
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """,
+        (
+            [a.id for a in accounts],
+            [a.ledger for a in accounts],
+            [a.currency for a in accounts],
+            [a.code for a in accounts],
+            [int(a.flags) for a in accounts],
+            [Jsonb(canonical_metadata(a.metadata)) for a in accounts],
+            [now] * len(accounts),
+        ),
+    )
+    inserted = {row[0] for row in await cursor.fetchall()}
+    ledgers = sorted({a.ledger for a in accounts if a.id in inserted})
+    if ledgers:
+        await connection.execute(
+            "INSERT INTO ledger_heads (ledger) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (ledgers,),
+        )
+    return inserted
+
+
+def _account_result(account: NewAccount, stored: AccountBalance) -> CreateAccountResult:
+    if stored.ledger != account.ledger:
+        return CreateAccountResult.exists_with_different_ledger
+    if stored.currency != account.currency:
+        return CreateAccountResult.exists_with_different_currency
+    if stored.code != account.code:
+        return CreateAccountResult.exists_with_different_code
+    if stored.flags != int(account.flags):
+        return CreateAccountResult.exists_with_different_flags
+    return CreateAccountResult.exists
+
+
+async def get_accounts_on(connection: Connection, ids: Sequence[str]) -> dict[str, AccountBalance]:
+    """Accounts as read: a hold past its expiry already counts as released."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    cursor = await connection.execute(
+        f"SELECT {_ACCOUNT_COLUMNS}, metadata, created_at FROM ledger_accounts WHERE id = ANY(%s)",
+        (wanted,),
+    )
+    rows = {row[0]: list(row) for row in await cursor.fetchall()}
+    holding = [key for key, row in rows.items() if row[5] or row[7]]
+    for hold in await _open_expired_holds(connection, holding, utcnow(), 2**31 - 1):
+        if hold.debit_account_id in rows:
+            rows[hold.debit_account_id][5] -= hold.amount
+        if hold.credit_account_id in rows:
+            rows[hold.credit_account_id][7] -= hold.amount
+    return {key: AccountBalance(*row) for key, row in rows.items()}
+
+
+async def expire_holds_on(connection: Connection, limit: int = EXPIRE_HOLDS_LIMIT_DEFAULT) -> int:
+    """Void holds past their timeout (the expiry job); safe to run twice or concurrently."""
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            """
+            SELECT p.* FROM ledger_transfers p
+            WHERE p.expires_at <= %s
+              AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)
+            ORDER BY p.expires_at, p.id LIMIT %s
+            """,
+            (utcnow(), min(limit, BATCH_TRANSFERS_MAX)),
+        )
+        holds = [stored_from_row(row) for row in await cursor.fetchall()]
+    if not holds:
+        return 0
+    results = await create_transfers_on(
+        connection, [expiry_void(hold) for hold in holds], system=True
+    )
+    return sum(1 for result in results if result is CreateTransferResult.ok)
+
+
+async def account_transfers_on(
+    connection: Connection, account_id: str, after_position: int | None, limit: int
+) -> list[JournalEntry]:
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            """
+            SELECT * FROM ledger_transfers
+            WHERE (debit_account_id = %(a)s OR credit_account_id = %(a)s)
+              AND position > %(after)s
+            ORDER BY position LIMIT %(limit)s
+            """,
+            {"a": account_id, "after": after_position or 0, "limit": min(limit, HISTORY_LIMIT_MAX)},
+        )
+        return [
+            JournalEntry(stored_from_row(row), row["sequence"], row["position"])
+            for row in await cursor.fetchall()
+        ]
+
+
+async def _fold_history(
+    connection: Connection, account_id: str, until: datetime | None
+) -> list[HistoryEntry]:
+    """Balances after each of the account's transfers, folded from the journal."""
+    cursor = await connection.execute(
+        """
+        SELECT t.id, t.position, t.created_at, t.flags, t.amount, h.amount,
+               t.debit_account_id = %(a)s
+        FROM ledger_transfers t LEFT JOIN ledger_transfers h ON h.id = t.pending_id
+        WHERE (t.debit_account_id = %(a)s OR t.credit_account_id = %(a)s)
+          AND (%(until)s::timestamptz IS NULL OR t.created_at <= %(until)s)
+        ORDER BY t.position
+        """,
+        {"a": account_id, "until": until},
+    )
+    balances = [0, 0, 0, 0]  # debits_pending, debits_posted, credits_pending, credits_posted
+    history: list[HistoryEntry] = []
+    async for transfer_id, position, created_at, flags, amount, hold, is_debit in cursor:
+        side = 0 if is_debit else 2
+        if flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+            balances[side] -= hold
+            if flags & TransferFlags.POST_PENDING:
+                balances[side + 1] += amount
+        elif flags & TransferFlags.PENDING:
+            balances[side] += amount
+        else:
+            balances[side + 1] += amount
+        history.append(HistoryEntry(transfer_id, position, created_at, *balances))
+    return history
+
+
+async def balance_history_on(
+    connection: Connection,
+    account_id: str,
+    after_position: int | None,
+    until: datetime | None,
+    limit: int,
+) -> list[HistoryEntry]:
+    """A page of the account's balances after each transfer, in journal order."""
+    entries = await _fold_history(connection, account_id, until)
+    after = after_position or 0
+    return [entry for entry in entries if entry.position > after][: min(limit, HISTORY_LIMIT_MAX)]
+
+
+async def balance_at_on(
+    connection: Connection,
+    account_id: str,
+    *,
+    transfer_id: str | None = None,
+    at: datetime | None = None,
+) -> HistoryEntry | None:
+    """The account's balances right after ``transfer_id``, or as they stood at time ``at``."""
+    entries = await _fold_history(connection, account_id, at)
+    if transfer_id is None:
+        return entries[-1] if entries else None
+    return next((entry for entry in entries if entry.transfer_id == transfer_id), None)
+
+
+ledger_service = LedgerService()
