@@ -20,7 +20,9 @@ from beyondpay.kit.settings import Settings
 
 def job_blueprints() -> list[procrastinate.Blueprint]:
     """Every module's jobs; a module adds its blueprint here."""
-    return []
+    from beyondpay.ledger.tasks import ledger_jobs
+
+    return [ledger_jobs]
 
 
 def create_job_app(database_url: str) -> procrastinate.App:

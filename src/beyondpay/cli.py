@@ -148,5 +148,39 @@ def doctor() -> None:
         raise typer.Exit(code=1)
 
 
+ledger_cli = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+cli.add_typer(ledger_cli, name="ledger")
+
+
+@ledger_cli.command("verify")
+def ledger_verify() -> None:
+    """Replay the journal: sequences, hash chain, every balance; exit 1 on any mismatch."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from beyondpay.db.runtime import open_database
+    from beyondpay.ledger.journal import verify_database
+
+    target = open_database(_settings())
+    try:
+        with Progress(
+            TextColumn("replaying the journal"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("verify", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = asyncio.run(verify_database(target.url, progress=advance))
+    finally:
+        target.close()
+    for problem in report.problems:
+        console.print(f"[red]✗[/red] {problem}")
+    summary = f"{report.transfers} transfers, {report.accounts} accounts, {report.ledgers} ledgers"
+    if not report.ok:
+        console.print(f"[red]journal verification failed[/red]: {summary}")
+        raise typer.Exit(code=1)
+    console.print(f"[green]journal verified[/green]: {summary}")
+
+
 def main() -> None:
     cli()

@@ -260,3 +260,16 @@ async def verify_journal(session: Any) -> JournalReport:
     from beyondpay.db.session import driver_connection
 
     return await verify_connection(await driver_connection(session))
+
+
+async def verify_database(
+    url: str, *, progress: Callable[[int, int], None] | None = None
+) -> JournalReport:
+    """Verify the journal of the database at ``url`` in one repeatable-read snapshot."""
+    from beyondpay.db.urls import libpq_url
+
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        await connection.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
+        await connection.set_read_only(True)
+        async with connection.transaction():
+            return await verify_connection(connection, progress=progress)
