@@ -30,7 +30,7 @@ def upgrade() -> None:
             credits_posted bigint NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
             metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
             created_at timestamptz NOT NULL
-        );
+        ) WITH (fillfactor = 80);  -- room on the page keeps balance updates HOT
         CREATE INDEX ix_ledger_accounts_ledger ON ledger_accounts (ledger, id);
 
         -- One row per ledger namespace: the last sequence number and hash of its journal.
@@ -40,15 +40,17 @@ def upgrade() -> None:
             hash bytea NOT NULL DEFAULT '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
         );
 
-        CREATE SEQUENCE ledger_transfer_position AS bigint;
+        CREATE SEQUENCE ledger_batch_number AS bigint;
 
         CREATE TABLE ledger_transfers (
             id text PRIMARY KEY,
             ledger text NOT NULL,
             sequence bigint NOT NULL,
             position bigint NOT NULL,
-            debit_account_id text NOT NULL REFERENCES ledger_accounts (id),
-            credit_account_id text NOT NULL REFERENCES ledger_accounts (id),
+            -- No foreign keys: the ledger locks both accounts before it writes, and the
+            -- per-row checks cost a fifth of a batch's time; `ledger verify` checks them.
+            debit_account_id text NOT NULL,
+            credit_account_id text NOT NULL,
             amount bigint NOT NULL CHECK (amount >= 0),
             amount_requested bigint,
             pending_id text,
@@ -94,7 +96,7 @@ def downgrade() -> None:
         """
         DROP TABLE ledger_transfers;
         DROP FUNCTION ledger_transfers_append_only();
-        DROP SEQUENCE ledger_transfer_position;
+        DROP SEQUENCE ledger_batch_number;
         DROP TABLE ledger_heads;
         DROP TABLE ledger_accounts;
         """

@@ -229,3 +229,17 @@ async def test_invalid_transfers_name_the_rule(
 ) -> None:
     await _accounts(database)
     assert await _transfer(database, transfer) == [result]
+
+
+async def test_metadata_round_trips_exactly_and_verifies(database: Database) -> None:
+    await _accounts(database)
+    metadata = {"note": 'back\\slash "quoted"\ttab\nnewline ü €', "n": [1, {"x": None}]}
+    transfer = Transfer("m", "world", "alice", 5, "inr", "deposit", metadata=metadata)
+    assert await _transfer(database, transfer) == [R.ok]
+    async with database.unit_of_work() as session:
+        entries = await ledger_service.account_transfers(session, "alice")
+    assert entries[0].transfer.metadata == metadata
+    assert await _transfer(database, transfer) == [R.exists]
+    changed = Transfer("m", "world", "alice", 5, "inr", "deposit", metadata={"note": "other"})
+    assert await _transfer(database, changed) == [R.exists_with_different_metadata]
+    await _verify(database)

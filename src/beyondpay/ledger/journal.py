@@ -33,33 +33,33 @@ def _microseconds(moment: datetime | None) -> int | None:
 
 
 def transfer_hash(prev_hash: bytes, sequence: int, transfer: StoredTransfer) -> bytes:
-    """SHA-256 of the previous hash and the transfer's canonical fields."""
-    digest = hashlib.sha256(prev_hash)
-    fields = (
-        transfer.ledger,
-        str(sequence),
-        transfer.id,
-        transfer.debit_account_id,
-        transfer.credit_account_id,
-        str(transfer.amount),
-        "" if transfer.amount_requested is None else str(transfer.amount_requested),
-        transfer.pending_id or "",
-        transfer.currency,
-        transfer.code,
-        str(transfer.flags),
-        str(transfer.timeout_s),
-        str(_microseconds(transfer.expires_at) or ""),
-        str(_microseconds(transfer.created_at)),
+    """SHA-256 of the previous hash and the transfer's canonical fields.
+
+    The fields are joined with the unit separator (0x1F): ids, codes, ledgers and currencies
+    cannot contain it (their patterns exclude it) and JSON escapes it inside metadata, so no two
+    different transfers encode alike.
+    """
+    canonical = "\x1f".join(
+        (
+            transfer.ledger,
+            str(sequence),
+            transfer.id,
+            transfer.debit_account_id,
+            transfer.credit_account_id,
+            str(transfer.amount),
+            "" if transfer.amount_requested is None else str(transfer.amount_requested),
+            transfer.pending_id or "",
+            transfer.currency,
+            transfer.code,
+            str(transfer.flags),
+            str(transfer.timeout_s),
+            str(_microseconds(transfer.expires_at) or ""),
+            str(_microseconds(transfer.created_at)),
+        )
     )
-    # Length-prefixed, so no two different field lists encode alike.
-    for value in fields:
-        encoded = value.encode()
-        digest.update(len(encoded).to_bytes(4, "big"))
-        digest.update(encoded)
-    encoded_metadata = metadata_json(transfer.metadata)
-    digest.update(len(encoded_metadata).to_bytes(4, "big"))
-    digest.update(encoded_metadata)
-    return digest.digest()
+    return hashlib.sha256(
+        prev_hash + canonical.encode() + b"\x1f" + metadata_json(transfer.metadata)
+    ).digest()
 
 
 def stored_from_row(row: dict[str, Any]) -> StoredTransfer:

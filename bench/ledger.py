@@ -1,0 +1,179 @@
+"""Ledger throughput, with pgbench's TPC-B measured beside it on the same PostgreSQL.
+
+    .venv/bin/python bench/ledger.py [--seconds 10] [--accounts 10000] [--preload 0]
+
+Uses BEYONDPAY_DATABASE_URL (the server; the benchmark creates its own databases on it) or the
+embedded server. Prints transfers/s for batches of 1, 100, 1,000 and 8,190 written back to back,
+and for 1, 64 and 512 concurrent single-transfer callers through the batcher; then pgbench's
+TPC-B tps for the same duration, and the ratios. ``--preload N`` first fills the journal with N
+transfers (through the ledger itself) to measure how a large journal slows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from beyondpay.db.embedded import EmbeddedPostgres
+from beyondpay.db.migrate import upgrade
+from beyondpay.db.urls import libpq_url, sqlalchemy_url, with_database
+from beyondpay.ledger.batcher import LedgerBatcher
+from beyondpay.ledger.domain import BATCH_TRANSFERS_MAX, NewAccount, Transfer
+from beyondpay.ledger.service import apply_transfers, create_accounts_on
+
+BENCH_DATABASE = "beyondpay_bench_ledger"
+PGBENCH_DATABASE = "beyondpay_bench_pgbench"
+PGBENCH_SCALE = 10
+PGBENCH_CLIENTS = 8
+_ids = itertools.count()
+
+
+def server_url() -> tuple[str, EmbeddedPostgres | None]:
+    configured = os.environ.get("BEYONDPAY_DATABASE_URL")
+    if configured:
+        return str(sqlalchemy_url(configured).render_as_string(hide_password=False)), None
+    embedded = EmbeddedPostgres(Path(".beyondpay"))
+    return embedded.start(), embedded
+
+
+def recreate(server: str, name: str) -> str:
+    with psycopg.connect(libpq_url(server), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server, name).render_as_string(hide_password=False)
+
+
+def transfers(count: int, accounts: int, rng: random.Random) -> list[Transfer]:
+    batch = []
+    for _ in range(count):
+        debit, credit = rng.sample(range(accounts), 2)
+        batch.append(Transfer(f"b{next(_ids)}", f"a{debit}", f"a{credit}", 1, "inr", "bench"))
+    return batch
+
+
+async def setup(url: str, accounts: int) -> None:
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        for start in range(0, accounts, BATCH_TRANSFERS_MAX):
+            chunk = range(start, min(accounts, start + BATCH_TRANSFERS_MAX))
+            async with connection.transaction():
+                await create_accounts_on(
+                    connection, [NewAccount(f"a{i}", f"l{i % 8}", "inr", "bench") for i in chunk]
+                )
+
+
+async def batches(url: str, size: int, seconds: float, accounts: int) -> float:
+    rng = random.Random(size)
+    done = 0
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            batch = transfers(size, accounts, rng)
+            async with connection.transaction():
+                results = await apply_transfers(connection, batch)
+            done += sum(1 for result in results if result.value == "ok")
+        return done / (time.perf_counter() - started)
+
+
+async def callers(url: str, concurrency: int, seconds: float, accounts: int) -> float:
+    rng = random.Random(concurrency)
+    done = 0
+    async with LedgerBatcher(url) as batcher:
+        deadline = time.perf_counter() + seconds
+
+        async def caller() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                results = await batcher.submit(transfers(1, accounts, rng))
+                done += results[0].value == "ok"
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+def pgbench(server: str, seconds: float) -> float:
+    binary = shutil.which("pgbench") or str(
+        EmbeddedPostgres(Path(".beyondpay")).bin_dir / "pgbench"
+    )
+    url = libpq_url(recreate(server, PGBENCH_DATABASE))
+    subprocess.run(  # noqa: S603 - pgbench with our own arguments
+        [binary, "-i", "-q", "-s", str(PGBENCH_SCALE), url], check=True, capture_output=True
+    )
+    run = subprocess.run(  # noqa: S603
+        [binary, "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(int(seconds)), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"tps = ([\d.]+)", run.stdout)
+    if match is None:
+        raise RuntimeError(run.stdout + run.stderr)
+    return float(match.group(1))
+
+
+async def preload(url: str, count: int, accounts: int) -> None:
+    rng = random.Random(0)
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        for start in range(0, count, BATCH_TRANSFERS_MAX):
+            size = min(BATCH_TRANSFERS_MAX, count - start)
+            async with connection.transaction():
+                await apply_transfers(connection, transfers(size, accounts, rng))
+            if start // BATCH_TRANSFERS_MAX % 100 == 0:
+                print(f"  preloaded {start + size:,} transfers", flush=True)
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    server, embedded = server_url()
+    try:
+        url = recreate(server, BENCH_DATABASE)
+        upgrade(url)
+        await setup(url, arguments.accounts)
+        if arguments.preload:
+            await preload(url, arguments.preload, arguments.accounts)
+        seconds = arguments.seconds
+        print(f"ledger benchmark: {arguments.accounts:,} accounts, {seconds:g} s per figure")
+        figures = {}
+        for size in (1, 100, 1_000, BATCH_TRANSFERS_MAX):
+            figures[f"batch {size}"] = await batches(url, size, seconds, arguments.accounts)
+            print(
+                f"  batches of {size:>5}: {figures[f'batch {size}']:>9,.0f} transfers/s", flush=True
+            )
+        for concurrency in (1, 64, 512):
+            rate = await callers(url, concurrency, seconds, arguments.accounts)
+            figures[f"callers {concurrency}"] = rate
+            print(f"  {concurrency:>3} callers via batcher: {rate:>9,.0f} transfers/s", flush=True)
+        tps = pgbench(server, seconds)
+        print(f"  pgbench TPC-B (-c {PGBENCH_CLIENTS}, scale {PGBENCH_SCALE}): {tps:>9,.0f} tps")
+        best_batcher = max(figures["callers 64"], figures["callers 512"])
+        print(f"  ratio, batcher (best of 64/512 callers) / pgbench: {best_batcher / tps:.1f}x")
+        print(
+            f"  ratio, batches of 8,190 / pgbench: {figures[f'batch {BATCH_TRANSFERS_MAX}'] / tps:.1f}x"
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--preload", type=int, default=0)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
