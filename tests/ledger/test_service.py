@@ -243,3 +243,25 @@ async def test_metadata_round_trips_exactly_and_verifies(database: Database) -> 
     changed = Transfer("m", "world", "alice", 5, "inr", "deposit", metadata={"note": "other"})
     assert await _transfer(database, changed) == [R.exists_with_different_metadata]
     await _verify(database)
+
+
+async def test_expiry_job_voids_due_holds_through_the_job_connection(
+    database: Database, database_url: str
+) -> None:
+    from beyondpay.app import create_job_app
+    from beyondpay.ledger.tasks import expire_due_holds
+
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
+    with use_clock(clock):
+        await _accounts(database)
+        await _transfer(database, fund("f", "alice", 100))
+        hold = Transfer("h", "alice", "bob", 40, "inr", "hold", TransferFlags.PENDING, timeout_s=1)
+        await _transfer(database, hold)
+        job_app = create_job_app(database_url)
+        assert "ledger:expire_holds" in job_app.tasks
+        async with job_app.open_async():
+            assert await expire_due_holds(job_app.connector) == 0  # not yet due
+            clock.advance(2)
+            assert await expire_due_holds(job_app.connector) == 1
+            assert await expire_due_holds(job_app.connector) == 0  # running twice is harmless
+    await _verify(database)

@@ -39,23 +39,13 @@ def transfer_hash(prev_hash: bytes, sequence: int, transfer: StoredTransfer) -> 
     cannot contain it (their patterns exclude it) and JSON escapes it inside metadata, so no two
     different transfers encode alike.
     """
-    canonical = "\x1f".join(
-        (
-            transfer.ledger,
-            str(sequence),
-            transfer.id,
-            transfer.debit_account_id,
-            transfer.credit_account_id,
-            str(transfer.amount),
-            "" if transfer.amount_requested is None else str(transfer.amount_requested),
-            transfer.pending_id or "",
-            transfer.currency,
-            transfer.code,
-            str(transfer.flags),
-            str(transfer.timeout_s),
-            str(_microseconds(transfer.expires_at) or ""),
-            str(_microseconds(transfer.created_at)),
-        )
+    t = transfer
+    requested = "" if t.amount_requested is None else t.amount_requested
+    expires_at = "" if t.expires_at is None else _microseconds(t.expires_at)
+    canonical = (
+        f"{t.ledger}\x1f{sequence}\x1f{t.id}\x1f{t.debit_account_id}\x1f{t.credit_account_id}"
+        f"\x1f{t.amount}\x1f{requested}\x1f{t.pending_id or ''}\x1f{t.currency}\x1f{t.code}"
+        f"\x1f{t.flags}\x1f{t.timeout_s}\x1f{expires_at}\x1f{_microseconds(t.created_at)}"
     )
     return hashlib.sha256(
         prev_hash + canonical.encode() + b"\x1f" + metadata_json(transfer.metadata)
