@@ -243,20 +243,19 @@ async def _write(
     created = batch.created
     invariant(len(created) < POSITIONS_PER_BATCH, "a batch fits its range of positions")
     ledgers = sorted({transfer.ledger for transfer in created})
-    # The batch number is drawn after the accounts are locked, so for any one account,
-    # position order is the order in which its transfers were applied.
     cursor = await connection.execute(
-        """
-        WITH batch AS (SELECT nextval('ledger_batch_number') AS number)
-        SELECT h.ledger, h.sequence, h.hash, batch.number FROM ledger_heads h, batch
-        WHERE h.ledger = ANY(%b) ORDER BY h.ledger FOR UPDATE OF h
-        """,
+        "SELECT ledger, sequence, hash FROM ledger_heads WHERE ledger = ANY(%b) "
+        "ORDER BY ledger FOR UPDATE",
         (ledgers,),
     )
-    rows = await cursor.fetchall()
-    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in rows}
+    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in await cursor.fetchall()}
     invariant(len(heads) == len(ledgers), "every ledger with accounts has a journal head")
-    first_position = int(rows[0][3]) * POSITIONS_PER_BATCH
+    # Drawn once every account and journal head of the batch is locked, so position order is
+    # both each account's order of application and each ledger's sequence order.
+    cursor = await connection.execute("SELECT nextval('ledger_batch_number')")
+    number = await cursor.fetchone()
+    invariant(number is not None, "the batch number sequence answers")
+    first_position = int(number[0]) * POSITIONS_PER_BATCH if number else 0
     lines = []
     for index, transfer in enumerate(created):
         sequence, prev_hash = heads[transfer.ledger]
