@@ -39,9 +39,9 @@ class Racer:
         if self.batcher is not None:
             results = await self.batcher.submit(transfers)
         else:
-            async with await psycopg.AsyncConnection.connect(libpq_url(self.url)) as connection:
-                async with connection.transaction():
-                    results = await create_transfers_on(connection, transfers)
+            connect = psycopg.AsyncConnection.connect(libpq_url(self.url))
+            async with await connect as connection, connection.transaction():
+                results = await create_transfers_on(connection, transfers)
         for transfer, result in zip(transfers, results, strict=True):
             self.counts[result.value] += 1
             (self.ok if result is CreateTransferResult.ok else self.failed).append(transfer.id)

@@ -55,9 +55,11 @@ async def test_journal_refuses_update_delete_truncate(
     database: Database, database_url: str, statement: str
 ) -> None:
     await _journal(database)
-    with psycopg.connect(libpq_url(database_url)) as connection:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-            connection.execute(statement)
+    with (
+        psycopg.connect(libpq_url(database_url)) as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
+    ):
+        connection.execute(statement)
 
 
 async def test_verify_is_clean_on_an_honest_journal(database: Database, database_url: str) -> None:

@@ -45,7 +45,7 @@ async def test_processes_race_on_hot_accounts(database: Database, database_url: 
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     processes = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        subprocess.Popen(
             [
                 sys.executable,
                 str(WORKER),
