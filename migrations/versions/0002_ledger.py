@@ -71,8 +71,18 @@ def upgrade() -> None:
         CREATE INDEX ix_ledger_transfers_debit ON ledger_transfers (debit_account_id, position);
         CREATE INDEX ix_ledger_transfers_credit ON ledger_transfers (credit_account_id, position);
         CREATE INDEX ix_ledger_transfers_position ON ledger_transfers (position);
-        CREATE INDEX ix_ledger_transfers_expires_at
-            ON ledger_transfers (expires_at) WHERE expires_at IS NOT NULL;
+
+        -- Holds with a timeout that are still open: a derived index of the journal (rows come
+        -- and go with the holds), so that expiry never scans the holds of years past.
+        CREATE TABLE ledger_open_holds (
+            id text PRIMARY KEY,
+            debit_account_id text NOT NULL,
+            credit_account_id text NOT NULL,
+            expires_at timestamptz NOT NULL
+        );
+        CREATE INDEX ix_ledger_open_holds_expires_at ON ledger_open_holds (expires_at);
+        CREATE INDEX ix_ledger_open_holds_debit ON ledger_open_holds (debit_account_id);
+        CREATE INDEX ix_ledger_open_holds_credit ON ledger_open_holds (credit_account_id);
 
         CREATE FUNCTION ledger_transfers_append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
@@ -94,6 +104,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        DROP TABLE ledger_open_holds;
         DROP TABLE ledger_transfers;
         DROP FUNCTION ledger_transfers_append_only();
         DROP SEQUENCE ledger_batch_number;

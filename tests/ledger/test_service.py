@@ -265,3 +265,36 @@ async def test_expiry_job_voids_due_holds_through_the_job_connection(
             assert await expire_due_holds(job_app.connector) == 1
             assert await expire_due_holds(job_app.connector) == 0  # running twice is harmless
     await _verify(database)
+
+
+async def test_a_batch_voids_expired_holds_it_meets_on_either_side(database: Database) -> None:
+    """An expired hold is voided (both its accounts locked) by a batch touching only one side."""
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
+    with use_clock(clock):
+        await _accounts(database)
+        await _transfer(database, fund("f", "alice", 100))
+        hold = Transfer(
+            "h", "alice", "world", 60, "inr", "hold", TransferFlags.PENDING, timeout_s=1
+        )
+        assert await _transfer(database, hold) == [R.ok]
+        clock.advance(2)
+        assert await _transfer(database, Transfer("t", "world", "bob", 1, "inr", "pay")) == [R.ok]
+        async with database.unit_of_work() as session:
+            entries = await ledger_service.account_transfers(session, "alice")
+            assert await ledger_service.expire_holds(session) == 0
+        assert [entry.transfer.id for entry in entries] == ["f", "h", "h.expired"]
+    await _verify(database)
+
+
+async def test_a_hold_opened_and_resolved_in_one_batch_leaves_no_open_hold(
+    database: Database,
+) -> None:
+    await _accounts(database)
+    await _transfer(database, fund("f", "alice", 100))
+    results = await _transfer(
+        database,
+        Transfer("h", "alice", "bob", 60, "inr", "hold", TransferFlags.PENDING, timeout_s=30),
+        Transfer("v", flags=TransferFlags.VOID_PENDING, pending_id="h"),
+    )
+    assert results == [R.ok, R.ok]
+    await _verify(database)  # verify compares the open-holds index with the journal

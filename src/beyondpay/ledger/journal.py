@@ -124,9 +124,11 @@ async def verify_connection(
         stored_accounts = {row["id"]: row for row in await cursor.fetchall()}
         await cursor.execute("SELECT * FROM ledger_heads")
         heads = {row["ledger"]: row for row in await cursor.fetchall()}
+        await cursor.execute("SELECT id FROM ledger_open_holds")
+        indexed_holds = {row["id"] for row in await cursor.fetchall()}
     folds = {key: _Fold(flags=row["flags"]) for key, row in stored_accounts.items()}
     chains: dict[str, tuple[int, bytes]] = {}
-    holds: dict[str, tuple[int, str, str]] = {}
+    holds: dict[str, tuple[int, str, str, bool]] = {}
     async for row in _rows(connection, "SELECT * FROM ledger_transfers ORDER BY position"):
         report.transfers += 1
         _check_chain(report, chains, row)
@@ -134,6 +136,9 @@ async def verify_connection(
         if progress is not None and report.transfers % VERIFY_FETCH_ROWS == 0:
             progress(report.transfers, total)
     _check_heads(report, chains, heads)
+    timed = {hold_id for hold_id, hold in holds.items() if hold[3]}
+    for hold_id in sorted(timed ^ indexed_holds)[:PROBLEMS_MAX]:
+        report.problem(f"open-holds index disagrees with the journal about hold {hold_id}")
     _check_balances(report, folds, stored_accounts)
     _check_sums(report, folds, stored_accounts)
     report.accounts = len(stored_accounts)
@@ -164,7 +169,7 @@ def _check_chain(
 def _fold(
     report: JournalReport,
     folds: dict[str, _Fold],
-    holds: dict[str, tuple[int, str, str]],
+    holds: dict[str, tuple[int, str, str, bool]],
     row: dict[str, Any],
 ) -> None:
     debit = folds.get(row["debit_account_id"])
@@ -186,7 +191,12 @@ def _fold(
             debit.debits_posted += amount
             credit.credits_posted += amount
     elif flags & TransferFlags.PENDING:
-        holds[row["id"]] = (amount, row["debit_account_id"], row["credit_account_id"])
+        holds[row["id"]] = (
+            amount,
+            row["debit_account_id"],
+            row["credit_account_id"],
+            row["expires_at"] is not None,
+        )
         debit.debits_pending += amount
         credit.credits_pending += amount
     else:

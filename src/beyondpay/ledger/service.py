@@ -135,19 +135,20 @@ async def _fetch_transfers(connection: Connection, ids: Iterable[str]) -> dict[s
         return {row["id"]: stored_from_row(row) for row in await cursor.fetchall()}
 
 
-async def _open_expired_holds(
-    connection: Connection, account_ids: list[str], now: datetime, limit: int
+async def _expired_holds(
+    connection: Connection, account_ids: list[str] | None, now: datetime, limit: int
 ) -> list[StoredTransfer]:
-    if not account_ids:
+    """Open holds past their expiry: on ``account_ids``, or anywhere when it is None."""
+    if account_ids is not None and not account_ids:
         return []
     async with connection.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(
             """
-            SELECT p.* FROM ledger_transfers p
-            WHERE p.expires_at <= %(now)s
-              AND (p.debit_account_id = ANY(%(ids)s) OR p.credit_account_id = ANY(%(ids)s))
-              AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)
-            ORDER BY p.expires_at, p.id
+            SELECT t.* FROM ledger_open_holds o JOIN ledger_transfers t ON t.id = o.id
+            WHERE o.expires_at <= %(now)s
+              AND (%(ids)s::text[] IS NULL
+                   OR o.debit_account_id = ANY(%(ids)s) OR o.credit_account_id = ANY(%(ids)s))
+            ORDER BY o.expires_at, o.id
             LIMIT %(limit)s
             """,
             {"now": now, "ids": account_ids, "limit": limit},
@@ -175,12 +176,24 @@ async def apply_transfers(
     invariant(len(transfers) <= BATCH_TRANSFERS_MAX, "batch larger than BATCH_TRANSFERS_MAX")
     if not transfers:
         return []
+    now = utcnow()
     pending_ids = [t.pending_id for t in transfers if isinstance(t.pending_id, str)]
     holds = await _fetch_transfers(connection, pending_ids)
-    batch = await _read_locked(connection, transfers, holds, pending_ids)
+    accounts = _accounts_of(transfers, holds)
+    # Holds that expired on these accounts are voided by this batch before its own transfers,
+    # so they hold no money in its checks; both accounts of each must then be locked too.
+    expired = (
+        []
+        if system
+        else await _expired_holds(connection, sorted(accounts), now, BATCH_TRANSFERS_MAX)
+    )
+    for hold in expired:
+        accounts.update((hold.debit_account_id, hold.credit_account_id))
+    batch = await _read_locked(
+        connection, transfers, accounts, holds, [*pending_ids, *(h.id for h in expired)], now
+    )
     before = {key: account.balances() for key, account in batch.accounts.items()}
-    if not system:  # a system batch is the expiry itself
-        await _expire_on_locked_accounts(connection, batch)
+    _expire(batch, expired)
     results = evaluate_batch(transfers, batch, system=system)
     if batch.created:
         await _write(connection, batch, before)
@@ -190,18 +203,19 @@ async def apply_transfers(
 async def _read_locked(
     connection: Connection,
     transfers: Sequence[Transfer],
+    account_ids: set[str],
     holds: dict[str, StoredTransfer],
     pending_ids: list[str],
+    now: datetime,
 ) -> Batch:
     """Lock the accounts, then read what the batch refers to: one round trip (a pipeline)."""
-    account_ids = sorted(_accounts_of(transfers, holds))
     transfer_ids = list({t.id for t in transfers if isinstance(t.id, str) and t.id})
     async with connection.pipeline():
         # ORDER BY before FOR UPDATE: rows are locked in id order, the same in every batch.
         locked = await connection.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY(%b) "
             "ORDER BY id FOR UPDATE",
-            (account_ids,),
+            (sorted(account_ids),),
         )
         existing = connection.cursor(row_factory=dict_row)
         await existing.execute("SELECT * FROM ledger_transfers WHERE id = ANY(%b)", (transfer_ids,))
@@ -216,23 +230,18 @@ async def _read_locked(
         resolutions={
             row["pending_id"]: stored_from_row(row) for row in await resolutions.fetchall()
         },
-        now=utcnow(),
+        now=now,
     )
 
 
-async def _expire_on_locked_accounts(connection: Connection, batch: Batch) -> None:
-    """Void this batch's accounts' expired holds first, so they hold no money in its checks."""
-    holding = [a.id for a in batch.accounts.values() if a.debits_pending or a.credits_pending]
-    expired = await _open_expired_holds(connection, holding, batch.now, BATCH_TRANSFERS_MAX)
-    expired = [hold for hold in expired if hold.id not in batch.resolutions]
-    if not expired:
+def _expire(batch: Batch, expired: list[StoredTransfer]) -> None:
+    """Void the expired holds that no one resolved while the batch waited for its locks."""
+    due = [hold for hold in expired if hold.id not in batch.resolutions]
+    if not due:
         return
-    missing = {h.debit_account_id for h in expired} | {h.credit_account_id for h in expired}
-    invariant(missing <= set(batch.accounts), "expired holds are on locked accounts")
-    for hold in expired:
+    for hold in due:
         batch.holds.setdefault(hold.id, hold)
-    voids = [expiry_void(hold) for hold in expired]
-    results = evaluate_batch(voids, batch, system=True)
+    results = evaluate_batch([expiry_void(hold) for hold in due], batch, system=True)
     invariant(all(r is CreateTransferResult.ok for r in results), "an expiry void always applies")
 
 
@@ -267,6 +276,10 @@ async def _write(
         await copy.write("".join(lines).encode())
     changed = [a for a in batch.accounts.values() if a.balances() != before[a.id]]
     _assert_balanced(changed, before)
+    # A hold opened and resolved in this same batch never enters the open-holds index (the
+    # statement's INSERT and DELETE see the same snapshot, so the DELETE would miss it).
+    resolved = {t.pending_id for t in created if t.pending_id is not None}
+    opened = [t for t in created if t.expires_at is not None and t.id not in resolved]
     await connection.execute(
         """
         WITH accounts AS (
@@ -275,6 +288,12 @@ async def _write(
             FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[])
                 AS v(id, dp, dpo, cp, cpo)
             WHERE a.id = v.id
+        )
+        , opened AS (
+            INSERT INTO ledger_open_holds (id, debit_account_id, credit_account_id, expires_at)
+            SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[])
+        ), closed AS (
+            DELETE FROM ledger_open_holds WHERE id = ANY(%b::text[])
         )
         UPDATE ledger_heads h SET sequence = v.sequence, hash = v.hash
         FROM unnest(%b::text[], %b::bigint[], %b::bytea[]) AS v(ledger, sequence, hash)
@@ -286,6 +305,11 @@ async def _write(
             [a.debits_posted for a in changed],
             [a.credits_pending for a in changed],
             [a.credits_posted for a in changed],
+            [t.id for t in opened],
+            [t.debit_account_id for t in opened],
+            [t.credit_account_id for t in opened],
+            [t.expires_at for t in opened],
+            list(resolved),
             list(heads),
             [head[0] for head in heads.values()],
             [head[1] for head in heads.values()],
@@ -498,7 +522,7 @@ async def get_accounts_on(connection: Connection, ids: Sequence[str]) -> dict[st
     )
     rows = {row[0]: list(row) for row in await cursor.fetchall()}
     holding = [key for key, row in rows.items() if row[5] or row[7]]
-    for hold in await _open_expired_holds(connection, holding, utcnow(), 2**31 - 1):
+    for hold in await _expired_holds(connection, holding, utcnow(), 2**31 - 1):
         if hold.debit_account_id in rows:
             rows[hold.debit_account_id][5] -= hold.amount
         if hold.credit_account_id in rows:
@@ -508,17 +532,7 @@ async def get_accounts_on(connection: Connection, ids: Sequence[str]) -> dict[st
 
 async def expire_holds_on(connection: Connection, limit: int = EXPIRE_HOLDS_LIMIT_DEFAULT) -> int:
     """Void holds past their timeout (the expiry job); safe to run twice or concurrently."""
-    async with connection.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(
-            """
-            SELECT p.* FROM ledger_transfers p
-            WHERE p.expires_at <= %s
-              AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)
-            ORDER BY p.expires_at, p.id LIMIT %s
-            """,
-            (utcnow(), min(limit, BATCH_TRANSFERS_MAX)),
-        )
-        holds = [stored_from_row(row) for row in await cursor.fetchall()]
+    holds = await _expired_holds(connection, None, utcnow(), min(limit, BATCH_TRANSFERS_MAX))
     if not holds:
         return 0
     results = await create_transfers_on(
