@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from beyondpay.db.urls import libpq_url
-from beyondpay.kit.invariants import invariant
+from beyondpay.kit.invariants import invariant, unreachable
 from beyondpay.ledger.domain import (
     BATCH_TRANSFERS_MAX,
     CreateTransferResult,
@@ -170,4 +170,4 @@ class LedgerBatcher:
             except psycopg.errors.UniqueViolation:
                 if attempt == RETRY_COUNT_MAX - 1:
                     raise
-        raise AssertionError("unreachable")
+        unreachable("the last attempt returns or raises")

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
-from beyondpay.kit.invariants import invariant
+from beyondpay.kit.invariants import invariant, unreachable
 from beyondpay.ledger.domain import (
     BATCH_ACCOUNTS_MAX,
     BATCH_TRANSFERS_MAX,
+    AccountFlags,
     AccountState,
     Batch,
     CreateAccountResult,
@@ -49,6 +50,8 @@ from beyondpay.ledger.journal import (
 RETRY_COUNT_MAX: Final = 3
 EXPIRE_HOLDS_LIMIT_DEFAULT: Final = 1_000
 HISTORY_LIMIT_MAX: Final = 100
+_DEBITS_LIMITED: Final = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDITS_LIMITED: Final = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
 # A transfer's position is its batch's number times this, plus its index in the batch (the
 # caller's transfers and at most as many expiry voids).
 POSITIONS_PER_BATCH: Final = 2**15
@@ -354,8 +357,8 @@ def _assert_balanced(
         debits = account.debits_pending + account.debits_posted
         credits = account.credits_pending + account.credits_posted
         sound = sound and min(account.balances()) >= 0
-        sound = sound and not (account.flags & 1 and debits > account.credits_posted)
-        sound = sound and not (account.flags & 2 and credits > account.debits_posted)
+        sound = sound and not (account.flags & _DEBITS_LIMITED and debits > account.credits_posted)
+        sound = sound and not (account.flags & _CREDITS_LIMITED and credits > account.debits_posted)
     invariant(sound, "balances are never negative and no account breaks its flags")
     for debits_pending, debits_posted, credits_pending, credits_posted in deltas.values():
         invariant(debits_pending == credits_pending, "pending debits equal pending credits")
@@ -383,8 +386,8 @@ class LedgerService:
     async def close_account(self, session: AsyncSession, account_id: str) -> bool:
         connection = await driver_connection(session)
         cursor = await connection.execute(
-            "UPDATE ledger_accounts SET flags = flags | 4 WHERE id = %s RETURNING id",
-            (account_id,),
+            "UPDATE ledger_accounts SET flags = flags | %s WHERE id = %s RETURNING id",
+            (int(AccountFlags.CLOSED), account_id),
         )
         return await cursor.fetchone() is not None
 
@@ -445,7 +448,7 @@ async def create_transfers_on(
         except psycopg.errors.UniqueViolation:
             if attempt == RETRY_COUNT_MAX - 1:
                 raise
-    raise AssertionError("unreachable")
+    unreachable("the last attempt returns or raises")
 
 
 async def create_accounts_on(
