@@ -231,6 +231,13 @@ class Batch:
     resolutions: dict[str, StoredTransfer]
     now: datetime
     created: list[StoredTransfer] = field(default_factory=list)
+    # Balances of each account before the batch first changed it: what the writer stores back
+    # and checks the batch's invariants against.
+    before: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def touch(self, account: AccountState) -> None:
+        if account.id not in self.before:
+            self.before[account.id] = account.balances()
 
 
 def available(flags: int, balances: tuple[int, int, int, int]) -> int:
@@ -507,6 +514,8 @@ def _move(transfer: Transfer, flags: int, batch: Batch, chain: _Chain) -> R:
     failure = _limits(debit, credit, amount, pending=pending, released=0)
     if failure is not None:
         return failure
+    batch.touch(debit)
+    batch.touch(credit)
     chain.touch(debit)
     chain.touch(credit)
     if pending:
@@ -628,6 +637,8 @@ def _resolve(transfer: Transfer, flags: int, batch: Batch, chain: _Chain) -> R:
         failure = _limits(debit, credit, amount, pending=False, released=hold.amount)
         if failure is not None:
             return failure
+    batch.touch(debit)
+    batch.touch(credit)
     chain.touch(debit)
     chain.touch(credit)
     debit.debits_pending -= hold.amount
