@@ -90,7 +90,9 @@ async def callers(url: str, concurrency: int, seconds: float, accounts: int) -> 
     # Transfers are made before the clock starts: the figure is the ledger's, not the harness's.
     ready = iter(transfers(int(seconds * 40_000), accounts, random.Random(concurrency)))
     done = 0
-    async with LedgerBatcher(url) as batcher:
+    async with LedgerBatcher(
+        url, writers_count=int(os.environ.get("BEYONDPAY_BENCH_WRITERS", "1"))
+    ) as batcher:
         deadline = time.perf_counter() + seconds
 
         async def caller() -> None:

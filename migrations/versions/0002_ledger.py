@@ -70,7 +70,7 @@ def upgrade() -> None:
             ON ledger_transfers (pending_id) WHERE pending_id IS NOT NULL;
         CREATE INDEX ix_ledger_transfers_debit ON ledger_transfers (debit_account_id, position);
         CREATE INDEX ix_ledger_transfers_credit ON ledger_transfers (credit_account_id, position);
-        CREATE INDEX ix_ledger_transfers_position ON ledger_transfers (position);
+        -- no index on position alone: verify sorts once; per-account reads use the two above
 
         -- Holds with a timeout that are still open: a derived index of the journal (rows come
         -- and go with the holds), so that expiry never scans the holds of years past.

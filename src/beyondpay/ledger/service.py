@@ -227,7 +227,7 @@ async def _read_locked(
         # ORDER BY before FOR UPDATE: rows are locked in id order, the same in every batch.
         locked = await connection.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts "
-            "WHERE id = ANY(string_to_array(%s, ',')) ORDER BY id FOR UPDATE",
+            "WHERE id = ANY(string_to_array(%s, ',')) ORDER BY id FOR NO KEY UPDATE",
             (_joined(sorted(account_ids)),),
         )
         existing = connection.cursor(row_factory=dict_row)
