@@ -180,6 +180,8 @@ async def run(arguments: argparse.Namespace) -> None:
         print(f"  ratio, batcher (best of 64/512 callers) / pgbench: {best_batcher / tps:.1f}x")
         biggest = figures[f"batch {BATCH_TRANSFERS_MAX}"]
         print(f"  ratio, batches of 8,190 / pgbench: {biggest / tps:.1f}x")
+        if arguments.preload:
+            await preloaded(url, arguments, figures)
     finally:
         if embedded is not None:
             embedded.stop()
