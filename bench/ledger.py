@@ -59,7 +59,7 @@ def transfers(count: int, accounts: int, rng: random.Random) -> list[Transfer]:
     batch = []
     for _ in range(count):
         debit, credit = rng.sample(range(accounts), 2)
-        batch.append(Transfer(f"b{next(_ids)}", f"a{debit}", f"a{credit}", 1, "inr", "bench"))
+        batch.append(Transfer(f"b{next(_ids):012d}", f"a{debit}", f"a{credit}", 1, "inr", "bench"))
     return batch
 
 

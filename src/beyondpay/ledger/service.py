@@ -267,17 +267,19 @@ async def _write(connection: Connection, batch: Batch) -> None:
     created = batch.created
     invariant(len(created) < POSITIONS_PER_BATCH, "a batch fits its range of positions")
     ledgers = sorted({transfer.ledger for transfer in created})
-    cursor = await connection.execute(
-        "SELECT ledger, sequence, hash FROM ledger_heads WHERE ledger = ANY(%b) "
-        "ORDER BY ledger FOR UPDATE",
-        (ledgers,),
-    )
-    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in await cursor.fetchall()}
-    invariant(len(heads) == len(ledgers), "every ledger with accounts has a journal head")
-    # Drawn once every account and journal head of the batch is locked, so position order is
+    # One round trip: the server runs the two statements in order, so the batch number is
+    # drawn once every account and journal head of the batch is locked, and position order is
     # both each account's order of application and each ledger's sequence order.
-    cursor = await connection.execute("SELECT nextval('ledger_batch_number')")
-    number = await cursor.fetchone()
+    async with connection.pipeline():
+        locked = await connection.execute(
+            "SELECT ledger, sequence, hash FROM ledger_heads WHERE ledger = ANY(%b) "
+            "ORDER BY ledger FOR UPDATE",
+            (ledgers,),
+        )
+        drawn = await connection.execute("SELECT nextval('ledger_batch_number')")
+    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in await locked.fetchall()}
+    invariant(len(heads) == len(ledgers), "every ledger with accounts has a journal head")
+    number = await drawn.fetchone()
     invariant(number is not None, "the batch number sequence answers")
     first_position = int(number[0]) * POSITIONS_PER_BATCH if number else 0
     lines = []
