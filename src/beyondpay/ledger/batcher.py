@@ -109,7 +109,11 @@ class LedgerBatcher:
         future: asyncio.Future[list[CreateTransferResult]] = (
             asyncio.get_running_loop().create_future()
         )
-        await self._queue.put(_Request(transfers, future))
+        request = _Request(transfers, future)
+        try:
+            self._queue.put_nowait(request)  # the common case, without a suspension
+        except asyncio.QueueFull:
+            await self._queue.put(request)  # back-pressure: wait for room
         return await future
 
     async def _next_batch(self) -> list[_Request]:
