@@ -154,7 +154,7 @@ async def preloaded(url: str, arguments: argparse.Namespace, figures: dict[str, 
     await preload(url, arguments.preload, arguments.accounts)
     settle(url)
     print(f"after preloading {arguments.preload:,} transfers into the journal:")
-    for name, measure in (
+    for name, measure in (  # settled once, after the preload
         (
             f"batch {BATCH_TRANSFERS_MAX}",
             batches(url, BATCH_TRANSFERS_MAX, arguments.seconds, arguments.accounts),
@@ -179,11 +179,13 @@ async def run(arguments: argparse.Namespace) -> None:
         print(f"ledger benchmark: {arguments.accounts:,} accounts, {seconds:g} s per figure")
         figures = {}
         for size in (1, 100, 1_000, BATCH_TRANSFERS_MAX):
+            settle(url)
             figures[f"batch {size}"] = await batches(url, size, seconds, arguments.accounts)
             print(
                 f"  batches of {size:>5}: {figures[f'batch {size}']:>9,.0f} transfers/s", flush=True
             )
         for concurrency in (1, 64, 512):
+            settle(url)
             rate = await callers(url, concurrency, seconds, arguments.accounts)
             figures[f"callers {concurrency}"] = rate
             print(f"  {concurrency:>3} callers via batcher: {rate:>9,.0f} transfers/s", flush=True)
