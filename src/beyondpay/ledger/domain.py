@@ -514,10 +514,7 @@ def _move(transfer: Transfer, flags: int, batch: Batch, chain: _Chain) -> R:
     failure = _limits(debit, credit, amount, pending=pending, released=0)
     if failure is not None:
         return failure
-    batch.touch(debit)
-    batch.touch(credit)
-    chain.touch(debit)
-    chain.touch(credit)
+    _about_to_change(batch, chain, debit, credit)
     if pending:
         debit.debits_pending += amount
         credit.credits_pending += amount
@@ -531,6 +528,15 @@ def _move(transfer: Transfer, flags: int, batch: Batch, chain: _Chain) -> R:
     )
     _record(batch, transfer, debit, credit, amount, str(currency), transfer.code, expires_at)
     return R.ok
+
+
+def _about_to_change(
+    batch: Batch, chain: _Chain, debit: AccountState, credit: AccountState
+) -> None:
+    """Record the balances before a change: for the writer, and for the chain's undo."""
+    for account in (debit, credit):
+        batch.touch(account)
+        chain.touch(account)
 
 
 def _balanced_amount(
@@ -637,10 +643,7 @@ def _resolve(transfer: Transfer, flags: int, batch: Batch, chain: _Chain) -> R:
         failure = _limits(debit, credit, amount, pending=False, released=hold.amount)
         if failure is not None:
             return failure
-    batch.touch(debit)
-    batch.touch(credit)
-    chain.touch(debit)
-    chain.touch(credit)
+    _about_to_change(batch, chain, debit, credit)
     debit.debits_pending -= hold.amount
     credit.credits_pending -= hold.amount
     if posting:
