@@ -49,6 +49,13 @@ def _counts(url: str) -> tuple[int, int, int]:
     return effects[0], attempts[0], todo[0]
 
 
+async def _wait_for_new_attempt(url: str, seen: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _counts(url)[1] <= seen:
+        assert time.monotonic() < deadline, "the worker started no job"
+        await asyncio.sleep(0.05)
+
+
 async def _wait_until_done(url: str, timeout_s: float = 60) -> tuple[int, int, int]:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -93,10 +100,13 @@ async def test_committed_job_runs_once_across_worker_kills(
         for key in keys:
             await defer(session, record, key=key, sleep_s=1.0)
 
-    # Kill the worker hard while jobs are mid-flight, twice, then let a last one finish.
+    # Kill the worker hard while jobs are mid-flight, twice, then let a last one finish. Each
+    # job records its start, then works for a second: killing right after a new start is
+    # certain to interrupt one, however slowly the worker process came up.
     for _ in range(2):
+        started = _counts(database_url)[1]
         worker = _start_worker(database_url)
-        await asyncio.sleep(1.5)
+        await _wait_for_new_attempt(database_url, started)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
     worker = _start_worker(database_url)
