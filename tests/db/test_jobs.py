@@ -118,3 +118,18 @@ async def test_committed_job_runs_once_across_worker_kills(
     assert pending == 0
     assert effects == len(keys)  # every job's effect, exactly once
     assert attempts > len(keys)  # some ran more than once: the kills interrupted them
+
+
+async def test_sigterm_lets_a_running_job_finish(database: Database, database_url: str) -> None:
+    await _prepare(database)
+    app = job_app(database_url)
+    async with app.open_async(), database.unit_of_work() as session:
+        from beyondpay.db.jobs import defer
+
+        await defer(session, record, key="graceful", sleep_s=1.0)
+    worker = _start_worker(database_url)
+    await _wait_for_new_attempt(database_url, 0)
+    worker.send_signal(signal.SIGTERM)  # mid-job: the job has a second of work left
+    assert worker.wait(timeout=30) == 0
+    effects, attempts, pending = _counts(database_url)
+    assert (effects, attempts, pending) == (1, 1, 0)  # finished once, not abandoned
