@@ -17,8 +17,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -26,6 +28,8 @@ from beyondpay.db.migrate import migrations_dir, upgrade
 from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url, sqlalchemy_url, with_database
 from beyondpay.kit.services import check_nats, check_redis
+from beyondpay.kit.settings import Settings
+from tests.support import TestMerchant
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,3 +148,33 @@ def nats_url() -> str:
     if not check.ok:
         _unreachable("BEYONDPAY_TEST_NATS_URL", check.detail)
     return url
+
+
+@pytest.fixture
+def api_settings() -> Settings:
+    from tests.support import TEST_RING_TEXT
+
+    return Settings(secret_keys=TEST_RING_TEXT)
+
+
+@pytest.fixture
+async def api_app(database_url: str, api_settings: Settings) -> AsyncIterator[FastAPI]:
+    from beyondpay.app import create_app
+
+    app = create_app(api_settings, database_url)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=api_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def merchant(database: Database) -> TestMerchant:
+    from tests.support import make_merchant
+
+    return await make_merchant(database)

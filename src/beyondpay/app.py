@@ -6,12 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import procrastinate
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from beyondpay import __version__
 from beyondpay.api import health
 from beyondpay.api.errors import install_error_handlers
 from beyondpay.api.middleware import EdgeMiddleware
+from beyondpay.api.openapi import install_openapi
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
 from beyondpay.kit.logging import configure_logging
@@ -47,6 +48,7 @@ def create_app(
         )
         app.state.database = database
         app.state.settings = settings
+        app.state.key_ring = settings.key_ring()
         job_app = create_job_app(database_url)
         app.state.jobs = job_app
         async with contextlib.AsyncExitStack() as stack:
@@ -69,6 +71,16 @@ def create_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(EdgeMiddleware)
     app.include_router(health.router)
+    for router in merchant_routers():
+        app.include_router(router)
     return app
+
+
+def merchant_routers() -> list[APIRouter]:
+    """Every module's routes; a module adds its router here."""
+    from beyondpay.customers.api import router as customers
+
+    return [customers]

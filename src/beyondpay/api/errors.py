@@ -77,17 +77,25 @@ def http_error(request: Request, exc: StarletteHTTPException) -> BeyondpayError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Every error becomes the envelope; a refused mutating request of an authenticated caller
+    is also audited (``api.auditing``)."""
+    from beyondpay.api.auditing import audit_refusal
+
+    async def render(request: Request, error: BeyondpayError) -> Response:
+        await audit_refusal(request, error.status, error.code)
+        return error_response(error)
+
     @app.exception_handler(BeyondpayError)
-    async def _typed(_request: Request, exc: BeyondpayError) -> Response:
-        return error_response(exc)
+    async def _typed(request: Request, exc: BeyondpayError) -> Response:
+        return await render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        return error_response(validation_error(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return await render(request, validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(http_error(request, exc))
+        return await render(request, http_error(request, exc))
 
 
 def internal_error_body() -> bytes:

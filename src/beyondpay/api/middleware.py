@@ -23,6 +23,7 @@ from beyondpay.kit.ids import new_id
 
 BODY_BYTES_MAX: Final = 1024 * 1024
 REQUEST_ID_LENGTH_MAX: Final = 100
+VERSION_CHARS_MAX: Final = 64
 _REQUEST_ID = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{REQUEST_ID_LENGTH_MAX}}}$")
 
 REQUESTS = Counter("beyondpay_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -76,6 +77,8 @@ class EdgeMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = {"code": 500, "started": False}
+        # Stripe-Version is accepted and echoed; objects have one shape whatever it says.
+        version = _header(scope, b"stripe-version")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -83,6 +86,8 @@ class EdgeMiddleware:
                 status["started"] = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"request-id"]
                 headers.append((b"request-id", request_id.encode("latin-1")))
+                if version is not None and len(version) <= VERSION_CHARS_MAX:
+                    headers.append((b"stripe-version", version))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -13,8 +13,11 @@ from typing import Final
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from beyondpay.kit.crypto import KeyRing, load_or_create_dev_ring
+
 DATABASE_POOL_SIZE_DEFAULT: Final = 10
 DATABASE_CONNECT_TIMEOUT_S: Final = 3
+IDEMPOTENCY_RETENTION_S_DEFAULT: Final = 24 * 3600
 
 
 class LogFormat(StrEnum):
@@ -45,6 +48,12 @@ class Settings(BaseSettings):
     secret_keys_file: Path | None = Field(
         default=None, description="File holding the key ring in the same format."
     )
+    idempotency_retention_s: int = Field(
+        default=IDEMPOTENCY_RETENTION_S_DEFAULT,
+        ge=3600,
+        le=30 * 86400,
+        description="How long a stored idempotent response is replayed before it is pruned.",
+    )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )
@@ -54,6 +63,14 @@ class Settings(BaseSettings):
 
     def redis_url_value(self) -> str | None:
         return self.redis_url.get_secret_value() if self.redis_url else None
+
+    def key_ring(self) -> KeyRing:
+        """The configured ring, else the development ring kept in the data dir."""
+        if self.secret_keys is not None:
+            return KeyRing.parse(self.secret_keys.get_secret_value())
+        if self.secret_keys_file is not None:
+            return KeyRing.parse(self.secret_keys_file.read_text())
+        return load_or_create_dev_ring(self.data_dir / "secret_keys")
 
 
 @lru_cache(maxsize=1)

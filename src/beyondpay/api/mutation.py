@@ -1,0 +1,291 @@
+"""Mutating requests: one transaction, an audit record, and Stripe's idempotency keys.
+
+A POST with ``Idempotency-Key`` runs like this (in the manner of brandur's "Implementing
+Stripe-like Idempotency Keys in Postgres", with PostgreSQL's advisory locks in place of a
+``locked_at`` column):
+
+1. ``pg_try_advisory_xact_lock`` on (merchant, mode, key). Not granted: the first request with
+   this key is still running → 409, nothing stored.
+2. The key's row, if any. Other route or other parameters → 400 ``idempotency_error``. A stored
+   response → replayed byte for byte with ``Idempotent-Replayed: true``. A row with no response
+   is a request that stopped after a recovery point (its process died) → resumed from there.
+3. The use case runs in the same transaction, and the response, the audit record and the key's
+   row are written before one commit: a crash before the commit leaves nothing, so the retry
+   simply runs again; a crash after leaves the whole answer.
+4. A typed error or a bug rolls the work back; the error response (a 500 included) is then
+   stored with its audit record, so a retry gets the same answer.
+
+A use case that must commit part of its work before the rest (it calls a rail, say) calls
+``await mutation.checkpoint("name")``: that commits the work so far with the key's row at that
+recovery point, and takes a session-level advisory lock so that duplicates still get 409 until
+the request ends. If the process dies, PostgreSQL drops the connection and its lock; the retry
+finds the recovery point in ``mutation.recovery_point`` and continues from it.
+
+Validation failures, 401, 403, 409 and 429 happen before step 1 and are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.errors import log_unexpected
+from beyondpay.api.models import IdempotencyKeyRow
+from beyondpay.api.auditing import audit, route_template
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.errors import BeyondpayError, IdempotencyConflictError, IdempotencyError, InternalError
+from beyondpay.merchants.domain import Caller
+
+IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
+RECOVERY_STARTED: Final = "started"
+RECOVERY_FINISHED: Final = "finished"
+PURGE_BATCH_MAX: Final = 10_000
+
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+_SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
+_SESSION_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
+
+
+class IdempotencyKeyInvalidError(IdempotencyError):
+    code = "idempotency_key_invalid"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a use case returns: the object rendered as the response, and its status."""
+
+    body: dict[str, Any]
+    status: int = 200
+
+
+class Mutation:
+    """Handed to the use case: where an interrupted request left off, and checkpoints."""
+
+    def __init__(self, session: AsyncSession, stored: _KeyState | None) -> None:
+        self.session = session
+        self._stored = stored
+        self.recovery_point = stored.recovery_point if stored else RECOVERY_STARTED
+        self._session_locked = False
+
+    async def checkpoint(self, recovery_point: str) -> None:
+        """Commit the work so far; a retry after a crash resumes at ``recovery_point``."""
+        stored = self._stored
+        if stored is None:
+            return  # no idempotency key: nothing to resume, the work stays in one transaction
+        if not self._session_locked:
+            await self.session.execute(_SESSION_LOCK, {"name": stored.lock_name})
+            self._session_locked = True
+        await _upsert_key(self.session, stored, recovery_point, None, None)
+        await self.session.commit()
+        self.recovery_point = recovery_point
+
+    async def release(self) -> None:
+        if self._session_locked and self._stored is not None:
+            self._session_locked = False
+            await self.session.execute(_SESSION_UNLOCK, {"name": self._stored.lock_name})
+            await self.session.commit()
+
+
+@dataclass(slots=True)
+class _KeyState:
+    caller: Caller
+    key: str
+    method: str
+    route: str
+    fingerprint: bytes
+    request_id: str
+    recovery_point: str = RECOVERY_STARTED
+
+    @property
+    def lock_name(self) -> str:
+        return f"idem:{self.caller.merchant_id}:{self.caller.mode}:{self.key}"
+
+
+def params_fingerprint(method: str, route: str, params: BaseModel | None) -> bytes:
+    """SHA-256 of the route and the parameters as validated, in a canonical order: the same
+    parameters sent as form or JSON, in any order, give the same fingerprint."""
+    dumped = params.model_dump(mode="json", exclude_unset=True) if params is not None else None
+    canonical = orjson.dumps([method, route, dumped], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).digest()
+
+
+def _json_response_headers(key: str | None, replayed: bool) -> dict[str, str]:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["idempotency-key"] = key
+    if replayed:
+        headers["idempotent-replayed"] = "true"
+    return headers
+
+
+async def run_mutation(
+    request: Request,
+    session: AsyncSession,
+    caller: Caller,
+    params: BaseModel | None,
+    execute: Callable[[Mutation], Awaitable[Outcome]],
+) -> Response:
+    """Runs ``execute`` once per idempotency key and renders its outcome."""
+    method = request.method
+    route = route_template(request)
+    request_id: str = request.state.request_id
+    key = request.headers.get("idempotency-key") if method == "POST" else None
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > IDEMPOTENCY_KEY_CHARS_MAX:
+            raise IdempotencyKeyInvalidError(
+                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} characters."
+            )
+    state: _KeyState | None = None
+    if key is not None:
+        state = _KeyState(caller, key, method, route, params_fingerprint(method, route, params), request_id)
+        replay = await _claim(session, state)
+        if replay is not None:
+            status, body = replay
+            await session.rollback()
+            return Response(body, status_code=status, headers=_json_response_headers(key, True))
+    mutation = Mutation(session, state)
+    try:
+        outcome = await execute(mutation)
+        body = orjson.dumps(outcome.body)
+        await _finish(session, request, caller, state, outcome.status, body, outcome.body.get("id"), None)
+        await session.commit()
+        return Response(body, status_code=outcome.status, headers=_json_response_headers(key, False))
+    except BeyondpayError as error:
+        return await _store_failure(session, request, caller, state, error, key)
+    except Exception as exc:
+        log_unexpected(method, route, exc)
+        return await _store_failure(session, request, caller, state, InternalError(), key)
+    finally:
+        await mutation.release()
+
+
+async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] | None:
+    """Steps 1 and 2: the lock, then the stored row. A stored response to replay, or None to
+    execute (``state.recovery_point`` says where to start)."""
+    granted = (await session.execute(_TRY_LOCK, {"name": state.lock_name})).scalar_one()
+    if not granted:
+        raise IdempotencyConflictError()
+    caller = state.caller
+    row = await session.get(
+        IdempotencyKeyRow, (caller.merchant_id, caller.livemode, state.key), populate_existing=True
+    )
+    if row is None:
+        return None
+    if row.route != state.route or row.method != state.method:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used for the same endpoint they were"
+            f" first used for ({row.method} {row.route})."
+        )
+    if row.params_fingerprint != state.fingerprint:
+        raise IdempotencyError()
+    if row.response_status is not None and row.response_body is not None:
+        return row.response_status, row.response_body
+    state.recovery_point = row.recovery_point
+    return None
+
+
+async def _upsert_key(
+    session: AsyncSession,
+    state: _KeyState,
+    recovery_point: str,
+    status: int | None,
+    body: bytes | None,
+    *,
+    only_unanswered: bool = False,
+) -> None:
+    """Writes the key's row at ``recovery_point``; with ``only_unanswered`` a stored answer
+    (a duplicate's, written while our lock was released) is left alone."""
+    now = utcnow()
+    caller = state.caller
+    statement = insert(IdempotencyKeyRow).values(
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        key=state.key,
+        method=state.method,
+        route=state.route,
+        params_fingerprint=state.fingerprint,
+        recovery_point=recovery_point,
+        response_status=status,
+        response_body=body,
+        request_id=state.request_id,
+        created_at=now,
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["merchant_id", "livemode", "key"],
+        set_={
+            "recovery_point": recovery_point,
+            "response_status": status,
+            "response_body": body,
+            "updated_at": now,
+        },
+        where=IdempotencyKeyRow.response_status.is_(None) if only_unanswered else None,
+    )
+    await session.execute(statement)
+
+
+async def _finish(
+    session: AsyncSession,
+    request: Request,
+    caller: Caller,
+    state: _KeyState | None,
+    status: int,
+    body: bytes,
+    object_id: Any,
+    error_code: str | None,
+) -> None:
+    if state is not None:
+        await _upsert_key(session, state, RECOVERY_FINISHED, status, body)
+    await audit(session, request, caller, status, object_id=object_id, error_code=error_code)
+
+
+async def _store_failure(
+    session: AsyncSession,
+    request: Request,
+    caller: Caller,
+    state: _KeyState | None,
+    error: BeyondpayError,
+    key: str | None,
+) -> Any:
+    body = orjson.dumps(error.to_dict())
+    try:
+        await session.rollback()
+        if state is not None:
+            # The lock went with the rollback; take it again before writing the answer. If a
+            # duplicate ran in between, its answer stands (ours left no effect).
+            granted = (await session.execute(_TRY_LOCK, {"name": state.lock_name})).scalar_one()
+            if granted:
+                await _upsert_key(session, state, RECOVERY_FINISHED, error.status, body, only_unanswered=True)
+        await audit(session, request, caller, error.status, error_code=error.code)
+        await session.commit()
+    except Exception as exc:  # the connection itself failed: the answer cannot be stored
+        log_unexpected(request.method, route_template(request), exc)
+        await session.rollback()
+    headers = _json_response_headers(key, False)
+    headers.update(error.headers or {})
+    return Response(body, status_code=error.status, headers=headers)
+
+
+async def purge_expired_keys(session: AsyncSession, retention: timedelta) -> int:
+    """Deletes up to ``PURGE_BATCH_MAX`` keys older than ``retention``; returns how many."""
+    cutoff = utcnow() - retention
+    doomed = (
+        text(
+            "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
+            " SELECT ctid FROM idempotency_keys WHERE created_at < :cutoff LIMIT :limit))"
+        )
+    )
+    result = await session.execute(doomed, {"cutoff": cutoff, "limit": PURGE_BATCH_MAX})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,194 @@
+"""Request parameters: form-encoded with bracket nesting (what Stripe's SDKs send) or JSON.
+
+``metadata[k]=v``, ``items[0][price]=p`` and ``expand[]=a`` decode (with qs-codec) into the same
+nested structure a JSON body gives, and one Pydantic model per route validates either. Unknown
+parameters are refused naming the parameter; a malformed value names it too; the value itself is
+never echoed, since it may be personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import orjson
+import qs_codec
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from beyondpay.kit.errors import (
+    BeyondpayError,
+    BodyMalformedError,
+    InvalidRequestError,
+    ParameterInvalidEmptyError,
+    ParameterInvalidIntegerError,
+    ParameterInvalidStringError,
+    ParameterMissingError,
+    ParameterUnknownError,
+)
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+# Limits of the decoder: list indexes above LIST_INDEX_MAX would otherwise turn into dict keys.
+LIST_INDEX_MAX: Final = 8_190
+NESTING_DEPTH_MAX: Final = 6
+PARAMETERS_MAX: Final = 20_000
+
+_DECODE: Final = qs_codec.DecodeOptions(
+    list_limit=LIST_INDEX_MAX,
+    depth=NESTING_DEPTH_MAX,
+    parameter_limit=PARAMETERS_MAX,
+    strict_depth=True,
+    raise_on_limit_exceeded=True,
+)
+_INTEGER_ERRORS: Final = frozenset(
+    {"int_parsing", "int_type", "int_from_float", "int_parsing_size"}
+)
+_STRING_ERRORS: Final = frozenset({"string_type", "string_unicode"})
+
+
+class Params(BaseModel):
+    """Base of every request-parameter model: unknown parameters are an error."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# Models whose JSON schema the OpenAPI document must carry (see api.openapi).
+REGISTERED: dict[str, type[BaseModel]] = {}
+
+
+def param_name(location: tuple[Any, ...] | list[Any]) -> str | None:
+    """Pydantic's ("metadata", "k") becomes Stripe's ``metadata[k]``."""
+    parts = [str(part) for part in location]
+    if not parts:
+        return None
+    return parts[0] + "".join(f"[{part}]" for part in parts[1:])
+
+
+def validation_failure(error: ValidationError) -> BeyondpayError:
+    first = error.errors()[0]
+    kind = first["type"]
+    # Parameter models use no unions, so every part of the location is a parameter path part.
+    param = param_name(tuple(first["loc"])) or "body"
+    if kind == "extra_forbidden":
+        return ParameterUnknownError.for_param(param)
+    if kind == "missing":
+        return ParameterMissingError.for_param(param)
+    if kind in _INTEGER_ERRORS:
+        return ParameterInvalidIntegerError(f"Invalid integer for parameter: {param}", param=param)
+    if kind in _STRING_ERRORS:
+        return ParameterInvalidStringError.for_param(param)
+    if kind == "string_too_short" and first.get("input") == "":
+        return ParameterInvalidEmptyError.for_param(param)
+    return InvalidRequestError(f"Invalid {param}: {first['msg']}", param=param)
+
+
+def decode_form(raw: bytes | str) -> dict[str, Any]:
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    try:
+        decoded = qs_codec.decode(text, _DECODE)
+    except (ValueError, IndexError) as exc:
+        raise BodyMalformedError(
+            "The parameters could not be decoded: nesting deeper than"
+            f" {NESTING_DEPTH_MAX} levels, more than {PARAMETERS_MAX} parameters, or a list"
+            f" index above {LIST_INDEX_MAX}."
+        ) from exc
+    return dict(decoded)
+
+
+def decode_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    if content_type.split(";", 1)[0].strip().lower() == "application/json":
+        try:
+            decoded = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BodyMalformedError("The request body could not be parsed as JSON.") from None
+        if not isinstance(decoded, dict):
+            raise BodyMalformedError("The request body must be a JSON object.")
+        return decoded
+    try:
+        return decode_form(raw)
+    except UnicodeDecodeError:
+        raise BodyMalformedError("The request body is not valid UTF-8.") from None
+
+
+def validate(model: type[ParamsT], data: dict[str, Any]) -> ParamsT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failure(exc) from None
+
+
+def body(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
+    """A dependency: the request body, decoded and validated against ``model``."""
+    REGISTERED[model.__name__] = model
+
+    async def parse(request: Request) -> ParamsT:
+        raw = await request.body()
+        data = decode_body(request.headers.get("content-type", ""), raw)
+        # GET-style parameters in the query string of a POST are accepted, as Stripe does.
+        if request.url.query:
+            data = {**decode_form(request.url.query), **data}
+        parsed = validate(model, data)
+        request.state.params = parsed
+        return parsed
+
+    parse.__beyondpay_body__ = model  # type: ignore[attr-defined]
+    return parse
+
+
+def query(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
+    """A dependency: the query string, decoded with bracket nesting and validated."""
+    REGISTERED[model.__name__] = model
+
+    async def parse(request: Request) -> ParamsT:
+        try:
+            data = decode_form(request.url.query) if request.url.query else {}
+        except UnicodeDecodeError:
+            raise BodyMalformedError("The query string is not valid UTF-8.") from None
+        return validate(model, data)
+
+    parse.__beyondpay_query__ = model  # type: ignore[attr-defined]
+    return parse
+
+
+# Stripe's metadata limits.
+METADATA_KEYS_MAX: Final = 50
+METADATA_KEY_CHARS_MAX: Final = 40
+METADATA_VALUE_CHARS_MAX: Final = 500
+
+
+def check_metadata(value: dict[str, str] | str | None) -> dict[str, str] | None:
+    """Stripe's rules: up to 50 keys of at most 40 characters, values of at most 500. An empty
+    string for the whole parameter (``metadata=``) means "unset every key"; an empty value
+    unsets that key (the caller merges)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value == "":
+            return {}
+        raise ValueError("metadata must be a hash of keys to string values")
+    if len(value) > METADATA_KEYS_MAX:
+        raise ValueError(f"metadata can have at most {METADATA_KEYS_MAX} keys")
+    for key, item in value.items():
+        if not key or len(key) > METADATA_KEY_CHARS_MAX:
+            raise ValueError(f"metadata keys must be 1 to {METADATA_KEY_CHARS_MAX} characters")
+        if len(item) > METADATA_VALUE_CHARS_MAX:
+            raise ValueError(f"metadata values can be at most {METADATA_VALUE_CHARS_MAX} characters")
+    return value
+
+
+def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:
+    """An update's metadata: keys with "" are removed, others set; {} clears all."""
+    if update is None:
+        return current
+    if not update:
+        return {}
+    merged = {**current, **update}
+    merged = {key: item for key, item in merged.items() if item != ""}
+    if len(merged) > METADATA_KEYS_MAX:
+        raise InvalidRequestError(
+            f"Invalid metadata: it can have at most {METADATA_KEYS_MAX} keys.", param="metadata"
+        )
+    return merged

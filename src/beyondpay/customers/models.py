@@ -1,0 +1,31 @@
+"""The customers table (migration 0003). Only this module writes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+from beyondpay.db.base import Base
+
+_TIME = DateTime(timezone=True)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    deleted_at: Mapped[datetime | None] = mapped_column(_TIME)

@@ -1,0 +1,120 @@
+"""Customer parameters and the customer object, in Stripe's shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from beyondpay.api.lists import ListParams
+from beyondpay.api.params import Params, check_metadata
+from beyondpay.customers.models import CustomerRow
+
+NAME_CHARS_MAX: Final = 256
+EMAIL_CHARS_MAX: Final = 512
+PHONE_CHARS_MAX: Final = 20
+DESCRIPTION_CHARS_MAX: Final = 350
+ADDRESS_FIELD_CHARS_MAX: Final = 200
+
+MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
+
+
+def _email(value: str | None) -> str | None:
+    # Stripe checks only the shape; deliverability is the mail system's business.
+    if value and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
+        raise ValueError("it is not a valid email address")
+    return value
+
+
+Email = Annotated[str | None, Field(default=None, max_length=EMAIL_CHARS_MAX), AfterValidator(_email)]
+Text = Annotated[str | None, Field(default=None, max_length=ADDRESS_FIELD_CHARS_MAX)]
+
+
+class AddressParams(Params):
+    line1: Text = None
+    line2: Text = None
+    city: Text = None
+    state: Text = None
+    postal_code: Text = None
+    country: Annotated[str | None, Field(default=None, max_length=2)] = None
+
+
+class CustomerCreateParams(Params):
+    name: Annotated[str | None, Field(max_length=NAME_CHARS_MAX)] = None
+    email: Email = None
+    phone: Annotated[str | None, Field(max_length=PHONE_CHARS_MAX)] = None
+    description: Annotated[str | None, Field(max_length=DESCRIPTION_CHARS_MAX)] = None
+    address: AddressParams | None = None
+    metadata: MetadataParam = None
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CustomerUpdateParams(CustomerCreateParams):
+    """As create; a parameter sent as "" is unset, as in Stripe."""
+
+
+class CustomerListParams(ListParams):
+    email: Annotated[str | None, Field(max_length=EMAIL_CHARS_MAX)] = None
+
+
+class CustomerRetrieveParams(Params):
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class Address(BaseModel):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class Customer(BaseModel):
+    id: str
+    object: Literal["customer"]
+    address: Address | None
+    balance: int
+    created: int
+    currency: str | None
+    delinquent: bool
+    description: str | None
+    email: str | None
+    livemode: bool
+    metadata: dict[str, str]
+    name: str | None
+    phone: str | None
+    preferred_locales: list[str]
+
+
+class DeletedCustomer(BaseModel):
+    id: str
+    object: Literal["customer"]
+    deleted: Literal[True]
+
+
+_ADDRESS_FIELDS: Final = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def customer_object(row: CustomerRow) -> dict[str, Any]:
+    if row.deleted_at is not None:
+        return {"id": row.id, "object": "customer", "deleted": True}
+    address = None
+    if row.address is not None:
+        address = {field: row.address.get(field) for field in _ADDRESS_FIELDS}
+    return {
+        "id": row.id,
+        "object": "customer",
+        "address": address,
+        "balance": 0,
+        "created": int(row.created_at.timestamp()),
+        "currency": None,
+        "delinquent": False,
+        "description": row.description,
+        "email": row.email,
+        "livemode": row.livemode,
+        "metadata": row.metadata_,
+        "name": row.name,
+        "phone": row.phone,
+        "preferred_locales": [],
+    }

@@ -1,0 +1,122 @@
+"""Customer use cases, always within the caller's (merchant, mode). Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.lists import created_conditions, page, scoped
+from beyondpay.api.params import merge_metadata
+from beyondpay.customers.models import CustomerRow
+from beyondpay.customers.schemas import (
+    CustomerCreateParams,
+    CustomerListParams,
+    CustomerUpdateParams,
+)
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.merchants.domain import Caller
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def _address(params: CustomerCreateParams) -> dict[str, Any] | None:
+    if params.address is None:
+        return None
+    values = params.address.model_dump()
+    return {key: _blank_to_none(item) for key, item in values.items()}
+
+
+class CustomerService:
+    async def create(
+        self, session: AsyncSession, caller: Caller, params: CustomerCreateParams
+    ) -> CustomerRow:
+        row = CustomerRow(
+            id=new_id("cus"),
+            merchant_id=caller.merchant,
+            livemode=caller.livemode,
+            name=_blank_to_none(params.name),
+            email=_blank_to_none(params.email),
+            phone=_blank_to_none(params.phone),
+            description=_blank_to_none(params.description),
+            address=_address(params),
+            metadata_=merge_metadata({}, params.metadata if isinstance(params.metadata, dict) else None),
+            created_at=utcnow(),
+            deleted_at=None,
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
+    async def get(
+        self, session: AsyncSession, caller: Caller, customer_id: str, *, for_update: bool = False
+    ) -> CustomerRow:
+        """The customer, deleted ones included; 404 outside the caller's scope."""
+        statement = scoped(CustomerRow, caller.merchant, caller.livemode, CustomerRow.id == customer_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("customer", customer_id)
+        return row
+
+    async def update(
+        self, session: AsyncSession, caller: Caller, customer_id: str, params: CustomerUpdateParams
+    ) -> CustomerRow:
+        row = await self.get(session, caller, customer_id, for_update=True)
+        if row.deleted_at is not None:
+            raise ResourceMissingError.for_object("customer", customer_id)
+        sent = params.model_fields_set
+        values: dict[str, Any] = {}
+        for field in ("name", "email", "phone", "description"):
+            if field in sent:
+                values[field] = _blank_to_none(getattr(params, field))
+        if "address" in sent:
+            values["address"] = _address(params)
+        if "metadata" in sent:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            values["metadata_"] = merge_metadata(row.metadata_, metadata)
+        for field, value in values.items():
+            setattr(row, field, value)
+        await session.flush()
+        return row
+
+    async def delete(self, session: AsyncSession, caller: Caller, customer_id: str) -> CustomerRow:
+        row = await self.get(session, caller, customer_id, for_update=True)
+        if row.deleted_at is not None:
+            raise ResourceMissingError.for_object("customer", customer_id)
+        await session.execute(
+            update(CustomerRow).where(CustomerRow.id == row.id).values(deleted_at=utcnow())
+        )
+        row.deleted_at = utcnow()
+        return row
+
+    async def list(
+        self, session: AsyncSession, caller: Caller, params: CustomerListParams
+    ) -> tuple[Sequence[CustomerRow], bool]:
+        merchant_id, livemode = caller.merchant, caller.livemode
+        conditions = [CustomerRow.deleted_at.is_(None)]
+        conditions += created_conditions(CustomerRow.created_at, params.created)
+        if params.email is not None:
+            conditions.append(CustomerRow.email == params.email)
+        statement = scoped(CustomerRow, merchant_id, livemode, *conditions)
+
+        def cursor_exists(cursor: str) -> Any:
+            return select(CustomerRow.id).where(
+                CustomerRow.id == cursor,
+                CustomerRow.merchant_id == merchant_id,
+                CustomerRow.livemode == livemode,
+            )
+
+        return await page(
+            session, statement, CustomerRow.id, params, cursor_exists=cursor_exists, object_name="customer"
+        )
+
+
+customer_service = CustomerService()

@@ -1,0 +1,1 @@
+"""Merchant accounts, KYC review, API keys and scopes: who is calling."""

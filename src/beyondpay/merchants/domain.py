@@ -1,0 +1,149 @@
+"""Who may call what: key kinds, their text form, scopes, and the access rule. No I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from beyondpay.kit.invariants import invariant
+
+KEY_SECRET_CHARS: Final = 40  # base62: 238 bits
+_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+KEY_PATTERN: Final = re.compile(r"^(sk|pk|rk|ak)_(test|live)_[0-9A-Za-z]{40}$")
+KEY_NAME_CHARS_MAX: Final = 100
+ALLOWED_IPS_MAX: Final = 50
+ROLL_OVERLAP_S_MAX: Final = 7 * 86400
+
+
+class KeyKind(StrEnum):
+    secret = "secret"
+    publishable = "publishable"
+    restricted = "restricted"
+    admin = "admin"
+
+
+_PREFIX: Final = {
+    KeyKind.secret: "sk",
+    KeyKind.publishable: "pk",
+    KeyKind.restricted: "rk",
+    KeyKind.admin: "ak",
+}
+_KIND_OF_PREFIX: Final = {prefix: kind for kind, prefix in _PREFIX.items()}
+
+
+class MerchantStatus(StrEnum):
+    pending_kyc = "pending_kyc"
+    active = "active"
+    suspended = "suspended"
+
+
+class Scope(StrEnum):
+    """What a restricted key may do: ``<resource>:read`` or ``<resource>:write``.
+
+    ``write`` implies ``read`` on the same resource. Secret keys hold every scope.
+    """
+
+    customers_read = "customers:read"
+    customers_write = "customers:write"
+    ledger_read = "ledger:read"
+    ledger_write = "ledger:write"
+    audit_events_read = "audit_events:read"
+    api_keys_read = "api_keys:read"
+    api_keys_write = "api_keys:write"
+    account_read = "account:read"
+    account_write = "account:write"
+    events_read = "events:read"
+    webhook_endpoints_read = "webhook_endpoints:read"
+    webhook_endpoints_write = "webhook_endpoints:write"
+
+    @property
+    def resource(self) -> str:
+        return self.value.partition(":")[0]
+
+    @property
+    def is_write(self) -> bool:
+        return self.value.endswith(":write")
+
+
+# Scopes a restricted key can never hold: managing keys would let it mint a secret key.
+SCOPES_SECRET_ONLY: Final = frozenset({Scope.api_keys_write})
+
+
+def new_key_text(kind: KeyKind, livemode: bool) -> str:
+    mode = "live" if livemode else "test"
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(KEY_SECRET_CHARS))
+    return f"{_PREFIX[kind]}_{mode}_{body}"
+
+
+def parse_key_text(text: str) -> tuple[KeyKind, bool] | None:
+    """``(kind, livemode)`` of a well-formed key, else None. Says nothing of whether it exists."""
+    if not KEY_PATTERN.match(text):
+        return None
+    prefix, mode, _ = text.split("_", 2)
+    return _KIND_OF_PREFIX[prefix], mode == "live"
+
+
+def redact_key(text: str) -> str:
+    """``sk_test_…wxyz``: the form a list of keys shows."""
+    prefix, mode, body = text.split("_", 2)
+    return f"{prefix}_{mode}_...{body[-4:]}"
+
+
+def holds_scope(granted: frozenset[str], needed: Scope) -> bool:
+    if needed.value in granted:
+        return True
+    return not needed.is_write and f"{needed.resource}:write" in granted
+
+
+def parse_allowed_ips(values: Sequence[str]) -> list[str]:
+    """Networks in canonical CIDR form; ``ValueError`` naming the bad entry's index."""
+    networks: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(str(index)) from None
+    return networks
+
+
+def ip_allowed(address: str | None, allowed: Sequence[str] | None) -> bool:
+    if not allowed:
+        return True
+    if address is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network) for network in allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller of a request: every merchant query is scoped by
+    ``(merchant_id, livemode)``."""
+
+    key_id: str
+    kind: KeyKind
+    livemode: bool
+    merchant_id: str | None  # None only for platform-admin keys
+    merchant_status: MerchantStatus | None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    allowed_ips: tuple[str, ...] = ()
+    last_used_at: datetime | None = None
+
+    @property
+    def merchant(self) -> str:
+        """The merchant id of a merchant key (routes for merchants never admit platform keys)."""
+        invariant(self.merchant_id is not None, "merchant route reached with a platform key")
+        return self.merchant_id or ""
+
+    @property
+    def mode(self) -> str:
+        return "live" if self.livemode else "test"
