@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from beyondpay.db.session import Database
-from tests.support import TestMerchant, make_merchant
+from tests.support import TestMerchant
 
 
-async def test_create_retrieve_update_delete(client: httpx.AsyncClient, merchant: TestMerchant) -> None:
+async def test_create_retrieve_update_delete(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
     created = await client.post(
         "/v1/customers",
         content="name=Asha&email=asha%40example.com&metadata[order]=42&address[city]=Pune",

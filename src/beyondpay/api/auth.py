@@ -102,9 +102,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def check_access(
-    caller: Caller, scope: Scope | None, *, publishable: bool, platform: bool
-) -> None:
+def check_access(caller: Caller, scope: Scope | None, *, publishable: bool, platform: bool) -> None:
     """Raises the 403 this caller gets on a route needing ``scope``; returns if allowed."""
     if platform:
         if caller.kind is not KeyKind.admin:
@@ -118,7 +116,9 @@ def check_access(
         raise AccountNotActiveError()
     if caller.kind is KeyKind.publishable and not publishable:
         raise SecretKeyRequiredError()
-    if caller.kind is KeyKind.restricted and (scope is None or not holds_scope(caller.scopes, scope)):
+    if caller.kind is KeyKind.restricted and (
+        scope is None or not holds_scope(caller.scopes, scope)
+    ):
         needed = scope.value if scope else "a secret key"
         raise ScopeMissingError(
             f"The provided key does not have the required permissions for this endpoint:"

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from beyondpay.kit.errors import InvalidRequestError
 
 
-def refuse_expansions(requested: Iterable[str], allowed: set[str], *, listing: bool = False) -> list[str]:
+def refuse_expansions(
+    requested: Iterable[str], allowed: set[str], *, listing: bool = False
+) -> list[str]:
     """The requested paths, each checked against ``allowed`` (paths on one object; on a list
     they are written ``data.<path>``). Returns the paths relative to one object."""
     paths: list[str] = []

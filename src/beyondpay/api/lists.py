@@ -55,7 +55,9 @@ def _moment(unix_s: int) -> datetime:
     return datetime.fromtimestamp(unix_s, tz=UTC)
 
 
-def created_conditions(column: InstrumentedAttribute[datetime], created: CreatedFilter | None) -> list[Any]:
+def created_conditions(
+    column: InstrumentedAttribute[datetime], created: CreatedFilter | None
+) -> list[Any]:
     if created is None:
         return []
     conditions: list[Any] = []
@@ -72,7 +74,7 @@ def created_conditions(column: InstrumentedAttribute[datetime], created: Created
 
 async def page(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[Any],
     id_column: InstrumentedAttribute[str],
     params: ListParams,
     *,
@@ -97,7 +99,7 @@ async def page(
         if params.starting_after:
             statement = statement.where(id_column < params.starting_after)
         statement = statement.order_by(id_column.desc())
-    rows = list((await session.execute(statement.limit(params.limit + 1))).scalars())
+    rows: list[RowT] = list((await session.execute(statement.limit(params.limit + 1))).scalars())
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     if params.ending_before:
@@ -107,9 +109,10 @@ async def page(
 
 def list_of(item: type[BaseModel]) -> type[BaseModel]:
     """The documented shape of a list of ``item``."""
+    list_literal: Any = Literal["list"]
     return create_model(
         f"{item.__name__}List",
-        object=(Literal["list"], ...),
+        object=(list_literal, ...),
         url=(str, ...),
         has_more=(bool, ...),
         data=(list[item], ...),  # type: ignore[valid-type]
@@ -120,9 +123,7 @@ def list_object(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[st
     return {"object": "list", "url": url, "has_more": has_more, "data": data}
 
 
-def scoped(
-    model: Any, merchant_id: str, livemode: bool, *extra: Any
-) -> Select[Any]:
+def scoped(model: Any, merchant_id: str, livemode: bool, *extra: Any) -> Select[Any]:
     """``SELECT model WHERE merchant_id = … AND livemode = …``: where every read starts."""
     return select(model).where(
         and_(model.merchant_id == merchant_id, model.livemode == livemode, *extra)

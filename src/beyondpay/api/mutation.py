@@ -34,17 +34,22 @@ from typing import Any, Final
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
+from beyondpay.api.auditing import audit, route_template
 from beyondpay.api.errors import log_unexpected
 from beyondpay.api.models import IdempotencyKeyRow
-from beyondpay.api.auditing import audit, route_template
 from beyondpay.kit.clock import utcnow
-from beyondpay.kit.errors import BeyondpayError, IdempotencyConflictError, IdempotencyError, InternalError
+from beyondpay.kit.errors import (
+    BeyondpayError,
+    IdempotencyConflictError,
+    IdempotencyError,
+    InternalError,
+)
 from beyondpay.merchants.domain import Caller
 
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
@@ -149,7 +154,9 @@ async def run_mutation(
             )
     state: _KeyState | None = None
     if key is not None:
-        state = _KeyState(caller, key, method, route, params_fingerprint(method, route, params), request_id)
+        state = _KeyState(
+            caller, key, method, route, params_fingerprint(method, route, params), request_id
+        )
         replay = await _claim(session, state)
         if replay is not None:
             status, body = replay
@@ -159,9 +166,13 @@ async def run_mutation(
     try:
         outcome = await execute(mutation)
         body = orjson.dumps(outcome.body)
-        await _finish(session, request, caller, state, outcome.status, body, outcome.body.get("id"), None)
+        await _finish(
+            session, request, caller, state, outcome.status, body, outcome.body.get("id"), None
+        )
         await session.commit()
-        return Response(body, status_code=outcome.status, headers=_json_response_headers(key, False))
+        return Response(
+            body, status_code=outcome.status, headers=_json_response_headers(key, False)
+        )
     except BeyondpayError as error:
         return await _store_failure(session, request, caller, state, error, key)
     except Exception as exc:
@@ -258,7 +269,7 @@ async def _store_failure(
     state: _KeyState | None,
     error: BeyondpayError,
     key: str | None,
-) -> Any:
+) -> Response:
     body = orjson.dumps(error.to_dict())
     try:
         await session.rollback()
@@ -267,7 +278,9 @@ async def _store_failure(
             # duplicate ran in between, its answer stands (ours left no effect).
             granted = (await session.execute(_TRY_LOCK, {"name": state.lock_name})).scalar_one()
             if granted:
-                await _upsert_key(session, state, RECOVERY_FINISHED, error.status, body, only_unanswered=True)
+                await _upsert_key(
+                    session, state, RECOVERY_FINISHED, error.status, body, only_unanswered=True
+                )
         await audit(session, request, caller, error.status, error_code=error.code)
         await session.commit()
     except Exception as exc:  # the connection itself failed: the answer cannot be stored
@@ -281,11 +294,9 @@ async def _store_failure(
 async def purge_expired_keys(session: AsyncSession, retention: timedelta) -> int:
     """Deletes up to ``PURGE_BATCH_MAX`` keys older than ``retention``; returns how many."""
     cutoff = utcnow() - retention
-    doomed = (
-        text(
-            "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
-            " SELECT ctid FROM idempotency_keys WHERE created_at < :cutoff LIMIT :limit))"
-        )
+    doomed = text(
+        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
+        " SELECT ctid FROM idempotency_keys WHERE created_at < :cutoff LIMIT :limit))"
     )
     result = await session.execute(doomed, {"cutoff": cutoff, "limit": PURGE_BATCH_MAX})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -98,7 +98,8 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
         )
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for model in [*REGISTERED.values(), ErrorEnvelope]:
+        models: list[type[BaseModel]] = [*REGISTERED.values(), ErrorEnvelope]
+        for model in models:
             schema = model.model_json_schema(ref_template=REF)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
@@ -115,7 +116,11 @@ def install_openapi(app: FastAPI) -> None:
                 for status, description in statuses.items():
                     responses.setdefault(status, {"description": description, "content": envelope})
                 responses.setdefault(
-                    "500", {"description": "A bug; the body names only the request id.", "content": envelope}
+                    "500",
+                    {
+                        "description": "A bug; the body names only the request id.",
+                        "content": envelope,
+                    },
                 )
         document.setdefault("components", {})["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer"},

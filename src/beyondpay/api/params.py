@@ -175,7 +175,9 @@ def check_metadata(value: dict[str, str] | str | None) -> dict[str, str] | None:
         if not key or len(key) > METADATA_KEY_CHARS_MAX:
             raise ValueError(f"metadata keys must be 1 to {METADATA_KEY_CHARS_MAX} characters")
         if len(item) > METADATA_VALUE_CHARS_MAX:
-            raise ValueError(f"metadata values can be at most {METADATA_VALUE_CHARS_MAX} characters")
+            raise ValueError(
+                f"metadata values can be at most {METADATA_VALUE_CHARS_MAX} characters"
+            )
     return value
 
 

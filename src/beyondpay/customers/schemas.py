@@ -26,7 +26,9 @@ def _email(value: str | None) -> str | None:
     return value
 
 
-Email = Annotated[str | None, Field(default=None, max_length=EMAIL_CHARS_MAX), AfterValidator(_email)]
+Email = Annotated[
+    str | None, Field(default=None, max_length=EMAIL_CHARS_MAX), AfterValidator(_email)
+]
 Text = Annotated[str | None, Field(default=None, max_length=ADDRESS_FIELD_CHARS_MAX)]
 
 

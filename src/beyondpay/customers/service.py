@@ -46,7 +46,9 @@ class CustomerService:
             phone=_blank_to_none(params.phone),
             description=_blank_to_none(params.description),
             address=_address(params),
-            metadata_=merge_metadata({}, params.metadata if isinstance(params.metadata, dict) else None),
+            metadata_=merge_metadata(
+                {}, params.metadata if isinstance(params.metadata, dict) else None
+            ),
             created_at=utcnow(),
             deleted_at=None,
         )
@@ -58,10 +60,12 @@ class CustomerService:
         self, session: AsyncSession, caller: Caller, customer_id: str, *, for_update: bool = False
     ) -> CustomerRow:
         """The customer, deleted ones included; 404 outside the caller's scope."""
-        statement = scoped(CustomerRow, caller.merchant, caller.livemode, CustomerRow.id == customer_id)
+        statement = scoped(
+            CustomerRow, caller.merchant, caller.livemode, CustomerRow.id == customer_id
+        )
         if for_update:
             statement = statement.with_for_update()
-        row = (await session.execute(statement)).scalar_one_or_none()
+        row: CustomerRow | None = (await session.execute(statement)).scalar_one_or_none()
         if row is None:
             raise ResourceMissingError.for_object("customer", customer_id)
         return row
@@ -101,7 +105,7 @@ class CustomerService:
         self, session: AsyncSession, caller: Caller, params: CustomerListParams
     ) -> tuple[Sequence[CustomerRow], bool]:
         merchant_id, livemode = caller.merchant, caller.livemode
-        conditions = [CustomerRow.deleted_at.is_(None)]
+        conditions: list[Any] = [CustomerRow.deleted_at.is_(None)]
         conditions += created_conditions(CustomerRow.created_at, params.created)
         if params.email is not None:
             conditions.append(CustomerRow.email == params.email)
@@ -115,7 +119,12 @@ class CustomerService:
             )
 
         return await page(
-            session, statement, CustomerRow.id, params, cursor_exists=cursor_exists, object_name="customer"
+            session,
+            statement,
+            CustomerRow.id,
+            params,
+            cursor_exists=cursor_exists,
+            object_name="customer",
         )
 
 

@@ -111,7 +111,9 @@ class KeyRing:
             raise KeyRingError("sealed value has an unknown version or key")
         try:
             raw = base64.urlsafe_b64decode(body)
-            return AESGCM(key.secret).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode())
+            return AESGCM(key.secret).decrypt(
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()
+            )
         except (binascii.Error, InvalidTag, ValueError):
             raise KeyRingError("sealed value does not open under its key and context") from None
 

@@ -22,7 +22,7 @@ ROLL_OVERLAP_S_MAX: Final = 7 * 86400
 
 
 class KeyKind(StrEnum):
-    secret = "secret"
+    secret = "secret"  # noqa: S105 (a kind of key, not a password)
     publishable = "publishable"
     restricted = "restricted"
     admin = "admin"

@@ -69,7 +69,9 @@ class MerchantService:
         )
         await session.flush()
         keys = [
-            await api_key_service.issue(session, ring, merchant_id=merchant_id, kind=kind, livemode=live)
+            await api_key_service.issue(
+                session, ring, merchant_id=merchant_id, kind=kind, livemode=live
+            )
             for live in (False, True)
             for kind in (KeyKind.secret, KeyKind.publishable)
         ]
