@@ -13,6 +13,7 @@ from beyondpay.api import health
 from beyondpay.api.errors import install_error_handlers
 from beyondpay.api.middleware import EdgeMiddleware
 from beyondpay.api.openapi import install_openapi
+from beyondpay.api.ratelimit import create_rate_limiter
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
 from beyondpay.kit.logging import configure_logging
@@ -49,6 +50,8 @@ def create_app(
         app.state.database = database
         app.state.settings = settings
         app.state.key_ring = settings.key_ring()
+        rate_limiter = create_rate_limiter(settings)
+        app.state.rate_limiter = rate_limiter
         job_app = create_job_app(database_url)
         app.state.jobs = job_app
         async with contextlib.AsyncExitStack() as stack:
@@ -59,6 +62,8 @@ def create_app(
             try:
                 yield
             finally:
+                if rate_limiter is not None:
+                    await rate_limiter.close()
                 await database.dispose()
 
     app = FastAPI(

@@ -10,7 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, SecretStr
+import limits
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from beyondpay.kit.crypto import KeyRing, load_or_create_dev_ring
@@ -18,6 +19,10 @@ from beyondpay.kit.crypto import KeyRing, load_or_create_dev_ring
 DATABASE_POOL_SIZE_DEFAULT: Final = 10
 DATABASE_CONNECT_TIMEOUT_S: Final = 3
 IDEMPOTENCY_RETENTION_S_DEFAULT: Final = 24 * 3600
+# Stripe's basic limits (per second, live and test); per IP, enough for several busy keys.
+RATE_LIMIT_LIVE_PER_KEY_DEFAULT: Final = "100/second"
+RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
+RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
 
 
 class LogFormat(StrEnum):
@@ -35,6 +40,23 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=DATABASE_POOL_SIZE_DEFAULT, ge=1, le=200)
     database_pool_max_overflow: int = Field(default=10, ge=0, le=200)
     redis_url: SecretStr | None = Field(default=None, description="Redis URL for rate limits.")
+    redis_key_prefix: str = Field(
+        default="beyondpay",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key, so deployments can share one Redis.",
+    )
+    rate_limits_enabled: bool = Field(default=True, description="`false` turns rate limits off.")
+    rate_limit_live_per_key: str = Field(
+        default=RATE_LIMIT_LIVE_PER_KEY_DEFAULT, description="Requests each live key may make."
+    )
+    rate_limit_test_per_key: str = Field(
+        default=RATE_LIMIT_TEST_PER_KEY_DEFAULT, description="Requests each test key may make."
+    )
+    rate_limit_per_ip: str = Field(
+        default=RATE_LIMIT_PER_IP_DEFAULT, description="Requests each client IP may make."
+    )
     nats_url: str | None = Field(default=None, description="NATS URL; enables JetStream events.")
     data_dir: Path = Field(default=Path(".beyondpay"), description="Embedded data and dev keys.")
     host: str = "127.0.0.1"
@@ -57,6 +79,14 @@ class Settings(BaseSettings):
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )
+
+    @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        """``100/second``, ``1000 per minute``, several joined by ``;``, or empty for none."""
+        if value.strip():
+            limits.parse_many(value)  # ValueError names the string that does not parse
+        return value.strip()
 
     def database_url_value(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None
