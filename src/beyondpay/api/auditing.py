@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Final
 
 from fastapi import Request
@@ -20,6 +21,18 @@ def route_template(request: Request) -> str:
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else request.url.path
+
+
+def peer_ip(request: Request) -> str | None:
+    """The peer's IP address, or None when the server names the peer otherwise (a test client,
+    a Unix socket): the audit trail's column holds only addresses."""
+    host = request.client.host if request.client else None
+    if not host:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 async def audit(
@@ -41,7 +54,7 @@ async def audit(
             merchant_id=caller.merchant_id,
             livemode=caller.livemode,
             api_key_id=caller.key_id,
-            ip=request.client.host if request.client else None,
+            ip=peer_ip(request),
             method=request.method,
             route=route_template(request),
             object_id=object_id if isinstance(object_id, str) else None,
