@@ -87,5 +87,6 @@ def create_app(
 def merchant_routers() -> list[APIRouter]:
     """Every module's routes; a module adds its router here."""
     from beyondpay.customers.api import router as customers
+    from beyondpay.wallets.api import router as wallets
 
-    return [customers]
+    return [customers, wallets]

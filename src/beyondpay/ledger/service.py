@@ -50,6 +50,8 @@ from beyondpay.ledger.journal import (
 RETRY_COUNT_MAX: Final = 3
 EXPIRE_HOLDS_LIMIT_DEFAULT: Final = 1_000
 HISTORY_LIMIT_MAX: Final = 100
+# A page of the journal and one entry more, by which a caller tells whether more remain.
+JOURNAL_PAGE_LIMIT_MAX: Final = HISTORY_LIMIT_MAX + 1
 _DEBITS_LIMITED: Final = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
 _CREDITS_LIMITED: Final = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
 # A transfer's position is its batch's number times this, plus its index in the batch (the
@@ -453,6 +455,29 @@ class LedgerService:
     async def verify_journal(self, session: AsyncSession) -> JournalReport:
         return await verify_connection(await driver_connection(session))
 
+    async def get_transfers(
+        self, session: AsyncSession, ids: Sequence[str]
+    ) -> dict[str, JournalEntry]:
+        return await get_transfers_on(await driver_connection(session), ids)
+
+    async def journal_page(
+        self,
+        session: AsyncSession,
+        ledger: str,
+        *,
+        account_id: str | None = None,
+        before: JournalEntry | None = None,
+        after: JournalEntry | None = None,
+        created_from: datetime | None = None,
+        created_until: datetime | None = None,
+        limit: int = HISTORY_LIMIT_MAX,
+    ) -> list[JournalEntry]:
+        return await journal_page_on(
+            await driver_connection(session),
+            JournalQuery(ledger, account_id, before, after, created_from, created_until),
+            limit,
+        )
+
 
 async def create_transfers_on(
     connection: Connection, transfers: Sequence[Transfer], *, system: bool = False
@@ -636,6 +661,85 @@ async def balance_at_on(
     if transfer_id is None:
         return entries[-1] if entries else None
     return next((entry for entry in entries if entry.transfer_id == transfer_id), None)
+
+
+async def get_transfers_on(connection: Connection, ids: Sequence[str]) -> dict[str, JournalEntry]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute("SELECT * FROM ledger_transfers WHERE id = ANY(%s)", (wanted,))
+        return {
+            row["id"]: JournalEntry(stored_from_row(row), row["sequence"], row["position"])
+            for row in await cursor.fetchall()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JournalQuery:
+    """One ledger's journal, or the part of it touching one account, between two entries
+    (exclusive) and within ``created_at`` bounds (inclusive)."""
+
+    ledger: str
+    account_id: str | None
+    before: JournalEntry | None
+    after: JournalEntry | None
+    created_from: datetime | None
+    created_until: datetime | None
+
+
+async def journal_page_on(
+    connection: Connection, journal: JournalQuery, limit: int
+) -> list[JournalEntry]:
+    """Newest first; oldest first when only ``after`` is given (the caller pages backwards).
+
+    Within one ledger sequence order is position order, so the whole ledger pages by its
+    ``(ledger, sequence)`` key and one account by its two ``(…_account_id, position)`` indexes,
+    each read in order and merged (no sort of the account's whole history).
+    """
+    ascending = journal.after is not None and journal.before is None
+    order = "ASC" if ascending else "DESC"
+    values: dict[str, Any] = {
+        "ledger": journal.ledger,
+        "account": journal.account_id,
+        "created_from": journal.created_from,
+        "created_until": journal.created_until,
+        "limit": min(limit, JOURNAL_PAGE_LIMIT_MAX),
+    }
+    key = "sequence" if journal.account_id is None else "position"
+    conditions = [
+        "ledger = %(ledger)s",
+        "(%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)",
+        "(%(created_until)s::timestamptz IS NULL OR created_at <= %(created_until)s)",
+    ]
+    if journal.before is not None:
+        values["before"] = getattr(journal.before, key)
+        conditions.append(f"{key} < %(before)s")
+    if journal.after is not None:
+        values["after"] = getattr(journal.after, key)
+        conditions.append(f"{key} > %(after)s")
+    where = " AND ".join(conditions)
+    if journal.account_id is None:
+        statement = (
+            f"SELECT * FROM ledger_transfers WHERE {where}"
+            f" ORDER BY sequence {order} LIMIT %(limit)s"
+        )
+    else:
+        sides = [
+            f"(SELECT * FROM ledger_transfers WHERE {side}_account_id = %(account)s AND {where}"
+            f" ORDER BY position {order} LIMIT %(limit)s)"
+            for side in ("debit", "credit")
+        ]
+        statement = (
+            f"SELECT * FROM ({sides[0]} UNION ALL {sides[1]}) AS touching"
+            f" ORDER BY position {order} LIMIT %(limit)s"
+        )
+    async with connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(statement, values)
+        return [
+            JournalEntry(stored_from_row(row), row["sequence"], row["position"])
+            for row in await cursor.fetchall()
+        ]
 
 
 ledger_service = LedgerService()

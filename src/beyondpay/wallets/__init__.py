@@ -1,0 +1,1 @@
+"""Wallets: the merchant's own ledger (wallets, credits, points) over HTTP, in its namespace."""
