@@ -8,6 +8,7 @@ call this route. Every route that reads merchant data then scopes its queries by
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,9 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import Database
+from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ApiKeyMissingError, AuthenticationError, PermissionDeniedError
+from beyondpay.kit.logging import get_logger
 from beyondpay.merchants.domain import (
     Caller,
     KeyKind,
@@ -26,9 +29,10 @@ from beyondpay.merchants.domain import (
     holds_scope,
     ip_allowed,
 )
-from beyondpay.merchants.service import api_key_service
+from beyondpay.merchants.service import api_key_service, record_use, use_is_stale
 
 AUTHORIZATION_CHARS_MAX: Final = 512
+_log = get_logger(__name__)
 
 
 class SecretKeyRequiredError(PermissionDeniedError):
@@ -126,6 +130,29 @@ def check_access(caller: Caller, scope: Scope | None, *, publishable: bool, plat
         )
 
 
+# Background writes of last_used_at, one per key at a time in this process; strong references
+# keep the tasks alive until they finish.
+_USE_WRITES: dict[str, asyncio.Task[None]] = {}
+
+
+def _record_use_later(request: Request, caller: Caller) -> None:
+    now = utcnow()
+    if not use_is_stale(caller.last_used_at, now) or caller.key_id in _USE_WRITES:
+        return
+    database: Database = request.app.state.database
+
+    async def write() -> None:
+        try:
+            async with database.unit_of_work() as session:
+                await record_use(session, caller.key_id, now)
+        except Exception as exc:  # a missed last_used_at must never fail or slow a request
+            _log.warning("api_key_use_not_recorded", error_type=type(exc).__name__)
+        finally:
+            _USE_WRITES.pop(caller.key_id, None)
+
+    _USE_WRITES[caller.key_id] = asyncio.create_task(write())
+
+
 def authorize(
     scope: Scope | None = None, *, publishable: bool = False, platform: bool = False
 ) -> Callable[..., Awaitable[Caller]]:
@@ -139,6 +166,7 @@ def authorize(
             await limiter.check_ip(ip)
         text = key_from_header(request.headers.get("authorization"))
         caller = await api_key_service.authenticate(session, request.app.state.key_ring, text)
+        _record_use_later(request, caller)
         if not ip_allowed(ip, caller.allowed_ips):
             raise IpNotAllowedError()
         if limiter is not None:

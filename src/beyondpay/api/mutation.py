@@ -13,7 +13,8 @@ Stripe-like Idempotency Keys in Postgres", with PostgreSQL's advisory locks in p
    row are written before one commit: a crash before the commit leaves nothing, so the retry
    simply runs again; a crash after leaves the whole answer.
 4. A typed error or a bug rolls the work back; the error response (a 500 included) is then
-   stored with its audit record, so a retry gets the same answer.
+   stored with its audit record, so a retry gets the same answer. The exception: a bug after a
+   recovery point stores nothing, so that the retry finishes the committed work.
 
 A use case that must commit part of its work before the rest (it calls a rail, say) calls
 ``await mutation.checkpoint("name")``: that commits the work so far with the key's row at that
@@ -26,10 +27,10 @@ Validation failures, 401, 403, 409 and 429 happen before step 1 and are never st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Final
 
 import orjson
@@ -55,7 +56,9 @@ from beyondpay.merchants.domain import Caller
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
 RECOVERY_STARTED: Final = "started"
 RECOVERY_FINISHED: Final = "finished"
-PURGE_BATCH_MAX: Final = 10_000
+# Platform-admin keys belong to no merchant; their idempotency keys share this scope (merchant
+# ids are `acct_…`, so it cannot collide with one).
+PLATFORM_SCOPE: Final = "platform"
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 _SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
@@ -98,8 +101,10 @@ class Mutation:
     async def release(self) -> None:
         if self._session_locked and self._stored is not None:
             self._session_locked = False
-            await self.session.execute(_SESSION_UNLOCK, {"name": self._stored.lock_name})
-            await self.session.commit()
+            # A dead connection has already dropped the lock with the session.
+            with contextlib.suppress(Exception):
+                await self.session.execute(_SESSION_UNLOCK, {"name": self._stored.lock_name})
+                await self.session.commit()
 
 
 @dataclass(slots=True)
@@ -113,8 +118,12 @@ class _KeyState:
     recovery_point: str = RECOVERY_STARTED
 
     @property
+    def scope(self) -> str:
+        return self.caller.merchant_id or PLATFORM_SCOPE
+
+    @property
     def lock_name(self) -> str:
-        return f"idem:{self.caller.merchant_id}:{self.caller.mode}:{self.key}"
+        return f"idem:{self.scope}:{self.caller.mode}:{self.key}"
 
 
 def params_fingerprint(method: str, route: str, params: BaseModel | None) -> bytes:
@@ -177,6 +186,12 @@ async def run_mutation(
         return await _store_failure(session, request, caller, state, error, key)
     except Exception as exc:
         log_unexpected(method, route, exc)
+        if mutation.recovery_point != RECOVERY_STARTED:
+            # Work up to a recovery point is committed: a stored 500 would leave it half done
+            # for good. The key stays at its recovery point and the retry resumes from there.
+            with contextlib.suppress(Exception):
+                await session.rollback()
+            return _error_response(InternalError(), key)
         return await _store_failure(session, request, caller, state, InternalError(), key)
     finally:
         await mutation.release()
@@ -190,7 +205,7 @@ async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] |
         raise IdempotencyConflictError()
     caller = state.caller
     row = await session.get(
-        IdempotencyKeyRow, (caller.merchant_id, caller.livemode, state.key), populate_existing=True
+        IdempotencyKeyRow, (state.scope, caller.livemode, state.key), populate_existing=True
     )
     if row is None:
         return None
@@ -221,7 +236,7 @@ async def _upsert_key(
     now = utcnow()
     caller = state.caller
     statement = insert(IdempotencyKeyRow).values(
-        merchant_id=caller.merchant_id,
+        merchant_id=state.scope,
         livemode=caller.livemode,
         key=state.key,
         method=state.method,
@@ -285,18 +300,13 @@ async def _store_failure(
         await session.commit()
     except Exception as exc:  # the connection itself failed: the answer cannot be stored
         log_unexpected(request.method, route_template(request), exc)
-        await session.rollback()
+        with contextlib.suppress(Exception):
+            await session.rollback()
+    return _error_response(error, key, body)
+
+
+def _error_response(error: BeyondpayError, key: str | None, body: bytes | None = None) -> Response:
     headers = _json_response_headers(key, False)
     headers.update(error.headers or {})
-    return Response(body, status_code=error.status, headers=headers)
-
-
-async def purge_expired_keys(session: AsyncSession, retention: timedelta) -> int:
-    """Deletes up to ``PURGE_BATCH_MAX`` keys older than ``retention``; returns how many."""
-    cutoff = utcnow() - retention
-    doomed = text(
-        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
-        " SELECT ctid FROM idempotency_keys WHERE created_at < :cutoff LIMIT :limit))"
-    )
-    result = await session.execute(doomed, {"cutoff": cutoff, "limit": PURGE_BATCH_MAX})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    content = body if body is not None else orjson.dumps(error.to_dict())
+    return Response(content, status_code=error.status, headers=headers)
