@@ -32,3 +32,24 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEYONDPAY_LOG_LEVEL", "chatty")
     with pytest.raises(ValidationError, match="log_level"):
         Settings()
+
+
+def test_doctor_refuses_the_development_ring_with_a_configured_database(tmp_path: Path) -> None:
+    from beyondpay.kit.crypto import KeyRing
+    from beyondpay.kit.services import check_key_ring
+
+    laptop = check_key_ring(Settings(data_dir=tmp_path))
+    assert laptop.ok
+    assert (tmp_path / "secret_keys").stat().st_mode & 0o777 == 0o600
+    production = check_key_ring(Settings(data_dir=tmp_path, database_url="postgresql://h/db"))
+    assert not production.ok
+    assert "BEYONDPAY_SECRET_KEYS" in production.detail
+    configured = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql://h/db",
+        secret_keys=KeyRing.generate_entry("k2"),
+    )
+    assert check_key_ring(configured).ok
+    broken = check_key_ring(Settings(data_dir=tmp_path, secret_keys="k3:not-base64!"))
+    assert not broken.ok
+    assert "not-base64" not in broken.detail

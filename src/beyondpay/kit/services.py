@@ -6,6 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Final
 
+from beyondpay.kit.crypto import KeyRingError
+from beyondpay.kit.settings import Settings
+
 SERVICE_TIMEOUT_S: Final = 2.0
 
 
@@ -61,3 +64,20 @@ async def check_nats(url: str | None) -> Check:
         return Check("nats", False, f"connected, but JetStream unavailable ({type(exc).__name__})")
     finally:
         await connection.close()
+
+
+def check_key_ring(settings: Settings) -> Check:
+    """The key ring loads; a configured (production) database needs a configured ring, since
+    the development ring lives in the data dir beside it and is lost with the machine."""
+    configured = settings.secret_keys is not None or settings.secret_keys_file is not None
+    try:
+        ring = settings.key_ring()
+    except (OSError, KeyRingError) as exc:
+        return Check("key ring", False, f"cannot load: {exc}")
+    if not configured and settings.database_url is not None:
+        return Check(
+            "key ring",
+            False,
+            "development ring in the data dir: set BEYONDPAY_SECRET_KEYS or _FILE",
+        )
+    return Check("key ring", True, f"current key {ring.current_id}")

@@ -1,0 +1,51 @@
+"""The key ring: fingerprints that survive rotation, sealed values bound to their context."""
+
+from __future__ import annotations
+
+import pytest
+
+from beyondpay.kit.crypto import KeyRing, KeyRingError
+
+
+def test_fingerprints_are_keyed_and_survive_rotation() -> None:
+    old = KeyRing.parse(KeyRing.generate_entry("old"))
+    other = KeyRing.parse(KeyRing.generate_entry("other"))
+    assert old.fingerprint("sk_test_x") != other.fingerprint("sk_test_x")
+    rotated = KeyRing.parse(KeyRing.generate_entry("new") + "," + _entry_of(old))
+    assert rotated.current_id == "new"
+    assert old.fingerprint("sk_test_x") in rotated.fingerprints("sk_test_x")
+    assert rotated.fingerprint("sk_test_x") != old.fingerprint("sk_test_x")
+
+
+def test_sealed_values_open_only_in_their_context_and_after_rotation() -> None:
+    ring = KeyRing.parse(KeyRing.generate_entry("a"))
+    token = ring.seal(b"ABCDE1234F", "kyc_1")
+    assert b"ABCDE1234F" not in token.encode()
+    assert ring.open(token, "kyc_1") == b"ABCDE1234F"
+    with pytest.raises(KeyRingError):
+        ring.open(token, "kyc_2")  # moved to another row
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(KeyRingError):
+        ring.open(tampered, "kyc_1")
+    rotated = KeyRing.parse(KeyRing.generate_entry("b") + "," + _entry_of(ring))
+    assert rotated.open(token, "kyc_1") == b"ABCDE1234F"
+
+
+def test_malformed_rings_are_refused_without_echoing_key_material() -> None:
+    for text in ["", "nokey", "a:!!!", "a:" + "QUJD", "a b:QUJD"]:
+        with pytest.raises(KeyRingError) as raised:
+            KeyRing.parse(text)
+        assert "QUJD" not in str(raised.value)
+    entry = KeyRing.generate_entry("dup")
+    with pytest.raises(KeyRingError, match="twice"):
+        KeyRing.parse(f"{entry},{entry}")
+    encoded = entry.partition(":")[2]
+    assert encoded not in repr(KeyRing.parse(entry))
+    assert encoded not in repr(KeyRing.parse(entry)._keys)
+
+
+def _entry_of(ring: KeyRing) -> str:
+    import base64
+
+    key = ring._keys[0]
+    return f"{key.id}:{base64.b64encode(key.secret).decode()}"
