@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,8 +22,10 @@ from typer.testing import CliRunner
 from beyondpay import __version__
 from beyondpay.cli import cli
 from beyondpay.db.urls import libpq_url
+from tests.support import TEST_RING_TEXT
 
 runner = CliRunner()
+KEY_TEXT = re.compile(r"\b(?:sk|pk|rk|ak)_(?:test|live)_[0-9A-Za-z]{40}\b")
 
 
 def test_version() -> None:
@@ -91,6 +96,69 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _keys_in(output: str) -> dict[str, str]:
+    """``{"sk_test": "sk_test_…", …}`` of the keys printed."""
+    return {text[:7]: text for text in KEY_TEXT.findall(output)}
+
+
+async def test_merchants_create_prints_keys_that_authenticate(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    env = {"BEYONDPAY_DATABASE_URL": database_url, "BEYONDPAY_SECRET_KEYS": TEST_RING_TEXT}
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    # The commands run their own event loop; a thread keeps it apart from the test's.
+    output = await asyncio.to_thread(invoke, "merchants", "create", "--name", "Acme Retail")
+    keys = _keys_in(output)
+    assert set(keys) == {"sk_test", "pk_test", "sk_live", "pk_live"}
+    merchant_id = re.search(r"acct_[0-9A-Za-z]{22}", output)
+    assert merchant_id is not None
+
+    def auth(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    assert (await client.get("/v1/customers", headers=auth(keys["sk_test"]))).status_code == 200
+    live = await client.get("/v1/customers", headers=auth(keys["sk_live"]))
+    assert live.json()["error"]["code"] == "account_not_active"
+    publishable = await client.get("/v1/customers", headers=auth(keys["pk_test"]))
+    assert publishable.json()["error"]["code"] == "secret_key_required"
+
+    await asyncio.to_thread(invoke, "merchants", "activate", merchant_id.group(0))
+    assert (await client.get("/v1/customers", headers=auth(keys["sk_live"]))).status_code == 200
+
+    admin_output = await asyncio.to_thread(invoke, "admin-keys", "create", "--name", "ops")
+    admin_key = KEY_TEXT.search(admin_output)
+    assert admin_key is not None and admin_key.group(0).startswith("ak_live_")
+    listed = await client.get("/v1/platform/merchants", headers=auth(admin_key.group(0)))
+    assert [item["id"] for item in listed.json()["data"]] == [merchant_id.group(0)]
+
+
+def test_the_dev_merchant_is_created_once(database_url: str, tmp_path: Path) -> None:
+    from beyondpay.cli import ensure_dev_merchant
+    from beyondpay.kit.crypto import KeyRing
+    from beyondpay.kit.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, secret_keys=TEST_RING_TEXT)
+    first = ensure_dev_merchant(settings, database_url)
+    assert first["sk_test"].startswith("sk_test_") and first["pk_test"].startswith("pk_test_")
+    assert (tmp_path / "dev_keys.json").stat().st_mode & 0o777 == 0o600
+    assert ensure_dev_merchant(settings, database_url) == first
+    # A reset ring (or database) leaves the file's keys dead: a new merchant replaces them.
+    other_ring = Settings(data_dir=tmp_path, secret_keys=KeyRing.generate_entry("t2"))
+    assert ensure_dev_merchant(other_ring, database_url)["merchant"] != first["merchant"]
+
+
+def test_merchants_activate_of_an_unknown_merchant_fails(database_url: str) -> None:
+    env = {"BEYONDPAY_DATABASE_URL": database_url, "BEYONDPAY_SECRET_KEYS": TEST_RING_TEXT}
+    result = runner.invoke(cli, ["merchants", "activate", "acct_nobody"], env=env)
+    assert result.exit_code == 1
+    assert "resource_missing" in result.output
+
+
 @pytest.mark.slow
 def test_serve_on_embedded_defaults_is_ready_within_a_minute(tmp_path: Path) -> None:
     """What `make run` does on a fresh machine: no environment, embedded PostgreSQL."""
@@ -105,6 +173,14 @@ def test_serve_on_embedded_defaults_is_ready_within_a_minute(tmp_path: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    lines: list[str] = []
+    assert server.stdout is not None
+    stdout = server.stdout
+    # Read while it runs: the printed test key is used against the running server.
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.decode() for line in stdout), daemon=True
+    )
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         status = None
@@ -115,8 +191,20 @@ def test_serve_on_embedded_defaults_is_ready_within_a_minute(tmp_path: Path) -> 
                 time.sleep(0.3)
         assert status == 200
         assert (tmp_path / ".beyondpay" / "pgdata" / "PG_VERSION").exists()
+        keys = _keys_in("".join(lines))
+        assert set(keys) == {"sk_test", "pk_test"}, "".join(lines)
+        customers = httpx.get(
+            f"http://127.0.0.1:{port}/v1/customers",
+            headers={"Authorization": f"Bearer {keys['sk_test']}"},
+            timeout=10,
+        )
+        assert customers.status_code == 200, customers.text
+        dev_keys = tmp_path / ".beyondpay" / "dev_keys.json"
+        assert dev_keys.stat().st_mode & 0o777 == 0o600
     finally:
         server.send_signal(signal.SIGINT)
-        output = server.communicate(timeout=60)[0].decode()
+        server.wait(timeout=60)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert f"http://127.0.0.1:{port}/docs" in output
     assert server.returncode == 0, output

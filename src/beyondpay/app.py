@@ -86,7 +86,8 @@ def create_app(
 
 def merchant_routers() -> list[APIRouter]:
     """Every module's routes; a module adds its router here."""
+    from beyondpay.accounts.api import router as accounts
     from beyondpay.customers.api import router as customers
     from beyondpay.wallets.api import router as wallets
 
-    return [customers, wallets]
+    return [accounts, customers, wallets]

@@ -1,9 +1,13 @@
-"""The ``beyondpay`` command: serve, worker, migrate, doctor."""
+"""The ``beyondpay`` command: serve, worker, migrate, doctor, merchants, admin keys."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +17,16 @@ from rich.table import Table
 from beyondpay import __version__
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from beyondpay.db.runtime import DatabaseTarget
+    from beyondpay.kit.crypto import KeyRing
+
+ResultT = TypeVar("ResultT")
+DEV_KEYS_FILE: Final = "dev_keys.json"
+DEV_MERCHANT_NAME: Final = "Development merchant"
 
 cli = typer.Typer(
     name="beyondpay",
@@ -83,15 +97,20 @@ def serve(
             if target.embedded
             else redacted(target.url)
         )
-        console.print(
-            Panel.fit(
-                f"[bold]API[/bold]       {base}/v1\n"
-                f"[bold]API docs[/bold]  {base}/docs\n"
-                f"[bold]Ready[/bold]     {base}/readyz\n"
-                f"[bold]Data[/bold]      {where}",
-                title=f"beyondpay {__version__}",
-            )
-        )
+        lines = [
+            f"[bold]API[/bold]       {base}/v1",
+            f"[bold]API docs[/bold]  {base}/docs",
+            f"[bold]Ready[/bold]     {base}/readyz",
+            f"[bold]Data[/bold]      {where}",
+        ]
+        if target.embedded is not None:
+            dev_keys = ensure_dev_merchant(settings, target.url)
+            lines += [
+                f"[bold]Merchant[/bold]  {dev_keys['merchant']} (test mode)",
+                f"[bold]Secret[/bold]    {dev_keys['sk_test']}",
+                f"[bold]Public[/bold]    {dev_keys['pk_test']}",
+            ]
+        console.print(Panel.fit("\n".join(lines), title=f"beyondpay {__version__}"))
         app = create_app(settings, target.url, run_worker=settings.run_worker_in_api)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
@@ -126,7 +145,7 @@ def doctor() -> None:
     """Check every configured service and refuse unsafe PostgreSQL settings."""
     from beyondpay.db.doctor import check_database
     from beyondpay.db.runtime import open_database
-    from beyondpay.kit.services import check_nats, check_redis
+    from beyondpay.kit.services import check_key_ring, check_nats, check_redis
 
     settings = _settings()
     target = open_database(settings)
@@ -134,6 +153,7 @@ def doctor() -> None:
         checks = check_database(target.url)
     finally:
         target.close()
+    checks.append(check_key_ring(settings))
     checks.append(check_redis(settings.redis_url_value()))
     checks.append(asyncio.run(check_nats(settings.nats_url)))
     table = Table(title="beyondpay doctor")
@@ -180,6 +200,200 @@ def ledger_verify() -> None:
         console.print(f"[red]journal verification failed[/red]: {summary}")
         raise typer.Exit(code=1)
     console.print(f"[green]journal verified[/green]: {summary}")
+
+
+# ---- merchants and platform-admin keys ---------------------------------------------------------
+
+
+def _ready_database(settings: Settings) -> DatabaseTarget:
+    """The configured database at the schema head: the embedded one is migrated here (it is
+    ours); a configured one that is behind is refused, since migrating is an operator's call."""
+    from beyondpay.db.migrate import is_at_head, upgrade
+    from beyondpay.db.runtime import open_database
+
+    target = open_database(settings)
+    if target.embedded is not None:
+        upgrade(target.url)
+    elif not is_at_head(target.url):
+        target.close()
+        console.print("[red]the database schema is behind[/red]: run `beyondpay migrate` first")
+        raise typer.Exit(code=1)
+    return target
+
+
+def _in_unit_of_work(
+    url: str, ring: KeyRing, work: Callable[[AsyncSession, KeyRing], Awaitable[ResultT]]
+) -> ResultT:
+    """Runs ``work`` in one transaction; a typed error is printed (it names no secret)."""
+    from beyondpay.db.session import Database
+    from beyondpay.kit.errors import BeyondpayError
+
+    async def run() -> ResultT:
+        database = Database(url, pool_size=1, max_overflow=1, application_name="beyondpay-cli")
+        try:
+            async with database.unit_of_work() as session:
+                return await work(session, ring)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except BeyondpayError as error:
+        console.print(f"[red]{error.code}[/red]: {error.message}")
+        raise typer.Exit(code=1) from None
+
+
+def _keys_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
+    table = Table(title=title)
+    for column in ("key", "mode", "secret (shown once: store it now)"):
+        table.add_column(column, no_wrap=True, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+merchants_cli = typer.Typer(help="Merchant accounts.", no_args_is_help=True)
+cli.add_typer(merchants_cli, name="merchants")
+
+
+@merchants_cli.command("create")
+def merchants_create(
+    name: Annotated[str, typer.Option("--name", help="The merchant's business name.")],
+) -> None:
+    """Create a merchant (pending KYC) and print its four keys, once."""
+    from beyondpay.merchants.service import merchant_service
+
+    settings = _settings()
+    target = _ready_database(settings)
+    try:
+        created = _in_unit_of_work(
+            target.url,
+            settings.key_ring(),
+            lambda session, ring: merchant_service.create(session, ring, name=name),
+        )
+    finally:
+        target.close()
+    console.print(f"[green]created[/green] merchant {created.id} ({created.name}), pending KYC")
+    rows = [
+        (key.kind.value, "live" if key.livemode else "test", key.secret) for key in created.keys
+    ]
+    console.print(_keys_table("API keys", rows))
+    console.print("Only keyed hashes are stored: these keys cannot be shown again.")
+
+
+@merchants_cli.command("activate")
+def merchants_activate(
+    merchant_id: Annotated[str, typer.Argument(metavar="ID", help="The merchant (acct_…).")],
+) -> None:
+    """Make a merchant active without a KYC review: for development and test installs only."""
+    from beyondpay.merchants.service import merchant_service
+
+    settings = _settings()
+    target = _ready_database(settings)
+    try:
+        view = _in_unit_of_work(
+            target.url,
+            settings.key_ring(),
+            lambda session, _ring: merchant_service.activate_without_review(session, merchant_id),
+        )
+    finally:
+        target.close()
+    console.print(f"[green]active[/green]: merchant {view.id} ({view.name}); live keys now work")
+
+
+admin_keys_cli = typer.Typer(help="Platform-admin API keys.", no_args_is_help=True)
+cli.add_typer(admin_keys_cli, name="admin-keys")
+
+
+@admin_keys_cli.command("create")
+def admin_keys_create(
+    name: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+    test: Annotated[
+        bool, typer.Option("--test", help="An ak_test_ key (default: ak_live_).")
+    ] = False,
+) -> None:
+    """Create a platform-admin key (for /v1/platform routes) and print it, once."""
+    from beyondpay.merchants.domain import KEY_NAME_CHARS_MAX, KeyKind
+    from beyondpay.merchants.service import api_key_service
+
+    if name is not None and len(name) > KEY_NAME_CHARS_MAX:
+        console.print(f"[red]--name[/red] must be at most {KEY_NAME_CHARS_MAX} characters")
+        raise typer.Exit(code=2)
+    settings = _settings()
+    target = _ready_database(settings)
+    try:
+        issued = _in_unit_of_work(
+            target.url,
+            settings.key_ring(),
+            lambda session, ring: api_key_service.issue(
+                session, ring, merchant_id=None, kind=KeyKind.admin, livemode=not test, name=name
+            ),
+        )
+    finally:
+        target.close()
+    console.print(f"[green]created[/green] platform-admin key {issued.id}")
+    mode = "live" if issued.livemode else "test"
+    console.print(_keys_table("Platform-admin key", [("admin", mode, issued.secret)]))
+    console.print("Only a keyed hash is stored: this key cannot be shown again.")
+
+
+# ---- the development merchant of `serve` on the embedded default --------------------------------
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Written whole under a temporary name with mode 0600, then renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+    os.replace(staging, path)
+
+
+def _read_dev_keys(path: Path) -> dict[str, str] | None:
+    try:
+        loaded: Any = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    wanted = ("merchant", "sk_test", "pk_test")
+    if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k), str) for k in wanted):
+        return None
+    return {key: loaded[key] for key in wanted}
+
+
+def ensure_dev_merchant(settings: Settings, url: str) -> dict[str, str]:
+    """The development merchant's id and test keys, created on first use.
+
+    Stored keys are only keyed hashes, so the texts are kept in ``<data dir>/dev_keys.json``
+    (mode 0600, beside the development key ring). If the file's key no longer authenticates
+    (the database or the ring was reset), a new merchant is made.
+    """
+    from beyondpay.kit.errors import AuthenticationError
+    from beyondpay.merchants.domain import KeyKind
+    from beyondpay.merchants.service import api_key_service, merchant_service
+
+    path = settings.data_dir / DEV_KEYS_FILE
+    known = _read_dev_keys(path)
+
+    async def ensure(session: AsyncSession, ring: KeyRing) -> dict[str, str]:
+        if known is not None:
+            try:
+                caller = await api_key_service.authenticate(session, ring, known["sk_test"])
+            except AuthenticationError:
+                caller = None
+            if caller is not None and caller.merchant_id == known["merchant"]:
+                return known
+        created = await merchant_service.create(session, ring, name=DEV_MERCHANT_NAME)
+        keys = {"merchant": created.id}
+        for key in created.keys:
+            if not key.livemode:
+                keys["sk_test" if key.kind is KeyKind.secret else "pk_test"] = key.secret
+        return keys
+
+    keys = _in_unit_of_work(url, settings.key_ring(), ensure)
+    if keys is not known:
+        _write_private(path, json.dumps(keys, indent=2) + "\n")
+    return keys
 
 
 def main() -> None:

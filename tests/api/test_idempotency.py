@@ -319,3 +319,27 @@ async def test_keys_past_retention_are_purged(
     assert "idempotent-replayed" not in again.headers
     assert (await client.post(**_post(merchant, "new"))).headers["idempotent-replayed"] == "true"
     assert await _customers(database) == 3
+
+
+async def test_an_exhausted_pool_is_a_503_to_retry_not_a_500(
+    database_url: str, database: Database, api_settings: Settings
+) -> None:
+    settings = api_settings.model_copy(
+        update={
+            "database_pool_size": 1,
+            "database_pool_max_overflow": 0,
+            "database_pool_timeout_s": 0.2,
+        }
+    )
+    app = create_app(settings, database_url)
+    merchant = await make_merchant(database)
+    async with _client(app) as http:
+        async with app.state.database.engine.connect():  # the only connection, held
+            busy = await http.post(**_post(merchant, "busy"))
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "1"
+        assert busy.json()["error"]["type"] == "api_error"
+        retried = await http.post(**_post(merchant, "busy"))
+        assert retried.status_code == 200
+        assert "idempotent-replayed" not in retried.headers
+    assert await _customers(database) == 1

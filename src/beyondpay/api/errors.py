@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -24,6 +25,7 @@ from beyondpay.kit.errors import (
     ParameterMissingError,
     PayloadTooLargeError,
     RouteNotFoundError,
+    ServiceUnavailableError,
 )
 from beyondpay.kit.logging import get_logger
 
@@ -96,6 +98,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return await render(request, http_error(request, exc))
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _pool_exhausted(request: Request, exc: SQLAlchemyTimeoutError) -> Response:
+        # Every pooled connection stayed busy past the pool's timeout: overload, not a bug.
+        # Nothing ran (the request never got a connection), so a retry is safe.
+        _log.warning("database_pool_exhausted", route=request.url.path, method=request.method)
+        return error_response(
+            ServiceUnavailableError(
+                "The service is overloaded. Retry later with the same idempotency key.",
+                headers={"Retry-After": "1", "Stripe-Should-Retry": "true"},
+            )
+        )
 
 
 def internal_error_body() -> bytes:

@@ -31,6 +31,7 @@ class Database:
         *,
         pool_size: int = 10,
         max_overflow: int = 10,
+        pool_timeout_s: float = 30.0,
         application_name: str = "beyondpay",
     ) -> None:
         self.url = sqlalchemy_url(url)
@@ -38,6 +39,7 @@ class Database:
             self.url,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
             pool_pre_ping=True,  # a restarted server costs one failed check, not one failed request
             pool_recycle=1800,
             connect_args={

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(default=DATABASE_POOL_SIZE_DEFAULT, ge=1, le=200)
     database_pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout_s: float = Field(default=10.0, gt=0, le=300)
     redis_url: SecretStr | None = Field(default=None, description="Redis URL for rate limits.")
     redis_key_prefix: str = Field(
         default="beyondpay",
