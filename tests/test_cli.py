@@ -39,10 +39,19 @@ def test_doctor_reports_each_service(database_url: str) -> None:
         "BEYONDPAY_DATABASE_URL": database_url,
         "BEYONDPAY_REDIS_URL": os.environ.get("BEYONDPAY_TEST_REDIS_URL", ""),
         "BEYONDPAY_NATS_URL": os.environ.get("BEYONDPAY_TEST_NATS_URL", ""),
+        "BEYONDPAY_SECRET_KEYS": TEST_RING_TEXT,
     }
     env = {key: value for key, value in env.items() if value}
     result = runner.invoke(cli, ["doctor"], env=env)
-    for name in ("database", "fsync", "synchronous_commit", "migrations", "redis", "nats"):
+    for name in (
+        "database",
+        "fsync",
+        "synchronous_commit",
+        "migrations",
+        "key ring",
+        "redis",
+        "nats",
+    ):
         assert name in result.output
     assert "at head" in result.output
     assert result.exit_code == 0, result.output

@@ -43,7 +43,7 @@ def test_log_lines_are_json_and_redacted(capsys: pytest.CaptureFixture[str]) -> 
     configure_logging("info", "json")
     try:
         get_logger("test").info(
-            "payment", pin="123456", body={"vpa": "a@okaxis"}, note="sk_live_abc"
+            "payment", pin="123456", body={"vpa": "a@okaxis"}, note="sk_live_abc ak_live_xyz"
         )
         logging.getLogger("library").warning("card 4242424242424242 seen")
         err = capsys.readouterr().err
@@ -52,7 +52,7 @@ def test_log_lines_are_json_and_redacted(capsys: pytest.CaptureFixture[str]) -> 
     lines = [json.loads(line) for line in err.strip().splitlines()]
     assert lines[0]["event"] == "payment"
     assert lines[0]["pin"] == "[REDACTED]"
-    assert "a@okaxis" not in err and "sk_live_abc" not in err
+    assert "a@okaxis" not in err and "sk_live_abc" not in err and "ak_live_xyz" not in err
     assert "4242424242424242" not in err
     assert "424242******4242" in err
 

@@ -25,7 +25,7 @@ _SENSITIVE_KEY = re.compile(
 )
 # 13 to 19 digits, optionally grouped by spaces or dashes: a card number candidate.
 _PAN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_API_KEY = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+")
+_API_KEY = re.compile(r"\b(?:sk|rk|pk|ak)_(?:test|live)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+")
 # A VPA is local@handle where the handle has no dot (an e-mail domain has one).
 _VPA = re.compile(r"\b[a-zA-Z0-9._-]{2,256}@[a-zA-Z][a-zA-Z0-9]{1,63}\b(?!\.[a-zA-Z])")
 
