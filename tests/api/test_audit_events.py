@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 
 from beyondpay.db.session import Database
-from tests.support import TestMerchant, make_merchant
+from beyondpay.merchants.domain import KeyKind
+from beyondpay.merchants.service import api_key_service
+from tests.support import TestMerchant, make_merchant, ring_for_tests
 
 
 async def _events(client: httpx.AsyncClient, merchant: TestMerchant, **params: str) -> list[dict]:
@@ -85,3 +87,27 @@ async def test_restricted_key_needs_the_audit_scope(
     refused = await client.get("/v1/audit_events", headers=writer.auth("rk_test"))
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "scope_missing"
+
+
+async def test_platform_admin_actions_form_the_platforms_own_trail(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    async with database.unit_of_work() as session:
+        issued = await api_key_service.issue(
+            session, ring_for_tests(), merchant_id=None, kind=KeyKind.admin, livemode=True
+        )
+    admin = {"Authorization": f"Bearer {issued.secret}"}
+    suspended = await client.post(
+        f"/v1/platform/merchants/{merchant.id}/suspend",
+        json={"reason": "chargebacks"},
+        headers=admin,
+    )
+    assert suspended.status_code == 200, suspended.text
+    trail = await client.get("/v1/platform/audit_events", headers=admin)
+    assert trail.status_code == 200
+    [event] = trail.json()["data"]
+    assert event["route"] == "/v1/platform/merchants/{merchant}/suspend"
+    assert event["api_key"] == issued.id
+    assert "chargebacks" not in trail.text
+    refused = await client.get("/v1/platform/audit_events", headers=merchant.auth())
+    assert refused.status_code == 403

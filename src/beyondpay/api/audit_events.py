@@ -1,4 +1,5 @@
-"""``GET /v1/audit_events``: a merchant reads its own audit trail (newest first)."""
+"""``GET /v1/audit_events``: a merchant reads its own audit trail (newest first); platform
+administrators read theirs at ``GET /v1/platform/audit_events``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
@@ -17,9 +19,9 @@ from beyondpay.api.openapi import operation
 from beyondpay.api.params import query
 from beyondpay.api.responses import json_response
 from beyondpay.audit.models import AuditEventRow
-from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller, Scope
 
-router = APIRouter(prefix="/v1/audit_events", tags=["audit"])
+router = APIRouter(tags=["audit"])
 
 
 class AuditEventListParams(ListParams):
@@ -60,7 +62,7 @@ def audit_event_object(row: AuditEventRow) -> dict[str, Any]:
 
 
 @router.get(
-    "",
+    "/v1/audit_events",
     summary="List audit events",
     **operation(
         query=AuditEventListParams, returns=list_of(AuditEvent), access="audit_events:read"
@@ -72,8 +74,31 @@ async def list_audit_events(
     caller: Annotated[Caller, Depends(authorize(Scope.audit_events_read))],
     params: Annotated[AuditEventListParams, Depends(query(AuditEventListParams))],
 ) -> Response:
+    return await _listing(request, session, caller.merchant, caller.livemode, params)
+
+
+@router.get(
+    "/v1/platform/audit_events",
+    summary="List the platform administrators' audit events",
+    **operation(query=AuditEventListParams, returns=list_of(AuditEvent), access="platform admin"),
+)
+async def list_platform_audit_events(
+    request: Request,
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(authorize(platform=True))],
+    params: Annotated[AuditEventListParams, Depends(query(AuditEventListParams))],
+) -> Response:
+    return await _listing(request, session, PLATFORM_SCOPE, caller.livemode, params)
+
+
+async def _listing(
+    request: Request,
+    session: AsyncSession,
+    merchant_id: str,
+    livemode: bool,
+    params: AuditEventListParams,
+) -> Response:
     refuse_expansions(params.expand, set(), listing=True)
-    merchant_id, livemode = caller.merchant, caller.livemode
     conditions: list[Any] = created_conditions(AuditEventRow.created_at, params.created)
     if params.api_key is not None:
         conditions.append(AuditEventRow.api_key_id == params.api_key)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.audit.service import AuditRecord, audit_service
 from beyondpay.db.session import Database
 from beyondpay.kit.logging import get_logger
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller
 
 MUTATING_METHODS: Final = frozenset({"POST", "DELETE", "PUT", "PATCH"})
 _log = get_logger(__name__)
@@ -46,12 +46,11 @@ async def audit(
 ) -> None:
     """Appends the record in ``session``'s transaction and marks the request audited."""
     request.state.audited = True
-    if caller.merchant_id is None:
-        return  # platform-admin actions are logged, not put in a merchant's trail
     await audit_service.append(
         session,
         AuditRecord(
-            merchant_id=caller.merchant_id,
+            # A platform admin's actions form the platform's own trail.
+            merchant_id=caller.merchant_id or PLATFORM_SCOPE,
             livemode=caller.livemode,
             api_key_id=caller.key_id,
             ip=peer_ip(request),

@@ -51,14 +51,11 @@ from beyondpay.kit.errors import (
     IdempotencyError,
     InternalError,
 )
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller
 
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
 RECOVERY_STARTED: Final = "started"
 RECOVERY_FINISHED: Final = "finished"
-# Platform-admin keys belong to no merchant; their idempotency keys share this scope (merchant
-# ids are `acct_…`, so it cannot collide with one).
-PLATFORM_SCOPE: Final = "platform"
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 _SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")

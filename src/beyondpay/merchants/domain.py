@@ -21,6 +21,11 @@ ALLOWED_IPS_MAX: Final = 50
 ROLL_OVERLAP_S_MAX: Final = 7 * 86400
 
 
+# Platform-admin keys belong to no merchant: their idempotency keys and audit records are kept
+# under this scope (merchant ids are `acct_…`, so it cannot collide with one).
+PLATFORM_SCOPE: Final = "platform"
+
+
 class KeyKind(StrEnum):
     secret = "secret"  # noqa: S105 (a kind of key, not a password)
     publishable = "publishable"
