@@ -55,6 +55,12 @@ def _moment(unix_s: int) -> datetime:
     return datetime.fromtimestamp(unix_s, tz=UTC)
 
 
+def _end_of_second(unix_s: int) -> datetime:
+    """The last instant of second ``unix_s``: ``created[lte]=N`` admits all of second N. Not
+    the start of N + 1, which is past datetime's range for the last second of 9999."""
+    return _moment(unix_s).replace(microsecond=999_999)
+
+
 def created_conditions(
     column: InstrumentedAttribute[datetime], created: CreatedFilter | None
 ) -> list[Any]:
@@ -62,13 +68,13 @@ def created_conditions(
         return []
     conditions: list[Any] = []
     if created.gt is not None:
-        conditions.append(column >= _moment(created.gt + 1))
+        conditions.append(column > _end_of_second(created.gt))
     if created.gte is not None:
         conditions.append(column >= _moment(created.gte))
     if created.lt is not None:
         conditions.append(column < _moment(created.lt))
     if created.lte is not None:
-        conditions.append(column < _moment(created.lte + 1))
+        conditions.append(column <= _end_of_second(created.lte))
     return conditions
 
 

@@ -1,8 +1,9 @@
 """The edge of every request, as one pure ASGI middleware (no per-request task overhead).
 
 It gives each request its ``Request-Id`` (a caller's own, if well-formed), binds it to the logs,
-refuses bodies over ``BODY_BYTES_MAX`` with a 413 in the error envelope, records RED metrics per
-route template, and turns an exception that escaped every handler into a 500 envelope.
+refuses bodies over ``BODY_BYTES_MAX`` with a 413 in the error envelope and paths holding a NUL
+character (which no route takes) with a 404, records RED metrics per route template, and turns
+an exception that escaped every handler into a 500 envelope.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from beyondpay.api.errors import internal_error_body, log_unexpected
-from beyondpay.kit.errors import PayloadTooLargeError
+from beyondpay.kit.errors import PayloadTooLargeError, RouteNotFoundError
 from beyondpay.kit.ids import new_id
 
 BODY_BYTES_MAX: Final = 1024 * 1024
@@ -40,6 +41,12 @@ REQUEST_DURATION = Histogram(
 
 _TOO_LARGE_BODY: Final = orjson.dumps(
     PayloadTooLargeError(f"The request body exceeds {BODY_BYTES_MAX} bytes.").to_dict()
+)
+
+
+# No route takes a NUL character in its path (PostgreSQL's text cannot even hold one).
+_NUL_IN_PATH: Final = orjson.dumps(
+    RouteNotFoundError("Unrecognized request URL: the path contains a NUL character.").to_dict()
 )
 
 
@@ -95,6 +102,9 @@ class EdgeMiddleware:
             declared = _header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > BODY_BYTES_MAX:
                 await self._reply(send_with_id, 413, _TOO_LARGE_BODY)
+                return
+            if "\x00" in scope["path"]:
+                await self._reply(send_with_id, 404, _NUL_IN_PATH)
                 return
             await self.app(scope, _limited(receive), send_with_id)
         except _BodyTooLarge:

@@ -9,6 +9,7 @@ operation, each error status the platform may answer with.
 
 from __future__ import annotations
 
+from types import UnionType
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -26,6 +27,7 @@ _ERROR_STATUSES: Final = {
     "404": "No such object in the caller's merchant and mode, or no such route.",
     "413": "The request body exceeds 1 MiB.",
     "429": "Too many requests: retry after `Retry-After` seconds.",
+    "503": "Overloaded (no database connection came free in time): retry after `Retry-After`.",
 }
 _MUTATION_STATUSES: Final = {
     "409": "Another request with this idempotency key is still running.",
@@ -53,10 +55,12 @@ def operation(
     *,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    returns: type[BaseModel] | None = None,
+    returns: type[BaseModel] | UnionType | None = None,
     access: str,
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator documenting what ``api.params`` parses."""
+    """Keyword arguments for a route decorator documenting what ``api.params`` parses.
+    ``returns`` is the 200 body's model, or a union of models (``Customer | DeletedCustomer``)
+    where the object may come back in more than one shape."""
     extra: dict[str, Any] = {"x-beyondpay-access": access}
     if body is not None:
         schema = _schema(body)

@@ -113,7 +113,27 @@ def decode_body(content_type: str, raw: bytes) -> dict[str, Any]:
         raise BodyMalformedError("The request body is not valid UTF-8.") from None
 
 
+def refuse_nul(data: dict[str, Any]) -> None:
+    """A NUL character anywhere (a value or a key) is a 400 naming the parameter: PostgreSQL's
+    text cannot hold one, and no legitimate parameter needs it. Iterative, since a JSON body
+    may nest deeper than Python's recursion limit."""
+    pending: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ParameterInvalidStringError.for_param(param_name(path) or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in str(key):
+                    raise ParameterInvalidStringError.for_param(param_name(path) or "body")
+                pending.append(((*path, key), item))
+        elif isinstance(value, list):
+            pending.extend(((*path, index), item) for index, item in enumerate(value))
+
+
 def validate(model: type[ParamsT], data: dict[str, Any]) -> ParamsT:
+    refuse_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

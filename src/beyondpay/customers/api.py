@@ -56,7 +56,10 @@ async def create_customer(
 @router.get(
     "/{customer}",
     summary="Retrieve a customer",
-    **operation(query=CustomerRetrieveParams, returns=Customer, access="customers:read"),
+    # A deleted customer is still retrieved, as Stripe does, in its deleted shape.
+    **operation(
+        query=CustomerRetrieveParams, returns=Customer | DeletedCustomer, access="customers:read"
+    ),
 )
 async def retrieve_customer(
     customer: CustomerId,

@@ -1,0 +1,103 @@
+"""How to make one object of each collection through the API, for tests generated from the
+OpenAPI document (the access matrix, schemathesis). A route whose collection has no factory
+fails the access matrix, so a new route cannot escape it: add its factory here.
+
+A factory gets the :class:`Actors` who may POST (each ``post(path, params)`` returns the decoded
+200 body and fails on anything else) and returns the id a route's ``{…}`` parameter names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Actors:
+    owner: Post  # who owns the object: a merchant's secret key, or a platform-admin key
+    merchant: Post  # a merchant's secret key (the owner itself on merchant routes)
+
+
+Factory = Callable[[Actors], Awaitable[str]]
+Preparation = Callable[[Actors, str], Awaitable[None]]
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+async def _customer(actors: Actors) -> str:
+    return str((await actors.owner("/v1/customers", {"name": "Asha"}))["id"])
+
+
+async def _api_key(actors: Actors) -> str:
+    created = await actors.owner("/v1/api_keys", {"scopes": ["customers:read"]})
+    return str(created["id"])
+
+
+async def _ledger_account(actors: Actors) -> str:
+    params = {"id": _unique("wallet"), "currency": "INR", "code": "wallet"}
+    return str((await actors.owner("/v1/ledger/accounts", params))["id"])
+
+
+async def _ledger_transfer(actors: Actors) -> str:
+    debit, credit = await _ledger_account(actors), await _ledger_account(actors)
+    transfer = {
+        "id": _unique("topup"),
+        "debit_account": debit,
+        "credit_account": credit,
+        "amount": 1_500,
+        "currency": "INR",
+        "code": "topup",
+    }
+    batch = await actors.owner("/v1/ledger/transfers", {"transfers": [transfer]})
+    (result,) = batch["data"]
+    assert result["result"] == "ok", result
+    return str(result["id"])
+
+
+async def _merchant(actors: Actors) -> str:
+    return str((await actors.owner("/v1/platform/merchants", {"name": "Matrix Traders"}))["id"])
+
+
+async def _kyc_document(actors: Actors) -> str:
+    params = {"type": "pan", "pan": {"number": "ABCPE1234F"}}
+    return str((await actors.merchant("/v1/account/kyc_documents", params))["id"])
+
+
+# The collection path (an object route's path before its first parameter) → its factory.
+FACTORIES: Final[dict[str, Factory]] = {
+    "/v1/customers": _customer,
+    "/v1/api_keys": _api_key,
+    "/v1/ledger/accounts": _ledger_account,
+    "/v1/ledger/transfers": _ledger_transfer,
+    "/v1/platform/merchants": _merchant,
+    "/v1/platform/kyc_documents": _kyc_document,
+}
+
+REASON: Final = "Checked by the access matrix"
+
+# (method, path template) → a valid body for the owner's request, where {} is not one.
+BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
+    ("POST", "/v1/platform/merchants/{merchant}/suspend"): {"reason": REASON},
+    ("POST", "/v1/platform/kyc_documents/{document}/reject"): {"reason": REASON},
+}
+
+
+async def _suspend(actors: Actors, merchant_id: str) -> None:
+    await actors.owner(f"/v1/platform/merchants/{merchant_id}/suspend", {"reason": REASON})
+
+
+# (method, path template) → what must happen to a fresh object before the owner's call succeeds.
+PREPARATIONS: Final[dict[tuple[str, str], Preparation]] = {
+    ("POST", "/v1/platform/merchants/{merchant}/reactivate"): _suspend,
+}
+
+
+def collection_of(path: str) -> str:
+    """``/v1/customers/{customer}`` → ``/v1/customers``."""
+    return path.split("{", 1)[0].rstrip("/")
