@@ -156,7 +156,11 @@ def api_settings() -> Settings:
 
     # Rate limits are off but in their own tests (tests/api/test_ratelimit.py): the suite's
     # bursts with one test key would pass the test-mode limit of 25 requests a second.
-    return Settings(secret_keys=TEST_RING_TEXT, rate_limits_enabled=False)
+    # A connection waits up to 30 s (not the default 10 s): two test workers on two cores with
+    # a storm of 200 requests in flight must not turn a slow machine into 503s.
+    return Settings(
+        secret_keys=TEST_RING_TEXT, rate_limits_enabled=False, database_pool_timeout_s=30
+    )
 
 
 @pytest.fixture
