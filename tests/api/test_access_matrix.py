@@ -17,8 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+import fastapi.routing
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from beyondpay.db.session import Database
 from beyondpay.merchants.domain import SCOPES_SECRET_ONLY, KeyKind, Scope
@@ -62,12 +66,51 @@ class ObjectRoute:
         return f"{self.method} {self.path}"
 
 
-def _object_routes() -> list[ObjectRoute]:
+def _app() -> FastAPI:
     from beyondpay.app import create_app
     from beyondpay.kit.settings import Settings
 
-    # The document is built from the routes alone; no database is reached.
-    document = create_app(Settings(), "postgresql://unused/unused").openapi()
+    # Only the routes are needed (the document, their dependencies); no database is reached.
+    return create_app(Settings(), "postgresql://unused/unused")
+
+
+def _enforced_access(dependant: Dependant) -> dict[str, Any] | None:
+    """What the route's ``authorize`` dependency enforces (see api.auth), found in its tree."""
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        access = getattr(current.call, "__beyondpay_access__", None)
+        if access is not None:
+            return dict(access)
+        pending.extend(current.dependencies)
+    return None
+
+
+def _api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    """(full path, route) of every API route, through included routers (which FastAPI 0.12x+
+    keeps nested instead of copying their routes into the app's list)."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iterate is None:
+        return [(route.path, route) for route in app.routes if isinstance(route, APIRoute)]
+    found: list[tuple[str, APIRoute]] = []
+    for context in iterate(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            found.append((str(context.path), route))
+    return found
+
+
+def _enforced_by_route(app: FastAPI) -> dict[tuple[str, str], dict[str, Any] | None]:
+    enforced: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for path, route in _api_routes(app):
+        for method in route.methods:
+            enforced[(method, path)] = _enforced_access(route.dependant)
+    return enforced
+
+
+def _object_routes() -> list[ObjectRoute]:
+    app = _app()
+    document = app.openapi()
     routes: list[ObjectRoute] = []
     for path, item in document["paths"].items():
         if not path.startswith("/v1") or "{" not in path:
@@ -233,6 +276,29 @@ async def _platform_route_matrix(
 
 def test_the_document_has_object_routes() -> None:
     assert any(route.path == "/v1/customers/{customer}" for route in OBJECT_ROUTES)
+
+
+def test_every_documented_access_marker_is_what_the_route_enforces() -> None:
+    """The matrix trusts ``x-beyondpay-access``; here the marker is checked against the
+    ``authorize`` dependency each /v1 route really runs, so the two cannot drift apart."""
+    app = _app()
+    enforced = _enforced_by_route(app)
+    for path, item in app.openapi()["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in item.items():
+            marker = operation["x-beyondpay-access"]
+            access = enforced[(method.upper(), path)]
+            assert access is not None, f"{method.upper()} {path} runs no authorize dependency"
+            assert not access["publishable"], (
+                f"{method.upper()} {path} admits publishable keys: teach the matrix that rule"
+            )
+            if access["platform"]:
+                assert "platform" in marker, (method, path, marker)
+            elif access["scope"] is None:
+                assert marker == SECRET_ONLY, (method, path, marker)
+            else:
+                assert marker == access["scope"], (method, path, marker)
 
 
 @pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
