@@ -19,11 +19,17 @@ from beyondpay.merchants.domain import (
     ALLOWED_IPS_MAX,
     KEY_NAME_CHARS_MAX,
     ROLL_OVERLAP_S_MAX,
+    SCOPES_SECRET_ONLY,
     MerchantStatus,
+    Scope,
 )
 from beyondpay.merchants.kyc import (
+    ACCOUNT_NUMBER_PATTERN,
+    GSTIN_PATTERN,
+    IFSC_PATTERN,
     KINDS_REQUIRED,
     NAME_CHARS_MAX,
+    PAN_PATTERN,
     REASON_CHARS_MAX,
     KycKind,
     KycStatus,
@@ -57,17 +63,28 @@ class RetrieveParams(Params):
     expand: list[str] = Field(default_factory=list, max_length=20)
 
 
+# Patterns are documented (json_schema_extra) in their compact form; the service also accepts
+# the spaces people type and gives the error messages.
 class PanParams(Params):
-    number: str = Field(max_length=DOCUMENT_NUMBER_CHARS_MAX)
+    number: str = Field(
+        max_length=DOCUMENT_NUMBER_CHARS_MAX, json_schema_extra={"pattern": PAN_PATTERN.pattern}
+    )
 
 
 class GstParams(Params):
-    number: str = Field(max_length=DOCUMENT_NUMBER_CHARS_MAX)
+    number: str = Field(
+        max_length=DOCUMENT_NUMBER_CHARS_MAX, json_schema_extra={"pattern": GSTIN_PATTERN.pattern}
+    )
 
 
 class BankAccountParams(Params):
-    account_number: str = Field(max_length=DOCUMENT_NUMBER_CHARS_MAX)
-    ifsc: str = Field(max_length=DOCUMENT_NUMBER_CHARS_MAX)
+    account_number: str = Field(
+        max_length=DOCUMENT_NUMBER_CHARS_MAX,
+        json_schema_extra={"pattern": ACCOUNT_NUMBER_PATTERN.pattern},
+    )
+    ifsc: str = Field(
+        max_length=DOCUMENT_NUMBER_CHARS_MAX, json_schema_extra={"pattern": IFSC_PATTERN.pattern}
+    )
     account_holder_name: str = Field(max_length=NAME_CHARS_MAX * 2)
 
 
@@ -103,7 +120,16 @@ class PlatformKycDocumentListParams(ListParams):
 class ApiKeyCreateParams(Params):
     """A restricted key of the caller's merchant and mode."""
 
-    scopes: list[str] = Field(min_length=1, max_length=SCOPES_MAX)
+    scopes: list[str] = Field(
+        min_length=1,
+        max_length=SCOPES_MAX,
+        json_schema_extra={
+            "items": {
+                "type": "string",
+                "enum": [scope.value for scope in Scope if scope not in SCOPES_SECRET_ONLY],
+            }
+        },
+    )
     name: str | None = Field(default=None, max_length=KEY_NAME_CHARS_MAX)
     allowed_ips: list[str] | None = Field(default=None, max_length=ALLOWED_IPS_MAX)
 

@@ -48,9 +48,19 @@ def _currency(value: str) -> str:
         raise ValueError("it is not a currency this platform handles") from None
 
 
-ClientId = Annotated[str, AfterValidator(_client_id)]
-Code = Annotated[str, AfterValidator(_code)]
-Currency = Annotated[str, AfterValidator(_currency)]
+# The patterns are also written into the OpenAPI document (json_schema_extra), so that clients
+# and schemathesis know the shape; the validators give the error messages.
+ClientId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": CLIENT_ID_PATTERN.pattern}),
+    AfterValidator(_client_id),
+]
+Code = Annotated[
+    str, Field(json_schema_extra={"pattern": CODE_PATTERN.pattern}), AfterValidator(_code)
+]
+Currency = Annotated[
+    str, Field(json_schema_extra={"pattern": "^[A-Za-z]{3}$"}), AfterValidator(_currency)
+]
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
 Expand = Annotated[list[str], Field(default_factory=list, max_length=EXPAND_MAX)]
 
