@@ -45,7 +45,7 @@ from beyondpay.api.params import body, query
 from beyondpay.api.responses import json_response
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.merchants.domain import Caller, Scope
-from beyondpay.merchants.kyc import checked_details
+from beyondpay.merchants.kyc import KycStatus, checked_details
 from beyondpay.merchants.service import (
     api_key_service,
     checked_allowed_ips,
@@ -89,6 +89,26 @@ async def _page(
         session, statement, id_column, params, cursor_exists=cursor_exists, object_name=object_name
     )
     return list(rows), has_more
+
+
+async def _kyc_documents(
+    request: Request,
+    session: AsyncSession,
+    params: ListParams,
+    merchant_id: str | None,
+    status: KycStatus | None = None,
+) -> Response:
+    """A page of one merchant's KYC documents (``merchant_id``), or of every merchant's."""
+    rows, has_more = await _page(
+        session,
+        kyc_service.listed(merchant_id, status),
+        (kyc_service.id_column, kyc_service.created_column),
+        params,
+        lambda cursor: kyc_service.exists(merchant_id, cursor),
+        "kyc_document",
+    )
+    data = [kyc_document_object(view) for view in kyc_service.views(rows)]
+    return json_response(list_object(request.url.path, data, has_more))
 
 
 # ---- the caller's own account ------------------------------------------------------------------
@@ -147,17 +167,7 @@ async def list_kyc_documents(
     params: Annotated[KycDocumentListParams, Depends(query(KycDocumentListParams))],
 ) -> Response:
     refuse_expansions(params.expand, set(), listing=True)
-    merchant_id = caller.merchant
-    rows, has_more = await _page(
-        session,
-        kyc_service.listed(merchant_id),
-        (kyc_service.id_column, kyc_service.created_column),
-        params,
-        lambda cursor: kyc_service.exists(merchant_id, cursor),
-        "kyc_document",
-    )
-    data = [kyc_document_object(view) for view in kyc_service.views(rows)]
-    return json_response(list_object(request.url.path, data, has_more))
+    return await _kyc_documents(request, session, params, caller.merchant)
 
 
 # ---- API keys ----------------------------------------------------------------------------------
@@ -384,16 +394,7 @@ async def list_merchant_kyc_documents(
 ) -> Response:
     refuse_expansions(params.expand, set(), listing=True)
     await merchant_service.account(session, merchant)  # 404 for an unknown merchant
-    rows, has_more = await _page(
-        session,
-        kyc_service.listed(merchant),
-        (kyc_service.id_column, kyc_service.created_column),
-        params,
-        lambda cursor: kyc_service.exists(merchant, cursor),
-        "kyc_document",
-    )
-    data = [kyc_document_object(view) for view in kyc_service.views(rows)]
-    return json_response(list_object(request.url.path, data, has_more))
+    return await _kyc_documents(request, session, params, merchant)
 
 
 @router.get(
@@ -409,16 +410,7 @@ async def list_all_kyc_documents(
     params: Annotated[PlatformKycDocumentListParams, Depends(query(PlatformKycDocumentListParams))],
 ) -> Response:
     refuse_expansions(params.expand, set(), listing=True)
-    rows, has_more = await _page(
-        session,
-        kyc_service.listed(status=params.status),
-        (kyc_service.id_column, kyc_service.created_column),
-        params,
-        lambda cursor: kyc_service.exists(None, cursor),
-        "kyc_document",
-    )
-    data = [kyc_document_object(view) for view in kyc_service.views(rows)]
-    return json_response(list_object(request.url.path, data, has_more))
+    return await _kyc_documents(request, session, params, None, params.status)
 
 
 @router.post(
