@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
@@ -133,12 +134,23 @@ def check_access(caller: Caller, scope: Scope | None, *, publishable: bool, plat
 # Background writes of last_used_at, one per key at a time in this process; strong references
 # keep the tasks alive until they finish.
 _USE_WRITES: dict[str, asyncio.Task[None]] = {}
+# When this process last wrote each key's last_used_at: a cached caller carries the value read
+# before that write, which alone would make every request look due for another one.
+_USES_RECORDED: dict[str, datetime] = {}
+USES_RECORDED_KEYS_MAX: Final = 10_000
 
 
 def _record_use_later(request: Request, caller: Caller) -> None:
     now = utcnow()
-    if not use_is_stale(caller.last_used_at, now) or caller.key_id in _USE_WRITES:
+    last_used_at = caller.last_used_at
+    recorded = _USES_RECORDED.get(caller.key_id)
+    if recorded is not None and (last_used_at is None or recorded > last_used_at):
+        last_used_at = recorded
+    if not use_is_stale(last_used_at, now) or caller.key_id in _USE_WRITES:
         return
+    if len(_USES_RECORDED) >= USES_RECORDED_KEYS_MAX:
+        _USES_RECORDED.clear()
+    _USES_RECORDED[caller.key_id] = now
     database: Database = request.app.state.database
 
     async def write() -> None:

@@ -37,13 +37,12 @@ import orjson
 from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from beyondpay.api.auditing import audit, route_template
 from beyondpay.api.errors import log_unexpected
-from beyondpay.api.models import IdempotencyKeyRow
+from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import (
     BeyondpayError,
@@ -58,6 +57,25 @@ RECOVERY_STARTED: Final = "started"
 RECOVERY_FINISHED: Final = "finished"
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+# The hot path speaks to the driver directly: these statements run on every POST, and
+# SQLAlchemy's statement building, caching and result processing cost more than the database.
+_TRY_LOCK_SQL: Final = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+_SELECT_KEY_SQL: Final = (
+    "SELECT route, method, params_fingerprint, recovery_point, response_status, response_body"
+    " FROM idempotency_keys WHERE merchant_id = %s AND livemode = %s AND key = %s"
+)
+_UPSERT_KEY_SQL: Final = (
+    "INSERT INTO idempotency_keys (merchant_id, livemode, key, method, route,"
+    " params_fingerprint, recovery_point, response_status, response_body, request_id,"
+    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (merchant_id, livemode, key) DO UPDATE SET"
+    " recovery_point = excluded.recovery_point, response_status = excluded.response_status,"
+    " response_body = excluded.response_body, updated_at = excluded.updated_at"
+)
+# With ``only_unanswered``: a stored answer is left alone.
+_UPSERT_UNANSWERED_KEY_SQL: Final = (
+    _UPSERT_KEY_SQL + " WHERE idempotency_keys.response_status IS NULL"
+)
 _SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
 _SESSION_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 
@@ -172,10 +190,9 @@ async def run_mutation(
     try:
         outcome = await execute(mutation)
         body = orjson.dumps(outcome.body)
-        await _finish(
-            session, request, caller, state, outcome.status, body, outcome.body.get("id"), None
+        await _finish_and_commit(
+            session, request, caller, state, outcome.status, body, outcome.body.get("id")
         )
-        await session.commit()
         return Response(
             body, status_code=outcome.status, headers=_json_response_headers(key, False)
         )
@@ -197,25 +214,33 @@ async def run_mutation(
 async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] | None:
     """Steps 1 and 2: the lock, then the stored row. A stored response to replay, or None to
     execute (``state.recovery_point`` says where to start)."""
-    granted = (await session.execute(_TRY_LOCK, {"name": state.lock_name})).scalar_one()
-    if not granted:
+    driver = await driver_connection(session)
+    # One round trip (with the transaction's BEGIN), two statements: under READ COMMITTED each
+    # statement takes its snapshot when it starts, so the row is read after the lock is granted
+    # and sees whatever the lock's previous holder committed. A single statement doing both
+    # would read with a snapshot taken before the lock.
+    async with driver.pipeline():
+        locked = await driver.execute(_TRY_LOCK_SQL, (state.lock_name,))
+        found = await driver.execute(
+            _SELECT_KEY_SQL, (state.scope, state.caller.livemode, state.key)
+        )
+    granted = await locked.fetchone()
+    if not granted or not granted[0]:
         raise IdempotencyConflictError()
-    caller = state.caller
-    row = await session.get(
-        IdempotencyKeyRow, (state.scope, caller.livemode, state.key), populate_existing=True
-    )
+    row = await found.fetchone()
     if row is None:
         return None
-    if row.route != state.route or row.method != state.method:
+    route, method, fingerprint, recovery_point, status, body = row
+    if route != state.route or method != state.method:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used for the same endpoint they were"
-            f" first used for ({row.method} {row.route})."
+            f" first used for ({method} {route})."
         )
-    if row.params_fingerprint != state.fingerprint:
+    if bytes(fingerprint) != state.fingerprint:
         raise IdempotencyError()
-    if row.response_status is not None and row.response_body is not None:
-        return row.response_status, row.response_body
-    state.recovery_point = row.recovery_point
+    if status is not None and body is not None:
+        return status, bytes(body)
+    state.recovery_point = recovery_point
     return None
 
 
@@ -231,35 +256,27 @@ async def _upsert_key(
     """Writes the key's row at ``recovery_point``; with ``only_unanswered`` a stored answer
     (a duplicate's, written while our lock was released) is left alone."""
     now = utcnow()
-    caller = state.caller
-    statement = insert(IdempotencyKeyRow).values(
-        merchant_id=state.scope,
-        livemode=caller.livemode,
-        key=state.key,
-        method=state.method,
-        route=state.route,
-        params_fingerprint=state.fingerprint,
-        recovery_point=recovery_point,
-        response_status=status,
-        response_body=body,
-        request_id=state.request_id,
-        created_at=now,
-        updated_at=now,
+    driver = await driver_connection(session)
+    await driver.execute(
+        _UPSERT_UNANSWERED_KEY_SQL if only_unanswered else _UPSERT_KEY_SQL,
+        (
+            state.scope,
+            state.caller.livemode,
+            state.key,
+            state.method,
+            state.route,
+            state.fingerprint,
+            recovery_point,
+            status,
+            body,
+            state.request_id,
+            now,
+            now,
+        ),
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["merchant_id", "livemode", "key"],
-        set_={
-            "recovery_point": recovery_point,
-            "response_status": status,
-            "response_body": body,
-            "updated_at": now,
-        },
-        where=IdempotencyKeyRow.response_status.is_(None) if only_unanswered else None,
-    )
-    await session.execute(statement)
 
 
-async def _finish(
+async def _finish_and_commit(
     session: AsyncSession,
     request: Request,
     caller: Caller,
@@ -267,11 +284,23 @@ async def _finish(
     status: int,
     body: bytes,
     object_id: Any,
-    error_code: str | None,
 ) -> None:
+    """Step 3's end: the audit record, then the key's answer and the commit in one round trip
+    (psycopg's pipeline; a failure of either raises here, before any response is sent)."""
+    await audit(session, request, caller, status, object_id=object_id)
     if state is not None:
-        await _upsert_key(session, state, RECOVERY_FINISHED, status, body)
-    await audit(session, request, caller, status, object_id=object_id, error_code=error_code)
+        # Work the use case left in the session unflushed belongs in this transaction; the
+        # driver's commit below would not see it (audit's own statement flushes, but platform
+        # callers have no audit record).
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
+        driver = await driver_connection(session)
+        async with driver.pipeline():
+            await _upsert_key(session, state, RECOVERY_FINISHED, status, body)
+            await driver.commit()
+    # Ends the session's transaction; with a key, the driver has committed already and this
+    # sends nothing.
+    await session.commit()
 
 
 async def _store_failure(

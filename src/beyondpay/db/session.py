@@ -6,12 +6,14 @@ error and rolled back otherwise. Services never commit; the request or the job o
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -22,6 +24,26 @@ from sqlalchemy.ext.asyncio import (
 
 from beyondpay.db.urls import libpq_url, sqlalchemy_url
 from beyondpay.kit.settings import DATABASE_CONNECT_TIMEOUT_S
+
+
+def _socket_readable(fileno: int) -> bool:
+    readable, _, _ = select.select([fileno], [], [], 0)
+    return bool(readable)
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replaces a pooled connection the server has closed, without a round trip.
+
+    An idle connection has nothing to read: PostgreSQL speaks only when asked (this pool never
+    LISTENs). When the server stops, restarts or ends the backend, it sends a FATAL notice and
+    closes the socket, so the socket turns readable. The pool then opens a new connection in
+    this one's place (the same path ``pool_pre_ping`` takes, minus its ``SELECT 1`` per
+    checkout). A connection whose peer vanished without closing is not detected here; the
+    request using it fails and the pool drops it, as it would after a failed ping.
+    """
+    driver = dbapi_connection.driver_connection
+    if driver.closed or _socket_readable(driver.fileno()):
+        raise DisconnectionError("the server closed this connection")
 
 
 class Database:
@@ -40,13 +62,15 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout_s,
-            pool_pre_ping=True,  # a restarted server costs one failed check, not one failed request
+            # No pre-ping (a round trip per checkout): a checkout looks at the socket instead.
+            pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={
                 "connect_timeout": DATABASE_CONNECT_TIMEOUT_S,
                 "application_name": application_name,
             },
         )
+        event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -72,11 +96,22 @@ class Database:
         await self.engine.dispose()
 
 
+_DRIVER_OF_TRANSACTION = "beyondpay.driver_connection"
+
+
 async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under a session's transaction (for procrastinate, COPY)."""
+    """The psycopg connection under a session's transaction (for procrastinate, COPY, and the
+    statements of the request path that skip SQLAlchemy). Remembered for the transaction: a
+    session keeps one connection until its transaction ends, and asking SQLAlchemy again costs
+    a greenlet switch each time."""
+    transaction = session.sync_session.get_transaction()
+    remembered = session.info.get(_DRIVER_OF_TRANSACTION)
+    if transaction is not None and remembered is not None and remembered[0] is transaction:
+        return remembered[1]  # type: ignore[no-any-return]
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, psycopg.AsyncConnection):
         raise TypeError("beyondpay needs the psycopg async driver")
+    session.info[_DRIVER_OF_TRANSACTION] = (session.sync_session.get_transaction(), driver)
     return driver

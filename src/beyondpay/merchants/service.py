@@ -20,6 +20,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import AuthenticationError, InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.merchants.caller_cache import callers
 from beyondpay.merchants.domain import (
     ALLOWED_IPS_MAX,
     ROLL_OVERLAP_S_MAX,
@@ -590,11 +591,19 @@ class ApiKeyService:
 
     async def authenticate(self, session: AsyncSession, ring: KeyRing, text: str) -> Caller:
         """The caller a key names; ``AuthenticationError`` for a malformed, unknown, revoked or
-        expired key. The message shows the key redacted, never whole."""
+        expired key. The message shows the key redacted, never whole. A key that authenticated
+        is remembered for up to a second (``merchants.caller_cache``), its expiry checked on
+        every use."""
         parsed = parse_key_text(text)
         if parsed is None:
             raise AuthenticationError("Invalid API key provided.")
         shown = redact_key(text)
+        cached = callers.get(ring, text)
+        if cached is not None:
+            if cached.expires_at is not None and cached.expires_at <= utcnow():
+                raise ApiKeyExpiredError(f"Expired API key provided: {shown}")
+            return cached.caller
+        generation = callers.generation
         statement = (
             select(ApiKeyRow, MerchantRow.status)
             .outerjoin(MerchantRow, MerchantRow.id == ApiKeyRow.merchant_id)
@@ -609,7 +618,7 @@ class ApiKeyService:
             raise AuthenticationError(f"Invalid API key provided: {shown}")
         if row.expires_at is not None and row.expires_at <= now:
             raise ApiKeyExpiredError(f"Expired API key provided: {shown}")
-        return Caller(
+        caller = Caller(
             key_id=row.id,
             kind=KeyKind(row.kind),
             livemode=row.livemode,
@@ -619,6 +628,8 @@ class ApiKeyService:
             allowed_ips=tuple(str(network) for network in row.allowed_ips or ()),
             last_used_at=row.last_used_at,
         )
+        callers.put(ring, text, caller, row.expires_at, generation)
+        return caller
 
     def listed(self, merchant_id: str, livemode: bool) -> Select[Any]:
         """The merchant's keys in one mode that are not revoked: what a list pages through."""
