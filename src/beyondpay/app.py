@@ -22,9 +22,10 @@ from beyondpay.kit.settings import Settings
 
 def job_blueprints() -> list[procrastinate.Blueprint]:
     """Every module's jobs; a module adds its blueprint here."""
+    from beyondpay.api.tasks import api_jobs
     from beyondpay.ledger.tasks import ledger_jobs
 
-    return [ledger_jobs]
+    return [api_jobs, ledger_jobs]
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -46,6 +47,7 @@ def create_app(
             database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_max_overflow,
+            pool_timeout_s=settings.database_pool_timeout_s,
         )
         app.state.database = database
         app.state.settings = settings
@@ -87,7 +89,8 @@ def create_app(
 def merchant_routers() -> list[APIRouter]:
     """Every module's routes; a module adds its router here."""
     from beyondpay.accounts.api import router as accounts
+    from beyondpay.api.audit_events import router as audit_events
     from beyondpay.customers.api import router as customers
     from beyondpay.wallets.api import router as wallets
 
-    return [accounts, customers, wallets]
+    return [accounts, audit_events, customers, wallets]
