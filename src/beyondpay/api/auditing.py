@@ -47,20 +47,29 @@ async def audit(
     """Appends the record in ``session``'s transaction and marks the request audited."""
     request.state.audited = True
     await audit_service.append(
-        session,
-        AuditRecord(
-            # A platform admin's actions form the platform's own trail.
-            merchant_id=caller.merchant_id or PLATFORM_SCOPE,
-            livemode=caller.livemode,
-            api_key_id=caller.key_id,
-            ip=peer_ip(request),
-            method=request.method,
-            route=route_template(request),
-            object_id=object_id if isinstance(object_id, str) else None,
-            status=status,
-            error_code=error_code,
-            request_id=request.state.request_id,
-        ),
+        session, audit_record(request, caller, status, object_id, error_code)
+    )
+
+
+def audit_record(
+    request: Request,
+    caller: Caller,
+    status: int,
+    object_id: object = None,
+    error_code: str | None = None,
+) -> AuditRecord:
+    return AuditRecord(
+        # A platform admin's actions form the platform's own trail.
+        merchant_id=caller.merchant_id or PLATFORM_SCOPE,
+        livemode=caller.livemode,
+        api_key_id=caller.key_id,
+        ip=peer_ip(request),
+        method=request.method,
+        route=route_template(request),
+        object_id=object_id if isinstance(object_id, str) else None,
+        status=status,
+        error_code=error_code,
+        request_id=request.state.request_id,
     )
 
 

@@ -40,8 +40,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from beyondpay.api.auditing import audit, route_template
+from beyondpay.api.auditing import audit, audit_record, route_template
 from beyondpay.api.errors import log_unexpected
+from beyondpay.audit.service import audit_service
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import (
@@ -285,21 +286,21 @@ async def _finish_and_commit(
     body: bytes,
     object_id: Any,
 ) -> None:
-    """Step 3's end: the audit record, then the key's answer and the commit in one round trip
-    (psycopg's pipeline; a failure of either raises here, before any response is sent)."""
-    await audit(session, request, caller, status, object_id=object_id)
-    if state is not None:
-        # Work the use case left in the session unflushed belongs in this transaction; the
-        # driver's commit below would not see it (audit's own statement flushes, but platform
-        # callers have no audit record).
-        if session.new or session.dirty or session.deleted:
-            await session.flush()
-        driver = await driver_connection(session)
-        async with driver.pipeline():
+    """Step 3's end: the audit record, the key's answer and the commit in one round trip
+    (psycopg's pipeline; a failure of any raises here, before any response is sent)."""
+    # Work the use case left in the session unflushed belongs in this transaction; the
+    # driver's commit below would not see it.
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    driver = await driver_connection(session)
+    record = audit_record(request, caller, status, object_id)
+    async with driver.pipeline():
+        await audit_service.append_on(driver, record)
+        if state is not None:
             await _upsert_key(session, state, RECOVERY_FINISHED, status, body)
-            await driver.commit()
-    # Ends the session's transaction; with a key, the driver has committed already and this
-    # sends nothing.
+        await driver.commit()
+    request.state.audited = True
+    # Ends the session's transaction; the driver has committed already, so this sends nothing.
     await session.commit()
 
 
