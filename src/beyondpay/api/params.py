@@ -8,8 +8,6 @@ never echoed, since it may be personal data.
 
 from __future__ import annotations
 
-import re
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -85,54 +83,8 @@ def validation_failure(error: ValidationError) -> BeyondpayError:
     return InvalidRequestError(f"Invalid {param}: {first['msg']}", param=param)
 
 
-# A key that ``decode_flat_form`` decodes itself: ``name`` or ``name[key]``, one level, no digit
-# in the key (qs reads ``items[0]`` as a list index).
-_FLAT_KEY: Final = re.compile(r"([^\[\]]+)(?:\[([^\[\]0-9]+)\])?")
-_ESCAPED_OPEN: Final = re.compile("%5B", re.IGNORECASE)
-_ESCAPED_CLOSE: Final = re.compile("%5D", re.IGNORECASE)
-
-
-def decode_flat_form(text: str) -> dict[str, Any] | None:
-    """The common form body (``name=…&email=…&metadata[order]=…``) decoded without qs-codec,
-    which costs more than the rest of parsing; None when the body needs qs-codec's rules (a
-    repeated or nested name, a list index, an empty name, bytes that are not UTF-8). Where it
-    answers, it answers exactly as qs-codec does (tests/api/test_form_decoding.py)."""
-    # As qs does, escaped brackets are brackets before anything else is read.
-    text = _ESCAPED_OPEN.sub("[", _ESCAPED_CLOSE.sub("]", text))
-    parts = text.split("&")
-    if len(parts) > PARAMETERS_MAX:
-        return None
-    decoded: dict[str, Any] = {}
-    for part in parts:
-        if not part:
-            continue
-        # qs's split: after "]=" when the part has one (a bracketed name), else at the first "=".
-        bracket = part.find("]=")
-        split = part.find("=") if bracket == -1 else bracket + 1
-        raw_name, raw_value = (part, "") if split == -1 else (part[:split], part[split + 1 :])
-        name = urllib.parse.unquote_plus(raw_name, errors="replace")
-        value = urllib.parse.unquote_plus(raw_value, errors="replace")
-        match = _FLAT_KEY.fullmatch(name)
-        if match is None or "\ufffd" in name or "\ufffd" in value:
-            return None
-        base, key = match.groups()
-        if key is None:
-            if base in decoded:
-                return None
-            decoded[base] = value
-            continue
-        nested = decoded.setdefault(base, {})
-        if not isinstance(nested, dict) or key in nested:
-            return None
-        nested[key] = value
-    return decoded
-
-
 def decode_form(raw: bytes | str) -> dict[str, Any]:
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    flat = decode_flat_form(text)
-    if flat is not None:
-        return flat
     try:
         decoded = qs_codec.decode(text, _DECODE)
     except (ValueError, IndexError) as exc:
