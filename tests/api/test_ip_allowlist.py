@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from beyondpay.db.session import Database
@@ -87,11 +86,6 @@ async def test_keys_without_a_list_work_from_anywhere(
         assert response.status_code == 200, address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merchants.domain.ip_allowed compares an IPv4-mapped IPv6 address (what a server"
-    " listening on '::' sees for an IPv4 client) with IPv4 networks as IPv6, so it never matches",
-)
 async def test_an_ipv4_client_seen_through_ipv6_is_allowed(
     api_app: FastAPI, database: Database, merchant: TestMerchant
 ) -> None:

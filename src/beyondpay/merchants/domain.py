@@ -123,9 +123,12 @@ def ip_allowed(address: str | None, allowed: Sequence[str] | None) -> bool:
     if address is None:
         return False
     try:
-        ip = ipaddress.ip_address(address)
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
     except ValueError:
         return False
+    # A server listening on "::" sees an IPv4 client as ::ffff:a.b.c.d; match it as IPv4.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     return any(ip in ipaddress.ip_network(network) for network in allowed)
 
 
