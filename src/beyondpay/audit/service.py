@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import psycopg
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,30 +39,27 @@ _INSERT_SQL: Final = (
 )
 
 
-class AuditService:
-    async def append_on(self, connection: psycopg.AsyncConnection[Any], record: AuditRecord) -> str:
-        """The same as :meth:`append`, on the driver's connection: the hot path of every
-        mutation, where it joins the stored answer and the commit in one pipelined round trip."""
-        audit_id = new_id("aud")
-        await connection.execute(
-            _INSERT_SQL,
-            (
-                audit_id,
-                record.merchant_id,
-                record.livemode,
-                record.api_key_id,
-                record.ip,
-                record.method,
-                record.route,
-                record.object_id,
-                record.status,
-                record.error_code,
-                record.request_id,
-                utcnow(),
-            ),
-        )
-        return audit_id
+def insert_statement(record: AuditRecord) -> tuple[str, tuple[Any, ...]]:
+    """The record's INSERT as SQL and parameters for the driver: the hot path of every mutation
+    writes it in one statement with the stored answer (a data-modifying CTE)."""
+    parameters = (
+        new_id("aud"),
+        record.merchant_id,
+        record.livemode,
+        record.api_key_id,
+        record.ip,
+        record.method,
+        record.route,
+        record.object_id,
+        record.status,
+        record.error_code,
+        record.request_id,
+        utcnow(),
+    )
+    return _INSERT_SQL, parameters
 
+
+class AuditService:
     async def append(self, session: AsyncSession, record: AuditRecord) -> str:
         audit_id = new_id("aud")
         await session.execute(
