@@ -377,3 +377,31 @@ async def test_suspension_refuses_every_key_until_reactivated(
     assert (await client.get("/v1/customers", headers=merchant.auth())).status_code == 200
     unknown = await client.get("/v1/platform/merchants/acct_unknown", headers=admin)
     assert unknown.status_code == 404
+
+
+async def test_a_reviewer_reads_details_in_full_and_the_read_is_audited(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    merchant = await _create_merchant(client, admin)
+    submitted = await client.post(
+        "/v1/account/kyc_documents",
+        json={"type": "pan", "pan": {"number": PAN}},
+        headers=merchant.auth(),
+    )
+    assert submitted.status_code == 200, submitted.text
+    document = submitted.json()
+    assert PAN not in submitted.text  # the merchant's own answer is masked
+
+    path = f"/v1/platform/kyc_documents/{document['id']}/reveal"
+    revealed = await client.get(path, headers=admin)
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["details"]["number"] == PAN
+    assert revealed.headers["cache-control"] == "no-store"
+    assert (await client.get(path, headers=merchant.auth())).status_code == 403
+    unknown = await client.get("/v1/platform/kyc_documents/kyc_nope/reveal", headers=admin)
+    assert unknown.status_code == 404
+
+    trail = (await client.get("/v1/platform/audit_events", headers=admin)).json()["data"]
+    reads = [event for event in trail if event["route"].endswith("/reveal")]
+    assert [(event["method"], event["object_id"]) for event in reads] == [("GET", document["id"])]
+    assert PAN not in str(trail)

@@ -36,6 +36,7 @@ from beyondpay.accounts.schemas import (
     kyc_document_object,
     new_account_object,
 )
+from beyondpay.api.auditing import audit
 from beyondpay.api.auth import SessionDep, authorize
 from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.lists import ListParams, created_conditions, list_object, list_of, page
@@ -411,6 +412,30 @@ async def list_all_kyc_documents(
 ) -> Response:
     refuse_expansions(params.expand, set(), listing=True)
     return await _kyc_documents(request, session, params, None, params.status)
+
+
+@router.get(
+    "/v1/platform/kyc_documents/{document}/reveal",
+    tags=["platform"],
+    summary="Retrieve a KYC document with its details in full, for review (audited)",
+    **operation(query=RetrieveParams, returns=KycDocument, access=PLATFORM),
+)
+async def reveal_kyc_document(
+    document: DocumentId,
+    request: Request,
+    session: SessionDep,
+    caller: PlatformAdmin,
+    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+) -> Response:
+    """The reviewer's view. Every read is put in the platform's audit trail (a read of sealed
+    personal data is an event worth a record), and the answer is never stored or cached."""
+    refuse_expansions(params.expand, set())
+    view, details = await kyc_service.reveal(session, request.app.state.key_ring, document)
+    await audit(session, request, caller, 200, object_id=view.id)
+    await session.commit()
+    response = json_response({**kyc_document_object(view), "details": details})
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 @router.post(

@@ -399,6 +399,17 @@ class KycService:
         details = orjson.loads(ring.open(row.details_sealed, context=row.id))
         return str(details["number"])
 
+    async def reveal(
+        self, session: AsyncSession, ring: KeyRing, document_id: str
+    ) -> tuple[KycDocumentView, dict[str, str]]:
+        """A document and its details in full, for a reviewer: the only way they leave the
+        seal. The caller audits the read."""
+        row = await session.get(KycDocumentRow, document_id)
+        if row is None:
+            raise ResourceMissingError.for_object("kyc_document", document_id, param="document")
+        details = orjson.loads(ring.open(row.details_sealed, context=row.id))
+        return _kyc_view(row), {str(key): str(value) for key, value in details.items()}
+
     def listed(
         self, merchant_id: str | None = None, status: KycStatus | None = None
     ) -> Select[Any]:
