@@ -176,6 +176,12 @@ async def test_transfer_and_insufficient_funds(
     await _verify(database)
 
 
+async def _hold_status(client: httpx.AsyncClient, merchant: TestMerchant, transfer: str) -> object:
+    response = await client.get(f"/v1/ledger/transfers/{transfer}", headers=merchant.auth())
+    assert response.status_code == 200, response.text
+    return response.json()["hold_status"]
+
+
 async def test_hold_posted_for_less_and_hold_voided(
     client: httpx.AsyncClient, merchant: TestMerchant
 ) -> None:
@@ -188,6 +194,7 @@ async def test_hold_posted_for_less_and_hold_voided(
     ) == ["ok", "ok"]
     alice = await _balance(client, merchant, "alice")
     assert (alice["debits_pending"], alice["available"]) == (7_000, 3_000)
+    assert await _hold_status(client, merchant, "hold_1") == "pending"
 
     response = await _transfers(
         client,
@@ -210,6 +217,16 @@ async def test_hold_posted_for_less_and_hold_voided(
     )
     bob = await _balance(client, merchant, "bob")
     assert (bob["credits_pending"], bob["credits_posted"]) == (0, 2_500)
+    assert capture["hold_status"] is None  # not a hold
+    assert await _hold_status(client, merchant, "hold_1") == "posted"
+    assert await _hold_status(client, merchant, "hold_2") == "voided"
+    listed = await client.get("/v1/ledger/transfers?limit=100", headers=merchant.auth())
+    statuses = {item["id"]: item["hold_status"] for item in listed.json()["data"]}
+    assert (statuses["hold_1"], statuses["hold_2"], statuses["capture_1"]) == (
+        "posted",
+        "voided",
+        None,
+    )
     # A hold resolves once.
     assert await _results(
         client, merchant, {"id": "capture_again", "post_pending": True, "pending_id": "hold_2"}
@@ -229,6 +246,7 @@ async def test_hold_expires(client: httpx.AsyncClient, merchant: TestMerchant) -
         assert await _results(
             client, merchant, {"id": "late", "post_pending": True, "pending_id": "hold"}
         ) == ["pending_transfer_expired"]
+        assert await _hold_status(client, merchant, "hold") == "expired"
 
 
 async def test_linked_chain_fails_atomically(

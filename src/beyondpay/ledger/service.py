@@ -460,6 +460,26 @@ class LedgerService:
     ) -> dict[str, JournalEntry]:
         return await get_transfers_on(await driver_connection(session), ids)
 
+    async def resolutions(
+        self, session: AsyncSession, pending_ids: Sequence[str]
+    ) -> dict[str, JournalEntry]:
+        """The transfer that posted or voided (or, as an expiry, voided) each hold, by the hold's
+        id; a hold still open has none. One resolution per hold: pending_id is unique."""
+        wanted = list(set(pending_ids))
+        if not wanted:
+            return {}
+        connection = await driver_connection(session)
+        async with connection.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(
+                "SELECT * FROM ledger_transfers WHERE pending_id = ANY(%s)", (wanted,)
+            )
+            return {
+                row["pending_id"]: JournalEntry(
+                    stored_from_row(row), row["sequence"], row["position"]
+                )
+                for row in await cursor.fetchall()
+            }
+
     async def journal_page(
         self,
         session: AsyncSession,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -127,7 +127,9 @@ async def balance_history(
     return json_response(list_object(request.url.path, data, has_more))
 
 
-def _batch_object(caller: Caller, outcomes: Sequence[TransferOutcome]) -> dict[str, Any]:
+def _batch_object(
+    caller: Caller, outcomes: Sequence[TransferOutcome], hold_statuses: Mapping[str, str]
+) -> dict[str, Any]:
     namespace = Namespace.of(caller)
     return {
         "object": "ledger_transfer_batch",
@@ -138,7 +140,9 @@ def _batch_object(caller: Caller, outcomes: Sequence[TransferOutcome]) -> dict[s
                 "id": outcome.id,
                 "result": outcome.result.value,
                 "transfer": (
-                    transfer_object(namespace, outcome.entry) if outcome.entry is not None else None
+                    transfer_object(namespace, outcome.entry, hold_statuses=hold_statuses)
+                    if outcome.entry is not None
+                    else None
                 ),
             }
             for outcome in outcomes
@@ -161,7 +165,9 @@ async def create_transfers(
 
     async def execute(_mutation: Mutation) -> Outcome:
         outcomes = await wallet_service.create_transfers(session, caller, params)
-        return Outcome(_batch_object(caller, outcomes))
+        entries = [outcome.entry for outcome in outcomes if outcome.entry is not None]
+        statuses = await wallet_service.hold_statuses(session, entries)
+        return Outcome(_batch_object(caller, outcomes, statuses))
 
     return await run_mutation(request, session, caller, params, execute)
 
@@ -178,7 +184,8 @@ async def _render_transfers(
             ids.add(entry.transfer.credit_account_id)
     accounts = await wallet_service.accounts_by_ledger_id(session, caller, sorted(ids))
     expanded = {key: account_object(namespace, account) for key, account in accounts.items()}
-    return [transfer_object(namespace, entry, expanded, paths) for entry in entries]
+    statuses = await wallet_service.hold_statuses(session, entries)
+    return [transfer_object(namespace, entry, expanded, paths, statuses) for entry in entries]
 
 
 @router.get(

@@ -182,6 +182,7 @@ class LedgerTransfer(BaseModel):
     post_pending: bool
     void_pending: bool
     pending_id: str | None
+    hold_status: Literal["pending", "posted", "voided", "expired"] | None
     linked: bool
     balancing_debit: bool
     balancing_credit: bool
@@ -248,9 +249,11 @@ def transfer_object(
     entry: JournalEntry,
     expanded: Mapping[str, Mapping[str, Any]] | None = None,
     paths: Collection[str] = (),
+    hold_statuses: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``paths`` names the accounts to expand (``debit_account``, ``credit_account``);
-    ``expanded`` holds their objects by the ledger's account id."""
+    ``expanded`` holds their objects by the ledger's account id; ``hold_statuses`` the status of
+    each hold (a pending transfer) by the ledger's transfer id."""
     transfer = entry.transfer
     accounts = expanded or {}
 
@@ -272,6 +275,7 @@ def transfer_object(
         "pending_id": (
             namespace.public(transfer.pending_id) if transfer.pending_id is not None else None
         ),
+        "hold_status": (hold_statuses or {}).get(transfer.id),
         "metadata": dict(transfer.metadata),
     }
     for name, flag in _TRANSFER_FLAG_NAMES.items():

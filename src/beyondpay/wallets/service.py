@@ -21,11 +21,13 @@ from beyondpay.api.params import merge_metadata
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.invariants import invariant
 from beyondpay.ledger.domain import (
+    EXPIRY_CODE,
     AccountFlags,
     CreateAccountResult,
     CreateTransferResult,
     NewAccount,
     Transfer,
+    TransferFlags,
 )
 from beyondpay.ledger.service import AccountBalance, HistoryEntry, JournalEntry, ledger_service
 from beyondpay.merchants.domain import Caller
@@ -255,6 +257,28 @@ class WalletService:
             timeout_s=item.timeout_s,
             metadata=_metadata(item.metadata),
         )
+
+    async def hold_statuses(
+        self, session: AsyncSession, entries: Sequence[JournalEntry]
+    ) -> dict[str, str]:
+        """``pending``, ``posted``, ``voided`` or ``expired`` for each hold among ``entries``, by
+        the ledger's transfer id; transfers that are not holds have no status."""
+        holds = [
+            entry.transfer.id for entry in entries if entry.transfer.flags & TransferFlags.PENDING
+        ]
+        resolved = await ledger_service.resolutions(session, holds)
+        statuses: dict[str, str] = {}
+        for hold in holds:
+            resolution = resolved.get(hold)
+            if resolution is None:
+                statuses[hold] = "pending"
+            elif resolution.transfer.flags & TransferFlags.POST_PENDING:
+                statuses[hold] = "posted"
+            elif resolution.transfer.code == EXPIRY_CODE:
+                statuses[hold] = "expired"
+            else:
+                statuses[hold] = "voided"
+        return statuses
 
     async def _find_transfer(
         self, session: AsyncSession, namespace: Namespace, transfer_id: str
