@@ -23,9 +23,10 @@ from beyondpay.kit.settings import Settings
 def job_blueprints() -> list[procrastinate.Blueprint]:
     """Every module's jobs; a module adds its blueprint here."""
     from beyondpay.api.tasks import api_jobs
+    from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
 
-    return [api_jobs, ledger_jobs]
+    return [api_jobs, events_jobs, ledger_jobs]
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -90,7 +91,8 @@ def merchant_routers() -> list[APIRouter]:
     """Every module's routes; a module adds its router here."""
     from beyondpay.accounts.api import router as accounts
     from beyondpay.api.audit_events import router as audit_events
+    from beyondpay.api.events import router as events
     from beyondpay.customers.api import router as customers
     from beyondpay.wallets.api import router as wallets
 
-    return [accounts, audit_events, customers, wallets]
+    return [accounts, audit_events, customers, events, wallets]

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+# ``get(path, query)``: the decoded 200 body of a GET, for factories that find an object made
+# as a side effect (an event).
+Get = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Actors:
     owner: Post  # who owns the object: a merchant's secret key, or a platform-admin key
     merchant: Post  # a merchant's secret key (the owner itself on merchant routes)
+    get: Get | None = None  # GET as the owner
 
 
 Factory = Callable[[Actors], Awaitable[str]]
@@ -69,9 +73,20 @@ async def _kyc_document(actors: Actors) -> str:
     return str((await actors.merchant("/v1/account/kyc_documents", params))["id"])
 
 
+async def _event(actors: Actors) -> str:
+    customer = await _customer(actors)
+    if actors.get is None:
+        raise AssertionError("the events factory needs Actors.get")
+    listed = await actors.get("/v1/events", {"type": "customer.created", "limit": 100})
+    found = [e["id"] for e in listed["data"] if e["data"]["object"]["id"] == customer]
+    assert len(found) == 1, listed
+    return str(found[0])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
+    "/v1/events": _event,
     "/v1/api_keys": _api_key,
     "/v1/ledger/accounts": _ledger_account,
     "/v1/ledger/transfers": _ledger_transfer,

@@ -173,6 +173,16 @@ def _poster(client: httpx.AsyncClient, key: str) -> Post:
     return post
 
 
+def _getter(client: httpx.AsyncClient, key: str) -> Post:
+    async def get(path: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = await client.get(path, params=params, headers=_bearer(key))
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    return get
+
+
 async def _call(
     client: httpx.AsyncClient, route: ObjectRoute, object_id: str, key: str
 ) -> httpx.Response:
@@ -234,7 +244,8 @@ async def _merchant_route_matrix(
     needed = _scope_of(route)
     owner, other = callers.owner, callers.other
     as_owner = _poster(client, owner.keys["sk_live"])
-    object_id = await _make_object(route, Actors(owner=as_owner, merchant=as_owner))
+    as_getter = _getter(client, owner.keys["sk_live"])
+    object_id = await _make_object(route, Actors(owner=as_owner, merchant=as_owner, get=as_getter))
 
     scopes = _all_scopes_but(needed)
     restricted = await _issue(database, KeyKind.restricted, owner.id, livemode=True, scopes=scopes)

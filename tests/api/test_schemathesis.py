@@ -79,6 +79,18 @@ def _poster(http: asgi.ASGIClient, key: str) -> Post:
     return post
 
 
+def _getter(http: asgi.ASGIClient, key: str) -> Post:
+    async def get(path: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = await asyncio.to_thread(
+            http.get, path, params=params, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    return get
+
+
 async def _delete_one_of_each(http: asgi.ASGIClient, target: Target) -> None:
     """Deletes one object of each collection that has a DELETE route, so that cases also meet
     deleted objects (which Stripe still retrieves, in another shape)."""
@@ -111,7 +123,11 @@ async def target(
         as_merchant = _poster(http, found.secret_key)
         as_admin = Actors(owner=_poster(http, found.admin_key), merchant=as_merchant)
         for collection, factory in FACTORIES.items():
-            actors = as_admin if "platform" in collection else Actors(as_merchant, as_merchant)
+            actors = (
+                as_admin
+                if "platform" in collection
+                else Actors(as_merchant, as_merchant, _getter(http, found.secret_key))
+            )
             found.ids[collection] = [await factory(actors) for _ in range(OBJECTS_PER_COLLECTION)]
         await _delete_one_of_each(http, found)
     try:

@@ -19,6 +19,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from beyondpay.api.errors import internal_error_body, log_unexpected
+from beyondpay.kit.context import RequestContext, request_context
 from beyondpay.kit.errors import PayloadTooLargeError, RouteNotFoundError
 from beyondpay.kit.ids import new_id
 
@@ -82,6 +83,8 @@ class EdgeMiddleware:
         request_id = offered if _REQUEST_ID.match(offered) else new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        # Events recorded while serving this request name it (``event.request.id``).
+        context_token = request_context.set(RequestContext(id=request_id))
         started = time.perf_counter()
         status = {"code": 500, "started": False}
         # Stripe-Version is accepted and echoed; objects have one shape whatever it says.
@@ -122,6 +125,7 @@ class EdgeMiddleware:
                 REQUEST_ERRORS.labels(scope["method"], route).inc()
             REQUEST_DURATION.labels(scope["method"], route).observe(time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+            request_context.reset(context_token)
 
     @staticmethod
     async def _reply(send: Send, status: int, body: bytes) -> None:

@@ -45,6 +45,7 @@ from beyondpay.api.errors import log_unexpected
 from beyondpay.audit.service import insert_statement
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
+from beyondpay.kit.context import set_idempotency_key
 from beyondpay.kit.errors import (
     BeyondpayError,
     IdempotencyConflictError,
@@ -177,6 +178,8 @@ async def run_mutation(
             raise IdempotencyKeyInvalidError(
                 f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} characters."
             )
+    # Events the use case records name the key (``event.request.idempotency_key``).
+    set_idempotency_key(key)
     state: _KeyState | None = None
     if key is not None:
         state = _KeyState(

@@ -1,4 +1,9 @@
-"""Customer use cases, always within the caller's (merchant, mode). Never commits."""
+"""Customer use cases, always within the caller's (merchant, mode). Never commits.
+
+Each change records its event (``customer.created``, ``customer.updated`` with the changed
+fields' previous values, ``customer.deleted``) in the same transaction. A customer's rendering
+holds no secret, card number, PIN or VPA, so the events carry it whole.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ from beyondpay.customers.schemas import (
     CustomerCreateParams,
     CustomerListParams,
     CustomerUpdateParams,
+    customer_object,
 )
 from beyondpay.db.session import driver_connection
+from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -27,6 +34,25 @@ _INSERT_SQL: Final = (
     "INSERT INTO customers (id, merchant_id, livemode, name, email, phone, description, address,"
     " metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+
+
+def _previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``previous_attributes``: the changed fields' values before the change. For
+    ``metadata``, only the keys that changed (``None`` for a key that was added)."""
+    previous: dict[str, Any] = {}
+    for field, old in before.items():
+        new = after.get(field)
+        if old == new:
+            continue
+        if field == "metadata" and isinstance(old, dict) and isinstance(new, dict):
+            previous[field] = {
+                key: old.get(key)
+                for key in sorted(old.keys() | new.keys())
+                if old.get(key) != new.get(key)
+            }
+        else:
+            previous[field] = old
+    return previous
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -77,6 +103,13 @@ class CustomerService:
                 row.created_at,
             ),
         )
+        await event_service.record(
+            session,
+            merchant_id=row.merchant_id,
+            livemode=row.livemode,
+            type="customer.created",
+            object=customer_object(row),
+        )
         return row
 
     async def get(
@@ -99,6 +132,7 @@ class CustomerService:
         row = await self.get(session, caller, customer_id, for_update=True)
         if row.deleted_at is not None:
             raise ResourceMissingError.for_object("customer", customer_id)
+        before = customer_object(row)
         sent = params.model_fields_set
         values: dict[str, Any] = {}
         for field in ("name", "email", "phone", "description"):
@@ -112,12 +146,31 @@ class CustomerService:
         for field, value in values.items():
             setattr(row, field, value)
         await session.flush()
+        after = customer_object(row)
+        previous = _previous_attributes(before, after)
+        if previous:  # as Stripe does, an update that changes nothing announces nothing
+            await event_service.record(
+                session,
+                merchant_id=row.merchant_id,
+                livemode=row.livemode,
+                type="customer.updated",
+                object=after,
+                previous_attributes=previous,
+            )
         return row
 
     async def delete(self, session: AsyncSession, caller: Caller, customer_id: str) -> CustomerRow:
         row = await self.get(session, caller, customer_id, for_update=True)
         if row.deleted_at is not None:
             raise ResourceMissingError.for_object("customer", customer_id)
+        # Stripe's customer.deleted carries the customer as it was, not the deleted stub.
+        await event_service.record(
+            session,
+            merchant_id=row.merchant_id,
+            livemode=row.livemode,
+            type="customer.deleted",
+            object=customer_object(row),
+        )
         await session.execute(
             update(CustomerRow).where(CustomerRow.id == row.id).values(deleted_at=utcnow())
         )

@@ -52,11 +52,17 @@ def create_job_app(url: str, blueprints: list[procrastinate.Blueprint]) -> procr
     Open it before use; only one database at a time per process (tests open them in turn).
     """
     for blueprint in blueprints:
-        if id(blueprint) not in _registered:
-            _app.add_tasks_from(blueprint, namespace=blueprint_namespace(blueprint))
-            _registered.add(id(blueprint))
+        bind(blueprint)
     _connector.use_database(url)
     return _app
+
+
+def bind(blueprint: procrastinate.Blueprint) -> None:
+    """Adds ``blueprint``'s tasks to the process's App (once): a task can then be deferred on a
+    caller's connection (:func:`defer`) before any App is opened, as a script or a test does."""
+    if id(blueprint) not in _registered:
+        _app.add_tasks_from(blueprint, namespace=blueprint_namespace(blueprint))
+        _registered.add(id(blueprint))
 
 
 def blueprint_namespace(blueprint: procrastinate.Blueprint) -> str:

@@ -3,6 +3,10 @@
 Every id the merchant sends is turned into the ledger's id under the caller's prefix before it
 reaches the ledger, so an id of another merchant or of the other mode can never be named: it is
 simply not found. Never commits: the request owns the transaction.
+
+A new account records ``ledger_account.created`` and each transfer made (result ``ok``, not
+``exists``) ``ledger_transfer.created``, in the same transaction, carrying the object as the API
+renders it (amounts, accounts, codes and metadata: no secret, card number, PIN or VPA).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import UNIX_S_MAX, CreatedFilter
 from beyondpay.api.params import merge_metadata
+from beyondpay.events.service import event_service
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.invariants import invariant
 from beyondpay.ledger.domain import (
@@ -42,6 +47,8 @@ from beyondpay.wallets.schemas import (
     TransferCreateParams,
     TransferListParams,
     TransferParams,
+    account_object,
+    transfer_object,
 )
 
 ACCOUNT: Final = "ledger_account"
@@ -145,6 +152,14 @@ class WalletService:
                 param="id",
             )
         stored = (await ledger_service.get_accounts(session, [account.id]))[account.id]
+        if result is CreateAccountResult.ok:
+            await event_service.record(
+                session,
+                merchant_id=namespace.merchant_id,
+                livemode=namespace.livemode,
+                type="ledger_account.created",
+                object=account_object(namespace, stored),
+            )
         # After a crash between the ledger's insert and this one, a retry repairs the listing.
         await session.execute(
             insert(WalletAccountRow)
@@ -235,10 +250,37 @@ class WalletService:
         made = [t.id for t, result in zip(transfers, results, strict=True) if result in stored]
         entries = await ledger_service.get_transfers(session, made)
         invariant(set(made) == set(entries), "every transfer made or found can be read back")
+        await self._record_transfers(session, namespace, transfers, results, entries)
         return [
             TransferOutcome(item.id, result, entries[transfer.id] if result in stored else None)
             for item, transfer, result in zip(params.transfers, transfers, results, strict=True)
         ]
+
+    async def _record_transfers(
+        self,
+        session: AsyncSession,
+        namespace: Namespace,
+        transfers: Sequence[Transfer],
+        results: Sequence[CreateTransferResult],
+        entries: dict[str, JournalEntry],
+    ) -> None:
+        """``ledger_transfer.created`` for each transfer of the batch that was made now."""
+        created = [
+            entries[transfer.id]
+            for transfer, result in zip(transfers, results, strict=True)
+            if result is CreateTransferResult.ok
+        ]
+        if not created:
+            return
+        statuses = await self.hold_statuses(session, created)
+        for entry in created:
+            await event_service.record(
+                session,
+                merchant_id=namespace.merchant_id,
+                livemode=namespace.livemode,
+                type="ledger_transfer.created",
+                object=transfer_object(namespace, entry, hold_statuses=statuses),
+            )
 
     @staticmethod
     def _ledger_transfer(namespace: Namespace, item: TransferParams) -> Transfer:

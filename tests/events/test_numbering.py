@@ -1,0 +1,195 @@
+"""Events are written in the change's transaction and numbered after commit, gap-free, in the
+order they became visible, by a job that is safe to run twice or concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from beyondpay.customers.schemas import CustomerCreateParams, CustomerUpdateParams
+from beyondpay.customers.service import customer_service
+from beyondpay.db.session import Database
+from beyondpay.events.service import API_VERSION, event_service
+from beyondpay.events.tasks import number_events_on, queueing_lock, sweep_on
+from beyondpay.kit.context import RequestContext, request_context
+from tests.events.support import caller_of, numbered, numbering_pool
+from tests.support import TestMerchant
+
+WRITERS = 8
+CREATES_PER_WRITER = 50
+UPDATES_PER_WRITER = 5
+WORKER_WAIT_S = 10
+
+
+class _Boom(Exception):
+    pass
+
+
+async def test_an_event_exists_if_and_only_if_its_change_committed(
+    database: Database, merchant: TestMerchant
+) -> None:
+    caller = caller_of(merchant.id)
+    with pytest.raises(_Boom):
+        async with database.unit_of_work() as session:
+            await customer_service.create(session, caller, CustomerCreateParams(name="Gone"))
+            raise _Boom
+    assert await numbered(database, merchant.id) == []
+    async with database.unit_of_work() as session:
+        jobs = await session.execute(
+            text("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = :lock"),
+            {"lock": queueing_lock(merchant.id, False)},
+        )
+        assert jobs.scalar_one() == 0, "a rolled-back change enqueued no numbering"
+
+    token = request_context.set(RequestContext(id="req_events_test", idempotency_key="k-1"))
+    try:
+        async with database.unit_of_work() as session:
+            row = await customer_service.create(session, caller, CustomerCreateParams(name="Kept"))
+    finally:
+        request_context.reset(token)
+    [(sequence, event_id, event_type, object_id, data)] = await numbered(database, merchant.id)
+    assert (sequence, event_type, object_id) == (None, "customer.created", row.id)
+    assert event_id.startswith("evt_")
+    assert data["object"]["name"] == "Kept" and "previous_attributes" not in data
+    async with database.unit_of_work() as session:
+        stored = (
+            await session.execute(
+                text("SELECT request_id, idempotency_key, api_version FROM events")
+            )
+        ).one()
+        assert tuple(stored) == ("req_events_test", "k-1", API_VERSION)
+        jobs = await session.execute(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs"
+                " WHERE queueing_lock = :lock AND status = 'todo'"
+            ),
+            {"lock": queueing_lock(merchant.id, False)},
+        )
+        assert jobs.scalar_one() == 1, "the committed change enqueued its numbering"
+
+
+async def test_a_transaction_of_many_events_enqueues_one_job(
+    database: Database, merchant: TestMerchant
+) -> None:
+    async with database.unit_of_work() as session:
+        for index in range(5):
+            await event_service.record(
+                session,
+                merchant_id=merchant.id,
+                livemode=True,
+                type="test.event",
+                object={"id": f"obj_{index}", "object": "test"},
+            )
+    async with database.unit_of_work() as session:
+        jobs = await session.execute(
+            text("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = :lock"),
+            {"lock": queueing_lock(merchant.id, True)},
+        )
+        assert jobs.scalar_one() == 1
+    async with numbering_pool(database) as pool:
+        assert await number_events_on(pool, merchant.id, True) == 5
+        assert await number_events_on(pool, merchant.id, True) == 0
+    rows = await numbered(database, merchant.id, livemode=True)
+    assert [row[0] for row in rows] == [1, 2, 3, 4, 5]
+    assert [row[3] for row in rows] == [f"obj_{index}" for index in range(5)]
+    assert await numbered(database, merchant.id, livemode=False) == []
+
+
+async def test_concurrent_writers_are_numbered_gap_free_in_commit_order(
+    database: Database, merchant: TestMerchant
+) -> None:
+    caller = caller_of(merchant.id)
+    async with database.unit_of_work() as session:
+        shared = await customer_service.create(session, caller, CustomerCreateParams(name="0"))
+    writing = True
+
+    async def writer(index: int) -> None:
+        for step in range(CREATES_PER_WRITER):
+            async with database.unit_of_work() as session:
+                await customer_service.create(
+                    session, caller, CustomerCreateParams(name=f"{index}-{step}")
+                )
+            if step % (CREATES_PER_WRITER // UPDATES_PER_WRITER) == 0:
+                async with database.unit_of_work() as session:
+                    await customer_service.update(
+                        session, caller, shared.id, CustomerUpdateParams(name=f"{index}-{step}")
+                    )
+
+    async with numbering_pool(database) as pool:
+
+        async def numberer() -> None:
+            while writing:
+                await number_events_on(pool, merchant.id, False)
+                await asyncio.sleep(0.01)
+
+        racing = asyncio.create_task(numberer())
+        await asyncio.gather(*(writer(index) for index in range(WRITERS)))
+        writing = False
+        await racing
+        # Twice at once, then once more: each event is numbered once, whoever gets it.
+        await asyncio.gather(
+            number_events_on(pool, merchant.id, False), number_events_on(pool, merchant.id, False)
+        )
+        assert await number_events_on(pool, merchant.id, False) == 0
+
+    rows = await numbered(database, merchant.id)
+    expected = 1 + WRITERS * (CREATES_PER_WRITER + UPDATES_PER_WRITER)
+    assert len(rows) == expected
+    assert [row[0] for row in rows] == list(range(1, expected + 1))
+    async with database.unit_of_work() as session:
+        counter = await session.execute(
+            text("SELECT last_sequence FROM event_sequences WHERE merchant_id = :m"),
+            {"m": merchant.id},
+        )
+        assert counter.scalar_one() == expected
+
+    # One customer's updates keep their order: each names the previous one's name.
+    history = [row[4] for row in rows if row[3] == shared.id]
+    assert history[0]["object"]["name"] == "0"
+    updates = history[1:]
+    assert len(updates) == WRITERS * UPDATES_PER_WRITER
+    previous_name = "0"
+    for data in updates:
+        assert data["previous_attributes"] == {"name": previous_name}
+        previous_name = data["object"]["name"]
+
+
+async def test_the_sweep_numbers_what_no_job_did(
+    database: Database, merchant: TestMerchant
+) -> None:
+    for livemode in (False, True):
+        async with database.unit_of_work() as session:
+            for _ in range(3):
+                await event_service.record(
+                    session,
+                    merchant_id=merchant.id,
+                    livemode=livemode,
+                    type="test.event",
+                    object={"id": "obj_1", "object": "test"},
+                )
+    async with numbering_pool(database) as pool:
+        assert await sweep_on(pool) == 6
+        assert await sweep_on(pool) == 0
+    for livemode in (False, True):
+        assert [row[0] for row in await numbered(database, merchant.id, livemode)] == [1, 2, 3]
+
+
+async def test_the_worker_numbers_events_right_after_commit(
+    database: Database, database_url: str, merchant: TestMerchant
+) -> None:
+    from beyondpay.app import create_job_app
+    from beyondpay.db import jobs
+
+    caller = caller_of(merchant.id)
+    job_app = create_job_app(database_url)
+    async with jobs.running_worker(job_app, concurrency=2):
+        for name in ("A", "B", "C"):
+            async with database.unit_of_work() as session:
+                await customer_service.create(session, caller, CustomerCreateParams(name=name))
+        async with asyncio.timeout(WORKER_WAIT_S):
+            while [row[0] for row in await numbered(database, merchant.id)] != [1, 2, 3]:
+                await asyncio.sleep(0.05)
+    names = [row[4]["object"]["name"] for row in await numbered(database, merchant.id)]
+    assert names == ["A", "B", "C"]
