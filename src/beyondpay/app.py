@@ -94,5 +94,6 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.api.events import router as events
     from beyondpay.customers.api import router as customers
     from beyondpay.wallets.api import router as wallets
+    from beyondpay.webhooks.api import router as webhooks
 
-    return [accounts, audit_events, customers, events, wallets]
+    return [accounts, audit_events, customers, events, wallets, webhooks]

@@ -73,6 +73,13 @@ async def _kyc_document(actors: Actors) -> str:
     return str((await actors.merchant("/v1/account/kyc_documents", params))["id"])
 
 
+async def _webhook_endpoint(actors: Actors) -> str:
+    # A public address literal: live-mode URLs must resolve to public addresses, and a literal
+    # needs no DNS. Nothing is delivered to it in these tests.
+    params = {"url": "https://1.1.1.1/beyondpay/webhook", "enabled_events": ["*"]}
+    return str((await actors.owner("/v1/webhook_endpoints", params))["id"])
+
+
 async def _event(actors: Actors) -> str:
     customer = await _customer(actors)
     if actors.get is None:
@@ -92,6 +99,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/ledger/transfers": _ledger_transfer,
     "/v1/platform/merchants": _merchant,
     "/v1/platform/kyc_documents": _kyc_document,
+    "/v1/webhook_endpoints": _webhook_endpoint,
 }
 
 REASON: Final = "Checked by the access matrix"

@@ -225,7 +225,7 @@ async def create_api_key(
             name=params.name,
             allowed_ips=params.allowed_ips,
         )
-        return Outcome(api_key_with_secret(created))
+        return Outcome(api_key_with_secret(created), sealed=True)
 
     return await run_mutation(request, session, caller, params, execute)
 
@@ -247,7 +247,9 @@ async def roll_api_key(
 
     async def execute(_mutation: Mutation) -> Outcome:
         new, old = await api_key_service.roll(session, ring, caller, key, params.expires_in)
-        return Outcome({**api_key_with_secret(new), "rolled_from": api_key_object(old)})
+        return Outcome(
+            {**api_key_with_secret(new), "rolled_from": api_key_object(old)}, sealed=True
+        )
 
     return await run_mutation(request, session, caller, params, execute)
 
@@ -292,7 +294,7 @@ async def create_merchant(
     async def execute(_mutation: Mutation) -> Outcome:
         created = await merchant_service.create(session, ring, name=params.name)
         view = await merchant_service.account(session, created.id)
-        return Outcome(new_account_object(view, created))
+        return Outcome(new_account_object(view, created), sealed=True)
 
     return await run_mutation(request, session, caller, params, execute)
 

@@ -46,6 +46,7 @@ from beyondpay.audit.service import insert_statement
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.context import set_idempotency_key
+from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import (
     BeyondpayError,
     IdempotencyConflictError,
@@ -78,6 +79,7 @@ _UPSERT_KEY_SQL: Final = (
 _UPSERT_UNANSWERED_KEY_SQL: Final = (
     _UPSERT_KEY_SQL + " WHERE idempotency_keys.response_status IS NULL"
 )
+_SEALED_ANSWER_PREFIX: Final = b"sealed:"
 _SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
 _SESSION_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 
@@ -92,6 +94,9 @@ class Outcome:
 
     body: dict[str, Any]
     status: int = 200
+    # The body shows a secret (a new API key, a webhook signing secret): the answer kept for
+    # idempotent replay is sealed with the key ring, so idempotency_keys never holds it in clear.
+    sealed: bool = False
 
 
 class Mutation:
@@ -188,14 +193,18 @@ async def run_mutation(
         replay = await _claim(session, state)
         if replay is not None:
             status, body = replay
+            body = _opened_answer(request, state, body)
             await session.rollback()
             return Response(body, status_code=status, headers=_json_response_headers(key, True))
     mutation = Mutation(session, state)
     try:
         outcome = await execute(mutation)
         body = orjson.dumps(outcome.body)
+        stored = body
+        if outcome.sealed and state is not None:
+            stored = _sealed_answer(request, state, body)
         await _finish_and_commit(
-            session, request, caller, state, outcome.status, body, outcome.body.get("id")
+            session, request, caller, state, outcome.status, stored, outcome.body.get("id")
         )
         return Response(
             body, status_code=outcome.status, headers=_json_response_headers(key, False)
@@ -213,6 +222,20 @@ async def run_mutation(
         return await _store_failure(session, request, caller, state, InternalError(), key)
     finally:
         await mutation.release()
+
+
+def _sealed_answer(request: Request, state: _KeyState, body: bytes) -> bytes:
+    """A stored answer sealed under the key ring, bound to its key (it cannot be replayed for
+    another merchant's key). A JSON body starts with ``{``, so the prefix is unambiguous."""
+    ring: KeyRing = request.app.state.key_ring
+    return _SEALED_ANSWER_PREFIX + ring.seal(body, context=state.lock_name).encode()
+
+
+def _opened_answer(request: Request, state: _KeyState, stored: bytes) -> bytes:
+    if not stored.startswith(_SEALED_ANSWER_PREFIX):
+        return stored
+    ring: KeyRing = request.app.state.key_ring
+    return ring.open(stored[len(_SEALED_ANSWER_PREFIX) :].decode(), context=state.lock_name)
 
 
 async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] | None:

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         le=30 * 86400,
         description="How long a stored idempotent response is replayed before it is pruned.",
     )
+    webhooks_allow_private_test_urls: bool = Field(
+        default=True,
+        description="Test-mode webhook endpoints may be on loopback and private networks.",
+    )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )

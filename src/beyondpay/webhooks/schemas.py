@@ -1,0 +1,143 @@
+"""Webhook endpoint parameters and the webhook_endpoint object, in Stripe's shape."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from beyondpay.api.lists import ListParams
+from beyondpay.api.params import Params, check_metadata
+from beyondpay.webhooks.models import WebhookEndpointRow
+from beyondpay.webhooks.ssrf import URL_CHARS_MAX
+
+DESCRIPTION_CHARS_MAX: Final = 5_000  # Stripe's limit
+ENABLED_EVENTS_MAX: Final = 256
+EVENT_TYPE_CHARS_MAX: Final = 128
+ROLL_OVERLAP_S_MAX: Final = 24 * 3600
+ALL_EVENTS: Final = "*"
+
+# The event types an endpoint may subscribe to. Kept here for now: the events module
+# (src/beyondpay/events/) is being built alongside and will own the catalog; this list then
+# becomes an import of it.
+EVENT_TYPES: Final = frozenset(
+    {
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+        "ledger_account.created",
+        "ledger_transfer.created",
+        "webhook_endpoint.disabled",
+    }
+)
+
+
+class EndpointStatus(StrEnum):
+    enabled = "enabled"
+    disabled = "disabled"
+
+
+def _known_events(values: list[str]) -> list[str]:
+    for value in values:
+        if value != ALL_EVENTS and value not in EVENT_TYPES:
+            # The type is a catalog name, not personal data: echoing it helps the caller.
+            raise ValueError(f"unknown event type {value[:EVENT_TYPE_CHARS_MAX]!r}")
+    return list(dict.fromkeys(values))  # duplicates collapse, order kept
+
+
+EnabledEvents = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=EVENT_TYPE_CHARS_MAX)]],
+    Field(min_length=1, max_length=ENABLED_EVENTS_MAX),
+    AfterValidator(_known_events),
+]
+Url = Annotated[str, Field(min_length=1, max_length=URL_CHARS_MAX)]
+Description = Annotated[str | None, Field(max_length=DESCRIPTION_CHARS_MAX)]
+MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
+
+
+class WebhookEndpointCreateParams(Params):
+    url: Url
+    enabled_events: EnabledEvents
+    description: Description = None
+    metadata: MetadataParam = None
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WebhookEndpointUpdateParams(Params):
+    """Every field optional; ``description`` sent as "" is unset, as in Stripe."""
+
+    url: Url | None = None
+    enabled_events: EnabledEvents | None = None
+    description: Description = None
+    metadata: MetadataParam = None
+    disabled: bool | None = Field(default=None, description="true disables, false enables.")
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WebhookEndpointRollParams(Params):
+    expires_in: int = Field(
+        default=0,
+        ge=0,
+        le=ROLL_OVERLAP_S_MAX,
+        description=(
+            "Seconds the previous secret keeps signing deliveries beside the new one"
+            " (0 to 86400, 24 hours; default 0: it stops at once)."
+        ),
+    )
+
+
+class WebhookEndpointListParams(ListParams):
+    pass
+
+
+class WebhookEndpointRetrieveParams(Params):
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WebhookEndpoint(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"]
+    api_version: str | None
+    application: str | None
+    created: int
+    description: str | None
+    enabled_events: list[str]
+    livemode: bool
+    metadata: dict[str, str]
+    status: EndpointStatus
+    url: str
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    """At creation and after a roll only: the signing secret, ``whsec_…``."""
+
+    secret: str
+
+
+class DeletedWebhookEndpoint(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"]
+    deleted: Literal[True]
+
+
+def webhook_endpoint_object(row: WebhookEndpointRow) -> dict[str, Any]:
+    if row.deleted_at is not None:
+        return {"id": row.id, "object": "webhook_endpoint", "deleted": True}
+    return {
+        "id": row.id,
+        "object": "webhook_endpoint",
+        "api_version": None,
+        "application": None,
+        "created": int(row.created_at.timestamp()),
+        "description": row.description,
+        "enabled_events": list(row.enabled_events),
+        "livemode": row.livemode,
+        "metadata": row.metadata_,
+        "status": row.status,
+        "url": row.url,
+    }
+
+
+def webhook_endpoint_with_secret(row: WebhookEndpointRow, secret: str) -> dict[str, Any]:
+    return {**webhook_endpoint_object(row), "secret": secret}
