@@ -44,9 +44,9 @@ from typing import Any, Final
 import psycopg
 from fastapi import FastAPI, Request  # at module level: the route's annotations resolve here
 
-from beyondpay.db.embedded import EmbeddedPostgres
+from bench_support import recreate, server_url
 from beyondpay.db.migrate import upgrade
-from beyondpay.db.urls import libpq_url, sqlalchemy_url, with_database
+from beyondpay.db.urls import libpq_url
 
 BENCH_DATABASE: Final = "beyondpay_bench_api"
 RING_VARIABLE: Final = "BEYONDPAY_BENCH_SECRET_KEYS"
@@ -61,21 +61,6 @@ SERVERS: Final = {
     "insert": "bare FastAPI + one INSERT",
     "beyondpay": "beyondpay POST /v1/customers",
 }
-
-
-def server_url() -> tuple[str, EmbeddedPostgres | None]:
-    configured = os.environ.get("BEYONDPAY_DATABASE_URL")
-    if configured:
-        return str(sqlalchemy_url(configured).render_as_string(hide_password=False)), None
-    embedded = EmbeddedPostgres(Path(".beyondpay"))
-    return embedded.start(), embedded
-
-
-def recreate(server: str, name: str) -> str:
-    with psycopg.connect(libpq_url(server), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return with_database(server, name).render_as_string(hide_password=False)
 
 
 def settle(url: str) -> None:

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import psycopg
 
+from bench_support import recreate, server_url
 from beyondpay.db.embedded import EmbeddedPostgres
 from beyondpay.db.migrate import upgrade
-from beyondpay.db.urls import libpq_url, sqlalchemy_url, with_database
+from beyondpay.db.urls import libpq_url
 from beyondpay.ledger.batcher import LedgerBatcher
 from beyondpay.ledger.domain import BATCH_TRANSFERS_MAX, NewAccount, Transfer
 from beyondpay.ledger.service import apply_transfers, create_accounts_on
@@ -38,21 +39,6 @@ PGBENCH_DATABASE = "beyondpay_bench_pgbench"
 PGBENCH_SCALE = 10
 PGBENCH_CLIENTS = 8
 _ids = itertools.count()
-
-
-def server_url() -> tuple[str, EmbeddedPostgres | None]:
-    configured = os.environ.get("BEYONDPAY_DATABASE_URL")
-    if configured:
-        return str(sqlalchemy_url(configured).render_as_string(hide_password=False)), None
-    embedded = EmbeddedPostgres(Path(".beyondpay"))
-    return embedded.start(), embedded
-
-
-def recreate(server: str, name: str) -> str:
-    with psycopg.connect(libpq_url(server), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return with_database(server, name).render_as_string(hide_password=False)
 
 
 def transfers(count: int, accounts: int, rng: random.Random) -> list[Transfer]:
