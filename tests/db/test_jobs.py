@@ -118,6 +118,12 @@ async def test_committed_job_runs_once_across_worker_kills(
     assert pending == 0
     assert effects == len(keys)  # every job's effect, exactly once
     assert attempts > len(keys)  # some ran more than once: the kills interrupted them
+    # A succeeded job leaves no row behind: periodic jobs must not grow the table forever.
+    with psycopg.connect(libpq_url(database_url)) as connection:
+        left = connection.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE 'probe:%'"
+        ).fetchone()
+    assert left == (0,)
 
 
 async def test_sigterm_lets_a_running_job_finish(database: Database, database_url: str) -> None:

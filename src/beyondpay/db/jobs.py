@@ -146,6 +146,10 @@ async def run_worker(
             abort_job_polling_interval=polling_interval_s,
             update_heartbeat_interval=heartbeat_interval_s,
             stalled_worker_timeout=stalled_worker_timeout_s,
+            # A succeeded job's row goes when it finishes: periodic jobs (hold expiry every 5 s,
+            # event numbering every 2 s) would otherwise grow the table by tens of thousands of
+            # rows a day. Failed jobs stay, for an operator to read.
+            delete_jobs=procrastinate.jobs.DeleteJobCondition.SUCCESSFUL,
         )
     finally:
         retrier.cancel()
