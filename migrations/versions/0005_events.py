@@ -6,6 +6,9 @@ order events became visible (``inserted``), under a lock on the (merchant, mode)
 transaction and serialize every mutation of a merchant; numbering after commit costs the
 consumer of ``after_sequence`` a relay's delay instead.
 
+``published_at`` is set once the bus acknowledged the numbered event (``events.relay``): the
+relay's outbox cursor.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22
@@ -36,13 +39,16 @@ def upgrade() -> None:
             idempotency_key text,
             created_at timestamptz NOT NULL,
             inserted bigint GENERATED ALWAYS AS IDENTITY,
-            sequence bigint                 -- NULL until the relay numbers it
+            sequence bigint,                -- NULL until the relay numbers it
+            published_at timestamptz        -- NULL until the bus acknowledged it (events.relay)
         );
         CREATE INDEX ix_events_scope ON events (merchant_id, livemode, id DESC);
         CREATE UNIQUE INDEX uq_events_sequence ON events (merchant_id, livemode, sequence)
             WHERE sequence IS NOT NULL;
         CREATE INDEX ix_events_unnumbered ON events (merchant_id, livemode, inserted)
             WHERE sequence IS NULL;
+        CREATE INDEX ix_events_unpublished ON events (merchant_id, livemode, sequence)
+            WHERE sequence IS NOT NULL AND published_at IS NULL;
 
         CREATE TABLE event_sequences (
             merchant_id text NOT NULL,

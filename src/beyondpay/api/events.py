@@ -24,7 +24,7 @@ from beyondpay.api.lists import ListParams, created_conditions, list_object, lis
 from beyondpay.api.openapi import operation
 from beyondpay.api.params import Params, query
 from beyondpay.api.responses import json_response
-from beyondpay.events.models import EventRow
+from beyondpay.events.models import EventRow, event_object
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.merchants.domain import Caller, Scope
 
@@ -80,22 +80,6 @@ class Event(BaseModel):
     request: EventRequest
     type: str
     sequence: int | None
-
-
-def event_object(row: EventRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "object": "event",
-        "api_version": row.api_version,
-        "created": int(row.created_at.timestamp()),
-        "data": row.data,
-        "livemode": row.livemode,
-        # Deliveries to webhook endpoints are not counted yet.
-        "pending_webhooks": 0,
-        "request": {"id": row.request_id, "idempotency_key": row.idempotency_key},
-        "type": row.type,
-        "sequence": row.sequence,
-    }
 
 
 def _type_condition(event_type: str) -> Any:

@@ -1,5 +1,6 @@
 """The events table (migration 0005). Rows are inserted by ``events.service`` in the writer's
-transaction; only the numbering job (``events.tasks``) updates them, to set ``sequence``."""
+transaction; only the numbering job (``events.tasks``) updates them, to set ``sequence``, and
+the relay (``events.relay``), to set ``published_at``."""
 
 from __future__ import annotations
 
@@ -31,3 +32,21 @@ class EventRow(Base):
     # written from here; events are inserted on the driver).
     inserted: Mapped[int] = mapped_column(BigInteger)
     sequence: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def event_object(row: EventRow) -> dict[str, Any]:
+    """The event in Stripe's shape: what ``GET /v1/events`` answers and what the bus carries."""
+    return {
+        "id": row.id,
+        "object": "event",
+        "api_version": row.api_version,
+        "created": int(row.created_at.timestamp()),
+        "data": row.data,
+        "livemode": row.livemode,
+        # Deliveries to webhook endpoints are not counted yet.
+        "pending_webhooks": 0,
+        "request": {"id": row.request_id, "idempotency_key": row.idempotency_key},
+        "type": row.type,
+        "sequence": row.sequence,
+    }

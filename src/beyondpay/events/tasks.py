@@ -12,6 +12,10 @@ second waits for the lock and then finds the first one's events numbered.
 A writer that finds a numbering job already queued enqueues none; if that job starts before the
 writer commits, the writer's events wait for the next job or for :func:`sweep_unnumbered_events`,
 which runs every ``SWEEP_INTERVAL_S`` and numbers anything left (a lost job included).
+
+Both jobs then relay (``events.relay``): the job publishes its (merchant, mode)'s numbered
+events to the worker's bus, and the sweep every (merchant, mode)'s left unpublished. A relay that
+fails (the bus is away) is logged and left to the next sweep: the numbers are committed already.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from beyondpay.db import jobs
+from beyondpay.events.relay import relay_on, relay_sweep_on, worker_bus
 from beyondpay.kit.logging import get_logger
 
 NUMBERING_BATCH_MAX: Final = 1_000  # events numbered per transaction
@@ -123,15 +128,28 @@ def _pool(context: procrastinate.JobContext) -> AsyncConnectionPool[Any]:
 async def number_events(
     context: procrastinate.JobContext, merchant_id: str, livemode: bool
 ) -> None:
-    await number_events_on(_pool(context), merchant_id, livemode)
+    pool = _pool(context)
+    await number_events_on(pool, merchant_id, livemode)
+    try:
+        await relay_on(pool, worker_bus(), merchant_id, livemode)
+    except Exception as exc:  # the sweep publishes them once the bus is back
+        _log.warning("events_relay_failed", error=type(exc).__name__)
 
 
 @events_jobs.periodic(cron="* * * * * */2", periodic_id="sweep_unnumbered_events")
 @events_jobs.task(name="sweep_unnumbered_events", pass_context=True, queueing_lock="events:sweep")
 async def sweep_unnumbered_events(context: procrastinate.JobContext, timestamp: int) -> None:
-    numbered = await sweep_on(_pool(context))
+    pool = _pool(context)
+    numbered = await sweep_on(pool)
     if numbered:
         _log.info("events_numbered_by_sweep", count=numbered)
+    try:
+        published = await relay_sweep_on(pool, worker_bus())
+    except Exception as exc:  # the next sweep tries again
+        _log.warning("events_relay_failed", error=type(exc).__name__)
+        return
+    if published:
+        _log.info("events_published_by_sweep", count=published)
 
 
 # Writers defer number_events on their own connection, in a process whose App may not be open
