@@ -1,4 +1,4 @@
-"""The ``beyondpay`` command: serve, worker, migrate, doctor, merchants, admin keys."""
+"""The ``beyondpay`` command: serve, worker, migrate, doctor, listen, merchants, admin keys."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rich.table import Table
 from beyondpay import __version__
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
+from beyondpay.listen import DEFAULT_API_URL
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -166,6 +167,108 @@ def doctor() -> None:
     console.print(table)
     if not all(check.ok for check in checks):
         raise typer.Exit(code=1)
+
+
+@cli.command(
+    epilog="Each event is forwarded once: a failed forward is printed and not retried "
+    "(like stripe listen); the event stays readable with GET /v1/events.",
+)
+def listen(
+    forward_to: Annotated[
+        str,
+        typer.Option(
+            "--forward-to",
+            help="Your app's webhook URL: http://localhost:PORT/path.",
+            metavar="URL",
+        ),
+    ],
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="BEYONDPAY_API_KEY",
+            help="A secret or restricted key with events:read (sk_test_…).",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: Annotated[
+        str, typer.Option("--api-url", help="The beyondpay deployment to read.")
+    ] = DEFAULT_API_URL,
+    events: Annotated[
+        str,
+        typer.Option(
+            "--events", help="Comma-separated event types to forward (customer.*: a group)."
+        ),
+    ] = "*",
+    from_sequence: Annotated[
+        int | None,
+        typer.Option(
+            "--from-sequence",
+            min=0,
+            help="Forward the events after this sequence number (default: only new events).",
+            show_default=False,
+        ),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Allow a live key (sk_live_, rk_live_).")
+    ] = False,
+    max_events: Annotated[int | None, typer.Option("--max-events", min=1, hidden=True)] = None,
+) -> None:
+    """Forward a merchant's events to a local app, signed with a new secret (like stripe listen)."""
+    import signal
+
+    import httpx
+
+    from beyondpay.listen import (
+        ListenError,
+        ListenOptions,
+        is_live_key,
+        parse_event_types,
+        validate_forward_url,
+    )
+    from beyondpay.listen import listen as forward_events
+    from beyondpay.webhooks.signing import new_secret
+
+    if not api_key:
+        console.print("[red]--api-key[/red] (or BEYONDPAY_API_KEY) is required")
+        raise typer.Exit(code=2)
+    if is_live_key(api_key) and not live:
+        console.print("[red]refused[/red]: that is a live key; pass --live to forward live events")
+        raise typer.Exit(code=2)
+    try:
+        validate_forward_url(forward_to)
+        options = ListenOptions(
+            api_key=api_key,
+            forward_to=forward_to,
+            signing_secret=new_secret(),
+            api_url=api_url,
+            event_types=parse_event_types(events),
+            from_sequence=from_sequence,
+            max_events=max_events,
+        )
+    except ListenError as error:
+        console.print(f"[red]{error}[/red]", markup=False)
+        raise typer.Exit(code=2) from None
+
+    async def run() -> None:
+        task = asyncio.ensure_future(forward_events(options, typer.echo))
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop_signal, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            typer.echo("stopped")
+
+    try:
+        asyncio.run(run())
+    except ListenError as error:
+        console.print(f"refused: {error}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    except httpx.HTTPError as error:
+        # Only at the start: once running, an unreachable API is printed and read again.
+        console.print(f"the API at {api_url} is unreachable ({type(error).__name__})", markup=False)
+        raise typer.Exit(code=1) from None
 
 
 ledger_cli = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
