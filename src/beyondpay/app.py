@@ -25,8 +25,9 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.api.tasks import api_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
+    from beyondpay.webhooks.tasks import webhooks_jobs
 
-    return [api_jobs, events_jobs, ledger_jobs]
+    return [api_jobs, events_jobs, ledger_jobs, webhooks_jobs]
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -94,6 +95,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.api.events import router as events
     from beyondpay.customers.api import router as customers
     from beyondpay.wallets.api import router as wallets
+    from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
 
-    return [accounts, audit_events, customers, events, wallets, webhooks]
+    return [accounts, audit_events, customers, events, wallets, webhooks, webhook_deliveries]

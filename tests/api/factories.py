@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from beyondpay.db.session import Database
+from beyondpay.db.urls import libpq_url
+
 Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 # ``get(path, query)``: the decoded 200 body of a GET, for factories that find an object made
 # as a side effect (an event).
@@ -24,6 +27,8 @@ class Actors:
     owner: Post  # who owns the object: a merchant's secret key, or a platform-admin key
     merchant: Post  # a merchant's secret key (the owner itself on merchant routes)
     get: Get | None = None  # GET as the owner
+    # The test's database, for factories whose object a background job makes (a delivery).
+    database: Database | None = None
 
 
 Factory = Callable[[Actors], Awaitable[str]]
@@ -90,6 +95,34 @@ async def _event(actors: Actors) -> str:
     return str(found[0])
 
 
+async def _webhook_delivery(actors: Actors) -> str:
+    """A delivery of a customer.created event to a fresh endpoint, scheduled as the worker's
+    jobs would (number the events, then schedule); it stays pending (nothing delivers it)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    from beyondpay.events.tasks import sweep_on
+    from beyondpay.webhooks.deliveries import schedule_sweep_on
+
+    if actors.database is None:
+        raise AssertionError("the webhook deliveries factory needs Actors.database")
+    endpoint = await _webhook_endpoint(actors)
+    await _customer(actors)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        libpq_url(actors.database.url), min_size=1, max_size=1, open=False
+    )
+    await pool.open()
+    try:
+        await sweep_on(pool)
+    finally:
+        await pool.close()
+    await schedule_sweep_on(actors.database)
+    if actors.get is None:
+        raise AssertionError("the webhook deliveries factory needs Actors.get")
+    listed = await actors.get(f"/v1/webhook_endpoints/{endpoint}/deliveries", {})
+    (delivery,) = listed["data"]
+    return str(delivery["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -100,6 +133,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/platform/merchants": _merchant,
     "/v1/platform/kyc_documents": _kyc_document,
     "/v1/webhook_endpoints": _webhook_endpoint,
+    "/v1/webhook_deliveries": _webhook_delivery,
 }
 
 REASON: Final = "Checked by the access matrix"

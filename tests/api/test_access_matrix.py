@@ -245,7 +245,8 @@ async def _merchant_route_matrix(
     owner, other = callers.owner, callers.other
     as_owner = _poster(client, owner.keys["sk_live"])
     as_getter = _getter(client, owner.keys["sk_live"])
-    object_id = await _make_object(route, Actors(owner=as_owner, merchant=as_owner, get=as_getter))
+    actors = Actors(owner=as_owner, merchant=as_owner, get=as_getter, database=database)
+    object_id = await _make_object(route, actors)
 
     scopes = _all_scopes_but(needed)
     restricted = await _issue(database, KeyKind.restricted, owner.id, livemode=True, scopes=scopes)

@@ -126,7 +126,9 @@ async def target(
             actors = (
                 as_admin
                 if "platform" in collection
-                else Actors(as_merchant, as_merchant, _getter(http, found.secret_key))
+                else Actors(
+                    as_merchant, as_merchant, _getter(http, found.secret_key), database=database
+                )
             )
             found.ids[collection] = [await factory(actors) for _ in range(OBJECTS_PER_COLLECTION)]
         await _delete_one_of_each(http, found)

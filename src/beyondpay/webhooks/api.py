@@ -23,6 +23,10 @@ from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.webhooks.schemas import (
     DeletedWebhookEndpoint,
+    WebhookDelivery,
+    WebhookDeliveryListParams,
+    WebhookDeliveryRetrieveParams,
+    WebhookDeliveryWithAttempts,
     WebhookEndpoint,
     WebhookEndpointCreateParams,
     WebhookEndpointListParams,
@@ -30,16 +34,22 @@ from beyondpay.webhooks.schemas import (
     WebhookEndpointRollParams,
     WebhookEndpointUpdateParams,
     WebhookEndpointWithSecret,
+    webhook_delivery_object,
+    webhook_delivery_with_attempts,
     webhook_endpoint_object,
     webhook_endpoint_with_secret,
 )
-from beyondpay.webhooks.service import webhook_endpoint_service
+from beyondpay.webhooks.service import webhook_delivery_service, webhook_endpoint_service
 from beyondpay.webhooks.ssrf import check_url
 
 router = APIRouter(prefix="/v1/webhook_endpoints", tags=["webhook_endpoints"])
+deliveries_router = APIRouter(prefix="/v1/webhook_deliveries", tags=["webhook_endpoints"])
 
 Reader = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_read))]
 Writer = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_write))]
+DeliveryId = Annotated[
+    str, Path(max_length=255, description="The webhook delivery's id (`whd_…`).")
+]
 EndpointId = Annotated[str, Path(max_length=255, description="The webhook endpoint's id (`we_…`).")]
 
 
@@ -197,3 +207,51 @@ async def list_webhook_endpoints(
     return json_response(
         list_object(request.url.path, [webhook_endpoint_object(row) for row in rows], has_more)
     )
+
+
+WebhookDeliveryList = list_of(WebhookDelivery)
+
+
+@router.get(
+    "/{webhook_endpoint}/deliveries",
+    summary="List an endpoint's deliveries, newest first",
+    **operation(
+        query=WebhookDeliveryListParams,
+        returns=WebhookDeliveryList,
+        access="webhook_endpoints:read",
+    ),
+)
+async def list_webhook_deliveries(
+    webhook_endpoint: EndpointId,
+    request: Request,
+    session: SessionDep,
+    caller: Reader,
+    params: Annotated[WebhookDeliveryListParams, Depends(query(WebhookDeliveryListParams))],
+) -> Response:
+    refuse_expansions(params.expand, set(), listing=True)
+    rows, has_more = await webhook_delivery_service.list_for_endpoint(
+        session, caller, webhook_endpoint, params
+    )
+    return json_response(
+        list_object(request.url.path, [webhook_delivery_object(row) for row in rows], has_more)
+    )
+
+
+@deliveries_router.get(
+    "/{webhook_delivery}",
+    summary="Retrieve a webhook delivery with its attempts",
+    **operation(
+        query=WebhookDeliveryRetrieveParams,
+        returns=WebhookDeliveryWithAttempts,
+        access="webhook_endpoints:read",
+    ),
+)
+async def retrieve_webhook_delivery(
+    webhook_delivery: DeliveryId,
+    session: SessionDep,
+    caller: Reader,
+    params: Annotated[WebhookDeliveryRetrieveParams, Depends(query(WebhookDeliveryRetrieveParams))],
+) -> Response:
+    refuse_expansions(params.expand, set())
+    row, attempts = await webhook_delivery_service.get(session, caller, webhook_delivery)
+    return json_response(webhook_delivery_with_attempts(row, attempts))

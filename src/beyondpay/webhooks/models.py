@@ -1,10 +1,10 @@
-"""The webhook_endpoints table (migration 0006). Only this module writes it."""
+"""The webhook tables (migrations 0006, 0007). Only this module writes them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Text
+from sqlalchemy import BigInteger, Boolean, Integer, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
@@ -33,3 +33,38 @@ class WebhookEndpointRow(Base):
     failing_since: Mapped[datetime | None] = mapped_column(_TIME)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     deleted_at: Mapped[datetime | None] = mapped_column(_TIME)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one endpoint (migration 0007)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(Text)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    object_id: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(Text)
+    attempt_count: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(_TIME)
+    locked_until: Mapped[datetime | None] = mapped_column(_TIME)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class WebhookAttemptRow(Base):
+    """One HTTP attempt of a delivery: its status code or the kind of error, never both."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(Text)
+    attempted_at: Mapped[datetime] = mapped_column(_TIME)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    response_body_prefix: Mapped[str | None] = mapped_column(Text)

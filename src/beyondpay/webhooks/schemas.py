@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -9,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.api.lists import ListParams
 from beyondpay.api.params import Params, check_metadata
-from beyondpay.webhooks.models import WebhookEndpointRow
+from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.ssrf import URL_CHARS_MAX
 
 DESCRIPTION_CHARS_MAX: Final = 5_000  # Stripe's limit
@@ -141,3 +142,77 @@ def webhook_endpoint_object(row: WebhookEndpointRow) -> dict[str, Any]:
 
 def webhook_endpoint_with_secret(row: WebhookEndpointRow, secret: str) -> dict[str, Any]:
     return {**webhook_endpoint_object(row), "secret": secret}
+
+
+class WebhookDeliveryListParams(ListParams):
+    pass
+
+
+class WebhookDeliveryRetrieveParams(Params):
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WebhookAttempt(BaseModel):
+    attempted_at: int
+    status_code: int | None = Field(description="The receiver's HTTP status; null on an error.")
+    error: str | None = Field(
+        description="timeout, connection_error, http_error or url_refused; null with a status."
+    )
+    latency_ms: int
+    response_body_prefix: str | None = Field(description="The first 2 KiB of the response body.")
+
+
+class WebhookDelivery(BaseModel):
+    id: str
+    object: Literal["webhook_delivery"]
+    attempt_count: int
+    created: int
+    event: str
+    last_status_code: int | None
+    livemode: bool
+    next_attempt_at: int | None
+    object_id: str | None
+    status: Literal["pending", "succeeded", "failed", "dead"]
+    webhook_endpoint: str
+
+
+class WebhookDeliveryWithAttempts(WebhookDelivery):
+    attempts: list[WebhookAttempt]
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def webhook_delivery_object(row: WebhookDeliveryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "webhook_delivery",
+        "attempt_count": row.attempt_count,
+        "created": int(row.created_at.timestamp()),
+        "event": row.event_id,
+        "last_status_code": row.last_status_code,
+        "livemode": row.livemode,
+        "next_attempt_at": _unix(row.next_attempt_at),
+        "object_id": row.object_id,
+        "status": row.status,
+        "webhook_endpoint": row.endpoint_id,
+    }
+
+
+def webhook_delivery_with_attempts(
+    row: WebhookDeliveryRow, attempts: list[WebhookAttemptRow]
+) -> dict[str, Any]:
+    return {
+        **webhook_delivery_object(row),
+        "attempts": [
+            {
+                "attempted_at": int(attempt.attempted_at.timestamp()),
+                "status_code": attempt.status_code,
+                "error": attempt.error,
+                "latency_ms": attempt.latency_ms,
+                "response_body_prefix": attempt.response_body_prefix,
+            }
+            for attempt in attempts
+        ],
+    }

@@ -20,9 +20,10 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.merchants.domain import Caller
-from beyondpay.webhooks.models import WebhookEndpointRow
+from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.schemas import (
     EndpointStatus,
+    WebhookDeliveryListParams,
     WebhookEndpointCreateParams,
     WebhookEndpointListParams,
     WebhookEndpointUpdateParams,
@@ -193,3 +194,62 @@ class WebhookEndpointService:
 
 
 webhook_endpoint_service = WebhookEndpointService()
+
+DELIVERY_OBJECT_NAME = "webhook_delivery"
+
+
+class WebhookDeliveryService:
+    """Reading deliveries (they are written by :mod:`beyondpay.webhooks.deliveries`)."""
+
+    async def list_for_endpoint(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        endpoint_id: str,
+        params: WebhookDeliveryListParams,
+    ) -> tuple[Sequence[WebhookDeliveryRow], bool]:
+        await webhook_endpoint_service.get(session, caller, endpoint_id)
+        conditions: list[Any] = [WebhookDeliveryRow.endpoint_id == endpoint_id]
+        conditions += created_conditions(WebhookDeliveryRow.created_at, params.created)
+        statement = scoped(WebhookDeliveryRow, caller.merchant, caller.livemode, *conditions)
+
+        def cursor_exists(cursor: str) -> Any:
+            return select(WebhookDeliveryRow.id).where(
+                WebhookDeliveryRow.id == cursor, WebhookDeliveryRow.endpoint_id == endpoint_id
+            )
+
+        return await page(
+            session,
+            statement,
+            WebhookDeliveryRow.id,
+            params,
+            cursor_exists=cursor_exists,
+            object_name=DELIVERY_OBJECT_NAME,
+        )
+
+    async def get(
+        self, session: AsyncSession, caller: Caller, delivery_id: str
+    ) -> tuple[WebhookDeliveryRow, list[WebhookAttemptRow]]:
+        row: WebhookDeliveryRow | None = (
+            await session.execute(
+                scoped(
+                    WebhookDeliveryRow,
+                    caller.merchant,
+                    caller.livemode,
+                    WebhookDeliveryRow.id == delivery_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object(DELIVERY_OBJECT_NAME, delivery_id)
+        attempts = (
+            await session.execute(
+                select(WebhookAttemptRow)
+                .where(WebhookAttemptRow.delivery_id == delivery_id)
+                .order_by(WebhookAttemptRow.id)
+            )
+        ).scalars()
+        return row, list(attempts)
+
+
+webhook_delivery_service = WebhookDeliveryService()
