@@ -21,19 +21,23 @@ from beyondpay.api.responses import json_response
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.webhooks.replay import Recovery, check_window, webhook_replay_service
 from beyondpay.webhooks.schemas import (
     DeletedWebhookEndpoint,
     WebhookDelivery,
     WebhookDeliveryListParams,
     WebhookDeliveryRetrieveParams,
+    WebhookDeliveryRetryParams,
     WebhookDeliveryWithAttempts,
     WebhookEndpoint,
     WebhookEndpointCreateParams,
     WebhookEndpointListParams,
+    WebhookEndpointRecoverParams,
     WebhookEndpointRetrieveParams,
     WebhookEndpointRollParams,
     WebhookEndpointUpdateParams,
     WebhookEndpointWithSecret,
+    WebhookRecovery,
     webhook_delivery_object,
     webhook_delivery_with_attempts,
     webhook_endpoint_object,
@@ -255,3 +259,66 @@ async def retrieve_webhook_delivery(
     refuse_expansions(params.expand, set())
     row, attempts = await webhook_delivery_service.get(session, caller, webhook_delivery)
     return json_response(webhook_delivery_with_attempts(row, attempts))
+
+
+@deliveries_router.post(
+    "/{webhook_delivery}/retry",
+    summary="Send a delivery again now (any status), with a fresh retry schedule",
+    **operation(
+        body=WebhookDeliveryRetryParams,
+        returns=WebhookDelivery,
+        access="webhook_endpoints:write",
+    ),
+)
+async def retry_webhook_delivery(
+    webhook_delivery: DeliveryId,
+    request: Request,
+    session: SessionDep,
+    caller: Writer,
+    params: Annotated[WebhookDeliveryRetryParams, Depends(body(WebhookDeliveryRetryParams))],
+) -> Response:
+    refuse_expansions(params.expand, set())
+
+    async def execute(_mutation: Mutation) -> Outcome:
+        row = await webhook_replay_service.retry(session, caller, webhook_delivery)
+        return Outcome(webhook_delivery_object(row))
+
+    return await run_mutation(request, session, caller, params, execute)
+
+
+def _recovery_object(recovery: Recovery) -> dict[str, object]:
+    return {
+        "object": "webhook_recovery",
+        "webhook_endpoint": recovery.endpoint.id,
+        "since": recovery.since,
+        "until": recovery.until,
+        "deliveries_requeued": recovery.requeued,
+        "livemode": recovery.endpoint.livemode,
+    }
+
+
+@router.post(
+    "/{webhook_endpoint}/recover",
+    summary="Send again every dead or failed delivery of an endpoint created since a time",
+    **operation(
+        body=WebhookEndpointRecoverParams,
+        returns=WebhookRecovery,
+        access="webhook_endpoints:write",
+    ),
+)
+async def recover_webhook_endpoint(
+    webhook_endpoint: EndpointId,
+    request: Request,
+    session: SessionDep,
+    caller: Writer,
+    params: Annotated[WebhookEndpointRecoverParams, Depends(body(WebhookEndpointRecoverParams))],
+) -> Response:
+    check_window(params.since, params.until)
+
+    async def execute(_mutation: Mutation) -> Outcome:
+        recovery = await webhook_replay_service.recover(
+            session, caller, webhook_endpoint, params.since, params.until
+        )
+        return Outcome(_recovery_object(recovery))
+
+    return await run_mutation(request, session, caller, params, execute)

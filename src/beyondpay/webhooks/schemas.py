@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
+from beyondpay.api.lists import UNIX_S_MAX, ListParams
 from beyondpay.api.params import Params, check_metadata
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.ssrf import URL_CHARS_MAX
@@ -18,6 +18,9 @@ ENABLED_EVENTS_MAX: Final = 256
 EVENT_TYPE_CHARS_MAX: Final = 128
 ROLL_OVERLAP_S_MAX: Final = 24 * 3600
 ALL_EVENTS: Final = "*"
+# How far back ``recover`` may reach: deliveries older than this are not requeued (Svix keeps a
+# similar bound), so a recovery's size stays that of two weeks of traffic.
+RECOVER_WINDOW_MAX: Final = timedelta(days=14)
 
 # The event types an endpoint may subscribe to. Kept here for now: the events module
 # (src/beyondpay/events/) is being built alongside and will own the catalog; this list then
@@ -216,3 +219,34 @@ def webhook_delivery_with_attempts(
             for attempt in attempts
         ],
     }
+
+
+class WebhookDeliveryRetryParams(Params):
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WebhookEndpointRecoverParams(Params):
+    since: int = Field(
+        ge=0,
+        le=UNIX_S_MAX,
+        description=(
+            "Unix seconds: deliveries created at or after it are requeued. At most 14 days ago."
+        ),
+    )
+    until: int | None = Field(
+        default=None,
+        ge=0,
+        le=UNIX_S_MAX,
+        description="Unix seconds: deliveries created before it (default: no end).",
+    )
+
+
+class WebhookRecovery(BaseModel):
+    object: Literal["webhook_recovery"]
+    webhook_endpoint: str
+    since: int
+    until: int | None
+    deliveries_requeued: int = Field(
+        description="How many dead or failed deliveries were put back to pending."
+    )
+    livemode: bool
