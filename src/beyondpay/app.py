@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import procrastinate
 from fastapi import APIRouter, FastAPI
@@ -16,6 +17,7 @@ from beyondpay.api.openapi import install_openapi
 from beyondpay.api.ratelimit import create_rate_limiter
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
+from beyondpay.db.urls import libpq_url
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 
@@ -32,6 +34,38 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
 
 def create_job_app(database_url: str) -> procrastinate.App:
     return jobs.create_job_app(database_url, job_blueprints())
+
+
+def worker_loops(database_url: str) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    """What runs beside the jobs for as long as the worker does."""
+    from beyondpay.events.follower import follow
+
+    conninfo = libpq_url(database_url)
+    return [lambda: follow(conninfo)]
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    database_url: str, *, concurrency: int = jobs.WORKER_CONCURRENCY_DEFAULT
+) -> AsyncIterator[procrastinate.App]:
+    """The whole worker (jobs and the loops beside them) in the background of this loop."""
+    job_app = create_job_app(database_url)
+    try:
+        async with jobs.running_worker(
+            job_app, alongside=worker_loops(database_url), concurrency=concurrency
+        ):
+            yield job_app
+    finally:
+        await close_worker_resources()
+
+
+async def close_worker_resources() -> None:
+    """What the jobs opened for the worker's lifetime: the bus connection, the engines."""
+    from beyondpay.events.relay import close_worker_bus
+    from beyondpay.webhooks.tasks import close_databases
+
+    await close_worker_bus()
+    await close_databases()
 
 
 def create_app(
@@ -56,13 +90,13 @@ def create_app(
         app.state.key_ring = settings.key_ring()
         rate_limiter = create_rate_limiter(settings)
         app.state.rate_limiter = rate_limiter
-        job_app = create_job_app(database_url)
-        app.state.jobs = job_app
         async with contextlib.AsyncExitStack() as stack:
             if run_worker:
-                await stack.enter_async_context(jobs.running_worker(job_app))
+                job_app = await stack.enter_async_context(running_worker(database_url))
             else:
+                job_app = create_job_app(database_url)
                 await stack.enter_async_context(job_app.open_async())
+            app.state.jobs = job_app
             try:
                 yield
             finally:

@@ -123,7 +123,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
 ) -> None:
     """Run background jobs (stops gracefully on SIGTERM or Ctrl-C)."""
-    from beyondpay.app import create_job_app
+    from beyondpay.app import close_worker_resources, create_job_app, worker_loops
     from beyondpay.db.jobs import run_worker
     from beyondpay.db.runtime import open_database
 
@@ -131,8 +131,16 @@ def worker(
 
     async def run() -> None:
         job_app = create_job_app(target.url)
-        async with job_app.open_async():
-            await run_worker(job_app, concurrency=concurrency, install_signal_handlers=True)
+        try:
+            async with job_app.open_async():
+                await run_worker(
+                    job_app,
+                    alongside=worker_loops(target.url),
+                    concurrency=concurrency,
+                    install_signal_handlers=True,
+                )
+        finally:
+            await close_worker_resources()
 
     try:
         console.print("[bold]beyondpay worker[/bold] running; Ctrl-C stops it gracefully")

@@ -1,18 +1,25 @@
-"""Events are written in the change's transaction and numbered after commit, gap-free, in the
-order they became visible, by a job that is safe to run twice or concurrently."""
+"""Events are written in the change's transaction, notified to the worker's follower on commit
+only, and numbered after commit, gap-free, in the order they became visible, safely twice or
+concurrently."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from beyondpay.customers.schemas import CustomerCreateParams, CustomerUpdateParams
 from beyondpay.customers.service import customer_service
 from beyondpay.db.session import Database
+from beyondpay.db.urls import libpq_url
+from beyondpay.events.follower import CHANNEL
 from beyondpay.events.service import API_VERSION, event_service
-from beyondpay.events.tasks import number_events_on, queueing_lock, sweep_on
+from beyondpay.events.tasks import number_events_on, sweep_on
 from beyondpay.kit.context import RequestContext, request_context
 from tests.events.support import caller_of, numbered, numbering_pool
 from tests.support import TestMerchant
@@ -21,34 +28,47 @@ WRITERS = 8
 CREATES_PER_WRITER = 50
 UPDATES_PER_WRITER = 5
 WORKER_WAIT_S = 10
+NOTIFY_WAIT_S = 0.5
 
 
 class _Boom(Exception):
     pass
 
 
+@asynccontextmanager
+async def _listening(database: Database) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async with await psycopg.AsyncConnection.connect(
+        libpq_url(database.url), autocommit=True
+    ) as connection:
+        await connection.execute(f"LISTEN {CHANNEL}")
+        yield connection
+
+
+async def _notified(connection: psycopg.AsyncConnection[Any]) -> list[str]:
+    return [notify.payload async for notify in connection.notifies(timeout=NOTIFY_WAIT_S)]
+
+
 async def test_an_event_exists_if_and_only_if_its_change_committed(
     database: Database, merchant: TestMerchant
 ) -> None:
     caller = caller_of(merchant.id)
-    with pytest.raises(_Boom):
-        async with database.unit_of_work() as session:
-            await customer_service.create(session, caller, CustomerCreateParams(name="Gone"))
-            raise _Boom
-    assert await numbered(database, merchant.id) == []
-    async with database.unit_of_work() as session:
-        jobs = await session.execute(
-            text("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = :lock"),
-            {"lock": queueing_lock(merchant.id, False)},
-        )
-        assert jobs.scalar_one() == 0, "a rolled-back change enqueued no numbering"
+    async with _listening(database) as listener:
+        with pytest.raises(_Boom):
+            async with database.unit_of_work() as session:
+                await customer_service.create(session, caller, CustomerCreateParams(name="Gone"))
+                raise _Boom
+        assert await numbered(database, merchant.id) == []
+        assert await _notified(listener) == [], "a rolled-back change notified nobody"
 
-    token = request_context.set(RequestContext(id="req_events_test", idempotency_key="k-1"))
-    try:
-        async with database.unit_of_work() as session:
-            row = await customer_service.create(session, caller, CustomerCreateParams(name="Kept"))
-    finally:
-        request_context.reset(token)
+        token = request_context.set(RequestContext(id="req_events_test", idempotency_key="k-1"))
+        try:
+            async with database.unit_of_work() as session:
+                row = await customer_service.create(
+                    session, caller, CustomerCreateParams(name="Kept")
+                )
+        finally:
+            request_context.reset(token)
+        assert await _notified(listener) == [f"test:{merchant.id}"], "the commit notified"
     [(sequence, event_id, event_type, object_id, data)] = await numbered(database, merchant.id)
     assert (sequence, event_type, object_id) == (None, "customer.created", row.id)
     assert event_id.startswith("evt_")
@@ -60,34 +80,22 @@ async def test_an_event_exists_if_and_only_if_its_change_committed(
             )
         ).one()
         assert tuple(stored) == ("req_events_test", "k-1", API_VERSION)
-        jobs = await session.execute(
-            text(
-                "SELECT count(*) FROM procrastinate_jobs"
-                " WHERE queueing_lock = :lock AND status = 'todo'"
-            ),
-            {"lock": queueing_lock(merchant.id, False)},
-        )
-        assert jobs.scalar_one() == 1, "the committed change enqueued its numbering"
 
 
-async def test_a_transaction_of_many_events_enqueues_one_job(
+async def test_a_transaction_of_many_events_notifies_once(
     database: Database, merchant: TestMerchant
 ) -> None:
-    async with database.unit_of_work() as session:
-        for index in range(5):
-            await event_service.record(
-                session,
-                merchant_id=merchant.id,
-                livemode=True,
-                type="test.event",
-                object={"id": f"obj_{index}", "object": "test"},
-            )
-    async with database.unit_of_work() as session:
-        jobs = await session.execute(
-            text("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = :lock"),
-            {"lock": queueing_lock(merchant.id, True)},
-        )
-        assert jobs.scalar_one() == 1
+    async with _listening(database) as listener:
+        async with database.unit_of_work() as session:
+            for index in range(5):
+                await event_service.record(
+                    session,
+                    merchant_id=merchant.id,
+                    livemode=True,
+                    type="test.event",
+                    object={"id": f"obj_{index}", "object": "test"},
+                )
+        assert await _notified(listener) == [f"live:{merchant.id}"]
     async with numbering_pool(database) as pool:
         assert await number_events_on(pool, merchant.id, True) == 5
         assert await number_events_on(pool, merchant.id, True) == 0
@@ -179,12 +187,10 @@ async def test_the_sweep_numbers_what_no_job_did(
 async def test_the_worker_numbers_events_right_after_commit(
     database: Database, database_url: str, merchant: TestMerchant
 ) -> None:
-    from beyondpay.app import create_job_app
-    from beyondpay.db import jobs
+    from beyondpay.app import running_worker
 
     caller = caller_of(merchant.id)
-    job_app = create_job_app(database_url)
-    async with jobs.running_worker(job_app, concurrency=2):
+    async with running_worker(database_url, concurrency=2):
         for name in ("A", "B", "C"):
             async with database.unit_of_work() as session:
                 await customer_service.create(session, caller, CustomerCreateParams(name=name))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import nats
@@ -44,6 +44,10 @@ class _CrashingBus:
         if self._left == 0:
             raise _Boom
         self._left -= 1
+
+    async def publish_batch(self, messages: Sequence[BusMessage]) -> None:
+        for message in messages:
+            await self.publish(message.subject, message.message_id, message.payload)
 
     async def close(self) -> None:
         pass
@@ -241,8 +245,7 @@ async def test_the_in_process_bus_drops_a_repeated_message_id() -> None:
 async def test_the_worker_numbers_then_publishes_to_its_bus(
     database: Database, database_url: str, merchant: TestMerchant
 ) -> None:
-    from beyondpay.app import create_job_app
-    from beyondpay.db import jobs
+    from beyondpay.app import running_worker
 
     bus = worker_bus()
     if not isinstance(bus, InProcessBus):
@@ -255,8 +258,7 @@ async def test_the_worker_numbers_then_publishes_to_its_bus(
 
     unsubscribe = bus.subscribe(subscriber)
     try:
-        job_app = create_job_app(database_url)
-        async with jobs.running_worker(job_app, concurrency=2):
+        async with running_worker(database_url, concurrency=2):
             committed = await _record(database, merchant.id, False, 2)
             committed += await _record(database, merchant.id, False, 3)
             async with asyncio.timeout(WORKER_WAIT_S):

@@ -3,6 +3,7 @@ creation and roll, sealed at rest and in the idempotency store, and rolls signin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.settings import Settings
 from beyondpay.webhooks.models import WebhookEndpointRow
-from beyondpay.webhooks.service import active_secrets
+from beyondpay.webhooks.service import ENDPOINTS_MAX, active_secrets
 from beyondpay.webhooks.signing import signature_headers
 from tests.support import TEST_RING_TEXT, TestMerchant, ring_for_tests
 
@@ -254,3 +255,26 @@ async def test_the_operator_can_refuse_private_urls_in_test_mode(
         assert refused.json()["error"]["param"] == "url"
     public = await _create(strict_client, merchant, url="http://1.1.1.1/hook")
     assert public.status_code == 200, public.text
+
+
+async def test_sixteen_endpoints_per_mode_even_when_created_at_once(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    async def create(index: int) -> httpx.Response:
+        return await client.post(
+            "/v1/webhook_endpoints",
+            data={"url": f"{LOCAL_URL}/{index}", "enabled_events[0]": "*"},
+            headers=merchant.auth(),
+        )
+
+    answers = await asyncio.gather(*(create(index) for index in range(ENDPOINTS_MAX + 4)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * ENDPOINTS_MAX + [400] * 4
+    refused = next(answer for answer in answers if answer.status_code == 400)
+    assert refused.json()["error"]["code"] == "webhook_endpoints_limit"
+    # A deleted one does not count.
+    first = next(answer for answer in answers if answer.status_code == 200).json()
+    deleted = await client.delete(f"/v1/webhook_endpoints/{first['id']}", headers=merchant.auth())
+    assert deleted.status_code == 200
+    assert (await create(100)).status_code == 200
+    assert (await create(101)).status_code == 400

@@ -24,11 +24,12 @@ from beyondpay.events.tasks import number_events_on
 from beyondpay.kit.clock import FrozenClock, use_clock, utcnow
 from beyondpay.webhooks.deliveries import (
     ATTEMPTS_MAX,
-    LEASE_S,
+    DELIVERY_TIMEOUT_S,
     RETRY_JITTER_FRACTION,
     RETRY_SCHEDULE,
     claim_due,
     deliver_due_on,
+    lease_s,
     schedule_on,
 )
 from beyondpay.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
@@ -352,7 +353,7 @@ async def test_an_expired_lease_is_delivered_again_with_the_same_webhook_id(
         (claimed,) = await claim_due(database, ring_for_tests())
         assert await _deliver(database) == 0
         # ...until it expires.
-        clock.advance(timedelta(seconds=LEASE_S + 1))
+        clock.advance(timedelta(seconds=lease_s(DELIVERY_TIMEOUT_S) + 1))
         assert await _deliver(database) == 1
     (received,) = receiver.received
     assert received.headers["webhook-id"] == event_id == claimed.event["id"]
@@ -388,8 +389,7 @@ async def test_the_worker_schedules_and_delivers(
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from beyondpay.app import create_job_app
-    from beyondpay.db import jobs
+    from beyondpay.app import running_worker
     from beyondpay.kit.settings import get_settings
     from beyondpay.webhooks.schemas import WebhookEndpointCreateParams
     from beyondpay.webhooks.service import webhook_endpoint_service
@@ -405,7 +405,7 @@ async def test_the_worker_schedules_and_delivers(
             await webhook_endpoint_service.create(
                 session, ring_for_tests(), caller_of(merchant.id), params
             )
-        async with jobs.running_worker(create_job_app(database_url), concurrency=2):
+        async with running_worker(database_url, concurrency=2):
             async with database.unit_of_work() as session:
                 event_id = await event_service.record(
                     session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, Final
 
 import procrastinate
@@ -125,6 +125,7 @@ async def _retry_stalled_forever(app: procrastinate.App, timeout_s: float) -> No
 async def run_worker(
     app: procrastinate.App,
     *,
+    alongside: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     concurrency: int = WORKER_CONCURRENCY_DEFAULT,
     install_signal_handlers: bool = False,
     heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
@@ -135,8 +136,10 @@ async def run_worker(
 
     procrastinate runs a job at least once; a worker killed mid-job leaves it "doing", and the
     loop beside the worker re-queues it once that worker's heartbeat is older than the timeout.
+    ``alongside`` are loops that run as long as the worker does (the events' follower).
     """
-    retrier = asyncio.create_task(_retry_stalled_forever(app, stalled_worker_timeout_s))
+    beside = [asyncio.create_task(_retry_stalled_forever(app, stalled_worker_timeout_s))]
+    beside += [asyncio.create_task(loop()) for loop in alongside]
     try:
         await app.run_worker_async(
             concurrency=concurrency,
@@ -152,19 +155,22 @@ async def run_worker(
             delete_jobs=procrastinate.jobs.DeleteJobCondition.SUCCESSFUL,
         )
     finally:
-        retrier.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retrier
+        for task in beside:
+            task.cancel()
+        await asyncio.gather(*beside, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    app: procrastinate.App, *, concurrency: int = WORKER_CONCURRENCY_DEFAULT
+    app: procrastinate.App,
+    *,
+    alongside: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    concurrency: int = WORKER_CONCURRENCY_DEFAULT,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Run a worker in the background of the current loop; on exit, shut it down gracefully."""
     async with app.open_async():
         worker = asyncio.create_task(
-            run_worker(app, concurrency=concurrency), name="beyondpay-worker"
+            run_worker(app, alongside=alongside, concurrency=concurrency), name="beyondpay-worker"
         )
         try:
             yield worker

@@ -14,9 +14,10 @@ consumer can subscribe to ``beyondpay.live.*.customer.>``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -53,6 +54,10 @@ class Bus(Protocol):
     async def publish(self, subject: str, message_id: str, payload: bytes) -> None:
         """Returns once the bus has the message (for JetStream: stored and acknowledged)."""
 
+    async def publish_batch(self, messages: Sequence[BusMessage]) -> None:
+        """Publishes the messages in order and returns once the bus has them all; raises if it
+        may be missing any (the caller publishes the batch again, under the same ids)."""
+
     async def close(self) -> None: ...
 
 
@@ -76,7 +81,12 @@ class InProcessBus:
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Adds ``subscriber``; returns a function that removes it."""
         self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):  # gone already: the bus was closed
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
 
     async def publish(self, subject: str, message_id: str, payload: bytes) -> None:
         # Like JetStream's window, an id is remembered from its first publish, not its last.
@@ -90,6 +100,10 @@ class InProcessBus:
             result = subscriber(message)
             if inspect.isawaitable(result):
                 await result
+
+    async def publish_batch(self, messages: Sequence[BusMessage]) -> None:
+        for message in messages:
+            await self.publish(message.subject, message.message_id, message.payload)
 
     async def close(self) -> None:
         self._subscribers.clear()
@@ -166,6 +180,24 @@ class JetStreamBus:
             stream=self.stream,
             headers={"Nats-Msg-Id": message_id},
         )
+
+    async def publish_batch(self, messages: Sequence[BusMessage]) -> None:
+        """Pipelined: every message is sent before the first acknowledgement is awaited. One
+        connection delivers them to the server in order, so the stream stores them in order;
+        if one fails, the caller's repeat of the batch appends it after the others."""
+        jetstream = await self._ready()
+        acknowledgements = [
+            await jetstream.publish_async(
+                message.subject,
+                message.payload,
+                wait_stall=NATS_PUBLISH_TIMEOUT_S,
+                stream=self.stream,
+                headers={"Nats-Msg-Id": message.message_id},
+            )
+            for message in messages
+        ]
+        async with asyncio.timeout(NATS_PUBLISH_TIMEOUT_S):
+            await asyncio.gather(*acknowledgements)
 
     async def close(self) -> None:
         connection, self._connection, self._jetstream = self._connection, None, None

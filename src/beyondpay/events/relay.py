@@ -1,8 +1,8 @@
 """Publishing numbered events to the bus: the outbox's relay.
 
 After numbering (``events.tasks``), the relay takes the (merchant, mode)'s numbered events that
-are not yet published, in ``sequence`` order, a batch per transaction, publishes each to the bus
-and waits for its acknowledgement, then sets ``published_at`` on the batch in that same
+are not yet published, in ``sequence`` order, a batch per transaction, publishes the batch to the
+bus and waits for every acknowledgement, then sets ``published_at`` on the batch in that same
 transaction. A crash (or a bus error) before the commit leaves the batch unmarked: the next run
 publishes it again under the same message ids (the event ids), which the bus de-duplicates. So
 a committed event reaches the bus at least once and its consumers once; a rolled-back event,
@@ -10,8 +10,11 @@ never (it was never committed, so never numbered).
 
 Relays of one (merchant, mode) are serialized by a transaction-scoped advisory lock, so two
 runs (two workers, or a job and the sweep) never interleave their publishing: messages of a
-(merchant, mode) reach the bus in sequence order. The lock is its own, not the numbering's row
-lock, so numbering never waits for the bus.
+(merchant, mode) reach the bus in sequence order. One exception: when the bus fails to
+acknowledge a message in the middle of a batch, the batch's later messages may be stored
+already, and the repeat appends the missing one after them. Consumers that need strict order
+sort by the payload's ``sequence`` (webhooks do not read the bus; they read the sequence). The
+lock is its own, not the numbering's row lock, so numbering never waits for the bus.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import orjson
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from beyondpay.events.bus import Bus, InProcessBus, JetStreamBus, event_subject
+from beyondpay.events.bus import Bus, BusMessage, InProcessBus, JetStreamBus, event_subject
 from beyondpay.events.models import EventRow, event_object
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.settings import get_settings
@@ -54,6 +57,12 @@ def worker_bus() -> Bus:
     otherwise in-process."""
     url = get_settings().nats_url
     return JetStreamBus(url) if url else InProcessBus()
+
+
+async def close_worker_bus() -> None:
+    """Closes the process's bus if it was created (a worker stopping)."""
+    if worker_bus.cache_info().currsize:
+        await worker_bus().close()
 
 
 def relay_lock(merchant_id: str, livemode: bool) -> str:
@@ -96,15 +105,19 @@ async def _relay_batch(
         await connection.execute(_LOCK_SCOPE, (relay_lock(merchant_id, livemode),))
         cursor = await connection.execute(_UNPUBLISHED, (merchant_id, livemode, RELAY_BATCH_MAX))
         events = [_event(row) for row in await cursor.fetchall()]
-        # One at a time, each acknowledged before the next: the bus keeps sequence order.
-        for event in events:
-            await bus.publish(
-                event_subject(
-                    event.livemode, event.merchant_id, event.type, prefix=bus.subject_prefix
-                ),
-                event.id,
-                orjson.dumps(event_object(event)),
-            )
+        # In sequence order; the batch is marked only once the bus has acknowledged all of it.
+        await bus.publish_batch(
+            [
+                BusMessage(
+                    event_subject(
+                        event.livemode, event.merchant_id, event.type, prefix=bus.subject_prefix
+                    ),
+                    event.id,
+                    orjson.dumps(event_object(event)),
+                )
+                for event in events
+            ]
+        )
         if events:
             await connection.execute(_MARK_PUBLISHED, (utcnow(), [event.id for event in events]))
         return len(events)

@@ -2,7 +2,8 @@
 
 An event is inserted on the caller's connection, so it exists if and only if the change it
 describes commits. It names the request that caused it (``kit.context``) and is numbered after
-commit (``events.tasks``); this module enqueues that numbering in the same transaction.
+commit, within moments, by the worker's follower (``events.follower``), which the insert
+notifies in the same statement; the sweep (``events.tasks``) numbers what no follower heard.
 
 What goes into ``data.object`` is the object's API rendering as the caller passes it. Callers
 pass only objects whose rendering holds no secret, card number, PIN or VPA (customers, ledger
@@ -17,9 +18,8 @@ import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db import jobs
 from beyondpay.db.session import driver_connection
-from beyondpay.events.tasks import number_events, queueing_lock
+from beyondpay.events.follower import CHANNEL, scope_payload
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.context import current_request
 from beyondpay.kit.ids import new_id
@@ -29,23 +29,15 @@ from beyondpay.kit.ids import new_id
 # every event names this one.
 API_VERSION: Final = "2026-10-28.endive"
 
-# One statement: the event, and a try for the (merchant, mode)'s enqueue lock. The lock is an
-# advisory transaction lock, tried (never waited for): a writer that holds it is the only one
-# that may enqueue the numbering job, so the enqueue never meets another transaction's
-# uncommitted job (which would block on the queueing lock's unique index, then fail).
-_INSERT_AND_TRY_LOCK: Final = (
+# One statement: the event, and the notification of its (merchant, mode) to the worker's
+# follower (``events.follower``). PostgreSQL sends a notification when, and only if, the
+# transaction commits, and one per distinct payload per transaction.
+_INSERT_AND_NOTIFY: Final = (
     "WITH event AS (INSERT INTO events (id, merchant_id, livemode, type, api_version, object_id,"
     " data, request_id, idempotency_key, created_at)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s))"
-    " SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+    " SELECT pg_notify(%s, %s)"
 )
-# A separate statement, so that its snapshot follows the lock: it sees the job of the lock's
-# previous holder if that one committed.
-_JOB_QUEUED: Final = (
-    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = %s AND status = 'todo')"
-)
-# The (merchant, mode) pairs whose numbering this transaction has seen to, by transaction.
-_ENQUEUED: Final = "beyondpay.events_enqueued"
 
 
 def _dumps(value: Any) -> str:
@@ -70,10 +62,9 @@ class EventService:
             data["previous_attributes"] = previous_attributes
         object_id = object.get("id")
         request = current_request()
-        lock = queueing_lock(merchant_id, livemode)
         driver = await driver_connection(session)
-        cursor = await driver.execute(
-            _INSERT_AND_TRY_LOCK,
+        await driver.execute(
+            _INSERT_AND_NOTIFY,
             (
                 event_id,
                 merchant_id,
@@ -85,27 +76,10 @@ class EventService:
                 request.id,
                 request.idempotency_key,
                 utcnow(),
-                lock,
+                CHANNEL,
+                scope_payload(merchant_id, livemode),
             ),
         )
-        granted = await cursor.fetchone()
-        transaction = session.sync_session.get_transaction()
-        seen = session.info.get(_ENQUEUED)
-        if seen is None or seen[0] is not transaction:
-            seen = (transaction, set[str]())
-            session.info[_ENQUEUED] = seen
-        if granted is not None and granted[0] and lock not in seen[1]:
-            queued = await (await driver.execute(_JOB_QUEUED, (lock,))).fetchone()
-            if queued is None or not queued[0]:
-                await jobs.defer(
-                    session,
-                    number_events,
-                    queueing_lock=lock,
-                    merchant_id=merchant_id,
-                    livemode=livemode,
-                )
-        # Whether enqueued now, already queued, or left to the transaction holding the lock.
-        seen[1].add(lock)
         return event_id
 
 

@@ -1,25 +1,27 @@
 """Numbering events after commit: a gap-free ``sequence`` per (merchant, mode).
 
-A writer's transaction inserts its events unnumbered and enqueues :func:`number_events` for its
-(merchant, mode) (``events.service``). The job locks the (merchant, mode)'s row of
-``event_sequences`` and gives the committed unnumbered events the next numbers in ``inserted``
-order, a batch per transaction. Numbering is serialized by that row lock, and each batch commits
-its numbers at once, so the numbered events of a (merchant, mode) are always 1..N with no gap,
-and a number, once visible, is never followed later by a smaller one: a reader of
-``after_sequence`` never misses an event. Running twice, or in two workers at once, is safe: the
-second waits for the lock and then finds the first one's events numbered.
+A writer's transaction inserts its events unnumbered (``events.service``). :func:`advance`
+numbers a (merchant, mode)'s committed unnumbered events: it locks the (merchant, mode)'s row of
+``event_sequences`` and gives them the next numbers in ``inserted`` order, a batch per
+transaction. Numbering is serialized by that row lock, and each batch commits its numbers at
+once, so the numbered events of a (merchant, mode) are always 1..N with no gap, and a number,
+once visible, is never followed later by a smaller one: a reader of ``after_sequence`` never
+misses an event. Running twice, or in two workers at once, is safe: the second waits for the
+lock and then finds the first one's events numbered.
 
-A writer that finds a numbering job already queued enqueues none; if that job starts before the
-writer commits, the writer's events wait for the next job or for :func:`sweep_unnumbered_events`,
-which runs every ``SWEEP_INTERVAL_S`` and numbers anything left (a lost job included).
+:func:`advance` then calls the consumers of the sequence in higher layers (webhooks), which
+register with :func:`after_numbering`, and relays the events to the worker's bus
+(``events.relay``). A hook or a relay that fails is logged and left to the next sweep: the
+numbers are committed already.
 
-Both jobs then relay (``events.relay``): the job publishes its (merchant, mode)'s numbered
-events to the worker's bus, and the sweep every (merchant, mode)'s left unpublished. A relay that
-fails (the bus is away) is logged and left to the next sweep: the numbers are committed already.
+The worker's follower (``events.follower``) calls :func:`advance` within moments of a commit;
+:func:`sweep_unnumbered_events` runs every ``SWEEP_INTERVAL_S`` and advances every (merchant,
+mode) with unnumbered or unpublished events, for what no follower heard.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import procrastinate
@@ -27,7 +29,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from beyondpay.db import jobs
-from beyondpay.events.relay import relay_on, relay_sweep_on, worker_bus
+from beyondpay.events.bus import Bus
+from beyondpay.events.relay import relay_on, worker_bus
 from beyondpay.kit.logging import get_logger
 
 NUMBERING_BATCH_MAX: Final = 1_000  # events numbered per transaction
@@ -67,11 +70,27 @@ RETURNING last_sequence - %(last)s
 _UNNUMBERED_SCOPES: Final = (
     "SELECT DISTINCT merchant_id, livemode FROM events WHERE sequence IS NULL LIMIT %s"
 )
+# Unnumbered, or numbered and not yet published (the bus was away).
+# (Two queries, one per partial index.)
+_BEHIND_SCOPES: Final = (
+    "SELECT merchant_id, livemode FROM events WHERE sequence IS NULL"
+    " UNION SELECT merchant_id, livemode FROM events"
+    " WHERE sequence IS NOT NULL AND published_at IS NULL LIMIT %s"
+)
 
 
-def queueing_lock(merchant_id: str, livemode: bool) -> str:
-    """At most one numbering job of a (merchant, mode) waits in the queue."""
-    return f"events:number:{merchant_id}:{'live' if livemode else 'test'}"
+# hook(conninfo, merchant_id, livemode), with the libpq URL of the database the events are in.
+NumberedHook = Callable[[str, str, bool], Awaitable[None]]
+_after_numbering: list[NumberedHook] = []
+
+
+def after_numbering(hook: NumberedHook) -> NumberedHook:
+    """Registers ``hook(conninfo, merchant_id, livemode)``, called after new events of the
+    (merchant, mode) were numbered, before they are relayed; usable as a decorator.
+    Registering twice keeps one."""
+    if hook not in _after_numbering:
+        _after_numbering.append(hook)
+    return hook
 
 
 async def _number_batch(connection: AsyncConnection[Any], merchant_id: str, livemode: bool) -> int:
@@ -108,13 +127,37 @@ async def number_events_on(pool: AsyncConnectionPool[Any], merchant_id: str, liv
 
 async def sweep_on(pool: AsyncConnectionPool[Any]) -> int:
     """Numbers every (merchant, mode)'s committed unnumbered events; returns how many."""
-    async with pool.connection() as connection:
-        cursor = await connection.execute(_UNNUMBERED_SCOPES, (SWEEP_SCOPES_MAX,))
-        scopes = [(str(merchant), bool(livemode)) for merchant, livemode in await cursor.fetchall()]
     total = 0
-    for merchant_id, livemode in scopes:
+    for merchant_id, livemode in await _scopes(pool, _UNNUMBERED_SCOPES):
         total += await number_events_on(pool, merchant_id, livemode)
     return total
+
+
+async def _scopes(pool: AsyncConnectionPool[Any], query: str) -> list[tuple[str, bool]]:
+    async with pool.connection() as connection:
+        cursor = await connection.execute(query, (SWEEP_SCOPES_MAX,))
+        return [(str(merchant), bool(livemode)) for merchant, livemode in await cursor.fetchall()]
+
+
+async def advance(
+    pool: AsyncConnectionPool[Any], merchant_id: str, livemode: bool, *, bus: Bus | None = None
+) -> int:
+    """Numbers the (merchant, mode)'s committed events, calls the hooks if it numbered any,
+    and relays; returns how many it numbered."""
+    numbered = await number_events_on(pool, merchant_id, livemode)
+    if numbered:
+        conninfo = str(pool.conninfo)
+        # The hooks first: a webhook need not wait for the bus.
+        for hook in _after_numbering:
+            try:
+                await hook(conninfo, merchant_id, livemode)
+            except Exception as exc:  # the consumer's own sweep catches up
+                _log.warning("events_hook_failed", hook=hook.__qualname__, error=type(exc).__name__)
+    try:
+        await relay_on(pool, bus or worker_bus(), merchant_id, livemode)
+    except Exception as exc:  # the sweep publishes them once the bus is back
+        _log.warning("events_relay_failed", error=type(exc).__name__)
+    return numbered
 
 
 def _pool(context: procrastinate.JobContext) -> AsyncConnectionPool[Any]:
@@ -124,34 +167,15 @@ def _pool(context: procrastinate.JobContext) -> AsyncConnectionPool[Any]:
     return connector.pool
 
 
-@events_jobs.task(name="number_events", pass_context=True)
-async def number_events(
-    context: procrastinate.JobContext, merchant_id: str, livemode: bool
-) -> None:
-    pool = _pool(context)
-    await number_events_on(pool, merchant_id, livemode)
-    try:
-        await relay_on(pool, worker_bus(), merchant_id, livemode)
-    except Exception as exc:  # the sweep publishes them once the bus is back
-        _log.warning("events_relay_failed", error=type(exc).__name__)
-
-
 @events_jobs.periodic(cron="* * * * * */2", periodic_id="sweep_unnumbered_events")
 @events_jobs.task(name="sweep_unnumbered_events", pass_context=True, queueing_lock="events:sweep")
 async def sweep_unnumbered_events(context: procrastinate.JobContext, timestamp: int) -> None:
     pool = _pool(context)
-    numbered = await sweep_on(pool)
+    numbered = 0
+    for merchant_id, livemode in await _scopes(pool, _BEHIND_SCOPES):
+        numbered += await advance(pool, merchant_id, livemode)
     if numbered:
         _log.info("events_numbered_by_sweep", count=numbered)
-    try:
-        published = await relay_sweep_on(pool, worker_bus())
-    except Exception as exc:  # the next sweep tries again
-        _log.warning("events_relay_failed", error=type(exc).__name__)
-        return
-    if published:
-        _log.info("events_published_by_sweep", count=published)
 
 
-# Writers defer number_events on their own connection, in a process whose App may not be open
-# yet (a script, a test): the task must be bound to the App from the start.
 jobs.bind(events_jobs)

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         default=True,
         description="Test-mode webhook endpoints may be on loopback and private networks.",
     )
+    webhooks_delivery_timeout_s: float = Field(
+        default=15.0,
+        ge=1.0,
+        le=30.0,
+        description="Time a webhook endpoint has to answer a delivery, DNS and connect included.",
+    )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -63,18 +63,18 @@ RETRY_SCHEDULE: Final = (
 )
 RETRY_JITTER_FRACTION: Final = 0.1  # each wait is drawn from ±10 % of the schedule's
 ATTEMPTS_MAX: Final = 1 + len(RETRY_SCHEDULE)
-DELIVERY_TIMEOUT_S: Final = 15.0
-# A claim outlives the call it covers (its timeout, the SSRF check's DNS, recording) by a wide
-# margin; after it a crashed worker's delivery is due again.
-LEASE_S: Final = 60.0
+DELIVERY_TIMEOUT_S: Final = 15.0  # the default; BEYONDPAY_WEBHOOKS_DELIVERY_TIMEOUT_S
+# A claim covers one call, which starts at once and ends within its timeout (the SSRF check's
+# DNS lookup included), and the recording of its outcome: after the lease a crashed worker's
+# delivery is due again.
+LEASE_MARGIN_S: Final = 10.0
 ENDPOINT_FAILING_DISABLE_AFTER: Final = timedelta(days=5)
 RESPONSE_BODY_PREFIX_BYTES_MAX: Final = 2_048
 SCHEDULE_BATCH_MAX: Final = 500  # events read per scheduling transaction
 SCHEDULE_ROUNDS_MAX: Final = 20  # transactions per (merchant, mode) per run
 SCHEDULE_SCOPES_MAX: Final = 1_000  # (merchant, mode) pairs a sweep visits per run
-CLAIM_BATCH_MAX: Final = 50  # deliveries claimed per claim transaction
-DELIVER_ROUNDS_MAX: Final = 20  # claims per run; the next run continues
-CONCURRENT_CALLS_MAX: Final = 10
+CONCURRENT_CALLS_MAX: Final = 16  # calls in flight per run; each claimed only when a slot is free
+ATTEMPTS_PER_RUN_MAX: Final = 2_000  # the next run continues
 
 DISABLED_GONE: Final = "gone"  # the endpoint answered 410
 DISABLED_FAILING: Final = "failing"  # no success for ENDPOINT_FAILING_DISABLE_AFTER
@@ -236,6 +236,10 @@ class _Result:
     body_prefix: str | None
 
 
+def lease_s(timeout_s: float) -> float:
+    return timeout_s + LEASE_MARGIN_S
+
+
 def next_wait(attempt_count: int, rng: random.Random | None = None) -> timedelta | None:
     """The wait after failed attempt number ``attempt_count`` (1-based), jittered; None once the
     schedule has run out."""
@@ -246,15 +250,20 @@ def next_wait(attempt_count: int, rng: random.Random | None = None) -> timedelta
     return base * factor
 
 
-async def claim_due(database: Database, ring: KeyRing) -> list[_Claimed]:
-    """Claims (leases, and commits) the due heads of line; the caller calls and records."""
+async def claim_due(
+    database: Database,
+    ring: KeyRing,
+    *,
+    limit: int = CONCURRENT_CALLS_MAX,
+    timeout_s: float = DELIVERY_TIMEOUT_S,
+) -> list[_Claimed]:
+    """Claims (leases, and commits) up to ``limit`` due heads of line, for calls that start at
+    once; the caller calls and records."""
     now = utcnow()
-    lease = now + timedelta(seconds=LEASE_S)
+    lease = now + timedelta(seconds=lease_s(timeout_s))
     claimed: list[_Claimed] = []
     async with database.unit_of_work() as session:
-        ids = list(
-            (await session.execute(_CLAIM, {"now": now, "limit": CLAIM_BATCH_MAX})).scalars()
-        )
+        ids = list((await session.execute(_CLAIM, {"now": now, "limit": limit})).scalars())
         if not ids:
             return []
         await session.execute(
@@ -295,7 +304,7 @@ def _pinned(url: str, address: str) -> str:
 
 
 async def _call(
-    client: httpx.AsyncClient, claimed: _Claimed, allow_private_test_urls: bool
+    client: httpx.AsyncClient, claimed: _Claimed, allow_private_test_urls: bool, timeout_s: float
 ) -> _Result:
     # Latency on the event loop's monotonic clock: kit.clock may be frozen (a test), and the
     # call's duration is real time either way.
@@ -304,6 +313,21 @@ async def _call(
     def elapsed_ms() -> int:
         return max(int((asyncio.get_running_loop().time() - loop_started) * 1000), 0)
 
+    # httpx's timeout bounds each phase; this bounds the whole (DNS, connect, a slow drip of
+    # headers), so a call always ends within its lease.
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _check_and_send(client, claimed, allow_private_test_urls, elapsed_ms)
+    except TimeoutError:
+        return _Result(None, "timeout", elapsed_ms(), None)
+
+
+async def _check_and_send(
+    client: httpx.AsyncClient,
+    claimed: _Claimed,
+    allow_private_test_urls: bool,
+    elapsed_ms: Callable[[], int],
+) -> _Result:
     try:
         vetted = await check_url(
             claimed.url,
@@ -377,71 +401,101 @@ async def _disable(
     _log.warning("webhook_endpoint_disabled", endpoint=endpoint.id, reason=reason)
 
 
-async def _record(database: Database, claimed: _Claimed, result: _Result) -> None:
+async def _record_all(database: Database, outcomes: Sequence[tuple[_Claimed, _Result]]) -> None:
+    """Records the outcomes of finished calls, in one transaction."""
     now = utcnow()
     async with database.unit_of_work() as session:
-        # The endpoint first, then the delivery: disabling the endpoint updates all its
-        # deliveries, so any other order deadlocks with a concurrent outcome of the same endpoint.
-        endpoint = (
-            await session.execute(
-                select(WebhookEndpointRow)
-                .where(WebhookEndpointRow.id == claimed.endpoint_id)
-                .with_for_update()
-            )
-        ).scalar_one()
-        delivery = (
-            await session.execute(
-                select(WebhookDeliveryRow)
-                .where(WebhookDeliveryRow.id == claimed.delivery_id)
-                .with_for_update()
-            )
-        ).scalar_one()
-        session.add(
-            WebhookAttemptRow(
-                delivery_id=delivery.id,
-                attempted_at=now,
-                status_code=result.status_code,
-                error=result.error,
-                latency_ms=result.latency_ms,
-                response_body_prefix=result.body_prefix,
-            )
+        # Endpoints first, then deliveries, each in id order: disabling an endpoint updates all
+        # its deliveries, so any other order deadlocks with a concurrent run's outcomes.
+        endpoints = {
+            row.id: row
+            for row in (
+                await session.execute(
+                    select(WebhookEndpointRow)
+                    .where(WebhookEndpointRow.id.in_({c.endpoint_id for c, _ in outcomes}))
+                    .order_by(WebhookEndpointRow.id)
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+        deliveries = {
+            row.id: row
+            for row in (
+                await session.execute(
+                    select(WebhookDeliveryRow)
+                    .where(WebhookDeliveryRow.id.in_([c.delivery_id for c, _ in outcomes]))
+                    .order_by(WebhookDeliveryRow.id)
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+        disabled_now: set[str] = set()
+        for claimed, result in outcomes:
+            endpoint = endpoints[claimed.endpoint_id]
+            delivery = deliveries[claimed.delivery_id]
+            if endpoint.id in disabled_now and delivery.status in UNDELIVERED:
+                # Given up with the rest of the endpoint's deliveries a moment ago.
+                delivery.status = DeliveryStatus.dead
+                delivery.next_attempt_at = None
+            await _apply(session, endpoint, delivery, claimed, result, now)
+            if endpoint.status != EndpointStatus.enabled.value:
+                disabled_now.add(endpoint.id)
+
+
+async def _apply(
+    session: AsyncSession,
+    endpoint: WebhookEndpointRow,
+    delivery: WebhookDeliveryRow,
+    claimed: _Claimed,
+    result: _Result,
+    now: datetime,
+) -> None:
+    session.add(
+        WebhookAttemptRow(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=result.status_code,
+            error=result.error,
+            latency_ms=result.latency_ms,
+            response_body_prefix=result.body_prefix,
         )
-        delivery.attempt_count += 1
-        delivery.updated_at = now
-        if result.status_code is not None:
-            delivery.last_status_code = result.status_code
-        if delivery.status not in UNDELIVERED:
-            # Settled meanwhile (a duplicate after a lease expired, or the endpoint disabled):
-            # the attempt is recorded, the outcome stands.
-            return
-        if delivery.locked_until == claimed.lease:
-            delivery.locked_until = None
-        code = result.status_code
-        if code is not None and 200 <= code < 300:
-            delivery.status = DeliveryStatus.succeeded
-            delivery.next_attempt_at = None
-            endpoint.failing_since = None
-            return
-        if endpoint.failing_since is None:
-            endpoint.failing_since = now
-        if code == 410:
-            delivery.status = DeliveryStatus.dead
-            delivery.next_attempt_at = None
-            if endpoint.status == EndpointStatus.enabled.value:
-                await _disable(session, endpoint, DISABLED_GONE, now)
-            return
-        wait = next_wait(delivery.attempt_count)
-        if wait is None:
-            delivery.status = DeliveryStatus.dead
-            delivery.next_attempt_at = None
-        else:
-            delivery.status = DeliveryStatus.failed
-            delivery.next_attempt_at = now + wait
-        if (
-            endpoint.status == EndpointStatus.enabled.value
-            and now - endpoint.failing_since >= ENDPOINT_FAILING_DISABLE_AFTER
-        ):
-            await _disable(session, endpoint, DISABLED_FAILING, now)
+    )
+    delivery.attempt_count += 1
+    delivery.updated_at = now
+    if result.status_code is not None:
+        delivery.last_status_code = result.status_code
+    if delivery.locked_until == claimed.lease:
+        delivery.locked_until = None
+    if delivery.status not in UNDELIVERED:
+        # Settled meanwhile (a duplicate after a lease expired, or the endpoint disabled):
+        # the attempt is recorded, the outcome stands.
+        return
+    code = result.status_code
+    if code is not None and 200 <= code < 300:
+        delivery.status = DeliveryStatus.succeeded
+        delivery.next_attempt_at = None
+        endpoint.failing_since = None
+        return
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+    if code == 410:
+        delivery.status = DeliveryStatus.dead
+        delivery.next_attempt_at = None
+        if endpoint.status == EndpointStatus.enabled.value:
+            await _disable(session, endpoint, DISABLED_GONE, now)
+        return
+    wait = next_wait(delivery.attempt_count)
+    if wait is None:
+        delivery.status = DeliveryStatus.dead
+        delivery.next_attempt_at = None
+    else:
+        delivery.status = DeliveryStatus.failed
+        delivery.next_attempt_at = now + wait
+    if (
+        endpoint.status == EndpointStatus.enabled.value
+        and now - endpoint.failing_since >= ENDPOINT_FAILING_DISABLE_AFTER
+    ):
+        await _disable(session, endpoint, DISABLED_FAILING, now)
 
 
 async def deliver_due_on(
@@ -449,31 +503,40 @@ async def deliver_due_on(
     ring: KeyRing,
     *,
     allow_private_test_urls: bool,
+    timeout_s: float = DELIVERY_TIMEOUT_S,
     client: httpx.AsyncClient | None = None,
 ) -> int:
-    """Attempts every due delivery (the head of each object's line); returns how many attempts
-    were made. Safe to run twice or concurrently: a delivery is claimed by one run at a time."""
+    """Attempts every due delivery (the head of each object's line) until none is due; returns
+    how many attempts were made. Up to ``CONCURRENT_CALLS_MAX`` calls are in flight, and a slot
+    that frees is filled by a new claim at once (the delivery that ended may have let its
+    object's next event come due). Safe to run twice or concurrently: a delivery is claimed by
+    one run at a time."""
     own_client = client is None
     if client is None:
-        client = httpx.AsyncClient(
-            timeout=DELIVERY_TIMEOUT_S, follow_redirects=False, trust_env=False
-        )
-    semaphore = asyncio.Semaphore(CONCURRENT_CALLS_MAX)
+        client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False)
 
-    async def attempt(claimed: _Claimed) -> None:
-        async with semaphore:
-            result = await _call(client, claimed, allow_private_test_urls)
-        await _record(database, claimed, result)
+    async def attempt(claimed: _Claimed) -> tuple[_Claimed, _Result]:
+        return claimed, await _call(client, claimed, allow_private_test_urls, timeout_s)
 
+    in_flight: set[asyncio.Task[tuple[_Claimed, _Result]]] = set()
     total = 0
     try:
-        for _ in range(DELIVER_ROUNDS_MAX):
-            claimed = await claim_due(database, ring)
-            if not claimed:
+        while True:
+            room = min(CONCURRENT_CALLS_MAX - len(in_flight), ATTEMPTS_PER_RUN_MAX - total)
+            if room > 0:
+                claimed = await claim_due(database, ring, limit=room, timeout_s=timeout_s)
+                in_flight.update(asyncio.create_task(attempt(one)) for one in claimed)
+                total += len(claimed)
+            if not in_flight:
                 break
-            await asyncio.gather(*(attempt(one) for one in claimed))
-            total += len(claimed)
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            # Every call that has ended by now, recorded together: a transaction per round,
+            # not per call. A failure to record ends the run; the leases cover the rest.
+            await _record_all(database, [task.result() for task in done])
     finally:
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
         if own_client:
             await client.aclose()
     return total

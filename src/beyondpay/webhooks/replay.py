@@ -73,7 +73,7 @@ def check_window(since: int, until: int | None) -> None:
 
 
 async def _lock_endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpointRow:
-    # The endpoint before its deliveries, as deliveries._record locks them: any other order
+    # The endpoint before its deliveries, as deliveries._record_all locks them: any other order
     # deadlocks with an outcome being recorded (or the endpoint being disabled) meanwhile.
     row: WebhookEndpointRow = (
         await session.execute(

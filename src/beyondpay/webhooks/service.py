@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page, scoped
@@ -20,6 +20,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.merchants.domain import Caller
+from beyondpay.webhooks.errors import WebhookEndpointsLimitError
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.schemas import (
     EndpointStatus,
@@ -32,6 +33,7 @@ from beyondpay.webhooks.signing import new_secret
 
 OBJECT_NAME = "webhook_endpoint"
 DISABLED_BY_MERCHANT = "merchant"
+ENDPOINTS_MAX = 16  # per merchant and mode, as in Stripe; deleted ones do not count
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -57,6 +59,7 @@ class WebhookEndpointService:
         params: WebhookEndpointCreateParams,
     ) -> tuple[WebhookEndpointRow, str]:
         """The new endpoint and its secret (shown to the caller this once)."""
+        await self._check_room(session, caller)
         endpoint_id = new_id("we")
         secret = new_secret()
         row = WebhookEndpointRow(
@@ -81,6 +84,31 @@ class WebhookEndpointService:
         session.add(row)
         await session.flush()
         return row, secret
+
+    async def _check_room(self, session: AsyncSession, caller: Caller) -> None:
+        # Serialized per (merchant, mode), so two creations at once cannot both take the last.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"webhook_endpoints:{caller.merchant}:{caller.livemode}"},
+        )
+        count = (
+            await session.execute(
+                select(func.count()).select_from(
+                    scoped(
+                        WebhookEndpointRow,
+                        caller.merchant,
+                        caller.livemode,
+                        WebhookEndpointRow.deleted_at.is_(None),
+                    ).subquery()
+                )
+            )
+        ).scalar_one()
+        if count >= ENDPOINTS_MAX:
+            mode = "live" if caller.livemode else "test"
+            raise WebhookEndpointsLimitError(
+                f"You have reached the maximum of {ENDPOINTS_MAX} {mode} webhook endpoints;"
+                " delete one to add another."
+            )
 
     async def get(
         self, session: AsyncSession, caller: Caller, endpoint_id: str, *, for_update: bool = False

@@ -1,8 +1,11 @@
 """Background jobs of webhooks: scheduling deliveries from the event sequence, and delivering.
 
-``sweep_webhook_deliveries`` runs every second: it schedules every (merchant, mode) whose cursor is
-behind its events, and defers ``deliver_due`` when it scheduled any. ``deliver_due`` also runs
-every second on its own, for retries that came due. Both are safe to run twice or concurrently.
+The events' follower calls :func:`schedule_after_numbering` as soon as a (merchant, mode)'s new
+events are numbered: it schedules their deliveries and starts delivering in the same process,
+so a delivery starts within moments of the commit. ``sweep_webhook_deliveries`` runs every
+second as well: it schedules every (merchant, mode) whose cursor is still behind its events
+(events the follower did not hear of, a worker that died). ``deliver_due`` also runs every
+second on its own, for retries that came due. All are safe to run twice or concurrently.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from dataclasses import dataclass
 from typing import Any, Final
 
 import procrastinate
@@ -17,9 +21,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
+from beyondpay.events.tasks import after_numbering
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.settings import get_settings
-from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on, schedule_sweep_on
+from beyondpay.webhooks.deliveries import (
+    ATTEMPTS_PER_RUN_MAX,
+    deliver_due_on,
+    schedule_on,
+    schedule_sweep_on,
+)
 
 DELIVER_QUEUEING_LOCK: Final = "webhooks:deliver_due"
 JOB_DATABASE_POOL_SIZE: Final = 4
@@ -33,14 +43,17 @@ _databases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Datab
 
 def _database(context: procrastinate.JobContext) -> Database:
     """An SQLAlchemy database on the worker's own database (the events service records through
-    a session), one per database the process's job App points at."""
+    a session)."""
     connector = context.app.connector
     if not isinstance(connector, procrastinate.PsycopgConnector):
         raise TypeError("the webhooks' jobs need the psycopg connector")
     pool: AsyncConnectionPool[Any] = connector.pool
-    conninfo = str(pool.conninfo)
-    # Per event loop as well: an engine's connections belong to the loop that opened them (a
-    # process runs one worker loop; tests run one per test).
+    return _database_for(str(pool.conninfo))
+
+
+def _database_for(conninfo: str) -> Database:
+    # One per database and event loop: an engine's connections belong to the loop that opened
+    # them (a process runs one worker loop; tests run one per test).
     of_loop = _databases.setdefault(asyncio.get_running_loop(), {})
     database = of_loop.get(conninfo)
     if database is None:
@@ -54,22 +67,86 @@ def _database(context: procrastinate.JobContext) -> Database:
     return database
 
 
-async def _deliver(database: Database) -> int:
+async def close_databases() -> None:
+    """Stops this event loop's delivering runs and disposes of its engines (a worker
+    stopping); a run's leases cover the calls it was making."""
+    loop = asyncio.get_running_loop()
+    running = [task for task in _background if task.get_loop() is loop]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    for database in _databases.pop(asyncio.get_running_loop(), {}).values():
+        await database.dispose()
+
+
+@dataclass
+class _Run:
+    """Whether this process is delivering from a database, and whether it was asked again."""
+
+    running: bool = False
+    again: bool = False
+
+
+_runs: weakref.WeakKeyDictionary[Database, _Run] = weakref.WeakKeyDictionary()
+
+
+async def _deliver(database: Database, *, bounded: bool = True) -> int:
+    """One delivering run per process and database: a run already under way keeps claiming
+    until nothing is due, so a second would only take a worker slot from the numbering jobs.
+    A job that finds a run under way asks it to look once more before it ends (the deliveries
+    that job was deferred for may have been scheduled just after the run's last claim)."""
+    run = _runs.setdefault(database, _Run())
+    if run.running:
+        run.again = True
+        return 0
     settings = get_settings()
-    return await deliver_due_on(
-        database,
-        settings.key_ring(),
-        allow_private_test_urls=settings.webhooks_allow_private_test_urls,
-    )
+    run.running = True
+    total = 0
+    try:
+        # Bounded by the attempts of one job; a run the follower started goes on while asked
+        # (a stop would leave those deliveries to the periodic deliver_due, a second later).
+        while not bounded or total < ATTEMPTS_PER_RUN_MAX:
+            run.again = False
+            attempted = await deliver_due_on(
+                database,
+                settings.key_ring(),
+                allow_private_test_urls=settings.webhooks_allow_private_test_urls,
+                timeout_s=settings.webhooks_delivery_timeout_s,
+            )
+            total += attempted
+            if not run.again:
+                break
+    finally:
+        run.running = False
+    return total
 
 
-@webhooks_jobs.task(name="schedule_deliveries", pass_context=True)
-async def schedule_deliveries(
-    context: procrastinate.JobContext, merchant_id: str, livemode: bool
-) -> None:
-    database = _database(context)
+async def _defer_deliver_due() -> None:
+    # A deliver_due already waiting will find these as well; one running keeps claiming until
+    # nothing is due, and if it is just ending, this one follows it.
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+        await deliver_due.configure(queueing_lock=DELIVER_QUEUEING_LOCK).defer_async()
+
+
+_background: set[asyncio.Task[int]] = set()
+
+
+@after_numbering
+async def schedule_after_numbering(conninfo: str, merchant_id: str, livemode: bool) -> None:
+    """Schedules the new events' deliveries and starts delivering them in this process at
+    once (no job to wait for; the run per process is shared, see :func:`_deliver`)."""
+    database = _database_for(conninfo)
     if await schedule_on(database, merchant_id, livemode):
-        await _deliver(database)
+        task = asyncio.create_task(_deliver(database, bounded=False))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        # deliver_due, every second, takes over; the leases cover the calls in flight.
+        _log.warning("webhooks_delivering_failed", error=type(task.exception()).__name__)
 
 
 @webhooks_jobs.periodic(cron="* * * * * *", periodic_id="sweep_webhook_deliveries")
@@ -78,11 +155,8 @@ async def schedule_deliveries(
 )
 async def sweep_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> None:
     database = _database(context)
-    scheduled = await schedule_sweep_on(database)
-    if scheduled:
-        # A deliver_due already waiting will find these as well.
-        with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
-            await deliver_due.configure(queueing_lock=DELIVER_QUEUEING_LOCK).defer_async()
+    if await schedule_sweep_on(database):
+        await _defer_deliver_due()
 
 
 @webhooks_jobs.periodic(cron="* * * * * *", periodic_id="deliver_due_webhooks")
