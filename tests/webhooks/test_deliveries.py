@@ -27,12 +27,14 @@ from beyondpay.webhooks.deliveries import (
     DELIVERY_TIMEOUT_S,
     RETRY_JITTER_FRACTION,
     RETRY_SCHEDULE,
+    SETTLED_RETENTION,
     claim_due,
     deliver_due_on,
     lease_s,
+    prune_settled_on,
     schedule_on,
 )
-from beyondpay.webhooks.models import WebhookDeliveryRow, WebhookEndpointRow
+from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from tests.events.support import numbering_pool
 from tests.support import TestMerchant, ring_for_tests
 
@@ -420,3 +422,27 @@ async def test_the_worker_schedules_and_delivers(
         assert [r.headers["webhook-id"] for r in receiver.received] == [event_id]
     finally:
         get_settings.cache_clear()
+
+
+async def test_settled_deliveries_are_pruned_after_the_retention_with_their_attempts(
+    client: httpx.AsyncClient, database: Database, merchant: TestMerchant, receiver: Receiver
+) -> None:
+    receiver.status_of = lambda event: 500 if event["data"]["object"]["id"] == "cus_b" else 200
+    endpoint = await _endpoint(client, merchant, receiver.url(), ["*"])
+    clock = FrozenClock(utcnow() + timedelta(seconds=1))
+    with use_clock(clock):
+        await _record(database, merchant, ("customer.created", "cus_a"))  # succeeds
+        await _record(database, merchant, ("customer.created", "cus_b"))  # keeps failing
+        assert await _deliver(database) == 2
+        clock.advance(SETTLED_RETENTION - timedelta(minutes=1))
+        await _record(database, merchant, ("customer.created", "cus_c"))  # succeeds, recent
+        assert await _deliver(database) == 2  # cus_c, and cus_b's retry
+        assert await prune_settled_on(database) == 0  # nothing settled long enough ago
+        clock.advance(timedelta(minutes=2))
+        assert await prune_settled_on(database) == 1
+        assert await prune_settled_on(database) == 0
+    left = {d.object_id: d.status for d in await _deliveries(database, endpoint["id"])}
+    assert left == {"cus_b": "failed", "cus_c": "succeeded"}
+    async with database.unit_of_work() as session:
+        attempts = await session.execute(select(func.count()).select_from(WebhookAttemptRow))
+        assert attempts.scalar_one() == 3  # cus_b's two and cus_c's one

@@ -75,6 +75,11 @@ SCHEDULE_ROUNDS_MAX: Final = 20  # transactions per (merchant, mode) per run
 SCHEDULE_SCOPES_MAX: Final = 1_000  # (merchant, mode) pairs a sweep visits per run
 CONCURRENT_CALLS_MAX: Final = 16  # calls in flight per run; each claimed only when a slot is free
 ATTEMPTS_PER_RUN_MAX: Final = 2_000  # the next run continues
+# Settled deliveries (succeeded or dead) and their attempts are kept this long after they
+# settled, like Stripe's 30 days of events; replay reaches back 14 days (``replay``).
+SETTLED_RETENTION: Final = timedelta(days=30)
+PRUNE_BATCH_MAX: Final = 5_000  # deliveries deleted per transaction
+PRUNE_ROUNDS_MAX: Final = 20  # transactions per run; the next run continues
 
 DISABLED_GONE: Final = "gone"  # the endpoint answered 410
 DISABLED_FAILING: Final = "failing"  # no success for ENDPOINT_FAILING_DISABLE_AFTER
@@ -134,6 +139,22 @@ _CLAIM: Final = text(
     ORDER BY d.next_attempt_at
     LIMIT :limit
     FOR UPDATE OF d SKIP LOCKED
+    """
+)
+
+
+# Attempts and their deliveries in one statement: the foreign key is checked at its end.
+_PRUNE: Final = text(
+    """
+    WITH doomed AS (
+        SELECT id FROM webhook_deliveries
+        WHERE status IN ('succeeded', 'dead') AND updated_at < :cutoff
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), attempts AS (
+        DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM doomed)
+    )
+    DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM doomed)
     """
 )
 
@@ -539,4 +560,19 @@ async def deliver_due_on(
         await asyncio.gather(*in_flight, return_exceptions=True)
         if own_client:
             await client.aclose()
+    return total
+
+
+async def prune_settled_on(database: Database) -> int:
+    """Deletes deliveries settled more than ``SETTLED_RETENTION`` ago, with their attempts;
+    returns how many deliveries. Safe to run twice or concurrently."""
+    cutoff = utcnow() - SETTLED_RETENTION
+    total = 0
+    for _ in range(PRUNE_ROUNDS_MAX):
+        async with database.unit_of_work() as session:
+            result = await session.execute(_PRUNE, {"cutoff": cutoff, "limit": PRUNE_BATCH_MAX})
+            deleted = int(getattr(result, "rowcount", 0) or 0)
+        total += deleted
+        if deleted < PRUNE_BATCH_MAX:
+            break
     return total

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.api.lists import UNIX_S_MAX, ListParams
 from beyondpay.api.params import Params, check_metadata
+from beyondpay.events.catalog import EVENT_TYPES
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.ssrf import URL_CHARS_MAX
 
@@ -21,20 +22,6 @@ ALL_EVENTS: Final = "*"
 # How far back ``recover`` may reach: deliveries older than this are not requeued (Svix keeps a
 # similar bound), so a recovery's size stays that of two weeks of traffic.
 RECOVER_WINDOW_MAX: Final = timedelta(days=14)
-
-# The event types an endpoint may subscribe to. Kept here for now: the events module
-# (src/beyondpay/events/) is being built alongside and will own the catalog; this list then
-# becomes an import of it.
-EVENT_TYPES: Final = frozenset(
-    {
-        "customer.created",
-        "customer.updated",
-        "customer.deleted",
-        "ledger_account.created",
-        "ledger_transfer.created",
-        "webhook_endpoint.disabled",
-    }
-)
 
 
 class EndpointStatus(StrEnum):

@@ -27,6 +27,7 @@ from beyondpay.kit.settings import get_settings
 from beyondpay.webhooks.deliveries import (
     ATTEMPTS_PER_RUN_MAX,
     deliver_due_on,
+    prune_settled_on,
     schedule_on,
     schedule_sweep_on,
 )
@@ -165,6 +166,16 @@ async def deliver_due(context: procrastinate.JobContext, timestamp: int | None =
     attempted = await _deliver(_database(context))
     if attempted:
         _log.info("webhooks_attempted", count=attempted)
+
+
+@webhooks_jobs.periodic(cron="17 * * * *", periodic_id="prune_webhook_deliveries")
+@webhooks_jobs.task(
+    name="prune_webhook_deliveries", pass_context=True, queueing_lock="webhooks:prune"
+)
+async def prune_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> None:
+    pruned = await prune_settled_on(_database(context))
+    if pruned:
+        _log.info("webhook_deliveries_pruned", count=pruned)
 
 
 jobs.bind(webhooks_jobs)
