@@ -5,6 +5,7 @@ concurrently."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +18,7 @@ from beyondpay.customers.schemas import CustomerCreateParams, CustomerUpdatePara
 from beyondpay.customers.service import customer_service
 from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url
-from beyondpay.events.follower import CHANNEL
+from beyondpay.events.follower import CHANNEL, RECONNECT_WAIT_S
 from beyondpay.events.service import API_VERSION, event_service
 from beyondpay.events.tasks import number_events_on, sweep_on
 from beyondpay.kit.context import RequestContext, request_context
@@ -199,3 +200,39 @@ async def test_the_worker_numbers_events_right_after_commit(
                 await asyncio.sleep(0.05)
     names = [row[4]["object"]["name"] for row in await numbered(database, merchant.id)]
     assert names == ["A", "B", "C"]
+
+
+async def test_the_follower_alone_numbers_and_relays_at_once_and_reconnects(
+    database: Database, merchant: TestMerchant
+) -> None:
+    """No jobs, no sweep: only the follower could number these; it also survives the loss of
+    its connection (terminated from the server side) and follows again."""
+    from beyondpay.events.follower import follow
+
+    caller = caller_of(merchant.id)
+    follower = asyncio.create_task(follow(libpq_url(database.url)))
+    try:
+        await asyncio.sleep(0.5)  # listening
+        async with database.unit_of_work() as session:
+            await customer_service.create(session, caller, CustomerCreateParams(name="A"))
+        async with asyncio.timeout(NOTIFY_WAIT_S * 4):
+            while [row[0] for row in await numbered(database, merchant.id)] != [1]:
+                await asyncio.sleep(0.02)
+        async with database.unit_of_work() as session:
+            terminated = await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE query LIKE 'LISTEN %' AND datname = current_database()"
+                )
+            )
+            assert terminated.scalars().all() == [True]
+        await asyncio.sleep(RECONNECT_WAIT_S + 1.0)  # reconnected and listening again
+        async with database.unit_of_work() as session:
+            await customer_service.create(session, caller, CustomerCreateParams(name="B"))
+        async with asyncio.timeout(NOTIFY_WAIT_S * 4):
+            while [row[0] for row in await numbered(database, merchant.id)] != [1, 2]:
+                await asyncio.sleep(0.02)
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
