@@ -427,12 +427,18 @@ async def test_the_worker_schedules_and_delivers(
 async def test_settled_deliveries_are_pruned_after_the_retention_with_their_attempts(
     client: httpx.AsyncClient, database: Database, merchant: TestMerchant, receiver: Receiver
 ) -> None:
-    receiver.status_of = lambda event: 500 if event["data"]["object"]["id"] == "cus_b" else 200
+    answers = {"cus_b": [500]}  # cus_b fails once, then succeeds when retried a month later
+
+    def status_of(event: dict[str, Any]) -> int:
+        queued = answers.get(event["data"]["object"]["id"], [])
+        return queued.pop(0) if queued else 200
+
+    receiver.status_of = status_of
     endpoint = await _endpoint(client, merchant, receiver.url(), ["*"])
     clock = FrozenClock(utcnow() + timedelta(seconds=1))
     with use_clock(clock):
         await _record(database, merchant, ("customer.created", "cus_a"))  # succeeds
-        await _record(database, merchant, ("customer.created", "cus_b"))  # keeps failing
+        await _record(database, merchant, ("customer.created", "cus_b"))  # fails, retried
         assert await _deliver(database) == 2
         clock.advance(SETTLED_RETENTION - timedelta(minutes=1))
         await _record(database, merchant, ("customer.created", "cus_c"))  # succeeds, recent
@@ -442,7 +448,8 @@ async def test_settled_deliveries_are_pruned_after_the_retention_with_their_atte
         assert await prune_settled_on(database) == 1
         assert await prune_settled_on(database) == 0
     left = {d.object_id: d.status for d in await _deliveries(database, endpoint["id"])}
-    assert left == {"cus_b": "failed", "cus_c": "succeeded"}
+    # cus_b settled only a moment ago: kept, as cus_c.
+    assert left == {"cus_b": "succeeded", "cus_c": "succeeded"}
     async with database.unit_of_work() as session:
         attempts = await session.execute(select(func.count()).select_from(WebhookAttemptRow))
         assert attempts.scalar_one() == 3  # cus_b's two and cus_c's one
