@@ -66,6 +66,15 @@ class Scope(StrEnum):
     events_read = "events:read"
     webhook_endpoints_read = "webhook_endpoints:read"
     webhook_endpoints_write = "webhook_endpoints:write"
+    payment_methods_read = "payment_methods:read"
+    payment_methods_write = "payment_methods:write"
+    payment_intents_read = "payment_intents:read"
+    payment_intents_write = "payment_intents:write"
+    charges_read = "charges:read"
+    charges_write = "charges:write"
+    refunds_read = "refunds:read"
+    refunds_write = "refunds:write"
+    balance_read = "balance:read"
 
     @property
     def resource(self) -> str:

@@ -1,0 +1,1 @@
+"""Payment intents, charges, balance transactions and the balance: the money path."""

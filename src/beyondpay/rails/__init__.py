@@ -1,0 +1,1 @@
+"""Sandbox and real rails behind one connector protocol (``rails.protocol``)."""

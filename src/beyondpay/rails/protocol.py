@@ -1,0 +1,131 @@
+"""The connector protocol every rail implements: the only way payments and refunds reach a rail.
+
+A connector turns our requests into the rail's wire format and back (amounts converted and the
+answer checked against what was sent happen in the connector and nowhere else, as Hyperswitch's
+transformers do). Every call carries a request id chosen by the caller: the same id is the same
+operation on the rail, so a retry after a crash never authorizes, captures or refunds twice.
+
+Sandbox connectors (``rails.sandbox``) keep their state in the caller's transaction; a real
+connector would call its network and be made idempotent by the request id the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Rail(StrEnum):
+    card = "card"
+    upi = "upi"
+    netbanking = "netbanking"
+
+
+OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
+Operation = Literal["authorize", "capture", "void", "refund"]
+
+
+@dataclass(frozen=True, slots=True)
+class CardInstrument:
+    number: SecretStr
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpiInstrument:
+    """``vpa`` set: a collect request to that VPA. ``None``: the intent flow (the payer's app
+    pays the ``upi://pay`` link shown to them)."""
+
+    vpa: SecretStr | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetbankingInstrument:
+    bank: str
+
+
+Instrument = CardInstrument | UpiInstrument | NetbankingInstrument
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizeRequest:
+    request_id: str  # the caller's id for this operation (the charge id): idempotent on the rail
+    merchant_id: str
+    livemode: bool
+    amount_minor: int
+    currency: str
+    instrument: Instrument
+    # Cards only: False holds the amount for a later capture; UPI and net banking always capture.
+    capture: bool = True
+    return_url: str | None = None  # where the payer is sent back after a challenge or redirect
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RailOutcome:
+    """The rail's answer to one operation, or to a status check of it."""
+
+    operation: Operation
+    status: OutcomeStatus
+    reference: str  # the rail's id of the operation; status checks and callbacks name it
+    request_id: str
+    amount_minor: int
+    currency: str
+    # The rail's own response code: NPCI's for UPI ("00", "ZA", "U69", …), the network's for cards.
+    code: str | None = None
+    # Stripe's vocabulary for a failure: code "card_declined" / "expired_card" / …, decline_code
+    # "generic_decline" / "insufficient_funds" / …; never holds a card number or a VPA.
+    failure_code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+    # requires_action: the page where the payer completes the step (3-D Secure, bank login),
+    # or the ``upi://pay`` link of the intent flow.
+    action_type: Literal["redirect_to_url", "upi_collect", "upi_intent"] | None = None
+    action_url: str | None = None
+    action_expires_at: datetime | None = None
+    # pending: the earliest time a status check may be made (the rail's pacing).
+    check_after: datetime | None = None
+    # Rail identifiers worth showing (UPI transaction id, RRN, card network id): no secrets.
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+
+class Connector(Protocol):
+    rail: Rail
+
+    async def authorize(self, session: AsyncSession, request: AuthorizeRequest) -> RailOutcome: ...
+
+    async def capture(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        """Capture ``amount_minor`` (at most the authorized amount) of an authorization; the
+        rest is released."""
+        ...
+
+    async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome: ...
+
+    async def refund(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        """Refund part or all of a captured payment (``reference`` is the authorization's)."""
+        ...
+
+    async def status(self, session: AsyncSession, reference: str) -> RailOutcome:
+        """Where an operation stands now (``reference`` of an authorization or a refund)."""
+        ...
+
+
+# Called with every outcome a rail reports by itself (a callback: a collect approved, a
+# challenge completed, a refund settled). Rails may call it more than once and late for one
+# operation, as real rails do; the handler must treat a repeat as a no-op.
+OutcomeHandler = Callable[[AsyncSession, RailOutcome], Awaitable[None]]
