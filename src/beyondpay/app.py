@@ -20,6 +20,8 @@ from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
+from beyondpay.rails.pages import router as pages_router
+from beyondpay.rails.service import configure as configure_rails
 
 
 def job_blueprints() -> list[procrastinate.Blueprint]:
@@ -27,9 +29,10 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.api.tasks import api_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
+    from beyondpay.rails.tasks import rails_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
 
-    return [api_jobs, events_jobs, ledger_jobs, webhooks_jobs]
+    return [api_jobs, events_jobs, ledger_jobs, rails_jobs, webhooks_jobs]
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -62,9 +65,11 @@ async def running_worker(
 async def close_worker_resources() -> None:
     """What the jobs opened for the worker's lifetime: the bus connection, the engines."""
     from beyondpay.events.relay import close_worker_bus
+    from beyondpay.rails.tasks import close_databases as close_rails_databases
     from beyondpay.webhooks.tasks import close_databases
 
     await close_worker_bus()
+    await close_rails_databases()
     await close_databases()
 
 
@@ -88,6 +93,8 @@ def create_app(
         app.state.database = database
         app.state.settings = settings
         app.state.key_ring = settings.key_ring()
+        # The sandbox rails read latency, failure rates and the public URL from here.
+        configure_rails(settings, ring=app.state.key_ring)
         rate_limiter = create_rate_limiter(settings)
         app.state.rate_limiter = rate_limiter
         async with contextlib.AsyncExitStack() as stack:
@@ -117,6 +124,7 @@ def create_app(
     install_openapi(app)
     app.add_middleware(EdgeMiddleware)
     app.include_router(health.router)
+    app.include_router(pages_router)
     for router in merchant_routers():
         app.include_router(router)
     return app

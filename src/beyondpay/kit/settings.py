@@ -23,6 +23,10 @@ IDEMPOTENCY_RETENTION_S_DEFAULT: Final = 24 * 3600
 RATE_LIMIT_LIVE_PER_KEY_DEFAULT: Final = "100/second"
 RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
 RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
+PUBLIC_URL_DEFAULT: Final = "http://127.0.0.1:8000"
+SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
+# A sandbox rail's latency: "min-max" milliseconds, or one number; at most a minute.
+_LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
 
 
 class LogFormat(StrEnum):
@@ -89,6 +93,38 @@ class Settings(BaseSettings):
     )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
+    )
+    public_url: str = Field(
+        default=PUBLIC_URL_DEFAULT,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Base URL payers' browsers reach this server at (sandbox pages' links).",
+    )
+    sandbox_card_latency_ms: str = Field(
+        default="0", pattern=_LATENCY_RANGE, description="Sandbox card network latency: min-max ms."
+    )
+    sandbox_upi_latency_ms: str = Field(
+        default="0", pattern=_LATENCY_RANGE, description="Sandbox UPI switch latency: min-max ms."
+    )
+    sandbox_netbanking_latency_ms: str = Field(
+        default="0", pattern=_LATENCY_RANGE, description="Sandbox net banking latency: min-max ms."
+    )
+    sandbox_card_failure_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of card authorizations failing technically."
+    )
+    sandbox_upi_failure_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of UPI payments failing technically."
+    )
+    sandbox_netbanking_failure_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of net banking payments with the bank down."
+    )
+    sandbox_upi_approval_delay_s: float = Field(
+        default=SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT,
+        ge=0.0,
+        le=3600.0,
+        description="Seconds the sandbox UPI payer takes to answer a collect or pay an intent.",
+    )
+    sandbox_random_seed: int | None = Field(
+        default=None, description="Seed of the sandbox rails' random draws (latency, failures)."
     )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")

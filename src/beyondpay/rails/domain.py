@@ -1,0 +1,269 @@
+"""Pure rules of the rails: status-check pacing, amount wire formats, test values' behaviour.
+
+No I/O here. The sandbox connectors (``rails.sandbox``) apply these rules to their stored state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from beyondpay.rails.protocol import Rail
+
+# Status-check pacing, as offsets from the start of the transaction. UPI follows what is
+# reported of NPCI's rules: the first check no sooner than 90 s after the transaction, at most
+# 3 checks in 2 hours. Cards and net banking have no such rule; their pacing is ours: a card
+# network answers within seconds or not at all, a bank's page may stay open for a while.
+UPI_STATUS_CHECK_OFFSETS_S: Final = (90, 30 * 60, 2 * 3600)
+CARD_STATUS_CHECK_OFFSETS_S: Final = (10, 60, 5 * 60)
+NETBANKING_STATUS_CHECK_OFFSETS_S: Final = (60, 5 * 60, 30 * 60)
+_OFFSETS_S: Final = {
+    Rail.upi: UPI_STATUS_CHECK_OFFSETS_S,
+    Rail.card: CARD_STATUS_CHECK_OFFSETS_S,
+    Rail.netbanking: NETBANKING_STATUS_CHECK_OFFSETS_S,
+}
+# The biggest amount the sandbox rails take in one operation: ₹1,00,000 (UPI's common
+# per-transaction limit), and as many minor units for other currencies.
+AMOUNT_MINOR_MAX: Final = 1_00_000_00
+LATENCY_MS_MAX: Final = 99_999
+
+
+def next_status_check(rail: Rail, checks_made: int, started_at: datetime) -> datetime | None:
+    """When the next status check of a transaction started at ``started_at`` may be made, given
+    ``checks_made`` checks already made; ``None``: no check is left, give up (fail the payment
+    and release the money)."""
+    if checks_made < 0:
+        raise ValueError("checks_made cannot be negative")
+    offsets = _OFFSETS_S[rail]
+    if checks_made >= len(offsets):
+        return None
+    return started_at + timedelta(seconds=offsets[checks_made])
+
+
+# --- amounts on the wire ---------------------------------------------------------------------
+
+_RUPEES: Final = re.compile(r"^(0|[1-9][0-9]{0,15})\.([0-9]{2})$")
+PAISE_PER_RUPEE: Final = 100
+
+
+def rupees_from_minor(amount_minor: int) -> str:
+    """``1050`` → ``"10.50"``: the decimal in rupees UPI and net banking carry."""
+    if amount_minor < 0:
+        raise ValueError("amount cannot be negative")
+    rupees, paise = divmod(amount_minor, PAISE_PER_RUPEE)
+    return f"{rupees}.{paise:02d}"
+
+
+def minor_from_rupees(text: str) -> int:
+    """``"10.50"`` → ``1050``; exactly two decimals, no sign, no exponent (never a float)."""
+    match = _RUPEES.match(text)
+    if match is None:
+        raise ValueError("not an amount in rupees with two decimals")
+    return int(match.group(1)) * PAISE_PER_RUPEE + int(match.group(2))
+
+
+def parse_latency_ms(text: str) -> tuple[int, int]:
+    """``"50-200"`` → ``(50, 200)``; ``"30"`` → ``(30, 30)``."""
+    low_text, _, high_text = text.partition("-")
+    low = int(low_text)
+    high = int(high_text) if high_text else low
+    if not 0 <= low <= high <= LATENCY_MS_MAX:
+        raise ValueError("a latency range is min-max milliseconds with min <= max")
+    return low, high
+
+
+# --- cards -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardBehaviour:
+    """What the sandbox network does with a card number."""
+
+    scenario: str  # approve | decline | challenge | challenge_decline | refund_fails
+    network_code: str  # the ISO 8583 response code the network answers with
+    failure_code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+
+
+_APPROVE: Final = CardBehaviour("approve", "00")
+# Stripe's documented test numbers and what they do (docs/testing.md, "Cards").
+CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
+    "4242424242424242": _APPROVE,
+    "5555555555554444": _APPROVE,
+    "4000000000000002": CardBehaviour(
+        "decline", "05", "card_declined", "generic_decline", "Your card was declined."
+    ),
+    "4000000000009995": CardBehaviour(
+        "decline",
+        "51",
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    "4000000000000069": CardBehaviour(
+        "decline", "54", "expired_card", "expired_card", "Your card has expired."
+    ),
+    "4000000000000127": CardBehaviour(
+        "decline", "N7", "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."
+    ),
+    "4000000000000119": CardBehaviour(
+        "decline",
+        "96",
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+    "4000002500003155": CardBehaviour("challenge", "1A"),
+    "4000000000003063": CardBehaviour("challenge", "1A"),
+    "4000008400001629": CardBehaviour("challenge_decline", "1A"),
+    "4000000000005126": CardBehaviour("refund_fails", "00"),
+}
+PROCESSING_ERROR: Final = CARD_BEHAVIOURS["4000000000000119"]
+INCORRECT_NUMBER: Final = CardBehaviour(
+    "decline", "14", "incorrect_number", None, "Your card number is incorrect."
+)
+EXPIRED: Final = CARD_BEHAVIOURS["4000000000000069"]
+AUTHENTICATION_FAILED: Final = CardBehaviour(
+    "decline",
+    "1A",
+    "payment_intent_authentication_failure",
+    None,
+    "The provided payment method has failed authentication.",
+)
+DECLINED_AFTER_AUTHENTICATION: Final = CARD_BEHAVIOURS["4000000000000002"]
+
+
+def luhn_valid(number: str) -> bool:
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for position, character in enumerate(reversed(number)):
+        digit = int(character)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or "2221" <= number[:4] <= "2720":
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    if number.startswith(("60", "65", "81", "82", "508")):
+        return "rupay"
+    return "unknown"
+
+
+def card_behaviour(number: str, exp_month: int, exp_year: int, now: datetime) -> CardBehaviour:
+    if not luhn_valid(number):
+        return INCORRECT_NUMBER
+    if (exp_year, exp_month) < (now.year, now.month) or not 1 <= exp_month <= 12:
+        return EXPIRED
+    return CARD_BEHAVIOURS.get(number, _APPROVE)
+
+
+# --- UPI ---------------------------------------------------------------------------------------
+
+VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class NpciCode:
+    code: str
+    failure_code: str | None
+    decline_code: str | None
+    message: str
+
+
+# NPCI response codes the sandbox switch answers with, and Stripe-style codes for each.
+NPCI_CODES: Final[dict[str, NpciCode]] = {
+    item.code: item
+    for item in (
+        NpciCode("00", None, None, "Transaction approved."),
+        NpciCode("ZA", "upi_declined", "declined_by_payer", "The payer declined the request."),
+        NpciCode("U69", "upi_collect_expired", None, "The collect request expired unanswered."),
+        NpciCode("Z9", "upi_declined", "insufficient_funds", "The payer's account lacks funds."),
+        NpciCode("U30", "upi_debit_failed", None, "The payer's bank could not debit the account."),
+        NpciCode("U16", "upi_declined", "risk_threshold_exceeded", "Risk threshold exceeded."),
+        NpciCode("ZM", "upi_declined", "invalid_pin", "The payer entered an invalid UPI PIN."),
+        NpciCode("Z8", "upi_declined", "transaction_limit_exceeded", "Per-transaction limit."),
+        NpciCode("U09", None, None, "No answer from the payer's bank yet (timeout)."),
+        NpciCode("RB", None, None, "Deemed: the outcome is not known yet; check the status."),
+        NpciCode("U01", "upi_duplicate", None, "Duplicate transaction."),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VpaBehaviour:
+    # collect: the payer answers with final_code after the approval delay (or at expiry).
+    # deemed: pending at once; the first status check from check_after on answers 00.
+    # timeout: pending at once and forever.
+    scenario: str
+    final_code: str
+    opening_balance_minor: int = 1_00_000_00  # ₹1,00,000 in the payer's sandbox bank account
+    duplicate_callback: bool = False
+
+
+INSUFFICIENT_OPENING_BALANCE_MINOR: Final = 100  # ₹1.00
+# The test VPAs (docs/testing.md, "UPI"); any other well-formed VPA approves.
+VPA_BEHAVIOURS: Final[dict[str, VpaBehaviour]] = {
+    "success@sandbox": VpaBehaviour("collect", "00"),
+    "failure@sandbox": VpaBehaviour("collect", "ZA"),
+    "expired@sandbox": VpaBehaviour("collect", "U69"),
+    "pending@sandbox": VpaBehaviour("deemed", "00"),
+    "timeout@sandbox": VpaBehaviour("timeout", "U09"),
+    "insufficient@sandbox": VpaBehaviour(
+        "collect", "00", opening_balance_minor=INSUFFICIENT_OPENING_BALANCE_MINOR
+    ),
+    "debitfail@sandbox": VpaBehaviour("collect", "U30"),
+    "risk@sandbox": VpaBehaviour("collect", "U16"),
+    "wrongpin@sandbox": VpaBehaviour("collect", "ZM"),
+    "duplicate@sandbox": VpaBehaviour("collect", "00", duplicate_callback=True),
+}
+DEFAULT_VPA_BEHAVIOUR: Final = VpaBehaviour("collect", "00")
+
+
+def vpa_behaviour(vpa: str) -> VpaBehaviour:
+    return VPA_BEHAVIOURS.get(vpa, DEFAULT_VPA_BEHAVIOUR)
+
+
+def mask_vpa(vpa: str) -> str:
+    """``success@sandbox`` → ``s******@sandbox``: enough to recognise, not to reach."""
+    local, _, handle = vpa.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 1)}@{handle}"
+
+
+def upi_pay_link(payee_vpa: str, payee_name: str, reference: str, amount_minor: int) -> str:
+    """The intent flow's ``upi://pay`` link (values percent-encoded, spaces as %20)."""
+    from urllib.parse import quote
+
+    parts = {
+        "pa": payee_vpa,
+        "pn": payee_name,
+        "tr": reference,
+        "am": rupees_from_minor(amount_minor),
+        "cu": "INR",
+    }
+    return "upi://pay?" + "&".join(
+        f"{key}={quote(value, safe='@.')}" for key, value in parts.items()
+    )
+
+
+# --- net banking -------------------------------------------------------------------------------
+
+NETBANKING_BANKS: Final[dict[str, str]] = {
+    "HDFC": "HDFC Bank (sandbox)",
+    "ICIC": "ICICI Bank (sandbox)",
+    "SBIN": "State Bank of India (sandbox)",
+    "UTIB": "Axis Bank (sandbox)",
+    "KKBK": "Kotak Mahindra Bank (sandbox)",
+    "SBXD": "Sandbox Down Bank (always unavailable)",
+}
+NETBANKING_BANK_DOWN: Final = "SBXD"

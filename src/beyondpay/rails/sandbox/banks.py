@@ -1,0 +1,148 @@
+"""Sandbox banks: payers' accounts in each bank's own ledger namespace (``bank:<code>``).
+
+Each bank has a ``funding`` account (its capital: where payers' opening balances come from) and a
+``upi_settlement`` account (what it owes or is owed by the UPI switch). A payer's account has
+``debits_must_not_exceed_credits``: a payment the payer cannot afford is refused by the ledger
+itself (``exceeds_credits``, NPCI's Z9). Every transfer stays inside one bank's ledger, so each
+bank's books balance on their own.
+
+A payer is known by a keyed fingerprint of what names them (a VPA here; a mobile number when the
+PSP links bank accounts), never by the value: ``open_payer_account`` finds or opens the account,
+``move_between`` moves money between two accounts of one bank.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.invariants import invariant
+from beyondpay.ledger.domain import (
+    AccountFlags,
+    CreateAccountResult,
+    CreateTransferResult,
+    NewAccount,
+    Transfer,
+)
+from beyondpay.ledger.service import ledger_service
+
+SANDBOX_BANK: Final = "sbx1"  # the bank behind the @sandbox handle
+CURRENCY: Final = "inr"
+OPENING_BALANCE_MINOR_DEFAULT: Final = 1_00_000_00  # ₹1,00,000
+_FINGERPRINT_BYTES: Final = 16  # 128 bits of the fingerprint name the account
+_ACCOUNT_OK: Final = {CreateAccountResult.ok, CreateAccountResult.exists}
+_TRANSFER_OK: Final = {CreateTransferResult.ok, CreateTransferResult.exists}
+
+
+def bank_ledger(bank: str) -> str:
+    return f"bank:{bank}"
+
+
+def funding_account_id(bank: str) -> str:
+    return f"bank:{bank}:funding"
+
+
+def settlement_account_id(bank: str) -> str:
+    return f"bank:{bank}:upi_settlement"
+
+
+def _payer_account_id(bank: str, fingerprint: bytes) -> str:
+    return f"bank:{bank}:payer:{fingerprint[:_FINGERPRINT_BYTES].hex()}"
+
+
+def _bank_of(account_id: str) -> str:
+    prefix, bank, _ = account_id.split(":", 2)
+    invariant(prefix == "bank", "a sandbox bank account id starts with bank:")
+    return bank
+
+
+async def _create_accounts(session: AsyncSession, accounts: list[NewAccount]) -> None:
+    results = await ledger_service.create_accounts(session, accounts)
+    invariant(all(result in _ACCOUNT_OK for result in results), f"bank accounts: {results}")
+
+
+def _bank_accounts(bank: str) -> list[NewAccount]:
+    ledger = bank_ledger(bank)
+    return [
+        NewAccount(funding_account_id(bank), ledger, CURRENCY, "bank_funding"),
+        NewAccount(settlement_account_id(bank), ledger, CURRENCY, "upi_settlement"),
+    ]
+
+
+async def find_payer_account(
+    session: AsyncSession, ring: KeyRing, bank: str, holder: SecretStr
+) -> str | None:
+    """The payer's account at ``bank``, under any key of the ring (it may have rotated)."""
+    candidates = [
+        _payer_account_id(bank, fingerprint)
+        for fingerprint in ring.fingerprints(holder.get_secret_value())
+    ]
+    found = await ledger_service.get_accounts(session, candidates)
+    return next((account_id for account_id in candidates if account_id in found), None)
+
+
+async def open_payer_account(
+    session: AsyncSession,
+    ring: KeyRing,
+    bank: str,
+    holder: SecretStr,
+    *,
+    opening_balance_minor: int = OPENING_BALANCE_MINOR_DEFAULT,
+) -> str:
+    """The payer's account at ``bank``: found, or opened and funded from the bank's capital.
+    ``holder`` names the payer (prefix it with its kind: ``vpa:…``, ``mobile:…``)."""
+    invariant(opening_balance_minor > 0, "a payer's account opens with money in it")
+    existing = await find_payer_account(session, ring, bank, holder)
+    if existing is not None:
+        return existing
+    account_id = _payer_account_id(bank, ring.fingerprint(holder.get_secret_value()))
+    payer = NewAccount(
+        account_id,
+        bank_ledger(bank),
+        CURRENCY,
+        "payer_deposit",
+        AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )
+    await _create_accounts(session, [*_bank_accounts(bank), payer])
+    funding = Transfer(
+        id=f"fund:{account_id}",
+        debit_account_id=funding_account_id(bank),
+        credit_account_id=account_id,
+        amount=opening_balance_minor,
+        currency=CURRENCY,
+        code="opening_balance",
+    )
+    [result] = await ledger_service.create_transfers(session, [funding])
+    invariant(result in _TRANSFER_OK, f"opening balance: {result}")
+    return account_id
+
+
+async def move_between(
+    session: AsyncSession,
+    transfer_id: str,
+    debit_account_id: str,
+    credit_account_id: str,
+    amount_minor: int,
+    *,
+    code: str,
+) -> CreateTransferResult:
+    """Move money between two accounts of one sandbox bank; the ledger's result is returned
+    (``exceeds_credits`` when the payer cannot afford it). Idempotent by ``transfer_id``."""
+    invariant(
+        _bank_of(debit_account_id) == _bank_of(credit_account_id),
+        "a sandbox bank's transfer stays inside its own books",
+    )
+    await _create_accounts(session, _bank_accounts(_bank_of(debit_account_id)))
+    transfer = Transfer(
+        id=transfer_id,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount=amount_minor,
+        currency=CURRENCY,
+        code=code,
+    )
+    [result] = await ledger_service.create_transfers(session, [transfer])
+    return result

@@ -1,0 +1,355 @@
+"""What every sandbox connector shares: stored operations, idempotent request ids, capture,
+void, refund and status, and the edge checks (amounts, the answer's integrity).
+
+A rail module (``card``, ``upi``, ``netbanking``) says how it authorizes, what its wire format
+is, what happens when it answers by itself (``resolve``) and what a refund does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.db import jobs
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.rails.domain import AMOUNT_MINOR_MAX, next_status_check
+from beyondpay.rails.errors import (
+    RailAmountInvalidError,
+    RailIntegrityError,
+    RailPageNotFoundError,
+    RailReferenceUnknownError,
+    RailRequestIdReusedError,
+)
+from beyondpay.rails.models import SandboxRailOperationRow as Row
+from beyondpay.rails.protocol import AuthorizeRequest, Operation, Rail, RailOutcome
+from beyondpay.rails.sandbox.config import SandboxConfig, current
+
+FINAL: Final = ("succeeded", "failed")
+_PAGE_TOKEN_BYTES: Final = 16  # 128 bits of HMAC: the page link cannot be guessed
+_PAGE_CONTEXT: Final = "rails.sandbox.page:"
+
+
+def new_reference(rail: Rail) -> str:
+    """``card_ref_…``, ``upi_ref_…``, ``nb_ref_…``: 48 bits of time and 80 random bits."""
+    prefix = {Rail.card: "card_ref", Rail.upi: "upi_ref", Rail.netbanking: "nb_ref"}[rail]
+    return f"{prefix}_{new_id('r').partition('_')[2]}"
+
+
+def page_token(ring: KeyRing, reference: str) -> str:
+    """The secret part of a sandbox page's link: the reference and an HMAC of it under the ring
+    (nothing stored; checked with every key of the ring, so rotation keeps old links valid)."""
+    mac = ring.fingerprint(_PAGE_CONTEXT + reference)[:_PAGE_TOKEN_BYTES]
+    return f"{reference}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def reference_of_token(ring: KeyRing, token: str) -> str:
+    reference, _, mac_text = token.partition(".")
+    for fingerprint in ring.fingerprints(_PAGE_CONTEXT + reference):
+        expected = base64.urlsafe_b64encode(fingerprint[:_PAGE_TOKEN_BYTES]).decode().rstrip("=")
+        if hmac.compare_digest(expected.encode(), mac_text.encode()):
+            return reference
+    raise RailPageNotFoundError()
+
+
+def random_digits(count: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(count))
+
+
+async def lock_operation(session: AsyncSession, reference: str) -> Row | None:
+    statement = select(Row).where(Row.reference == reference).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _find(session: AsyncSession, rail: Rail, operation: str, request_id: str) -> Row | None:
+    statement = select(Row).where(
+        Row.rail == rail.value, Row.operation == operation, Row.request_id == request_id
+    )
+    return (await session.execute(statement.execution_options(populate_existing=True))).scalar()
+
+
+class SandboxConnector:
+    rail: Rail
+
+    def __init__(self, ring: KeyRing | None = None) -> None:
+        self.ring = ring if ring is not None else current().ring
+
+    @property
+    def config(self) -> SandboxConfig:
+        return current()
+
+    # --- what each rail says -------------------------------------------------------------
+
+    def to_wire(self, amount_minor: int, currency: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def from_wire(self, answer: Mapping[str, Any]) -> tuple[int, str]:
+        raise NotImplementedError
+
+    async def new_authorization(self, session: AsyncSession, request: AuthorizeRequest) -> Row:
+        """The row of a new authorization (not yet stored) with the rail's decision."""
+        raise NotImplementedError
+
+    async def after_insert(self, session: AsyncSession, row: Row) -> None:
+        """Effects of a newly stored operation (callbacks scheduled, money moved)."""
+        if row.resolves_at is not None:
+            await defer_callback(session, row.reference, row.resolves_at, delivery=1)
+
+    async def resolve(self, session: AsyncSession, row: Row) -> None:
+        """The rail answers by itself: the row reaches its final state."""
+        raise NotImplementedError
+
+    async def refund_effect(self, session: AsyncSession, parent: Row, refund: Row) -> None:
+        refund.status, refund.code = "succeeded", "00"
+
+    def action_url(self, row: Row) -> str | None:
+        return None
+
+    # --- the edge --------------------------------------------------------------------------
+
+    def switch_answer(self, sent: Mapping[str, Any]) -> dict[str, Any]:
+        """The simulated network reads what was sent in its own format and answers in it."""
+        amount_minor, currency = self.from_wire(sent)
+        return self.to_wire(amount_minor, currency)
+
+    def check_answer(self, amount_minor: int, currency: str, answer: Mapping[str, Any]) -> None:
+        """The integrity check: the rail answered for what we sent, or we refuse its answer."""
+        try:
+            answered = self.from_wire(answer)
+        except (KeyError, TypeError, ValueError):
+            raise RailIntegrityError("The payment rail's answer has no readable amount.") from None
+        if answered != (amount_minor, currency):
+            raise RailIntegrityError()
+
+    def exchange(self, amount_minor: int, currency: str) -> None:
+        sent = self.to_wire(amount_minor, currency)
+        self.check_answer(amount_minor, currency, self.switch_answer(sent))
+
+    # --- the protocol ----------------------------------------------------------------------
+
+    async def authorize(self, session: AsyncSession, request: AuthorizeRequest) -> RailOutcome:
+        if not 0 < request.amount_minor <= AMOUNT_MINOR_MAX:
+            raise RailAmountInvalidError(param="amount")
+        await self.config.sleep_latency(self.rail)
+        existing = await _find(session, self.rail, "authorize", request.request_id)
+        if existing is not None:
+            self._check_same_authorization(existing, request)
+            return self.outcome(existing)
+        row = await self.new_authorization(session, request)
+        self.exchange(row.amount_minor, row.currency)
+        stored = await self._insert(session, row)
+        if stored is not row:
+            self._check_same_authorization(stored, request)
+            return self.outcome(stored)
+        await self.after_insert(session, row)
+        return self.outcome(row)
+
+    def _check_same_authorization(self, row: Row, request: AuthorizeRequest) -> None:
+        same = (
+            row.amount_minor == request.amount_minor
+            and row.currency == request.currency.lower()
+            and row.merchant_id == request.merchant_id
+            and row.livemode == request.livemode
+        )
+        if not same:
+            raise RailRequestIdReusedError(param="request_id")
+
+    async def _insert(self, session: AsyncSession, row: Row) -> Row:
+        """Store ``row``; if another transaction stored this request id first, that row."""
+        try:
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            stored = await _find(session, self.rail, row.operation, row.request_id)
+            invariant(stored is not None, "a unique violation names a stored request id")
+            assert stored is not None
+            return stored
+        return row
+
+    def new_row(self, operation: Operation, request_id: str, **fields: Any) -> Row:
+        now = utcnow()
+        fields.setdefault("details", {})
+        return Row(
+            reference=new_reference(self.rail),
+            rail=self.rail.value,
+            operation=operation,
+            request_id=request_id,
+            status_checks=0,
+            callbacks_sent=0,
+            duplicate_callback=False,
+            captured_minor=0,
+            refunded_minor=0,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+
+    async def _parent(self, session: AsyncSession, reference: str) -> Row:
+        parent = await lock_operation(session, reference)
+        if parent is None or parent.rail != self.rail.value or parent.operation != "authorize":
+            raise RailReferenceUnknownError(param="reference")
+        return parent
+
+    async def _child(
+        self, session: AsyncSession, operation: Operation, request_id: str, parent: Row, amount: int
+    ) -> Row | None:
+        existing = await _find(session, self.rail, operation, request_id)
+        if existing is None:
+            return None
+        if existing.parent_reference != parent.reference or existing.amount_minor != amount:
+            raise RailRequestIdReusedError(param="request_id")
+        return existing
+
+    def _child_row(self, operation: Operation, request_id: str, parent: Row, amount: int) -> Row:
+        return self.new_row(
+            operation,
+            request_id,
+            parent_reference=parent.reference,
+            merchant_id=parent.merchant_id,
+            livemode=parent.livemode,
+            amount_minor=amount,
+            currency=parent.currency,
+            status="succeeded",
+            scenario=operation,
+        )
+
+    @staticmethod
+    def refuse(row: Row, failure_code: str, message: str) -> Row:
+        row.status, row.failure_code, row.message = "failed", failure_code, message
+        return row
+
+    async def capture(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        if amount_minor <= 0:
+            raise RailAmountInvalidError(param="amount")
+        await self.config.sleep_latency(self.rail)
+        parent = await self._parent(session, reference)
+        existing = await self._child(session, "capture", request_id, parent, amount_minor)
+        if existing is not None:
+            return self.outcome(existing)
+        row = self._child_row("capture", request_id, parent, amount_minor)
+        if parent.hold_state != "held" or parent.status != "succeeded":
+            self.refuse(row, "charge_not_capturable", "The payment is not held for capture.")
+        elif amount_minor > parent.amount_minor:
+            self.refuse(row, "amount_too_large", "A capture cannot exceed the amount authorized.")
+        else:
+            self.exchange(amount_minor, parent.currency)
+            # Capturing less than was held releases the rest: nothing more can be captured.
+            parent.hold_state, parent.captured_minor = "captured", amount_minor
+            parent.updated_at, row.code = utcnow(), "00"
+        await self._insert(session, row)
+        return self.outcome(row)
+
+    async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome:
+        await self.config.sleep_latency(self.rail)
+        parent = await self._parent(session, reference)
+        existing = await self._child(session, "void", request_id, parent, parent.amount_minor)
+        if existing is not None:
+            return self.outcome(existing)
+        row = self._child_row("void", request_id, parent, parent.amount_minor)
+        if parent.status == "requires_action" or parent.hold_state == "held":
+            # The payer's step (challenge, bank page, collect) is withdrawn or the hold released.
+            if parent.status == "requires_action":
+                self.refuse(parent, "canceled", "The payment was canceled before completion.")
+            parent.hold_state, parent.updated_at, row.code = "voided", utcnow(), "00"
+        else:
+            self.refuse(row, "charge_not_voidable", "Only a hold or an unfinished payment voids.")
+        await self._insert(session, row)
+        return self.outcome(row)
+
+    async def refund(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        if amount_minor <= 0:
+            raise RailAmountInvalidError(param="amount")
+        await self.config.sleep_latency(self.rail)
+        parent = await self._parent(session, reference)
+        existing = await self._child(session, "refund", request_id, parent, amount_minor)
+        if existing is not None:
+            return self.outcome(existing)
+        row = self._child_row("refund", request_id, parent, amount_minor)
+        remaining = parent.captured_minor - parent.refunded_minor
+        if parent.status != "succeeded" or parent.hold_state != "captured":
+            self.refuse(row, "charge_not_refundable", "Only a captured payment can be refunded.")
+        elif remaining == 0:
+            self.refuse(row, "charge_already_refunded", "The payment is refunded in full.")
+        elif amount_minor > remaining:
+            self.refuse(row, "amount_too_large", "A refund cannot exceed what is left captured.")
+        else:
+            self.exchange(amount_minor, parent.currency)
+            parent.refunded_minor += amount_minor
+            parent.updated_at = utcnow()
+            await self.refund_effect(session, parent, row)
+        stored = await self._insert(session, row)
+        invariant(stored is row, "the parent's lock serializes operations on one payment")
+        await self.after_insert(session, row)
+        return self.outcome(row)
+
+    async def status(self, session: AsyncSession, reference: str) -> RailOutcome:
+        await self.config.sleep_latency(self.rail)
+        row = await lock_operation(session, reference)
+        if row is None or row.rail != self.rail.value:
+            raise RailReferenceUnknownError(param="reference")
+        if row.status in FINAL:
+            return self.outcome(row)
+        now = utcnow()
+        if row.resolves_at is not None and now >= row.resolves_at:
+            await self.resolve(session, row)
+            return self.outcome(row)
+        if row.status == "pending" and row.check_after is not None and now >= row.check_after:
+            await self.status_check_due(session, row)
+        return self.status_outcome(row)
+
+    async def status_check_due(self, session: AsyncSession, row: Row) -> None:
+        """A status check made at or after ``check_after``: it counts against the pacing."""
+        row.status_checks += 1
+        row.check_after = next_status_check(self.rail, row.status_checks, row.created_at)
+        row.updated_at = utcnow()
+
+    def status_outcome(self, row: Row) -> RailOutcome:
+        return self.outcome(row)
+
+    def outcome(self, row: Row) -> RailOutcome:
+        requires_action = row.status == "requires_action"
+        return RailOutcome(
+            operation=row.operation,  # type: ignore[arg-type]
+            status=row.status,  # type: ignore[arg-type]
+            reference=row.reference,
+            request_id=row.request_id,
+            amount_minor=row.amount_minor,
+            currency=row.currency,
+            code=row.code,
+            failure_code=row.failure_code,
+            decline_code=row.decline_code,
+            message=row.message,
+            action_type=row.action_type if requires_action else None,  # type: ignore[arg-type]
+            action_url=self.action_url(row) if requires_action else None,
+            action_expires_at=row.action_expires_at if requires_action else None,
+            check_after=row.check_after if row.status == "pending" else None,
+            details={key: str(value) for key, value in (row.details or {}).items()},
+        )
+
+
+async def defer_callback(
+    session: AsyncSession, reference: str, at: datetime, *, delivery: int
+) -> None:
+    """Schedule the rail's callback for ``at``, in the caller's transaction (a rollback
+    schedules nothing)."""
+    from beyondpay.rails.tasks import deliver_callback
+
+    delay_s = max((at - utcnow()) / timedelta(seconds=1), 0.0)
+    await jobs.defer(
+        session, deliver_callback, schedule_in_s=delay_s, reference=reference, delivery=delivery
+    )

@@ -1,0 +1,227 @@
+"""The sandbox UPI switch and its banks.
+
+A collect request goes to the payer's VPA; the payer answers after the approval delay (or never:
+the collect expires). The intent flow (no VPA) answers with a ``upi://pay`` link that a default
+sandbox payer pays after the same delay. The answer reaches us as a callback (a job scheduled
+for the moment the payer answers), with NPCI's response codes. Money really moves: the payer's
+account at the sandbox bank is debited in the bank's own ledger, and refunds credit it back.
+
+On the wire, amounts are rupees as a decimal string (``"10.00"``) and the currency is INR only.
+VPAs are personal data: stored as a keyed fingerprint and a masked form, never in clear.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.invariants import invariant
+from beyondpay.ledger.domain import CreateTransferResult
+from beyondpay.rails.domain import (
+    AMOUNT_MINOR_MAX,
+    NPCI_CODES,
+    VPA_PATTERN,
+    VpaBehaviour,
+    mask_vpa,
+    minor_from_rupees,
+    next_status_check,
+    rupees_from_minor,
+    upi_pay_link,
+    vpa_behaviour,
+)
+from beyondpay.rails.errors import RailCurrencyUnsupportedError, RailInstrumentInvalidError
+from beyondpay.rails.models import SandboxRailOperationRow as Row
+from beyondpay.rails.protocol import AuthorizeRequest, Rail, RailOutcome, UpiInstrument
+from beyondpay.rails.sandbox import banks
+from beyondpay.rails.sandbox.common import SandboxConnector, random_digits
+
+UPI_COLLECT_EXPIRY_S: Final = 5 * 60  # a collect request (or intent link) stays open this long
+DUPLICATE_CALLBACK_DELAY_S: Final = 30  # duplicate@sandbox: the second callback comes this late
+PSP_PREFIX: Final = "SBX"  # the switch's 3-letter prefix of UPI transaction ids
+UPI_TRANSACTION_ID_CHARS: Final = 35
+PAYEE_VPA: Final = "payee.sandbox@beyondpay"
+PAYEE_NAME: Final = "beyondpay sandbox merchant"
+# The payer of every intent link (their VPA is never known to the merchant in this flow).
+INTENT_PAYER: Final = SecretStr("vpa:intent-payer@sandbox")
+_ALPHANUMERICS: Final = string.ascii_uppercase + string.digits
+_MOVED: Final = {CreateTransferResult.ok, CreateTransferResult.exists}
+
+
+def upi_transaction_id() -> str:
+    """35 alphanumerics with the PSP's 3-letter prefix, as NPCI's format wants."""
+    body_chars = UPI_TRANSACTION_ID_CHARS - len(PSP_PREFIX)
+    return PSP_PREFIX + "".join(secrets.choice(_ALPHANUMERICS) for _ in range(body_chars))
+
+
+def rrn() -> str:
+    """The 12-digit retrieval reference number ``ydddhhnnnnnn``."""
+    now = utcnow()
+    return f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}{random_digits(6)}"
+
+
+def _apply_code(row: Row, code: str) -> None:
+    npci = NPCI_CODES[code]
+    row.code, row.failure_code, row.decline_code = code, npci.failure_code, npci.decline_code
+    row.message = npci.message
+    row.status = "succeeded" if code == "00" else "failed"
+    if code == "00":
+        row.hold_state, row.captured_minor = "captured", row.amount_minor
+    row.updated_at = utcnow()
+
+
+class SandboxUpiConnector(SandboxConnector):
+    rail = Rail.upi
+
+    def to_wire(self, amount_minor: int, currency: str) -> dict[str, Any]:
+        return {"amount": rupees_from_minor(amount_minor), "currency": currency.upper()}
+
+    def from_wire(self, answer: Mapping[str, Any]) -> tuple[int, str]:
+        return minor_from_rupees(str(answer["amount"])), str(answer["currency"]).lower()
+
+    async def new_authorization(self, session: AsyncSession, request: AuthorizeRequest) -> Row:
+        upi = request.instrument
+        if not isinstance(upi, UpiInstrument):
+            raise RailInstrumentInvalidError("The UPI rail takes a VPA.", param="instrument")
+        if request.currency.lower() != "inr":
+            raise RailCurrencyUnsupportedError("UPI carries INR only.", param="currency")
+        now = utcnow()
+        row = self.new_row(
+            "authorize",
+            request.request_id,
+            merchant_id=request.merchant_id,
+            livemode=request.livemode,
+            amount_minor=request.amount_minor,
+            currency="inr",
+            status="requires_action",
+            scenario="collect",
+            capture_method="automatic",
+            return_url=request.return_url,
+            action_expires_at=now + timedelta(seconds=UPI_COLLECT_EXPIRY_S),
+            details={"upi_transaction_id": upi_transaction_id(), "rrn": rrn()},
+        )
+        behaviour = await self._payer(session, row, upi.vpa)
+        self._decide(row, behaviour)
+        return row
+
+    async def _payer(self, session: AsyncSession, row: Row, vpa: SecretStr | None) -> VpaBehaviour:
+        """Find or open the payer's sandbox bank account; the VPA stays in memory only."""
+        if vpa is None:
+            row.scenario, row.action_type = "intent", "upi_intent"
+            row.payer_account_id = await banks.open_payer_account(
+                session, self.ring, banks.SANDBOX_BANK, INTENT_PAYER
+            )
+            return vpa_behaviour("")
+        value = vpa.get_secret_value().strip().lower()
+        if not VPA_PATTERN.match(value):
+            raise RailInstrumentInvalidError("The VPA is not of the form name@handle.", param="vpa")
+        behaviour = vpa_behaviour(value)
+        row.action_type = "upi_collect"
+        row.instrument_fingerprint = self.ring.fingerprint("vpa:" + value)
+        row.instrument_masked = mask_vpa(value)
+        row.instrument_brand = value.partition("@")[2]
+        row.payer_account_id = await banks.open_payer_account(
+            session,
+            self.ring,
+            banks.SANDBOX_BANK,
+            SecretStr("vpa:" + value),
+            opening_balance_minor=behaviour.opening_balance_minor,
+        )
+        return behaviour
+
+    def _decide(self, row: Row, behaviour: VpaBehaviour) -> None:
+        now = utcnow()
+        scenario = behaviour.scenario
+        if row.amount_minor > AMOUNT_MINOR_MAX:
+            _apply_code(row, "Z8")
+            return
+        if self.config.fails_technically(self.rail):
+            if self.config.random.random() < 0.5:
+                _apply_code(row, "U30")
+                return
+            scenario = "deemed"
+        if scenario in ("deemed", "timeout"):
+            row.scenario, row.status = scenario, "pending"
+            row.code = "RB" if scenario == "deemed" else "U09"
+            row.final_code = "00" if scenario == "deemed" else None
+            row.check_after = next_status_check(self.rail, 0, row.created_at)
+            return
+        row.final_code = behaviour.final_code
+        row.duplicate_callback = behaviour.duplicate_callback
+        if behaviour.final_code == "U69":
+            row.resolves_at = row.action_expires_at  # the payer never answers
+        else:
+            row.resolves_at = now + timedelta(seconds=self.config.upi_approval_delay_s)
+
+    def action_url(self, row: Row) -> str | None:
+        if row.action_type != "upi_intent":
+            return None
+        return upi_pay_link(PAYEE_VPA, PAYEE_NAME, row.reference, row.amount_minor)
+
+    async def resolve(self, session: AsyncSession, row: Row) -> None:
+        """The payer answered (or the collect expired): with 00 the payer's bank debits them,
+        and the ledger itself refuses what they cannot afford (Z9)."""
+        invariant(row.operation == "authorize", "the switch answers by itself on payments")
+        invariant(row.final_code is not None, "a resolving payment knows its answer")
+        code = row.final_code or "U30"
+        if code == "00":
+            invariant(row.payer_account_id is not None, "an approved payment has a payer")
+            result = await banks.move_between(
+                session,
+                f"upi:{row.reference}:debit",
+                row.payer_account_id or "",
+                banks.settlement_account_id(banks.SANDBOX_BANK),
+                row.amount_minor,
+                code="upi_payment",
+            )
+            if result == CreateTransferResult.exceeds_credits:
+                code = "Z9"
+            else:
+                invariant(result in _MOVED, f"the payer's debit: {result}")
+        _apply_code(row, code)
+
+    async def status_check_due(self, session: AsyncSession, row: Row) -> None:
+        if row.scenario == "deemed":
+            await self.resolve(session, row)  # the first check on time learns the answer: 00
+            return
+        await super().status_check_due(session, row)
+
+    def status_outcome(self, row: Row) -> RailOutcome:
+        """Before the payer answers, a status check says the payment is pending."""
+        outcome = self.outcome(row)
+        if row.status != "requires_action":
+            return outcome
+        check_after = next_status_check(self.rail, row.status_checks, row.created_at)
+        return RailOutcome(
+            operation=outcome.operation,
+            status="pending",
+            reference=outcome.reference,
+            request_id=outcome.request_id,
+            amount_minor=outcome.amount_minor,
+            currency=outcome.currency,
+            code="01",
+            message="The payer has not answered yet.",
+            check_after=check_after,
+            details=outcome.details,
+        )
+
+    async def refund_effect(self, session: AsyncSession, parent: Row, refund: Row) -> None:
+        """The bank credits the payer back from its settlement with the switch."""
+        invariant(parent.payer_account_id is not None, "a captured UPI payment has a payer")
+        result = await banks.move_between(
+            session,
+            f"upi:{refund.reference}:refund",
+            banks.settlement_account_id(banks.SANDBOX_BANK),
+            parent.payer_account_id or "",
+            refund.amount_minor,
+            code="upi_refund",
+        )
+        invariant(result in _MOVED, f"the payer's refund credit: {result}")
+        refund.status, refund.code = "succeeded", "00"
+        refund.details = {"upi_transaction_id": upi_transaction_id(), "rrn": rrn()}

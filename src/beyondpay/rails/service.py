@@ -1,0 +1,170 @@
+"""The rails' use cases: the only way other modules reach a rail.
+
+``connector_for(rail, livemode)`` gives the connector to call (the sandbox in test mode; live
+mode has none and says so). ``on_outcome(handler)`` registers who hears what a rail reports by
+itself. ``next_status_check`` paces status checks. Nothing here commits: the caller's request
+or job owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.settings import Settings
+from beyondpay.rails import callbacks
+from beyondpay.rails.callbacks import off_outcome, on_outcome
+from beyondpay.rails.domain import NETBANKING_BANKS, next_status_check
+from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
+from beyondpay.rails.models import SandboxRailOperationRow as Row
+from beyondpay.rails.protocol import Connector, Rail, RailOutcome
+from beyondpay.rails.sandbox import config
+from beyondpay.rails.sandbox.banks import find_payer_account, move_between, open_payer_account
+from beyondpay.rails.sandbox.card import SandboxCardConnector
+from beyondpay.rails.sandbox.common import (
+    FINAL,
+    SandboxConnector,
+    defer_callback,
+    lock_operation,
+    reference_of_token,
+)
+from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
+from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
+
+__all__ = [
+    "PageView",
+    "complete_page",
+    "configure",
+    "connector_for",
+    "deliver_callback",
+    "find_payer_account",
+    "move_between",
+    "next_status_check",
+    "off_outcome",
+    "on_outcome",
+    "open_payer_account",
+    "view_page",
+]
+
+_SANDBOX: Final[dict[Rail, type[SandboxConnector]]] = {
+    Rail.card: SandboxCardConnector,
+    Rail.upi: SandboxUpiConnector,
+    Rail.netbanking: SandboxNetbankingConnector,
+}
+# Which kind of page each rail shows the payer.
+PAGE_KINDS: Final = {Rail.card: "3ds", Rail.netbanking: "bank"}
+
+
+def configure(settings: Settings, *, ring: KeyRing | None = None) -> None:
+    """Read the sandbox rails' settings (latency, failure rates, public URL, the ring); called
+    by the API and the worker at start-up."""
+    config.configure(settings, ring=ring)
+
+
+def connector_for(rail: Rail, livemode: bool, *, ring: KeyRing | None = None) -> Connector:
+    """The connector for ``rail`` in this mode. ``ring`` fingerprints instruments and signs page
+    links; by default the configured one."""
+    if livemode:
+        raise RailUnavailableError(
+            f"No live connector is configured for the {rail.value} rail: live-mode payments"
+            " cannot reach it. Use test mode (sk_test_ keys) and the sandbox rails."
+        )
+    return _SANDBOX[rail](ring)
+
+
+def _sandbox(row: Row, ring: KeyRing | None = None) -> SandboxConnector:
+    return _SANDBOX[Rail(row.rail)](ring)
+
+
+async def deliver_callback(session: AsyncSession, reference: str, delivery: int) -> float | None:
+    """The rail's callback for ``reference``: its answer reaches its final state and every
+    handler hears it, in this transaction. ``delivery`` 1 is the callback, 2 the duplicate that
+    ``duplicate@sandbox`` sends late. Safe to run twice: a delivery made is not made again.
+    Returns the seconds still to wait when run before the rail answers (the job defers again).
+    """
+    row = await lock_operation(session, reference)
+    if row is None or row.hold_state == "voided" or row.callbacks_sent >= delivery:
+        return None
+    if delivery > 1 and not row.duplicate_callback:
+        return None
+    connector = _sandbox(row)
+    if row.status not in FINAL:
+        if row.resolves_at is None:
+            return None  # deemed or timed out: this rail sends no callback
+        wait_s = (row.resolves_at - utcnow()) / timedelta(seconds=1)
+        if wait_s > 0:
+            return wait_s
+        await connector.resolve(session, row)
+    row.callbacks_sent = delivery
+    await callbacks.notify(session, connector.outcome(row))
+    if row.duplicate_callback and delivery == 1:
+        at = utcnow() + timedelta(seconds=DUPLICATE_CALLBACK_DELAY_S)
+        await defer_callback(session, reference, at, delivery=2)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    reference: str
+    rail: Rail
+    amount_minor: int
+    currency: str
+    status: str
+    instrument: str  # masked card or bank name: never a card number
+    return_url: str | None
+    outcome: RailOutcome
+
+
+async def _page_row(session: AsyncSession, ring: KeyRing, kind: str, token: str) -> Row:
+    reference = reference_of_token(ring, token)
+    row = await lock_operation(session, reference)
+    if row is None or PAGE_KINDS.get(Rail(row.rail)) != kind or row.operation != "authorize":
+        raise RailPageNotFoundError()
+    return row
+
+
+def _view(row: Row, connector: SandboxConnector) -> PageView:
+    rail = Rail(row.rail)
+    if rail is Rail.netbanking:
+        instrument = NETBANKING_BANKS.get(row.instrument_brand or "", "Sandbox bank")
+    else:
+        instrument = f"{row.instrument_brand or 'card'} {row.instrument_masked or ''}".strip()
+    return PageView(
+        reference=row.reference,
+        rail=rail,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        status=row.status,
+        instrument=instrument,
+        return_url=row.return_url,
+        outcome=connector.outcome(row),
+    )
+
+
+async def view_page(session: AsyncSession, ring: KeyRing, kind: str, token: str) -> PageView:
+    """What the 3-D Secure (``kind`` "3ds") or bank ("bank") page shows."""
+    row = await _page_row(session, ring, kind, token)
+    return _view(row, _sandbox(row, ring))
+
+
+async def complete_page(
+    session: AsyncSession, ring: KeyRing, kind: str, token: str, *, complete: bool
+) -> tuple[PageView, bool]:
+    """The payer's answer on a sandbox page: recorded, and every handler hears it in this
+    transaction. A second answer changes nothing (returns ``False``)."""
+    row = await _page_row(session, ring, kind, token)
+    connector = _sandbox(row, ring)
+    if row.status != "requires_action":
+        return _view(row, connector), False
+    if isinstance(connector, SandboxCardConnector):
+        connector.complete_challenge(row, authenticated=complete)
+    elif isinstance(connector, SandboxNetbankingConnector):
+        connector.complete_page(row, authorized=complete)
+    row.callbacks_sent = 1
+    await callbacks.notify(session, connector.outcome(row))
+    return _view(row, connector), True
