@@ -15,6 +15,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from pathlib import Path
 
 import httpx
@@ -99,14 +100,44 @@ def template_database(postgres_server_url: str) -> str:
     return name
 
 
+# Per currency, debits equal credits, posted and pending, summed over every account.
+_LEDGER_SUMS = (
+    "SELECT currency, sum(debits_posted) - sum(credits_posted),"
+    " sum(debits_pending) - sum(credits_pending) FROM ledger_accounts GROUP BY currency"
+)
+
+
+async def _verify_ledger(url: str) -> None:
+    from beyondpay.ledger.journal import verify_connection
+
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        report = await verify_connection(connection)
+        assert report.ok, f"ledger verify after the test: {report.problems}"
+        rows = await (await connection.execute(_LEDGER_SUMS)).fetchall()
+        unbalanced = [row for row in rows if row[1] != 0 or row[2] != 0]
+        assert not unbalanced, f"per-currency sums are not zero after the test: {unbalanced}"
+
+
 @pytest.fixture
-def database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
-    """The URL of a fresh, migrated database of this test's own."""
+def database_url(
+    request: pytest.FixtureRequest, postgres_server_url: str, template_database: str
+) -> Iterator[str]:
+    """The URL of a fresh, migrated database of this test's own. After the test, the ledger in
+    it is verified (``ledger verify`` clean, per-currency sums zero) unless the test is marked
+    ``ledger_tampered``; a failed test is not verified (its failure says more)."""
     name = f"beyondpay_test_{uuid.uuid4().hex[:16]}"
     admin = libpq_url(postgres_server_url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield with_database(postgres_server_url, name).render_as_string(hide_password=False)
+    url = with_database(postgres_server_url, name).render_as_string(hide_password=False)
+    yield url
+    report = getattr(request.node, "rep_call", None)
+    if (
+        report is not None
+        and report.passed
+        and request.node.get_closest_marker("ledger_tampered") is None
+    ):
+        asyncio.run(_verify_ledger(url))
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -184,3 +215,11 @@ async def merchant(database: Database) -> TestMerchant:
     from tests.support import make_merchant
 
     return await make_merchant(database)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keeps each phase's report on the test item, so fixtures can tell a passed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

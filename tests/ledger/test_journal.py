@@ -69,6 +69,7 @@ async def test_verify_is_clean_on_an_honest_journal(database: Database, database
     assert (report.transfers, report.accounts, report.ledgers) == (4, 3, 3)
 
 
+@pytest.mark.ledger_tampered
 def test_cli_verify_passes_then_fails_after_tampering(database_url: str) -> None:
     async def seed() -> None:
         database = Database(database_url)
@@ -102,6 +103,7 @@ def _tamper(database_url: str) -> None:
         )
 
 
+@pytest.mark.ledger_tampered
 async def test_verify_catches_a_tampered_row(database: Database, database_url: str) -> None:
     await _journal(database)
     _tamper(database_url)
@@ -111,6 +113,7 @@ async def test_verify_catches_a_tampered_row(database: Database, database_url: s
     assert any("account wallet: stored debits_posted" in problem for problem in report.problems)
 
 
+@pytest.mark.ledger_tampered
 async def test_verify_catches_a_balance_changed_behind_the_ledger(
     database: Database, database_url: str
 ) -> None:
@@ -121,6 +124,7 @@ async def test_verify_catches_a_balance_changed_behind_the_ledger(
     assert any("stored credits_posted 5000, journal gives 1000" in p for p in report.problems)
 
 
+@pytest.mark.ledger_tampered
 async def test_verify_catches_a_removed_row(database: Database, database_url: str) -> None:
     await _journal(database)
     with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:

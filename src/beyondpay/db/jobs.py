@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, Final
 
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.session import driver_connection
+from beyondpay.db.session import Database, driver_connection
 from beyondpay.db.urls import libpq_url
 
 WORKER_CONCURRENCY_DEFAULT: Final = 4
@@ -178,3 +179,35 @@ async def running_worker(
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+
+
+JOB_DATABASE_POOL_SIZE: Final = 4
+_job_databases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Database]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def job_database(context: procrastinate.JobContext) -> Database:
+    """An SQLAlchemy database on the worker's own database, for jobs whose use cases run in a
+    session. One per database and event loop: an engine's connections belong to the loop that
+    opened them (a process runs one worker loop; tests run one per test)."""
+    connector = context.app.connector
+    if not isinstance(connector, procrastinate.PsycopgConnector):
+        raise TypeError("jobs need the psycopg connector")
+    conninfo = str(connector.pool.conninfo)
+    of_loop = _job_databases.setdefault(asyncio.get_running_loop(), {})
+    database = of_loop.get(conninfo)
+    if database is None:
+        database = Database(
+            conninfo,
+            pool_size=JOB_DATABASE_POOL_SIZE,
+            max_overflow=JOB_DATABASE_POOL_SIZE,
+            application_name="beyondpay-jobs",
+        )
+        of_loop[conninfo] = database
+    return database
+
+
+async def close_job_databases() -> None:
+    for database in _job_databases.pop(asyncio.get_running_loop(), {}).values():
+        await database.dispose()

@@ -1,0 +1,99 @@
+"""The payments tables (migration 0010): intents, charges, balance transactions. Only this
+module writes them (refunds live in the refunds module)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Integer, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+from beyondpay.db.base import Base
+
+_TIME = DateTime(timezone=True)
+
+
+class PaymentIntentRow(Base):
+    __tablename__ = "payment_intents"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    capture_method: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(Text)
+    payment_method_id: Mapped[str | None] = mapped_column(Text)
+    payment_method_types: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    description: Mapped[str | None] = mapped_column(Text)
+    receipt_email: Mapped[str | None] = mapped_column(Text)
+    statement_descriptor: Mapped[str | None] = mapped_column(Text)
+    return_url: Mapped[str | None] = mapped_column(Text)
+    client_secret: Mapped[str] = mapped_column(Text)
+    amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    latest_charge_id: Mapped[str | None] = mapped_column(Text)
+    last_payment_error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    next_action: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    canceled_at: Mapped[datetime | None] = mapped_column(_TIME)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class ChargeRow(Base):
+    __tablename__ = "charges"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    payment_intent_id: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(Text)
+    payment_method_id: Mapped[str] = mapped_column(Text)
+    payment_method_details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    rail: Mapped[str] = mapped_column(Text)
+    rail_reference: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    amount_captured: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    authorized: Mapped[bool] = mapped_column(Boolean, default=False)
+    captured: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    capture_requested: Mapped[bool] = mapped_column(Boolean)
+    failure_code: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    rail_details: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    balance_transaction_id: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
+    checks_made: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(_TIME)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class BalanceTransactionRow(Base):
+    __tablename__ = "balance_transactions"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    reporting_category: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    available_on: Mapped[datetime] = mapped_column(_TIME)
+    source: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)

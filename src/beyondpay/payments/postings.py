@@ -1,0 +1,231 @@
+"""Every money movement of a payment as ledger transfers, and the balance transactions that show
+them to the merchant. Never commits.
+
+- **Authorization**: a hold (pending transfer) from the rail's clearing account to the
+  merchant's pending balance, ``<charge>:hold``.
+- **Capture**: the hold posted for the captured amount (less than held releases the rest),
+  linked with the platform's fee from the merchant's pending balance (``<charge>:capture`` and
+  ``<charge>:fee``): both or neither. **Void**: the hold voided (``<charge>:void``).
+- **Availability**: the charge's net amount from pending to available (``<txn>:available``),
+  once its ``available_on`` has come.
+- **Refund**: a hold from the merchant's available balance to the rail's clearing account
+  (``<refund>:hold``), posted when the rail refunds, voided when it fails: a failed refund gives
+  the money back to the balance.
+
+Transfer ids are named after the object, so doing any of these twice moves nothing the second
+time (the ledger answers ``exists``). Merchant balances may go negative, as Stripe's do (a
+refund of funds not yet available); what stops over-refunding is the charge's row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.db.session import driver_connection
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.ledger.domain import CreateTransferResult, NewAccount, Transfer, TransferFlags
+from beyondpay.ledger.service import AccountBalance, ledger_service
+from beyondpay.payments.domain import Chart
+from beyondpay.payments.models import BalanceTransactionRow
+
+_DONE: Final = frozenset({CreateTransferResult.ok, CreateTransferResult.exists})
+# Accounts known to exist, per database: creating them is skipped after the first time.
+_ensured: set[tuple[str, str]] = set()
+
+
+async def _ensure_accounts(session: AsyncSession, chart: Chart, rail: str | None) -> None:
+    connection = await driver_connection(session)
+    database = str(connection.info.dbname)
+    wanted = [
+        NewAccount(chart.pending, chart.merchant_ledger, chart.currency, "merchant_pending"),
+        NewAccount(chart.available, chart.merchant_ledger, chart.currency, "merchant_available"),
+        NewAccount(chart.fees, chart.platform_ledger, chart.currency, "platform_fees"),
+    ]
+    if rail is not None:
+        wanted.append(
+            NewAccount(
+                chart.rail_clearing(rail), chart.platform_ledger, chart.currency, "rail_clearing"
+            )
+        )
+    missing = [account for account in wanted if (database, account.id) not in _ensured]
+    if not missing:
+        return
+    await ledger_service.create_accounts(session, missing)
+    _ensured.update((database, account.id) for account in missing)
+
+
+async def _apply(session: AsyncSession, transfers: Sequence[Transfer]) -> None:
+    results = await ledger_service.create_transfers(session, transfers)
+    invariant(
+        all(result in _DONE for result in results),
+        f"payment postings are accepted by the ledger: {[str(r) for r in results]}",
+    )
+
+
+async def hold(
+    session: AsyncSession, chart: Chart, rail: str, charge_id: str, amount_minor: int
+) -> None:
+    await _ensure_accounts(session, chart, rail)
+    await _apply(
+        session,
+        [
+            Transfer(
+                id=f"{charge_id}:hold",
+                debit_account_id=chart.rail_clearing(rail),
+                credit_account_id=chart.pending,
+                amount=amount_minor,
+                currency=chart.currency,
+                code="charge_authorization",
+                flags=TransferFlags.PENDING,
+            )
+        ],
+    )
+
+
+async def capture(
+    session: AsyncSession, chart: Chart, charge_id: str, amount_minor: int, fee_minor: int
+) -> None:
+    invariant(0 <= fee_minor <= amount_minor, "the fee is within the captured amount")
+    post = Transfer(
+        id=f"{charge_id}:capture",
+        amount=amount_minor,
+        pending_id=f"{charge_id}:hold",
+        flags=TransferFlags.POST_PENDING | (TransferFlags.LINKED if fee_minor else 0),
+    )
+    transfers = [post]
+    if fee_minor:
+        transfers.append(
+            Transfer(
+                id=f"{charge_id}:fee",
+                debit_account_id=chart.pending,
+                credit_account_id=chart.fees,
+                amount=fee_minor,
+                currency=chart.currency,
+                code="platform_fee",
+            )
+        )
+    await _apply(session, transfers)
+
+
+async def void(session: AsyncSession, charge_id: str) -> None:
+    await _apply(
+        session,
+        [
+            Transfer(
+                id=f"{charge_id}:void",
+                pending_id=f"{charge_id}:hold",
+                flags=TransferFlags.VOID_PENDING,
+            )
+        ],
+    )
+
+
+async def make_available(
+    session: AsyncSession, chart: Chart, balance_transaction_id: str, net_minor: int
+) -> None:
+    if net_minor <= 0:
+        return
+    await _apply(
+        session,
+        [
+            Transfer(
+                id=f"{balance_transaction_id}:available",
+                debit_account_id=chart.pending,
+                credit_account_id=chart.available,
+                amount=net_minor,
+                currency=chart.currency,
+                code="funds_available",
+            )
+        ],
+    )
+
+
+async def hold_refund(
+    session: AsyncSession, chart: Chart, rail: str, refund_id: str, amount_minor: int
+) -> None:
+    await _ensure_accounts(session, chart, rail)
+    await _apply(
+        session,
+        [
+            Transfer(
+                id=f"{refund_id}:hold",
+                debit_account_id=chart.available,
+                credit_account_id=chart.rail_clearing(rail),
+                amount=amount_minor,
+                currency=chart.currency,
+                code="refund",
+                flags=TransferFlags.PENDING,
+            )
+        ],
+    )
+
+
+async def settle_refund(session: AsyncSession, refund_id: str, *, succeeded: bool) -> None:
+    flags = TransferFlags.POST_PENDING if succeeded else TransferFlags.VOID_PENDING
+    suffix = "post" if succeeded else "void"
+    await _apply(
+        session, [Transfer(id=f"{refund_id}:{suffix}", pending_id=f"{refund_id}:hold", flags=flags)]
+    )
+
+
+async def balances(
+    session: AsyncSession, chart: Chart
+) -> tuple[int, int]:
+    """(available, pending) of the merchant in ``chart``'s currency, from the ledger.
+
+    Available deducts refunds on hold; pending counts captured funds only (an authorization's
+    hold is not yet the merchant's).
+    """
+    accounts: dict[str, AccountBalance] = await ledger_service.get_accounts(
+        session, [chart.available, chart.pending]
+    )
+    available = accounts.get(chart.available)
+    pending = accounts.get(chart.pending)
+    available_amount = (
+        available.credits_posted - available.debits_posted - available.debits_pending
+        if available
+        else 0
+    )
+    pending_amount = pending.credits_posted - pending.debits_posted if pending else 0
+    return available_amount, pending_amount
+
+
+def balance_transaction(
+    *,
+    merchant_id: str,
+    livemode: bool,
+    amount: int,
+    fee: int,
+    currency: str,
+    type: str,
+    reporting_category: str,
+    source: str,
+    description: str | None,
+    available_after: timedelta | None,
+    now: datetime | None = None,
+) -> BalanceTransactionRow:
+    """A new balance transaction: ``available_after`` None is available at once."""
+    moment = now or utcnow()
+    pending = available_after is not None and available_after.total_seconds() > 0
+    return BalanceTransactionRow(
+        id=new_id("txn"),
+        merchant_id=merchant_id,
+        livemode=livemode,
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
+        currency=currency,
+        type=type,
+        reporting_category=reporting_category,
+        status="pending" if pending else "available",
+        available_on=moment + (available_after if pending and available_after else timedelta(0)),
+        source=source,
+        description=description,
+        created_at=moment,
+    )

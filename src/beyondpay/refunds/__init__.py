@@ -1,0 +1,1 @@
+"""Refunds of captured charges: full, partial, several; never more than captured."""

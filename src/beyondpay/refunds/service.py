@@ -1,0 +1,273 @@
+"""Refund use cases. Never commits.
+
+Creating a refund locks its charge's row first, so the refunds of one charge are made one at a
+time: each sees the amount already refunded (pending refunds included) and none can take the
+total past the amount captured — 100 concurrent ₹1 refunds of a ₹10 charge make exactly 10.
+The money is held from the merchant's balance at once, posted when the rail refunds and voided
+(given back) when it fails; the rail's answer arrives at creation, by a callback or by a status
+check, and :func:`apply_outcome` treats a repeat as a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.lists import created_conditions, page, scoped
+from beyondpay.api.params import merge_metadata
+from beyondpay.events.service import event_service
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.logging import get_logger
+from beyondpay.merchants.domain import Caller
+from beyondpay.payments.service import charge_service
+from beyondpay.rails.protocol import Rail, RailOutcome
+from beyondpay.rails.service import connector_for, next_status_check, on_outcome
+from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
+from beyondpay.refunds.models import RefundRow
+from beyondpay.refunds.schemas import (
+    RefundCreateParams,
+    RefundListParams,
+    RefundUpdateParams,
+    refund_object,
+)
+
+_log = get_logger(__name__)
+
+
+async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
+    await event_service.record(
+        session,
+        merchant_id=refund.merchant_id,
+        livemode=refund.livemode,
+        type=type,
+        object=refund_object(refund),
+    )
+
+
+class RefundService:
+    async def create(
+        self, session: AsyncSession, caller: Caller, params: RefundCreateParams
+    ) -> RefundRow:
+        if (params.charge is None) == (params.payment_intent is None):
+            raise InvalidRequestError(
+                "You must pass exactly one of charge or payment_intent.",
+                param="charge" if params.charge is None else "payment_intent",
+            )
+        if params.charge is not None:
+            charge_id, param = params.charge, "charge"
+        else:
+            charge_id = await charge_service.latest_charge_of(
+                session, caller, str(params.payment_intent), param="payment_intent"
+            )
+            param = "payment_intent"
+        charge = await charge_service.lock_for_refund(session, caller, charge_id, param=param)
+        if charge.status != "succeeded" or not charge.captured:
+            raise InvalidRequestError(
+                f"Charge {charge.id} has not been captured: there is nothing to refund.",
+                param=param,
+            )
+        remaining = charge.amount_captured - charge.amount_refunded
+        if remaining <= 0:
+            raise ChargeAlreadyRefundedError(
+                f"Charge {charge.id} has already been refunded.", param=param
+            )
+        amount = params.amount if params.amount is not None else remaining
+        if amount > remaining:
+            raise RefundAmountTooLargeError(
+                f"Refund amount ({amount}) is greater than the charge's unrefunded amount"
+                f" ({remaining}).",
+                param="amount",
+            )
+        now = utcnow()
+        refund = RefundRow(
+            id=new_id("re"),
+            merchant_id=charge.merchant_id,
+            livemode=charge.livemode,
+            charge_id=charge.id,
+            payment_intent_id=charge.payment_intent_id,
+            amount=amount,
+            currency=charge.currency,
+            status="pending",
+            reason=params.reason,
+            rail=charge.rail,
+            metadata_=merge_metadata(
+                {}, params.metadata if isinstance(params.metadata, dict) else None
+            ),
+            checks_made=0,
+            created_at=now,
+            updated_at=now,
+        )
+        refund.balance_transaction_id = await charge_service.hold_refund(
+            session, charge, refund.id, amount
+        )
+        session.add(refund)
+        await session.flush()
+        connector = connector_for(Rail(charge.rail), charge.livemode)
+        outcome = await connector.refund(session, refund.id, str(charge.rail_reference), amount)
+        refund.rail_reference = outcome.reference
+        await _settle(session, charge, refund, outcome, announce=False)
+        await _record(session, refund, "refund.created")
+        return refund
+
+    async def get(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
+        statement = scoped(RefundRow, caller.merchant, caller.livemode, RefundRow.id == refund_id)
+        row: RefundRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("refund", refund_id)
+        return row
+
+    async def update(
+        self, session: AsyncSession, caller: Caller, refund_id: str, params: RefundUpdateParams
+    ) -> RefundRow:
+        statement = scoped(
+            RefundRow, caller.merchant, caller.livemode, RefundRow.id == refund_id
+        ).with_for_update()
+        refund: RefundRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if refund is None:
+            raise ResourceMissingError.for_object("refund", refund_id)
+        if "metadata" in params.model_fields_set:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            refund.metadata_ = merge_metadata(refund.metadata_, metadata)
+            refund.updated_at = utcnow()
+            await session.flush()
+            await _record(session, refund, "refund.updated")
+        return refund
+
+    async def list(
+        self, session: AsyncSession, caller: Caller, params: RefundListParams
+    ) -> tuple[Sequence[RefundRow], bool]:
+        conditions: list[Any] = list(created_conditions(RefundRow.created_at, params.created))
+        if params.charge is not None:
+            conditions.append(RefundRow.charge_id == params.charge)
+        if params.payment_intent is not None:
+            conditions.append(RefundRow.payment_intent_id == params.payment_intent)
+        statement = scoped(RefundRow, caller.merchant, caller.livemode, *conditions)
+        return await page(
+            session,
+            statement,
+            RefundRow.id,
+            params,
+            cursor_exists=lambda cursor: scoped(
+                RefundRow, caller.merchant, caller.livemode, RefundRow.id == cursor
+            ),
+            object_name="refund",
+        )
+
+
+async def _settle(
+    session: AsyncSession, charge: Any, refund: RefundRow, outcome: RailOutcome, *, announce: bool
+) -> None:
+    """The rail's answer about a pending refund (charge and refund locked)."""
+    if refund.status != "pending":
+        return
+    now = utcnow()
+    if outcome.status in ("pending", "requires_action"):
+        refund.next_check_at = outcome.check_after or next_status_check(
+            Rail(refund.rail), refund.checks_made, refund.created_at
+        ) or now
+        refund.updated_at = now
+        await session.flush()
+        return
+    succeeded = outcome.status == "succeeded"
+    failure_transaction = await charge_service.settle_refund(
+        session, charge, refund.id, refund.amount, succeeded=succeeded
+    )
+    refund.status = "succeeded" if succeeded else "failed"
+    if not succeeded:
+        refund.failure_reason = _failure_reason(outcome)
+        refund.failure_balance_transaction_id = failure_transaction
+    refund.next_check_at = None
+    refund.updated_at = now
+    await session.flush()
+    if announce:
+        await _record(session, refund, "refund.updated")
+        if not succeeded:
+            await _record(session, refund, "refund.failed")
+
+
+def _failure_reason(outcome: RailOutcome) -> str:
+    # Stripe's reasons: lost_or_stolen_card, expired_or_canceled_card, charge_for_pending_refund_
+    # disputed, insufficient_funds, declined, merchant_request, unknown.
+    if outcome.decline_code in ("expired_card", "lost_card", "stolen_card"):
+        return "expired_or_canceled_card"
+    return "declined" if outcome.decline_code else "unknown"
+
+
+async def _locked(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow] | None:
+    charge_id = (
+        await session.execute(select(RefundRow.charge_id).where(RefundRow.id == refund_id))
+    ).scalar_one_or_none()
+    if charge_id is None:
+        return None
+    # The charge first, then the refund: the order creation locks them in.
+    charge = await charge_service.charge_for_refund_outcome(session, charge_id)
+    refund = (
+        await session.execute(select(RefundRow).where(RefundRow.id == refund_id).with_for_update())
+    ).scalar_one()
+    return charge, refund
+
+
+async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> None:
+    """What a rail reports by itself about a refund."""
+    if outcome.operation != "refund":
+        return
+    locked = await _locked(session, outcome.request_id)
+    if locked is None:
+        _log.warning("rail_outcome_unknown_refund", rail_reference=outcome.reference)
+        return
+    charge, refund = locked
+    await _settle(session, charge, refund, outcome, announce=True)
+
+
+on_outcome(handle_rail_outcome)
+
+
+async def check_refund(session: AsyncSession, refund_id: str) -> str:
+    """One status check of a pending refund; when the rail's pacing allows no more, the refund
+    fails and its money goes back to the merchant's balance."""
+    locked = await _locked(session, refund_id)
+    if locked is None:
+        return "missing"
+    charge, refund = locked
+    if refund.status != "pending" or refund.next_check_at is None:
+        return refund.status
+    connector = connector_for(Rail(refund.rail), refund.livemode)
+    outcome = await connector.status(session, str(refund.rail_reference))
+    refund.checks_made += 1
+    if outcome.final:
+        await _settle(session, charge, refund, outcome, announce=True)
+        return refund.status
+    following = next_status_check(Rail(refund.rail), refund.checks_made, refund.created_at)
+    if following is None:
+        failed = RailOutcome(
+            operation="refund",
+            status="failed",
+            reference=outcome.reference,
+            request_id=refund.id,
+            amount_minor=refund.amount,
+            currency=refund.currency,
+            message="The rail gave no final answer in time.",
+        )
+        await _settle(session, charge, refund, failed, announce=True)
+    else:
+        refund.next_check_at = following
+        refund.updated_at = utcnow()
+    return refund.status
+
+
+async def due_refunds(session: AsyncSession, limit: int) -> list[str]:
+    rows = await session.execute(
+        select(RefundRow.id)
+        .where(RefundRow.next_check_at <= utcnow(), RefundRow.status == "pending")
+        .order_by(RefundRow.next_check_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+refund_service = RefundService()
