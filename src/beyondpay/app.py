@@ -136,8 +136,20 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.api.audit_events import router as audit_events
     from beyondpay.api.events import router as events
     from beyondpay.customers.api import router as customers
+    from beyondpay.payment_methods.api import customer_router as customer_payment_methods
+    from beyondpay.payment_methods.api import router as payment_methods
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
 
-    return [accounts, audit_events, customers, events, wallets, webhooks, webhook_deliveries]
+    return [
+        accounts,
+        audit_events,
+        customers,
+        customer_payment_methods,
+        payment_methods,
+        events,
+        wallets,
+        webhooks,
+        webhook_deliveries,
+    ]

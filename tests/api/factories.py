@@ -124,6 +124,24 @@ async def _webhook_delivery(actors: Actors) -> str:
     return str(delivery["id"])
 
 
+async def _payment_method(actors: Actors) -> str:
+    # Not one of Stripe's test cards: the access matrix calls with live keys, which refuse them.
+    params = {
+        "type": "card",
+        "card": {"number": "4111111111111111", "exp_month": 12, "exp_year": 2040},
+    }
+    return str((await actors.owner("/v1/payment_methods", params))["id"])
+
+
+async def _attach_to_new_customer(actors: Actors, payment_method_id: str) -> None:
+    customer = await _customer(actors)
+    await actors.owner(f"/v1/payment_methods/{payment_method_id}/attach", {"customer": customer})
+
+
+async def _new_customer_body(actors: Actors, _object_id: str) -> dict[str, Any]:
+    return {"customer": await _customer(actors)}
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -135,6 +153,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/platform/kyc_documents": _kyc_document,
     "/v1/webhook_endpoints": _webhook_endpoint,
     "/v1/webhook_deliveries": _webhook_delivery,
+    "/v1/payment_methods": _payment_method,
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -157,6 +176,13 @@ async def _suspend(actors: Actors, merchant_id: str) -> None:
 # (method, path template) → what must happen to a fresh object before the owner's call succeeds.
 PREPARATIONS: Final[dict[tuple[str, str], Preparation]] = {
     ("POST", "/v1/platform/merchants/{merchant}/reactivate"): _suspend,
+    ("POST", "/v1/payment_methods/{payment_method}/detach"): _attach_to_new_customer,
+}
+
+# (method, path template) → the owner's body where it names another object made for the call.
+BodyFactory = Callable[[Actors, str], Awaitable[dict[str, Any]]]
+BODY_FACTORIES: Final[dict[tuple[str, str], BodyFactory]] = {
+    ("POST", "/v1/payment_methods/{payment_method}/attach"): _new_customer_body,
 }
 
 

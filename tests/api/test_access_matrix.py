@@ -29,6 +29,7 @@ from beyondpay.merchants.domain import SCOPES_SECRET_ONLY, KeyKind, Scope
 from beyondpay.merchants.service import api_key_service
 from tests.api.factories import (
     BODIES,
+    BODY_FACTORIES,
     FACTORIES,
     PREPARATIONS,
     Actors,
@@ -184,9 +185,13 @@ def _getter(client: httpx.AsyncClient, key: str) -> Post:
 
 
 async def _call(
-    client: httpx.AsyncClient, route: ObjectRoute, object_id: str, key: str
+    client: httpx.AsyncClient,
+    route: ObjectRoute,
+    object_id: str,
+    key: str,
+    made_body: dict[str, Any] | None = None,
 ) -> httpx.Response:
-    body = BODIES.get((route.method, route.path))
+    body = made_body if made_body is not None else BODIES.get((route.method, route.path))
     if route.method == "GET" or (route.method == "DELETE" and body is None):
         return await client.request(route.method, route.url(object_id), headers=_bearer(key))
     return await client.request(
@@ -205,12 +210,17 @@ def _headers_without_varying(response: httpx.Response) -> dict[str, str]:
 
 
 async def _assert_indistinguishable_404(
-    client: httpx.AsyncClient, route: ObjectRoute, object_id: str, key: str, who: str
+    client: httpx.AsyncClient,
+    route: ObjectRoute,
+    object_id: str,
+    key: str,
+    who: str,
+    body: dict[str, Any] | None = None,
 ) -> None:
-    hidden = await _call(client, route, object_id, key)
+    hidden = await _call(client, route, object_id, key, body)
     assert hidden.status_code == 404, f"{route} as {who}: {hidden.status_code} {hidden.text}"
     unknown_id = _never_existing(object_id)
-    unknown = await _call(client, route, unknown_id, key)
+    unknown = await _call(client, route, unknown_id, key, body)
     assert unknown.status_code == 404, f"{route} unknown id: {unknown.status_code} {unknown.text}"
     assert hidden.content.replace(object_id.encode(), unknown_id.encode()) == unknown.content, (
         f"{route} as {who}: the 404 differs from an unknown id's"
@@ -247,24 +257,26 @@ async def _merchant_route_matrix(
     as_getter = _getter(client, owner.keys["sk_live"])
     actors = Actors(owner=as_owner, merchant=as_owner, get=as_getter, database=database)
     object_id = await _make_object(route, actors)
+    make_body = BODY_FACTORIES.get((route.method, route.path))
+    body = await make_body(actors, object_id) if make_body is not None else None
 
     scopes = _all_scopes_but(needed)
     restricted = await _issue(database, KeyKind.restricted, owner.id, livemode=True, scopes=scopes)
-    lacking = await _call(client, route, object_id, restricted)
+    lacking = await _call(client, route, object_id, restricted, body)
     assert lacking.status_code == 403, f"{route} restricted: {lacking.status_code} {lacking.text}"
     assert lacking.json()["error"]["type"] == "permission_error"
 
-    publishable = await _call(client, route, object_id, owner.keys["pk_live"])
+    publishable = await _call(client, route, object_id, owner.keys["pk_live"], body)
     assert publishable.status_code == 403, f"{route} publishable: {publishable.text}"
 
     await _assert_indistinguishable_404(
-        client, route, object_id, other.keys["sk_live"], "another merchant"
+        client, route, object_id, other.keys["sk_live"], "another merchant", body
     )
     await _assert_indistinguishable_404(
-        client, route, object_id, owner.keys["sk_test"], "the owner's test key"
+        client, route, object_id, owner.keys["sk_test"], "the owner's test key", body
     )
 
-    answer = await _call(client, route, object_id, owner.keys["sk_live"])
+    answer = await _call(client, route, object_id, owner.keys["sk_live"], body)
     assert answer.status_code == 200, f"{route} owner: {answer.status_code} {answer.text}"
 
 

@@ -172,3 +172,65 @@ def test_idempotency_key_replays_and_refuses_other_parameters(
     _assert_headers_of(caught.value, 400)
     assert _code(caught.value) == "idempotency_error"
     assert [customer.id for customer in client.v1.customers.list().data] == [first.id]
+
+
+def test_customer_search(server_url: str, sdk_merchant: TestMerchant) -> None:
+    client = sdk_client(server_url, sdk_merchant.keys["sk_test"])
+    asha = client.v1.customers.create(params={"name": "Asha", "email": "a@b.com"})
+    client.v1.customers.create(params={"name": "Ravi", "email": "r@b.com"})
+
+    found = client.v1.customers.search({"query": "email:'a@b.com'"})
+    assert isinstance(found, stripe.SearchResultObject)
+    assert [customer.id for customer in found.data] == [asha.id]
+    assert isinstance(found.data[0], stripe.Customer)
+    assert found.has_more is False
+
+    paged = client.v1.customers.search({"query": "email~'b.com'", "limit": 1})
+    assert paged.has_more is True
+    assert paged.next_page is not None
+    every = [customer.id for customer in paged.auto_paging_iter()]
+    assert len(every) == 2 and every[1] == asha.id  # newest first, across pages
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.customers.search({"query": "email:'a' AND name:'b' OR phone:'c'"})
+    assert caught.value.param == "query"
+
+
+def test_card_payment_method_attached_and_listed(
+    server_url: str, sdk_merchant: TestMerchant
+) -> None:
+    client = sdk_client(server_url, sdk_merchant.keys["sk_test"])
+    customer = client.v1.customers.create(params={"name": "Asha"})
+    created = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "314"},
+        }
+    )
+    assert isinstance(created, stripe.PaymentMethod)
+    assert created.card is not None
+    assert (created.card.brand, created.card.last4) == ("visa", "4242")
+    attached = client.v1.payment_methods.attach(created.id, params={"customer": customer.id})
+    assert attached.customer == customer.id
+
+    listed = client.v1.payment_methods.list({"customer": customer.id, "type": "card"})
+    assert [method.id for method in listed.data] == [created.id]
+    assert isinstance(listed.data[0], stripe.PaymentMethod)
+    of_customer = client.v1.customers.payment_methods.list(customer.id)
+    assert [method.id for method in of_customer.data] == [created.id]
+
+    token = client.v1.payment_methods.attach("pm_card_mastercard", params={"customer": customer.id})
+    assert token.card is not None and token.card.brand == "mastercard"
+
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": "4242424242424241", "exp_month": 1, "exp_year": 2040},
+            }
+        )
+    assert declined.value.code == "incorrect_number"
+    assert declined.value.param == "card[number]"
+
+    detached = client.v1.payment_methods.detach(created.id)
+    assert detached.customer is None

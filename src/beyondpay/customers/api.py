@@ -19,6 +19,8 @@ from beyondpay.customers.schemas import (
     CustomerCreateParams,
     CustomerListParams,
     CustomerRetrieveParams,
+    CustomerSearchParams,
+    CustomerSearchResult,
     CustomerUpdateParams,
     DeletedCustomer,
     customer_object,
@@ -51,6 +53,31 @@ async def create_customer(
         return Outcome(customer_object(row))
 
     return await run_mutation(request, session, caller, params, execute)
+
+
+@router.get(
+    "/search",
+    summary="Search customers with Stripe's search query language",
+    **operation(query=CustomerSearchParams, returns=CustomerSearchResult, access="customers:read"),
+)
+async def search_customers(
+    request: Request,
+    session: SessionDep,
+    caller: Reader,
+    params: Annotated[CustomerSearchParams, Depends(query(CustomerSearchParams))],
+) -> Response:
+    # Declared before /{customer}, which would otherwise take "search" for an id.
+    refuse_expansions(params.expand, set(), listing=True)
+    rows, has_more, next_page = await customer_service.search(session, caller, params)
+    return json_response(
+        {
+            "object": "search_result",
+            "url": request.url.path,
+            "has_more": has_more,
+            "data": [customer_object(row) for row in rows],
+            "next_page": next_page,
+        }
+    )
 
 
 @router.get(

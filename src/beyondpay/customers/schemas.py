@@ -6,8 +6,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
+from beyondpay.api.lists import LIMIT_DEFAULT, LIMIT_MAX, ListParams
 from beyondpay.api.params import Params, check_metadata
+from beyondpay.customers.domain import QUERY_CHARS_MAX
 from beyondpay.customers.models import CustomerRow
 
 NAME_CHARS_MAX: Final = 256
@@ -15,6 +16,7 @@ EMAIL_CHARS_MAX: Final = 512
 PHONE_CHARS_MAX: Final = 20
 DESCRIPTION_CHARS_MAX: Final = 350
 ADDRESS_FIELD_CHARS_MAX: Final = 200
+PAGE_CHARS_MAX: Final = 200
 
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
 
@@ -59,6 +61,15 @@ class CustomerListParams(ListParams):
     email: Annotated[str | None, Field(max_length=EMAIL_CHARS_MAX)] = None
 
 
+class CustomerSearchParams(Params):
+    """Stripe's search: ``query`` in its query language, ``page`` the previous ``next_page``."""
+
+    query: Annotated[str, Field(max_length=QUERY_CHARS_MAX)]
+    limit: int = Field(default=LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
+    page: Annotated[str | None, Field(default=None, min_length=1, max_length=PAGE_CHARS_MAX)] = None
+    expand: list[str] = Field(default_factory=list, max_length=20)
+
+
 class CustomerRetrieveParams(Params):
     expand: list[str] = Field(default_factory=list, max_length=20)
 
@@ -87,6 +98,14 @@ class Customer(BaseModel):
     name: str | None
     phone: str | None
     preferred_locales: list[str]
+
+
+class CustomerSearchResult(BaseModel):
+    object: Literal["search_result"]
+    url: str
+    has_more: bool
+    data: list[Customer]
+    next_page: str | None
 
 
 class DeletedCustomer(BaseModel):

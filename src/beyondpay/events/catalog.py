@@ -15,6 +15,9 @@ EVENT_TYPES: Final = frozenset(
         "customer.deleted",
         "ledger_account.created",
         "ledger_transfer.created",
+        "payment_method.attached",
+        "payment_method.detached",
+        "payment_method.updated",
         "webhook_endpoint.disabled",
     }
 )

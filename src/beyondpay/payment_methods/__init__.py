@@ -1,0 +1,1 @@
+"""Payment methods: cards, UPI VPAs and net banking banks a merchant charges."""

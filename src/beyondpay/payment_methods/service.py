@@ -1,0 +1,640 @@
+"""Payment method use cases, always within the caller's (merchant, mode). Never commits.
+
+Secrets at rest (PCI DSS 4.0.1 requirement 3): a card number or a VPA is encrypted with
+AES-256-GCM under a random data key made for that payment method, with its id as associated
+data; the data key is sealed by the key ring (the key-encrypting key), bound to the id. Rotating
+the ring puts a new key first; :func:`rewrap_data_keys` re-seals data keys under it, after which
+the old ring key can be removed. The CVC is checked and dropped: no column holds it.
+
+Fingerprints are HMAC-SHA256 under a per-merchant fingerprint key: 32 random bytes stored sealed
+by the ring (``payment_method_fingerprint_keys``). The ring's keys themselves cannot be the HMAC
+key: the newest changes at every rotation, and the same card must keep its fingerprint forever
+or deduplication breaks. Re-wrapping re-seals the fingerprint key but never changes it, so
+fingerprints survive any number of rotations; being per merchant, they do not let two merchants
+tell that they share a customer's card (as Stripe's fingerprints are per account).
+
+Events (``payment_method.attached``, ``.detached``, ``.updated``) carry the redacted rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import SecretStr
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.lists import created_conditions, page, scoped
+from beyondpay.api.params import merge_metadata
+from beyondpay.customers.service import customer_service
+from beyondpay.events.service import event_service
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
+from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.merchants.domain import Caller
+from beyondpay.payment_methods.domain import (
+    TEST_CARD_EXPIRY_MONTH,
+    TEST_CARD_EXPIRY_YEARS,
+    TEST_CARD_NUMBERS,
+    TEST_CARD_TOKENS,
+    UPI_TEST_TOKENS,
+    CardNumber,
+    PaymentMethodType,
+    check_bank,
+    check_card_number,
+    check_cvc,
+    check_expiry,
+    check_vpa,
+    mask_vpa,
+)
+from beyondpay.payment_methods.errors import (
+    CardDeclinedError,
+    PaymentMethodUnexpectedStateError,
+)
+from beyondpay.payment_methods.models import FingerprintKeyRow, PaymentMethodRow
+from beyondpay.payment_methods.schemas import (
+    BillingDetailsParams,
+    CardParams,
+    CustomerPaymentMethodListParams,
+    PaymentMethodCreateParams,
+    PaymentMethodDataParams,
+    PaymentMethodListParams,
+    PaymentMethodUpdateParams,
+    UpiParams,
+    payment_method_details,
+    payment_method_object,
+)
+
+OBJECT_NAME: Final = "payment_method"
+REWRAP_BATCH_MAX: Final = 1_000
+FINGERPRINT_BYTES: Final = 11  # 88 bits, 16 base62 characters, like Stripe's fingerprints
+_FINGERPRINT_CHARS: Final = 16
+_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TYPES_WITH_DETAILS: Final = ("card", "upi", "netbanking")
+
+
+def _data_key_context(payment_method_id: str) -> str:
+    return f"payment_method.data_key:{payment_method_id}"
+
+
+def _fingerprint_key_context(merchant_id: str) -> str:
+    return f"payment_method.fingerprint_key:{merchant_id}"
+
+
+def _named(prefix: str | None, path: str) -> str:
+    """``card[number]`` as a top-level parameter, or ``payment_method_data[card][number]``."""
+    if prefix is None:
+        return path
+    head, bracket, rest = path.partition("[")
+    return f"{prefix}[{head}]{bracket}{rest}"
+
+
+# ---- secrets at rest -------------------------------------------------------------------------
+
+
+def _seal(ring: KeyRing, payment_method_id: str, plaintext: bytes) -> tuple[str, str, bytes]:
+    """``(sealed data key, ring key id, nonce + ciphertext)`` for a fresh random data key."""
+    data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, payment_method_id.encode())
+    sealed_key = ring.seal(data_key, context=_data_key_context(payment_method_id))
+    return sealed_key, ring.current_id, nonce + ciphertext
+
+
+def _open(ring: KeyRing, row: PaymentMethodRow) -> bytes:
+    invariant(
+        row.data_key_sealed is not None and row.secret_ciphertext is not None,
+        "opening a payment method that holds no secret",
+    )
+    data_key = ring.open(row.data_key_sealed or "", context=_data_key_context(row.id))
+    blob = bytes(row.secret_ciphertext or b"")
+    return AESGCM(data_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], row.id.encode())
+
+
+def open_card_number(ring: KeyRing, row: PaymentMethodRow) -> SecretStr:
+    """The card number, for handing to a rail; one of the two places it is decrypted."""
+    invariant(row.type == PaymentMethodType.card, "open_card_number on a payment method not a card")
+    return SecretStr(_open(ring, row).decode())
+
+
+def open_vpa(ring: KeyRing, row: PaymentMethodRow) -> SecretStr | None:
+    """The VPA of a UPI payment method for a collect request; None in the intent flow."""
+    invariant(row.type == PaymentMethodType.upi, "open_vpa on a payment method not UPI")
+    if row.secret_ciphertext is None:
+        return None
+    return SecretStr(_open(ring, row).decode())
+
+
+def _base62(raw: bytes) -> str:
+    value = int.from_bytes(raw, "big")
+    characters = []
+    for _ in range(_FINGERPRINT_CHARS):
+        value, digit = divmod(value, 62)
+        characters.append(_ALPHABET[digit])
+    return "".join(reversed(characters))
+
+
+async def _fingerprint_key(session: AsyncSession, ring: KeyRing, merchant_id: str) -> bytes:
+    """The merchant's fingerprint key, made on first use. Two first uses at once: the second
+    insert waits for the first and does nothing, and the select after it sees the winner."""
+    context = _fingerprint_key_context(merchant_id)
+    statement = select(FingerprintKeyRow.key_sealed).where(
+        FingerprintKeyRow.merchant_id == merchant_id
+    )
+    sealed = (await session.execute(statement)).scalar_one_or_none()
+    if sealed is None:
+        fresh = secrets.token_bytes(KEY_BYTES)
+        await session.execute(
+            insert(FingerprintKeyRow)
+            .values(
+                merchant_id=merchant_id,
+                key_sealed=ring.seal(fresh, context=context),
+                ring_key_id=ring.current_id,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["merchant_id"])
+        )
+        sealed = (await session.execute(statement)).scalar_one()
+    return ring.open(sealed, context=context)
+
+
+def _fingerprint(key: bytes, kind: str, value: str) -> str:
+    digest = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+    return _base62(digest[:FINGERPRINT_BYTES])
+
+
+async def rewrap_data_keys(session: AsyncSession, ring: KeyRing, limit: int) -> int:
+    """Re-seals up to ``limit`` data keys (and merchants' fingerprint keys) still sealed under an
+    older ring key with the newest one; returns how many. Run until it returns 0, then the old
+    ring key can be removed. Rows another transaction holds are skipped, not waited for."""
+    invariant(0 < limit <= REWRAP_BATCH_MAX, "rewrap limit out of range")
+    current = ring.current_id
+    rows = (
+        await session.execute(
+            select(PaymentMethodRow.id, PaymentMethodRow.data_key_sealed)
+            .where(
+                PaymentMethodRow.data_key_ring_id.is_not(None),
+                PaymentMethodRow.data_key_ring_id != current,
+            )
+            .order_by(PaymentMethodRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for payment_method_id, sealed in rows:
+        context = _data_key_context(payment_method_id)
+        data_key = ring.open(str(sealed), context=context)
+        await session.execute(
+            update(PaymentMethodRow)
+            .where(PaymentMethodRow.id == payment_method_id)
+            .values(data_key_sealed=ring.seal(data_key, context=context), data_key_ring_id=current)
+        )
+    keys = (
+        await session.execute(
+            select(FingerprintKeyRow.merchant_id, FingerprintKeyRow.key_sealed)
+            .where(FingerprintKeyRow.ring_key_id != current)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for merchant_id, sealed in keys:
+        context = _fingerprint_key_context(merchant_id)
+        key = ring.open(sealed, context=context)
+        await session.execute(
+            update(FingerprintKeyRow)
+            .where(FingerprintKeyRow.merchant_id == merchant_id)
+            .values(key_sealed=ring.seal(key, context=context), ring_key_id=current)
+        )
+    return len(rows) + len(keys)
+
+
+# ---- building a payment method ---------------------------------------------------------------
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def _billing_details(params: BillingDetailsParams | None) -> dict[str, Any]:
+    if params is None:
+        return {}
+    stored: dict[str, Any] = {
+        field: _blank_to_none(getattr(params, field)) for field in ("email", "name", "phone")
+    }
+    if params.address is not None:
+        stored["address"] = {
+            key: _blank_to_none(item) for key, item in params.address.model_dump().items()
+        }
+    return stored
+
+
+def _check_type_details(data: PaymentMethodDataParams, prefix: str | None) -> None:
+    """The sub-object of the type is given (upi may be empty) and no other type's is."""
+    for kind in _TYPES_WITH_DETAILS:
+        given = getattr(data, kind) is not None
+        if kind != data.type.value and given:
+            raise InvalidRequestError(
+                f"You passed {kind} but the payment method's type is {data.type.value}.",
+                param=_named(prefix, kind),
+            )
+    required = data.type in (PaymentMethodType.card, PaymentMethodType.netbanking)
+    if required and getattr(data, data.type.value) is None:
+        raise ParameterMissingError.for_param(_named(prefix, data.type.value))
+
+
+def _check_card(
+    card: CardParams, caller: Caller, prefix: str | None
+) -> tuple[CardNumber, int, int]:
+    number = check_card_number(card.number, _named(prefix, "card[number]"))
+    now = utcnow()
+    month, year = check_expiry(
+        card.exp_month,
+        card.exp_year,
+        now_year=now.year,
+        now_month=now.month,
+        prefix=_named(prefix, "card"),
+    )
+    if card.cvc is not None:
+        check_cvc(card.cvc, number.brand, _named(prefix, "card[cvc]"))
+    if caller.livemode and number.digits.get_secret_value() in TEST_CARD_NUMBERS:
+        raise CardDeclinedError(
+            "Your card was declined. Your request was in live mode, but used a known test card.",
+            param=_named(prefix, "card[number]"),
+            decline_code="test_mode_live_card",
+        )
+    return number, month, year
+
+
+class PaymentMethodService:
+    async def create(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        params: PaymentMethodCreateParams,
+    ) -> PaymentMethodRow:
+        return await self._create(session, caller, ring, params, params.customer, None)
+
+    async def create_from_data(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        data: PaymentMethodDataParams,
+        *,
+        param: str = "payment_method_data",
+    ) -> PaymentMethodRow:
+        """A payment method from a payment intent's ``payment_method_data``; errors name
+        ``param[…]``."""
+        return await self._create(session, caller, ring, data, None, param)
+
+    async def _create(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        data: PaymentMethodDataParams,
+        customer_id: str | None,
+        prefix: str | None,
+    ) -> PaymentMethodRow:
+        _check_type_details(data, prefix)
+        payment_method_id = new_id("pm")
+        row = PaymentMethodRow(
+            id=payment_method_id,
+            merchant_id=caller.merchant,
+            livemode=caller.livemode,
+            type=data.type.value,
+            customer_id=None,
+            billing_details=_billing_details(data.billing_details),
+            metadata_=merge_metadata(
+                {}, data.metadata if isinstance(data.metadata, dict) else None
+            ),
+            created_at=utcnow(),
+            detached_at=None,
+        )
+        if data.card is not None:
+            number, month, year = _check_card(data.card, caller, prefix)
+            await self._fill_card(session, ring, row, number, month, year, data.card.cvc)
+        elif data.type == PaymentMethodType.upi:
+            await self._fill_upi(session, ring, row, data.upi or UpiParams(), prefix)
+        elif data.netbanking is not None:
+            row.netbanking_bank = check_bank(
+                data.netbanking.bank, _named(prefix, "netbanking[bank]")
+            )
+        if customer_id is not None:
+            customer = await self._customer(session, caller, customer_id)
+            row.customer_id = customer
+        session.add(row)
+        await session.flush()
+        if row.customer_id is not None:
+            await self._record(session, row, "payment_method.attached")
+        return row
+
+    async def _fill_card(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        row: PaymentMethodRow,
+        number: CardNumber,
+        exp_month: int,
+        exp_year: int,
+        cvc: SecretStr | None,
+    ) -> None:
+        digits = number.digits.get_secret_value()
+        known = TEST_CARD_NUMBERS.get(digits)
+        key = await _fingerprint_key(session, ring, row.merchant_id)
+        row.card_brand = number.brand.value
+        row.card_last4 = number.last4
+        row.card_exp_month = exp_month
+        row.card_exp_year = exp_year
+        # Without a BIN table only the test cards' funding and country are known, as Stripe
+        # says "unknown" for a funding it cannot tell.
+        row.card_funding = known.funding if known else "unknown"
+        row.card_country = known.country if known else None
+        row.card_cvc_given = cvc is not None
+        row.fingerprint = _fingerprint(key, "card", digits)
+        sealed_key, ring_id, ciphertext = _seal(ring, row.id, digits.encode())
+        row.data_key_sealed, row.data_key_ring_id, row.secret_ciphertext = (
+            sealed_key,
+            ring_id,
+            ciphertext,
+        )
+
+    async def _fill_upi(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        row: PaymentMethodRow,
+        upi: UpiParams,
+        prefix: str | None,
+    ) -> None:
+        if upi.vpa is None:
+            return  # the intent flow: nothing to keep
+        vpa = check_vpa(upi.vpa, _named(prefix, "upi[vpa]"))
+        key = await _fingerprint_key(session, ring, row.merchant_id)
+        row.upi_vpa_masked = mask_vpa(vpa)
+        row.fingerprint = _fingerprint(key, "vpa", vpa.get_secret_value())
+        sealed_key, ring_id, ciphertext = _seal(ring, row.id, vpa.get_secret_value().encode())
+        row.data_key_sealed, row.data_key_ring_id, row.secret_ciphertext = (
+            sealed_key,
+            ring_id,
+            ciphertext,
+        )
+
+    async def _from_test_token(
+        self, session: AsyncSession, caller: Caller, ring: KeyRing, token: str, param: str
+    ) -> PaymentMethodRow:
+        """A fresh payment method from Stripe's ``pm_card_*`` (or our ``pm_upi_*``) token."""
+        if token in TEST_CARD_TOKENS:
+            card = CardParams(
+                number=SecretStr(TEST_CARD_TOKENS[token].number),
+                exp_month=TEST_CARD_EXPIRY_MONTH,
+                exp_year=utcnow().year + TEST_CARD_EXPIRY_YEARS,
+            )
+            data = PaymentMethodDataParams(type=PaymentMethodType.card, card=card)
+        else:
+            vpa = UPI_TEST_TOKENS[token]
+            upi = UpiParams(vpa=None if vpa is None else SecretStr(vpa))
+            data = PaymentMethodDataParams(type=PaymentMethodType.upi, upi=upi)
+        return await self._create(session, caller, ring, data, None, param)
+
+    async def _customer(self, session: AsyncSession, caller: Caller, customer_id: str) -> str:
+        """The id of a live (not deleted) customer of the caller; 404 naming ``customer``."""
+        try:
+            customer = await customer_service.get(session, caller, customer_id)
+        except ResourceMissingError:
+            customer = None
+        if customer is None or customer.deleted_at is not None:
+            raise ResourceMissingError.for_object("customer", customer_id, param="customer")
+        return customer.id
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        row: PaymentMethodRow,
+        type: str,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
+        if type == "payment_method.attached":
+            await event_service.record(
+                session,
+                merchant_id=row.merchant_id,
+                livemode=row.livemode,
+                type="payment_method.attached",
+                object=payment_method_object(row),
+            )
+        elif type == "payment_method.detached":
+            await event_service.record(
+                session,
+                merchant_id=row.merchant_id,
+                livemode=row.livemode,
+                type="payment_method.detached",
+                object=payment_method_object(row),
+                previous_attributes=previous,
+            )
+        else:
+            await event_service.record(
+                session,
+                merchant_id=row.merchant_id,
+                livemode=row.livemode,
+                type="payment_method.updated",
+                object=payment_method_object(row),
+                previous_attributes=previous,
+            )
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    async def get(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        payment_method_id: str,
+        *,
+        for_update: bool = False,
+        param: str = "id",
+    ) -> PaymentMethodRow:
+        statement = scoped(
+            PaymentMethodRow,
+            caller.merchant,
+            caller.livemode,
+            PaymentMethodRow.id == payment_method_id,
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row: PaymentMethodRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object(OBJECT_NAME, payment_method_id, param=param)
+        return row
+
+    async def resolve(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        id_or_token: str,
+        *,
+        param: str = "payment_method",
+        for_update: bool = False,
+    ) -> PaymentMethodRow:
+        """A payment method of the caller's, or a new one from a test token (test mode only:
+        live mode answers as Stripe does for a test-mode object)."""
+        if id_or_token in TEST_CARD_TOKENS or id_or_token in UPI_TEST_TOKENS:
+            if caller.livemode:
+                raise ResourceMissingError(
+                    f"No such {OBJECT_NAME}: '{id_or_token}'; a similar object exists in test"
+                    " mode, but a live mode key was used to make this request.",
+                    param=param,
+                )
+            return await self._from_test_token(session, caller, ring, id_or_token, param)
+        return await self.get(session, caller, id_or_token, for_update=for_update, param=param)
+
+    async def list(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: PaymentMethodListParams | CustomerPaymentMethodListParams,
+        customer_id: str,
+        *,
+        customer_param: str = "customer",
+    ) -> tuple[Sequence[PaymentMethodRow], bool]:
+        """A customer's payment methods, newest first; 404 for an unknown or deleted customer."""
+        try:
+            customer = await customer_service.get(session, caller, customer_id)
+        except ResourceMissingError:
+            customer = None
+        if customer is None or customer.deleted_at is not None:
+            raise ResourceMissingError.for_object("customer", customer_id, param=customer_param)
+        merchant_id, livemode = caller.merchant, caller.livemode
+        conditions: list[Any] = [PaymentMethodRow.customer_id == customer.id]
+        conditions += created_conditions(PaymentMethodRow.created_at, params.created)
+        if params.type is not None:
+            conditions.append(PaymentMethodRow.type == params.type.value)
+        statement = scoped(PaymentMethodRow, merchant_id, livemode, *conditions)
+
+        def cursor_exists(cursor: str) -> Any:
+            return select(PaymentMethodRow.id).where(
+                PaymentMethodRow.id == cursor,
+                PaymentMethodRow.merchant_id == merchant_id,
+                PaymentMethodRow.livemode == livemode,
+            )
+
+        return await page(
+            session,
+            statement,
+            PaymentMethodRow.id,
+            params,
+            cursor_exists=cursor_exists,
+            object_name=OBJECT_NAME,
+        )
+
+    # ---- changing -----------------------------------------------------------------------------
+
+    async def update(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        payment_method_id: str,
+        params: PaymentMethodUpdateParams,
+    ) -> PaymentMethodRow:
+        row = await self.get(session, caller, payment_method_id, for_update=True)
+        before = payment_method_object(row)
+        sent = params.model_fields_set
+        if params.billing_details is not None:
+            # The fields sent replace the stored ones (an address whole); others stay.
+            fresh = _billing_details(params.billing_details)
+            merged = dict(row.billing_details)
+            for field in params.billing_details.model_fields_set:
+                merged[field] = fresh.get(field)
+            row.billing_details = merged
+        if "metadata" in sent:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            row.metadata_ = merge_metadata(row.metadata_, metadata)
+        if params.card is not None:
+            self._update_expiry(row, params)
+        await session.flush()
+        after = payment_method_object(row)
+        previous = {key: value for key, value in before.items() if after.get(key) != value}
+        if previous:  # an update that changes nothing announces nothing, as Stripe does
+            await self._record(session, row, "payment_method.updated", previous)
+        return row
+
+    def _update_expiry(self, row: PaymentMethodRow, params: PaymentMethodUpdateParams) -> None:
+        card = params.card
+        invariant(card is not None, "expiry update without card")
+        if row.type != PaymentMethodType.card or card is None:
+            raise InvalidRequestError(
+                f"You passed card but the payment method's type is {row.type}.", param="card"
+            )
+        month = card.exp_month if card.exp_month is not None else row.card_exp_month
+        year = card.exp_year if card.exp_year is not None else row.card_exp_year
+        now = utcnow()
+        row.card_exp_month, row.card_exp_year = check_expiry(
+            month or 0, year or 0, now_year=now.year, now_month=now.month
+        )
+
+    async def attach(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        id_or_token: str,
+        customer_id: str,
+    ) -> PaymentMethodRow:
+        row = await self.resolve(session, caller, ring, id_or_token, param="id", for_update=True)
+        customer = await self._customer(session, caller, customer_id)
+        if row.customer_id == customer:
+            return row  # attaching again to the same customer changes nothing
+        if row.customer_id is not None:
+            raise PaymentMethodUnexpectedStateError(
+                "The payment method you provided is already attached to a customer; detach"
+                " it first.",
+                param="customer",
+            )
+        if row.detached_at is not None:
+            raise PaymentMethodUnexpectedStateError(
+                "This payment method was detached from a customer and may not be used again.",
+                param="id",
+            )
+        row.customer_id = customer
+        await session.flush()
+        await self._record(session, row, "payment_method.attached")
+        return row
+
+    async def detach(
+        self, session: AsyncSession, caller: Caller, payment_method_id: str
+    ) -> PaymentMethodRow:
+        row = await self.get(session, caller, payment_method_id, for_update=True)
+        if row.customer_id is None:
+            raise PaymentMethodUnexpectedStateError(
+                "The payment method you provided is not attached to a customer so detachment"
+                " is impossible.",
+                param="id",
+            )
+        previous = {"customer": row.customer_id}
+        row.customer_id = None
+        row.detached_at = utcnow()
+        await session.flush()
+        await self._record(session, row, "payment_method.detached", previous)
+        return row
+
+
+payment_method_service = PaymentMethodService()
+
+__all__ = [
+    "PaymentMethodDataParams",
+    "PaymentMethodRow",
+    "open_card_number",
+    "open_vpa",
+    "payment_method_details",
+    "payment_method_object",
+    "payment_method_service",
+    "rewrap_data_keys",
+]
