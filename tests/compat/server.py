@@ -21,11 +21,14 @@ SERVER_STOP_TIMEOUT_S: Final = 10.0
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, database_url: str) -> Iterator[str]:
-    """Runs the app on a free loopback port; yields its base URL."""
+def serving(
+    settings: Settings, database_url: str, *, run_worker: bool = False
+) -> Iterator[str]:
+    """Runs the app on a free loopback port (with the background worker in it, if asked);
+    yields its base URL."""
     from beyondpay.app import create_app
 
-    app = create_app(settings, database_url)
+    app = create_app(settings, database_url, run_worker=run_worker)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
