@@ -1,4 +1,4 @@
-"""The ``beyondpay`` command: serve, worker, migrate, doctor, listen, merchants, admin keys."""
+"""``beyondpay``: serve, worker, migrate, doctor, listen, demo, merchants, admin keys."""
 
 from __future__ import annotations
 
@@ -277,6 +277,80 @@ def listen(
         # Only at the start: once running, an unreachable API is printed and read again.
         console.print(f"the API at {api_url} is unreachable ({type(error).__name__})", markup=False)
         raise typer.Exit(code=1) from None
+
+
+@cli.command(
+    epilog="The merchant: --key's, else a fresh one made with --admin-key through "
+    "POST /v1/platform/merchants, else a fresh one made in the configured (or embedded) "
+    "database, as `beyondpay merchants create` does.",
+)
+def demo(
+    url: Annotated[str, typer.Option("--url", help="The running beyondpay server.")] = (
+        DEFAULT_API_URL
+    ),
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="An existing merchant's secret test key (sk_test_…).",
+            show_default=False,
+        ),
+    ] = None,
+    admin_key: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-key",
+            envvar="BEYONDPAY_ADMIN_KEY",
+            help="A platform-admin key (ak_…) to make the demo merchant with.",
+            show_default=False,
+        ),
+    ] = None,
+    upi_timeout: Annotated[
+        float, typer.Option("--upi-timeout", min=1, help="Seconds to wait for the UPI payer.")
+    ] = 30.0,
+) -> None:
+    """Pay by card and by UPI, refund, show the balance: test mode, against a running server."""
+    from beyondpay.demo import DemoError, check_reachable, create_merchant_as_admin, run_demo
+
+    url = url.rstrip("/")
+    if key is not None and not key.startswith(("sk_test_", "rk_test_")):
+        console.print("[red]--key[/red] must be a test key (sk_test_…): the demo makes payments")
+        raise typer.Exit(code=2)
+    try:
+        check_reachable(url)
+        if key is None:
+            key = (
+                create_merchant_as_admin(url, admin_key)
+                if admin_key
+                else _demo_merchant_in_database()
+            )
+            console.print("[green]created[/green] a demo merchant; its secret test key:")
+            console.print(key, markup=False, highlight=False)
+        run_demo(url, key, console, upi_timeout_s=upi_timeout)
+    except DemoError as error:
+        console.print(f"[red]demo stopped[/red]: {error}", highlight=False)
+        raise typer.Exit(code=1) from None
+
+
+def _demo_merchant_in_database() -> str:
+    """A fresh merchant made in the database, as ``merchants create`` does; its sk_test_ key."""
+    from beyondpay.demo import DEMO_MERCHANT_NAME
+    from beyondpay.merchants.domain import KeyKind
+    from beyondpay.merchants.service import merchant_service
+
+    settings = _settings()
+    target = _ready_database(settings)
+    try:
+        created = _in_unit_of_work(
+            target.url,
+            settings.key_ring(),
+            lambda session, ring: merchant_service.create(session, ring, name=DEMO_MERCHANT_NAME),
+        )
+    finally:
+        target.close()
+    return next(
+        each.secret for each in created.keys if each.kind is KeyKind.secret and not each.livemode
+    )
 
 
 ledger_cli = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
