@@ -29,10 +29,29 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.api.tasks import api_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
+    from beyondpay.payments.tasks import payments_jobs
     from beyondpay.rails.tasks import rails_jobs
+    from beyondpay.refunds.tasks import refunds_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
 
-    return [api_jobs, events_jobs, ledger_jobs, rails_jobs, webhooks_jobs]
+    return [
+        api_jobs,
+        events_jobs,
+        ledger_jobs,
+        rails_jobs,
+        payments_jobs,
+        refunds_jobs,
+        webhooks_jobs,
+    ]
+
+
+def configure_modules(settings: Settings) -> None:
+    """Hands the settings to the modules whose background work needs them (fees, rails)."""
+    from beyondpay.payments.service import configure as configure_payments
+    from beyondpay.rails.service import configure as configure_rails
+
+    configure_payments(settings)
+    configure_rails(settings, ring=settings.key_ring())
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -64,13 +83,13 @@ async def running_worker(
 
 async def close_worker_resources() -> None:
     """What the jobs opened for the worker's lifetime: the bus connection, the engines."""
+    from beyondpay.db.jobs import close_job_databases
     from beyondpay.events.relay import close_worker_bus
-    from beyondpay.rails.tasks import close_databases as close_rails_databases
     from beyondpay.webhooks.tasks import close_databases
 
     await close_worker_bus()
-    await close_rails_databases()
     await close_databases()
+    await close_job_databases()
 
 
 def create_app(
@@ -95,6 +114,7 @@ def create_app(
         app.state.key_ring = settings.key_ring()
         # The sandbox rails read latency, failure rates and the public URL from here.
         configure_rails(settings, ring=app.state.key_ring)
+        configure_modules(settings)
         rate_limiter = create_rate_limiter(settings)
         app.state.rate_limiter = rate_limiter
         async with contextlib.AsyncExitStack() as stack:
@@ -138,6 +158,8 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.customers.api import router as customers
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
+    from beyondpay.payments.api import balance, charges, intents
+    from beyondpay.refunds.api import router as refunds
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
@@ -148,6 +170,10 @@ def merchant_routers() -> list[APIRouter]:
         customers,
         customer_payment_methods,
         payment_methods,
+        intents,
+        charges,
+        refunds,
+        balance,
         events,
         wallets,
         webhooks,

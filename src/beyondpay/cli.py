@@ -123,11 +123,18 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
 ) -> None:
     """Run background jobs (stops gracefully on SIGTERM or Ctrl-C)."""
-    from beyondpay.app import close_worker_resources, create_job_app, worker_loops
+    from beyondpay.app import (
+        close_worker_resources,
+        configure_modules,
+        create_job_app,
+        worker_loops,
+    )
     from beyondpay.db.jobs import run_worker
     from beyondpay.db.runtime import open_database
 
-    target = open_database(_settings())
+    settings = _settings()
+    configure_modules(settings)
+    target = open_database(settings)
 
     async def run() -> None:
         job_app = create_job_app(target.url)

@@ -142,6 +142,79 @@ async def _new_customer_body(actors: Actors, _object_id: str) -> dict[str, Any]:
     return {"customer": await _customer(actors)}
 
 
+async def _payment_intent(actors: Actors) -> str:
+    params = {"amount": 1_000, "currency": "inr", "payment_method": await _payment_method(actors)}
+    return str((await actors.owner("/v1/payment_intents", params))["id"])
+
+
+async def _settled_charge(actors: Actors) -> dict[str, str]:
+    """A captured charge with its balance transaction and a refund, written straight to the
+    tables: the matrix calls with live keys, and live mode has no rail to pay through (no
+    ledger transfer is written, so the ledger stays balanced)."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the charges factory needs Actors.database")
+    intent = await _payment_intent(actors)
+    ids = {
+        key: f"{prefix}_{uuid.uuid4().hex[:22]}"
+        for key, prefix in (("charge", "ch"), ("transaction", "txn"), ("refund", "re"))
+    }
+    async with actors.database.unit_of_work() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT merchant_id, livemode, payment_method_id FROM payment_intents"
+                    " WHERE id = :id"
+                ),
+                {"id": intent},
+            )
+        ).one()
+        values = {"intent": intent, "merchant": row[0], "livemode": row[1], "method": row[2], **ids}
+        await session.execute(
+            text(
+                "INSERT INTO charges (id, merchant_id, livemode, payment_intent_id,"
+                " payment_method_id, payment_method_details, rail, rail_reference, amount,"
+                " amount_captured, currency, status, authorized, captured, capture_requested,"
+                " balance_transaction_id, created_at, updated_at) VALUES (:charge, :merchant,"
+                " :livemode, :intent, :method, '{}', 'card', :charge, 1000, 1000, 'inr',"
+                " 'succeeded', true, true, true, :transaction, now(), now())"
+            ),
+            values,
+        )
+        await session.execute(
+            text(
+                "INSERT INTO balance_transactions (id, merchant_id, livemode, amount, fee, net,"
+                " currency, type, reporting_category, status, available_on, source, created_at)"
+                " VALUES (:transaction, :merchant, :livemode, 1000, 20, 980, 'inr', 'charge',"
+                " 'charge', 'pending', now(), :charge, now())"
+            ),
+            values,
+        )
+        await session.execute(
+            text(
+                "INSERT INTO refunds (id, merchant_id, livemode, charge_id, payment_intent_id,"
+                " amount, currency, status, rail, created_at, updated_at) VALUES (:refund,"
+                " :merchant, :livemode, :charge, :intent, 100, 'inr', 'succeeded', 'card',"
+                " now(), now())"
+            ),
+            values,
+        )
+    return ids
+
+
+async def _charge(actors: Actors) -> str:
+    return (await _settled_charge(actors))["charge"]
+
+
+async def _refund(actors: Actors) -> str:
+    return (await _settled_charge(actors))["refund"]
+
+
+async def _balance_transaction(actors: Actors) -> str:
+    return (await _settled_charge(actors))["transaction"]
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -154,6 +227,18 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/webhook_endpoints": _webhook_endpoint,
     "/v1/webhook_deliveries": _webhook_delivery,
     "/v1/payment_methods": _payment_method,
+    "/v1/payment_intents": _payment_intent,
+    "/v1/charges": _charge,
+    "/v1/refunds": _refund,
+    "/v1/balance_transactions": _balance_transaction,
+}
+
+# (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
+# has no rail, so a live intent can be neither confirmed nor (never authorized) captured. The
+# owner still gets past authorization to the use case, which is what the matrix checks.
+OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
+    ("POST", "/v1/payment_intents/{intent}/confirm"): (400, "rail_unavailable"),
+    ("POST", "/v1/payment_intents/{intent}/capture"): (400, "payment_intent_unexpected_state"),
 }
 
 REASON: Final = "Checked by the access matrix"

@@ -21,9 +21,7 @@ SERVER_STOP_TIMEOUT_S: Final = 10.0
 
 
 @contextlib.contextmanager
-def serving(
-    settings: Settings, database_url: str, *, run_worker: bool = False
-) -> Iterator[str]:
+def serving(settings: Settings, database_url: str, *, run_worker: bool = False) -> Iterator[str]:
     """Runs the app on a free loopback port (with the background worker in it, if asked);
     yields its base URL."""
     from beyondpay.app import create_app

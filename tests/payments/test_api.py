@@ -37,7 +37,10 @@ async def test_a_card_payment_succeeds_with_its_charge_fee_and_events(
     assert intent["status"] == "succeeded"
     assert intent["amount_received"] == 10_000 and intent["amount_capturable"] == 0
     charge = await get(
-        client, merchant, f"/v1/charges/{intent['latest_charge']}", **{"expand[]": "balance_transaction"}
+        client,
+        merchant,
+        f"/v1/charges/{intent['latest_charge']}",
+        **{"expand[]": "balance_transaction"},
     )
     assert charge["status"] == "succeeded" and charge["captured"] and charge["paid"]
     assert charge["payment_method_details"]["card"]["last4"] == "4242"
@@ -277,7 +280,11 @@ async def test_partial_refunds_then_an_over_refund_is_refused(
     intent = await pay(client, merchant, payment_method="pm_card_visa")
     for amount in (3_000, 4_000):
         refund = await post(
-            client, merchant, "/v1/refunds", payment_intent=intent["id"], amount=amount,
+            client,
+            merchant,
+            "/v1/refunds",
+            payment_intent=intent["id"],
+            amount=amount,
             reason="requested_by_customer",
         )
         assert refund.status_code == 200, refund.text
@@ -350,8 +357,12 @@ async def test_bad_input_names_the_parameter_and_writes_nothing(
         ({"amount": "100", "currency": "inr", "payment_method": "pm_nope"}, "payment_method"),
         ({"amount": "100", "currency": "inr", "capture_method": "later"}, "capture_method"),
         (
-            {"amount": "100", "currency": "inr", "payment_method_types[0]": "upi",
-             "payment_method": "pm_card_visa"},
+            {
+                "amount": "100",
+                "currency": "inr",
+                "payment_method_types[0]": "upi",
+                "payment_method": "pm_card_visa",
+            },
             "payment_method",
         ),
     ]

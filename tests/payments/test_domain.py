@@ -89,7 +89,9 @@ def test_an_update_during_a_challenge_without_a_method_asks_for_one() -> None:
     bps=st.integers(min_value=0, max_value=10_000),
     fixed=st.integers(min_value=0, max_value=1_000_000),
 )
-def test_fee_is_rounded_half_up_and_never_exceeds_the_amount(amount: int, bps: int, fixed: int) -> None:
+def test_fee_is_rounded_half_up_and_never_exceeds_the_amount(
+    amount: int, bps: int, fixed: int
+) -> None:
     fee = platform_fee(amount, bps, fixed)
     assert 0 <= fee <= amount
     exact = amount * bps / 10_000

@@ -10,14 +10,29 @@ from typing import Final
 
 EVENT_TYPES: Final = frozenset(
     {
+        "charge.captured",
+        "charge.failed",
+        "charge.refunded",
+        "charge.succeeded",
+        "charge.updated",
         "customer.created",
         "customer.updated",
         "customer.deleted",
         "ledger_account.created",
         "ledger_transfer.created",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
         "payment_method.attached",
         "payment_method.detached",
         "payment_method.updated",
+        "refund.created",
+        "refund.failed",
+        "refund.updated",
         "webhook_endpoint.disabled",
     }
 )

@@ -91,6 +91,24 @@ class Settings(BaseSettings):
         le=30.0,
         description="Time a webhook endpoint has to answer a delivery, DNS and connect included.",
     )
+    payments_fee_bps: int = Field(
+        default=200,
+        ge=0,
+        le=10_000,
+        description="Platform fee on each captured payment, in basis points (200 = 2 %).",
+    )
+    payments_fee_fixed_minor: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Fixed platform fee on each captured payment, in the currency's minor units.",
+    )
+    payments_available_after_s: int = Field(
+        default=2 * 86400,
+        ge=0,
+        le=90 * 86400,
+        description="Seconds before a captured payment moves from pending to available balance.",
+    )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )

@@ -114,7 +114,9 @@ async def _answer(
 @intents.post(
     "",
     summary="Create a payment intent",
-    **operation(body=PaymentIntentCreateParams, returns=PaymentIntent, access="payment_intents:write"),
+    **operation(
+        body=PaymentIntentCreateParams, returns=PaymentIntent, access="payment_intents:write"
+    ),
 )
 async def create_payment_intent(
     request: Request,
@@ -150,7 +152,9 @@ async def retrieve_payment_intent(
 @intents.post(
     "/{intent}",
     summary="Update a payment intent",
-    **operation(body=PaymentIntentUpdateParams, returns=PaymentIntent, access="payment_intents:write"),
+    **operation(
+        body=PaymentIntentUpdateParams, returns=PaymentIntent, access="payment_intents:write"
+    ),
 )
 async def update_payment_intent(
     intent: IntentId,

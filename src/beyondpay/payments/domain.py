@@ -88,9 +88,7 @@ class UnexpectedStateError(Exception):
         super().__init__(f"{action} is not allowed in status {status}")
 
 
-def next_status(
-    status: Status, action: Action, *, has_payment_method: bool = True
-) -> Status:
+def next_status(status: Status, action: Action, *, has_payment_method: bool = True) -> Status:
     """The status ``action`` leads to from ``status``; raises if it is not allowed there."""
     if status not in _FROM[action]:
         raise UnexpectedStateError(status, action)

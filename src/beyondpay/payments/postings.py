@@ -174,9 +174,7 @@ async def settle_refund(session: AsyncSession, refund_id: str, *, succeeded: boo
     )
 
 
-async def balances(
-    session: AsyncSession, chart: Chart
-) -> tuple[int, int]:
+async def balances(session: AsyncSession, chart: Chart) -> tuple[int, int]:
     """(available, pending) of the merchant in ``chart``'s currency, from the ledger.
 
     Available deducts refunds on hold; pending counts captured funds only (an authorization's

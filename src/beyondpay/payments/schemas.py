@@ -54,9 +54,12 @@ def _types(value: list[str] | None) -> list[str] | None:
 Currency = Annotated[
     str, Field(json_schema_extra={"pattern": "^[A-Za-z]{3}$"}), AfterValidator(_currency)
 ]
-ReturnUrl = Annotated[str | None, Field(default=None, max_length=URL_CHARS_MAX), AfterValidator(_url)]
+ReturnUrl = Annotated[
+    str | None, Field(default=None, max_length=URL_CHARS_MAX), AfterValidator(_url)
+]
 PaymentMethodTypes = Annotated[
-    list[str] | None, Field(default=None, max_length=len(PAYMENT_METHOD_TYPES) * 2),
+    list[str] | None,
+    Field(default=None, max_length=len(PAYMENT_METHOD_TYPES) * 2),
     AfterValidator(_types),
 ]
 Description = Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)]
@@ -120,9 +123,9 @@ class PaymentIntentCaptureParams(Params):
 
 
 class PaymentIntentCancelParams(Params):
-    cancellation_reason: Literal[
-        "duplicate", "fraudulent", "requested_by_customer", "abandoned"
-    ] | None = None
+    cancellation_reason: (
+        Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"] | None
+    ) = None
     expand: Expand
 
 
@@ -320,8 +323,14 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
 
 def balance_transaction_object(row: BalanceTransactionRow) -> dict[str, Any]:
     fee_details = (
-        [{"amount": row.fee, "currency": row.currency, "description": "beyondpay processing fees",
-          "type": "stripe_fee"}]
+        [
+            {
+                "amount": row.fee,
+                "currency": row.currency,
+                "description": "beyondpay processing fees",
+                "type": "stripe_fee",
+            }
+        ]
         if row.fee
         else []
     )

@@ -141,8 +141,10 @@ async def _record(session: AsyncSession, row: PaymentIntentRow | ChargeRow, type
 
 def _instrument(ring: KeyRing, method: PaymentMethodRow) -> Instrument:
     if method.type == "card":
-        invariant(method.card_exp_month is not None and method.card_exp_year is not None,
-                  "a card payment method has an expiry")
+        invariant(
+            method.card_exp_month is not None and method.card_exp_year is not None,
+            "a card payment method has an expiry",
+        )
         return CardInstrument(
             number=open_card_number(ring, method),
             exp_month=int(method.card_exp_month or 0),
@@ -150,8 +152,10 @@ def _instrument(ring: KeyRing, method: PaymentMethodRow) -> Instrument:
         )
     if method.type == "upi":
         return UpiInstrument(vpa=open_vpa(ring, method))
-    invariant(method.type == "netbanking" and method.netbanking_bank is not None,
-              "a net banking payment method names its bank")
+    invariant(
+        method.type == "netbanking" and method.netbanking_bank is not None,
+        "a net banking payment method names its bank",
+    )
     return NetbankingInstrument(bank=str(method.netbanking_bank))
 
 
@@ -202,7 +206,11 @@ def _payment_error(
 
 class PaymentIntentService:
     async def create(
-        self, session: AsyncSession, caller: Caller, ring: KeyRing, params: PaymentIntentCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        params: PaymentIntentCreateParams,
     ) -> ConfirmResult:
         now = utcnow()
         customer_id = None
@@ -235,12 +243,15 @@ class PaymentIntentService:
             client_secret=f"{intent_id}_secret_{secrets.token_urlsafe(CLIENT_SECRET_BYTES)}",
             amount_capturable=0,
             amount_received=0,
-            metadata_=merge_metadata({}, params.metadata if isinstance(params.metadata, dict) else None),
+            metadata_=merge_metadata(
+                {}, params.metadata if isinstance(params.metadata, dict) else None
+            ),
             created_at=now,
             updated_at=now,
         )
-        method = await self._method(session, caller, ring, intent, params.payment_method,
-                                    params.payment_method_data)
+        method = await self._method(
+            session, caller, ring, intent, params.payment_method, params.payment_method_data
+        )
         if method is not None:
             intent.payment_method_id = method.id
             intent.status = _transition(intent, Action.set_payment_method)
@@ -248,7 +259,9 @@ class PaymentIntentService:
         await session.flush()
         await _record(session, intent, "payment_intent.created")
         if params.confirm:
-            return await self._confirm_locked(session, caller, ring, intent, method, params.return_url)
+            return await self._confirm_locked(
+                session, caller, ring, intent, method, params.return_url
+            )
         return ConfirmResult(intent)
 
     async def _method(
@@ -266,7 +279,9 @@ class PaymentIntentService:
                 param="payment_method_data",
             )
         if method_data is not None:
-            method = await payment_method_service.create_from_data(session, caller, ring, method_data)
+            method = await payment_method_service.create_from_data(
+                session, caller, ring, method_data
+            )
             param = "payment_method_data[type]"
         elif method_id is not None:
             method = await payment_method_service.resolve(session, caller, ring, method_id)
@@ -432,7 +447,7 @@ class PaymentIntentService:
         await apply_outcome(session, intent, charge, outcome)
         if charge.status == "failed":
             method_object = payment_method_object(method)
-            error = intent.last_payment_error or {}
+            error: dict[str, Any] = intent.last_payment_error or {}
             body = payment_failure_body(
                 card=charge.rail == Rail.card,
                 code=str(error.get("code")),
@@ -455,12 +470,18 @@ class PaymentIntentService:
         if charge.status != "pending":
             return
         await _fail_waiting_charge(
-            session, charge, "payment_intent_authentication_failure",
+            session,
+            charge,
+            "payment_intent_authentication_failure",
             "A new confirmation replaced this attempt.",
         )
 
     async def capture(
-        self, session: AsyncSession, caller: Caller, intent_id: str, params: PaymentIntentCaptureParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        intent_id: str,
+        params: PaymentIntentCaptureParams,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
         status = _transition(intent, Action.capture)
@@ -473,7 +494,9 @@ class PaymentIntentService:
             )
         invariant(intent.latest_charge_id is not None, "an intent to capture has a charge")
         charge = await _charge_for_update(session, str(intent.latest_charge_id))
-        invariant(charge.authorized and not charge.captured, "the charge is authorized, not captured")
+        invariant(
+            charge.authorized and not charge.captured, "the charge is authorized, not captured"
+        )
         connector = connector_for(Rail(charge.rail), charge.livemode)
         outcome = await connector.capture(
             session, f"{charge.id}:capture", str(charge.rail_reference), amount
@@ -497,7 +520,11 @@ class PaymentIntentService:
         return intent
 
     async def cancel(
-        self, session: AsyncSession, caller: Caller, intent_id: str, params: PaymentIntentCancelParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        intent_id: str,
+        params: PaymentIntentCancelParams,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
         status = _transition(intent, Action.cancel)
@@ -526,7 +553,9 @@ class PaymentIntentService:
     async def list(
         self, session: AsyncSession, caller: Caller, params: PaymentIntentListParams
     ) -> tuple[Sequence[PaymentIntentRow], bool]:
-        conditions: list[Any] = list(created_conditions(PaymentIntentRow.created_at, params.created))
+        conditions: list[Any] = list(
+            created_conditions(PaymentIntentRow.created_at, params.created)
+        )
         if params.customer is not None:
             conditions.append(PaymentIntentRow.customer_id == params.customer)
         statement = scoped(PaymentIntentRow, caller.merchant, caller.livemode, *conditions)
@@ -644,9 +673,10 @@ async def _wait(
     charge.next_check_at = check_at or now + timedelta(seconds=ACTION_CHECK_AFTER_S)
     intent.updated_at = now
     await session.flush()
-    if intent.status != before:
-        event = "requires_action" if action is Action.rail_requires_action else "processing"
-        await _record(session, intent, f"payment_intent.{event}")
+    if intent.status != before and action is Action.rail_requires_action:
+        await _record(session, intent, "payment_intent.requires_action")
+    elif intent.status != before:
+        await _record(session, intent, "payment_intent.processing")
 
 
 async def _succeed(
@@ -802,8 +832,9 @@ async def _give_up(
     ):
         await _fail(session, intent, charge, timeout)
     else:
-        await _fail_waiting_charge(session, charge, "payment_intent_payment_attempt_expired",
-                                   timeout.message or "")
+        await _fail_waiting_charge(
+            session, charge, "payment_intent_payment_attempt_expired", timeout.message or ""
+        )
 
 
 async def due_charges(session: AsyncSession, limit: int) -> list[str]:
@@ -887,9 +918,7 @@ class ChargeService:
             )
         return intent.latest_charge_id
 
-    async def add_refunded(
-        self, session: AsyncSession, charge: ChargeRow, amount: int
-    ) -> None:
+    async def add_refunded(self, session: AsyncSession, charge: ChargeRow, amount: int) -> None:
         """``amount`` more of the charge is refunded (or, negative, a refund failed)."""
         charge.amount_refunded += amount
         invariant(
@@ -900,7 +929,6 @@ class ChargeService:
         await session.flush()
         if amount > 0:
             await _record(session, charge, "charge.refunded")
-
 
     async def hold_refund(
         self, session: AsyncSession, charge: ChargeRow, refund_id: str, amount: int
@@ -926,7 +954,12 @@ class ChargeService:
         return transaction.id
 
     async def settle_refund(
-        self, session: AsyncSession, charge: ChargeRow, refund_id: str, amount: int, *,
+        self,
+        session: AsyncSession,
+        charge: ChargeRow,
+        refund_id: str,
+        amount: int,
+        *,
         succeeded: bool,
     ) -> str | None:
         """The rail's final word on a refund. Failed: the hold is voided, so the money is back

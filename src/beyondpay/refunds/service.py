@@ -102,14 +102,17 @@ class RefundService:
             created_at=now,
             updated_at=now,
         )
+        # The rail first, then our ledger: a sandbox rail writes its bank's ledger, and every
+        # path that writes both (a UPI callback, then the payment's postings) does so in this
+        # order, so two of them can never wait on each other's account locks.
+        connector = connector_for(Rail(charge.rail), charge.livemode)
+        outcome = await connector.refund(session, refund.id, str(charge.rail_reference), amount)
+        refund.rail_reference = outcome.reference
         refund.balance_transaction_id = await charge_service.hold_refund(
             session, charge, refund.id, amount
         )
         session.add(refund)
         await session.flush()
-        connector = connector_for(Rail(charge.rail), charge.livemode)
-        outcome = await connector.refund(session, refund.id, str(charge.rail_reference), amount)
-        refund.rail_reference = outcome.reference
         await _settle(session, charge, refund, outcome, announce=False)
         await _record(session, refund, "refund.created")
         return refund
@@ -167,9 +170,11 @@ async def _settle(
         return
     now = utcnow()
     if outcome.status in ("pending", "requires_action"):
-        refund.next_check_at = outcome.check_after or next_status_check(
-            Rail(refund.rail), refund.checks_made, refund.created_at
-        ) or now
+        refund.next_check_at = (
+            outcome.check_after
+            or next_status_check(Rail(refund.rail), refund.checks_made, refund.created_at)
+            or now
+        )
         refund.updated_at = now
         await session.flush()
         return
