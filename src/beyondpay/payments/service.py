@@ -33,8 +33,8 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.settings import Settings, get_settings
 from beyondpay.merchants.domain import Caller
-from beyondpay.payment_methods.models import PaymentMethodRow
 from beyondpay.payment_methods.service import (
+    PaymentMethodRow,
     open_card_number,
     open_vpa,
     payment_method_details,
@@ -88,17 +88,17 @@ ACTION_CHECK_AFTER_S: Final = 3_600
 CLIENT_SECRET_BYTES: Final = 18
 
 _log = get_logger(__name__)
-_settings: Settings | None = None
+# The fee and availability settings of this process, once configured.
+_configured: dict[str, Settings] = {}
 
 
 def configure(settings: Settings) -> None:
     """The fee and availability settings of this process (the app and the worker call it)."""
-    global _settings
-    _settings = settings
+    _configured["settings"] = settings
 
 
 def _config() -> Settings:
-    return _settings if _settings is not None else get_settings()
+    return _configured.get("settings") or get_settings()
 
 
 @dataclass(slots=True)
@@ -275,7 +275,8 @@ class PaymentIntentService:
     ) -> PaymentMethodRow | None:
         if method_id is not None and method_data is not None:
             raise InvalidRequestError(
-                "You may only specify one of these parameters: payment_method, payment_method_data.",
+                "You may only specify one of these parameters:"
+                " payment_method, payment_method_data.",
                 param="payment_method_data",
             )
         if method_data is not None:
