@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/payments.py
 
 clean:
 	rm -rf $(VENV) .beyondpay .pytest_cache .mypy_cache .ruff_cache .hypothesis
