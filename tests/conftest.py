@@ -15,8 +15,8 @@ import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg

@@ -67,7 +67,6 @@ from beyondpay.payments.schemas import (
     PaymentIntentCreateParams,
     PaymentIntentListParams,
     PaymentIntentUpdateParams,
-    balance_transaction_object,
     charge_object,
     payment_intent_object,
 )
@@ -1065,12 +1064,10 @@ class BalanceService:
             object_name="balance_transaction",
         )
 
-    def add_transaction(self, session: AsyncSession, row: BalanceTransactionRow) -> None:
-        session.add(row)
-
 
 def _balance_amount(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currency": currency, "source_types": {"card": amount}}
+    # Amounts are read from the ledger, which does not split them by payment method.
+    return {"amount": amount, "currency": currency, "source_types": {}}
 
 
 async def release_due_funds(session: AsyncSession, limit: int) -> int:
@@ -1097,10 +1094,6 @@ async def release_due_funds(session: AsyncSession, limit: int) -> int:
         count += 1
     await session.flush()
     return count
-
-
-def render_balance_transaction(row: BalanceTransactionRow) -> dict[str, Any]:
-    return balance_transaction_object(row)
 
 
 payment_intent_service = PaymentIntentService()
