@@ -111,4 +111,5 @@ def test_chart_ids_are_per_merchant_mode_and_currency() -> None:
     live = Chart("acct_AbC", True, "inr")
     assert test.pending not in (live.pending, test.available)
     assert test.merchant_ledger == "merchant:acct_-ab-c:test"
-    assert test.rail_clearing("upi") == "platform:test:rail_clearing:upi:inr"
+    assert test.rail_clearing("upi") == "platform:test:rail_clearing:upi:inr:acct_AbC"
+    assert test.fees != Chart("acct_Other", False, "inr").fees  # no account shared by merchants

@@ -139,7 +139,8 @@ class Chart:
 
     Merchant: ``pending`` (captured, not yet available), ``available``. Platform: ``fees`` and
     one ``rail_clearing`` account per rail (what the rail owes us for authorized payments, or we
-    owe it for refunds). Ids use the ledger's id characters; ledger names are lower case.
+    owe it for refunds), both kept per merchant. Ids use the ledger's id characters; ledger
+    names are lower case.
     """
 
     merchant_id: str
@@ -168,9 +169,12 @@ class Chart:
     def available(self) -> str:
         return f"merchant:{self.merchant_id}:{self.mode}:available:{self.currency}"
 
+    # The platform's accounts are kept per merchant: one fee or clearing account for every
+    # merchant would make each capture in the platform wait for the one before it to commit
+    # (its row stays locked until then); the platform's total is the sum over merchants.
     @property
     def fees(self) -> str:
-        return f"platform:{self.mode}:fees:{self.currency}"
+        return f"platform:{self.mode}:fees:{self.currency}:{self.merchant_id}"
 
     def rail_clearing(self, rail: str) -> str:
-        return f"platform:{self.mode}:rail_clearing:{rail}:{self.currency}"
+        return f"platform:{self.mode}:rail_clearing:{rail}:{self.currency}:{self.merchant_id}"
