@@ -1,0 +1,1 @@
+"""PSP addresses: VPAs, private aliases, merchant VPAs and UPI QR codes."""

@@ -1,0 +1,1 @@
+"""PSP identity: payers, one-time passwords, sessions, devices and passkeys."""

@@ -1,0 +1,1 @@
+"""PSP transfers: pay, collect, limits and the payer's history."""
