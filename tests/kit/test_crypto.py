@@ -52,3 +52,19 @@ def test_malformed_rings_are_refused_without_echoing_key_material() -> None:
 def _entry_of(ring: KeyRing) -> str:
     key = ring._keys[0]
     return f"{key.id}:{base64.b64encode(key.secret).decode()}"
+
+
+def test_derived_keys_are_per_context_and_per_key_and_survive_rotation() -> None:
+    old_secret, new_secret = bytes(range(32)), bytes(range(1, 33))
+    before = KeyRing([("old", old_secret)])
+    after = KeyRing([("new", new_secret), ("old", old_secret)])
+    key_id, derived = before.derive("psp.pin")
+    assert key_id == "old"
+    assert len(derived) == 32
+    assert derived not in (old_secret, before.derive("other")[1])
+    assert after.derive("psp.pin")[0] == "new"
+    assert after.derive("psp.pin", "old") == (key_id, derived)
+    assert after.derive("psp.pin")[1] != derived
+    with pytest.raises(KeyRingError) as refused:
+        after.derive("psp.pin", "gone")
+    assert "gone" not in str(refused.value)

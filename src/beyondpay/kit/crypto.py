@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = ["KEY_BYTES", "KeyRing", "KeyRingError", "load_or_create_dev_ring"]
 
@@ -95,6 +97,19 @@ class KeyRing:
     def fingerprints(self, value: str) -> list[bytes]:
         """``value``'s fingerprint under every key, newest first: for lookups across rotation."""
         return [_fingerprint(key.secret, value) for key in self._keys]
+
+    def derive(self, context: str, key_id: str | None = None) -> tuple[str, bytes]:
+        """A 256-bit key for ``context`` (HKDF-SHA256 of the ring key ``key_id``, the newest when
+        None) and that key's id. For a secret keyed by the ring that is checked by other means
+        than these methods (the pepper of a slow hash): store the id beside what it keyed, so a
+        value made before a rotation is still checked under its own key."""
+        key = self._keys[0] if key_id is None else self._by_id.get(key_id)
+        if key is None:
+            raise KeyRingError("no key with that id in the ring")
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=context.encode()
+        ).derive(key.secret)
+        return key.id, derived
 
     def seal(self, plaintext: bytes, context: str) -> str:
         key = self._keys[0]
