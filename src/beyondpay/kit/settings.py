@@ -144,6 +144,22 @@ class Settings(BaseSettings):
     sandbox_random_seed: int | None = Field(
         default=None, description="Seed of the sandbox rails' random draws (latency, failures)."
     )
+    # The PSP's limits (NPCI's public figures by default; psp/transfers/domain.py says why).
+    psp_p2p_daily_limit_minor: int = Field(
+        default=1_00_000_00, ge=1, le=10**12, description="P2P amount a payer may pay per IST day."
+    )
+    psp_transaction_limit_minor: int = Field(
+        default=1_00_000_00, ge=1, le=10**12, description="The most one PSP payment may move."
+    )
+    psp_p2p_daily_count_max: int = Field(
+        default=20, ge=1, le=10_000, description="P2P payments a payer may make per IST day."
+    )
+    psp_new_device_cooling_s: int = Field(
+        default=86_400, ge=0, le=30 * 86_400, description="How long a newly bound device is new."
+    )
+    psp_new_device_limit_minor: int = Field(
+        default=5_000_00, ge=1, le=10**12, description="What a new device may pay in all per day."
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod
