@@ -24,6 +24,7 @@ RATE_LIMIT_LIVE_PER_KEY_DEFAULT: Final = "100/second"
 RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
 RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
 PUBLIC_URL_DEFAULT: Final = "http://127.0.0.1:8000"
+PSP_ORIGIN_DEFAULT: Final = "http://localhost:8000"
 SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
 # A sandbox rail's latency: "min-max" milliseconds, or one number; at most a minute.
 _LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
@@ -160,6 +161,22 @@ class Settings(BaseSettings):
     psp_new_device_limit_minor: int = Field(
         default=5_000_00, ge=1, le=10**12, description="What a new device may pay in all per day."
     )
+    psp_sandbox: bool = Field(
+        default=True,
+        description="The PSP sends OTPs to the sandbox SMS sink (no live SMS sender exists yet).",
+    )
+    psp_rp_id: str = Field(
+        default="localhost",
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9.-]+$",
+        description="WebAuthn relying party id of PSP passkeys (the payer app's domain).",
+    )
+    psp_origin: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+$",
+        description="Origin passkey ceremonies come from; unset: from the public URL.",
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod
@@ -174,6 +191,16 @@ class Settings(BaseSettings):
 
     def redis_url_value(self) -> str | None:
         return self.redis_url.get_secret_value() if self.redis_url else None
+
+    def psp_origin_value(self) -> str:
+        """The WebAuthn origin: ``psp_origin``, else the public URL's origin when one is set,
+        else ``http://localhost:8000`` (where a browser may use the ``localhost`` RP id)."""
+        if self.psp_origin is not None:
+            return self.psp_origin
+        if "public_url" in self.model_fields_set:
+            scheme, _, rest = self.public_url.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}"
+        return PSP_ORIGIN_DEFAULT
 
     def key_ring(self) -> KeyRing:
         """The configured ring, else the development ring kept in the data dir."""
