@@ -147,7 +147,17 @@ def create_app(
     app.include_router(pages_router)
     for router in merchant_routers():
         app.include_router(router)
+    for router in psp_routers():
+        app.include_router(router)
     return app
+
+
+def psp_routers() -> list[APIRouter]:
+    """The PSP's routes under /v1/psp, called with payers' sessions, not merchant keys; each
+    part of the PSP adds its router here."""
+    from beyondpay.psp.identity.api import router as psp_identity
+
+    return [psp_identity]
 
 
 def merchant_routers() -> list[APIRouter]:

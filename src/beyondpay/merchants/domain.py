@@ -31,6 +31,10 @@ class KeyKind(StrEnum):
     publishable = "publishable"
     restricted = "restricted"
     admin = "admin"
+    # Not an API key: a PSP payer's session (beyondpay.psp.identity.auth). Its caller carries
+    # the payer's id where a merchant key has the merchant's, so idempotency keys and audit
+    # records of PSP routes are kept per payer. It has no key text and no merchant route admits it.
+    payer = "payer"
 
 
 _PREFIX: Final = {

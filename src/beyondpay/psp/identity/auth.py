@@ -1,0 +1,88 @@
+"""Who is calling a PSP route: a payer's session, not a merchant's key.
+
+``PayerDep`` resolves ``Authorization: Bearer pst_…`` to a :class:`PayerContext`. Its
+``caller`` is a :class:`~beyondpay.merchants.domain.Caller` of kind ``payer`` with the payer's id
+where a merchant key has the merchant's, so ``api.mutation.run_mutation`` keeps a payer's
+idempotency keys and audit records in the payer's own scope, exactly as for merchant routes.
+
+The routes that come before a session (OTP, sign-up, login, refresh) have no payer yet:
+:func:`public_caller` scopes them by a keyed fingerprint of the credential the request presents
+(the mobile number and OTP, the refresh token), so an idempotent answer (which holds tokens,
+and is sealed) is replayed only to a request presenting the same credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+
+from beyondpay.api.auth import SessionDep, client_ip
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.merchants.domain import Caller, KeyKind
+from beyondpay.psp.identity.errors import SessionInvalidError
+from beyondpay.psp.identity.service import PSP_LIVEMODE, session_service
+
+AUTHORIZATION_CHARS_MAX: Final = 512
+# The key id of requests made before any session exists (sign-up, login, refresh).
+PUBLIC_KEY_ID: Final = "psp_public"
+
+
+@dataclass(frozen=True, slots=True)
+class PayerContext:
+    payer_id: str
+    session_id: str
+    device_id: str | None
+    caller: Caller
+
+
+def payer_caller(payer_id: str, session_id: str) -> Caller:
+    return Caller(
+        key_id=session_id,
+        kind=KeyKind.payer,
+        livemode=PSP_LIVEMODE,
+        merchant_id=payer_id,
+        merchant_status=None,
+    )
+
+
+def public_caller(ring: KeyRing, credential: str) -> Caller:
+    """The caller of a request made before a session: scoped by the credential it presents."""
+    scope = "psp_" + ring.fingerprint(f"psp-public-scope:{credential}").hex()[:40]
+    return Caller(
+        key_id=PUBLIC_KEY_ID,
+        kind=KeyKind.payer,
+        livemode=PSP_LIVEMODE,
+        merchant_id=scope,
+        merchant_status=None,
+    )
+
+
+def _bearer(value: str | None) -> str:
+    if not value or len(value) > AUTHORIZATION_CHARS_MAX:
+        raise SessionInvalidError()
+    scheme, _, credentials = value.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise SessionInvalidError()
+    return credentials.strip()
+
+
+async def payer_session(request: Request, session: SessionDep) -> PayerContext:
+    """The payer calling: a live session's access token, else 401."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        await limiter.check_ip(client_ip(request))
+    token = _bearer(request.headers.get("authorization"))
+    ring: KeyRing = request.app.state.key_ring
+    row = await session_service.authenticate(session, ring, token)
+    caller = payer_caller(row.payer_id, row.id)
+    request.state.caller = caller
+    if limiter is not None:
+        await limiter.check_key(caller)
+    return PayerContext(
+        payer_id=row.payer_id, session_id=row.id, device_id=row.device_id, caller=caller
+    )
+
+
+PayerDep = Annotated[PayerContext, Depends(payer_session)]

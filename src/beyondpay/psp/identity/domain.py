@@ -1,0 +1,111 @@
+"""Pure rules of PSP identity: mobile numbers, OTP codes, tokens and what their fingerprints
+cover. No I/O.
+
+Every fingerprint is the key ring's HMAC over a labelled text (``mobile:9876543210``), so a
+fingerprint made for one purpose never matches one made for another.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import StrEnum
+from typing import Final
+
+from pydantic import SecretStr
+
+from beyondpay.kit.errors import InvalidRequestError
+
+MOBILE_DIGITS: Final = 10
+OTP_DIGITS: Final = 6
+OTP_TTL_S: Final = 5 * 60
+OTP_ATTEMPTS_MAX: Final = 3
+# Sends per mobile number (all purposes) within the window: enough for a slow SMS or two, too
+# few to make an SMS bomb of the sign-up screen.
+OTP_SENDS_MAX: Final = 5
+OTP_SEND_WINDOW_S: Final = 10 * 60
+ACCESS_TOKEN_TTL_S: Final = 15 * 60
+REFRESH_TOKEN_TTL_S: Final = 30 * 86400
+TOKEN_BYTES: Final = 32
+ACCESS_TOKEN_PREFIX: Final = "pst_"  # noqa: S105 (a prefix, not a secret)
+REFRESH_TOKEN_PREFIX: Final = "psr_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_CHARS_MAX: Final = 100
+NAME_CHARS_MAX: Final = 100
+
+# Indian mobile numbers: ten digits, the first 6-9. "+91" or "91" in front is the country code.
+_MOBILE: Final = re.compile(r"[6-9]\d{9}")
+_SEPARATORS: Final = re.compile(r"[\s-]")
+_OTP: Final = re.compile(r"\d{6}")
+
+
+class OtpPurpose(StrEnum):
+    signup = "signup"
+    login = "login"
+
+
+class PayerStatus(StrEnum):
+    active = "active"
+    frozen = "frozen"
+
+
+class MobileInvalidError(InvalidRequestError):
+    code = "mobile_invalid"
+    default_message = (
+        "The mobile number must be an Indian mobile number: 10 digits starting with 6, 7, 8 or 9,"
+        " optionally preceded by +91."
+    )
+
+
+def normalise_mobile(mobile: SecretStr, param: str = "mobile") -> SecretStr:
+    """The ten digits of an Indian mobile number given as ``9876543210``, ``+91 98765 43210``
+    or ``919876543210``; anything else is a 400 naming ``param`` (never echoing the value)."""
+    text = _SEPARATORS.sub("", mobile.get_secret_value())
+    if text.startswith("+91"):
+        text = text[3:]
+    elif len(text) == MOBILE_DIGITS + 2 and text.startswith("91"):
+        text = text[2:]
+    if not _MOBILE.fullmatch(text):
+        raise MobileInvalidError(param=param)
+    return SecretStr(text)
+
+
+def mask_mobile(mobile: SecretStr) -> str:
+    """``******3210``: the last four digits, as an app shows a number it sent an SMS to."""
+    digits = mobile.get_secret_value()
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mobile_label(mobile: SecretStr) -> str:
+    """The text a mobile number's fingerprint is taken over (normalised digits)."""
+    return f"mobile:{mobile.get_secret_value()}"
+
+
+def otp_label(otp_id: str, purpose: OtpPurpose, mobile: SecretStr, code: str) -> str:
+    """What an OTP's fingerprint covers: the code is only good for this OTP, purpose and number."""
+    return f"psp-otp:{otp_id}:{purpose.value}:{mobile.get_secret_value()}:{code}"
+
+
+def new_otp_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(OTP_DIGITS))
+
+
+def is_otp_shaped(code: SecretStr) -> bool:
+    return _OTP.fullmatch(code.get_secret_value()) is not None
+
+
+def new_token(prefix: str) -> SecretStr:
+    return SecretStr(prefix + secrets.token_urlsafe(TOKEN_BYTES))
+
+
+def token_label(token: SecretStr) -> str:
+    """What a token's fingerprint covers: its prefix tells access from refresh tokens."""
+    return f"psp-token:{token.get_secret_value()}"
+
+
+def otp_sms_text(code: str, purpose: OtpPurpose) -> str:
+    action = "sign up for" if purpose is OtpPurpose.signup else "sign in to"
+    minutes = OTP_TTL_S // 60
+    return (
+        f"{code} is your beyondpay OTP to {action} beyondpay. It expires in {minutes} minutes."
+        " Do not share it with anyone."
+    )
