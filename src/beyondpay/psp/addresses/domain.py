@@ -1,0 +1,242 @@
+"""Pure rules of PSP addresses: VPA usernames and formats, masks, mobile numbers, alias scopes.
+
+Nothing here does I/O. A VPA is NPCI's ``local@handle``: lower case ``[a-z0-9._-]``, one
+``@``, no special character (``.``, ``_``, ``-``) first or last. Usernames chosen at this PSP
+are stricter still: 3 to 50 characters, no two specials in a row, no reserved word (what could
+pass for the PSP, a bank or NPCI) and no bare mobile number (which would pass for someone
+else's mobile VPA).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Final
+
+from pydantic import SecretStr
+
+from beyondpay.psp.addresses.errors import (
+    AliasExpiredError,
+    AliasNotPermittedError,
+    AliasRevokedError,
+    AliasUsedError,
+    MobileInvalidError,
+    VpaInvalidError,
+    VpaUsernameInvalidError,
+    VpaUsernameReservedError,
+)
+
+USERNAME_CHARS_MIN: Final = 3
+USERNAME_CHARS_MAX: Final = 50
+# NPCI: a whole VPA is at most 255 characters.
+VPA_CHARS_MAX: Final = 255
+HANDLE_CHARS_MAX: Final = 64
+VPAS_PER_PAYER_MAX: Final = 5
+ALIASES_PER_PAYER_MAX: Final = 50
+# 16 characters of base32: 80 random bits, so an alias cannot be guessed or enumerated.
+ALIAS_LOCAL_CHARS: Final = 16
+ALIAS_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
+ALIAS_TTL_S_MAX: Final = 366 * 86400
+MASK_KEPT_CHARS: Final = 2
+# Always four stars, whatever the length: a mask must not tell how long the name is.
+MASK_STARS: Final = "****"
+NICKNAME_CHARS_MAX: Final = 50
+MERCHANT_DISPLAY_NAME_CHARS_MAX: Final = 99
+# Resolving names is how an address book is scraped: a payer may look up this many addresses
+# (VPAs, mobile numbers, aliases, beneficiaries saved) per minute.
+RESOLVES_PER_MINUTE_MAX: Final = 30
+
+SPECIALS: Final = frozenset("._-")
+RESERVED_USERNAMES: Final = frozenset(
+    {
+        "admin",
+        "administrator",
+        "alias",
+        "bank",
+        "beyondpay",
+        "bhim",
+        "care",
+        "cashback",
+        "customercare",
+        "fraud",
+        "help",
+        "helpdesk",
+        "helpline",
+        "info",
+        "kyc",
+        "merchant",
+        "noreply",
+        "npci",
+        "official",
+        "payments",
+        "psp",
+        "rbi",
+        "refund",
+        "root",
+        "security",
+        "support",
+        "system",
+        "upi",
+        "verify",
+    }
+)
+
+_USERNAME_CHARS: Final = re.compile(r"^[a-z0-9._-]+$")
+_LOCAL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
+# Handles of other PSPs may have dots (``account@ifsc.ifsc.npci``); ours never do.
+_HANDLE: Final = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9]+)*$")
+_OWN_HANDLE: Final = re.compile(r"^[a-z][a-z0-9]{1,31}$")
+_MOBILE: Final = re.compile(r"^[6-9][0-9]{9}$")
+_MOBILE_LIKE: Final = re.compile(r"^(?:91)?[0-9]{10}$")
+_WORDS: Final = re.compile(r"[._-]")
+
+
+def check_handle(handle: str) -> str:
+    """This PSP's handle (``BEYONDPAY_PSP_HANDLE``): letters and digits, no dot, so that its
+    VPAs look like every other PSP's and the log redactor recognizes them."""
+    if not _OWN_HANDLE.match(handle):
+        raise ValueError("a PSP handle is 2 to 32 lower case letters and digits, letter first")
+    return handle
+
+
+def alias_handle(handle: str) -> str:
+    """The handle aliases live at: apart from VPAs', so no alias can collide with a username."""
+    return f"{handle}alias"
+
+
+def check_username(username: str, *, handle: str, param: str = "username") -> str:
+    """The username as given, if a payer may take it at ``handle``; a 400 naming ``param``."""
+    if "@" in username:
+        raise VpaUsernameInvalidError(
+            f"give only the part before the '@' (the handle is always @{handle})", param=param
+        )
+    if not USERNAME_CHARS_MIN <= len(username) <= USERNAME_CHARS_MAX:
+        raise VpaUsernameInvalidError(
+            f"it must be {USERNAME_CHARS_MIN} to {USERNAME_CHARS_MAX} characters long",
+            param=param,
+        )
+    if username != username.lower():
+        raise VpaUsernameInvalidError("it must be in lower case", param=param)
+    if not _USERNAME_CHARS.match(username):
+        raise VpaUsernameInvalidError(
+            "it may hold only letters a-z, digits and the characters '.', '_' and '-'",
+            param=param,
+        )
+    if username[0] in SPECIALS or username[-1] in SPECIALS:
+        raise VpaUsernameInvalidError("it cannot start or end with '.', '_' or '-'", param=param)
+    if any(first in SPECIALS and second in SPECIALS for first, second in pairwise(username)):
+        raise VpaUsernameInvalidError(
+            "it cannot have two of '.', '_' and '-' in a row", param=param
+        )
+    if _MOBILE_LIKE.match(username):
+        raise VpaUsernameInvalidError(
+            "a username of digits alone reads as a mobile number: add a letter", param=param
+        )
+    words = set(_WORDS.split(username))
+    if username in RESERVED_USERNAMES or words & RESERVED_USERNAMES or handle in words:
+        raise VpaUsernameReservedError(param=param)
+    return username
+
+
+def check_vpa(vpa: SecretStr, *, param: str = "vpa") -> SecretStr:
+    """NPCI's shape: ``local@handle`` in lower case. Upper case is refused rather than folded
+    where a payer typed it; a scanned link folds it first (see ``qr.parse_upi_link``)."""
+    value = vpa.get_secret_value()
+    if len(value) > VPA_CHARS_MAX or value.count("@") != 1:
+        raise VpaInvalidError("it must be local@handle with exactly one '@'", param=param)
+    local, _, handle = value.partition("@")
+    if not local or not handle or len(handle) > HANDLE_CHARS_MAX:
+        raise VpaInvalidError("it must be local@handle", param=param)
+    if not _LOCAL.match(local) or not _HANDLE.match(handle):
+        raise VpaInvalidError(
+            "it may hold only lower case letters, digits, '.', '_' and '-', with no special"
+            " character first or last",
+            param=param,
+        )
+    return vpa
+
+
+def split_vpa(vpa: SecretStr) -> tuple[str, str]:
+    local, _, handle = vpa.get_secret_value().partition("@")
+    return local, handle
+
+
+def mask_address(address: SecretStr) -> str:
+    """``asha.rao@beyondpay`` → ``as****@beyondpay``: the handle in full (which PSP), the first
+    two characters of the name and always four stars."""
+    local, _, handle = address.get_secret_value().partition("@")
+    kept = min(MASK_KEPT_CHARS, max(len(local) - 1, 0))
+    return f"{local[:kept]}{MASK_STARS}@{handle}"
+
+
+def check_mobile(mobile: SecretStr, *, param: str = "mobile") -> SecretStr:
+    """A 10-digit Indian mobile number; ``+91`` or ``91`` in front is dropped."""
+    value = mobile.get_secret_value().strip().replace(" ", "")
+    if value.startswith("+91"):
+        value = value[3:]
+    elif len(value) == 12 and value.startswith("91"):
+        value = value[2:]
+    if not _MOBILE.match(value):
+        raise MobileInvalidError(param=param)
+    return SecretStr(value)
+
+
+def mask_mobile(mobile: SecretStr) -> str:
+    """``9876543210`` → ``******3210``."""
+    value = mobile.get_secret_value()
+    return f"{'*' * (len(value) - 4)}{value[-4:]}"
+
+
+def looks_like_mobile(text: str) -> bool:
+    return _MOBILE_LIKE.match(text.strip().removeprefix("+")) is not None
+
+
+def vpa_fingerprint_input(vpa: SecretStr) -> str:
+    """What a VPA's keyed fingerprint is taken of (prefixed with its kind, so a VPA's and a
+    mobile number's fingerprints never meet)."""
+    return f"vpa:{vpa.get_secret_value()}"
+
+
+def alias_fingerprint_input(alias: SecretStr) -> str:
+    return f"alias:{alias.get_secret_value()}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasScope:
+    """Who may pay through an alias and until when. Several parts combine."""
+
+    counterparty_payer_id: str | None = None
+    merchant_id: str | None = None
+    one_time: bool = False
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasState:
+    revoked: bool
+    used: bool
+
+
+def check_alias_use(
+    scope: AliasScope,
+    state: AliasState,
+    *,
+    now: datetime,
+    payer_id: str | None,
+    merchant_id: str | None = None,
+    param: str = "alias",
+) -> None:
+    """Whether ``payer_id`` (or the merchant ``merchant_id``) may pay through the alias now.
+    Revocation is checked first: it is the owner's own word and overrides everything."""
+    if state.revoked:
+        raise AliasRevokedError(param=param)
+    if scope.expires_at is not None and now >= scope.expires_at:
+        raise AliasExpiredError(param=param)
+    if scope.one_time and state.used:
+        raise AliasUsedError(param=param)
+    if scope.counterparty_payer_id is not None and scope.counterparty_payer_id != payer_id:
+        raise AliasNotPermittedError(param=param)
+    if scope.merchant_id is not None and scope.merchant_id != merchant_id:
+        raise AliasNotPermittedError(param=param)
