@@ -177,6 +177,11 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^\s/]+$",
         description="Origin passkey ceremonies come from; unset: from the public URL.",
     )
+    psp_handle: str = Field(
+        default="beyondpay",
+        pattern=r"^[a-z][a-z0-9]{1,31}$",
+        description="The PSP's UPI handle: payers' VPAs are username@<handle>.",
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod
