@@ -79,6 +79,8 @@ class Scope(StrEnum):
     refunds_read = "refunds:read"
     refunds_write = "refunds:write"
     balance_read = "balance:read"
+    upi_read = "upi:read"
+    upi_write = "upi:write"
 
     @property
     def resource(self) -> str:
