@@ -267,3 +267,70 @@ NETBANKING_BANKS: Final[dict[str, str]] = {
     "SBXD": "Sandbox Down Bank (always unavailable)",
 }
 NETBANKING_BANK_DOWN: Final = "SBXD"
+
+
+# --- sandbox banks (the PSP's side) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxBank:
+    code: str  # the bank's id in the sandbox: its ledger namespace is ``bank:<code>``
+    name: str
+    ifsc: str  # 4 letters, a 0, 6 characters: the branch where every sandbox account is kept
+
+
+SANDBOX_BANK_PRIMARY: Final = "sbx1"  # the bank behind the @sandbox handle
+SANDBOX_BANK_SECONDARY: Final = "sbx2"
+SANDBOX_BANKS: Final[dict[str, SandboxBank]] = {
+    bank.code: bank
+    for bank in (
+        SandboxBank(SANDBOX_BANK_PRIMARY, "Sandbox Bank A", "SBXA0000001"),
+        SandboxBank(SANDBOX_BANK_SECONDARY, "Sandbox Bank B", "SBXB0000001"),
+    )
+}
+IFSC_PATTERN: Final = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
+MOBILE_DIGITS: Final = 10
+# Discovery by mobile number (docs/operations.md, "Rails"): deterministic so tests can choose.
+MOBILE_SUFFIX_NO_ACCOUNTS: Final = "0000"
+MOBILE_SUFFIX_SMALL_BALANCE: Final = "1"
+OPENING_BALANCE_MINOR: Final = 1_00_000_00  # ₹1,00,000
+SMALL_OPENING_BALANCE_MINOR: Final = 500_00  # ₹500: enough to pay a little, then Z9
+# Every sandbox debit card ends in the last 6 digits of the mobile number and expires 12/2030.
+DEBIT_CARD_DIGITS_CHECKED: Final = 6
+DEBIT_CARD_EXPIRY_MONTH: Final = 12
+DEBIT_CARD_EXPIRY_YEAR: Final = 2030
+ACCOUNT_NUMBER_DIGITS_SHOWN: Final = 4
+ACCOUNT_NUMBER_DIGITS: Final = 12
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredAccount:
+    bank: str
+    opening_balance_minor: int
+
+
+def accounts_of_mobile(mobile: str) -> list[DiscoveredAccount]:
+    """The sandbox banks' accounts of a mobile number: one at sbx1; one at sbx2 too when the last
+    digit is even; none at all when it ends in 0000. Those ending in 1 open with ₹500."""
+    if len(mobile) != MOBILE_DIGITS or not mobile.isdigit():
+        raise ValueError("a mobile number is 10 digits")
+    if mobile.endswith(MOBILE_SUFFIX_NO_ACCOUNTS):
+        return []
+    small = mobile.endswith(MOBILE_SUFFIX_SMALL_BALANCE)
+    balance = SMALL_OPENING_BALANCE_MINOR if small else OPENING_BALANCE_MINOR
+    banks = [SANDBOX_BANK_PRIMARY]
+    if int(mobile[-1]) % 2 == 0:
+        banks.append(SANDBOX_BANK_SECONDARY)
+    return [DiscoveredAccount(bank, balance) for bank in banks]
+
+
+def mask_account_number(digest: bytes) -> str:
+    """``XXXXXXXX1234``: the last digits come from a keyed digest naming the account, so they
+    are stable for the account and say nothing of the mobile number."""
+    shown = int.from_bytes(digest[:8], "big") % 10**ACCOUNT_NUMBER_DIGITS_SHOWN
+    hidden = "X" * (ACCOUNT_NUMBER_DIGITS - ACCOUNT_NUMBER_DIGITS_SHOWN)
+    return f"{hidden}{shown:0{ACCOUNT_NUMBER_DIGITS_SHOWN}d}"
+
+
+def debit_card_expiry_matches(expiry_month: int, expiry_year: int) -> bool:
+    return (expiry_month, expiry_year) == (DEBIT_CARD_EXPIRY_MONTH, DEBIT_CARD_EXPIRY_YEAR)

@@ -60,3 +60,18 @@ class RailIntegrityError(BeyondpayError):
     type = "api_error"
     code = "rail_integrity_error"
     default_message = "The payment rail answered for a different amount or currency than sent."
+
+
+class RailParameterInvalidError(InvalidRequestError):
+    """A parameter the sandbox banks or the switch cannot take (a mobile number that is not 10
+    digits, an unknown bank code, a note too long); the message never quotes a personal value."""
+
+    code = "rail_parameter_invalid"
+    default_message = "A parameter of this request is not valid for the rail."
+
+
+class RailAccountUnknownError(InvalidRequestError):
+    """An account reference that names no payer's account at the sandbox banks."""
+
+    code = "rail_account_unknown"
+    default_message = "No such account at the sandbox banks."

@@ -1,7 +1,8 @@
-"""The sandbox rails' table (migration 0008). Only this module writes it.
+"""The sandbox rails' table (migrations 0008 and 0012). Only this module writes it.
 
-One row per operation a sandbox rail received (authorize, capture, void, refund), keyed by the
-rail's reference and unique per (rail, operation, caller's request id). Instruments are kept as
+One row per operation a sandbox rail received (authorize, capture, void, refund, and the UPI
+switch's push), keyed by the rail's reference and unique per (rail, operation, caller's request
+id). Instruments are kept as
 a keyed fingerprint and a masked form: never a card number, a CVC or a VPA.
 """
 
@@ -28,7 +29,7 @@ class SandboxRailOperationRow(Base):
     operation: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(Text)
     parent_reference: Mapped[str | None] = mapped_column(Text)
-    merchant_id: Mapped[str] = mapped_column(Text)
+    merchant_id: Mapped[str | None] = mapped_column(Text)  # None: a push between bank accounts
     livemode: Mapped[bool] = mapped_column(Boolean)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(Text)
@@ -58,6 +59,7 @@ class SandboxRailOperationRow(Base):
     instrument_masked: Mapped[str | None] = mapped_column(Text)
     instrument_brand: Mapped[str | None] = mapped_column(Text)
     payer_account_id: Mapped[str | None] = mapped_column(Text)
+    payee_account_id: Mapped[str | None] = mapped_column(Text)  # a push's payee
     return_url: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -28,7 +28,8 @@ class Rail(StrEnum):
 
 
 OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
-Operation = Literal["authorize", "capture", "void", "refund"]
+# push: a payer's bank account pays another bank account through the UPI switch (the PSP's pay).
+Operation = Literal["authorize", "capture", "void", "refund", "push"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +130,50 @@ class Connector(Protocol):
 # challenge completed, a refund settled). Rails may call it more than once and late for one
 # operation, as real rails do; the handler must treat a repeat as a no-op.
 OutcomeHandler = Callable[[AsyncSession, RailOutcome], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccountInfo:
+    """A payer's account at a sandbox bank, as discovery by mobile number finds it."""
+
+    bank: str  # the bank's code ("sbx1")
+    bank_name: str
+    ifsc: str
+    # The opaque name of the account the PSP keeps and passes back (to push, answer a collect,
+    # read a balance): it names the account, never the mobile number.
+    account_ref: str
+    account_number_masked: str  # "XXXXXXXX1234"
+    account_type: Literal["savings"]
+    holder_name: str  # the name the PSP registered: the sandbox bank "KYC'd" the payer under it
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """A push payment (P2P or P2M) from one bank account to another through the UPI switch."""
+
+    request_id: str  # the caller's id of the payment: the same id is the same push
+    payer_account_ref: str
+    payee_account_ref: str
+    amount_minor: int
+    currency: str = "inr"
+    note: str | None = None  # the payer's remark; the switch forwards it and keeps none
+
+
+@dataclass(frozen=True, slots=True)
+class CollectNotice:
+    """A collect request the switch received for a VPA, shown to whoever may own that VPA."""
+
+    reference: str  # the collect's reference: the owner answers with it (``answer_collect``)
+    vpa: SecretStr
+    amount_minor: int
+    currency: str
+    payee_name: str
+    merchant_id: str
+    livemode: bool
+    expires_at: datetime
+    note: str | None
+
+
+# Asked, in the transaction of a new collect, whether it owns the VPA: True means the owner will
+# answer (approve or decline) before ``expires_at``, and the switch scripts no answer of its own.
+CollectListener = Callable[[AsyncSession, CollectNotice], Awaitable[bool]]

@@ -4,6 +4,10 @@
 mode has none and says so). ``on_outcome(handler)`` registers who hears what a rail reports by
 itself. ``next_status_check`` paces status checks. Nothing here commits: the caller's request
 or job owns the transaction.
+
+The PSP's side of the sandbox banks and switch: ``discover_accounts`` by mobile number,
+``verify_debit_card``, ``account_balance``, ``upi_push`` (and ``upi_push_status``), and collects
+to VPAs another module owns (``on_collect`` / ``off_collect``, then ``answer_collect``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,21 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.settings import Settings
 from beyondpay.rails import callbacks
-from beyondpay.rails.callbacks import off_outcome, on_outcome
-from beyondpay.rails.domain import NETBANKING_BANKS, next_status_check
+from beyondpay.rails.callbacks import off_collect, off_outcome, on_collect, on_outcome
+from beyondpay.rails.domain import NETBANKING_BANKS, SANDBOX_BANKS, SandboxBank, next_status_check
 from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
-from beyondpay.rails.protocol import Connector, Rail, RailOutcome
+from beyondpay.rails.protocol import (
+    BankAccountInfo,
+    CollectListener,
+    CollectNotice,
+    Connector,
+    PushRequest,
+    Rail,
+    RailOutcome,
+)
 from beyondpay.rails.sandbox import config
+from beyondpay.rails.sandbox.accounts import account_balance, discover_accounts, verify_debit_card
 from beyondpay.rails.sandbox.banks import find_payer_account, move_between, open_payer_account
 from beyondpay.rails.sandbox.card import SandboxCardConnector
 from beyondpay.rails.sandbox.common import (
@@ -34,20 +47,36 @@ from beyondpay.rails.sandbox.common import (
     reference_of_token,
 )
 from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
+from beyondpay.rails.sandbox.push import upi_push, upi_push_status
 from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
 
 __all__ = [
+    "BankAccountInfo",
+    "CollectListener",
+    "CollectNotice",
     "PageView",
+    "PushRequest",
+    "RailOutcome",
+    "SandboxBank",
+    "account_balance",
+    "answer_collect",
     "complete_page",
     "configure",
     "connector_for",
     "deliver_callback",
+    "discover_accounts",
     "find_payer_account",
     "move_between",
     "next_status_check",
+    "off_collect",
     "off_outcome",
+    "on_collect",
     "on_outcome",
     "open_payer_account",
+    "sandbox_banks",
+    "upi_push",
+    "upi_push_status",
+    "verify_debit_card",
     "view_page",
 ]
 
@@ -168,3 +197,26 @@ async def complete_page(
     row.callbacks_sent = 1
     await callbacks.notify(session, connector.outcome(row))
     return _view(row, connector), True
+
+
+def sandbox_banks() -> list[SandboxBank]:
+    """The sandbox banks (code, name, IFSC), sbx1 first."""
+    return list(SANDBOX_BANKS.values())
+
+
+async def answer_collect(
+    session: AsyncSession,
+    reference: str,
+    *,
+    approve: bool,
+    payer_account_ref: str | None = None,
+) -> RailOutcome:
+    """The answer of the module that claimed a collect (``on_collect``): approve pays it from
+    ``payer_account_ref`` (a ``BankAccountInfo.account_ref``), decline refuses it (ZA). The
+    collect reaches its final state and every outcome handler hears it in this transaction, as
+    from the rail's callback; after expiry the answer is U69, and a second answer changes
+    nothing (the current outcome is returned)."""
+    connector = SandboxUpiConnector()
+    return await connector.answer(
+        session, reference, approve=approve, payer_account_ref=payer_account_ref
+    )

@@ -1,5 +1,7 @@
 """Sandbox banks: payers' accounts in each bank's own ledger namespace (``bank:<code>``).
 
+The banks are ``rails.domain.SANDBOX_BANKS`` (sbx1 is the bank behind @sandbox VPAs).
+
 Each bank has a ``funding`` account (its capital: where payers' opening balances come from) and a
 ``upi_settlement`` account (what it owes or is owed by the UPI switch). A payer's account has
 ``debits_must_not_exceed_credits``: a payment the payer cannot afford is refused by the ledger
@@ -13,6 +15,7 @@ PSP links bank accounts), never by the value: ``open_payer_account`` finds or op
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from pydantic import SecretStr
@@ -28,13 +31,15 @@ from beyondpay.ledger.domain import (
     Transfer,
 )
 from beyondpay.ledger.service import ledger_service
+from beyondpay.rails.domain import SANDBOX_BANK_PRIMARY, SANDBOX_BANKS
 
-SANDBOX_BANK: Final = "sbx1"  # the bank behind the @sandbox handle
+SANDBOX_BANK: Final = SANDBOX_BANK_PRIMARY  # the bank behind the @sandbox handle
 CURRENCY: Final = "inr"
 OPENING_BALANCE_MINOR_DEFAULT: Final = 1_00_000_00  # ₹1,00,000
 _FINGERPRINT_BYTES: Final = 16  # 128 bits of the fingerprint name the account
 _ACCOUNT_OK: Final = {CreateAccountResult.ok, CreateAccountResult.exists}
 _TRANSFER_OK: Final = {CreateTransferResult.ok, CreateTransferResult.exists}
+_PAYER_ACCOUNT_ID: Final = re.compile(r"^bank:([a-z0-9]+):payer:([0-9a-f]{32})$")
 
 
 def bank_ledger(bank: str) -> str:
@@ -53,7 +58,16 @@ def _payer_account_id(bank: str, fingerprint: bytes) -> str:
     return f"bank:{bank}:payer:{fingerprint[:_FINGERPRINT_BYTES].hex()}"
 
 
-def _bank_of(account_id: str) -> str:
+def payer_account_bank(account_id: str) -> str | None:
+    """The bank of a payer's account id, or ``None`` when it names no sandbox payer account
+    (checks the form only: whether the account exists is the ledger's to say)."""
+    match = _PAYER_ACCOUNT_ID.match(account_id)
+    if match is None or match.group(1) not in SANDBOX_BANKS:
+        return None
+    return match.group(1)
+
+
+def bank_of(account_id: str) -> str:
     prefix, bank, _ = account_id.split(":", 2)
     invariant(prefix == "bank", "a sandbox bank account id starts with bank:")
     return bank
@@ -132,10 +146,10 @@ async def move_between(
     """Move money between two accounts of one sandbox bank; the ledger's result is returned
     (``exceeds_credits`` when the payer cannot afford it). Idempotent by ``transfer_id``."""
     invariant(
-        _bank_of(debit_account_id) == _bank_of(credit_account_id),
+        bank_of(debit_account_id) == bank_of(credit_account_id),
         "a sandbox bank's transfer stays inside its own books",
     )
-    await _create_accounts(session, _bank_accounts(_bank_of(debit_account_id)))
+    await _create_accounts(session, _bank_accounts(bank_of(debit_account_id)))
     transfer = Transfer(
         id=transfer_id,
         debit_account_id=debit_account_id,
@@ -146,3 +160,15 @@ async def move_between(
     )
     [result] = await ledger_service.create_transfers(session, [transfer])
     return result
+
+
+async def payer_balances(session: AsyncSession, account_ids: list[str]) -> dict[str, int]:
+    """The posted balance of each of ``account_ids`` that is a payer's account at a sandbox bank
+    (the others are left out: the caller says which parameter named no account)."""
+    wanted = [account_id for account_id in account_ids if payer_account_bank(account_id)]
+    found = await ledger_service.get_accounts(session, wanted) if wanted else {}
+    return {
+        account_id: account.credits_posted - account.debits_posted
+        for account_id, account in found.items()
+        if account.code == "payer_deposit"
+    }

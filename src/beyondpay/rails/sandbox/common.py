@@ -71,7 +71,9 @@ async def lock_operation(session: AsyncSession, reference: str) -> Row | None:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def _find(session: AsyncSession, rail: Rail, operation: str, request_id: str) -> Row | None:
+async def find_operation(
+    session: AsyncSession, rail: Rail, operation: str, request_id: str
+) -> Row | None:
     statement = select(Row).where(
         Row.rail == rail.value, Row.operation == operation, Row.request_id == request_id
     )
@@ -141,13 +143,13 @@ class SandboxConnector:
         if not 0 < request.amount_minor <= AMOUNT_MINOR_MAX:
             raise RailAmountInvalidError(param="amount")
         await self.config.sleep_latency(self.rail)
-        existing = await _find(session, self.rail, "authorize", request.request_id)
+        existing = await find_operation(session, self.rail, "authorize", request.request_id)
         if existing is not None:
             self._check_same_authorization(existing, request)
             return self.outcome(existing)
         row = await self.new_authorization(session, request)
         self.exchange(row.amount_minor, row.currency)
-        stored = await self._insert(session, row)
+        stored = await self.insert(session, row)
         if stored is not row:
             self._check_same_authorization(stored, request)
             return self.outcome(stored)
@@ -164,14 +166,14 @@ class SandboxConnector:
         if not same:
             raise RailRequestIdReusedError(param="request_id")
 
-    async def _insert(self, session: AsyncSession, row: Row) -> Row:
+    async def insert(self, session: AsyncSession, row: Row) -> Row:
         """Store ``row``; if another transaction stored this request id first, that row."""
         try:
             async with session.begin_nested():
                 session.add(row)
                 await session.flush()
         except IntegrityError:
-            stored = await _find(session, self.rail, row.operation, row.request_id)
+            stored = await find_operation(session, self.rail, row.operation, row.request_id)
             invariant(stored is not None, "a unique violation names a stored request id")
             assert stored is not None
             return stored
@@ -204,7 +206,7 @@ class SandboxConnector:
     async def _child(
         self, session: AsyncSession, operation: Operation, request_id: str, parent: Row, amount: int
     ) -> Row | None:
-        existing = await _find(session, self.rail, operation, request_id)
+        existing = await find_operation(session, self.rail, operation, request_id)
         if existing is None:
             return None
         if existing.parent_reference != parent.reference or existing.amount_minor != amount:
@@ -249,7 +251,7 @@ class SandboxConnector:
             # Capturing less than was held releases the rest: nothing more can be captured.
             parent.hold_state, parent.captured_minor = "captured", amount_minor
             parent.updated_at, row.code = utcnow(), "00"
-        await self._insert(session, row)
+        await self.insert(session, row)
         return self.outcome(row)
 
     async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome:
@@ -266,7 +268,7 @@ class SandboxConnector:
             parent.hold_state, parent.updated_at, row.code = "voided", utcnow(), "00"
         else:
             self.refuse(row, "charge_not_voidable", "Only a hold or an unfinished payment voids.")
-        await self._insert(session, row)
+        await self.insert(session, row)
         return self.outcome(row)
 
     async def refund(
@@ -292,7 +294,7 @@ class SandboxConnector:
             parent.refunded_minor += amount_minor
             parent.updated_at = utcnow()
             await self.refund_effect(session, parent, row)
-        stored = await self._insert(session, row)
+        stored = await self.insert(session, row)
         invariant(stored is row, "the parent's lock serializes operations on one payment")
         await self.after_insert(session, row)
         return self.outcome(row)
