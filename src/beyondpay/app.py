@@ -155,9 +155,10 @@ def create_app(
 def psp_routers() -> list[APIRouter]:
     """The PSP's routes under /v1/psp, called with payers' sessions, not merchant keys; each
     part of the PSP adds its router here."""
+    from beyondpay.psp.banking.api import router as psp_banking
     from beyondpay.psp.identity.api import router as psp_identity
 
-    return [psp_identity]
+    return [psp_identity, psp_banking]
 
 
 def merchant_routers() -> list[APIRouter]:

@@ -75,6 +75,10 @@ def test_a_pin_cannot_be_the_debit_cards_digits() -> None:
     assert pin_problem("583917", avoid=[""]) is None
 
 
+def test_no_message_holds_a_digit() -> None:
+    assert not any(character.isdigit() for problem in PinProblem for character in problem.value)
+
+
 @given(st.text(alphabet="0123456789", min_size=4, max_size=6))
 def test_every_refusal_is_of_a_digit_string_of_the_wrong_length_or_a_weak_one(pin: str) -> None:
     problem = pin_problem(pin)

@@ -33,13 +33,14 @@ PATTERN_WIDTHS: Final = (2, 3)
 
 
 class PinProblem(StrEnum):
-    """Why a proposed PIN is refused; the message says it without quoting the PIN."""
+    """Why a proposed PIN is refused. No message holds a digit: an example such as "0000"
+    would quote the PIN of whoever chose it."""
 
     not_digits = "A UPI PIN is made of digits only."
     wrong_length = "A UPI PIN has 4 or 6 digits."
-    repeated_digit = "A UPI PIN cannot be one digit repeated (like 0000): choose a harder one."
-    sequence = "A UPI PIN cannot be a run of digits (like 1234 or 4321): choose a harder one."
-    pattern = "A UPI PIN cannot be a short pattern repeated (like 1212): choose a harder one."
+    repeated_digit = "A UPI PIN cannot be one digit repeated: choose a harder one."
+    sequence = "A UPI PIN cannot be a run of consecutive digits, up or down: choose a harder one."
+    pattern = "A UPI PIN cannot be a short group of digits repeated: choose a harder one."
     card_digits = "A UPI PIN cannot be the last digits of the debit card: choose another."
     unchanged = "The new UPI PIN must differ from the current one."
 

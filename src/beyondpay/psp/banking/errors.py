@@ -110,9 +110,15 @@ class PinRejectedError(InvalidRequestError):
 
     @staticmethod
     def for_problem(problem: PinProblem, param: str) -> PinRejectedError:
-        if problem in (PinProblem.not_digits, PinProblem.wrong_length):
-            return PinRejectedError(problem.value, param=param)
-        return PinTooWeakError(problem.value, param=param)
+        weak = (
+            PinProblem.repeated_digit,
+            PinProblem.sequence,
+            PinProblem.pattern,
+            PinProblem.card_digits,
+        )
+        if problem in weak:
+            return PinTooWeakError(problem.value, param=param)
+        return PinRejectedError(problem.value, param=param)
 
 
 class PinTooWeakError(PinRejectedError):
