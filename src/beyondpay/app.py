@@ -48,10 +48,12 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
 def configure_modules(settings: Settings) -> None:
     """Hands the settings to the modules whose background work needs them (fees, rails)."""
     from beyondpay.payments.service import configure as configure_payments
+    from beyondpay.psp.identity.passkeys import configure as configure_passkeys
     from beyondpay.rails.service import configure as configure_rails
 
     configure_payments(settings)
     configure_rails(settings, ring=settings.key_ring())
+    configure_passkeys(settings)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:

@@ -115,3 +115,45 @@ async def log_in(
     assert answer.status_code == 200, answer.text
     session: dict[str, Any] = answer.json()
     return session
+
+
+def new_device_id() -> str:
+    return f"device-{uuid.uuid4().hex[:16]}"
+
+
+async def attest_sim(client: httpx.AsyncClient, mobile: str, device_id: str) -> str:
+    """Sandbox: the binding token for ``mobile``'s SIM in ``device_id``."""
+    answer = await post(
+        client, "/v1/psp/sandbox/sim_attestations", {"mobile": mobile, "device_id": device_id}
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["binding_token"]
+    return token
+
+
+async def bind_device(client: httpx.AsyncClient, payer: PspPayer) -> str:
+    """Binds a new device to ``payer`` and switches ``payer`` to a session on it; its id.
+
+    The first device binds with the payer's current session. A further one is linked the way
+    a new phone is: it signs in by OTP, asks to be linked, and the payer's current session (on
+    a bound device) approves.
+    """
+    device_id = new_device_id()
+    token = await attest_sim(client, payer.mobile, device_id)
+    data = {"device_id": device_id, "binding_token": token, "name": "Test phone"}
+    answer = await post(client, "/v1/psp/devices", data, headers=payer.headers)
+    if answer.status_code == 403 and answer.json()["error"]["code"] == "device_link_required":
+        session = await log_in(client, payer)
+        new_headers = {"Authorization": f"Bearer {session['access_token']}"}
+        link = await post(client, "/v1/psp/device_links", data, headers=new_headers)
+        assert link.status_code == 200, link.text
+        approved = await post(
+            client, f"/v1/psp/device_links/{link.json()['id']}/approve", headers=payer.headers
+        )
+        assert approved.status_code == 200, approved.text
+        payer.take_session(session)
+    else:
+        assert answer.status_code == 200, answer.text
+    payer.device_id = device_id
+    payer.devices.append(device_id)
+    return device_id

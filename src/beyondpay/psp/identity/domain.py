@@ -7,8 +7,11 @@ fingerprint made for one purpose never matches one made for another.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
 
@@ -31,6 +34,20 @@ ACCESS_TOKEN_PREFIX: Final = "pst_"  # noqa: S105 (a prefix, not a secret)
 REFRESH_TOKEN_PREFIX: Final = "psr_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_CHARS_MAX: Final = 100
 NAME_CHARS_MAX: Final = 100
+# Device binding: a SIM attestation stands for "the SIM with this number sent an SMS from this
+# device" for this long; a device id gets this many binding attempts (successful or not) in a
+# window, then it is blocked.
+BINDING_TOKEN_TTL_S: Final = 10 * 60
+BINDING_TOKEN_PREFIX: Final = "sat_"  # noqa: S105 (a prefix, not a secret)
+BINDING_ATTEMPTS_MAX: Final = 3
+BINDING_WINDOW_S: Final = 24 * 3600
+DEVICE_BLOCK_S: Final = 24 * 3600
+DEVICE_LINK_TTL_S: Final = 10 * 60
+DEVICES_PER_PAYER_MAX: Final = 5
+HANDOFF_TTL_S: Final = 2 * 60
+HANDOFF_PAYLOAD_PREFIX: Final = "beyondpay-handoff:"
+PASSKEY_CHALLENGE_TTL_S: Final = 5 * 60
+PASSKEYS_PER_PAYER_MAX: Final = 10
 
 # Indian mobile numbers: ten digits, the first 6-9. "+91" or "91" in front is the country code.
 _MOBILE: Final = re.compile(r"[6-9]\d{9}")
@@ -46,6 +63,17 @@ class OtpPurpose(StrEnum):
 class PayerStatus(StrEnum):
     active = "active"
     frozen = "frozen"
+
+
+class DeviceStatus(StrEnum):
+    active = "active"
+    revoked = "revoked"
+
+
+class DeviceLinkStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    declined = "declined"
 
 
 class MobileInvalidError(InvalidRequestError):
@@ -109,3 +137,52 @@ def otp_sms_text(code: str, purpose: OtpPurpose) -> str:
         f"{code} is your beyondpay OTP to {action} beyondpay. It expires in {minutes} minutes."
         " Do not share it with anyone."
     )
+
+
+def binding_label(mobile: SecretStr, device_id: str, issued_at_s: int) -> str:
+    return f"psp-sim-attestation:{mobile.get_secret_value()}:{device_id}:{issued_at_s}"
+
+
+def binding_token(mac: bytes, issued_at_s: int) -> str:
+    """``sat_<issued unix seconds>_<MAC>``: the number and the device are not in it, the
+    verifier knows both (the payer's number, the device being bound)."""
+    encoded = base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return f"{BINDING_TOKEN_PREFIX}{issued_at_s}_{encoded}"
+
+
+def binding_token_parts(token: str) -> tuple[int, bytes] | None:
+    """``(issued_at_s, mac)`` of a well-formed binding token, else None."""
+    if not token.startswith(BINDING_TOKEN_PREFIX):
+        return None
+    issued, _, encoded = token[len(BINDING_TOKEN_PREFIX) :].partition("_")
+    if not issued.isdigit() or len(issued) > 12 or not encoded or len(encoded) > 64:
+        return None
+    try:
+        mac = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except ValueError:
+        return None
+    return int(issued), mac
+
+
+def binding_token_valid(
+    token: str, expected_macs: Sequence[bytes], issued_at_s: int, now_s: int
+) -> bool:
+    """The token's MAC is one of ``expected_macs`` (the ring's keys over its claim) and it is
+    neither from the future nor older than ``BINDING_TOKEN_TTL_S``."""
+    parts = binding_token_parts(token)
+    if parts is None or parts[0] != issued_at_s:
+        return False
+    if not 0 <= now_s - issued_at_s <= BINDING_TOKEN_TTL_S:
+        return False
+    return any(hmac.compare_digest(parts[1], mac) for mac in expected_macs)
+
+
+def handoff_payload(secret: SecretStr) -> str:
+    return HANDOFF_PAYLOAD_PREFIX + secret.get_secret_value()
+
+
+def handoff_secret(payload: SecretStr) -> SecretStr | None:
+    text = payload.get_secret_value()
+    if not text.startswith(HANDOFF_PAYLOAD_PREFIX):
+        return None
+    return SecretStr(text[len(HANDOFF_PAYLOAD_PREFIX) :])

@@ -6,18 +6,34 @@ from __future__ import annotations
 from beyondpay.kit.errors import (
     AuthenticationError,
     InvalidRequestError,
+    PermissionDeniedError,
     RateLimitError,
     ServiceUnavailableError,
 )
 from beyondpay.psp.identity.domain import MobileInvalidError
 
 __all__ = [
+    "BindingTokenInvalidError",
+    "BoundDeviceRequiredError",
+    "DeviceBindingBlockedError",
+    "DeviceLinkInvalidError",
+    "DeviceLinkRequiredError",
+    "DeviceNotBoundError",
+    "DevicesMaxError",
+    "HandoffInvalidError",
     "MobileAlreadyRegisteredError",
     "MobileInvalidError",
     "OtpAttemptsExceededError",
     "OtpExpiredError",
     "OtpInvalidError",
     "OtpSendLimitError",
+    "PasskeyAlreadyRegisteredError",
+    "PasskeyChallengeInvalidError",
+    "PasskeyInvalidError",
+    "PasskeyRequiredError",
+    "PasskeySignCountError",
+    "PasskeysMaxError",
+    "PayerFrozenError",
     "RefreshTokenInvalidError",
     "RefreshTokenReusedError",
     "SessionInvalidError",
@@ -82,3 +98,88 @@ class RefreshTokenReusedError(AuthenticationError):
     def __init__(self, session_id: str) -> None:
         super().__init__()
         self.session_id = session_id
+
+
+class BindingTokenInvalidError(InvalidRequestError):
+    code = "binding_token_invalid"
+    default_message = (
+        "The binding token is not valid for this payer's mobile number and this device, or it"
+        " has expired: attest the SIM again."
+    )
+
+
+class DeviceBindingBlockedError(RateLimitError):
+    code = "device_binding_blocked"
+    default_message = (
+        "This device made too many binding attempts and is blocked from binding for 24 hours."
+    )
+
+
+class DeviceLinkRequiredError(PermissionDeniedError):
+    code = "device_link_required"
+    default_message = (
+        "The payer already has a linked device: link this one from there (POST"
+        " /v1/psp/device_links, then approve it on the linked device), or send a passkey"
+        " assertion (challenge_id and credential)."
+    )
+
+
+class BoundDeviceRequiredError(PermissionDeniedError):
+    code = "bound_device_required"
+    default_message = "This needs a session on one of the payer's bound devices."
+
+
+class DeviceNotBoundError(InvalidRequestError):
+    code = "device_not_bound"
+    default_message = "This device is not bound to the payer: sign in without it, then bind it."
+
+
+class DevicesMaxError(InvalidRequestError):
+    code = "devices_max"
+
+
+class DeviceLinkInvalidError(InvalidRequestError):
+    code = "device_link_invalid"
+    default_message = "This link request has expired or was already decided."
+
+
+class PayerFrozenError(PermissionDeniedError):
+    code = "payer_frozen"
+    default_message = "The payer's account is frozen: unfreeze it with a passkey first."
+
+
+class PasskeyChallengeInvalidError(InvalidRequestError):
+    code = "passkey_challenge_invalid"
+    default_message = "The passkey challenge is unknown, used, expired or for another purpose."
+
+
+class PasskeyInvalidError(InvalidRequestError):
+    code = "passkey_invalid"
+    default_message = "The passkey credential could not be verified."
+
+
+class PasskeySignCountError(InvalidRequestError):
+    # A counter that does not move forward is what a cloned authenticator shows.
+    code = "passkey_sign_count_invalid"
+    default_message = (
+        "The passkey's signature counter did not increase: the authenticator may be cloned."
+    )
+
+
+class PasskeyRequiredError(PermissionDeniedError):
+    code = "passkey_required"
+    default_message = "This needs a passkey step-up, and the payer has no passkey."
+
+
+class PasskeysMaxError(InvalidRequestError):
+    code = "passkeys_max"
+
+
+class PasskeyAlreadyRegisteredError(InvalidRequestError):
+    code = "passkey_already_registered"
+    default_message = "This passkey is already registered."
+
+
+class HandoffInvalidError(InvalidRequestError):
+    code = "handoff_invalid"
+    default_message = "The handoff code is not valid, has expired or was already used."

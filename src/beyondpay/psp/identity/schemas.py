@@ -17,9 +17,25 @@ from beyondpay.psp.identity.domain import (
     TOKEN_CHARS_MAX,
     OtpPurpose,
 )
-from beyondpay.psp.identity.models import OtpRow, PayerRow, SandboxSmsRow, SessionRow
+from beyondpay.psp.identity.models import (
+    DeviceLinkRow,
+    DeviceRow,
+    HandoffRow,
+    OtpRow,
+    PasskeyChallengeRow,
+    PasskeyRow,
+    PayerRow,
+    SandboxSmsRow,
+    SessionRow,
+)
 
 MOBILE_CHARS_MAX: Final = 20
+DEVICE_NAME_CHARS_MAX: Final = 100
+PLATFORM_CHARS_MAX: Final = 40
+BINDING_TOKEN_CHARS_MAX: Final = 100
+CREDENTIAL_CHARS_MAX: Final = 16_384
+CHALLENGE_ID_CHARS_MAX: Final = 64
+QR_PAYLOAD_CHARS_MAX: Final = 200
 OTP_CHARS_MAX: Final = 10
 DEVICE_ID_CHARS_MIN: Final = 8
 DEVICE_ID_CHARS_MAX: Final = 64
@@ -70,6 +86,80 @@ class SandboxSmsParams(Params):
     limit: int = Field(default=10, ge=1, le=100)
 
 
+RequiredDeviceId = Annotated[
+    str,
+    Field(
+        min_length=DEVICE_ID_CHARS_MIN,
+        max_length=DEVICE_ID_CHARS_MAX,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="The client's own opaque id of this device (8-64 characters).",
+    ),
+]
+DeviceName = Annotated[
+    str | None, Field(default=None, min_length=1, max_length=DEVICE_NAME_CHARS_MAX)
+]
+Platform = Annotated[str | None, Field(default=None, min_length=1, max_length=PLATFORM_CHARS_MAX)]
+ChallengeId = Annotated[str, Field(min_length=1, max_length=CHALLENGE_ID_CHARS_MAX)]
+Credential = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=CREDENTIAL_CHARS_MAX,
+        description="The WebAuthn credential the browser returned, as JSON text.",
+    ),
+]
+
+
+class SimAttestationParams(Params):
+    mobile: Mobile
+    device_id: RequiredDeviceId
+
+
+class DeviceBindParams(Params):
+    device_id: RequiredDeviceId
+    binding_token: Annotated[SecretStr, Field(max_length=BINDING_TOKEN_CHARS_MAX)]
+    name: DeviceName = None
+    platform: Platform = None
+    # A passkey assertion over a step-up challenge: links a further device without a linked
+    # device's approval.
+    challenge_id: Annotated[str | None, Field(default=None, max_length=CHALLENGE_ID_CHARS_MAX)] = (
+        None
+    )
+    credential: Annotated[str | None, Field(default=None, max_length=CREDENTIAL_CHARS_MAX)] = None
+
+
+class DeviceLinkParams(Params):
+    device_id: RequiredDeviceId
+    binding_token: Annotated[SecretStr, Field(max_length=BINDING_TOKEN_CHARS_MAX)]
+    name: DeviceName = None
+    platform: Platform = None
+
+
+class StepUpParams(Params):
+    challenge_id: ChallengeId
+    credential: Credential
+
+
+class PasskeyCreateParams(Params):
+    challenge_id: ChallengeId
+    credential: Credential
+    name: DeviceName = None
+
+
+class PasskeyLoginOptionsParams(Params):
+    mobile: Mobile
+
+
+class PasskeyLoginParams(Params):
+    challenge_id: ChallengeId
+    credential: Credential
+    device_id: DeviceId = None
+
+
+class HandoffRedeemParams(Params):
+    qr_payload: Annotated[SecretStr, Field(max_length=QR_PAYLOAD_CHARS_MAX)]
+
+
 class PspPayer(BaseModel):
     id: str
     object: Literal["psp_payer"]
@@ -117,6 +207,82 @@ class PspSandboxSmsList(BaseModel):
     url: str
     has_more: bool
     data: list[PspSandboxSms]
+
+
+class PspSimAttestation(BaseModel):
+    object: Literal["psp_sim_attestation"]
+    mobile: str
+    device: str
+    binding_token: str
+    expires_at: int
+
+
+class PspDevice(BaseModel):
+    id: str = Field(description="The client's own id of the device.")
+    object: Literal["psp_device"]
+    name: str | None
+    platform: str | None
+    status: Literal["active", "revoked"]
+    bound_at: int
+    revoked_at: int | None
+    current: bool = Field(description="Whether the calling session is on this device.")
+
+
+class PspDeviceList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[PspDevice]
+
+
+class PspDeviceLink(BaseModel):
+    id: str
+    object: Literal["psp_device_link"]
+    device: str
+    name: str | None
+    platform: str | None
+    status: Literal["pending", "approved", "declined"]
+    expires_at: int
+    created: int
+
+
+class PspDeviceLinkList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[PspDeviceLink]
+
+
+class PspPasskey(BaseModel):
+    id: str
+    object: Literal["psp_passkey"]
+    name: str | None
+    last_used_at: int | None
+    created: int
+
+
+class PspPasskeyList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[PspPasskey]
+
+
+class PspPasskeyChallenge(BaseModel):
+    id: str
+    object: Literal["psp_passkey_challenge"]
+    purpose: Literal["registration", "login", "step_up"]
+    expires_at: int
+    public_key: dict[str, Any] = Field(
+        description="WebAuthn's options for navigator.credentials.create or .get, as JSON."
+    )
+
+
+class PspHandoff(BaseModel):
+    id: str
+    object: Literal["psp_handoff"]
+    qr_payload: str
+    expires_at: int
 
 
 def _unix(moment: Any) -> int | None:
@@ -182,5 +348,64 @@ def sandbox_sms_object(row: SandboxSmsRow, mobile_masked: str, body: str) -> dic
         "object": "psp_sandbox_sms",
         "mobile": mobile_masked,
         "body": body,
+        "created": int(row.created_at.timestamp()),
+    }
+
+
+def device_object(row: DeviceRow, current_device_id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": row.device_id,
+        "object": "psp_device",
+        "name": row.name,
+        "platform": row.platform,
+        "status": row.status,
+        "bound_at": int(row.bound_at.timestamp()),
+        "revoked_at": _unix(row.revoked_at),
+        "current": current_device_id is not None and row.device_id == current_device_id,
+    }
+
+
+def device_link_object(row: DeviceLinkRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "psp_device_link",
+        "device": row.device_id,
+        "name": row.name,
+        "platform": row.platform,
+        "status": row.status,
+        "expires_at": int(row.expires_at.timestamp()),
+        "created": int(row.created_at.timestamp()),
+    }
+
+
+def passkey_object(row: PasskeyRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "psp_passkey",
+        "name": row.name,
+        "last_used_at": _unix(row.last_used_at),
+        "created": int(row.created_at.timestamp()),
+    }
+
+
+def challenge_object(row: PasskeyChallengeRow, options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "psp_passkey_challenge",
+        "purpose": row.purpose,
+        "expires_at": int(row.expires_at.timestamp()),
+        "public_key": options,
+    }
+
+
+def handoff_event_object(row: HandoffRow) -> dict[str, Any]:
+    """A handoff as events show it: never its QR payload."""
+    return {
+        "id": row.id,
+        "object": "psp_handoff",
+        "device": row.device_id,
+        "expires_at": int(row.expires_at.timestamp()),
+        "redeemed_at": _unix(row.redeemed_at),
+        "session": row.session_id,
         "created": int(row.created_at.timestamp()),
     }

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from pydantic import SecretStr
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.events.service import event_service
@@ -34,14 +34,29 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.psp.identity.domain import (
     ACCESS_TOKEN_PREFIX,
     ACCESS_TOKEN_TTL_S,
+    BINDING_ATTEMPTS_MAX,
+    BINDING_TOKEN_TTL_S,
+    BINDING_WINDOW_S,
+    DEVICE_BLOCK_S,
+    DEVICE_LINK_TTL_S,
+    DEVICES_PER_PAYER_MAX,
+    HANDOFF_TTL_S,
     OTP_ATTEMPTS_MAX,
     OTP_SEND_WINDOW_S,
     OTP_SENDS_MAX,
     OTP_TTL_S,
     REFRESH_TOKEN_PREFIX,
     REFRESH_TOKEN_TTL_S,
+    DeviceLinkStatus,
+    DeviceStatus,
     OtpPurpose,
     PayerStatus,
+    binding_label,
+    binding_token,
+    binding_token_parts,
+    binding_token_valid,
+    handoff_payload,
+    handoff_secret,
     is_otp_shaped,
     mask_mobile,
     mobile_label,
@@ -53,6 +68,13 @@ from beyondpay.psp.identity.domain import (
     token_label,
 )
 from beyondpay.psp.identity.errors import (
+    BindingTokenInvalidError,
+    BoundDeviceRequiredError,
+    DeviceBindingBlockedError,
+    DeviceLinkInvalidError,
+    DeviceNotBoundError,
+    DevicesMaxError,
+    HandoffInvalidError,
     MobileAlreadyRegisteredError,
     OtpAttemptsExceededError,
     OtpExpiredError,
@@ -63,20 +85,38 @@ from beyondpay.psp.identity.errors import (
     SessionInvalidError,
 )
 from beyondpay.psp.identity.models import (
+    BindingAttemptRow,
+    DeviceBlockRow,
+    DeviceLinkRow,
+    DeviceRow,
+    HandoffRow,
     OtpRow,
     PayerRow,
     RetiredRefreshTokenRow,
     SandboxSmsRow,
     SessionRow,
 )
-from beyondpay.psp.identity.schemas import payer_object, session_event_object
+from beyondpay.psp.identity.passkeys import passkey_service
+from beyondpay.psp.identity.schemas import (
+    device_link_object,
+    device_object,
+    handoff_event_object,
+    payer_object,
+    session_event_object,
+)
 
 __all__ = [
+    "DeviceRow",
+    "IssuedHandoff",
+    "IssuedSession",
     "OtpCheck",
     "PayerRow",
     "SessionRow",
+    "device_link_service",
     "device_service",
+    "handoff_service",
     "otp_service",
+    "passkey_service",
     "payer_service",
     "sandbox_sms_service",
     "session_service",
@@ -87,6 +127,8 @@ __all__ = [
 PSP_LIVEMODE: Final = False
 # A payer's sessions alive at once; signing in again beyond this ends the oldest.
 SESSIONS_PER_PAYER_MAX: Final = 20
+DEVICES_LISTED_MAX: Final = 100
+HANDOFF_SECRET_PREFIX: Final = "psh_"  # noqa: S105 (a prefix, not a secret)
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
 
 
@@ -138,6 +180,28 @@ class PayerService:
 
     def is_frozen(self, row: PayerRow) -> bool:
         return row.status == PayerStatus.frozen.value
+
+    async def freeze(self, session: AsyncSession, payer_id: str) -> PayerRow:
+        """Remote freeze: the payer can pay no one until unfrozen (with a passkey). Freezing a
+        frozen payer changes nothing."""
+        row = await self.get_for_update(session, payer_id)
+        if self.is_frozen(row):
+            return row
+        now = utcnow()
+        row.status, row.frozen_at, row.updated_at = PayerStatus.frozen.value, now, now
+        await session.flush()
+        await _record(session, row.id, "psp.payer.frozen", payer_object(row))
+        return row
+
+    async def unfreeze(self, session: AsyncSession, payer_id: str) -> PayerRow:
+        """Lifts a freeze; the caller has checked a passkey step-up."""
+        row = await self.get_for_update(session, payer_id)
+        if not self.is_frozen(row):
+            return row
+        row.status, row.frozen_at, row.updated_at = PayerStatus.active.value, None, utcnow()
+        await session.flush()
+        await _record(session, row.id, "psp.payer.unfrozen", payer_object(row))
+        return row
 
     async def create(
         self, session: AsyncSession, ring: KeyRing, mobile: SecretStr, name: str
@@ -416,11 +480,34 @@ class SessionService:
                 SessionRow.access_expires_at > now,
                 (PayerRow.sessions_valid_after.is_(None))
                 | (SessionRow.created_at > PayerRow.sessions_valid_after),
+                # A session on a device lives only while the device is bound (belt and braces:
+                # revoking a device revokes its sessions too).
+                SessionRow.device_id.is_(None)
+                | exists().where(
+                    DeviceRow.device_id == SessionRow.device_id,
+                    DeviceRow.payer_id == SessionRow.payer_id,
+                    DeviceRow.status == DeviceStatus.active.value,
+                ),
             )
         )
         row = found.scalars().first()
         if row is None:
             raise SessionInvalidError()
+        return row
+
+    async def move_to_device(
+        self, session: AsyncSession, session_id: str, device_id: str
+    ) -> SessionRow | None:
+        """Puts a live session on a device just bound; None if the session has ended."""
+        row = await session.get(
+            SessionRow, session_id, with_for_update=True, populate_existing=True
+        )
+        if row is None or row.revoked_at is not None:
+            return None
+        row.device_id = device_id
+        row.updated_at = utcnow()
+        await session.flush()
+        await _record(session, row.payer_id, "psp.session.updated", session_event_object(row))
         return row
 
     async def refresh(
@@ -521,16 +608,6 @@ class SessionService:
 session_service = SessionService()
 
 
-class DeviceService:
-    async def bound_at(self, session: AsyncSession, device_id: str) -> datetime | None:
-        """When ``device_id`` was bound to its payer; None if it is not bound (or revoked).
-        Devices arrive with migration 0013: until then no device is bound."""
-        return None
-
-
-device_service = DeviceService()
-
-
 class SignupService:
     """Sign-up and login by OTP: the OTP was checked (``otp_service.check``) in its own
     transaction; here it is consumed with the rest of the use case."""
@@ -564,7 +641,396 @@ class SignupService:
         payer = await payer_service.find_by_mobile(session, ring, mobile)
         if payer is None:
             raise OtpInvalidError(param="otp")
-        return await session_service.start(session, ring, payer, device_id)
+        return await session_service.start(
+            session, ring, payer, await device_service.checked(session, payer.id, device_id)
+        )
 
 
 signup_service = SignupService()
+
+
+class DeviceService:
+    """Devices bound to payers by SIM attestation (see docs/psp.md, "Devices")."""
+
+    async def bound_at(self, session: AsyncSession, device_id: str) -> datetime | None:
+        """When ``device_id`` was bound to its payer; None if it is not bound (or revoked)."""
+        bound: datetime | None = await session.scalar(
+            select(DeviceRow.bound_at).where(
+                DeviceRow.device_id == device_id, DeviceRow.status == DeviceStatus.active.value
+            )
+        )
+        return bound
+
+    async def active(
+        self, session: AsyncSession, payer_id: str, device_id: str
+    ) -> DeviceRow | None:
+        found = await session.execute(
+            select(DeviceRow).where(
+                DeviceRow.payer_id == payer_id,
+                DeviceRow.device_id == device_id,
+                DeviceRow.status == DeviceStatus.active.value,
+            )
+        )
+        return found.scalars().first()
+
+    async def checked(
+        self, session: AsyncSession, payer_id: str, device_id: str | None
+    ) -> str | None:
+        """``device_id`` if it is one of the payer's bound devices (None stays None), else a
+        400 naming ``device_id``."""
+        if device_id is None:
+            return None
+        if await self.active(session, payer_id, device_id) is None:
+            raise DeviceNotBoundError(param="device_id")
+        return device_id
+
+    async def has_active(self, session: AsyncSession, payer_id: str) -> bool:
+        count = await self._active_count(session, payer_id)
+        return count > 0
+
+    async def _active_count(self, session: AsyncSession, payer_id: str) -> int:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(DeviceRow)
+            .where(DeviceRow.payer_id == payer_id, DeviceRow.status == DeviceStatus.active.value)
+        )
+        return int(count or 0)
+
+    async def list(self, session: AsyncSession, payer_id: str) -> list[DeviceRow]:
+        """The payer's devices, newest first: the active ones and the last revoked ones."""
+        found = await session.execute(
+            select(DeviceRow)
+            .where(DeviceRow.payer_id == payer_id)
+            .order_by(DeviceRow.created_at.desc(), DeviceRow.id.desc())
+            .limit(DEVICES_LISTED_MAX)
+        )
+        return list(found.scalars())
+
+    def attest_sim(self, ring: KeyRing, mobile: SecretStr, device_id: str) -> tuple[str, datetime]:
+        """Sandbox: the binding token a SIM with ``mobile`` (normalised) in ``device_id`` would
+        earn by sending its SMS, and when it expires."""
+        now = utcnow()
+        issued_at_s = int(now.timestamp())
+        mac = ring.fingerprint(binding_label(mobile, device_id, issued_at_s))
+        expires_at = now + timedelta(seconds=BINDING_TOKEN_TTL_S)
+        return binding_token(mac, issued_at_s), expires_at
+
+    def check_binding_token(
+        self, ring: KeyRing, payer: PayerRow, device_id: str, token: SecretStr
+    ) -> None:
+        """The token attests the payer's own number in this very device, and is fresh."""
+        parts = binding_token_parts(token.get_secret_value())
+        mobile = payer_service.mobile_of(ring, payer)
+        if parts is not None:
+            macs = ring.fingerprints(binding_label(mobile, device_id, parts[0]))
+            now_s = int(utcnow().timestamp())
+            if binding_token_valid(token.get_secret_value(), macs, parts[0], now_s):
+                return
+        raise BindingTokenInvalidError(param="binding_token")
+
+    async def count_attempt(
+        self, session: AsyncSession, payer_id: str, device_id: str
+    ) -> BeyondpayError | None:
+        """Counts a binding attempt on ``device_id``; the error to answer with when the device
+        is blocked. Meant for a transaction of its own that commits whatever the outcome (the
+        attempt counts even if the binding then fails)."""
+        await _lock(session, f"psp-device:{device_id}")
+        now = utcnow()
+        block = await session.get(DeviceBlockRow, device_id, with_for_update=True)
+        if block is not None and block.blocked_until > now:
+            return _blocked(block.blocked_until, now)
+        since = now - timedelta(seconds=BINDING_WINDOW_S)
+        if block is not None and block.blocked_until > since:
+            since = block.blocked_until  # attempts before a block ended do not count again
+        attempts = await session.scalar(
+            select(func.count())
+            .select_from(BindingAttemptRow)
+            .where(BindingAttemptRow.device_id == device_id, BindingAttemptRow.created_at > since)
+        )
+        if int(attempts or 0) >= BINDING_ATTEMPTS_MAX:
+            blocked_until = now + timedelta(seconds=DEVICE_BLOCK_S)
+            if block is None:
+                session.add(
+                    DeviceBlockRow(
+                        device_id=device_id,
+                        blocked_until=blocked_until,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                block.blocked_until, block.updated_at = blocked_until, now
+            await session.flush()
+            await _record(
+                session,
+                payer_id,
+                "psp.device.binding_blocked",
+                {
+                    "object": "psp_device_block",
+                    "device": device_id,
+                    "blocked_until": int(blocked_until.timestamp()),
+                },
+            )
+            return _blocked(blocked_until, now)
+        session.add(
+            BindingAttemptRow(
+                id=new_id("pba"), device_id=device_id, payer_id=payer_id, created_at=now
+            )
+        )
+        await session.flush()
+        return None
+
+    async def bind(
+        self,
+        session: AsyncSession,
+        payer_id: str,
+        device_id: str,
+        *,
+        name: str | None,
+        platform: str | None,
+        session_id: str,
+    ) -> DeviceRow:
+        """Binds ``device_id`` to the payer (the caller checked the SIM attestation and, for a
+        further device, the approval) and puts ``session_id`` on it. A device bound to another
+        payer changed hands: that binding ends, with its sessions."""
+        await _lock(session, f"psp-device-bind:{device_id}")
+        current = (
+            await session.execute(
+                select(DeviceRow)
+                .where(
+                    DeviceRow.device_id == device_id,
+                    DeviceRow.status == DeviceStatus.active.value,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if current is not None and current.payer_id == payer_id:
+            await session_service.move_to_device(session, session_id, device_id)
+            return current
+        if current is not None:
+            await self._revoke_row(session, current, "bound_to_another_payer")
+        if await self._active_count(session, payer_id) >= DEVICES_PER_PAYER_MAX:
+            raise DevicesMaxError(
+                f"A payer can have at most {DEVICES_PER_PAYER_MAX} bound devices: revoke one"
+                " first.",
+                param="device_id",
+            )
+        now = utcnow()
+        row = DeviceRow(
+            id=new_id("pdv"),
+            payer_id=payer_id,
+            device_id=device_id,
+            name=name,
+            platform=platform,
+            status=DeviceStatus.active.value,
+            bound_at=now,
+            revoked_at=None,
+            revoked_reason=None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await _record(session, payer_id, "psp.device.bound", device_object(row))
+        await session_service.move_to_device(session, session_id, device_id)
+        return row
+
+    async def revoke(self, session: AsyncSession, payer_id: str, device_id: str) -> DeviceRow:
+        """Unbinds one of the payer's devices; its sessions stop working at once."""
+        row = (
+            await session.execute(
+                select(DeviceRow)
+                .where(
+                    DeviceRow.payer_id == payer_id,
+                    DeviceRow.device_id == device_id,
+                    DeviceRow.status == DeviceStatus.active.value,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("psp_device", device_id, param="device")
+        await self._revoke_row(session, row, "revoked_by_payer")
+        return row
+
+    async def _revoke_row(self, session: AsyncSession, row: DeviceRow, reason: str) -> None:
+        now = utcnow()
+        row.status, row.revoked_at, row.revoked_reason, row.updated_at = (
+            DeviceStatus.revoked.value,
+            now,
+            reason,
+            now,
+        )
+        await session.flush()
+        await _record(session, row.payer_id, "psp.device.revoked", device_object(row))
+        await session_service.revoke_where(
+            session, row.payer_id, "device_revoked", device_id=row.device_id
+        )
+
+
+def _blocked(blocked_until: datetime, now: datetime) -> DeviceBindingBlockedError:
+    retry_after_s = max(1, int((blocked_until - now).total_seconds()))
+    return DeviceBindingBlockedError(param="device_id", headers={"Retry-After": str(retry_after_s)})
+
+
+device_service = DeviceService()
+
+
+class DeviceLinkService:
+    """Linking a further device: the new device (signed in by OTP, SIM attested) asks, and a
+    session on one of the payer's bound devices approves — possession of a linked device."""
+
+    async def request(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        payer_id: str,
+        session_id: str,
+        *,
+        device_id: str,
+        binding_token: SecretStr,
+        name: str | None,
+        platform: str | None,
+    ) -> DeviceLinkRow:
+        payer = await payer_service.get(session, payer_id)
+        device_service.check_binding_token(ring, payer, device_id, binding_token)
+        now = utcnow()
+        row = DeviceLinkRow(
+            id=new_id("pdl"),
+            payer_id=payer_id,
+            device_id=device_id,
+            name=name,
+            platform=platform,
+            session_id=session_id,
+            status=DeviceLinkStatus.pending.value,
+            expires_at=now + timedelta(seconds=DEVICE_LINK_TTL_S),
+            decided_by_device_id=None,
+            decided_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await _record(session, payer_id, "psp.device_link.created", device_link_object(row))
+        return row
+
+    async def pending(self, session: AsyncSession, payer_id: str) -> list[DeviceLinkRow]:
+        found = await session.execute(
+            select(DeviceLinkRow)
+            .where(
+                DeviceLinkRow.payer_id == payer_id,
+                DeviceLinkRow.status == DeviceLinkStatus.pending.value,
+                DeviceLinkRow.expires_at > utcnow(),
+            )
+            .order_by(DeviceLinkRow.created_at.desc())
+            .limit(DEVICES_LISTED_MAX)
+        )
+        return list(found.scalars())
+
+    async def decide(
+        self,
+        session: AsyncSession,
+        payer_id: str,
+        approver_device_id: str | None,
+        link_id: str,
+        *,
+        approve: bool,
+    ) -> DeviceLinkRow:
+        """Approves (binding the device) or declines a pending link, from a session on another
+        of the payer's bound devices."""
+        if approver_device_id is None or (
+            await device_service.active(session, payer_id, approver_device_id) is None
+        ):
+            raise BoundDeviceRequiredError()
+        row = await session.get(
+            DeviceLinkRow, link_id, with_for_update=True, populate_existing=True
+        )
+        if row is None or row.payer_id != payer_id:
+            raise ResourceMissingError.for_object("psp_device_link", link_id, param="link")
+        if (
+            row.status != DeviceLinkStatus.pending.value
+            or row.expires_at <= utcnow()
+            or row.device_id == approver_device_id
+        ):
+            raise DeviceLinkInvalidError(param="link")
+        now = utcnow()
+        row.status = (DeviceLinkStatus.approved if approve else DeviceLinkStatus.declined).value
+        row.decided_by_device_id, row.decided_at, row.updated_at = approver_device_id, now, now
+        await session.flush()
+        if approve:
+            await device_service.bind(
+                session,
+                payer_id,
+                row.device_id,
+                name=row.name,
+                platform=row.platform,
+                session_id=row.session_id,
+            )
+            await _record(session, payer_id, "psp.device_link.approved", device_link_object(row))
+        else:
+            await _record(session, payer_id, "psp.device_link.declined", device_link_object(row))
+        return row
+
+
+device_link_service = DeviceLinkService()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedHandoff:
+    row: HandoffRow
+    qr_payload: SecretStr
+
+
+class HandoffService:
+    """Session handoff: a bound device shows a one-time QR code; another client (the web)
+    redeems it once, within ``HANDOFF_TTL_S``, for a session of its own."""
+
+    async def create(
+        self, session: AsyncSession, ring: KeyRing, payer_id: str, device_id: str | None
+    ) -> IssuedHandoff:
+        if device_id is None or await device_service.active(session, payer_id, device_id) is None:
+            raise BoundDeviceRequiredError()
+        secret = new_token(HANDOFF_SECRET_PREFIX)
+        now = utcnow()
+        row = HandoffRow(
+            id=new_id("phd"),
+            payer_id=payer_id,
+            device_id=device_id,
+            secret_fingerprint=ring.fingerprint(token_label(secret)),
+            expires_at=now + timedelta(seconds=HANDOFF_TTL_S),
+            redeemed_at=None,
+            session_id=None,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await _record(session, payer_id, "psp.handoff.created", handoff_event_object(row))
+        return IssuedHandoff(row, SecretStr(handoff_payload(secret)))
+
+    async def redeem(
+        self, session: AsyncSession, ring: KeyRing, qr_payload: SecretStr
+    ) -> IssuedSession:
+        secret = handoff_secret(qr_payload)
+        if secret is None:
+            raise HandoffInvalidError(param="qr_payload")
+        found = await session.execute(
+            select(HandoffRow)
+            .where(HandoffRow.secret_fingerprint.in_(_fingerprints(ring, secret)))
+            .with_for_update()
+        )
+        row = found.scalars().first()
+        now = utcnow()
+        if row is None or row.redeemed_at is not None or row.expires_at <= now:
+            raise HandoffInvalidError(param="qr_payload")
+        # The device that showed the code must still be bound: a revoked phone hands off nothing.
+        if await device_service.active(session, row.payer_id, row.device_id) is None:
+            raise HandoffInvalidError(param="qr_payload")
+        payer = await payer_service.get(session, row.payer_id)
+        issued = await session_service.start(session, ring, payer, None)
+        row.redeemed_at, row.session_id = now, issued.row.id
+        await session.flush()
+        await _record(session, row.payer_id, "psp.handoff.redeemed", handoff_event_object(row))
+        return issued
+
+
+handoff_service = HandoffService()
