@@ -10,7 +10,7 @@ open the sandbox accounts on first discovery, so it writes and must be idempoten
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
@@ -18,7 +18,7 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
+from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
 from beyondpay.api.responses import json_response
 from beyondpay.kit.clock import unix_now
@@ -48,6 +48,25 @@ ACCESS_PAYER = "payer"
 BankAccountId = Annotated[
     str, Path(max_length=255, description="The linked bank account's id (`pba_…`).")
 ]
+
+
+def _counted(kwargs: dict[str, Any], refused: str) -> dict[str, Any]:
+    """``operation``'s keyword arguments with the 402 of a counted refusal documented."""
+    responses = {
+        **kwargs.get("responses", {}),
+        402: {"model": ErrorEnvelope, "description": refused},
+    }
+    return {**kwargs, "responses": responses}
+
+
+_PIN_REFUSED = (
+    "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
+    " Z6); the try is counted."
+)
+_CARD_REFUSED = (
+    "A wrong debit card (`card_verification_failed`) or a bank's card checks locked after too"
+    " many (`card_tries_exceeded`); the try is counted."
+)
 
 
 def _ring(request: Request) -> KeyRing:
@@ -93,7 +112,9 @@ async def discover_bank_accounts(
 @router.post(
     "",
     summary="Link a discovered bank account, verified with its debit card",
-    **operation(body=LinkParams, returns=PspBankAccount, access=ACCESS_PAYER),
+    **_counted(
+        operation(body=LinkParams, returns=PspBankAccount, access=ACCESS_PAYER), _CARD_REFUSED
+    ),
 )
 async def link_bank_account(
     request: Request,
@@ -173,7 +194,9 @@ async def unlink_bank_account(
 @router.post(
     "/{bank_account}/pin",
     summary="Set the UPI PIN (first time, forgotten or locked) with the debit card",
-    **operation(body=PinSetParams, returns=PspBankAccount, access=ACCESS_PAYER),
+    **_counted(
+        operation(body=PinSetParams, returns=PspBankAccount, access=ACCESS_PAYER), _CARD_REFUSED
+    ),
 )
 async def set_pin(
     bank_account: BankAccountId,
@@ -197,7 +220,10 @@ async def set_pin(
 @router.post(
     "/{bank_account}/pin/change",
     summary="Change the UPI PIN with the current one",
-    **operation(body=PinChangeParams, returns=PspBankAccount, access=ACCESS_PAYER),
+    **_counted(
+        operation(body=PinChangeParams, returns=PspBankAccount, access=ACCESS_PAYER),
+        _PIN_REFUSED,
+    ),
 )
 async def change_pin(
     bank_account: BankAccountId,
@@ -221,7 +247,10 @@ async def change_pin(
 @router.post(
     "/{bank_account}/balance",
     summary="Ask the bank for the account's balance, with the UPI PIN",
-    **operation(body=BalanceParams, returns=PspBankAccountBalance, access=ACCESS_PAYER),
+    **_counted(
+        operation(body=BalanceParams, returns=PspBankAccountBalance, access=ACCESS_PAYER),
+        _PIN_REFUSED,
+    ),
 )
 async def inquire_balance(
     bank_account: BankAccountId,
