@@ -48,10 +48,12 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
 def configure_modules(settings: Settings) -> None:
     """Hands the settings to the modules whose background work needs them (fees, rails)."""
     from beyondpay.payments.service import configure as configure_payments
+    from beyondpay.psp.addresses.service import configure as configure_addresses
     from beyondpay.psp.identity.passkeys import configure as configure_passkeys
     from beyondpay.rails.service import configure as configure_rails
 
     configure_payments(settings)
+    configure_addresses(settings)
     configure_rails(settings, ring=settings.key_ring())
     configure_passkeys(settings)
 
@@ -157,10 +159,11 @@ def create_app(
 def psp_routers() -> list[APIRouter]:
     """The PSP's routes under /v1/psp, called with payers' sessions, not merchant keys; each
     part of the PSP adds its router here."""
+    from beyondpay.psp.addresses.api import router as psp_addresses
     from beyondpay.psp.banking.api import router as psp_banking
     from beyondpay.psp.identity.api import router as psp_identity
 
-    return [psp_identity, psp_banking]
+    return [psp_identity, psp_banking, psp_addresses]
 
 
 def merchant_routers() -> list[APIRouter]:
@@ -172,6 +175,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
     from beyondpay.payments.api import balance, charges, intents
+    from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
@@ -191,4 +195,5 @@ def merchant_routers() -> list[APIRouter]:
         wallets,
         webhooks,
         webhook_deliveries,
+        upi_merchant_vpas,
     ]

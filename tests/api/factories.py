@@ -215,6 +215,46 @@ async def _balance_transaction(actors: Actors) -> str:
     return (await _settled_charge(actors))["transaction"]
 
 
+async def _merchant_vpa(actors: Actors) -> str:
+    """A merchant VPA: through the API in test mode; in live mode (the matrix's keys), which has
+    no UPI connector to open its bank account, written straight to the table as the API would."""
+    from sqlalchemy import text
+
+    from tests.support import ring_for_tests
+
+    if actors.get is None or actors.database is None:
+        raise AssertionError("the merchant VPAs factory needs Actors.get and Actors.database")
+    username = f"m{uuid.uuid4().hex[:12]}"
+    if not (await actors.get("/v1/balance", {}))["livemode"]:
+        params = {
+            "username": username,
+            "merchant_category_code": "5411",
+            "display_name": "Matrix Stores",
+        }
+        return str((await actors.owner("/v1/upi/merchant_vpas", params))["id"])
+    merchant_id = (await actors.get("/v1/account", {}))["id"]
+    ring, vpa_id, vpa = ring_for_tests(), f"mvpa_{uuid.uuid4().hex[:22]}", f"{username}@beyondpay"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO psp_vpas (id, owner_kind, merchant_id, livemode, vpa_fingerprint,"
+                " vpa_sealed, vpa_masked, account_ref, display_name, merchant_category_code,"
+                " status, created_at, updated_at) VALUES (:id, 'merchant', :merchant, true,"
+                " :fingerprint, :sealed, :masked, :account, 'Matrix Stores', '5411', 'active',"
+                " now(), now())"
+            ),
+            {
+                "id": vpa_id,
+                "merchant": merchant_id,
+                "fingerprint": ring.fingerprint(f"vpa:{vpa}"),
+                "sealed": ring.seal(vpa.encode(), f"psp_vpas.vpa:{vpa_id}"),
+                "masked": f"{username[:2]}****@beyondpay",
+                "account": f"bank:sbx1:payer:{uuid.uuid4().hex}",
+            },
+        )
+    return vpa_id
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -231,6 +271,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/charges": _charge,
     "/v1/refunds": _refund,
     "/v1/balance_transactions": _balance_transaction,
+    "/v1/upi/merchant_vpas": _merchant_vpa,
 }
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
