@@ -280,3 +280,15 @@ async def test_signup_is_idempotent_and_its_stored_answer_is_sealed(
         stored = await session.execute(text("SELECT response_body FROM idempotency_keys"))
         bodies = b"".join(bytes(body) for (body,) in stored.all() if body is not None)
     assert first.json()["access_token"].encode() not in bodies
+
+
+async def test_a_blank_name_is_refused_naming_it(client: httpx.AsyncClient) -> None:
+    mobile = random_mobile()
+    code = await request_otp(client, mobile, "signup")
+    answer = await post(client, "/v1/psp/signup", {"mobile": mobile, "otp": code, "name": "   "})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "name"
+    # Nothing was used up: the OTP still signs up.
+    signed = await post(client, "/v1/psp/signup", {"mobile": mobile, "otp": code, "name": " Asha "})
+    assert signed.status_code == 200
+    assert signed.json()["payer"]["name"] == "Asha"

@@ -170,7 +170,7 @@ async def sign_up(
     async def execute(_mutation: Mutation) -> Outcome:
         otp_id = await _checked_otp(request, mobile, OtpPurpose.signup, params.otp)
         issued = await signup_service.sign_up(
-            session, ring, otp_id=otp_id, mobile=mobile, name=params.name.strip() or params.name
+            session, ring, otp_id=otp_id, mobile=mobile, name=params.name
         )
         return _issued(issued)
 

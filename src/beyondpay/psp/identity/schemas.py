@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from beyondpay.api.params import Params
 from beyondpay.psp.identity.domain import (
@@ -55,6 +55,13 @@ DeviceId = Annotated[
 ]
 
 
+def _name(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("the name cannot be blank")
+    return stripped
+
+
 class OtpSendParams(Params):
     mobile: Mobile
     purpose: OtpPurpose
@@ -63,7 +70,7 @@ class OtpSendParams(Params):
 class SignupParams(Params):
     mobile: Mobile
     otp: Otp
-    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX)]
+    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX), AfterValidator(_name)]
     device_id: DeviceId = None
 
 
