@@ -151,6 +151,7 @@ async def test_a_merchant_alias_is_for_that_merchant_alone(
                 session, _ring(api_app), "acct_someoneelse", SecretStr(alias["alias"])
             )
         assert refused.value.code == "alias_not_permitted"
+        await address_service.consume_alias(session, alias["id"], None, merchant_id=merchant.id)
     unknown = await post(
         client, ALIASES, {"vpa": vpa["id"], "merchant": "acct_nobody"}, headers=owner.headers
     )
@@ -196,7 +197,7 @@ async def test_a_one_time_alias_is_consumed_by_the_payment_through_it(
 
 
 async def test_a_time_boxed_alias_expires_when_the_clock_passes_it(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, database: Database
 ) -> None:
     start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     with use_clock(FrozenClock(start)) as clock:
@@ -220,6 +221,9 @@ async def test_a_time_boxed_alias_expires_when_the_clock_passes_it(
             headers=owner.headers,
         )
         assert _error(past) == (400, "parameter_invalid", "expires_at")
+        # A payment resolved before the expiry and succeeding after it still completes.
+        async with database.unit_of_work() as session:
+            await address_service.consume_alias(session, alias["id"], payer.payer_id)
 
 
 async def test_a_beneficiary_saved_by_alias_keeps_paying_the_vpa_after_rotation(

@@ -17,7 +17,6 @@ from beyondpay.api.params import Params
 from beyondpay.psp.addresses.domain import (
     MERCHANT_DISPLAY_NAME_CHARS_MAX,
     NICKNAME_CHARS_MAX,
-    USERNAME_CHARS_MAX,
     VPA_CHARS_MAX,
 )
 from beyondpay.psp.addresses.models import AliasRow, BeneficiaryRow, VpaRow
@@ -35,6 +34,8 @@ LIVEMODE: Final = False
 Address = Annotated[SecretStr, Field(min_length=1, max_length=VPA_CHARS_MAX)]
 Mobile = Annotated[SecretStr, Field(min_length=1, max_length=MOBILE_CHARS_MAX)]
 ObjectId = Annotated[str, Field(min_length=1, max_length=ID_CHARS_MAX)]
+# Only a bound on the size here: the rules (domain.check_username) answer with the reason.
+Username = Annotated[str, Field(min_length=1, max_length=VPA_CHARS_MAX)]
 
 
 def _unix(moment: datetime | None) -> int | None:
@@ -45,7 +46,7 @@ def _unix(moment: datetime | None) -> int | None:
 
 
 class VpaCreateParams(Params):
-    username: Annotated[str, Field(min_length=1, max_length=USERNAME_CHARS_MAX + 100)]
+    username: Username
     bank_account: ObjectId
 
 
@@ -90,7 +91,7 @@ class BeneficiaryCreateParams(Params):
 
 
 class MerchantVpaCreateParams(Params):
-    username: Annotated[str, Field(min_length=1, max_length=USERNAME_CHARS_MAX + 100)]
+    username: Username
     merchant_category_code: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     display_name: Annotated[str, Field(min_length=1, max_length=MERCHANT_DISPLAY_NAME_CHARS_MAX)]
 

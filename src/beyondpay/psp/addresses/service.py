@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar, cast
 
@@ -469,10 +469,19 @@ class AddressService:
             session, ring, checked, payer_id=None, merchant_id=merchant_id, param="alias"
         )
 
-    async def consume_alias(self, session: AsyncSession, alias_id: str, payer_id: str) -> None:
-        """Marks the alias used by a payment of ``payer_id`` that succeeded, in the payment's
-        transaction. The row is locked, so of two payments through one one-time alias only
-        the first passes: the second gets ``alias_used`` (and its transaction rolls back)."""
+    async def consume_alias(
+        self,
+        session: AsyncSession,
+        alias_id: str,
+        payer_id: str | None,
+        *,
+        merchant_id: str | None = None,
+    ) -> None:
+        """Marks the alias used by a payment of ``payer_id`` (or of the merchant
+        ``merchant_id``) that succeeded, in the payment's transaction. The row is locked, so of
+        two payments through one one-time alias only the first passes: the second gets
+        ``alias_used`` (and its transaction rolls back). A revocation committed meanwhile
+        refuses too; an expiry passed meanwhile does not: the payment was resolved in time."""
         found = await session.execute(
             select(AliasRow).where(AliasRow.id == alias_id).with_for_update()
         )
@@ -480,8 +489,14 @@ class AddressService:
         if row is None:
             raise ResourceMissingError.for_object("psp_alias", alias_id, param="alias")
         await session.refresh(row)
-        check_alias_use(_scope(row), _state(row), now=utcnow(), payer_id=payer_id)
         now = utcnow()
+        check_alias_use(
+            replace(_scope(row), expires_at=None),
+            _state(row),
+            now=now,
+            payer_id=payer_id,
+            merchant_id=merchant_id,
+        )
         row.uses += 1
         row.used_at = now
         row.updated_at = now
