@@ -30,6 +30,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
     from beyondpay.payments.tasks import payments_jobs
+    from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
@@ -42,6 +43,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         payments_jobs,
         refunds_jobs,
         webhooks_jobs,
+        psp_transfers_jobs,
     ]
 
 
@@ -50,12 +52,14 @@ def configure_modules(settings: Settings) -> None:
     from beyondpay.payments.service import configure as configure_payments
     from beyondpay.psp.addresses.service import configure as configure_addresses
     from beyondpay.psp.identity.passkeys import configure as configure_passkeys
+    from beyondpay.psp.transfers.service import configure as configure_transfers
     from beyondpay.rails.service import configure as configure_rails
 
     configure_payments(settings)
     configure_addresses(settings)
     configure_rails(settings, ring=settings.key_ring())
     configure_passkeys(settings)
+    configure_transfers(settings)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -162,8 +166,9 @@ def psp_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import router as psp_addresses
     from beyondpay.psp.banking.api import router as psp_banking
     from beyondpay.psp.identity.api import router as psp_identity
+    from beyondpay.psp.transfers.api import router as psp_transfers
 
-    return [psp_identity, psp_banking, psp_addresses]
+    return [psp_identity, psp_banking, psp_addresses, psp_transfers]
 
 
 def merchant_routers() -> list[APIRouter]:

@@ -1,0 +1,205 @@
+"""PSP transfer routes: review and pay, collect requests, the payer's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from beyondpay.api.auth import SessionDep
+from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.mutation import Mutation, Outcome, run_mutation
+from beyondpay.api.openapi import operation
+from beyondpay.api.params import body, query
+from beyondpay.api.responses import json_response
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.transfers.schemas import (
+    CollectApproveParams,
+    CollectCreateParams,
+    CollectDeclineParams,
+    CollectListParams,
+    CollectRequest,
+    PaymentCreateParams,
+    PaymentReview,
+    PaymentReviewParams,
+    Transaction,
+    TransactionListParams,
+    TransactionRetrieveParams,
+    collect_request_object,
+    transaction_object,
+)
+from beyondpay.psp.transfers.service import collect_service, transfer_service
+
+router = APIRouter(prefix="/v1/psp", tags=["psp"])
+PAYER: str = "payer"
+TransactionId = Annotated[str, Path(max_length=255, description="The transaction's id (`ptx_…`).")]
+CollectId = Annotated[str, Path(max_length=255, description="The collect request's id (`pcr_…`).")]
+
+
+def _ring(request: Request) -> KeyRing:
+    ring: KeyRing = request.app.state.key_ring
+    return ring
+
+
+@router.post(
+    "/payments/review",
+    summary="Preview a payment: the payee's verified name, the amount and the limits left",
+    **operation(body=PaymentReviewParams, returns=PaymentReview, access=PAYER),
+)
+async def review_payment(
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[PaymentReviewParams, Depends(body(PaymentReviewParams))],
+) -> Response:
+    async def execute(_mutation: Mutation) -> Outcome:
+        return Outcome(await transfer_service.review(session, _ring(request), payer, params))
+
+    return await run_mutation(request, session, payer.caller, params, execute)
+
+
+@router.post(
+    "/payments",
+    summary="Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN",
+    **operation(body=PaymentCreateParams, returns=Transaction, access=PAYER),
+)
+async def create_payment(
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[PaymentCreateParams, Depends(body(PaymentCreateParams))],
+) -> Response:
+    async def execute(_mutation: Mutation) -> Outcome:
+        row = await transfer_service.pay(session, _ring(request), payer, params)
+        return Outcome(transaction_object(row, payer.payer_id))
+
+    return await run_mutation(request, session, payer.caller, params, execute)
+
+
+@router.get(
+    "/transactions",
+    summary="The payer's transactions, newest first",
+    **operation(query=TransactionListParams, returns=list_of(Transaction), access=PAYER),
+)
+async def list_transactions(
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[TransactionListParams, Depends(query(TransactionListParams))],
+) -> Response:
+    rows, has_more = await transfer_service.list(session, payer.payer_id, params)
+    data = [transaction_object(row, payer.payer_id) for row in rows]
+    return json_response(list_object(request.url.path, data, has_more))
+
+
+@router.get(
+    "/transactions/{transaction}",
+    summary="Retrieve a transaction (its receipt)",
+    **operation(query=TransactionRetrieveParams, returns=Transaction, access=PAYER),
+)
+async def retrieve_transaction(
+    transaction: TransactionId,
+    session: SessionDep,
+    payer: PayerDep,
+    _params: Annotated[TransactionRetrieveParams, Depends(query(TransactionRetrieveParams))],
+) -> Response:
+    row = await transfer_service.get(session, payer.payer_id, transaction)
+    return json_response(transaction_object(row, payer.payer_id))
+
+
+@router.post(
+    "/collect_requests",
+    summary="Ask another payer for money (a UPI collect request)",
+    **operation(body=CollectCreateParams, returns=CollectRequest, access=PAYER),
+)
+async def create_collect_request(
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[CollectCreateParams, Depends(body(CollectCreateParams))],
+) -> Response:
+    async def execute(_mutation: Mutation) -> Outcome:
+        row = await collect_service.create(session, _ring(request), payer, params)
+        return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+
+    return await run_mutation(request, session, payer.caller, params, execute)
+
+
+@router.get(
+    "/collect_requests",
+    summary="Collect requests to the payer (role=payer) or from them (role=requester)",
+    **operation(query=CollectListParams, returns=list_of(CollectRequest), access=PAYER),
+)
+async def list_collect_requests(
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[CollectListParams, Depends(query(CollectListParams))],
+) -> Response:
+    rows, has_more = await collect_service.list(session, payer.payer_id, params)
+    now = utcnow()
+    data = [collect_request_object(row, payer.payer_id, now) for row in rows]
+    return json_response(list_object(request.url.path, data, has_more))
+
+
+@router.get(
+    "/collect_requests/{collect_request}",
+    summary="Retrieve a collect request",
+    **operation(query=TransactionRetrieveParams, returns=CollectRequest, access=PAYER),
+)
+async def retrieve_collect_request(
+    collect_request: CollectId,
+    session: SessionDep,
+    payer: PayerDep,
+    _params: Annotated[TransactionRetrieveParams, Depends(query(TransactionRetrieveParams))],
+) -> Response:
+    row = await collect_service.get(session, payer.payer_id, collect_request)
+    return json_response(collect_request_object(row, payer.payer_id, utcnow()))
+
+
+@router.post(
+    "/collect_requests/{collect_request}/approve",
+    summary="Pay a collect request with the UPI PIN",
+    **operation(body=CollectApproveParams, returns=CollectRequest, access=PAYER),
+)
+async def approve_collect_request(
+    collect_request: CollectId,
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[CollectApproveParams, Depends(body(CollectApproveParams))],
+) -> Response:
+    async def execute(_mutation: Mutation) -> Outcome:
+        row = await collect_service.approve(
+            session,
+            _ring(request),
+            payer,
+            collect_request,
+            pin=params.pin,
+            bank_account=params.bank_account,
+        )
+        return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+
+    return await run_mutation(request, session, payer.caller, params, execute)
+
+
+@router.post(
+    "/collect_requests/{collect_request}/decline",
+    summary="Decline a collect request (NPCI's ZA)",
+    **operation(body=CollectDeclineParams, returns=CollectRequest, access=PAYER),
+)
+async def decline_collect_request(
+    collect_request: CollectId,
+    request: Request,
+    session: SessionDep,
+    payer: PayerDep,
+    params: Annotated[CollectDeclineParams, Depends(body(CollectDeclineParams))],
+) -> Response:
+    async def execute(_mutation: Mutation) -> Outcome:
+        row = await collect_service.decline(session, payer, collect_request)
+        return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+
+    return await run_mutation(request, session, payer.caller, params, execute)

@@ -1,0 +1,93 @@
+"""Typed errors of PSP transfers. Refusals that UPI has a code for carry NPCI's code too
+(``npci_code`` in the error body), so an app can show the message UPI apps show."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from beyondpay.kit.errors import InvalidRequestError, PermissionDeniedError
+
+
+class NpciCodedError(InvalidRequestError):
+    """A refusal with NPCI's response code beside our own."""
+
+    npci_code: ClassVar[str | None] = None
+
+    def __init__(
+        self, message: str | None = None, *, param: str | None = None, npci_code: str | None = None
+    ) -> None:
+        super().__init__(message, param=param)
+        self.npci = npci_code if npci_code is not None else type(self).npci_code
+
+    def to_dict(self) -> dict[str, object]:
+        body = super().to_dict()
+        error = body["error"]
+        if self.npci is not None and isinstance(error, dict):
+            error["npci_code"] = self.npci
+        return body
+
+
+class LimitExceededError(NpciCodedError):
+    """Over one of the payer's limits: Z8 for an amount, Z7 for the count of the day."""
+
+    status = 402
+    code = "limit_exceeded"
+
+
+class TransferLimitExceededError(LimitExceededError):
+    """Built from a :class:`~beyondpay.psp.transfers.domain.LimitBreach`: its code is the
+    breach's (``daily_limit_exceeded``, ``daily_count_limit_exceeded``, …)."""
+
+    def __init__(self, code: str, message: str, npci_code: str) -> None:
+        super().__init__(message, param="amount", npci_code=npci_code)
+        self.breach_code = code
+
+    def to_dict(self) -> dict[str, object]:
+        body = super().to_dict()
+        error = body["error"]
+        if isinstance(error, dict):
+            error["code"] = self.breach_code
+        return body
+
+
+class PayerFrozenError(PermissionDeniedError):
+    code = "payer_frozen"
+    default_message = (
+        "Payments are stopped on this account (it was frozen). Unfreeze it with a passkey."
+    )
+
+
+class DeviceNotBoundError(PermissionDeniedError):
+    code = "device_not_bound"
+    default_message = "Payments can only be made from a bound device: bind this device first."
+
+
+class ClientRequestIdReusedError(InvalidRequestError):
+    code = "client_request_id_reused"
+    default_message = (
+        "This client_request_id was already used for a payment with other terms; use a new one"
+        " for a new payment."
+    )
+
+
+class PayeeIsPayerAccountError(InvalidRequestError):
+    code = "payee_is_payer_account"
+    default_message = "The payee's account is the account being debited."
+
+
+class CollectRequestNotPendingError(NpciCodedError):
+    code = "collect_request_not_pending"
+
+
+class CollectRequestExpiredError(NpciCodedError):
+    code = "collect_request_expired"
+    npci_code = "U69"
+    default_message = "This collect request has expired."
+
+
+class CollectPayeeUnsupportedError(InvalidRequestError):
+    code = "collect_payee_unsupported"
+    default_message = (
+        "Collect requests can only be sent to payers of this PSP in the sandbox: the VPA is not"
+        " one of ours."
+    )

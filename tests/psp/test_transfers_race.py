@@ -1,0 +1,71 @@
+"""Limits hold under a race: 50 parallel ₹30,000 payments from one payer, each on its own
+connection, against the ₹1,00,000 P2P daily limit — exactly 3 succeed, and the payer's bank
+account is debited exactly ₹90,000. The payer's limit counter of the day is locked by each
+payment until it commits, so no two payments check the limit against the same total."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import httpx
+import pytest
+
+from beyondpay.kit.settings import Settings
+from tests.psp.support import post
+from tests.psp.transfers_support import PIN, balance, ready_payer
+from tests.support import TEST_RING_TEXT
+
+PAYMENTS_RACING = 50
+AMOUNT = 30_000_00
+OPENING_BALANCE = 1_00_000_00
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def api_settings() -> Settings:
+    # No new-device cooling here: the device was bound a moment ago, and the P2P daily limit is
+    # what this test races. The pool's connections (its size plus overflow) race at once; the
+    # rest wait for one, as they would behind a load balancer.
+    return Settings(
+        secret_keys=TEST_RING_TEXT,
+        rate_limits_enabled=False,
+        database_pool_timeout_s=60,
+        psp_new_device_cooling_s=0,
+    )
+
+
+async def test_fifty_parallel_payments_fit_the_daily_limit_exactly_three_times(
+    client: httpx.AsyncClient,
+) -> None:
+    asha = await ready_payer(client)
+    ravi = await ready_payer(client, name="Ravi Kumar", bank="sbx2")
+    answers = await asyncio.gather(
+        *(
+            post(
+                client,
+                "/v1/psp/payments",
+                {
+                    "client_request_id": uuid.uuid4().hex,
+                    "vpa": ravi.vpa,
+                    "amount": AMOUNT,
+                    "pin": PIN,
+                },
+                headers=asha.headers,
+            )
+            for _ in range(PAYMENTS_RACING)
+        )
+    )
+    outcomes = Counter(
+        answer.json().get("status") or answer.json()["error"]["code"] for answer in answers
+    )
+    assert outcomes == {"succeeded": 3, "daily_limit_exceeded": PAYMENTS_RACING - 3}, outcomes
+    refused = [answer for answer in answers if answer.status_code != 200]
+    assert {answer.status_code for answer in refused} == {402}
+    assert {answer.json()["error"]["npci_code"] for answer in refused} == {"Z8"}
+    assert await balance(client, asha) == OPENING_BALANCE - 3 * AMOUNT
+    assert await balance(client, ravi) == OPENING_BALANCE + 3 * AMOUNT
+    listed = await client.get("/v1/psp/transactions", params={"limit": 100}, headers=asha.headers)
+    assert len(listed.json()["data"]) == 3
