@@ -282,3 +282,23 @@ async def test_the_routes_need_a_payers_session(client: httpx.AsyncClient) -> No
         await client.get(ACCOUNTS, headers={"Authorization": "Bearer pst_nope"}),
     ):
         assert answer.status_code == 401, answer.text
+
+
+async def test_a_frozen_payer_can_look_but_change_nothing(client: httpx.AsyncClient) -> None:
+    payer = await sign_up(client)
+    await discover(client, payer)
+    account = await link(client, payer, "sbx1")
+    frozen = await post(client, "/v1/psp/freeze", headers=payer.headers)
+    assert frozen.status_code == 200, frozen.text
+    path = f"{ACCOUNTS}/{account['id']}"
+    for answer in (
+        await post(client, DISCOVER, headers=payer.headers),
+        await post(client, ACCOUNTS, {"bank": "sbx2", **card(payer)}, headers=payer.headers),
+        await post(client, f"{path}/pin", {"pin": "583917", **card(payer)}, headers=payer.headers),
+        await post(client, f"{path}/balance", {"pin": "583917"}, headers=payer.headers),
+        await post(client, f"{path}/primary", headers=payer.headers),
+        await client.delete(path, headers=payer.headers),
+    ):
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["code"] == "payer_frozen"
+    assert (await client.get(path, headers=payer.headers)).json()["status"] == "active"

@@ -19,7 +19,6 @@ from typing import ClassVar
 from beyondpay.kit.errors import (
     BeyondpayError,
     InvalidRequestError,
-    PermissionDeniedError,
     ResourceMissingError,
 )
 from beyondpay.psp.banking.domain import CARD_TRIES_MAX, PIN_TRIES_MAX, PinProblem
@@ -36,7 +35,6 @@ __all__ = [
     "CountedRefusalError",
     "DiscoveredAccountAmbiguousError",
     "DiscoveredAccountMissingError",
-    "PayerFrozenError",
     "PinInvalidError",
     "PinLockedError",
     "PinNotSetError",
@@ -153,14 +151,6 @@ class CardExpiryInvalidError(InvalidRequestError):
 
 class CardDigitsInvalidError(InvalidRequestError):
     code = "card_digits_invalid"
-
-
-class PayerFrozenError(PermissionDeniedError):
-    code = "payer_frozen"
-    default_message = (
-        "Your PSP account is frozen: bank accounts, UPI PINs and payments are stopped until you"
-        " unfreeze it with a passkey."
-    )
 
 
 class BankAccountMissingError(ResourceMissingError):

@@ -61,7 +61,6 @@ from beyondpay.psp.banking.errors import (
     CardVerificationFailedError,
     DiscoveredAccountAmbiguousError,
     DiscoveredAccountMissingError,
-    PayerFrozenError,
     PinInvalidError,
     PinLockedError,
     PinNotSetError,
@@ -76,6 +75,7 @@ from beyondpay.psp.banking.schemas import (
     PinState,
     bank_account_object,
 )
+from beyondpay.psp.identity.errors import PayerFrozenError
 from beyondpay.psp.identity.service import PSP_LIVEMODE, PayerRow, payer_service
 from beyondpay.rails.protocol import BankAccountInfo
 from beyondpay.rails.service import account_balance, discover_accounts, verify_debit_card
