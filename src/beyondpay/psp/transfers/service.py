@@ -254,7 +254,7 @@ async def _payer_party(session: AsyncSession, payer: Any) -> tuple[str, str]:
     return payer.name, masked
 
 
-async def _record(session: AsyncSession, scope: str, obj: dict[str, Any], type: str) -> None:
+async def _record(session: AsyncSession, scope: str, type: str, obj: dict[str, Any]) -> None:
     """One event in ``scope`` (a payer's id: each payer has its own sequence of events)."""
     await event_service.record(session, merchant_id=scope, livemode=False, type=type, object=obj)
 
@@ -263,12 +263,12 @@ async def _record_transfer(session: AsyncSession, row: TransferRow) -> None:
     """The payer's event, and the payee's when a payer was paid."""
     mine = transaction_object(row, row.payer_id)
     if row.status != "succeeded":
-        await _record(session, row.payer_id, mine, type="psp.transaction.failed")
+        await _record(session, row.payer_id, "psp.transaction.failed", mine)
         return
-    await _record(session, row.payer_id, mine, type="psp.transaction.succeeded")
+    await _record(session, row.payer_id, "psp.transaction.succeeded", mine)
     if row.payee_payer_id is not None:
         theirs = transaction_object(row, row.payee_payer_id)
-        await _record(session, row.payee_payer_id, theirs, type="psp.transaction.received")
+        await _record(session, row.payee_payer_id, "psp.transaction.received", theirs)
 
 
 def _collect_scopes(row: CollectRequestRow) -> list[tuple[str, dict[str, Any]]]:
@@ -565,7 +565,7 @@ class CollectService:
         session.add(row)
         await session.flush()
         for scope, obj in _collect_scopes(row):
-            await _record(session, scope, obj, type="psp.collect_request.created")
+            await _record(session, scope, "psp.collect_request.created", obj)
         return row
 
     async def get(self, session: AsyncSession, payer_id: str, collect_id: str) -> CollectRequestRow:
@@ -654,9 +654,9 @@ class CollectService:
             _settle_collect(row, transfer.status == "succeeded", transfer.npci_code, transfer.id)
         for scope, obj in _collect_scopes(row):
             if row.status == "paid":
-                await _record(session, scope, obj, type="psp.collect_request.paid")
+                await _record(session, scope, "psp.collect_request.paid", obj)
             else:
-                await _record(session, scope, obj, type="psp.collect_request.failed")
+                await _record(session, scope, "psp.collect_request.failed", obj)
         return row
 
     async def decline(
@@ -668,7 +668,7 @@ class CollectService:
             await _answer(session, row.rail_reference, approve=False, payer_account_ref=None)
         row.status, row.npci_code, row.updated_at = "declined", "ZA", utcnow()
         for scope, obj in _collect_scopes(row):
-            await _record(session, scope, obj, type="psp.collect_request.declined")
+            await _record(session, scope, "psp.collect_request.declined", obj)
         return row
 
     async def expire_due(self, session: AsyncSession, *, batch: int = 100) -> int:
@@ -685,7 +685,7 @@ class CollectService:
         for row in rows:
             row.status, row.npci_code, row.updated_at = "expired", "U69", utcnow()
             for scope, obj in _collect_scopes(row):
-                await _record(session, scope, obj, type="psp.collect_request.expired")
+                await _record(session, scope, "psp.collect_request.expired", obj)
         return len(rows)
 
 
@@ -792,7 +792,7 @@ async def _claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
     session.add(row)
     await session.flush()
     for scope, obj in _collect_scopes(row):
-        await _record(session, scope, obj, type="psp.collect_request.created")
+        await _record(session, scope, "psp.collect_request.created", obj)
     return True
 
 
@@ -828,9 +828,9 @@ async def _hear_switch(session: AsyncSession, outcome: RailOutcome) -> None:
     row.npci_code, row.updated_at = code, utcnow()
     for scope, obj in _collect_scopes(row):
         if row.status == "expired":
-            await _record(session, scope, obj, type="psp.collect_request.expired")
+            await _record(session, scope, "psp.collect_request.expired", obj)
         else:
-            await _record(session, scope, obj, type="psp.collect_request.failed")
+            await _record(session, scope, "psp.collect_request.failed", obj)
 
 
 transfer_service = TransferService()
