@@ -343,3 +343,36 @@ async def test_an_exhausted_pool_is_a_503_to_retry_not_a_500(
         assert retried.status_code == 200
         assert "idempotent-replayed" not in retried.headers
     assert await _customers(database) == 1
+
+
+async def test_another_secret_under_the_same_key_is_refused_not_replayed(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """A card number is a secret (masked in every dump), yet it tells requests apart: the key's
+    fingerprint is an HMAC under the ring of the parameters with their secrets revealed, so the
+    same key with another card is an idempotency error, not the first card's answer replayed.
+    The stored fingerprint holds no card number."""
+
+    def card(number: str) -> dict[str, str]:
+        return {
+            "type": "card",
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2034",
+        }
+
+    headers = {**merchant.auth(), "Idempotency-Key": "k-secret"}
+    first = await client.post("/v1/payment_methods", data=card("4242424242424242"), headers=headers)
+    assert first.status_code == 200, first.text
+    again = await client.post("/v1/payment_methods", data=card("4242424242424242"), headers=headers)
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = await client.post("/v1/payment_methods", data=card("5555555555554444"), headers=headers)
+    assert other.status_code == 400, other.text
+    assert other.json()["error"]["type"] == "idempotency_error"
+    async with database.unit_of_work() as session:
+        stored = (
+            await session.execute(
+                text("SELECT params_fingerprint FROM idempotency_keys WHERE key = 'k-secret'")
+            )
+        ).scalar_one()
+    assert b"4242424242424242" not in bytes(stored)

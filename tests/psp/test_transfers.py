@@ -100,6 +100,23 @@ async def test_a_wrong_pin_pays_nothing(client: httpx.AsyncClient) -> None:
     assert listed.json()["data"] == []
 
 
+async def test_three_wrong_pins_through_pay_lock_the_pin(client: httpx.AsyncClient) -> None:
+    """Each wrong PIN is counted and committed though the payment is refused, so guessing
+    through pay stops at the third try (Z6), and then the right PIN is refused too."""
+    asha = await ready_payer(client)
+    ravi = await ready_payer(client, name="Ravi Kumar")
+    codes = [
+        (await pay(client, asha, 100_00, vpa=ravi.vpa, pin=wrong)).json()["error"]["npci_code"]
+        for wrong in ("9731", "8642", "7531")
+    ]
+    assert codes[:2] == ["ZM", "ZM"]
+    assert codes[2] in ("ZM", "Z6")
+    locked = await pay(client, asha, 100_00, vpa=ravi.vpa)
+    assert locked.status_code == 402, locked.text
+    assert locked.json()["error"]["npci_code"] == "Z6"
+    assert await balance(client, ravi) == OPENING_BALANCE
+
+
 async def test_a_new_device_is_held_to_the_new_device_limit_for_a_day(
     client: httpx.AsyncClient,
 ) -> None:

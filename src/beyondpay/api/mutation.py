@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import orjson
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretBytes, SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -58,6 +58,10 @@ from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
 RECOVERY_STARTED: Final = "started"
 RECOVERY_FINISHED: Final = "finished"
+# Left out of the fingerprint: a fast keyed hash of a 4-digit PIN beside its Argon2 hash would
+# undo Argon2 for whoever holds the ring. The same key with another PIN replays the first answer
+# (which checked nothing new and counts no try); apps send a new key for each PIN typed.
+PIN_PARAMETERS: Final = frozenset({"pin", "old_pin", "new_pin"})
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 # The hot path speaks to the driver directly: these statements run on every POST, and
@@ -138,6 +142,8 @@ class _KeyState:
     fingerprint: bytes
     request_id: str
     recovery_point: str = RECOVERY_STARTED
+    # Every fingerprint the parameters have under the ring's keys (rotation): any one matches.
+    accepted: tuple[bytes, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -148,12 +154,53 @@ class _KeyState:
         return f"idem:{self.scope}:{self.caller.mode}:{self.key}"
 
 
-def params_fingerprint(method: str, route: str, params: BaseModel | None) -> bytes:
-    """SHA-256 of the route and the parameters as validated, in a canonical order: the same
-    parameters sent as form or JSON, in any order, give the same fingerprint."""
-    dumped = params.model_dump(mode="json", exclude_unset=True) if params is not None else None
+def _revealed(value: Any) -> tuple[Any, bool]:
+    """``value`` with every secret (``SecretStr``) replaced by what it holds, and whether any
+    was found."""
+    if isinstance(value, SecretStr | SecretBytes):
+        secret = value.get_secret_value()
+        return (secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret), True
+    if isinstance(value, dict):
+        pairs = [
+            (key, _revealed(item)) for key, item in value.items() if key not in PIN_PARAMETERS
+        ]
+        return {key: item for key, (item, _) in pairs}, any(found for _, (_, found) in pairs)
+    if isinstance(value, list | tuple):
+        items = [_revealed(item) for item in value]
+        return [item for item, _ in items], any(found for _, found in items)
+    return value, False
+
+
+def params_fingerprints(
+    method: str, route: str, params: BaseModel | None, ring: KeyRing | None = None
+) -> list[bytes]:
+    """The fingerprint of the route and the parameters as validated, in a canonical order: the
+    same parameters sent as form or JSON, in any order, give the same fingerprint. Newest first.
+
+    Parameters without secrets: SHA-256 of their JSON. With secrets (a card number, a VPA, an
+    alias; PINs are left out, see ``PIN_PARAMETERS``): an HMAC under the key ring of their JSON with the secrets revealed, so that the same
+    key with another secret is told apart (an idempotency error, not the first answer replayed)
+    while the stored fingerprint cannot be searched for the secret without the ring. One fingerprint per ring
+    key, so a retry after the ring rotates still matches."""
+    if params is None:
+        dumped: Any = None
+    else:
+        revealed, secret = _revealed(params.model_dump(mode="python", exclude_unset=True))
+        if secret and ring is not None:
+            canonical = orjson.dumps(
+                [method, route, revealed], option=orjson.OPT_SORT_KEYS, default=str
+            )
+            return ring.fingerprints("idempotency:" + canonical.decode())
+        dumped = params.model_dump(mode="json", exclude_unset=True)
     canonical = orjson.dumps([method, route, dumped], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).digest()
+    return [hashlib.sha256(canonical).digest()]
+
+
+def params_fingerprint(
+    method: str, route: str, params: BaseModel | None, ring: KeyRing | None = None
+) -> bytes:
+    """The fingerprint stored with a new key (see :func:`params_fingerprints`)."""
+    return params_fingerprints(method, route, params, ring)[0]
 
 
 def _json_response_headers(key: str | None, replayed: bool) -> dict[str, str]:
@@ -187,9 +234,10 @@ async def run_mutation(
     set_idempotency_key(key)
     state: _KeyState | None = None
     if key is not None:
-        state = _KeyState(
-            caller, key, method, route, params_fingerprint(method, route, params), request_id
-        )
+        ring: KeyRing = request.app.state.key_ring
+        fingerprints = params_fingerprints(method, route, params, ring)
+        state = _KeyState(caller, key, method, route, fingerprints[0], request_id)
+        state.accepted = tuple(fingerprints)
         replay = await _claim(session, state)
         if replay is not None:
             status, body = replay
@@ -259,7 +307,7 @@ async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] |
             "Keys for idempotent requests can only be used for the same endpoint they were"
             f" first used for ({method} {route})."
         )
-    if bytes(fingerprint) != state.fingerprint:
+    if bytes(fingerprint) not in (state.accepted or (state.fingerprint,)):
         raise IdempotencyError()
     if status is not None and body is not None:
         return status, bytes(body)

@@ -66,6 +66,14 @@ class UpiPinError(CountedRefusalError):
     ) -> None:
         super().__init__(message, param=param, decline_code=self.npci_code, headers=headers)
 
+    def to_dict(self) -> dict[str, object]:
+        """``npci_code`` beside ``decline_code``, as every PSP refusal with NPCI's code has."""
+        body = super().to_dict()
+        error = body["error"]
+        if isinstance(error, dict):
+            error["npci_code"] = self.npci_code
+        return body
+
 
 class PinInvalidError(UpiPinError):
     code = "incorrect_pin"

@@ -15,6 +15,7 @@ from beyondpay.api.params import body, query
 from beyondpay.api.responses import json_response
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
+from beyondpay.psp.banking.errors import UpiPinError
 from beyondpay.psp.identity.auth import PayerDep
 from beyondpay.psp.transfers.schemas import (
     CollectApproveParams,
@@ -73,7 +74,13 @@ async def create_payment(
     params: Annotated[PaymentCreateParams, Depends(body(PaymentCreateParams))],
 ) -> Response:
     async def execute(_mutation: Mutation) -> Outcome:
-        row = await transfer_service.pay(session, _ring(request), payer, params)
+        try:
+            row = await transfer_service.pay(session, _ring(request), payer, params)
+        except UpiPinError as refusal:
+            # A wrong PIN is counted toward the lock in this transaction: answered, not raised,
+            # so the count is committed (a raised error would roll it back, and a PIN could
+            # then be guessed without end). Nothing else is written before the PIN check.
+            return Outcome(refusal.to_dict(), refusal.status)
         return Outcome(transaction_object(row, payer.payer_id))
 
     return await run_mutation(request, session, payer.caller, params, execute)
@@ -173,14 +180,17 @@ async def approve_collect_request(
     params: Annotated[CollectApproveParams, Depends(body(CollectApproveParams))],
 ) -> Response:
     async def execute(_mutation: Mutation) -> Outcome:
-        row = await collect_service.approve(
-            session,
-            _ring(request),
-            payer,
-            collect_request,
-            pin=params.pin,
-            bank_account=params.bank_account,
-        )
+        try:
+            row = await collect_service.approve(
+                session,
+                _ring(request),
+                payer,
+                collect_request,
+                pin=params.pin,
+                bank_account=params.bank_account,
+            )
+        except UpiPinError as refusal:  # counted and committed, as in create_payment
+            return Outcome(refusal.to_dict(), refusal.status)
         return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
 
     return await run_mutation(request, session, payer.caller, params, execute)

@@ -9,15 +9,17 @@ from beyondpay.kit.errors import InvalidRequestError, PermissionDeniedError
 
 
 class NpciCodedError(InvalidRequestError):
-    """A refusal with NPCI's response code beside our own."""
+    """A refusal with NPCI's response code beside our own, in ``npci_code`` and, as the banking
+    part's PIN refusals do, ``decline_code``."""
 
     npci_code: ClassVar[str | None] = None
 
     def __init__(
         self, message: str | None = None, *, param: str | None = None, npci_code: str | None = None
     ) -> None:
-        super().__init__(message, param=param)
-        self.npci = npci_code if npci_code is not None else type(self).npci_code
+        npci = npci_code if npci_code is not None else type(self).npci_code
+        super().__init__(message, param=param, decline_code=npci)
+        self.npci = npci
 
     def to_dict(self) -> dict[str, object]:
         body = super().to_dict()
