@@ -14,7 +14,7 @@ import pytest
 
 from beyondpay.kit.settings import Settings
 from tests.psp.support import post
-from tests.psp.transfers_support import PIN, balance, ready_payer
+from tests.psp.transfers_support import PIN, balance, pay, ready_payer
 from tests.support import TEST_RING_TEXT
 
 PAYMENTS_RACING = 50
@@ -69,3 +69,18 @@ async def test_fifty_parallel_payments_fit_the_daily_limit_exactly_three_times(
     assert await balance(client, ravi) == OPENING_BALANCE + 3 * AMOUNT
     listed = await client.get("/v1/psp/transactions", params={"limit": 100}, headers=asha.headers)
     assert len(listed.json()["data"]) == 3
+
+
+async def test_the_twenty_first_payment_to_people_in_a_day_is_z7(
+    client: httpx.AsyncClient,
+) -> None:
+    asha = await ready_payer(client)
+    ravi = await ready_payer(client, name="Ravi Kumar")
+    for _ in range(20):
+        answer = await pay(client, asha, 1_00, vpa=ravi.vpa)
+        assert answer.status_code == 200, answer.text
+    refused = await pay(client, asha, 1_00, vpa=ravi.vpa)
+    assert refused.status_code == 402, refused.text
+    error = refused.json()["error"]
+    assert (error["code"], error["npci_code"]) == ("daily_count_limit_exceeded", "Z7")
+    assert "20 payments" in error["message"]
