@@ -178,10 +178,11 @@ def params_fingerprints(
     same parameters sent as form or JSON, in any order, give the same fingerprint. Newest first.
 
     Parameters without secrets: SHA-256 of their JSON. With secrets (a card number, a VPA, an
-    alias; PINs are left out, see ``PIN_PARAMETERS``): an HMAC under the key ring of their JSON with the secrets revealed, so that the same
-    key with another secret is told apart (an idempotency error, not the first answer replayed)
-    while the stored fingerprint cannot be searched for the secret without the ring. One fingerprint per ring
-    key, so a retry after the ring rotates still matches."""
+    alias; PINs are left out, see ``PIN_PARAMETERS``): an HMAC under the key ring of their JSON
+    with the secrets revealed, so that the same key with another secret is told apart (an
+    idempotency error, not the first answer replayed), while the stored fingerprint cannot be
+    searched for the secret without the ring. One fingerprint per ring key, so a retry after the
+    ring rotates still matches."""
     if params is None:
         dumped: Any = None
     else:
