@@ -161,9 +161,7 @@ def _revealed(value: Any) -> tuple[Any, bool]:
         secret = value.get_secret_value()
         return (secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret), True
     if isinstance(value, dict):
-        pairs = [
-            (key, _revealed(item)) for key, item in value.items() if key not in PIN_PARAMETERS
-        ]
+        pairs = [(key, _revealed(item)) for key, item in value.items() if key not in PIN_PARAMETERS]
         return {key: item for key, (item, _) in pairs}, any(found for _, (_, found) in pairs)
     if isinstance(value, list | tuple):
         items = [_revealed(item) for item in value]
