@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
@@ -10,7 +10,7 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
+from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
 from beyondpay.api.responses import json_response
 from beyondpay.kit.clock import utcnow
@@ -40,6 +40,25 @@ TransactionId = Annotated[str, Path(max_length=255, description="The transaction
 CollectId = Annotated[str, Path(max_length=255, description="The collect request's id (`pcr_…`).")]
 
 
+_PAY_REFUSED = (
+    "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
+    " Z6), the try counted; or over one of the payer's limits (`limit_exceeded` and its kinds,"
+    " Z8 for an amount, Z7 for the count of the day)."
+)
+_COLLECT_REFUSED = (
+    "More than a collect request to a person may ask for (`collect_limit_exceeded`, Z8)."
+)
+
+
+def _refusable(kwargs: dict[str, Any], refused: str) -> dict[str, Any]:
+    """``operation``'s keyword arguments with the 402 of a refused payment documented."""
+    responses = {
+        **kwargs.get("responses", {}),
+        402: {"model": ErrorEnvelope, "description": refused},
+    }
+    return {**kwargs, "responses": responses}
+
+
 def _ring(request: Request) -> KeyRing:
     ring: KeyRing = request.app.state.key_ring
     return ring
@@ -65,7 +84,9 @@ async def review_payment(
 @router.post(
     "/payments",
     summary="Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN",
-    **operation(body=PaymentCreateParams, returns=Transaction, access=PAYER),
+    **_refusable(
+        operation(body=PaymentCreateParams, returns=Transaction, access=PAYER), _PAY_REFUSED
+    ),
 )
 async def create_payment(
     request: Request,
@@ -120,7 +141,10 @@ async def retrieve_transaction(
 @router.post(
     "/collect_requests",
     summary="Ask another payer for money (a UPI collect request)",
-    **operation(body=CollectCreateParams, returns=CollectRequest, access=PAYER),
+    **_refusable(
+        operation(body=CollectCreateParams, returns=CollectRequest, access=PAYER),
+        _COLLECT_REFUSED,
+    ),
 )
 async def create_collect_request(
     request: Request,
@@ -170,7 +194,10 @@ async def retrieve_collect_request(
 @router.post(
     "/collect_requests/{collect_request}/approve",
     summary="Pay a collect request with the UPI PIN",
-    **operation(body=CollectApproveParams, returns=CollectRequest, access=PAYER),
+    **_refusable(
+        operation(body=CollectApproveParams, returns=CollectRequest, access=PAYER),
+        _PAY_REFUSED,
+    ),
 )
 async def approve_collect_request(
     collect_request: CollectId,
