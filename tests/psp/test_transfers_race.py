@@ -84,3 +84,19 @@ async def test_the_twenty_first_payment_to_people_in_a_day_is_z7(
     error = refused.json()["error"]
     assert (error["code"], error["npci_code"]) == ("daily_count_limit_exceeded", "Z7")
     assert "20 payments" in error["message"]
+
+
+async def test_one_client_request_id_sent_five_times_at_once_pays_once(
+    client: httpx.AsyncClient,
+) -> None:
+    """Retries that race the first attempt queue on the account's PIN lock, then find its
+    receipt: every answer is the same receipt and the money moves once."""
+    asha = await ready_payer(client)
+    ravi = await ready_payer(client, name="Ravi Kumar")
+    request_id = uuid.uuid4().hex
+    answers = await asyncio.gather(
+        *(pay(client, asha, 700_00, vpa=ravi.vpa, request_id=request_id) for _ in range(5))
+    )
+    assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert await balance(client, ravi) == OPENING_BALANCE + 700_00

@@ -23,6 +23,7 @@ import orjson
 from pydantic import SecretStr
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
@@ -327,6 +328,13 @@ class TransferService:
         account = await bank_account_service.authorize_debit(
             session, ring, ctx.payer_id, params.bank_account, params.pin
         )
+        # The PIN's row lock serializes this payer's payments from one account: a retry that
+        # raced the first attempt sees its committed receipt now, and returns it.
+        existing = await self._by_request_id(session, ctx.payer_id, params.client_request_id)
+        if existing is not None:
+            if existing.params_fingerprint != fingerprint:
+                raise ClientRequestIdReusedError(param="client_request_id")
+            return existing
         return await _execute(
             session,
             payer=payer,
@@ -348,7 +356,9 @@ class TransferService:
 
     async def get(self, session: AsyncSession, payer_id: str, transfer_id: str) -> TransferRow:
         row = await session.get(TransferRow, transfer_id)
-        if row is None or payer_id not in (row.payer_id, row.payee_payer_id):
+        # A payee sees what reached them: a failed payment never did.
+        received = row is not None and row.payee_payer_id == payer_id and row.status == "succeeded"
+        if row is None or not (row.payer_id == payer_id or received):
             raise ResourceMissingError.for_object("psp_transaction", transfer_id, param="id")
         return row
 
@@ -429,7 +439,12 @@ async def _execute(
         _count(counter, kind, target.amount_minor)
         if payee.alias_id is not None:
             await address_service.consume_alias(session, payee.alias_id, ctx.payer_id)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        # The same request id from two accounts at once (two PIN locks, so no queue): one
+        # commits, this one rolls back with everything it moved.
+        raise ClientRequestIdReusedError(param="client_request_id") from None
     await _record_transfer(session, row)
     return row
 
