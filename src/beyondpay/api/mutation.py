@@ -62,6 +62,7 @@ RECOVERY_FINISHED: Final = "finished"
 # undo Argon2 for whoever holds the ring. The same key with another PIN replays the first answer
 # (which checked nothing new and counts no try); apps send a new key for each PIN typed.
 PIN_PARAMETERS: Final = frozenset({"pin", "old_pin", "new_pin"})
+_SECRET_MASK: Final = b'"**********"'  # how pydantic dumps a SecretStr as JSON
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 # The hot path speaks to the driver directly: these statements run on every POST, and
@@ -182,16 +183,19 @@ def params_fingerprints(
     searched for the secret without the ring. One fingerprint per ring key, so a retry after the
     ring rotates still matches."""
     if params is None:
-        dumped: Any = None
-    else:
+        canonical = orjson.dumps([method, route, None], option=orjson.OPT_SORT_KEYS)
+        return [hashlib.sha256(canonical).digest()]
+    dumped = params.model_dump(mode="json", exclude_unset=True)
+    canonical = orjson.dumps([method, route, dumped], option=orjson.OPT_SORT_KEYS)
+    # The second dump, with secrets revealed, only for parameters that hold one (a secret
+    # dumps as its mask): most requests have none, and this runs on every POST.
+    if ring is not None and _SECRET_MASK in canonical:
         revealed, secret = _revealed(params.model_dump(mode="python", exclude_unset=True))
-        if secret and ring is not None:
+        if secret:
             canonical = orjson.dumps(
                 [method, route, revealed], option=orjson.OPT_SORT_KEYS, default=str
             )
             return ring.fingerprints("idempotency:" + canonical.decode())
-        dumped = params.model_dump(mode="json", exclude_unset=True)
-    canonical = orjson.dumps([method, route, dumped], option=orjson.OPT_SORT_KEYS)
     return [hashlib.sha256(canonical).digest()]
 
 
