@@ -37,6 +37,9 @@ async def test_a_payer_pays_another_by_vpa_and_both_bank_balances_move(
     assert review.status_code == 200, review.text
     assert review.json()["payee"]["name"] == "Ravi Kumar"
     assert ravi.vpa not in review.text  # the preview shows the masked address
+    # The device was bound a moment ago: the new-device cap is what is left to pay today.
+    assert review.json()["limits"]["new_device_amount_remaining"] == 5_000_00
+    assert review.json()["limits"]["p2p_daily_amount_remaining"] == 1_00_000_00
 
     answer = await pay(client, asha, 1_500_00, vpa=ravi.vpa, note="chai")
     assert answer.status_code == 200, answer.text

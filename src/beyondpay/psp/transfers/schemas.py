@@ -126,7 +126,7 @@ class PaymentReview(BaseModel):
     note: str | None
     reference: str | None
     merchant_category_code: str | None
-    limits: dict[str, int]
+    limits: dict[str, int | None]
 
 
 class Transaction(BaseModel):

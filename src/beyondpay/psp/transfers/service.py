@@ -281,6 +281,28 @@ def _collect_scopes(row: CollectRequestRow) -> list[tuple[str, dict[str, Any]]]:
     return [(scope, collect_request_object(row, scope, now)) for scope in scopes]
 
 
+async def _limits_left(
+    session: AsyncSession, ctx: PayerContext, so_far: DaySoFar
+) -> dict[str, int | None]:
+    """What the payer may still pay today; ``new_device_amount_remaining`` only while the
+    session's device is in its cooling period."""
+    limits = _current().limits
+    bound_at = await device_service.bound_at(session, ctx.device_id) if ctx.device_id else None
+    cooling = in_cooling(bound_at, utcnow(), limits)
+    return {
+        "transaction_amount_max": limits.transaction_amount_minor_max,
+        "p2p_daily_amount_remaining": max(
+            limits.p2p_daily_amount_minor_max - so_far.p2p_amount_minor, 0
+        ),
+        "p2p_daily_count_remaining": max(limits.p2p_daily_count_max - so_far.p2p_count, 0),
+        "new_device_amount_remaining": max(
+            limits.new_device_daily_amount_minor_max - so_far.amount_minor, 0
+        )
+        if cooling
+        else None,
+    }
+
+
 class TransferService:
     async def review(
         self, session: AsyncSession, ring: KeyRing, ctx: PayerContext, params: PaymentReviewParams
@@ -288,9 +310,7 @@ class TransferService:
         """What the payer sees before entering the PIN: the payee's verified name, the amount,
         and how much of the day's limits is left. Changes nothing."""
         target = await _target(session, ring, ctx.payer_id, params)
-        kind = PayeeKind(target.payee.kind)
         so_far = await _read_counter(session, ctx.payer_id, day_of(utcnow()))
-        limits = _current().limits
         return {
             "object": "psp_payment_review",
             "payee": {
@@ -303,15 +323,7 @@ class TransferService:
             "note": target.note,
             "reference": target.reference,
             "merchant_category_code": target.payee.merchant_category_code,
-            "limits": {
-                "transaction_amount_max": limits.transaction_amount_minor_max,
-                "p2p_daily_amount_remaining": max(
-                    limits.p2p_daily_amount_minor_max - so_far.p2p_amount_minor, 0
-                )
-                if kind is PayeeKind.payer
-                else limits.transaction_amount_minor_max,
-                "p2p_daily_count_remaining": max(limits.p2p_daily_count_max - so_far.p2p_count, 0),
-            },
+            "limits": await _limits_left(session, ctx, so_far),
         }
 
     async def pay(
