@@ -1,0 +1,1 @@
+"""Limits and controls: policies as data, evaluated before every money movement."""
