@@ -81,6 +81,8 @@ class Scope(StrEnum):
     balance_read = "balance:read"
     upi_read = "upi:read"
     upi_write = "upi:write"
+    limits_read = "limits:read"
+    limits_write = "limits:write"
 
     @property
     def resource(self) -> str:
