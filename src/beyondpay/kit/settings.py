@@ -182,6 +182,10 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9]{1,31}$",
         description="The PSP's UPI handle: payers' VPAs are username@<handle>.",
     )
+    risk_model_path: Path | None = Field(
+        default=None,
+        description="A model file written by `beyondpay risk train`; unset: the packaged one.",
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod
