@@ -49,6 +49,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
 
 def configure_modules(settings: Settings) -> None:
     """Hands the settings to the modules whose background work needs them (fees, rails)."""
+    from beyondpay.limits.service import configure as configure_limits
     from beyondpay.payments.service import configure as configure_payments
     from beyondpay.psp.addresses.service import configure as configure_addresses
     from beyondpay.psp.identity.passkeys import configure as configure_passkeys
@@ -60,6 +61,7 @@ def configure_modules(settings: Settings) -> None:
     configure_rails(settings, ring=settings.key_ring())
     configure_passkeys(settings)
     configure_transfers(settings)
+    configure_limits(settings)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -177,6 +179,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.api.audit_events import router as audit_events
     from beyondpay.api.events import router as events
     from beyondpay.customers.api import router as customers
+    from beyondpay.limits.api import router as limit_policies
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
     from beyondpay.payments.api import balance, charges, intents
@@ -201,4 +204,5 @@ def merchant_routers() -> list[APIRouter]:
         webhooks,
         webhook_deliveries,
         upi_merchant_vpas,
+        limit_policies,
     ]

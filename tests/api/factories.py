@@ -255,6 +255,11 @@ async def _merchant_vpa(actors: Actors) -> str:
     return vpa_id
 
 
+async def _limit_policy(actors: Actors) -> str:
+    params = {"kind": "cap", "subject": "payer", "period": "day", "amount_max": 100_000}
+    return str((await actors.owner("/v1/limits/policies", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -272,6 +277,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/refunds": _refund,
     "/v1/balance_transactions": _balance_transaction,
     "/v1/upi/merchant_vpas": _merchant_vpa,
+    "/v1/limits/policies": _limit_policy,
 }
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode

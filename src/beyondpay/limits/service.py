@@ -1,0 +1,551 @@
+"""Limits use cases: policies per scope, and the decision asked before every money movement.
+
+``check`` says whether a payment fits now and counts nothing; ``reserve`` counts it against every
+matching cap atomically (all or none) and is idempotent per payment; ``release`` gives a reserved
+payment's amount back (it failed after all). Every decision is a row of ``limit_decisions`` in
+the caller's transaction: the audit trail of limits, with the deciding policy and its reason.
+
+When the counter store cannot answer (Redis down or slow), the decision is a refusal with code
+``limits_unavailable``: a cap that cannot be counted is not a cap, so the engine fails closed.
+Never commits: the request or job owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.lists import created_conditions, page
+from beyondpay.api.params import merge_metadata
+from beyondpay.events.service import event_service
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.kit.logging import get_logger
+from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.limits.domain import (
+    ALLOWED,
+    CODE_UNAVAILABLE,
+    UNAVAILABLE,
+    Action,
+    Kind,
+    LimitContext,
+    LimitDecision,
+    Period,
+    Policy,
+    Subject,
+    cap_refusal,
+    evaluate,
+    increments,
+    shape_problem,
+)
+from beyondpay.limits.errors import LimitPolicyInvalidError
+from beyondpay.limits.models import LimitDecisionRow, LimitPolicyRow
+from beyondpay.limits.schemas import (
+    PolicyCreateParams,
+    PolicyListParams,
+    PolicyUpdateParams,
+    policy_object,
+)
+from beyondpay.limits.store import (
+    CounterStore,
+    CounterStoreUnavailableError,
+    PostgresCounterStore,
+    RedisCounterStore,
+)
+
+VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
+POLICIES_PER_SCOPE_MAX: Final = 200
+_SHAPED: Final = (
+    "action",
+    "subject",
+    "period",
+    "amount_max",
+    "count_max",
+    "currency",
+    "mccs",
+    "start_minute",
+    "end_minute",
+    "latitude",
+    "longitude",
+    "radius_m",
+    "values",
+)
+
+_log = get_logger(__name__)
+_configured: dict[str, Any] = {}
+
+
+def configure(settings: Settings) -> None:
+    """The counter store of this process: Redis when ``BEYONDPAY_REDIS_URL`` is set, else
+    PostgreSQL; and the key ring that fingerprints VPAs in lists."""
+    url = settings.redis_url_value()
+    store: CounterStore = (
+        RedisCounterStore(url, key_prefix=settings.redis_key_prefix)
+        if url
+        else PostgresCounterStore()
+    )
+    _configured["store"] = store
+    _configured["ring"] = settings.key_ring()
+
+
+def _store() -> CounterStore:
+    if "store" not in _configured:
+        configure(get_settings())
+    store: CounterStore = _configured["store"]
+    return store
+
+
+def _ring() -> KeyRing:
+    if "ring" not in _configured:
+        configure(get_settings())
+    ring: KeyRing = _configured["ring"]
+    return ring
+
+
+def vpa_key(ring: KeyRing, vpa: str) -> str:
+    """The pseudonymous key of a VPA a ``LimitContext.vpa_key`` carries: its keyed fingerprint
+    in hex, as the PSP stores it (``vpa:<vpa>``)."""
+    return ring.fingerprint(f"vpa:{vpa.lower()}").hex()
+
+
+def _masked_vpa(vpa: str) -> str:
+    local, _, handle = vpa.partition("@")
+    return f"{local[:2]}****@{handle}"
+
+
+def _policy(row: LimitPolicyRow) -> Policy:
+    return Policy(
+        id=row.id,
+        kind=Kind(row.kind),
+        action=Action(row.action),
+        subject=Subject(row.subject) if row.subject else None,
+        period=Period(row.period) if row.period else None,
+        amount_minor_max=row.amount_minor_max,
+        count_max=row.count_max,
+        currency=row.currency,
+        mccs=tuple(row.mccs),
+        start_minute=row.start_minute,
+        end_minute=row.end_minute,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        radius_m=row.radius_m,
+        values=frozenset(row.list_values),
+        segment=row.segment,
+    )
+
+
+def _decision(row: LimitDecisionRow) -> LimitDecision:
+    return LimitDecision(
+        allowed=row.allowed,
+        policy_id=row.policy_id,
+        reason=row.reason,
+        code=row.code,
+        npci_code=row.npci_code,
+    )
+
+
+_CLAIM_SQL: Final = text(
+    "INSERT INTO limit_decisions (id, scope, livemode, payment_id, operation, allowed, reason,"
+    " amount_minor, currency, counters, store, created_at) VALUES (:id, :scope, :livemode,"
+    " :payment_id, 'reserve', false, 'deciding', :amount_minor, :currency, '[]', :store, :now)"
+    " ON CONFLICT (scope, livemode, payment_id)"
+    " WHERE operation = 'reserve' AND code IS DISTINCT FROM 'limits_unavailable'"
+    " DO NOTHING RETURNING id"
+)
+
+
+class LimitsService:
+    """``limits_service``; a test may build one over a store of its own."""
+
+    def __init__(self, store: CounterStore | None = None) -> None:
+        self._own_store = store
+
+    @property
+    def store(self) -> CounterStore:
+        return self._own_store if self._own_store is not None else _store()
+
+    async def _policies(self, session: AsyncSession, scope: str, livemode: bool) -> list[Policy]:
+        statement = (
+            select(LimitPolicyRow)
+            .where(
+                LimitPolicyRow.scope == scope,
+                LimitPolicyRow.livemode == livemode,
+                LimitPolicyRow.deleted_at.is_(None),
+            )
+            .limit(POLICIES_PER_SCOPE_MAX)
+        )
+        return [_policy(row) for row in (await session.execute(statement)).scalars()]
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        ctx: LimitContext,
+        operation: str,
+        decision: LimitDecision,
+        *,
+        counters: Sequence[str] = (),
+    ) -> None:
+        session.add(
+            LimitDecisionRow(
+                id=new_id("ldec"),
+                scope=ctx.scope,
+                livemode=ctx.livemode,
+                payment_id=ctx.payment_id,
+                operation=operation,
+                allowed=decision.allowed,
+                policy_id=decision.policy_id,
+                reason=decision.reason,
+                code=decision.code,
+                npci_code=decision.npci_code,
+                amount_minor=ctx.amount_minor,
+                currency=ctx.currency.lower(),
+                counters=list(counters),
+                store=self.store.name,
+                released_at=None,
+                created_at=utcnow(),
+            )
+        )
+        await session.flush()
+
+    async def check(self, session: AsyncSession, ctx: LimitContext) -> LimitDecision:
+        """Whether the payment fits every policy now; counts nothing."""
+        policies = await self._policies(session, ctx.scope, ctx.livemode)
+        decision = evaluate(policies, ctx)
+        if decision is None:
+            try:
+                exceeded = await self.store.peek(session, ctx.scope, increments(policies, ctx))
+            except CounterStoreUnavailableError as error:
+                _log.warning("limits.store_unavailable", scope=ctx.scope, error=str(error))
+                exceeded, decision = None, UNAVAILABLE
+            if exceeded is not None:
+                decision = cap_refusal(exceeded.policy_id, exceeded.amount_exceeded, policies)
+        decision = decision or ALLOWED
+        await self._audit(session, ctx, "check", decision)
+        return decision
+
+    async def reserve(self, session: AsyncSession, ctx: LimitContext) -> LimitDecision:
+        """Counts the payment against every matching cap, all or none, and returns the decision;
+        the same payment again gets the first decision and counts nothing again."""
+        invariant(ctx.amount_minor > 0, "a reservation is for a positive amount")
+        claimed = (
+            await session.execute(
+                _CLAIM_SQL,
+                {
+                    "id": new_id("ldec"),
+                    "scope": ctx.scope,
+                    "livemode": ctx.livemode,
+                    "payment_id": ctx.payment_id,
+                    "amount_minor": ctx.amount_minor,
+                    "currency": ctx.currency.lower(),
+                    "store": self.store.name,
+                    "now": utcnow(),
+                },
+            )
+        ).scalar_one_or_none()
+        if claimed is None:
+            return _decision(await self._reservation(session, ctx, for_update=False))
+        policies = await self._policies(session, ctx.scope, ctx.livemode)
+        decision = evaluate(policies, ctx)
+        counted: list[str] = []
+        if decision is None:
+            found = increments(policies, ctx)
+            try:
+                exceeded = await self.store.reserve(session, ctx.scope, found)
+            except CounterStoreUnavailableError as error:
+                _log.warning("limits.store_unavailable", scope=ctx.scope, error=str(error))
+                exceeded, decision = None, UNAVAILABLE
+            if exceeded is not None:
+                decision = cap_refusal(exceeded.policy_id, exceeded.amount_exceeded, policies)
+            elif decision is None:
+                decision, counted = ALLOWED, [increment.key for increment in found]
+        await session.execute(
+            update(LimitDecisionRow)
+            .where(LimitDecisionRow.id == claimed)
+            .values(
+                allowed=decision.allowed,
+                policy_id=decision.policy_id,
+                reason=decision.reason,
+                code=decision.code,
+                npci_code=decision.npci_code,
+                counters=counted,
+            )
+        )
+        return decision
+
+    async def _reservation(
+        self, session: AsyncSession, ctx: LimitContext, *, for_update: bool
+    ) -> LimitDecisionRow:
+        statement = select(LimitDecisionRow).where(
+            LimitDecisionRow.scope == ctx.scope,
+            LimitDecisionRow.livemode == ctx.livemode,
+            LimitDecisionRow.payment_id == ctx.payment_id,
+            LimitDecisionRow.operation == "reserve",
+            LimitDecisionRow.code.is_distinct_from(CODE_UNAVAILABLE),
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row: LimitDecisionRow = (await session.execute(statement)).scalar_one()
+        return row
+
+    async def release(self, session: AsyncSession, ctx: LimitContext) -> bool:
+        """Gives an allowed reservation's amount back to the counters it was added to; True if
+        something was given back now. A second release, or one of a refused payment, gives
+        nothing. If the store cannot be reached the reservation stays counted (closed), is
+        audited as such, and a later release may retry."""
+        statement = select(LimitDecisionRow).where(
+            LimitDecisionRow.scope == ctx.scope,
+            LimitDecisionRow.livemode == ctx.livemode,
+            LimitDecisionRow.payment_id == ctx.payment_id,
+            LimitDecisionRow.operation == "reserve",
+            LimitDecisionRow.allowed.is_(True),
+            LimitDecisionRow.released_at.is_(None),
+        )
+        row = (await session.execute(statement.with_for_update())).scalar_one_or_none()
+        if row is None:
+            return False
+        keys = [str(key) for key in row.counters]
+        try:
+            await self.store.release(session, ctx.scope, keys, row.amount_minor)
+        except CounterStoreUnavailableError as error:
+            _log.warning("limits.store_unavailable", scope=ctx.scope, error=str(error))
+            await self._audit(session, ctx, "release", UNAVAILABLE, counters=keys)
+            return False
+        row.released_at = utcnow()
+        given_back = LimitDecision(
+            allowed=True,
+            policy_id=None,
+            reason="the payment's amount given back",
+            code=None,
+            npci_code=None,
+        )
+        await self._audit(session, ctx, "release", given_back, counters=keys)
+        return True
+
+    async def decisions(
+        self, session: AsyncSession, scope: str, livemode: bool, payment_id: str
+    ) -> Sequence[LimitDecisionRow]:
+        """A payment's audit trail of limits, oldest first."""
+        statement = (
+            select(LimitDecisionRow)
+            .where(
+                LimitDecisionRow.scope == scope,
+                LimitDecisionRow.livemode == livemode,
+                LimitDecisionRow.payment_id == payment_id,
+            )
+            .order_by(LimitDecisionRow.created_at, LimitDecisionRow.id)
+        )
+        return list((await session.execute(statement)).scalars())
+
+    # Policies -------------------------------------------------------------------------------
+
+    def _values(self, subject: str | None, values: list[str]) -> tuple[list[str], list[str]]:
+        """What a list stores and what it shows: a VPA list keeps fingerprints only."""
+        if subject != Subject.vpa:
+            return values, values
+        stored, shown = [], []
+        for index, value in enumerate(values):
+            vpa = value.lower()
+            if not VPA_PATTERN.match(vpa):
+                raise LimitPolicyInvalidError(
+                    f"values[{index}] is not a VPA (local@handle).", param=f"values[{index}]"
+                )
+            stored.append(vpa_key(_ring(), vpa))
+            shown.append(_masked_vpa(vpa))
+        return stored, shown
+
+    async def create_policy(
+        self, session: AsyncSession, scope: str, livemode: bool, params: PolicyCreateParams
+    ) -> LimitPolicyRow:
+        kind = params.kind
+        given: dict[str, object] = {
+            name: getattr(params, name)
+            for name in _SHAPED
+            if name in params.model_fields_set and getattr(params, name) not in (None, [])
+        }
+        if kind is Kind.cap:
+            given["currency"] = params.currency.lower()
+        _check_shape(kind, given)
+        stored, shown = self._values(params.subject, list(params.values or []))
+        now = utcnow()
+        row = LimitPolicyRow(
+            id=new_id("lpol"),
+            scope=scope,
+            livemode=livemode,
+            kind=kind,
+            action=params.action or Action.deny,
+            subject=params.subject,
+            period=params.period,
+            amount_minor_max=params.amount_max,
+            count_max=params.count_max,
+            currency=given.get("currency"),
+            mccs=list(params.mccs or []),
+            start_minute=params.start_minute,
+            end_minute=params.end_minute,
+            latitude=params.latitude,
+            longitude=params.longitude,
+            radius_m=params.radius_m,
+            list_values=stored,
+            list_values_shown=shown,
+            segment=params.segment or None,
+            description=params.description or None,
+            metadata_=merge_metadata(
+                {}, params.metadata if isinstance(params.metadata, dict) else None
+            ),
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
+        session.add(row)
+        await session.flush()
+        await self._record(session, row, "limits.policy.created")
+        return row
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        row: LimitPolicyRow,
+        type: str,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
+        await event_service.record(
+            session,
+            merchant_id=row.scope,
+            livemode=row.livemode,
+            type=type,
+            object=policy_object(row),
+            previous_attributes=previous,
+        )
+
+    async def get_policy(
+        self,
+        session: AsyncSession,
+        scope: str,
+        livemode: bool,
+        policy_id: str,
+        *,
+        for_update: bool = False,
+    ) -> LimitPolicyRow:
+        statement = select(LimitPolicyRow).where(
+            LimitPolicyRow.scope == scope,
+            LimitPolicyRow.livemode == livemode,
+            LimitPolicyRow.id == policy_id,
+            LimitPolicyRow.deleted_at.is_(None),
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("limits.policy", policy_id)
+        return row
+
+    async def update_policy(
+        self,
+        session: AsyncSession,
+        scope: str,
+        livemode: bool,
+        policy_id: str,
+        params: PolicyUpdateParams,
+    ) -> LimitPolicyRow:
+        row = await self.get_policy(session, scope, livemode, policy_id, for_update=True)
+        sent = params.model_fields_set
+        shaped = _shaped_of(row)
+        for name in sent & set(_SHAPED):
+            value = getattr(params, name)
+            if value in (None, []):
+                shaped.pop(name, None)
+            else:
+                shaped[name] = value
+        _check_shape(Kind(row.kind), shaped)
+        before = policy_object(row)
+        for name in sent & set(_SHAPED) - {"values"}:
+            setattr(row, _ATTRIBUTES.get(name, name), getattr(params, name))
+        if row.action is None:
+            row.action = Action.deny
+        if "values" in sent:
+            row.list_values, row.list_values_shown = self._values(
+                row.subject, list(params.values or [])
+            )
+        if "mccs" in sent:
+            row.mccs = list(params.mccs or [])
+        for name in ("segment", "description"):
+            if name in sent:
+                setattr(row, name, getattr(params, name) or None)
+        if "metadata" in sent:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            row.metadata_ = merge_metadata(row.metadata_, metadata)
+        row.updated_at = utcnow()
+        await session.flush()
+        after = policy_object(row)
+        previous = {key: value for key, value in before.items() if after.get(key) != value}
+        if previous:
+            await self._record(session, row, "limits.policy.updated", previous)
+        return row
+
+    async def delete_policy(
+        self, session: AsyncSession, scope: str, livemode: bool, policy_id: str
+    ) -> LimitPolicyRow:
+        row = await self.get_policy(session, scope, livemode, policy_id, for_update=True)
+        await self._record(session, row, "limits.policy.deleted")
+        row.deleted_at = utcnow()
+        await session.flush()
+        return row
+
+    async def list_policies(
+        self, session: AsyncSession, scope: str, livemode: bool, params: PolicyListParams
+    ) -> tuple[Sequence[LimitPolicyRow], bool]:
+        conditions: list[Any] = [
+            LimitPolicyRow.scope == scope,
+            LimitPolicyRow.livemode == livemode,
+            LimitPolicyRow.deleted_at.is_(None),
+            *created_conditions(LimitPolicyRow.created_at, params.created),
+        ]
+        if params.kind is not None:
+            conditions.append(LimitPolicyRow.kind == params.kind)
+        statement = select(LimitPolicyRow).where(*conditions)
+
+        def cursor_exists(cursor: str) -> Any:
+            return select(LimitPolicyRow.id).where(
+                LimitPolicyRow.id == cursor,
+                LimitPolicyRow.scope == scope,
+                LimitPolicyRow.livemode == livemode,
+            )
+
+        return await page(
+            session,
+            statement,
+            LimitPolicyRow.id,
+            params,
+            cursor_exists=cursor_exists,
+            object_name="limits.policy",
+        )
+
+
+_ATTRIBUTES: Final = {"amount_max": "amount_minor_max"}
+
+
+def _shaped_of(row: LimitPolicyRow) -> dict[str, object]:
+    """The shaped parameters a stored policy has set, under their API names."""
+    shaped: dict[str, object] = {}
+    for name in _SHAPED:
+        value = row.list_values if name == "values" else getattr(row, _ATTRIBUTES.get(name, name))
+        if value is not None and value != []:
+            shaped[name] = value
+    if row.kind == Kind.cap:
+        shaped.pop("action", None)  # a cap has no action; the column holds "deny"
+    return shaped
+
+
+def _check_shape(kind: Kind, given: dict[str, object]) -> None:
+    problem = shape_problem(kind, given)
+    if problem is not None:
+        raise LimitPolicyInvalidError(problem[1], param=problem[0])
+
+
+limits_service = LimitsService()
