@@ -1,4 +1,4 @@
-"""``beyondpay``: serve, worker, migrate, doctor, listen, demo, merchants, admin keys."""
+"""``beyondpay``: serve, worker, migrate, doctor, listen, demo, merchants, admin keys, risk."""
 
 from __future__ import annotations
 
@@ -392,6 +392,63 @@ def ledger_verify() -> None:
         console.print(f"[red]journal verification failed[/red]: {summary}")
         raise typer.Exit(code=1)
     console.print(f"[green]journal verified[/green]: {summary}")
+
+
+risk_cli = typer.Typer(help="The risk engine's fraud model.", no_args_is_help=True)
+cli.add_typer(risk_cli, name="risk")
+
+
+@risk_cli.command("train")
+def risk_train(
+    seed: Annotated[int, typer.Option(help="Seed of the training simulation.")] = 1,
+    rows: Annotated[
+        int, typer.Option(min=500, max=2_000_000, help="Payments simulated for training.")
+    ] = 200_000,
+    holdout_seed: Annotated[
+        int, typer.Option("--holdout-seed", help="Seed of the held-out simulation.")
+    ] = 2,
+    holdout_rows: Annotated[
+        int, typer.Option("--holdout-rows", min=500, max=2_000_000, help="Held-out payments.")
+    ] = 50_000,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The model file to write (default: ./<version>.pkl).", dir_okay=False),
+    ] = None,
+) -> None:
+    """Train the fraud model on the simulator; write it with its metrics; print them."""
+    from beyondpay.risk.training import save, train
+
+    if holdout_seed == seed:
+        console.print("[red]--holdout-seed[/red] must differ from --seed: it measures new data")
+        raise typer.Exit(code=2)
+    with console.status("simulating payments and training"):
+        trained, metrics = train(
+            seed=seed, rows=rows, holdout_seed=holdout_seed, holdout_rows=holdout_rows
+        )
+    version = trained.metadata["version"]
+    path = out or Path(f"{version}.pkl")
+    save(trained, path)
+    table = Table(title=f"model {version} on held-out seed {holdout_seed}")
+    for column in ("measure", "model", "rules-only baseline"):
+        table.add_column(column)
+    table.add_row("ROC AUC", f"{metrics.roc_auc:.4f}", f"{metrics.baseline_roc_auc:.4f}")
+    table.add_row(
+        "precision at challenge",
+        f"{metrics.challenge_precision:.3f}",
+        f"{metrics.baseline_precision:.3f} (two rules fire)",
+    )
+    table.add_row(
+        "recall at challenge",
+        f"{metrics.challenge_recall:.3f}",
+        f"{metrics.baseline_recall:.3f} (two rules fire)",
+    )
+    table.add_row("precision at block", f"{metrics.block_precision:.3f}", "")
+    table.add_row("recall at block", f"{metrics.block_recall:.3f}", "")
+    console.print(table)
+    console.print(
+        f"{metrics.rows} held-out payments, {metrics.fraud_rows} fraudulent; "
+        f"wrote [bold]{path}[/bold] and {path.with_suffix('.json')}"
+    )
 
 
 # ---- merchants and platform-admin keys ---------------------------------------------------------
