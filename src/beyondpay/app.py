@@ -55,6 +55,7 @@ def configure_modules(settings: Settings) -> None:
     from beyondpay.psp.identity.passkeys import configure as configure_passkeys
     from beyondpay.psp.transfers.service import configure as configure_transfers
     from beyondpay.rails.service import configure as configure_rails
+    from beyondpay.risk.service import configure as configure_risk
 
     configure_payments(settings)
     configure_addresses(settings)
@@ -62,6 +63,7 @@ def configure_modules(settings: Settings) -> None:
     configure_passkeys(settings)
     configure_transfers(settings)
     configure_limits(settings)
+    configure_risk(settings)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -185,6 +187,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.payments.api import balance, charges, intents
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
+    from beyondpay.risk.api import router as risk
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
@@ -205,4 +208,5 @@ def merchant_routers() -> list[APIRouter]:
         webhook_deliveries,
         upi_merchant_vpas,
         limit_policies,
+        risk,
     ]

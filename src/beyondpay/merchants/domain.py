@@ -83,6 +83,8 @@ class Scope(StrEnum):
     upi_write = "upi:write"
     limits_read = "limits:read"
     limits_write = "limits:write"
+    risk_read = "risk:read"
+    risk_write = "risk:write"
 
     @property
     def resource(self) -> str:

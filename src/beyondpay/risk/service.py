@@ -1,0 +1,552 @@
+"""Risk use cases: assess a payment, and a merchant's rules and blocklists. Never commits.
+
+``risk_service.assess(session, ctx)`` is what payment confirmation and the PSP's pay call inline,
+before money moves, in their own transaction: it reads the payer's history from the feature
+store, computes the features, evaluates the rules in Radar's order, scores with the model and
+decides, then stores the explainability snapshot, records the payment in the feature store and
+the ``risk.assessment.created`` event. The same payment (scope, mode, payment id) is assessed
+once: a second call, or a racing one, gets the stored assessment and records nothing again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.api.lists import created_conditions, page
+from beyondpay.db.session import driver_connection
+from beyondpay.events.service import event_service
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.merchants.domain import Caller
+from beyondpay.risk import domain
+from beyondpay.risk.domain import PaymentContext
+from beyondpay.risk.errors import BlocklistItemExistsError
+from beyondpay.risk.features import History, compute
+from beyondpay.risk.models import AssessmentRow, BlocklistItemRow, RuleRow
+from beyondpay.risk.rules import DEFAULT_RULES, Action, Rule, evaluate, parse_condition, values_of
+from beyondpay.risk.schemas import (
+    AssessmentListParams,
+    BlocklistItemCreateParams,
+    BlocklistItemListParams,
+    RuleCreateParams,
+    RuleListParams,
+    RuleUpdateParams,
+    assessment_object,
+    blocklist_item_object,
+    rule_object,
+)
+from beyondpay.risk.store import (
+    FeatureStore,
+    FeatureStoreUnavailableError,
+    PostgresFeatureStore,
+    RedisFeatureStore,
+)
+
+CONTRIBUTIONS_SHOWN: Final = 5
+RULES_PER_SCOPE_MAX: Final = 200  # read on every assessment: a bound on its cost
+UNAVAILABLE_RULE: Final = {
+    "id": "feature_store_unavailable",
+    "action": "challenge",
+    "reason": "The payer's history could not be read: the payment is challenged.",
+}
+BLOCKLIST_RULE_ID: Final = "blocklist"
+
+_INSERT_SQL: Final = (
+    "INSERT INTO risk_assessments (id, scope, livemode, payment_id, rail, amount_minor, currency,"
+    " segment, score, level, decision, decline_code, rules, contributions, features,"
+    " model_version, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s, %s) ON CONFLICT (scope, livemode, payment_id) DO NOTHING RETURNING id"
+)
+
+
+class Scorer(Protocol):
+    """What the model gives (risk.model.Model): a probability and its explanation."""
+
+    version: str
+
+    def predict(self, features: Mapping[str, float]) -> tuple[float, Sequence[Any]]: ...
+
+
+@dataclass(slots=True)
+class _Configured:
+    store: FeatureStore | None = None
+    ring: KeyRing | None = None
+    scorer: Scorer | None = None
+
+
+_configured = _Configured()
+
+
+def configure(
+    settings: Settings, *, store: FeatureStore | None = None, scorer: Scorer | None = None
+) -> None:
+    """The feature store (Redis when ``BEYONDPAY_REDIS_URL`` is set, else PostgreSQL) and the
+    key ring of this process; tests and the benchmark may hand a store or a model of their own."""
+    url = settings.redis_url_value()
+    if store is None:
+        store = (
+            RedisFeatureStore.from_url(url, settings.redis_key_prefix)
+            if url is not None
+            else PostgresFeatureStore()
+        )
+    _configured.store = store
+    _configured.ring = settings.key_ring()
+    _configured.scorer = scorer
+
+
+def _store() -> FeatureStore:
+    if _configured.store is None:
+        configure(get_settings())
+    assert _configured.store is not None
+    return _configured.store
+
+
+def _ring() -> KeyRing:
+    if _configured.ring is None:
+        _configured.ring = get_settings().key_ring()
+    return _configured.ring
+
+
+def _scorer() -> Scorer:
+    if _configured.scorer is None:
+        # Loaded once per process (lru_cache in risk.model); imported here so that merely
+        # importing risk does not load numpy and the model file.
+        from beyondpay.risk.model import default_model
+
+        _configured.scorer = default_model()
+    return _configured.scorer
+
+
+def ip_key(ring: KeyRing, ip: str) -> str:
+    """An IP address as the blocklist keeps it: a keyed fingerprint, never the address."""
+    return ring.fingerprint(f"risk-ip:{ip}").hex()
+
+
+def _contribution(item: Any) -> dict[str, Any]:
+    if isinstance(item, Mapping):
+        feature, value, contribution = item["feature"], item["value"], item["contribution"]
+    else:
+        feature, value, contribution = item.feature, item.value, item.contribution
+    return {
+        "feature": str(feature),
+        "value": float(value),
+        "contribution": round(float(contribution), 6),
+    }
+
+
+def _rule_of(row: RuleRow) -> Rule:
+    conditions = tuple(parse_condition(condition) for condition in row.conditions)
+    return Rule(row.id, Action(row.action), conditions, row.reason, row.segment)
+
+
+def _fired(rule: Rule) -> dict[str, str]:
+    return {"id": rule.id, "action": rule.action.value, "reason": rule.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    score: int
+    decision: domain.Decision
+    fired: list[dict[str, str]]
+    contributions: list[dict[str, Any]]
+    model_version: str
+
+
+class RiskService:
+    async def assess(self, session: AsyncSession, ctx: PaymentContext) -> AssessmentRow:
+        """The assessment of ``ctx``'s payment: the stored one if it was assessed already."""
+        invariant(ctx.amount_minor > 0, "a payment assessed moves a positive amount")
+        invariant(ctx.occurred_at.tzinfo is not None, "the payment's time is timezone-aware")
+        stored = await self._stored(session, ctx.scope, ctx.livemode, ctx.payment_id)
+        if stored is not None:
+            return stored
+        store = _store()
+        unavailable = False
+        try:
+            history = await store.read(session, ctx)
+        except FeatureStoreUnavailableError:
+            history, unavailable = History(), True
+        features = compute(ctx, history)
+        verdict = await self._verdict(session, ctx, features, unavailable=unavailable)
+        row = await self._insert(session, ctx, features, verdict)
+        if row is None:  # a racing call stored it first (and recorded the payment)
+            raced = await self._stored(session, ctx.scope, ctx.livemode, ctx.payment_id)
+            invariant(raced is not None, "a conflicting assessment is visible once it commits")
+            assert raced is not None
+            return raced
+        if not unavailable:
+            # Should Redis fail now, the verdict stands; the payment is missing from the counts.
+            with contextlib.suppress(FeatureStoreUnavailableError):
+                await store.record(session, ctx)
+        await event_service.record(
+            session,
+            merchant_id=ctx.scope,
+            livemode=ctx.livemode,
+            type="risk.assessment.created",
+            object=assessment_object(row),
+        )
+        return row
+
+    async def _verdict(
+        self,
+        session: AsyncSession,
+        ctx: PaymentContext,
+        features: dict[str, float],
+        *,
+        unavailable: bool,
+    ) -> _Verdict:
+        rules = await self._rules(session, ctx.scope, ctx.livemode)
+        outcome = evaluate(rules, values_of(ctx, features), ctx.segment)
+        fired = [_fired(rule) for rule in outcome.fired]
+        action = outcome.action.value if outcome.action is not None else None
+        if unavailable:
+            fired.insert(0, dict(UNAVAILABLE_RULE))
+            if action in (None, Action.review.value):
+                action = Action.challenge.value
+        blocked_by = await self._blocklisted(session, ctx)
+        if blocked_by is not None:
+            fired.insert(0, blocked_by)
+        scorer = _scorer()
+        probability, explanation = scorer.predict(features)
+        score = domain.score_of(min(1.0, max(0.0, float(probability))))
+        decision = domain.decide(
+            score, ctx.segment, rule_action=action, blocklisted=blocked_by is not None
+        )
+        contributions = [_contribution(item) for item in explanation][:CONTRIBUTIONS_SHOWN]
+        return _Verdict(score, decision, fired, contributions, str(scorer.version))
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        ctx: PaymentContext,
+        features: dict[str, float],
+        verdict: _Verdict,
+    ) -> AssessmentRow | None:
+        row = AssessmentRow(
+            id=new_id("ra"),
+            scope=ctx.scope,
+            livemode=ctx.livemode,
+            payment_id=ctx.payment_id,
+            rail=ctx.rail,
+            amount_minor=ctx.amount_minor,
+            currency=ctx.currency.lower(),
+            segment=ctx.segment,
+            score=verdict.score,
+            level=domain.level_of(verdict.score).value,
+            decision=verdict.decision.value,
+            decline_code=domain.decline_code_for(ctx.rail, verdict.decision),
+            rules=verdict.fired,
+            contributions=verdict.contributions,
+            features=features,
+            model_version=verdict.model_version,
+            created_at=utcnow(),
+        )
+        # One INSERT on the driver: this runs before every payment. The row stays out of the
+        # session; ON CONFLICT waits for a racing insert of the same payment and yields to it.
+        driver = await driver_connection(session)
+        cursor = await driver.execute(
+            _INSERT_SQL,
+            (
+                row.id,
+                row.scope,
+                row.livemode,
+                row.payment_id,
+                row.rail,
+                row.amount_minor,
+                row.currency,
+                row.segment,
+                row.score,
+                row.level,
+                row.decision,
+                row.decline_code,
+                Jsonb(row.rules),
+                Jsonb(row.contributions),
+                Jsonb(row.features),
+                row.model_version,
+                row.created_at,
+            ),
+        )
+        return row if await cursor.fetchone() is not None else None
+
+    async def _stored(
+        self, session: AsyncSession, scope: str, livemode: bool, payment_id: str
+    ) -> AssessmentRow | None:
+        statement = select(AssessmentRow).where(
+            AssessmentRow.scope == scope,
+            AssessmentRow.livemode == livemode,
+            AssessmentRow.payment_id == payment_id,
+        )
+        row: AssessmentRow | None = (await session.execute(statement)).scalar_one_or_none()
+        return row
+
+    async def _rules(self, session: AsyncSession, scope: str, livemode: bool) -> Sequence[Rule]:
+        """The scope's enabled rules in their order; the defaults when it has none at all."""
+        statement = (
+            select(RuleRow)
+            .where(RuleRow.scope == scope, RuleRow.livemode == livemode)
+            .order_by(RuleRow.position, RuleRow.id)
+            .limit(RULES_PER_SCOPE_MAX)
+        )
+        rows = (await session.execute(statement)).scalars().all()
+        if not rows:
+            return DEFAULT_RULES
+        return [_rule_of(row) for row in rows if row.enabled]
+
+    async def _blocklisted(
+        self, session: AsyncSession, ctx: PaymentContext
+    ) -> dict[str, str] | None:
+        candidates = _blocklist_candidates(ctx, _ring())
+        if not candidates:
+            return None
+        pairs = [
+            and_(BlocklistItemRow.kind == kind, BlocklistItemRow.value_key == value)
+            for kind, value in candidates
+        ]
+        statement = (
+            select(BlocklistItemRow.id, BlocklistItemRow.kind)
+            .where(
+                BlocklistItemRow.scope == ctx.scope,
+                BlocklistItemRow.livemode == ctx.livemode,
+                or_(*pairs),
+            )
+            .order_by(BlocklistItemRow.id)
+            .limit(1)
+        )
+        found = (await session.execute(statement)).first()
+        if found is None:
+            return None
+        return {
+            "id": BLOCKLIST_RULE_ID,
+            "action": "block",
+            "reason": f"The {found.kind} is on the blocklist ({found.id}).",
+        }
+
+    async def get_assessment(
+        self, session: AsyncSession, caller: Caller, assessment_id: str
+    ) -> AssessmentRow:
+        statement = select(AssessmentRow).where(
+            AssessmentRow.scope == caller.merchant,
+            AssessmentRow.livemode == caller.livemode,
+            AssessmentRow.id == assessment_id,
+        )
+        row: AssessmentRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("risk assessment", assessment_id)
+        return row
+
+    async def list_assessments(
+        self, session: AsyncSession, caller: Caller, params: AssessmentListParams
+    ) -> tuple[Sequence[AssessmentRow], bool]:
+        conditions: list[Any] = created_conditions(AssessmentRow.created_at, params.created)
+        if params.payment is not None:
+            conditions.append(AssessmentRow.payment_id == params.payment)
+        return await _page(session, caller, AssessmentRow, conditions, params, "risk assessment")
+
+    # Rules -------------------------------------------------------------------------------
+
+    async def create_rule(
+        self, session: AsyncSession, caller: Caller, params: RuleCreateParams
+    ) -> RuleRow:
+        now = utcnow()
+        row = RuleRow(
+            id=new_id("rsr"),
+            scope=caller.merchant,
+            livemode=caller.livemode,
+            action=params.action,
+            segment=params.segment,
+            conditions=[condition.model_dump() for condition in params.conditions],
+            reason=params.reason,
+            position=params.position,
+            enabled=params.enabled,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await _record(session, row, "risk.rule.created")
+        return row
+
+    async def get_rule(
+        self, session: AsyncSession, caller: Caller, rule_id: str, *, for_update: bool = False
+    ) -> RuleRow:
+        statement = select(RuleRow).where(
+            RuleRow.scope == caller.merchant,
+            RuleRow.livemode == caller.livemode,
+            RuleRow.id == rule_id,
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row: RuleRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("risk rule", rule_id)
+        return row
+
+    async def update_rule(
+        self, session: AsyncSession, caller: Caller, rule_id: str, params: RuleUpdateParams
+    ) -> RuleRow:
+        row = await self.get_rule(session, caller, rule_id, for_update=True)
+        sent = params.model_fields_set
+        if params.action is not None:
+            row.action = params.action
+        if params.conditions is not None:
+            row.conditions = [condition.model_dump() for condition in params.conditions]
+        if params.reason is not None:
+            row.reason = params.reason
+        if "segment" in sent:
+            row.segment = params.segment or None
+        if params.position is not None:
+            row.position = params.position
+        if params.enabled is not None:
+            row.enabled = params.enabled
+        row.updated_at = utcnow()
+        await session.flush()
+        await _record(session, row, "risk.rule.updated")
+        return row
+
+    async def delete_rule(self, session: AsyncSession, caller: Caller, rule_id: str) -> RuleRow:
+        row = await self.get_rule(session, caller, rule_id, for_update=True)
+        await session.delete(row)
+        await session.flush()
+        await _record(session, row, "risk.rule.deleted")
+        return row
+
+    async def list_rules(
+        self, session: AsyncSession, caller: Caller, params: RuleListParams
+    ) -> tuple[Sequence[RuleRow], bool]:
+        conditions: list[Any] = created_conditions(RuleRow.created_at, params.created)
+        if params.action is not None:
+            conditions.append(RuleRow.action == params.action)
+        return await _page(session, caller, RuleRow, conditions, params, "risk rule")
+
+    # Blocklists --------------------------------------------------------------------------
+
+    async def create_blocklist_item(
+        self, session: AsyncSession, caller: Caller, params: BlocklistItemCreateParams
+    ) -> BlocklistItemRow:
+        value_key, display = _blocklist_value(params.kind, params.value, _ring())
+        exists = select(BlocklistItemRow.id).where(
+            BlocklistItemRow.scope == caller.merchant,
+            BlocklistItemRow.livemode == caller.livemode,
+            BlocklistItemRow.kind == params.kind,
+            BlocklistItemRow.value_key == value_key,
+        )
+        if (await session.execute(exists)).first() is not None:
+            raise BlocklistItemExistsError(param="value")
+        row = BlocklistItemRow(
+            id=new_id("rbl"),
+            scope=caller.merchant,
+            livemode=caller.livemode,
+            kind=params.kind,
+            value_key=value_key,
+            display=display,
+            reason=params.reason,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        await _record(session, row, "risk.blocklist_item.created")
+        return row
+
+    async def get_blocklist_item(
+        self, session: AsyncSession, caller: Caller, item_id: str, *, for_update: bool = False
+    ) -> BlocklistItemRow:
+        statement = select(BlocklistItemRow).where(
+            BlocklistItemRow.scope == caller.merchant,
+            BlocklistItemRow.livemode == caller.livemode,
+            BlocklistItemRow.id == item_id,
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row: BlocklistItemRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("risk blocklist item", item_id)
+        return row
+
+    async def delete_blocklist_item(
+        self, session: AsyncSession, caller: Caller, item_id: str
+    ) -> BlocklistItemRow:
+        row = await self.get_blocklist_item(session, caller, item_id, for_update=True)
+        await session.delete(row)
+        await session.flush()
+        await _record(session, row, "risk.blocklist_item.deleted")
+        return row
+
+    async def list_blocklist_items(
+        self, session: AsyncSession, caller: Caller, params: BlocklistItemListParams
+    ) -> tuple[Sequence[BlocklistItemRow], bool]:
+        conditions: list[Any] = created_conditions(BlocklistItemRow.created_at, params.created)
+        if params.kind is not None:
+            conditions.append(BlocklistItemRow.kind == params.kind)
+        return await _page(
+            session, caller, BlocklistItemRow, conditions, params, "risk blocklist item"
+        )
+
+
+async def _record(session: AsyncSession, row: RuleRow | BlocklistItemRow, type: str) -> None:
+    obj = rule_object(row) if isinstance(row, RuleRow) else blocklist_item_object(row)
+    if type.endswith(".deleted"):
+        obj = {**obj, "deleted": True}
+    await event_service.record(
+        session, merchant_id=row.scope, livemode=row.livemode, type=type, object=obj
+    )
+
+
+def _blocklist_value(kind: str, value: str, ring: KeyRing) -> tuple[str, str]:
+    """What is stored and what is shown: an IP only as a keyed fingerprint and a masked form;
+    a fingerprint shown by its head; ids as they are."""
+    if kind == "ip":
+        if ":" in value:
+            display = value.split(":", 1)[0] + ":…"
+        else:
+            display = ".".join(value.split(".")[:3]) + ".*"
+        return ip_key(ring, value), display
+    if kind in ("vpa", "card"):
+        return value, value[:8] + "…"
+    return value, value
+
+
+def _blocklist_candidates(ctx: PaymentContext, ring: KeyRing) -> list[tuple[str, str]]:
+    candidates = [("payer", ctx.payer_key)]
+    if ctx.instrument_fingerprint is not None:
+        kind = "vpa" if ctx.rail == domain.Rail.upi else "card"
+        candidates.append((kind, ctx.instrument_fingerprint))
+    if ctx.device_id is not None:
+        candidates.append(("device", ctx.device_id))
+    if ctx.ip is not None:
+        candidates.append(("ip", ip_key(ring, ctx.ip)))
+    return candidates
+
+
+async def _page(
+    session: AsyncSession,
+    caller: Caller,
+    model: Any,
+    conditions: list[Any],
+    params: Any,
+    object_name: str,
+) -> tuple[Sequence[Any], bool]:
+    scope, livemode = caller.merchant, caller.livemode
+    statement = select(model).where(model.scope == scope, model.livemode == livemode, *conditions)
+
+    def cursor_exists(cursor: str) -> Any:
+        return select(model.id).where(
+            model.id == cursor, model.scope == scope, model.livemode == livemode
+        )
+
+    return await page(
+        session, statement, model.id, params, cursor_exists=cursor_exists, object_name=object_name
+    )
+
+
+risk_service = RiskService()
