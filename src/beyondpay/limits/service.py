@@ -162,14 +162,19 @@ _CLAIM_SQL: Final = text(
 
 
 class LimitsService:
-    """``limits_service``; a test may build one over a store of its own."""
+    """``limits_service``; a test may build one over a store and key ring of its own."""
 
-    def __init__(self, store: CounterStore | None = None) -> None:
+    def __init__(self, store: CounterStore | None = None, ring: KeyRing | None = None) -> None:
         self._own_store = store
+        self._own_ring = ring
 
     @property
     def store(self) -> CounterStore:
         return self._own_store if self._own_store is not None else _store()
+
+    @property
+    def ring(self) -> KeyRing:
+        return self._own_ring if self._own_ring is not None else _ring()
 
     async def _policies(self, session: AsyncSession, scope: str, livemode: bool) -> list[Policy]:
         statement = (
@@ -356,7 +361,7 @@ class LimitsService:
                 raise LimitPolicyInvalidError(
                     f"values[{index}] is not a VPA (local@handle).", param=f"values[{index}]"
                 )
-            stored.append(vpa_key(_ring(), vpa))
+            stored.append(vpa_key(self.ring, vpa))
             shown.append(_masked_vpa(vpa))
         return stored, shown
 

@@ -18,6 +18,7 @@ a refusal (fail closed).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import driver_connection
-from beyondpay.limits.domain import Increment
+from beyondpay.limits.domain import COUNTER_GRACE_S, Increment
 
 # A healthy Redis answers in about a millisecond; a payment waits no longer than this for it.
 REDIS_TIMEOUT_S: Final = 0.5
@@ -185,6 +186,13 @@ return 0
 """
 
 
+def _expiry_ms(increment: Increment) -> int:
+    """When Redis drops the counter: at the end of its window, and never before now plus the
+    grace (Redis expires on its wall clock; a late payment's window may be over already)."""
+    window_end_ms = int(increment.expires_at.timestamp() * 1000)
+    return max(window_end_ms, int((time.time() + COUNTER_GRACE_S) * 1000))
+
+
 class RedisCounterStore:
     name = "redis"
 
@@ -222,7 +230,7 @@ class RedisCounterStore:
             args += [
                 UNLIMITED if increment.amount_minor_max is None else increment.amount_minor_max,
                 UNLIMITED if increment.count_max is None else increment.count_max,
-                int(increment.expires_at.timestamp() * 1000),
+                _expiry_ms(increment),
             ]
         args.append("reserve" if count else "peek")
         index, amount_exceeded = await self._run(self._reserve, keys, args)
