@@ -231,13 +231,14 @@ class MemoryHistory:
     """
 
     def __init__(self) -> None:
-        self._payers: dict[str, _Payer] = {}
-        self._payees: dict[str, _Payee] = {}
-        self._devices: dict[str, datetime] = {}
+        # Keyed by (livemode, key): test and live payments never share a history.
+        self._payers: dict[tuple[bool, str], _Payer] = {}
+        self._payees: dict[tuple[bool, str], _Payee] = {}
+        self._devices: dict[tuple[bool, str], datetime] = {}
 
     def read(self, ctx: PaymentContext) -> History:
-        payer = self._payers.get(ctx.payer_key) or _Payer()
-        payee = self._payees.get(ctx.payee_key) or _Payee()
+        payer = self._payers.get((ctx.livemode, ctx.payer_key)) or _Payer()
+        payee = self._payees.get((ctx.livemode, ctx.payee_key)) or _Payee()
         now = ctx.occurred_at
         recent = [
             (at, amount, to) for at, amount, to in payer.payments if now - WINDOW_30D < at <= now
@@ -258,21 +259,23 @@ class MemoryHistory:
             last_latitude=location[0] if location else None,
             last_longitude=location[1] if location else None,
             last_located_at=location[2] if location else None,
-            device_first_seen_at=self._devices.get(ctx.device_id) if ctx.device_id else None,
+            device_first_seen_at=self._devices.get((ctx.livemode, ctx.device_id))
+            if ctx.device_id
+            else None,
             payee_new_payers_24h=sum(1 for at in payee.new_payers if now - WINDOW_24H < at <= now),
         )
 
     def record(self, ctx: PaymentContext) -> None:
         now = ctx.occurred_at
-        payer = self._payers.setdefault(ctx.payer_key, _Payer())
-        payee = self._payees.setdefault(ctx.payee_key, _Payee())
+        payer = self._payers.setdefault((ctx.livemode, ctx.payer_key), _Payer())
+        payee = self._payees.setdefault((ctx.livemode, ctx.payee_key), _Payee())
         payer.payments.append((now, ctx.amount_minor, ctx.payee_key))
         while payer.payments and payer.payments[0][0] <= now - WINDOW_30D:
             payer.payments.popleft()
         payer.payees.add(ctx.payee_key)
         if ctx.device_id is not None:
             payer.last_device_id = ctx.device_id
-            self._devices.setdefault(ctx.device_id, now)
+            self._devices.setdefault((ctx.livemode, ctx.device_id), now)
         if ctx.latitude is not None and ctx.longitude is not None:
             payer.last_location = (ctx.latitude, ctx.longitude, now)
         if ctx.payer_key not in payee.payers:
