@@ -203,14 +203,14 @@ class RedisCounterStore:
             socket_connect_timeout=REDIS_TIMEOUT_S,
             max_connections=REDIS_CONNECTIONS_MAX,
         )
-        self._prefix = key_prefix
+        self.key_prefix = key_prefix
         self._reserve = self._client.register_script(_RESERVE_LUA)
         self._release = self._client.register_script(_RELEASE_LUA)
 
     def _key(self, scope: str, key: str) -> str:
         # The scope in braces is the Redis Cluster hash tag: one payment's counters share a slot,
         # which a multi-key script requires.
-        return f"{self._prefix}limits:{{{scope}}}:{key}"
+        return f"{self.key_prefix}limits:{{{scope}}}:{key}"
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
