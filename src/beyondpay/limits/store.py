@@ -203,7 +203,8 @@ class RedisCounterStore:
             socket_connect_timeout=REDIS_TIMEOUT_S,
             max_connections=REDIS_CONNECTIONS_MAX,
         )
-        self.key_prefix = key_prefix
+        # BEYONDPAY_REDIS_KEY_PREFIX is given without a separator ("beyondpay").
+        self.key_prefix = key_prefix.rstrip(":") + ":"
         self._reserve = self._client.register_script(_RESERVE_LUA)
         self._release = self._client.register_script(_RELEASE_LUA)
 
