@@ -260,6 +260,31 @@ async def _limit_policy(actors: Actors) -> str:
     return str((await actors.owner("/v1/limits/policies", params))["id"])
 
 
+async def _risk_assessment(actors: Actors) -> str:
+    params = {
+        "payment": _unique("pay"),
+        "amount": 499_00,
+        "currency": "inr",
+        "rail": "upi",
+        "payer": "cus_risk",
+    }
+    return str((await actors.owner("/v1/risk/assessments", params))["id"])
+
+
+async def _risk_rule(actors: Actors) -> str:
+    params = {
+        "action": "review",
+        "conditions": [{"feature": "count_1h", "op": ">", "value": "3"}],
+        "reason": "Busy payer",
+    }
+    return str((await actors.owner("/v1/risk/rules", params))["id"])
+
+
+async def _risk_blocklist_item(actors: Actors) -> str:
+    params = {"kind": "device", "value": _unique("dev")}
+    return str((await actors.owner("/v1/risk/blocklist_items", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -278,6 +303,9 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/balance_transactions": _balance_transaction,
     "/v1/upi/merchant_vpas": _merchant_vpa,
     "/v1/limits/policies": _limit_policy,
+    "/v1/risk/assessments": _risk_assessment,
+    "/v1/risk/rules": _risk_rule,
+    "/v1/risk/blocklist_items": _risk_blocklist_item,
 }
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.api.lists import ListParams
 from beyondpay.api.params import Params
@@ -21,7 +21,9 @@ from beyondpay.risk.rules import CONDITIONS_MAX, REASON_CHARS_MAX, parse_conditi
 
 ID_CHARS_MAX: Final = 255
 KEY_CHARS_MAX: Final = 255
-FINGERPRINT_PATTERN: Final = re.compile(r"^[0-9a-f]{16,128}$")
+# A fingerprint as payment methods show it (base62) or as the PSP keeps it (hex). Never all
+# digits: that would be a card number, which must not be stored or echoed.
+FINGERPRINT_PATTERN: Final = re.compile(r"^[0-9A-Za-z]{16,128}$")
 MCC_PATTERN: Final = r"^[0-9]{4}$"
 # Unix seconds of 2000-01-01 and 9999-12-31: the range a device or payer could be created in.
 UNIX_S_MIN: Final = 946_684_800
@@ -42,13 +44,13 @@ def _currency(value: str) -> str:
         raise ValueError("it is not a currency this platform handles") from None
 
 
-def _fingerprint(value: str | None) -> str | None:
-    if value is not None and not FINGERPRINT_PATTERN.fullmatch(value):
-        raise ValueError("it must be a fingerprint: 16 to 128 lowercase hexadecimal characters")
+def check_fingerprint(value: str | None) -> str | None:
+    if value is not None and (not FINGERPRINT_PATTERN.fullmatch(value) or value.isdigit()):
+        raise ValueError("it must be a fingerprint (16 to 128 letters and digits), not a number")
     return value
 
 
-def _ip(value: str | None) -> str | None:
+def check_ip(value: str | None) -> str | None:
     if value is None:
         return None
     try:
@@ -61,9 +63,9 @@ Currency = Annotated[
     str, Field(json_schema_extra={"pattern": "^[A-Za-z]{3}$"}), AfterValidator(_currency)
 ]
 Fingerprint = Annotated[
-    str | None, Field(default=None, max_length=128), AfterValidator(_fingerprint)
+    str | None, Field(default=None, max_length=128), AfterValidator(check_fingerprint)
 ]
-Ip = Annotated[str | None, Field(default=None, max_length=45), AfterValidator(_ip)]
+Ip = Annotated[str | None, Field(default=None, max_length=45), AfterValidator(check_ip)]
 
 
 class AssessmentCreateParams(Params):
@@ -153,14 +155,6 @@ class BlocklistItemCreateParams(Params):
     kind: BlocklistKind
     value: Key
     reason: Annotated[str | None, Field(default=None, max_length=REASON_CHARS_MAX)] = None
-
-    @model_validator(mode="after")
-    def _value_of_kind(self) -> BlocklistItemCreateParams:
-        if self.kind in ("vpa", "card"):
-            _fingerprint(self.value)
-        elif self.kind == "ip":
-            self.value = _ip(self.value) or ""
-        return self
 
 
 class BlocklistItemListParams(ListParams):

@@ -24,7 +24,7 @@ from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings, get_settings
@@ -44,6 +44,8 @@ from beyondpay.risk.schemas import (
     RuleUpdateParams,
     assessment_object,
     blocklist_item_object,
+    check_fingerprint,
+    check_ip,
     rule_object,
 )
 from beyondpay.risk.store import (
@@ -505,6 +507,13 @@ async def _record(session: AsyncSession, row: RuleRow | BlocklistItemRow, type: 
 def _blocklist_value(kind: str, value: str, ring: KeyRing) -> tuple[str, str]:
     """What is stored and what is shown: an IP only as a keyed fingerprint and a masked form;
     a fingerprint shown by its head; ids as they are."""
+    try:
+        if kind in ("vpa", "card"):
+            check_fingerprint(value)
+        elif kind == "ip":
+            value = check_ip(value) or ""
+    except ValueError as error:
+        raise InvalidRequestError(f"Invalid value: {error}.", param="value") from None
     if kind == "ip":
         if ":" in value:
             display = value.split(":", 1)[0] + ":…"
