@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
@@ -64,6 +64,19 @@ UNAVAILABLE_RULE: Final = {
 }
 BLOCKLIST_RULE_ID: Final = "blocklist"
 
+# The scope's rules and the first blocklist item the payment matches, in one round trip.
+_SCREEN_SQL: Final = """
+(SELECT 'rule', id, action, segment, conditions, reason, position, enabled
+ FROM risk_rules WHERE scope = %(scope)s AND livemode = %(livemode)s
+ ORDER BY position, id LIMIT %(rules_max)s)
+UNION ALL
+(SELECT 'blocklist', id, kind, NULL, NULL, NULL, 0, true
+ FROM risk_blocklist_items
+ WHERE scope = %(scope)s AND livemode = %(livemode)s
+   AND (kind, value_key) IN (SELECT * FROM unnest(%(kinds)s::text[], %(values)s::text[]))
+ ORDER BY id LIMIT 1)
+"""
+
 _INSERT_SQL: Final = (
     "INSERT INTO risk_assessments (id, scope, livemode, payment_id, rail, amount_minor, currency,"
     " segment, score, level, decision, decline_code, rules, contributions, features,"
@@ -85,6 +98,9 @@ class _Configured:
     store: FeatureStore | None = None
     ring: KeyRing | None = None
     scorer: Scorer | None = None
+    # Test mode scores every payment but lets the model decide only when asked (see
+    # domain.decide): a model trained on synthetic data must not make test payments flaky.
+    model_decides_in_test_mode: bool = False
 
 
 _configured = _Configured()
@@ -105,6 +121,7 @@ def configure(
     _configured.store = store
     _configured.ring = settings.key_ring()
     _configured.scorer = scorer
+    _configured.model_decides_in_test_mode = settings.risk_model_decides_in_test_mode
 
 
 def _store() -> FeatureStore:
@@ -147,11 +164,6 @@ def _contribution(item: Any) -> dict[str, Any]:
     }
 
 
-def _rule_of(row: RuleRow) -> Rule:
-    conditions = tuple(parse_condition(condition) for condition in row.conditions)
-    return Rule(row.id, Action(row.action), conditions, row.reason, row.segment)
-
-
 def _fired(rule: Rule) -> dict[str, str]:
     return {"id": rule.id, "action": rule.action.value, "reason": rule.reason}
 
@@ -170,9 +182,8 @@ class RiskService:
         """The assessment of ``ctx``'s payment: the stored one if it was assessed already."""
         invariant(ctx.amount_minor > 0, "a payment assessed moves a positive amount")
         invariant(ctx.occurred_at.tzinfo is not None, "the payment's time is timezone-aware")
-        stored = await self._stored(session, ctx.scope, ctx.livemode, ctx.payment_id)
-        if stored is not None:
-            return stored
+        # No look for a stored assessment first: a payment is nearly always assessed once, and
+        # the insert below finds the stored one anyway (one round trip fewer on every payment).
         store = _store()
         unavailable = False
         try:
@@ -182,7 +193,7 @@ class RiskService:
         features = compute(ctx, history)
         verdict = await self._verdict(session, ctx, features, unavailable=unavailable)
         row = await self._insert(session, ctx, features, verdict)
-        if row is None:  # a racing call stored it first (and recorded the payment)
+        if row is None:  # assessed already, or by a racing call (which recorded the payment)
             raced = await self._stored(session, ctx.scope, ctx.livemode, ctx.payment_id)
             invariant(raced is not None, "a conflicting assessment is visible once it commits")
             assert raced is not None
@@ -208,7 +219,7 @@ class RiskService:
         *,
         unavailable: bool,
     ) -> _Verdict:
-        rules = await self._rules(session, ctx.scope, ctx.livemode)
+        rules, blocked_by = await self._screen(session, ctx)
         outcome = evaluate(rules, values_of(ctx, features), ctx.segment)
         fired = [_fired(rule) for rule in outcome.fired]
         action = outcome.action.value if outcome.action is not None else None
@@ -216,14 +227,17 @@ class RiskService:
             fired.insert(0, dict(UNAVAILABLE_RULE))
             if action in (None, Action.review.value):
                 action = Action.challenge.value
-        blocked_by = await self._blocklisted(session, ctx)
         if blocked_by is not None:
             fired.insert(0, blocked_by)
         scorer = _scorer()
         probability, explanation = scorer.predict(features)
         score = domain.score_of(min(1.0, max(0.0, float(probability))))
         decision = domain.decide(
-            score, ctx.segment, rule_action=action, blocklisted=blocked_by is not None
+            score,
+            ctx.segment,
+            rule_action=action,
+            blocklisted=blocked_by is not None,
+            model_decides=ctx.livemode or _configured.model_decides_in_test_mode,
         )
         contributions = [_contribution(item) for item in explanation][:CONTRIBUTIONS_SHOWN]
         return _Verdict(score, decision, fired, contributions, str(scorer.version))
@@ -292,47 +306,49 @@ class RiskService:
         row: AssessmentRow | None = (await session.execute(statement)).scalar_one_or_none()
         return row
 
-    async def _rules(self, session: AsyncSession, scope: str, livemode: bool) -> Sequence[Rule]:
-        """The scope's enabled rules in their order; the defaults when it has none at all."""
-        statement = (
-            select(RuleRow)
-            .where(RuleRow.scope == scope, RuleRow.livemode == livemode)
-            .order_by(RuleRow.position, RuleRow.id)
-            .limit(RULES_PER_SCOPE_MAX)
-        )
-        rows = (await session.execute(statement)).scalars().all()
-        if not rows:
-            return DEFAULT_RULES
-        return [_rule_of(row) for row in rows if row.enabled]
-
-    async def _blocklisted(
+    async def _screen(
         self, session: AsyncSession, ctx: PaymentContext
-    ) -> dict[str, str] | None:
+    ) -> tuple[Sequence[Rule], dict[str, str] | None]:
+        """The scope's enabled rules in their order (the defaults when it has none at all) and
+        the blocklist entry the payment matches, if any: one statement, on every payment."""
         candidates = _blocklist_candidates(ctx, _ring())
-        if not candidates:
-            return None
-        pairs = [
-            and_(BlocklistItemRow.kind == kind, BlocklistItemRow.value_key == value)
-            for kind, value in candidates
-        ]
-        statement = (
-            select(BlocklistItemRow.id, BlocklistItemRow.kind)
-            .where(
-                BlocklistItemRow.scope == ctx.scope,
-                BlocklistItemRow.livemode == ctx.livemode,
-                or_(*pairs),
-            )
-            .order_by(BlocklistItemRow.id)
-            .limit(1)
+        driver = await driver_connection(session)
+        cursor = await driver.execute(
+            _SCREEN_SQL,
+            {
+                "scope": ctx.scope,
+                "livemode": ctx.livemode,
+                "kinds": [kind for kind, _ in candidates],
+                "values": [value for _, value in candidates],
+                "rules_max": RULES_PER_SCOPE_MAX,
+            },
         )
-        found = (await session.execute(statement)).first()
-        if found is None:
-            return None
-        return {
-            "id": BLOCKLIST_RULE_ID,
-            "action": "block",
-            "reason": f"The {found.kind} is on the blocklist ({found.id}).",
-        }
+        rules: list[tuple[int, str, Rule | None]] = []
+        blocked_by: dict[str, str] | None = None
+        for (
+            source,
+            item_id,
+            action,
+            segment,
+            conditions,
+            reason,
+            position,
+            enabled,
+        ) in await cursor.fetchall():
+            if source == "blocklist":
+                blocked_by = {
+                    "id": BLOCKLIST_RULE_ID,
+                    "action": "block",
+                    "reason": f"The {action} is on the blocklist ({item_id}).",
+                }
+                continue
+            parsed = tuple(parse_condition(condition) for condition in conditions)
+            rule = Rule(item_id, Action(action), parsed, reason, segment) if enabled else None
+            rules.append((position, item_id, rule))
+        if not rules:
+            return DEFAULT_RULES, blocked_by
+        rules.sort(key=lambda entry: (entry[0], entry[1]))
+        return [rule for _, _, rule in rules if rule is not None], blocked_by
 
     async def get_assessment(
         self, session: AsyncSession, caller: Caller, assessment_id: str
