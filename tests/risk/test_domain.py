@@ -67,3 +67,22 @@ def test_decline_codes() -> None:
     assert decline_code_for("card", Decision.block) == "fraudulent"
     assert decline_code_for("netbanking", Decision.block) == "fraudulent"
     assert decline_code_for("upi", Decision.challenge) is None
+
+
+def test_without_the_model_deciding_only_rules_and_blocklists_act() -> None:
+    assert (
+        decide(99, "default", rule_action=None, blocklisted=False, model_decides=False)
+        is Decision.pass_
+    )
+    assert (
+        decide(99, "default", rule_action="challenge", blocklisted=False, model_decides=False)
+        is Decision.challenge
+    )
+    assert (
+        decide(1, "default", rule_action="block", blocklisted=False, model_decides=False)
+        is Decision.block
+    )
+    assert (
+        decide(1, "default", rule_action=None, blocklisted=True, model_decides=False)
+        is Decision.block
+    )

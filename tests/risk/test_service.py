@@ -26,14 +26,14 @@ from tests.risk.support import MOMENT, FixedScorer, context
 from tests.support import TEST_RING_TEXT, ring_for_tests
 
 SCOPE = "acct_risk_test"
+# The model decides test payments here, as it does live ones: what these tests check.
+SETTINGS = Settings(secret_keys=TEST_RING_TEXT, risk_model_decides_in_test_mode=True)
 
 
 @pytest.fixture
 async def scorer() -> AsyncIterator[FixedScorer]:
     fixed = FixedScorer()
-    risk_module.configure(
-        Settings(secret_keys=TEST_RING_TEXT), store=PostgresFeatureStore(), scorer=fixed
-    )
+    risk_module.configure(SETTINGS, store=PostgresFeatureStore(), scorer=fixed)
     yield fixed
     risk_module.configure(Settings(secret_keys=TEST_RING_TEXT), store=PostgresFeatureStore())
 
@@ -248,9 +248,21 @@ class _DownStore(MemoryFeatureStore):
 async def test_an_unreachable_feature_store_challenges_instead_of_passing_or_failing(
     database: Database, scorer: FixedScorer
 ) -> None:
-    risk_module.configure(Settings(secret_keys=TEST_RING_TEXT), store=_DownStore(), scorer=scorer)
+    risk_module.configure(SETTINGS, store=_DownStore(), scorer=scorer)
     row = await assess(database)
     assert row.decision == "challenge"
     assert row.rules[0]["id"] == "feature_store_unavailable"
     scorer.probability = 0.99
     assert (await assess(database)).decision == "block"  # the model still blocks
+
+
+async def test_in_test_mode_by_default_the_model_scores_but_only_rules_act(
+    database: Database, scorer: FixedScorer
+) -> None:
+    risk_module.configure(
+        Settings(secret_keys=TEST_RING_TEXT), store=PostgresFeatureStore(), scorer=scorer
+    )
+    scorer.probability = 0.99
+    row = await assess(database)
+    assert (row.score, row.level, row.decision) == (99, "very_high", "pass")
+    assert (await assess(database, livemode=True)).decision == "block"

@@ -186,6 +186,10 @@ class Settings(BaseSettings):
         default=None,
         description="A model file written by `beyondpay risk train`; unset: the packaged one.",
     )
+    risk_model_decides_in_test_mode: bool = Field(
+        default=False,
+        description="Let the model's score alone challenge or block test-mode payments.",
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod

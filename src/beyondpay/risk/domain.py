@@ -140,8 +140,14 @@ def decide(
     *,
     rule_action: str | None,
     blocklisted: bool,
+    model_decides: bool = True,
 ) -> Decision:
     """The verdict: a blocklist blocks; a rule overrides the model; otherwise the thresholds.
+
+    Without ``model_decides`` (test mode, by default) the score is kept but the model alone
+    never challenges or blocks: blocklists and rules still do. This is Stripe's test mode, where
+    Radar scores test payments and the merchant's rules act on them, and it keeps tests and
+    demos from depending on how a model trained on synthetic data sees a test payment at 3 am.
 
     ``rule_action`` is the action of the rule that won Radar's order (``challenge``, ``allow``,
     ``block`` or ``review``), or None when none fired. An allow rule passes the payment even if
@@ -154,9 +160,10 @@ def decide(
         return Decision.block
     if rule_action == "allow":
         return Decision.pass_
+    by_model = model_decision(score, segment) if model_decides else Decision.pass_
     if rule_action == "challenge":
-        return strictest(Decision.challenge, model_decision(score, segment))
-    return model_decision(score, segment)
+        return strictest(Decision.challenge, by_model)
+    return by_model
 
 
 def strictest(first: Decision, second: Decision) -> Decision:
