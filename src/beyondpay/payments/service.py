@@ -70,6 +70,7 @@ from beyondpay.payments.schemas import (
     charge_object,
     payment_intent_object,
 )
+from beyondpay.payments.screening import outcome_risk, release_limits, screen
 from beyondpay.rails.protocol import (
     AuthorizeRequest,
     CardInstrument,
@@ -429,6 +430,10 @@ class PaymentIntentService:
         intent.last_payment_error = None
         intent.next_action = None
         await session.flush()
+        screening = await screen(session, intent, charge, method)
+        if screening.refusal is not None:
+            await apply_outcome(session, intent, charge, screening.refusal)
+            return self._declined(intent, charge, method)
         connector = connector_for(Rail(method.type), intent.livemode)
         outcome = await connector.authorize(
             session,
@@ -442,9 +447,16 @@ class PaymentIntentService:
                 capture=charge.capture_requested,
                 return_url=intent.return_url,
                 description=intent.description,
+                authenticate=screening.authenticate,
             ),
         )
         await apply_outcome(session, intent, charge, outcome)
+        return self._declined(intent, charge, method)
+
+    def _declined(
+        self, intent: PaymentIntentRow, charge: ChargeRow, method: PaymentMethodRow
+    ) -> ConfirmResult:
+        """The confirmation's result: with the error body when the charge failed at once."""
         if charge.status == "failed":
             method_object = payment_method_object(method)
             error: dict[str, Any] = intent.last_payment_error or {}
@@ -694,7 +706,7 @@ async def _succeed(
     charge.outcome = {
         "network_status": "approved_by_network",
         "reason": None,
-        "risk_level": "normal",
+        **outcome_risk(charge),
         "seller_message": "Payment complete.",
         "type": "authorized",
     }
@@ -728,13 +740,17 @@ async def _fail(
     charge.failure_code = error["code"]
     charge.failure_message = error["message"]
     charge.next_check_at = None
+    screened = outcome.reference.startswith("screened:")
     charge.outcome = {
-        "network_status": "declined_by_network",
+        "network_status": "not_sent_to_network" if screened else "declined_by_network",
         "reason": outcome.decline_code,
-        "risk_level": "normal",
-        "seller_message": "The bank or payer declined this payment.",
-        "type": "issuer_declined",
+        **outcome_risk(charge),
+        "seller_message": "Blocked before the network: risk or limits."
+        if screened
+        else "The bank or payer declined this payment.",
+        "type": "blocked" if screened else "issuer_declined",
     }
+    await release_limits(session, charge)
     intent.status = next_status(Status(intent.status), Action.rail_failed)
     intent.last_payment_error = error
     intent.next_action = None

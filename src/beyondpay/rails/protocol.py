@@ -67,6 +67,9 @@ class AuthorizeRequest:
     capture: bool = True
     return_url: str | None = None  # where the payer is sent back after a challenge or redirect
     description: str | None = None
+    # Cards: the risk engine challenged the payment, so the payer must authenticate (3-D Secure)
+    # whatever the card would do otherwise.
+    authenticate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

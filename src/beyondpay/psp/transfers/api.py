@@ -17,6 +17,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.psp.banking.errors import UpiPinError
 from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.transfers.errors import ScreeningRefusalError
 from beyondpay.psp.transfers.schemas import (
     CollectApproveParams,
     CollectCreateParams,
@@ -97,10 +98,11 @@ async def create_payment(
     async def execute(_mutation: Mutation) -> Outcome:
         try:
             row = await transfer_service.pay(session, _ring(request), payer, params)
-        except UpiPinError as refusal:
+        except (UpiPinError, ScreeningRefusalError) as refusal:
             # A wrong PIN is counted toward the lock in this transaction: answered, not raised,
             # so the count is committed (a raised error would roll it back, and a PIN could
-            # then be guessed without end). Nothing else is written before the PIN check.
+            # then be guessed without end). Nothing else is written before the PIN check. A
+            # risk or limits refusal is answered too, so its assessment and decision are kept.
             return Outcome(refusal.to_dict(), refusal.status)
         return Outcome(transaction_object(row, payer.payer_id))
 
@@ -215,8 +217,9 @@ async def approve_collect_request(
                 collect_request,
                 pin=params.pin,
                 bank_account=params.bank_account,
+                step_up=params.step_up,
             )
-        except UpiPinError as refusal:  # counted and committed, as in create_payment
+        except (UpiPinError, ScreeningRefusalError) as refusal:  # kept, as in create_payment
             return Outcome(refusal.to_dict(), refusal.status)
         return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
 

@@ -93,3 +93,41 @@ class CollectPayeeUnsupportedError(InvalidRequestError):
         "Collect requests can only be sent to payers of this PSP in the sandbox: the VPA is not"
         " one of ours."
     )
+
+
+class ScreeningRefusalError(NpciCodedError):
+    """Refused before the switch by risk or limits. Answered, not raised, by the routes, so the
+    assessment and the limits decision it rests on are committed with the answer."""
+
+    status = 402
+
+
+class RiskBlockedError(ScreeningRefusalError):
+    code = "risk_blocked"
+    npci_code = "U16"  # NPCI's "risk threshold exceeded"
+    default_message = "This payment was blocked: it looks like fraud. Nothing was paid."
+
+
+class StepUpRequiredError(ScreeningRefusalError):
+    code = "step_up_required"
+    default_message = (
+        "Confirm this payment with your passkey: send it again with step_up (a challenge from"
+        " POST /v1/psp/passkeys/step_up/options and your passkey's answer)."
+    )
+
+
+class PolicyRefusedError(ScreeningRefusalError):
+    """A limits policy refused the payment; ``code`` is the policy's refusal code."""
+
+    code = "limits_refused"
+
+    def __init__(self, code: str, message: str, npci_code: str | None) -> None:
+        super().__init__(message, param="amount", npci_code=npci_code)
+        self.policy_code = code
+
+    def to_dict(self) -> dict[str, object]:
+        body = super().to_dict()
+        error = body["error"]
+        if isinstance(error, dict):
+            error["code"] = self.policy_code
+        return body

@@ -62,9 +62,17 @@ class PaymentReviewParams(PayeeParams):
     bank_account: Id = None
 
 
+class StepUp(Params):
+    """A passkey's answer to a step-up challenge, for a payment the risk engine challenged."""
+
+    challenge_id: Annotated[str, Field(min_length=1, max_length=255)]
+    credential: Annotated[str, Field(min_length=1, max_length=16_384)]
+
+
 class PaymentCreateParams(PaymentReviewParams):
     client_request_id: Annotated[str, Field(pattern=CLIENT_REQUEST_ID_PATTERN)]
     pin: Pin
+    step_up: StepUp | None = None
 
 
 class CollectCreateParams(Params):
@@ -89,6 +97,7 @@ class CollectCreateParams(Params):
 class CollectApproveParams(Params):
     pin: Pin
     bank_account: Id = None
+    step_up: StepUp | None = None
 
 
 class CollectDeclineParams(Params):

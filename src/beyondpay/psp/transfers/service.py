@@ -34,11 +34,13 @@ from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings
+from beyondpay.limits.domain import LimitContext
+from beyondpay.limits.service import limits_service
 from beyondpay.psp.addresses.qr import parse_upi_link
 from beyondpay.psp.addresses.service import Payee, address_service
 from beyondpay.psp.banking.service import bank_account_service
 from beyondpay.psp.identity.auth import PayerContext
-from beyondpay.psp.identity.service import device_service, payer_service
+from beyondpay.psp.identity.service import device_service, passkey_service, payer_service
 from beyondpay.psp.transfers.domain import (
     DaySoFar,
     Limits,
@@ -56,6 +58,9 @@ from beyondpay.psp.transfers.errors import (
     DeviceNotBoundError,
     PayeeIsPayerAccountError,
     PayerFrozenError,
+    PolicyRefusedError,
+    RiskBlockedError,
+    StepUpRequiredError,
     TransferLimitExceededError,
 )
 from beyondpay.psp.transfers.models import CollectRequestRow, LimitCounterRow, TransferRow
@@ -65,6 +70,7 @@ from beyondpay.psp.transfers.schemas import (
     PayeeParams,
     PaymentCreateParams,
     PaymentReviewParams,
+    StepUp,
     TransactionListParams,
     collect_request_object,
     collect_status,
@@ -81,6 +87,8 @@ from beyondpay.rails.service import (
     on_outcome,
     upi_push,
 )
+from beyondpay.risk.domain import PaymentContext
+from beyondpay.risk.service import risk_service
 
 P2P_COLLECT_AMOUNT_MINOR_MAX: Final = 2_000_00  # NPCI's cap on a P2P collect request (₹2,000)
 CURRENCY: Final = "inr"
@@ -219,9 +227,9 @@ def _so_far(row: LimitCounterRow) -> DaySoFar:
     return DaySoFar(row.p2p_amount_minor, row.p2p_count, row.amount_minor)
 
 
-async def _payable(session: AsyncSession, ctx: PayerContext) -> tuple[Any, bool]:
-    """The payer, refused when frozen or not on a bound device; and whether the device is in
-    its new-device cooling period."""
+async def _payable(session: AsyncSession, ctx: PayerContext) -> tuple[Any, datetime]:
+    """The payer, refused when frozen or not on a bound device; and when the device was bound
+    (its new-device cooling period runs from then)."""
     payer = await payer_service.get(session, ctx.payer_id)
     if payer_service.is_frozen(payer):
         raise PayerFrozenError()
@@ -230,7 +238,7 @@ async def _payable(session: AsyncSession, ctx: PayerContext) -> tuple[Any, bool]
     bound_at = await device_service.bound_at(session, ctx.device_id)
     if bound_at is None:
         raise DeviceNotBoundError()
-    return payer, in_cooling(bound_at, utcnow(), _current().limits)
+    return payer, bound_at
 
 
 def _check_limits(kind: PayeeKind, amount_minor: int, so_far: DaySoFar, cooling: bool) -> None:
@@ -279,6 +287,69 @@ def _collect_scopes(row: CollectRequestRow) -> list[tuple[str, dict[str, Any]]]:
     if row.requester_payer_id is not None:
         scopes.append(row.requester_payer_id)
     return [(scope, collect_request_object(row, scope, now)) for scope in scopes]
+
+
+async def _screen(
+    session: AsyncSession,
+    ctx: PayerContext,
+    payer: Any,
+    bound_at: datetime,
+    payee: Payee,
+    amount_minor: int,
+    payment_key: str,
+    step_up: StepUp | None,
+) -> LimitContext:
+    """Risk, then the limits policies, before the switch (issue #8): a block is refused with
+    NPCI's U16, a challenge needs the payer's passkey (``step_up``), a policy's refusal carries
+    its code. The reservation made is returned, to be given back if the switch refuses."""
+    now = utcnow()
+    payee_key = payee.payer_id or payee.merchant_id or payee.vpa_id or payee.masked
+    assessment = await risk_service.assess(
+        session,
+        PaymentContext(
+            payment_id=payment_key,
+            scope=ctx.payer_id,
+            livemode=False,
+            rail="upi",
+            amount_minor=amount_minor,
+            currency=CURRENCY,
+            payer_key=ctx.payer_id,
+            payee_key=payee_key,
+            occurred_at=now,
+            merchant_id=payee.merchant_id,
+            device_id=ctx.device_id,
+            device_bound_at=bound_at,
+            mcc=payee.merchant_category_code,
+            payer_created_at=payer.created_at,
+        ),
+    )
+    if assessment.decision == "block":
+        raise RiskBlockedError()
+    if assessment.decision == "challenge":
+        if step_up is None:
+            raise StepUpRequiredError(param="step_up")
+        await passkey_service.verify_step_up(
+            session, ctx.payer_id, step_up.credential, step_up.challenge_id
+        )
+    limit_ctx = LimitContext(
+        scope=ctx.payer_id,
+        livemode=False,
+        payment_id=payment_key,
+        amount_minor=amount_minor,
+        currency=CURRENCY,
+        occurred_at=now,
+        payer_key=ctx.payer_id,
+        merchant_id=payee.merchant_id,
+        vpa_key=payee.vpa_id,
+        device_id=ctx.device_id,
+        mcc=payee.merchant_category_code,
+    )
+    decision = await limits_service.reserve(session, limit_ctx)
+    if not decision.allowed:
+        raise PolicyRefusedError(
+            decision.code or "limits_refused", decision.reason, decision.npci_code
+        )
+    return limit_ctx
 
 
 async def _limits_left(
@@ -335,7 +406,7 @@ class TransferService:
             if existing.params_fingerprint != fingerprint:
                 raise ClientRequestIdReusedError(param="client_request_id")
             return existing
-        payer, cooling = await _payable(session, ctx)
+        payer, bound_at = await _payable(session, ctx)
         target = await _target(session, ring, ctx.payer_id, params)
         account = await bank_account_service.authorize_debit(
             session, ring, ctx.payer_id, params.bank_account, params.pin
@@ -351,11 +422,12 @@ class TransferService:
             session,
             payer=payer,
             ctx=ctx,
-            cooling=cooling,
+            bound_at=bound_at,
             account=account,
             target=target,
             client_request_id=params.client_request_id,
             fingerprint=fingerprint,
+            step_up=params.step_up,
         )
 
     async def _by_request_id(
@@ -405,21 +477,27 @@ async def _execute(
     *,
     payer: Any,
     ctx: PayerContext,
-    cooling: bool,
+    bound_at: datetime,
     account: Any,
     target: _Target,
     client_request_id: str,
     fingerprint: bytes,
+    step_up: StepUp | None,
     collect: CollectRequestRow | None = None,
 ) -> TransferRow:
-    """Limits under the counter's lock, then the switch; the receipt and its events."""
+    """Limits under the counter's lock, risk and policies, then the switch; the receipt and its
+    events."""
     payee = target.payee
     if payee.account_ref == account.account_ref:
         raise PayeeIsPayerAccountError(param="bank_account")
     kind = PayeeKind(payee.kind)
     now = utcnow()
     counter = await _counter(session, ctx.payer_id, day_of(now))
+    cooling = in_cooling(bound_at, now, _current().limits)
     _check_limits(kind, target.amount_minor, _so_far(counter), cooling)
+    reserved = await _screen(
+        session, ctx, payer, bound_at, payee, target.amount_minor, client_request_id, step_up
+    )
     transfer_id = new_id("ptx")
     outcome = await upi_push(
         session,
@@ -447,7 +525,9 @@ async def _execute(
         now=now,
     )
     session.add(row)
-    if row.status == "succeeded":
+    if row.status != "succeeded":
+        await limits_service.release(session, reserved)
+    else:
         _count(counter, kind, target.amount_minor)
         if payee.alias_id is not None:
             await address_service.consume_alias(session, payee.alias_id, ctx.payer_id)
@@ -652,18 +732,19 @@ class CollectService:
         *,
         pin: SecretStr,
         bank_account: str | None,
+        step_up: StepUp | None = None,
     ) -> CollectRequestRow:
         """Pay a pending request with the PIN. A merchant's request is answered on the switch
         (which debits the payer and tells the merchant's payment); a payer's is a push to the
         requester's account. Approving twice pays once."""
         row = await _lock_collect(session, ctx.payer_id, collect_id)
         _check_pending(row)
-        payer, cooling = await _payable(session, ctx)
+        payer, bound_at = await _payable(session, ctx)
         account = await bank_account_service.authorize_debit(
             session, ring, ctx.payer_id, bank_account, pin
         )
         if row.requester_kind == "merchant":
-            await _approve_merchant_collect(session, ctx, row, payer, account, cooling)
+            await _approve_merchant_collect(session, ctx, row, payer, account, bound_at, step_up)
         else:
             payee = await address_service.payee_of_vpa(session, row.requester_vpa_id or "")
             target = _Target(payee, "collect", row.amount_minor, None, row.note)
@@ -671,11 +752,12 @@ class CollectService:
                 session,
                 payer=payer,
                 ctx=ctx,
-                cooling=cooling,
+                bound_at=bound_at,
                 account=account,
                 target=replace(target, payee=replace(payee, account_ref=row.requester_account_ref)),
                 client_request_id=f"collect:{row.id}",
                 fingerprint=hashlib.sha256(row.id.encode()).digest(),
+                step_up=step_up,
                 collect=row,
             )
             _settle_collect(row, transfer.status == "succeeded", transfer.npci_code, transfer.id)
@@ -739,17 +821,12 @@ async def _approve_merchant_collect(
     row: CollectRequestRow,
     payer: Any,
     account: Any,
-    cooling: bool,
+    bound_at: datetime,
+    step_up: StepUp | None,
 ) -> None:
     """The switch debits the payer and reports to the merchant's payment; the receipt is kept
     in the payer's history like any payment."""
     invariant(row.rail_reference is not None, "a merchant's collect came through the switch")
-    now = utcnow()
-    counter = await _counter(session, ctx.payer_id, day_of(now))
-    _check_limits(PayeeKind.merchant, row.amount_minor, _so_far(counter), cooling)
-    outcome = await _answer(
-        session, row.rail_reference or "", approve=True, payer_account_ref=account.account_ref
-    )
     payee = Payee(
         kind="merchant",
         payer_id=None,
@@ -760,6 +837,16 @@ async def _approve_merchant_collect(
         vpa_id=None,
         alias_id=None,
         merchant_category_code=None,
+    )
+    now = utcnow()
+    counter = await _counter(session, ctx.payer_id, day_of(now))
+    cooling = in_cooling(bound_at, now, _current().limits)
+    _check_limits(PayeeKind.merchant, row.amount_minor, _so_far(counter), cooling)
+    reserved = await _screen(
+        session, ctx, payer, bound_at, payee, row.amount_minor, f"collect:{row.id}", step_up
+    )
+    outcome = await _answer(
+        session, row.rail_reference or "", approve=True, payer_account_ref=account.account_ref
     )
     payer_name, payer_masked = await _payer_party(session, payer)
     transfer = _transfer_row(
@@ -776,7 +863,9 @@ async def _approve_merchant_collect(
         now=now,
     )
     session.add(transfer)
-    if transfer.status == "succeeded":
+    if transfer.status != "succeeded":
+        await limits_service.release(session, reserved)
+    else:
         _count(counter, PayeeKind.merchant, row.amount_minor)
     await session.flush()
     await _record_transfer(session, transfer)

@@ -73,7 +73,10 @@ class SandboxCardConnector(SandboxConnector):
             return_url=request.return_url,
             details={"network_transaction_id": random_digits(NETWORK_TRANSACTION_ID_DIGITS)},
         )
-        if behaviour.scenario.startswith("challenge"):
+        forced = request.authenticate and behaviour.scenario != "decline"
+        if forced and not behaviour.scenario.startswith("challenge"):
+            row.scenario = "challenge"  # the risk engine asks for 3-D Secure on this payment
+        if row.scenario.startswith("challenge"):
             row.status, row.code, row.action_type = "requires_action", "1A", "redirect_to_url"
         elif behaviour.scenario == "decline":
             self._decline(row, behaviour)
