@@ -430,11 +430,13 @@ class PaymentIntentService:
         intent.last_payment_error = None
         intent.next_action = None
         await session.flush()
+        # A rail that cannot be reached (live mode has none yet) is refused before anything is
+        # assessed or reserved for a payment that could not be made.
+        connector = connector_for(Rail(method.type), intent.livemode)
         screening = await screen(session, intent, charge, method)
         if screening.refusal is not None:
             await apply_outcome(session, intent, charge, screening.refusal)
             return self._declined(intent, charge, method)
-        connector = connector_for(Rail(method.type), intent.livemode)
         outcome = await connector.authorize(
             session,
             AuthorizeRequest(
