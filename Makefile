@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/payments.py
+	$(BIN)/python bench/risk.py
 
 clean:
 	rm -rf $(VENV) .beyondpay .pytest_cache .mypy_cache .ruff_cache .hypothesis
