@@ -56,7 +56,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
-def _contexts(index: int, rng: random.Random, start: datetime) -> tuple[PaymentContext, LimitContext]:
+def _contexts(
+    index: int, rng: random.Random, start: datetime
+) -> tuple[PaymentContext, LimitContext]:
     payer, payee = f"pyr_{rng.randrange(PAYERS)}", f"payee_{rng.randrange(PAYEES)}"
     amount = max(100, int(rng.lognormvariate(10, 1)))
     moment = start + timedelta(seconds=index)
