@@ -81,3 +81,28 @@ async def test_a_limits_policy_refuses_with_its_code(
     assert (await pay(client, merchant, amount="90000", payment_method="pm_card_visa"))[
         "status"
     ] == "succeeded"
+
+
+async def test_a_canceled_authorization_gives_its_limits_reservation_back(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    created = await client.post(
+        "/v1/limits/policies",
+        json={"kind": "cap", "subject": "merchant", "period": "day", "amount_max": 100_000},
+        headers=merchant.auth(),
+    )
+    assert created.status_code == 200, created.text
+    held = await pay(
+        client, merchant, amount="80000", payment_method="pm_card_visa", capture_method="manual"
+    )
+    assert held["status"] == "requires_capture"
+    over = (await pay(client, merchant, status=402, amount="80000", payment_method="pm_card_visa"))[
+        "error"
+    ]
+    assert over["decline_code"] == "limits_amount_exceeded"
+    canceled = await client.post(
+        f"/v1/payment_intents/{held['id']}/cancel", headers=merchant.auth()
+    )
+    assert canceled.status_code == 200, canceled.text
+    again = await pay(client, merchant, amount="80000", payment_method="pm_card_visa")
+    assert again["status"] == "succeeded"

@@ -550,6 +550,7 @@ class PaymentIntentService:
                 await postings.void(session, charge.id)
                 charge.voided = True
                 charge.updated_at = utcnow()
+                await release_limits(session, charge)  # the held money never moved
             elif charge.status == "pending":
                 await _fail_waiting_charge(
                     session, charge, "payment_intent_canceled", "The PaymentIntent was canceled."
@@ -608,6 +609,7 @@ async def _fail_waiting_charge(
     charge.failure_message = message
     charge.next_check_at = None
     charge.updated_at = utcnow()
+    await release_limits(session, charge)
     await session.flush()
     await _record(session, charge, "charge.failed")
 
