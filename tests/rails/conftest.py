@@ -4,6 +4,7 @@ and a recording outcome handler."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,8 +109,20 @@ def request(
     )
 
 
+@asynccontextmanager
+async def rail_caller(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session outside any transaction, as a rail's caller hands it over (``rails.protocol``):
+    each rail operation runs in a transaction of its own on it; what the test itself writes is
+    committed at the end."""
+    async with database.sessionmaker() as unit:
+        yield unit
+        await unit.commit()
+
+
 @pytest.fixture
 async def session(database: Database) -> AsyncIterator[AsyncSession]:
-    """One unit of work, committed at the end of the test."""
-    async with database.unit_of_work() as unit:
+    """A session outside any transaction, as a rail's caller hands it over (``rails.protocol``):
+    each rail operation runs in a transaction of its own on it."""
+    async with database.sessionmaker() as unit:
         yield unit
+        await unit.commit()

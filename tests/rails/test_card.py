@@ -11,7 +11,7 @@ from beyondpay.rails import service
 from beyondpay.rails.errors import RailRequestIdReusedError, RailUnavailableError
 from beyondpay.rails.protocol import Rail
 from beyondpay.rails.tasks import deliver_callback_on
-from tests.rails.conftest import Heard, card, request
+from tests.rails.conftest import Heard, card, rail_caller, request
 
 
 def test_live_mode_has_no_connector() -> None:
@@ -120,7 +120,7 @@ async def test_refund_fails_asynchronously(
     database: Database, clock: FrozenClock, heard: Heard
 ) -> None:
     connector = service.connector_for(Rail.card, False)
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         charge = await connector.authorize(session, request(card("4000000000005126")))
         assert charge.status == "succeeded"
         refund = await connector.refund(session, "re_1", charge.reference, 10_000)
@@ -138,7 +138,7 @@ async def test_refund_fails_asynchronously(
         refund.reference,
     )
     assert failed.decline_code == "expired_or_canceled_card"
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         assert (await connector.status(session, refund.reference)).status == "failed"
         # The money never left: the whole amount can be refunded again.
         retried = await connector.refund(session, "re_2", charge.reference, 10_000)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from beyondpay.db.session import Database
 from beyondpay.rails import service
 from beyondpay.rails.protocol import Rail, RailOutcome
-from tests.rails.conftest import Heard, bank, card, request, sandbox_settings
+from tests.rails.conftest import Heard, bank, card, rail_caller, request, sandbox_settings
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def sandbox_of_the_app(api_app: FastAPI) -> None:
 async def _authorize(
     database: Database, api_app: FastAPI, rail: Rail, instrument: object, **options: object
 ) -> RailOutcome:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         connector = service.connector_for(rail, False, ring=api_app.state.key_ring)
         return await connector.authorize(session, request(instrument, **options))  # type: ignore[arg-type]
 
@@ -46,7 +46,7 @@ async def test_challenge_completes_once_and_redirects(
     again = await client.post(_path(outcome), data={"outcome": "fail"})
     assert again.status_code == 303
     assert [(o.status, o.reference) for o in heard.outcomes] == [("succeeded", outcome.reference)]
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         status = await service.connector_for(Rail.card, False).status(session, outcome.reference)
     assert status.status == "succeeded"
     assert "already" in (await client.get(_path(outcome))).text

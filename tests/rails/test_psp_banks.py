@@ -23,6 +23,7 @@ from beyondpay.rails.domain import (
 )
 from beyondpay.rails.errors import RailAccountUnknownError, RailParameterInvalidError
 from beyondpay.rails.sandbox import banks
+from tests.rails.conftest import rail_caller
 from tests.support import TEST_RING_TEXT, ring_for_tests
 
 EVEN = "9876543212"  # accounts at sbx1 and sbx2
@@ -59,14 +60,14 @@ def test_the_banks() -> None:
 async def _discover(
     database: Database, mobile: str, name: str = "Asha  Rao", ring: KeyRing | None = None
 ) -> list[service.BankAccountInfo]:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return await service.discover_accounts(
             session, ring or ring_for_tests(), SecretStr(mobile), name
         )
 
 
 async def _opening_transfers(database: Database, account_ref: str) -> int:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         count = await session.execute(
             text("SELECT count(*) FROM ledger_transfers WHERE credit_account_id = :account"),
             {"account": account_ref},
@@ -86,7 +87,7 @@ async def test_discovery_is_deterministic_and_idempotent(database: Database) -> 
         assert info.account_type == "savings" and info.holder_name == "Asha Rao"
         assert re.fullmatch(r"X{8}[0-9]{4}", info.account_number_masked)
         assert await _opening_transfers(database, info.account_ref) == 1
-        async with database.unit_of_work() as session:
+        async with rail_caller(database) as session:
             balance = await service.account_balance(session, info.account_ref)
         assert balance == OPENING_BALANCE_MINOR
     assert first[0].account_ref != first[1].account_ref
@@ -99,7 +100,7 @@ async def test_discovery_is_deterministic_and_idempotent(database: Database) -> 
 
 async def test_small_and_empty_mobiles(database: Database) -> None:
     [small] = await _discover(database, SMALL)
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         assert await service.account_balance(session, small.account_ref) == 500_00
     assert await _discover(database, NONE) == []
     assert [info.bank for info in await _discover(database, ODD)] == ["sbx1"]
@@ -108,7 +109,7 @@ async def test_small_and_empty_mobiles(database: Database) -> None:
 async def test_the_mobile_number_is_never_stored(database: Database) -> None:
     for mobile in (EVEN, ODD):
         await _discover(database, mobile)
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         for table in ("ledger_accounts", "ledger_transfers"):
             found = await session.execute(
                 text(f"SELECT count(*) FROM {table} t WHERE t::text ~ '98765432'")

@@ -30,7 +30,7 @@ from beyondpay.rails.errors import (
 )
 from beyondpay.rails.protocol import CollectNotice, PushRequest, Rail, RailOutcome
 from tests.payments.support import deliver_callbacks, get, pay, post
-from tests.rails.conftest import sandbox_settings
+from tests.rails.conftest import rail_caller, sandbox_settings
 from tests.support import TestMerchant, ring_for_tests
 
 EVEN = "9876543212"  # accounts at sbx1 and sbx2
@@ -41,19 +41,19 @@ OWNED_VPA = "asha.rao@psptest"
 
 
 async def _account(database: Database, mobile: str, bank: str = "sbx1") -> str:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         found = await service.discover_accounts(session, ring_for_tests(), SecretStr(mobile), "P")
     return next(info.account_ref for info in found if info.bank == bank)
 
 
 async def _balances(database: Database, *account_refs: str) -> list[int]:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return [await service.account_balance(session, ref) for ref in account_refs]
 
 
 async def _bank_books(database: Database) -> dict[str, tuple[int, int]]:
     """Per sandbox bank: (its debits minus its credits, its settlement's credits minus debits)."""
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         rows = await session.execute(
             text(
                 "SELECT ledger, sum(debits_posted) - sum(credits_posted),"
@@ -67,7 +67,7 @@ async def _bank_books(database: Database) -> dict[str, tuple[int, int]]:
 async def _push(
     database: Database, payer: str, payee: str, amount_minor: int, request_id: str = "ptx_1"
 ) -> RailOutcome:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return await service.upi_push(
             session,
             PushRequest(
@@ -89,7 +89,7 @@ async def test_push_within_one_bank(database: Database) -> None:
     assert re.fullmatch(r"[0-9]{12}", outcome.details["rrn"])
     assert await _balances(database, payer, payee) == [before[0] - 12_345, before[1] + 12_345]
     assert (await _bank_books(database))["bank:sbx1"] == (0, 0)
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         assert await service.upi_push_status(session, outcome.reference) == outcome
 
 
@@ -169,11 +169,11 @@ async def test_push_refuses_bad_input(database: Database) -> None:
         (PushRequest("p6", payer, payee, 1, note="x" * 101), RailParameterInvalidError, "note"),
     ]
     for request, error, param in cases:
-        async with database.unit_of_work() as session:
+        async with rail_caller(database) as session:
             with pytest.raises(error) as raised:
                 await service.upi_push(session, request)
         assert param in (getattr(raised.value, "param", None) or "")
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         stored = await session.execute(text("SELECT count(*) FROM sandbox_rail_operations"))
         assert stored.scalar_one() == 0
         with pytest.raises(RailReferenceUnknownError):
@@ -221,7 +221,7 @@ async def _collect(
 async def _answer(
     database: Database, reference: str, *, approve: bool, payer: str | None = None
 ) -> RailOutcome:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return await service.answer_collect(
             session, reference, approve=approve, payer_account_ref=payer
         )
@@ -235,7 +235,7 @@ async def _intent(
 
 
 async def _event_count(database: Database, object_id: str, event_type: str) -> int:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         count = await session.execute(
             text("SELECT count(*) FROM events WHERE object_id = :id AND type = :type"),
             {"id": object_id, "type": event_type},
@@ -261,7 +261,7 @@ async def test_an_owned_collect_waits_then_the_approval_pays_the_merchant(
     assert notice.payee_name == "Acme"  # the merchant's name, shown to the payer
     assert notice.expires_at - get_clock().now() <= timedelta(minutes=5)
     assert (await _intent(client, merchant, intent))["status"] == "requires_action"
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         still = await service.connector_for(Rail.upi, False).status(session, notice.reference)
         assert (still.status, still.code) == ("pending", "01")
 

@@ -23,24 +23,24 @@ from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.sandbox import banks
 from beyondpay.rails.sandbox.upi import SandboxUpiConnector
 from beyondpay.rails.tasks import deliver_callback_on
-from tests.rails.conftest import START, Heard, request, upi
+from tests.rails.conftest import START, Heard, rail_caller, request, upi
 from tests.support import ring_for_tests
 
 
 async def _collect(database: Database, vpa: str | None, amount_minor: int = 10_000) -> RailOutcome:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return await service.connector_for(Rail.upi, False).authorize(
             session, request(upi(vpa), amount_minor, request_id=f"ch_{vpa}")
         )
 
 
 async def _status(database: Database, reference: str) -> RailOutcome:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         return await service.connector_for(Rail.upi, False).status(session, reference)
 
 
 async def _payer_available(database: Database, vpa: str) -> int:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         account = await banks.find_payer_account(
             session, ring_for_tests(), banks.SANDBOX_BANK, SecretStr("vpa:" + vpa)
         )
@@ -49,7 +49,7 @@ async def _payer_available(database: Database, vpa: str) -> int:
 
 
 async def _jobs(database: Database) -> list[tuple[str, int]]:
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         rows = await session.execute(
             text(
                 "SELECT args->>'reference', (args->>'delivery')::int FROM procrastinate_jobs"
@@ -104,7 +104,7 @@ async def test_money_moves_in_the_sandbox_bank(database: Database, clock: Frozen
     clock.advance(2)
     await deliver_callback_on(database, outcome.reference, 1)
     assert await _payer_available(database, "success@sandbox") == before - 12_345
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         connector = service.connector_for(Rail.upi, False)
         refund = await connector.refund(session, "re_1", outcome.reference, 2_345)
         assert refund.status == "succeeded" and refund.details["rrn"].isdigit()
@@ -133,7 +133,7 @@ async def test_insufficient_funds_is_the_ledger_refusing(
     await deliver_callback_on(database, small.reference, 1)
     assert (await _status(database, small.reference)).code == "00"
     assert await _payer_available(database, "insufficient@sandbox") == 0
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         again = await service.connector_for(Rail.upi, False).authorize(
             session, request(upi("insufficient@sandbox"), 1, request_id="ch_2")
         )
@@ -224,7 +224,7 @@ async def test_a_handler_failing_rolls_the_rail_back(
         service.off_outcome(broken)
     assert (await _status(database, outcome.reference)).status == "succeeded"  # now resolved
     # ...by the status check above, not by the failed callback: its debit was rolled back once.
-    async with database.unit_of_work() as session:
+    async with rail_caller(database) as session:
         report = await ledger_service.verify_journal(session)
         assert report.ok
 

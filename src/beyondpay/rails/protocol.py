@@ -5,8 +5,14 @@ answer checked against what was sent happen in the connector and nowhere else, a
 transformers do). Every call carries a request id chosen by the caller: the same id is the same
 operation on the rail, so a retry after a crash never authorizes, captures or refunds twice.
 
-Sandbox connectors (``rails.sandbox``) keep their state in the caller's transaction; a real
-connector would call its network and be made idempotent by the request id the same way.
+A rail is a network peer, so it is never called inside a transaction of the caller: the caller
+commits what it asked (a recovery point naming the request id) before the call, and applies the
+answer in a transaction of its own after it (docs/development.md, "The money path"). Every
+method takes the caller's session *outside* any transaction. Sandbox connectors
+(``rails.sandbox``) keep their state in the same database and run each operation in a short
+transaction of their own on that idle session, after the simulated latency; they refuse to run
+inside the caller's transaction (an invariant). A real connector would ignore the session, call
+its network, and be made idempotent by the request id the same way.
 """
 
 from __future__ import annotations

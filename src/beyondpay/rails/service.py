@@ -44,6 +44,7 @@ from beyondpay.rails.sandbox.common import (
     SandboxConnector,
     defer_callback,
     lock_operation,
+    own_transaction,
     reference_of_token,
 )
 from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
@@ -213,10 +214,13 @@ async def answer_collect(
 ) -> RailOutcome:
     """The answer of the module that claimed a collect (``on_collect``): approve pays it from
     ``payer_account_ref`` (a ``BankAccountInfo.account_ref``), decline refuses it (ZA). The
-    collect reaches its final state and every outcome handler hears it in this transaction, as
-    from the rail's callback; after expiry the answer is U69, and a second answer changes
+    switch answers in a transaction of its own (the caller must not be in one: see
+    ``rails.protocol``): the collect reaches its final state and every outcome handler hears it
+    there, as from the rail's callback; after expiry the answer is U69, and a second answer changes
     nothing (the current outcome is returned)."""
     connector = SandboxUpiConnector()
-    return await connector.answer(
-        session, reference, approve=approve, payer_account_ref=payer_account_ref
-    )
+    await connector.config.sleep_latency(Rail.upi)
+    async with own_transaction(session):
+        return await connector.answer(
+            session, reference, approve=approve, payer_account_ref=payer_account_ref
+        )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -64,6 +65,23 @@ def reference_of_token(ring: KeyRing, token: str) -> str:
 
 def random_digits(count: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(count))
+
+
+@asynccontextmanager
+async def own_transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """The rail's work, in a short transaction of its own on the caller's session.
+
+    A rail is a network peer: the caller must have committed (or not begun) its own transaction
+    before calling it, so that no row of ours stays locked while the network answers. The
+    sandbox keeps its state in the same database, so it borrows the caller's idle session for
+    its own transaction, after the simulated network latency.
+    """
+    invariant(
+        not session.in_transaction(),
+        "a rail is called outside any transaction of the caller: no lock held across the network",
+    )
+    async with session.begin():
+        yield
 
 
 async def lock_operation(session: AsyncSession, reference: str) -> Row | None:
@@ -143,6 +161,10 @@ class SandboxConnector:
         if not 0 < request.amount_minor <= AMOUNT_MINOR_MAX:
             raise RailAmountInvalidError(param="amount")
         await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self._authorize(session, request)
+
+    async def _authorize(self, session: AsyncSession, request: AuthorizeRequest) -> RailOutcome:
         existing = await find_operation(session, self.rail, "authorize", request.request_id)
         if existing is not None:
             self._check_same_authorization(existing, request)
@@ -237,6 +259,12 @@ class SandboxConnector:
         if amount_minor <= 0:
             raise RailAmountInvalidError(param="amount")
         await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self._capture(session, request_id, reference, amount_minor)
+
+    async def _capture(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
         parent = await self._parent(session, reference)
         existing = await self._child(session, "capture", request_id, parent, amount_minor)
         if existing is not None:
@@ -256,6 +284,11 @@ class SandboxConnector:
 
     async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome:
         await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self.void_in(session, request_id, reference)
+
+    async def void_in(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome:
+        """The void, in the rail's own transaction that the caller already runs in."""
         parent = await self._parent(session, reference)
         existing = await self._child(session, "void", request_id, parent, parent.amount_minor)
         if existing is not None:
@@ -277,6 +310,12 @@ class SandboxConnector:
         if amount_minor <= 0:
             raise RailAmountInvalidError(param="amount")
         await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self._refund(session, request_id, reference, amount_minor)
+
+    async def _refund(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
         parent = await self._parent(session, reference)
         existing = await self._child(session, "refund", request_id, parent, amount_minor)
         if existing is not None:
@@ -301,6 +340,10 @@ class SandboxConnector:
 
     async def status(self, session: AsyncSession, reference: str) -> RailOutcome:
         await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self._status(session, reference)
+
+    async def _status(self, session: AsyncSession, reference: str) -> RailOutcome:
         row = await lock_operation(session, reference)
         if row is None or row.rail != self.rail.value:
             raise RailReferenceUnknownError(param="reference")

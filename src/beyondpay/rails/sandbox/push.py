@@ -31,7 +31,7 @@ from beyondpay.rails.errors import (
 from beyondpay.rails.models import SandboxRailOperationRow as Row
 from beyondpay.rails.protocol import PushRequest, Rail, RailOutcome
 from beyondpay.rails.sandbox import banks
-from beyondpay.rails.sandbox.common import find_operation
+from beyondpay.rails.sandbox.common import find_operation, own_transaction
 from beyondpay.rails.sandbox.upi import SandboxUpiConnector, apply_code, rrn, upi_transaction_id
 
 NOTE_CHARS_MAX: Final = 100  # the sandbox switch's limit on a payer's remark
@@ -84,6 +84,13 @@ async def upi_push(session: AsyncSession, request: PushRequest) -> RailOutcome:
     _check_request(request)
     connector = SandboxUpiConnector()
     await connector.config.sleep_latency(Rail.upi)
+    async with own_transaction(session):
+        return await _push(session, connector, request)
+
+
+async def _push(
+    session: AsyncSession, connector: SandboxUpiConnector, request: PushRequest
+) -> RailOutcome:
     existing = await find_operation(session, Rail.upi, "push", request.request_id)
     if existing is not None:
         _check_same_push(existing, request)
