@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import func, select, text
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
+from beyondpay.api.mutation import RECOVERY_LEASE_S, Mutation, Outcome, run_mutation
 from beyondpay.api.tasks import purge_idempotency_keys_on
 from beyondpay.app import create_app
 from beyondpay.customers.models import CustomerRow
@@ -261,7 +261,8 @@ async def test_crash_after_a_recovery_point_resumes_there(
     database_url: str, database: Database, api_settings: Settings
 ) -> None:
     """Phase one commits a customer and a recovery point; the connection then dies (as when
-    the process is killed). The retry resumes at the recovery point: one customer, finished."""
+    the process is killed). A retry within the lease is a duplicate in flight (409); after it,
+    the retry resumes at the recovery point: one customer, finished."""
     app = create_app(api_settings, database_url)
     attempts = Counter[str]()
 
@@ -293,11 +294,14 @@ async def test_crash_after_a_recovery_point_resumes_there(
         headers = {**merchant.auth(), "Idempotency-Key": "two"}
         crashed = await http.post("/v1/_probe/two_phases", headers=headers)
         assert crashed.status_code == 500
-        resumed = await http.post("/v1/_probe/two_phases", headers=headers)
+        early = await http.post("/v1/_probe/two_phases", headers=headers)
+        assert early.status_code == 409, early.text
+        with use_clock(FrozenClock(utcnow() + timedelta(seconds=RECOVERY_LEASE_S + 1))):
+            resumed = await http.post("/v1/_probe/two_phases", headers=headers)
+            replay = await http.post("/v1/_probe/two_phases", headers=headers)
         assert resumed.status_code == 200, resumed.text
         assert "idempotent-replayed" not in resumed.headers
         assert resumed.json()["description"] == "phase two"
-        replay = await http.post("/v1/_probe/two_phases", headers=headers)
         assert replay.content == resumed.content
     assert attempts == {"started": 1, "customer_created": 1}
     assert await _customers(database) == 1

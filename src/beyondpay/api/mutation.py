@@ -16,11 +16,15 @@ Stripe-like Idempotency Keys in Postgres", with PostgreSQL's advisory locks in p
    stored with its audit record, so a retry gets the same answer. The exception: a bug after a
    recovery point stores nothing, so that the retry finishes the committed work.
 
-A use case that must commit part of its work before the rest (it calls a rail, say) calls
-``await mutation.checkpoint("name")``: that commits the work so far with the key's row at that
-recovery point, and takes a session-level advisory lock so that duplicates still get 409 until
-the request ends. If the process dies, PostgreSQL drops the connection and its lock; the retry
-finds the recovery point in ``mutation.recovery_point`` and continues from it.
+A use case that must commit part of its work before the rest (it calls a rail, which is never
+done inside a transaction) calls ``await mutation.checkpoint("name")``: that commits the work so
+far, and the key's row at that recovery point, with or without a key. The key's row then stands
+for the request in flight instead of the transaction's advisory lock: a duplicate arriving
+within ``RECOVERY_LEASE_S`` of the last checkpoint gets 409, as during step 1 (brandur's
+``locked_at``; a session-level advisory lock would stay with whichever pooled connection held
+it). If the process dies, a retry after the lease finds the recovery point in
+``mutation.recovery_point`` and continues from it; the use case's own recovery (a rail request
+id asked again, a reconciliation job) makes continuing safe even if the first is alive after all.
 
 Validation failures, 401, 403, 409 and 429 happen before step 1 and are never stored.
 """
@@ -43,6 +47,7 @@ from starlette.responses import Response
 from beyondpay.api.auditing import audit, audit_record, route_template
 from beyondpay.api.errors import log_unexpected
 from beyondpay.audit.service import insert_statement
+from beyondpay.db.phases import STARTED
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.context import set_idempotency_key
@@ -56,8 +61,11 @@ from beyondpay.kit.errors import (
 from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller
 
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
-RECOVERY_STARTED: Final = "started"
+RECOVERY_STARTED: Final = STARTED
 RECOVERY_FINISHED: Final = "finished"
+# How long a request past a recovery point is taken to be still running: longer than any rail
+# call (the rails' latency is seconds at most) plus the second phase.
+RECOVERY_LEASE_S: Final = 30
 # Left out of the fingerprint: a fast keyed hash of a 4-digit PIN beside its Argon2 hash would
 # undo Argon2 for whoever holds the ring. The same key with another PIN replays the first answer
 # (which checked nothing new and counts no try); apps send a new key for each PIN typed.
@@ -69,7 +77,8 @@ _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 # SQLAlchemy's statement building, caching and result processing cost more than the database.
 _TRY_LOCK_SQL: Final = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
 _SELECT_KEY_SQL: Final = (
-    "SELECT route, method, params_fingerprint, recovery_point, response_status, response_body"
+    "SELECT route, method, params_fingerprint, recovery_point, response_status, response_body,"
+    " updated_at"
     " FROM idempotency_keys WHERE merchant_id = %s AND livemode = %s AND key = %s"
 )
 _UPSERT_KEY_SQL: Final = (
@@ -85,8 +94,6 @@ _UPSERT_UNANSWERED_KEY_SQL: Final = (
     _UPSERT_KEY_SQL + " WHERE idempotency_keys.response_status IS NULL"
 )
 _SEALED_ANSWER_PREFIX: Final = b"sealed:"
-_SESSION_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
-_SESSION_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 
 
 class IdempotencyKeyInvalidError(IdempotencyError):
@@ -111,27 +118,16 @@ class Mutation:
         self.session = session
         self._stored = stored
         self.recovery_point = stored.recovery_point if stored else RECOVERY_STARTED
-        self._session_locked = False
 
     async def checkpoint(self, recovery_point: str) -> None:
-        """Commit the work so far; a retry after a crash resumes at ``recovery_point``."""
-        stored = self._stored
-        if stored is None:
-            return  # no idempotency key: nothing to resume, the work stays in one transaction
-        if not self._session_locked:
-            await self.session.execute(_SESSION_LOCK, {"name": stored.lock_name})
-            self._session_locked = True
-        await _upsert_key(self.session, stored, recovery_point, None, None)
+        """Commit the work so far; a retry after a crash resumes at ``recovery_point``.
+
+        Without an idempotency key the work is committed all the same (the use case is about to
+        call a network peer outside any transaction); only its reconciliation can finish it."""
+        if self._stored is not None:
+            await _upsert_key(self.session, self._stored, recovery_point, None, None)
         await self.session.commit()
         self.recovery_point = recovery_point
-
-    async def release(self) -> None:
-        if self._session_locked and self._stored is not None:
-            self._session_locked = False
-            # A dead connection has already dropped the lock with the session.
-            with contextlib.suppress(Exception):
-                await self.session.execute(_SESSION_UNLOCK, {"name": self._stored.lock_name})
-                await self.session.commit()
 
 
 @dataclass(slots=True)
@@ -271,8 +267,6 @@ async def run_mutation(
                 await session.rollback()
             return _error_response(InternalError(), key)
         return await _store_failure(session, request, caller, state, InternalError(), key)
-    finally:
-        await mutation.release()
 
 
 def _sealed_answer(request: Request, state: _KeyState, body: bytes) -> bytes:
@@ -304,7 +298,7 @@ async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] |
     row = await found.fetchone()
     if row is None:
         return None
-    route, method, fingerprint, recovery_point, status, body = row
+    route, method, fingerprint, recovery_point, status, body, updated_at = row
     if route != state.route or method != state.method:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used for the same endpoint they were"
@@ -314,6 +308,8 @@ async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] |
         raise IdempotencyError()
     if status is not None and body is not None:
         return status, bytes(body)
+    if (utcnow() - updated_at).total_seconds() < RECOVERY_LEASE_S:
+        raise IdempotencyConflictError()  # past a recovery point and, as far as we know, running
     state.recovery_point = recovery_point
     return None
 
