@@ -1,5 +1,6 @@
 """Two confirmations of one intent race: the intent's row lock lets one through, so there is
-one charge and the money moves once."""
+one charge and the money moves once. The other finds the intent either busy with the rail
+(``lock_timeout``, 429, which Stripe's SDKs retry) or already succeeded (400)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,12 @@ async def test_two_concurrent_confirms_of_one_intent_make_one_charge(
             )
         )
         statuses = sorted(response.status_code for response in responses)
-        assert statuses == [200, 400], [response.text for response in responses]
-        loser = next(response for response in responses if response.status_code == 400)
-        assert loser.json()["error"]["code"] == "payment_intent_unexpected_state"
+        assert statuses in ([200, 400], [200, 429]), [response.text for response in responses]
+        loser = next(response for response in responses if response.status_code != 200)
+        assert loser.json()["error"]["code"] == {
+            400: "payment_intent_unexpected_state",
+            429: "lock_timeout",
+        }[loser.status_code]
         async with database.unit_of_work() as session:
             charges = (
                 await session.execute(

@@ -229,6 +229,19 @@ class RateLimitError(BeyondpayError):
     default_message = "Too many requests. Retry later with exponential backoff."
 
 
+class LockTimeoutError(BeyondpayError):
+    """Another request (or a job) is working on this object right now: Stripe's
+    ``lock_timeout``, a 429 that its SDKs retry."""
+
+    status = 429
+    code = "lock_timeout"
+    default_message = (
+        "This object cannot be accessed right now because another API request or process is"
+        " currently accessing it. Retry this request."
+    )
+    default_headers = MappingProxyType({"Stripe-Should-Retry": "true"})
+
+
 class ServiceUnavailableError(BeyondpayError):
     status = 503
     type = "api_error"

@@ -126,8 +126,10 @@ async def create_payment_intent(
 ) -> Response:
     expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
 
-    async def execute(_mutation: Mutation) -> Outcome:
-        result = await payment_intent_service.create(session, caller, _ring(request), params)
+    async def execute(mutation: Mutation) -> Outcome:
+        result = await payment_intent_service.create(
+            session, caller, _ring(request), params, mutation
+        )
         return await _answer(session, caller, result, expand)
 
     return await run_mutation(request, session, caller, params, execute)
@@ -188,9 +190,9 @@ async def confirm_payment_intent(
 ) -> Response:
     expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
 
-    async def execute(_mutation: Mutation) -> Outcome:
+    async def execute(mutation: Mutation) -> Outcome:
         result = await payment_intent_service.confirm(
-            session, caller, _ring(request), intent, params
+            session, caller, _ring(request), intent, params, mutation
         )
         return await _answer(session, caller, result, expand)
 
@@ -213,9 +215,11 @@ async def capture_payment_intent(
 ) -> Response:
     expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
 
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await payment_intent_service.capture(session, caller, intent, params)
-        return Outcome(await render_intent(session, caller, row, expand))
+    async def execute(mutation: Mutation) -> Outcome:
+        result = await payment_intent_service.capture(
+            session, caller, _ring(request), intent, params, mutation
+        )
+        return await _answer(session, caller, result, expand)
 
     return await run_mutation(request, session, caller, params, execute)
 

@@ -76,6 +76,10 @@ class ChargeRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
     checks_made: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None] = mapped_column(_TIME)
+    # The rail operation asked and not yet applied ('authorize' or 'capture'), and a capture's
+    # amount: set between the phases of a confirmation or a capture (migration 0019).
+    rail_operation: Mapped[str | None] = mapped_column(Text, default=None)
+    rail_operation_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 

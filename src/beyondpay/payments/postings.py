@@ -12,14 +12,18 @@ them to the merchant. Never commits.
   (``<refund>:hold``), posted when the rail refunds, voided when it fails: a failed refund gives
   the money back to the balance.
 
-Transfer ids are named after the object, so doing any of these twice moves nothing the second
-time (the ledger answers ``exists``). Merchant balances may go negative, as Stripe's do (a
-refund of funds not yet available); what stops over-refunding is the charge's row lock.
+A use case builds its transfers with the functions below and hands them to the ledger once
+(:func:`write`): an authorization captured at once is one linked chain of hold, capture, fee and
+(when funds are available at once) availability. Transfer ids are named after the object, so
+doing any of these twice moves nothing the second time (the ledger answers ``exists``).
+Merchant balances may go negative, as Stripe's do (a refund of funds not yet available); what
+stops over-refunding is the charge's row lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -34,6 +38,7 @@ from beyondpay.ledger.service import AccountBalance, ledger_service
 from beyondpay.payments.domain import Chart
 from beyondpay.payments.models import BalanceTransactionRow
 
+_LINKED: Final = TransferFlags.LINKED
 _DONE: Final = frozenset({CreateTransferResult.ok, CreateTransferResult.exists})
 # Accounts known to exist, per database: creating them is skipped after the first time.
 _ensured: set[tuple[str, str]] = set()
@@ -68,37 +73,52 @@ async def _apply(session: AsyncSession, transfers: Sequence[Transfer]) -> None:
     )
 
 
-async def hold(
-    session: AsyncSession, chart: Chart, rail: str, charge_id: str, amount_minor: int
+def linked(transfers: Sequence[Transfer]) -> list[Transfer]:
+    """``transfers`` as one chain: all of them succeed or none does."""
+    last = len(transfers) - 1
+    return [
+        transfer
+        if index == last
+        else replace(transfer, flags=transfer.flags | TransferFlags.LINKED)
+        for index, transfer in enumerate(transfers)
+    ]
+
+
+async def write(
+    session: AsyncSession, chart: Chart, rail: str | None, transfers: Sequence[Transfer]
 ) -> None:
+    """A unit of work's postings, handed to the ledger once, as one linked chain: the last
+    write before its commit, so the accounts stay locked for the shortest time."""
+    if not transfers:
+        return
     await _ensure_accounts(session, chart, rail)
-    await _apply(
-        session,
-        [
-            Transfer(
-                id=f"{charge_id}:hold",
-                debit_account_id=chart.rail_clearing(rail),
-                credit_account_id=chart.pending,
-                amount=amount_minor,
-                currency=chart.currency,
-                code="charge_authorization",
-                flags=TransferFlags.PENDING,
-            )
-        ],
-    )
+    await _apply(session, linked(transfers))
 
 
-async def capture(
-    session: AsyncSession, chart: Chart, charge_id: str, amount_minor: int, fee_minor: int
-) -> None:
-    invariant(0 <= fee_minor <= amount_minor, "the fee is within the captured amount")
-    post = Transfer(
-        id=f"{charge_id}:capture",
+def hold_transfer(chart: Chart, rail: str, charge_id: str, amount_minor: int) -> Transfer:
+    return Transfer(
+        id=f"{charge_id}:hold",
+        debit_account_id=chart.rail_clearing(rail),
+        credit_account_id=chart.pending,
         amount=amount_minor,
-        pending_id=f"{charge_id}:hold",
-        flags=TransferFlags.POST_PENDING | (TransferFlags.LINKED if fee_minor else 0),
+        currency=chart.currency,
+        code="charge_authorization",
+        flags=TransferFlags.PENDING,
     )
-    transfers = [post]
+
+
+def capture_transfers(
+    chart: Chart, charge_id: str, amount_minor: int, fee_minor: int
+) -> list[Transfer]:
+    invariant(0 <= fee_minor <= amount_minor, "the fee is within the captured amount")
+    transfers = [
+        Transfer(
+            id=f"{charge_id}:capture",
+            amount=amount_minor,
+            pending_id=f"{charge_id}:hold",
+            flags=TransferFlags.POST_PENDING,
+        )
+    ]
     if fee_minor:
         transfers.append(
             Transfer(
@@ -110,40 +130,42 @@ async def capture(
                 code="platform_fee",
             )
         )
-    await _apply(session, transfers)
+    return transfers
+
+
+def void_transfer(charge_id: str) -> Transfer:
+    return Transfer(
+        id=f"{charge_id}:void", pending_id=f"{charge_id}:hold", flags=TransferFlags.VOID_PENDING
+    )
+
+
+def available_transfers(
+    chart: Chart, balance_transaction_id: str, net_minor: int
+) -> list[Transfer]:
+    if net_minor <= 0:
+        return []
+    return [
+        Transfer(
+            id=f"{balance_transaction_id}:available",
+            debit_account_id=chart.pending,
+            credit_account_id=chart.available,
+            amount=net_minor,
+            currency=chart.currency,
+            code="funds_available",
+        )
+    ]
 
 
 async def void(session: AsyncSession, charge_id: str) -> None:
-    await _apply(
-        session,
-        [
-            Transfer(
-                id=f"{charge_id}:void",
-                pending_id=f"{charge_id}:hold",
-                flags=TransferFlags.VOID_PENDING,
-            )
-        ],
-    )
+    await _apply(session, [void_transfer(charge_id)])
 
 
 async def make_available(
     session: AsyncSession, chart: Chart, balance_transaction_id: str, net_minor: int
 ) -> None:
-    if net_minor <= 0:
-        return
-    await _apply(
-        session,
-        [
-            Transfer(
-                id=f"{balance_transaction_id}:available",
-                debit_account_id=chart.pending,
-                credit_account_id=chart.available,
-                amount=net_minor,
-                currency=chart.currency,
-                code="funds_available",
-            )
-        ],
-    )
+    transfers = available_transfers(chart, balance_transaction_id, net_minor)
+    if transfers:
+        await _apply(session, transfers)
 
 
 async def hold_refund(

@@ -1,10 +1,18 @@
-"""Payment intents and charges: the money path. Never commits: the request or job owns the
-transaction, and every change records its events in it.
+"""Payment intents and charges: the money path. Never commits, except at the recovery points a
+use case is handed (``db.phases``): the request or job owns the transaction.
 
-Confirmation locks the intent's row, so two confirmations of one intent run one after the
-other and the second finds it no longer confirmable: one charge. The rail is called inside the
-transaction with the charge's id as its request id, so a retried request (same idempotency key)
-or a retried job asks the rail for the same operation, which the rail answers once.
+A rail is never called inside a transaction (docs/development.md, "The money path"). A
+confirmation locks the intent, creates the charge with ``rail_operation = 'authorize'`` (the
+rail's request id is the charge's id), screens it (risk, limits) and commits: the recovery
+point. It then asks the rail outside any transaction, and applies the answer in a second short
+transaction that locks the intent and the charge again. A capture does the same with
+``'capture'``. While an operation is in flight the intent is busy: another request on it gets
+``lock_timeout`` (429, which Stripe's SDKs retry). A process killed between the phases is
+finished by the retry with the same ``Idempotency-Key`` (it resumes at the recovery point and
+asks the rail again with the same request id, which the rail answers once) or by the
+reconciliation job (:func:`check_charge`) once ``next_check_at`` comes. Voids never wait on the
+network: the transaction that decides one asks the rail through a job
+(``rails.service.void_later``).
 
 Every answer of a rail — at confirmation, from a callback, or from a status check — goes through
 :func:`apply_outcome`, which is idempotent: a charge already final ignores a repeat.
@@ -18,16 +26,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
+from beyondpay.db.phases import STARTED, Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
+from beyondpay.kit.errors import (
+    BeyondpayError,
+    InvalidRequestError,
+    LockTimeoutError,
+    ResourceMissingError,
+)
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
@@ -74,38 +88,58 @@ from beyondpay.payments.screening import outcome_risk, release_limits, screen
 from beyondpay.rails.protocol import (
     AuthorizeRequest,
     CardInstrument,
+    Connector,
     Instrument,
     NetbankingInstrument,
     Rail,
     RailOutcome,
     UpiInstrument,
 )
-from beyondpay.rails.service import connector_for, next_status_check, on_outcome
+from beyondpay.rails.service import connector_for, next_status_check, on_outcome, void_later
 
 # A charge waiting for the payer (a challenge, a collect, a bank page) is checked with its rail
 # this long after the last answer if the rail named no time: never left without a check.
 ACTION_CHECK_AFTER_S: Final = 3_600
 CLIENT_SECRET_BYTES: Final = 18
+# The rail operation a charge has asked and not yet applied (charges.rail_operation).
+AUTHORIZE: Final = "authorize"
+CAPTURE: Final = "capture"
+# An operation asked of a rail and still not applied this long after (its process died between
+# the phases) is asked again by the reconciliation job. Longer than any rail call; the API's
+# lease on a request past its recovery point (api.mutation.RECOVERY_LEASE_S) is the same.
+RAIL_ANSWER_WAIT_S: Final = 30
+# Written in a charge's rail details when the risk engine asked the rail for 3-D Secure, so an
+# authorization asked again after a crash asks for it too.
+AUTHENTICATION_REQUESTED: Final = "authentication_requested"
 
 _log = get_logger(__name__)
-# The fee and availability settings of this process, once configured.
+# The fee and availability settings of this process, once configured, and its key ring (the
+# reconciliation job opens a card to ask the rail again for an authorization never applied).
 _configured: dict[str, Settings] = {}
+_rings: dict[str, KeyRing] = {}
 
 
-def configure(settings: Settings) -> None:
+def configure(settings: Settings, *, ring: KeyRing | None = None) -> None:
     """The fee and availability settings of this process (the app and the worker call it)."""
     _configured["settings"] = settings
+    _rings["ring"] = ring if ring is not None else settings.key_ring()
 
 
 def _config() -> Settings:
     return _configured.get("settings") or get_settings()
 
 
+def _ring() -> KeyRing:
+    if "ring" not in _rings:
+        _rings["ring"] = _config().key_ring()
+    return _rings["ring"]
+
+
 @dataclass(slots=True)
 class ConfirmResult:
     intent: PaymentIntentRow
-    # A confirmation the rail refused at once: the error body to answer with (402 for cards),
-    # after committing the failed charge.
+    # A confirmation the rail refused at once (or a capture it refused): the error body to
+    # answer with (402 for cards), after committing the failed charge.
     failure: dict[str, Any] | None = None
     failure_status: int = 402
 
@@ -211,7 +245,10 @@ class PaymentIntentService:
         caller: Caller,
         ring: KeyRing,
         params: PaymentIntentCreateParams,
+        phases: Phases,
     ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
         now = utcnow()
         customer_id = None
         if params.customer is not None:
@@ -260,7 +297,7 @@ class PaymentIntentService:
         await _record(session, intent, "payment_intent.created")
         if params.confirm:
             return await self._confirm_locked(
-                session, caller, ring, intent, method, params.return_url
+                session, ring, phases, intent, method, params.return_url
             )
         return ConfirmResult(intent)
 
@@ -324,6 +361,7 @@ class PaymentIntentService:
         params: PaymentIntentUpdateParams,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
         sent = params.model_fields_set - {"expand"}
         status = _transition(intent, Action.update)
         if params.customer is not None:
@@ -359,8 +397,12 @@ class PaymentIntentService:
         ring: KeyRing,
         intent_id: str,
         params: PaymentIntentConfirmParams,
+        phases: Phases,
     ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
         intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
         _transition(intent, Action.confirm)
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
@@ -377,13 +419,13 @@ class PaymentIntentService:
                 " Update it with a payment_method or pass one to confirm.",
                 param="payment_method",
             )
-        return await self._confirm_locked(session, caller, ring, intent, method, params.return_url)
+        return await self._confirm_locked(session, ring, phases, intent, method, params.return_url)
 
     async def _confirm_locked(
         self,
         session: AsyncSession,
-        caller: Caller,
         ring: KeyRing,
+        phases: Phases,
         intent: PaymentIntentRow,
         method: PaymentMethodRow | None,
         return_url: str | None,
@@ -422,6 +464,8 @@ class PaymentIntentService:
             description=intent.description,
             metadata_={},
             checks_made=0,
+            rail_operation=AUTHORIZE,
+            next_check_at=now + timedelta(seconds=RAIL_ANSWER_WAIT_S),
             created_at=now,
             updated_at=now,
         )
@@ -435,25 +479,64 @@ class PaymentIntentService:
         connector = connector_for(Rail(method.type), intent.livemode)
         screening = await screen(session, intent, charge, method)
         if screening.refusal is not None:
+            charge.rail_operation = None  # never sent: decided in this one transaction
             await apply_outcome(session, intent, charge, screening.refusal)
             return self._declined(intent, charge, method)
-        outcome = await connector.authorize(
-            session,
-            AuthorizeRequest(
-                request_id=charge.id,
-                merchant_id=intent.merchant_id,
-                livemode=intent.livemode,
-                amount_minor=intent.amount,
-                currency=intent.currency,
-                instrument=_instrument(ring, method),
-                capture=charge.capture_requested,
-                return_url=intent.return_url,
-                description=intent.description,
-                authenticate=screening.authenticate,
-            ),
-        )
+        if screening.authenticate:
+            charge.rail_details = {AUTHENTICATION_REQUESTED: "risk"}
+        request = _authorize_request(ring, intent, charge, method)
+        # The recovery point: the charge and its screening are committed, asking the rail.
+        await phases.checkpoint(f"{AUTHORIZE}:{charge.id}")
+        return await self._authorize_on_rail(session, connector, request, intent.id)
+
+    async def _authorize_on_rail(
+        self,
+        session: AsyncSession,
+        connector: Connector,
+        request: AuthorizeRequest,
+        intent_id: str,
+    ) -> ConfirmResult:
+        """Phases two and three: the rail asked outside any transaction, then its answer applied
+        in a short transaction of its own."""
+        refused: BeyondpayError | None = None
+        try:
+            outcome = await connector.authorize(session, request)
+        except BeyondpayError as error:  # the rail refused the request itself (bad instrument)
+            refused = error
+            outcome = _refused_by_rail(request, error)
+        intent, charge = await _lock_pair(session, intent_id, request.request_id)
+        if charge.rail_operation == AUTHORIZE:
+            charge.rail_operation = None
         await apply_outcome(session, intent, charge, outcome)
+        if refused is not None and charge.status == "failed":
+            return ConfirmResult(intent, refused.to_dict(), refused.status)
+        method = await session.get(PaymentMethodRow, charge.payment_method_id)
+        invariant(method is not None, "a charge's payment method exists")
+        assert method is not None
         return self._declined(intent, charge, method)
+
+    async def _resume(
+        self, session: AsyncSession, caller: Caller, ring: KeyRing, phases: Phases
+    ) -> ConfirmResult:
+        """A request that stopped after its recovery point (its process died), retried: the
+        operation named there is asked of the rail again with the same request id, unless
+        someone (the reconciliation job, a callback) has applied its answer since."""
+        operation, _, charge_id = phases.recovery_point.partition(":")
+        charge = await charge_service.get(session, caller, charge_id)
+        intent = await self.get(session, caller, charge.payment_intent_id)
+        # Renews the lease on the request and ends the reads: the rail is asked outside them.
+        await phases.checkpoint(phases.recovery_point)
+        if operation == CAPTURE:
+            return await self._capture_on_rail(session, intent, charge)
+        invariant(operation == AUTHORIZE, "a payment's recovery point names its operation")
+        if charge.rail_operation != AUTHORIZE:
+            intent, charge = await _lock_pair(session, intent.id, charge.id)
+            method = await session.get(PaymentMethodRow, charge.payment_method_id)
+            assert method is not None
+            return self._declined(intent, charge, method)
+        connector = connector_for(Rail(charge.rail), charge.livemode)
+        request = await _request_for(session, ring, intent, charge)
+        return await self._authorize_on_rail(session, connector, request, intent.id)
 
     def _declined(
         self, intent: PaymentIntentRow, charge: ChargeRow, method: PaymentMethodRow
@@ -494,11 +577,16 @@ class PaymentIntentService:
         self,
         session: AsyncSession,
         caller: Caller,
+        ring: KeyRing,
         intent_id: str,
         params: PaymentIntentCaptureParams,
-    ) -> PaymentIntentRow:
+        phases: Phases,
+    ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
         intent = await self.get(session, caller, intent_id, for_update=True)
-        status = _transition(intent, Action.capture)
+        await _refuse_busy(session, intent)
+        _transition(intent, Action.capture)
         amount = params.amount_to_capture or intent.amount_capturable
         if amount > intent.amount_capturable:
             raise InvalidRequestError(
@@ -511,27 +599,25 @@ class PaymentIntentService:
         invariant(
             charge.authorized and not charge.captured, "the charge is authorized, not captured"
         )
-        connector = connector_for(Rail(charge.rail), charge.livemode)
-        outcome = await connector.capture(
-            session, f"{charge.id}:capture", str(charge.rail_reference), amount
-        )
-        if outcome.status != "succeeded":
-            raise InvalidRequestError(
-                outcome.message or "The rail refused to capture this payment.",
-                param="amount_to_capture",
-            )
-        await _capture_charge(session, charge, amount)
         if "metadata" in params.model_fields_set:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             intent.metadata_ = merge_metadata(intent.metadata_, metadata)
-        intent.status = status
-        intent.amount_capturable = 0
-        intent.amount_received = amount
-        intent.updated_at = utcnow()
+            intent.updated_at = utcnow()
+        charge.rail_operation, charge.rail_operation_amount = CAPTURE, amount
+        charge.next_check_at = utcnow() + timedelta(seconds=RAIL_ANSWER_WAIT_S)
         await session.flush()
-        await _record(session, charge, "charge.captured")
-        await _record(session, intent, "payment_intent.succeeded")
-        return intent
+        await phases.checkpoint(f"{CAPTURE}:{charge.id}")
+        return await self._capture_on_rail(session, intent, charge)
+
+    async def _capture_on_rail(
+        self, session: AsyncSession, intent: PaymentIntentRow, charge: ChargeRow
+    ) -> ConfirmResult:
+        """The capture asked of the rail outside any transaction (phase two), then applied."""
+        if charge.rail_operation == CAPTURE:
+            outcome = await _ask_capture(session, charge)
+        else:  # applied since (the reconciliation job): answer what it left
+            outcome = None
+        return await _apply_capture(session, intent.id, charge.id, outcome)
 
     async def cancel(
         self,
@@ -541,12 +627,19 @@ class PaymentIntentService:
         params: PaymentIntentCancelParams,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
         status = _transition(intent, Action.cancel)
         if intent.latest_charge_id is not None:
             charge = await _charge_for_update(session, intent.latest_charge_id)
             if charge.authorized and not charge.captured and not charge.voided:
-                connector = connector_for(Rail(charge.rail), charge.livemode)
-                await connector.void(session, f"{charge.id}:void", str(charge.rail_reference))
+                # Our hold is released now; the rail's, by a job once this commits.
+                await void_later(
+                    session,
+                    Rail(charge.rail),
+                    charge.livemode,
+                    f"{charge.id}:void",
+                    str(charge.rail_reference),
+                )
                 await postings.void(session, charge.id)
                 charge.voided = True
                 charge.updated_at = utcnow()
@@ -587,10 +680,141 @@ class PaymentIntentService:
 
 
 async def _charge_for_update(session: AsyncSession, charge_id: str) -> ChargeRow:
+    # populate_existing: the row may be in the session from before a recovery point, as it was.
     charge = (
-        await session.execute(select(ChargeRow).where(ChargeRow.id == charge_id).with_for_update())
+        await session.execute(
+            select(ChargeRow)
+            .where(ChargeRow.id == charge_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     ).scalar_one()
     return charge
+
+
+async def _lock_pair(
+    session: AsyncSession, intent_id: str, charge_id: str
+) -> tuple[PaymentIntentRow, ChargeRow]:
+    """The intent, then the charge, locked and read afresh: the order every use case locks
+    them in, so two never wait on each other."""
+    intent = (
+        await session.execute(
+            select(PaymentIntentRow)
+            .where(PaymentIntentRow.id == intent_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    return intent, await _charge_for_update(session, charge_id)
+
+
+async def _refuse_busy(session: AsyncSession, intent: PaymentIntentRow) -> None:
+    """An intent whose latest charge has a rail operation in flight takes no other request
+    until the answer is applied: Stripe's ``lock_timeout``, which its SDKs retry."""
+    if intent.latest_charge_id is None:
+        return
+    busy = (
+        await session.execute(
+            select(ChargeRow.rail_operation).where(ChargeRow.id == intent.latest_charge_id)
+        )
+    ).scalar_one_or_none()
+    if busy is not None:
+        raise LockTimeoutError()
+
+
+def _authorize_request(
+    ring: KeyRing, intent: PaymentIntentRow, charge: ChargeRow, method: PaymentMethodRow
+) -> AuthorizeRequest:
+    return AuthorizeRequest(
+        request_id=charge.id,
+        merchant_id=intent.merchant_id,
+        livemode=intent.livemode,
+        amount_minor=charge.amount,
+        currency=charge.currency,
+        instrument=_instrument(ring, method),
+        capture=charge.capture_requested,
+        return_url=intent.return_url,
+        description=intent.description,
+        authenticate=AUTHENTICATION_REQUESTED in charge.rail_details,
+    )
+
+
+async def _request_for(
+    session: AsyncSession, ring: KeyRing, intent: PaymentIntentRow, charge: ChargeRow
+) -> AuthorizeRequest:
+    """The authorization a charge asked for, again (same request id, same terms)."""
+    method = await session.get(PaymentMethodRow, charge.payment_method_id)
+    invariant(method is not None, "a charge's payment method exists")
+    assert method is not None
+    request = _authorize_request(ring, intent, charge, method)
+    await session.commit()  # ends the reads: the rail is asked outside any transaction
+    return request
+
+
+def _refused_by_rail(request: AuthorizeRequest, error: BeyondpayError) -> RailOutcome:
+    """A request the rail refused outright (an instrument it cannot take): a failed charge."""
+    return RailOutcome(
+        operation="authorize",
+        status="failed",
+        reference=f"refused:{request.request_id}",
+        request_id=request.request_id,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        failure_code=error.code,
+        message=error.message,
+    )
+
+
+async def _ask_capture(session: AsyncSession, charge: ChargeRow) -> RailOutcome:
+    amount = charge.rail_operation_amount
+    invariant(amount is not None and amount > 0, "a capture in flight names its amount")
+    connector = connector_for(Rail(charge.rail), charge.livemode)
+    try:
+        return await connector.capture(
+            session, f"{charge.id}:capture", str(charge.rail_reference), int(amount or 0)
+        )
+    except BeyondpayError as error:
+        return RailOutcome(
+            operation="capture",
+            status="failed",
+            reference=str(charge.rail_reference),
+            request_id=f"{charge.id}:capture",
+            amount_minor=int(amount or 0),
+            currency=charge.currency,
+            failure_code=error.code,
+            message=error.message,
+        )
+
+
+async def _apply_capture(
+    session: AsyncSession, intent_id: str, charge_id: str, outcome: RailOutcome | None
+) -> ConfirmResult:
+    """The rail's answer to a capture (None: already applied), in its own transaction."""
+    intent, charge = await _lock_pair(session, intent_id, charge_id)
+    if charge.rail_operation == CAPTURE and outcome is not None:
+        amount = int(charge.rail_operation_amount or 0)
+        charge.rail_operation, charge.rail_operation_amount = None, None
+        charge.next_check_at = None
+        charge.updated_at = utcnow()
+        if outcome.status == "succeeded":
+            await _capture_charge(session, charge, amount)
+            intent.status = next_status(Status(intent.status), Action.capture)
+            intent.amount_capturable = 0
+            intent.amount_received = amount
+            intent.updated_at = utcnow()
+            await session.flush()
+            await _record(session, charge, "charge.captured")
+            await _record(session, intent, "payment_intent.succeeded")
+        else:
+            await session.flush()
+    if charge.captured:
+        return ConfirmResult(intent)
+    refusal = InvalidRequestError(
+        (outcome.message if outcome is not None else None)
+        or "The rail refused to capture this payment.",
+        param="amount_to_capture",
+    )
+    return ConfirmResult(intent, refusal.to_dict(), refusal.status)
 
 
 async def _fail_waiting_charge(
@@ -598,9 +822,11 @@ async def _fail_waiting_charge(
 ) -> None:
     """A charge that waited for the payer or the rail and will not be completed: it fails, and
     the rail is told to release whatever it may hold for it."""
-    if charge.rail_reference is not None:
-        connector = connector_for(Rail(charge.rail), charge.livemode)
-        await connector.void(session, f"{charge.id}:void", charge.rail_reference)
+    if charge.rail_reference is not None and ":" not in charge.rail_reference:
+        # Asked of the rail once this commits (never "screened:"/"refused:": not sent).
+        await void_later(
+            session, Rail(charge.rail), charge.livemode, f"{charge.id}:void", charge.rail_reference
+        )
     if charge.authorized and not charge.captured and not charge.voided:
         await postings.void(session, charge.id)
         charge.voided = True
@@ -614,12 +840,15 @@ async def _fail_waiting_charge(
     await _record(session, charge, "charge.failed")
 
 
-async def _capture_charge(session: AsyncSession, charge: ChargeRow, amount: int) -> None:
-    """Posts the hold for ``amount`` with the platform fee, and the balance transaction."""
+async def _capture_charge(
+    session: AsyncSession, charge: ChargeRow, amount: int, *, authorize: bool = False
+) -> None:
+    """Posts the hold for ``amount`` with the platform fee, and the balance transaction: one
+    ledger batch, with the hold itself first when ``authorize`` (an authorization captured at
+    once) and the funds made available when they are at once."""
     config = _config()
     fee = platform_fee(amount, config.payments_fee_bps, config.payments_fee_fixed_minor)
     chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
-    await postings.capture(session, chart, charge.id, amount, fee)
     transaction = postings.balance_transaction(
         merchant_id=charge.merchant_id,
         livemode=charge.livemode,
@@ -633,8 +862,12 @@ async def _capture_charge(session: AsyncSession, charge: ChargeRow, amount: int)
         available_after=timedelta(seconds=config.payments_available_after_s),
     )
     session.add(transaction)
+    transfers = [postings.hold_transfer(chart, charge.rail, charge.id, charge.amount)]
+    transfers = transfers if authorize else []
+    transfers += postings.capture_transfers(chart, charge.id, amount, fee)
     if transaction.status == "available":
-        await postings.make_available(session, chart, transaction.id, transaction.net)
+        transfers += postings.available_transfers(chart, transaction.id, transaction.net)
+    await postings.write(session, chart, charge.rail, transfers)
     charge.captured = True
     charge.amount_captured = amount
     charge.balance_transaction_id = transaction.id
@@ -702,8 +935,6 @@ async def _succeed(
         outcome.amount_minor == charge.amount and outcome.currency == charge.currency,
         "the rail authorized the amount and currency asked for",
     )
-    chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
-    await postings.hold(session, chart, charge.rail, charge.id, charge.amount)
     charge.authorized = True
     charge.status = "succeeded"
     charge.next_check_at = None
@@ -717,11 +948,14 @@ async def _succeed(
     # UPI and net banking take the money when the payer approves: there is nothing to hold.
     captured_by_rail = charge.capture_requested or charge.rail != Rail.card
     if captured_by_rail:
-        await _capture_charge(session, charge, charge.amount)
+        await _capture_charge(session, charge, charge.amount, authorize=True)
         intent.status = next_status(Status(intent.status), Action.rail_succeeded)
         intent.amount_received = charge.amount
         intent.amount_capturable = 0
     else:
+        chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
+        hold = postings.hold_transfer(chart, charge.rail, charge.id, charge.amount)
+        await postings.write(session, chart, charge.rail, [hold])
         intent.status = next_status(Status(intent.status), Action.rail_authorized)
         intent.amount_capturable = charge.amount
     intent.next_action = None
@@ -781,13 +1015,7 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
     if found is None:
         _log.warning("rail_outcome_unknown_charge", rail_reference=outcome.reference)
         return
-    # The intent first, then the charge: the order every use case locks them in.
-    intent = (
-        await session.execute(
-            select(PaymentIntentRow).where(PaymentIntentRow.id == found).with_for_update()
-        )
-    ).scalar_one()
-    charge = await _charge_for_update(session, outcome.request_id)
+    intent, charge = await _lock_pair(session, found, outcome.request_id)
     await apply_outcome(session, intent, charge, outcome)
 
 
@@ -795,44 +1023,65 @@ on_outcome(handle_rail_outcome)
 
 
 async def check_charge(session: AsyncSession, charge_id: str) -> str:
-    """One status check of a charge waiting for its rail; returns the charge's status after it.
+    """One reconciliation of a due charge; returns the charge's status after it. ``session``
+    is outside any transaction, and is left so: each phase commits.
 
-    Still pending: the next check is scheduled by the rail's pacing; when the rail allows no
-    more, the charge fails and the rail is told to release the money.
+    An operation asked and never applied (its process died between the phases) is asked of
+    the rail again with the same request id and applied. A charge waiting for its rail is
+    status-checked: outside any transaction, then applied under the intent's and the charge's
+    locks; still pending, the next check is scheduled by the rail's pacing, and when the rail
+    allows no more the charge fails and the rail is told to release the money.
     """
-    intent_id = (
-        await session.execute(select(ChargeRow.payment_intent_id).where(ChargeRow.id == charge_id))
-    ).scalar_one()
-    intent = (
-        await session.execute(
-            select(PaymentIntentRow).where(PaymentIntentRow.id == intent_id).with_for_update()
-        )
-    ).scalar_one()
-    charge = await _charge_for_update(session, charge_id)
+    charge = await session.get(ChargeRow, charge_id, populate_existing=True)
+    invariant(charge is not None, "a due charge exists")
+    assert charge is not None
+    intent = await session.get(PaymentIntentRow, charge.payment_intent_id, populate_existing=True)
+    assert intent is not None
+    if charge.rail_operation == AUTHORIZE:
+        connector = connector_for(Rail(charge.rail), charge.livemode)
+        request = await _request_for(session, _ring(), intent, charge)
+        await PaymentIntentService()._authorize_on_rail(session, connector, request, intent.id)
+    elif charge.rail_operation == CAPTURE:
+        await session.commit()
+        await _apply_capture(session, intent.id, charge.id, await _ask_capture(session, charge))
+    elif charge.status == "pending" and charge.next_check_at is not None:
+        await session.commit()
+        await _status_check(session, intent.id, charge)
+    status = charge.status
+    await session.commit()
+    return status
+
+
+async def _status_check(session: AsyncSession, intent_id: str, asked: ChargeRow) -> None:
+    if asked.rail_reference is None:
+        intent, charge = await _lock_pair(session, intent_id, asked.id)
+        if charge.status == "pending":
+            await _fail_waiting_charge(
+                session, charge, "processing_error", "The rail never answered."
+            )
+        return
+    connector = connector_for(Rail(asked.rail), asked.livemode)
+    outcome = await connector.status(session, asked.rail_reference)
+    intent, charge = await _lock_pair(session, intent_id, asked.id)
     if charge.status != "pending" or charge.next_check_at is None:
-        return charge.status
-    if charge.rail_reference is None:
-        await _fail_waiting_charge(session, charge, "processing_error", "The rail never answered.")
-        return charge.status
-    connector = connector_for(Rail(charge.rail), charge.livemode)
-    outcome = await connector.status(session, charge.rail_reference)
+        return  # answered meanwhile (a callback)
     charge.checks_made += 1
     if outcome.final:
         await apply_outcome(session, intent, charge, outcome)
-        return charge.status
+        return
     following = next_status_check(Rail(charge.rail), charge.checks_made, charge.created_at)
     if following is None:
         await _give_up(session, intent, charge, outcome)
     else:
         charge.next_check_at = max(following, outcome.check_after or following)
         charge.updated_at = utcnow()
-    return charge.status
 
 
 async def _give_up(
     session: AsyncSession, intent: PaymentIntentRow, charge: ChargeRow, outcome: RailOutcome
 ) -> None:
-    """The rail never gave a final answer in the time allowed: a failure, money released."""
+    """The rail never gave a final answer in the time allowed: a failure, money released (the
+    rail's void is asked once this commits)."""
     timeout = RailOutcome(
         operation="authorize",
         status="failed",
@@ -845,12 +1094,13 @@ async def _give_up(
         decline_code="processing_error",
         message="The payment timed out: the rail gave no final answer in time.",
     )
-    connector = connector_for(Rail(charge.rail), charge.livemode)
-    await connector.void(session, f"{charge.id}:void", str(charge.rail_reference))
     if intent.status in (Status.requires_action, Status.processing) and (
         intent.latest_charge_id == charge.id
     ):
         await _fail(session, intent, charge, timeout)
+        await void_later(
+            session, Rail(charge.rail), charge.livemode, f"{charge.id}:void", outcome.reference
+        )
     else:
         await _fail_waiting_charge(
             session, charge, "payment_intent_payment_attempt_expired", timeout.message or ""
@@ -858,10 +1108,14 @@ async def _give_up(
 
 
 async def due_charges(session: AsyncSession, limit: int) -> list[str]:
+    """Charges whose status check is due, or whose rail operation was never applied."""
     now = utcnow()
     rows = await session.execute(
         select(ChargeRow.id)
-        .where(ChargeRow.next_check_at <= now, ChargeRow.status == "pending")
+        .where(
+            ChargeRow.next_check_at <= now,
+            or_(ChargeRow.status == "pending", ChargeRow.rail_operation.is_not(None)),
+        )
         .order_by(ChargeRow.next_check_at)
         .limit(limit)
     )

@@ -1,8 +1,10 @@
 """Background jobs of payments: reconciliation with the rails, and funds becoming available.
 
 ``reconcile_charges`` runs every 5 seconds: every charge whose scheduled status check is due is
-checked with its rail, one transaction per charge (a rail's bad answer about one never holds
-up the rest). A charge waiting for its rail always has ``next_check_at`` (a database CHECK), so
+checked with its rail, and every rail operation asked but never applied (its process died
+between the phases) is asked again with the same request id and applied; each charge on its own,
+the rail asked outside any transaction (a rail's bad answer about one never holds up the rest).
+A charge waiting for its rail always has ``next_check_at`` (a database CHECK), so
 none can stay ``processing`` unseen; when the rail's pacing allows no more checks, the charge
 fails and the money is released. ``release_available_funds`` moves captured funds from pending
 to available once their ``available_on`` has come. Both are safe to run twice or at once.
@@ -33,7 +35,8 @@ async def reconcile_due_charges(database: Database, limit: int = CHARGES_PER_RUN
         due = await due_charges(session, limit)
     for charge_id in due:
         try:
-            async with database.unit_of_work() as session:
+            # Outside any transaction: the check commits its phases around the rail's answer.
+            async with database.sessionmaker() as session:
                 await check_charge(session, charge_id)
         except Exception:  # one charge's failure must not stop the others; it stays due
             _log.exception("charge_status_check_failed", charge=charge_id)

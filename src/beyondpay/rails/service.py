@@ -79,6 +79,7 @@ __all__ = [
     "upi_push_status",
     "verify_debit_card",
     "view_page",
+    "void_later",
 ]
 
 _SANDBOX: Final[dict[Rail, type[SandboxConnector]]] = {
@@ -105,6 +106,25 @@ def connector_for(rail: Rail, livemode: bool, *, ring: KeyRing | None = None) ->
             " cannot reach it. Use test mode (sk_test_ keys) and the sandbox rails."
         )
     return _SANDBOX[rail](ring)
+
+
+async def void_later(
+    session: AsyncSession, rail: Rail, livemode: bool, request_id: str, reference: str
+) -> None:
+    """Ask the rail to void ``reference`` once this transaction commits (a job, deferred in it):
+    a transaction that decides to release a payment never waits on the network, and a rollback
+    asks for nothing."""
+    from beyondpay.db import jobs
+    from beyondpay.rails.tasks import void_operation
+
+    await jobs.defer(
+        session,
+        void_operation,
+        rail=rail.value,
+        livemode=livemode,
+        request_id=request_id,
+        reference=reference,
+    )
 
 
 def _sandbox(row: Row, ring: KeyRing | None = None) -> SandboxConnector:

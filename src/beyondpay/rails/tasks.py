@@ -1,4 +1,5 @@
-"""Background jobs of the rails: delivering the sandbox rails' callbacks.
+"""Background jobs of the rails: delivering the sandbox rails' callbacks, and voids asked after
+the deciding transaction commits (``rails.service.void_later``).
 
 A callback is deferred, in the transaction that created the operation, for the moment the rail
 answers by itself (the UPI payer's decision, an asynchronous refund). Safe to run twice: the
@@ -7,10 +8,14 @@ delivery is recorded with the outcome, so a repeat finds it made and does nothin
 
 from __future__ import annotations
 
+from typing import Final
+
 import procrastinate
 
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
+
+VOID_RETRY_COUNT: Final = 5  # a void the rail could not take (unreachable) is asked again
 
 rails_jobs = jobs.blueprint("rails")
 
@@ -29,6 +34,27 @@ async def deliver_callback_on(database: Database, reference: str, delivery: int)
                 reference=reference,
                 delivery=delivery,
             )
+
+
+async def void_operation_on(
+    database: Database, rail: str, livemode: bool, request_id: str, reference: str
+) -> None:
+    """Asks the rail to void ``reference`` (request id ``request_id``): after the transaction
+    that decided it committed, outside any transaction. Safe twice: the rail answers a repeated
+    request id with its first answer, and a void of what is already final is refused, not
+    done."""
+    from beyondpay.rails.protocol import Rail
+    from beyondpay.rails.service import connector_for
+
+    async with database.sessionmaker() as session:
+        await connector_for(Rail(rail), livemode).void(session, request_id, reference)
+
+
+@rails_jobs.task(name="void_operation", pass_context=True, retry=VOID_RETRY_COUNT)
+async def void_operation(
+    context: procrastinate.JobContext, rail: str, livemode: bool, request_id: str, reference: str
+) -> None:
+    await void_operation_on(jobs.job_database(context), rail, livemode, request_id, reference)
 
 
 @rails_jobs.task(name="deliver_callback", pass_context=True)
