@@ -41,10 +41,13 @@ async def test_two_concurrent_confirms_of_one_intent_make_one_charge(
         statuses = sorted(response.status_code for response in responses)
         assert statuses in ([200, 400], [200, 429]), [response.text for response in responses]
         loser = next(response for response in responses if response.status_code != 200)
-        assert loser.json()["error"]["code"] == {
-            400: "payment_intent_unexpected_state",
-            429: "lock_timeout",
-        }[loser.status_code]
+        assert (
+            loser.json()["error"]["code"]
+            == {
+                400: "payment_intent_unexpected_state",
+                429: "lock_timeout",
+            }[loser.status_code]
+        )
         async with database.unit_of_work() as session:
             charges = (
                 await session.execute(

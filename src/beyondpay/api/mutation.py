@@ -63,8 +63,8 @@ from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller
 IDEMPOTENCY_KEY_CHARS_MAX: Final = 255
 RECOVERY_STARTED: Final = STARTED
 RECOVERY_FINISHED: Final = "finished"
-# How long a request past a recovery point is taken to be still running: longer than any rail
-# call (the rails' latency is seconds at most) plus the second phase.
+# How long a request past a recovery point is taken to be still running (unless the settings'
+# ``rail_answer_wait_s`` says otherwise): longer than any rail call plus the second phase.
 RECOVERY_LEASE_S: Final = 30
 # Left out of the fingerprint: a fast keyed hash of a 4-digit PIN beside its Argon2 hash would
 # undo Argon2 for whoever holds the ring. The same key with another PIN replays the first answer
@@ -141,6 +141,7 @@ class _KeyState:
     recovery_point: str = RECOVERY_STARTED
     # Every fingerprint the parameters have under the ring's keys (rotation): any one matches.
     accepted: tuple[bytes, ...] = ()
+    lease_s: float = RECOVERY_LEASE_S
 
     @property
     def scope(self) -> str:
@@ -237,6 +238,8 @@ async def run_mutation(
         fingerprints = params_fingerprints(method, route, params, ring)
         state = _KeyState(caller, key, method, route, fingerprints[0], request_id)
         state.accepted = tuple(fingerprints)
+        settings = getattr(request.app.state, "settings", None)
+        state.lease_s = getattr(settings, "rail_answer_wait_s", RECOVERY_LEASE_S)
         replay = await _claim(session, state)
         if replay is not None:
             status, body = replay
@@ -308,7 +311,7 @@ async def _claim(session: AsyncSession, state: _KeyState) -> tuple[int, bytes] |
         raise IdempotencyError()
     if status is not None and body is not None:
         return status, bytes(body)
-    if (utcnow() - updated_at).total_seconds() < RECOVERY_LEASE_S:
+    if (utcnow() - updated_at).total_seconds() < state.lease_s:
         raise IdempotencyConflictError()  # past a recovery point and, as far as we know, running
     state.recovery_point = recovery_point
     return None

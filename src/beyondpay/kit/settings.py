@@ -110,6 +110,17 @@ class Settings(BaseSettings):
         le=90 * 86400,
         description="Seconds before a captured payment moves from pending to available balance.",
     )
+    rail_answer_wait_s: int = Field(
+        default=30,
+        ge=1,
+        le=3_600,
+        description=(
+            "How long an operation asked of a rail may go unanswered before its request is"
+            " taken to have died between its phases: a retry with the same Idempotency-Key"
+            " then resumes it, and the reconciliation job asks the rail again. Longer than any"
+            " rail call."
+        ),
+    )
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )

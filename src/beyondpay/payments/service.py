@@ -104,10 +104,6 @@ CLIENT_SECRET_BYTES: Final = 18
 # The rail operation a charge has asked and not yet applied (charges.rail_operation).
 AUTHORIZE: Final = "authorize"
 CAPTURE: Final = "capture"
-# An operation asked of a rail and still not applied this long after (its process died between
-# the phases) is asked again by the reconciliation job. Longer than any rail call; the API's
-# lease on a request past its recovery point (api.mutation.RECOVERY_LEASE_S) is the same.
-RAIL_ANSWER_WAIT_S: Final = 30
 # Written in a charge's rail details when the risk engine asked the rail for 3-D Secure, so an
 # authorization asked again after a crash asks for it too.
 AUTHENTICATION_REQUESTED: Final = "authentication_requested"
@@ -127,6 +123,13 @@ def configure(settings: Settings, *, ring: KeyRing | None = None) -> None:
 
 def _config() -> Settings:
     return _configured.get("settings") or get_settings()
+
+
+def _answer_wait() -> timedelta:
+    """An operation asked of a rail and still not applied this long after (its process died
+    between the phases) is asked again by the reconciliation job; the API's lease on a request
+    past its recovery point is the same setting."""
+    return timedelta(seconds=_config().rail_answer_wait_s)
 
 
 def _ring() -> KeyRing:
@@ -465,7 +468,7 @@ class PaymentIntentService:
             metadata_={},
             checks_made=0,
             rail_operation=AUTHORIZE,
-            next_check_at=now + timedelta(seconds=RAIL_ANSWER_WAIT_S),
+            next_check_at=now + _answer_wait(),
             created_at=now,
             updated_at=now,
         )
@@ -604,7 +607,7 @@ class PaymentIntentService:
             intent.metadata_ = merge_metadata(intent.metadata_, metadata)
             intent.updated_at = utcnow()
         charge.rail_operation, charge.rail_operation_amount = CAPTURE, amount
-        charge.next_check_at = utcnow() + timedelta(seconds=RAIL_ANSWER_WAIT_S)
+        charge.next_check_at = utcnow() + _answer_wait()
         await session.flush()
         await phases.checkpoint(f"{CAPTURE}:{charge.id}")
         return await self._capture_on_rail(session, intent, charge)
