@@ -29,7 +29,7 @@ from tests.payments.support import balance_and_transactions
 from tests.support import TEST_RING_TEXT, TestMerchant
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-RAIL_LATENCY_MS: Final = 4_000  # the window in which the process is killed
+RAIL_LATENCY_MS: Final = 6_000  # the window in which the process is killed
 ANSWER_WAIT_S: Final = 1  # the lease and the reconciliation's patience, short for the test
 SERVER_START_TIMEOUT_S: Final = 60.0
 PHASE_TIMEOUT_S: Final = 30.0
@@ -198,9 +198,11 @@ async def test_a_confirmation_killed_between_its_phases_is_finished_once_by_its_
             merchant,
             [("/v1/payment_intents", data, "k-confirm", "authorize")],
         )
-    # Killed between the phases: committed as asked, and the rail never answered.
-    assert (await _charge(database, charge_id))["status"] == "pending"
-    assert await _rail_operations(database, charge_id) == 0
+    # Killed between the phases: committed as asked, the answer never applied (the rail is
+    # most likely still sleeping its latency; if the loaded machine let it answer, the window
+    # is the other one between the phases, and the outcome must be the same).
+    killed = await _charge(database, charge_id)
+    assert (killed["status"], killed["rail_operation"]) == ("pending", "authorize")
     headers = {**merchant.auth(), "Idempotency-Key": "k-confirm"}
     await asyncio.sleep(ANSWER_WAIT_S + 0.2)  # the dead request's lease runs out
     retried = await retrying.post("/v1/payment_intents", data=data, headers=headers)
@@ -241,8 +243,8 @@ async def test_a_confirmation_and_a_capture_killed_between_phases_are_finished_b
             ],
         )
     assert captured == held.json()["latest_charge"]
-    assert await _rail_operations(database, confirmed) == 0
-    assert await _rail_operations(database, f"{captured}:capture") == 0
+    assert (await _charge(database, confirmed))["rail_operation"] == "authorize"
+    assert (await _charge(database, captured))["rail_operation"] == "capture"
     # The worker's reconciliation, once the answer wait has passed: each asked again once.
     payments_service.configure(api_settings.model_copy(update={"rail_answer_wait_s": 1}))
     await asyncio.sleep(ANSWER_WAIT_S + 0.2)

@@ -508,9 +508,8 @@ class PaymentIntentService:
             refused = error
             outcome = _refused_by_rail(request, error)
         intent, charge = await _lock_pair(session, intent_id, request.request_id)
-        if charge.rail_operation == AUTHORIZE:
-            charge.rail_operation = None
         await apply_outcome(session, intent, charge, outcome)
+        charge.rail_operation = None  # answered, by this answer or one applied before it
         if refused is not None and charge.status == "failed":
             return ConfirmResult(intent, refused.to_dict(), refused.status)
         method = await session.get(PaymentMethodRow, charge.payment_method_id)
@@ -884,6 +883,9 @@ async def apply_outcome(
     ledger and the events move together. A charge already final ignores it (a repeat)."""
     if charge.status != "pending":
         return
+    if charge.rail_operation == AUTHORIZE and outcome.operation == "authorize":
+        # Answered, whoever brings the answer (a callback may beat the request's phase three).
+        charge.rail_operation = None
     if charge.rail_reference is None:
         charge.rail_reference = outcome.reference
     charge.rail_details = {**charge.rail_details, **dict(outcome.details)}
