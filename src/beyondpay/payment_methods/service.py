@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.api.lists import created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
+from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
@@ -142,15 +143,31 @@ def _base62(raw: bytes) -> str:
     return "".join(reversed(characters))
 
 
+# Merchants' fingerprint keys this process has read as committed, by database: a key never
+# changes once made (rewrapping re-seals the same key), and every payment by card needs one.
+_fingerprint_keys: dict[tuple[str, str], bytes] = {}
+
+
 async def _fingerprint_key(session: AsyncSession, ring: KeyRing, merchant_id: str) -> bytes:
     """The merchant's fingerprint key, made on first use. Two first uses at once: the second
-    insert waits for the first and does nothing, and the select after it sees the winner."""
+    insert waits for the first and does nothing, and the select after it sees the winner.
+    Only a key found made by an earlier transaction is remembered: one made in this one could
+    still roll back."""
+    database = str((await driver_connection(session)).info.dbname)
+    known = _fingerprint_keys.get((database, merchant_id))
+    if known is not None:
+        return known
     context = _fingerprint_key_context(merchant_id)
     statement = select(FingerprintKeyRow.key_sealed).where(
         FingerprintKeyRow.merchant_id == merchant_id
     )
     sealed = (await session.execute(statement)).scalar_one_or_none()
+    if sealed is not None and merchant_id not in session.info.get(_MADE_HERE, ()):
+        key = ring.open(sealed, context=context)
+        _fingerprint_keys[(database, merchant_id)] = key
+        return key
     if sealed is None:
+        session.info.setdefault(_MADE_HERE, set()).add(merchant_id)
         fresh = secrets.token_bytes(KEY_BYTES)
         await session.execute(
             insert(FingerprintKeyRow)
@@ -164,6 +181,9 @@ async def _fingerprint_key(session: AsyncSession, ring: KeyRing, merchant_id: st
         )
         sealed = (await session.execute(statement)).scalar_one()
     return ring.open(sealed, context=context)
+
+
+_MADE_HERE: Final = "beyondpay.fingerprint_keys_made"
 
 
 def _fingerprint(key: bytes, kind: str, value: str) -> str:
