@@ -128,24 +128,36 @@ def _masked_vpa(vpa: str) -> str:
     return f"{local[:2]}****@{handle}"
 
 
-def _policy(row: LimitPolicyRow) -> Policy:
+# On the driver, not the ORM: read on every payment whose scope the cache does not hold (a PSP
+# payer's scope is rarely paid from twice within its lifetime).
+_POLICIES_SQL: Final = (
+    "SELECT id, kind, action, subject, period, amount_minor_max, count_max, currency, mccs,"
+    " start_minute, end_minute, latitude, longitude, radius_m, list_values, segment"
+    " FROM limit_policies WHERE scope = %s AND livemode = %s AND deleted_at IS NULL LIMIT %s"
+)
+
+
+def _policy_of(row: Sequence[Any]) -> Policy:
+    """A policy from a row of ``_POLICIES_SQL``."""
+    (policy_id, kind, action, subject, period, amount_max, count_max, currency, mccs) = row[:9]
+    start_minute, end_minute, latitude, longitude, radius_m, values, segment = row[9:]
     return Policy(
-        id=row.id,
-        kind=Kind(row.kind),
-        action=Action(row.action),
-        subject=Subject(row.subject) if row.subject else None,
-        period=Period(row.period) if row.period else None,
-        amount_minor_max=row.amount_minor_max,
-        count_max=row.count_max,
-        currency=row.currency,
-        mccs=tuple(row.mccs),
-        start_minute=row.start_minute,
-        end_minute=row.end_minute,
-        latitude=row.latitude,
-        longitude=row.longitude,
-        radius_m=row.radius_m,
-        values=frozenset(row.list_values),
-        segment=row.segment,
+        id=policy_id,
+        kind=Kind(kind),
+        action=Action(action),
+        subject=Subject(subject) if subject else None,
+        period=Period(period) if period else None,
+        amount_minor_max=amount_max,
+        count_max=count_max,
+        currency=currency,
+        mccs=tuple(mccs),
+        start_minute=start_minute,
+        end_minute=end_minute,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        values=frozenset(values),
+        segment=segment,
     )
 
 
@@ -244,16 +256,9 @@ class LimitsService:
         if cached is not None:
             return cached
         generation, read_at = cache.generation, cache.now()
-        statement = (
-            select(LimitPolicyRow)
-            .where(
-                LimitPolicyRow.scope == scope,
-                LimitPolicyRow.livemode == livemode,
-                LimitPolicyRow.deleted_at.is_(None),
-            )
-            .limit(POLICIES_PER_SCOPE_MAX)
-        )
-        policies = tuple(_policy(row) for row in (await session.execute(statement)).scalars())
+        driver = await driver_connection(session)
+        cursor = await driver.execute(_POLICIES_SQL, (scope, livemode, POLICIES_PER_SCOPE_MAX))
+        policies = tuple(_policy_of(row) for row in await cursor.fetchall())
         cache.put(session, scope, livemode, policies, generation=generation, read_at=read_at)
         return policies
 

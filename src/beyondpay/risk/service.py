@@ -82,20 +82,29 @@ BLOCKLIST_RULE_ID: Final = "blocklist"
 # change made in another process applies (one made in this process applies at once).
 RULES_CACHE_TTL_S: Final = 1.0
 
-_RULES_SQL: Final = (
-    "SELECT id, action, segment, conditions, reason, position, enabled FROM risk_rules"
-    " WHERE scope = %s AND livemode = %s ORDER BY position, id LIMIT %s"
-)
+# The scope's rules in their order, as one JSON column [[id, action, segment, conditions,
+# reason, enabled], …]: read with the history when the cache has none (a PSP payer's scope, say,
+# is rarely paid from twice within the cache's lifetime), alone by ``rules``.
+_RULES_COLUMN: Final = """(
+SELECT coalesce(json_agg(json_build_array(id, action, segment, conditions, reason, enabled)
+                         ORDER BY position, id), '[]')
+FROM (SELECT id, action, segment, conditions, reason, enabled, position FROM risk_rules
+      WHERE scope = %(blocklist_scope)s AND livemode = %(blocklist_livemode)s
+      ORDER BY position, id LIMIT %(rules_max)s) AS rule)"""
+_RULES_SQL: Final = f"SELECT {_RULES_COLUMN}"
 
 # The first blocklist item the payment matches (its kind and id), as one column of a statement
-# (with the PostgreSQL feature store, of the history's read) or alone.
+# (with the PostgreSQL feature store, of the history's read).
 _BLOCKLIST_COLUMN: Final = """(
 SELECT kind || ' ' || id FROM risk_blocklist_items
 WHERE scope = %(blocklist_scope)s AND livemode = %(blocklist_livemode)s
   AND (kind, value_key) IN
       (SELECT * FROM unnest(%(blocklist_kinds)s::text[], %(blocklist_values)s::text[]))
 ORDER BY id LIMIT 1)"""
-_BLOCKLIST_SQL: Final = f"SELECT {_BLOCKLIST_COLUMN}"
+_SCREEN_COLUMNS: Final = f"{_BLOCKLIST_COLUMN}, {_RULES_COLUMN}"
+_BLOCKLIST_ONLY_COLUMNS: Final = f"{_BLOCKLIST_COLUMN}, NULL"
+_SCREEN_SQL: Final = f"SELECT {_SCREEN_COLUMNS}"
+_BLOCKLIST_SQL: Final = f"SELECT {_BLOCKLIST_ONLY_COLUMNS}"
 
 # The assessment, its event (and the notification of the events follower, as
 # ``events.service`` writes them) and, with the PostgreSQL feature store, the payment recorded
@@ -214,6 +223,18 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _rules_of(stored: Sequence[Sequence[Any]]) -> Sequence[Rule]:
+    """The enabled rules of ``_RULES_COLUMN``'s rows (in their order), or the defaults if the
+    scope has none: a disabled rule still sets the defaults aside."""
+    if not stored:
+        return DEFAULT_RULES
+    return tuple(
+        Rule(rule_id, Action(action), _conditions(conditions), reason, segment)
+        for rule_id, action, segment, conditions, reason, enabled in stored
+        if enabled
+    )
+
+
 def _conditions(stored: Sequence[Mapping[str, Any]]) -> tuple[Condition, ...]:
     return tuple(parse_condition(condition) for condition in stored)
 
@@ -257,8 +278,17 @@ class RiskService:
         # No look for a stored assessment first: a payment is nearly always assessed once, and
         # the insert below finds the stored one anyway (one round trip fewer on every payment).
         store = _store()
-        rules = await self.rules(session, ctx.scope, ctx.livemode)
-        history, blocked_by, unavailable = await self._read(session, store, ctx)
+        cache = self._rules_cache
+        rules = cache.get(session, ctx.scope, ctx.livemode)
+        generation, read_at = cache.generation, cache.now()
+        history, blocked_by, stored_rules, unavailable = await self._read(
+            session, store, ctx, with_rules=rules is None
+        )
+        if rules is None:
+            rules = _rules_of(stored_rules)
+            cache.put(
+                session, ctx.scope, ctx.livemode, rules, generation=generation, read_at=read_at
+            )
         features = compute(ctx, history)
         verdict = self._verdict(ctx, features, rules, blocked_by, unavailable=unavailable)
         recorded = isinstance(store, PostgresFeatureStore) and not unavailable
@@ -283,41 +313,47 @@ class RiskService:
             return cached
         generation, read_at = cache.generation, cache.now()
         driver = await driver_connection(session)
-        cursor = await driver.execute(_RULES_SQL, (scope, livemode, RULES_PER_SCOPE_MAX))
-        rows = await cursor.fetchall()
-        rules: Sequence[Rule] = DEFAULT_RULES
-        if rows:  # rows are in position, id order; a disabled rule still sets the defaults aside
-            rules = tuple(
-                Rule(rule_id, Action(action), _conditions(conditions), reason, segment)
-                for rule_id, action, segment, conditions, reason, _, enabled in rows
-                if enabled
-            )
+        cursor = await driver.execute(
+            _RULES_SQL,
+            {
+                "blocklist_scope": scope,
+                "blocklist_livemode": livemode,
+                "rules_max": RULES_PER_SCOPE_MAX,
+            },
+        )
+        found = await cursor.fetchone()
+        rules = _rules_of(found[0] if found else [])
         cache.put(session, scope, livemode, rules, generation=generation, read_at=read_at)
         return rules
 
     async def _read(
-        self, session: AsyncSession, store: FeatureStore, ctx: PaymentContext
-    ) -> tuple[History, dict[str, str] | None, bool]:
-        """The payer's history, the blocklist item the payment matches, and whether the store
-        failed; with the PostgreSQL store in one statement."""
+        self, session: AsyncSession, store: FeatureStore, ctx: PaymentContext, *, with_rules: bool
+    ) -> tuple[History, dict[str, str] | None, Any, bool]:
+        """The payer's history, the blocklist item the payment matches, the scope's stored rules
+        (if asked for) and whether the store failed: with the PostgreSQL store in one
+        statement, with Redis one round trip to each."""
         candidates = _blocklist_candidates(ctx, _ring())
         parameters = {
             "blocklist_scope": ctx.scope,
             "blocklist_livemode": ctx.livemode,
             "blocklist_kinds": [kind for kind, _ in candidates],
             "blocklist_values": [value for _, value in candidates],
+            "rules_max": RULES_PER_SCOPE_MAX,
         }
         if isinstance(store, PostgresFeatureStore):
-            history, blocked = await store.read_with(session, ctx, _BLOCKLIST_COLUMN, parameters)
-            return history, _blocked_by(blocked), False
+            columns = _SCREEN_COLUMNS if with_rules else _BLOCKLIST_ONLY_COLUMNS
+            history, (blocked, rules) = await store.read_with(session, ctx, columns, parameters)
+            return history, _blocked_by(blocked), rules, False
         unavailable = False
         try:
             history = await store.read(session, ctx)
         except FeatureStoreUnavailableError:
             history, unavailable = History(), True
         driver = await driver_connection(session)
-        found = await (await driver.execute(_BLOCKLIST_SQL, parameters)).fetchone()
-        return history, _blocked_by(found[0] if found else None), unavailable
+        statement = _SCREEN_SQL if with_rules else _BLOCKLIST_SQL
+        found = await (await driver.execute(statement, parameters)).fetchone()
+        assert found is not None  # a SELECT without FROM answers one row
+        return history, _blocked_by(found[0]), found[1], unavailable
 
     def _verdict(
         self,

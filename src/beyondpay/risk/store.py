@@ -61,7 +61,8 @@ class MemoryFeatureStore:
         self.history.record(ctx)
 
 
-# ``{also}``: a column the caller adds to the same round trip (the service: the blocklist).
+# ``{also}``: columns the caller adds to the same round trip (the service: the blocklist and,
+# when its cache has none, the scope's rules).
 _READ_SQL: Final = """
 SELECT agg.count_1h, agg.sum_1h, agg.count_24h, agg.sum_24h, agg.count_30d, agg.sum_30d,
        agg.payees_24h, payer.last_device_id, payer.last_latitude, payer.last_longitude,
@@ -141,14 +142,14 @@ class PostgresFeatureStore:
         return history
 
     async def read_with(
-        self, session: AsyncSession, ctx: PaymentContext, column: str, parameters: dict[str, Any]
-    ) -> tuple[History, Any]:
-        """The history and one more column of the caller's (its SQL and its parameters, named
-        apart from this store's), in one statement."""
+        self, session: AsyncSession, ctx: PaymentContext, columns: str, parameters: dict[str, Any]
+    ) -> tuple[History, tuple[Any, ...]]:
+        """The history and the values of more columns of the caller's (their SQL and their
+        parameters, named apart from this store's), in one statement."""
         now = ctx.occurred_at
         driver = await driver_connection(session)
         cursor = await driver.execute(
-            _READ_SQL.format(also=column),
+            _READ_SQL.format(also=columns),
             {
                 **parameters,
                 "livemode": ctx.livemode,
@@ -179,7 +180,7 @@ class PostgresFeatureStore:
             device_first_seen_at=row[12],
             payee_new_payers_24h=row[13],
         )
-        return history, row[14]
+        return history, tuple(row[14:])
 
     async def record(self, session: AsyncSession, ctx: PaymentContext) -> None:
         driver = await driver_connection(session)
