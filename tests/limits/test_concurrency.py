@@ -167,3 +167,22 @@ async def test_an_unreachable_redis_refuses_and_a_retry_decides_anew(
     assert (await _reserve(database, LimitsService(live, ring_for_tests()), ctx)).allowed
     await live.close()
     await dead.close()
+
+
+async def test_one_payment_reserved_by_racing_calls_counts_once(
+    racing_database: Database, store: CounterStore
+) -> None:
+    limits = LimitsService(store, ring_for_tests())
+    await add_policy(
+        racing_database, limits, kind="cap", subject="payer", period="day", amount_max=CAP_MINOR
+    )
+    ctx = context(amount_minor=AMOUNT_MINOR)
+    decisions = await asyncio.gather(*(_reserve(racing_database, limits, ctx) for _ in range(6)))
+    assert all(decision.allowed for decision in decisions)
+    async with racing_database.unit_of_work() as session:
+        trail = await limits.decisions(session, ctx.scope, ctx.livemode, ctx.payment_id)
+    assert [row.operation for row in trail] == ["reserve"]
+    # The counter holds the payment once: room is left for exactly the rest of the cap.
+    others = [context(amount_minor=AMOUNT_MINOR) for _ in range(CAP_MINOR // AMOUNT_MINOR)]
+    allowed = [(await _reserve(racing_database, limits, other)).allowed for other in others]
+    assert allowed.count(True) == CAP_MINOR // AMOUNT_MINOR - 1

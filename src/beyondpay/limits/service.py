@@ -16,11 +16,13 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import select, text, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
 from beyondpay.api.params import merge_metadata
+from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
@@ -29,6 +31,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.limits.cache import ScopeCache
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,
@@ -54,12 +57,17 @@ from beyondpay.limits.schemas import (
     policy_object,
 )
 from beyondpay.limits.store import (
+    ADD_CTE,
     CounterStore,
     CounterStoreUnavailableError,
     PostgresCounterStore,
     RedisCounterStore,
 )
 
+# What a claimed reservation holds until its counters answer (Redis); never returned.
+CLAIMING: Final = LimitDecision(
+    allowed=False, policy_id=None, reason="deciding", code=None, npci_code=None
+)
 VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
 POLICIES_PER_SCOPE_MAX: Final = 200
 _SHAPED: Final = (
@@ -120,24 +128,36 @@ def _masked_vpa(vpa: str) -> str:
     return f"{local[:2]}****@{handle}"
 
 
-def _policy(row: LimitPolicyRow) -> Policy:
+# On the driver, not the ORM: read on every payment whose scope the cache does not hold (a PSP
+# payer's scope is rarely paid from twice within its lifetime).
+_POLICIES_SQL: Final = (
+    "SELECT id, kind, action, subject, period, amount_minor_max, count_max, currency, mccs,"
+    " start_minute, end_minute, latitude, longitude, radius_m, list_values, segment"
+    " FROM limit_policies WHERE scope = %s AND livemode = %s AND deleted_at IS NULL LIMIT %s"
+)
+
+
+def _policy_of(row: Sequence[Any]) -> Policy:
+    """A policy from a row of ``_POLICIES_SQL``."""
+    (policy_id, kind, action, subject, period, amount_max, count_max, currency, mccs) = row[:9]
+    start_minute, end_minute, latitude, longitude, radius_m, values, segment = row[9:]
     return Policy(
-        id=row.id,
-        kind=Kind(row.kind),
-        action=Action(row.action),
-        subject=Subject(row.subject) if row.subject else None,
-        period=Period(row.period) if row.period else None,
-        amount_minor_max=row.amount_minor_max,
-        count_max=row.count_max,
-        currency=row.currency,
-        mccs=tuple(row.mccs),
-        start_minute=row.start_minute,
-        end_minute=row.end_minute,
-        latitude=row.latitude,
-        longitude=row.longitude,
-        radius_m=row.radius_m,
-        values=frozenset(row.list_values),
-        segment=row.segment,
+        id=policy_id,
+        kind=Kind(kind),
+        action=Action(action),
+        subject=Subject(subject) if subject else None,
+        period=Period(period) if period else None,
+        amount_minor_max=amount_max,
+        count_max=count_max,
+        currency=currency,
+        mccs=tuple(mccs),
+        start_minute=start_minute,
+        end_minute=end_minute,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        values=frozenset(values),
+        segment=segment,
     )
 
 
@@ -151,22 +171,72 @@ def _decision(row: LimitDecisionRow) -> LimitDecision:
     )
 
 
-_CLAIM_SQL: Final = text(
-    "INSERT INTO limit_decisions (id, scope, livemode, payment_id, operation, allowed, reason,"
-    " amount_minor, currency, counters, store, created_at) VALUES (:id, :scope, :livemode,"
-    " :payment_id, 'reserve', false, 'deciding', :amount_minor, :currency, '[]', :store, :now)"
+# How long a process uses a scope's policies without reading them again: the bound on how late
+# a change made in another process applies (one made in this process applies at once).
+POLICIES_CACHE_TTL_S: Final = 1.0
+_POLICIES_CACHE: ScopeCache[tuple[Policy, ...]] = ScopeCache(POLICIES_CACHE_TTL_S)
+
+_DECISION_COLUMNS: Final = (
+    "id, scope, livemode, payment_id, operation, allowed, policy_id, reason, code, npci_code,"
+    " amount_minor, currency, counters, store, created_at"
+)
+_DECISION_VALUES: Final = (
+    "%(id)s, %(scope)s, %(livemode)s, %(payment_id)s, 'reserve', %(allowed)s, %(policy_id)s,"
+    " %(reason)s, %(code)s, %(npci_code)s, %(amount_minor)s, %(currency)s, %(counters)s,"
+    " %(store)s, %(now)s"
+)
+_ON_RESERVED: Final = (
     " ON CONFLICT (scope, livemode, payment_id)"
     " WHERE operation = 'reserve' AND code IS DISTINCT FROM 'limits_unavailable'"
-    " DO NOTHING RETURNING id"
 )
+# The reservation decided in one statement (PostgreSQL counters, locked beforehand): the
+# decision row, unless the payment has one (then nothing is added), and the payment added to
+# the counters it was allowed under.
+_DECIDE_SQL: Final = (
+    f"WITH decided AS (INSERT INTO limit_decisions ({_DECISION_COLUMNS}) VALUES"
+    f" ({_DECISION_VALUES}){_ON_RESERVED} DO NOTHING RETURNING id), {ADD_CTE}"
+    " SELECT id FROM decided"
+)
+# Counters outside the transaction (Redis): the payment claims its reservation before they are
+# counted, so a payment is counted once; the claim waits for a racing claim of the same payment
+# and yields to it. The decision is written over the claim once the counters answered.
+_CLAIM_SQL: Final = (
+    f"INSERT INTO limit_decisions ({_DECISION_COLUMNS}) VALUES ({_DECISION_VALUES})"
+    f"{_ON_RESERVED} DO NOTHING RETURNING id"
+)
+_DECISION_SQL: Final = (
+    "UPDATE limit_decisions SET allowed = %(allowed)s, policy_id = %(policy_id)s,"
+    " reason = %(reason)s, code = %(code)s, npci_code = %(npci_code)s, counters = %(counters)s"
+    " WHERE id = %(id)s"
+)
+
+
+def _decision_parameters(decision: LimitDecision, counted: Sequence[str]) -> dict[str, Any]:
+    return {
+        "allowed": decision.allowed,
+        "policy_id": decision.policy_id,
+        "reason": decision.reason,
+        "code": decision.code,
+        "npci_code": decision.npci_code,
+        "counters": Jsonb(list(counted)),
+    }
 
 
 class LimitsService:
     """``limits_service``; a test may build one over a store and key ring of its own."""
 
-    def __init__(self, store: CounterStore | None = None, ring: KeyRing | None = None) -> None:
+    def __init__(
+        self,
+        store: CounterStore | None = None,
+        ring: KeyRing | None = None,
+        *,
+        policies_cache: ScopeCache[tuple[Policy, ...]] | None = None,
+    ) -> None:
         self._own_store = store
         self._own_ring = ring
+        # One cache per process, whichever instance reads or writes (tests build several);
+        # another cache stands for another process.
+        self._policies_cache = policies_cache if policies_cache is not None else _POLICIES_CACHE
 
     @property
     def store(self) -> CounterStore:
@@ -176,17 +246,21 @@ class LimitsService:
     def ring(self) -> KeyRing:
         return self._own_ring if self._own_ring is not None else _ring()
 
-    async def _policies(self, session: AsyncSession, scope: str, livemode: bool) -> list[Policy]:
-        statement = (
-            select(LimitPolicyRow)
-            .where(
-                LimitPolicyRow.scope == scope,
-                LimitPolicyRow.livemode == livemode,
-                LimitPolicyRow.deleted_at.is_(None),
-            )
-            .limit(POLICIES_PER_SCOPE_MAX)
-        )
-        return [_policy(row) for row in (await session.execute(statement)).scalars()]
+    async def _policies(
+        self, session: AsyncSession, scope: str, livemode: bool
+    ) -> tuple[Policy, ...]:
+        """The scope's policies: from this process's cache (``POLICIES_CACHE_TTL_S``), else
+        read."""
+        cache = self._policies_cache
+        cached = cache.get(session, scope, livemode)
+        if cached is not None:
+            return cached
+        generation, read_at = cache.generation, cache.now()
+        driver = await driver_connection(session)
+        cursor = await driver.execute(_POLICIES_SQL, (scope, livemode, POLICIES_PER_SCOPE_MAX))
+        policies = tuple(_policy_of(row) for row in await cursor.fetchall())
+        cache.put(session, scope, livemode, policies, generation=generation, read_at=read_at)
+        return policies
 
     async def _audit(
         self,
@@ -239,50 +313,72 @@ class LimitsService:
         """Counts the payment against every matching cap, all or none, and returns the decision;
         the same payment again gets the first decision and counts nothing again."""
         invariant(ctx.amount_minor > 0, "a reservation is for a positive amount")
-        claimed = (
-            await session.execute(
-                _CLAIM_SQL,
+        policies = await self._policies(session, ctx.scope, ctx.livemode)
+        store = self.store
+        row = {
+            "id": new_id("ldec"),
+            "scope": ctx.scope,
+            "livemode": ctx.livemode,
+            "payment_id": ctx.payment_id,
+            "amount_minor": ctx.amount_minor,
+            "currency": ctx.currency.lower(),
+            "store": store.name,
+            "now": utcnow(),
+        }
+        driver = await driver_connection(session)
+        if isinstance(store, PostgresCounterStore):
+            decision, counted = await self._decide_in_transaction(session, store, ctx, policies)
+            cursor = await driver.execute(
+                _DECIDE_SQL,
                 {
-                    "id": new_id("ldec"),
-                    "scope": ctx.scope,
-                    "livemode": ctx.livemode,
-                    "payment_id": ctx.payment_id,
-                    "amount_minor": ctx.amount_minor,
-                    "currency": ctx.currency.lower(),
-                    "store": self.store.name,
-                    "now": utcnow(),
+                    **row,
+                    **_decision_parameters(decision, counted),
+                    "add_amount": ctx.amount_minor,
+                    "add_keys": list(counted),
                 },
             )
-        ).scalar_one_or_none()
-        if claimed is None:
+            if await cursor.fetchone() is None:  # decided already (or by a racing call)
+                return _decision(await self._reservation(session, ctx, for_update=False))
+            return decision
+        claiming = {**row, **_decision_parameters(CLAIMING, ())}
+        if await (await driver.execute(_CLAIM_SQL, claiming)).fetchone() is None:
             return _decision(await self._reservation(session, ctx, for_update=False))
-        policies = await self._policies(session, ctx.scope, ctx.livemode)
-        decision = evaluate(policies, ctx)
-        counted: list[str] = []
-        if decision is None:
+        refusal = evaluate(policies, ctx)
+        added: list[str] = []
+        if refusal is None:
             found = increments(policies, ctx)
             try:
-                exceeded = await self.store.reserve(session, ctx.scope, found)
+                exceeded = await store.reserve(session, ctx.scope, found)
             except CounterStoreUnavailableError as error:
                 _log.warning("limits.store_unavailable", scope=ctx.scope, error=str(error))
-                exceeded, decision = None, UNAVAILABLE
+                exceeded, refusal = None, UNAVAILABLE
             if exceeded is not None:
-                decision = cap_refusal(exceeded.policy_id, exceeded.amount_exceeded, policies)
-            elif decision is None:
-                decision, counted = ALLOWED, [increment.key for increment in found]
-        await session.execute(
-            update(LimitDecisionRow)
-            .where(LimitDecisionRow.id == claimed)
-            .values(
-                allowed=decision.allowed,
-                policy_id=decision.policy_id,
-                reason=decision.reason,
-                code=decision.code,
-                npci_code=decision.npci_code,
-                counters=counted,
-            )
+                refusal = cap_refusal(exceeded.policy_id, exceeded.amount_exceeded, policies)
+            elif refusal is None:
+                added = [increment.key for increment in found]
+        outcome = refusal or ALLOWED
+        await driver.execute(
+            _DECISION_SQL, {"id": row["id"], **_decision_parameters(outcome, added)}
         )
-        return decision
+        return outcome
+
+    async def _decide_in_transaction(
+        self,
+        session: AsyncSession,
+        store: PostgresCounterStore,
+        ctx: LimitContext,
+        policies: Sequence[Policy],
+    ) -> tuple[LimitDecision, list[str]]:
+        """The decision over counters in the caller's transaction, locked (not yet added to)
+        until it ends, and the counters the payment is to be added to."""
+        decision = evaluate(policies, ctx)
+        if decision is not None:
+            return decision, []
+        found = increments(policies, ctx)
+        exceeded = await store.lock(session, found)
+        if exceeded is not None:
+            return cap_refusal(exceeded.policy_id, exceeded.amount_exceeded, policies), []
+        return ALLOWED, [increment.key for increment in found]
 
     async def _reservation(
         self, session: AsyncSession, ctx: LimitContext, *, for_update: bool
@@ -410,6 +506,7 @@ class LimitsService:
         session.add(row)
         await session.flush()
         await self._record(session, row, "limits.policy.created")
+        self._policies_cache.invalidate_on_commit(session, scope, livemode)
         return row
 
     async def _record(
@@ -491,6 +588,7 @@ class LimitsService:
         previous = {key: value for key, value in before.items() if after.get(key) != value}
         if previous:
             await self._record(session, row, "limits.policy.updated", previous)
+        self._policies_cache.invalidate_on_commit(session, scope, livemode)
         return row
 
     async def delete_policy(
@@ -500,6 +598,7 @@ class LimitsService:
         await self._record(session, row, "limits.policy.deleted")
         row.deleted_at = utcnow()
         await session.flush()
+        self._policies_cache.invalidate_on_commit(session, scope, livemode)
         return row
 
     async def list_policies(

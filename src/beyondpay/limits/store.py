@@ -2,9 +2,10 @@
 
 One protocol, two implementations, chosen by ``BEYONDPAY_REDIS_URL``:
 
-- ``PostgresCounterStore``: rows of ``limit_counters`` locked (``SELECT … FOR UPDATE`` in key
-  order, so two payments never deadlock) in the caller's transaction; a payment whose
-  transaction rolls back counted nothing.
+- ``PostgresCounterStore``: rows of ``limit_counters`` locked (in key order, so two payments
+  never deadlock) in the caller's transaction; a payment whose transaction rolls back counted
+  nothing. The service's reservation locks and reads them in one statement (``lock``) and adds
+  the payment in the statement that writes its decision (``ADD_CTE``).
 - ``RedisCounterStore``: one hash per counter, checked and incremented by one Lua script, so
   every matching cap is counted or none is, with no round trip between check and increment; each
   key expires with its window. Redis runs outside the caller's transaction: a payment that
@@ -97,6 +98,24 @@ _LOCK_SQL: Final = (
     " ORDER BY key FOR UPDATE"
 )
 _READ_SQL: Final = "SELECT key, amount_minor, count FROM limit_counters WHERE key = ANY(%s)"
+# Creates the missing counters and locks all of them, in key order, and reads what they hold:
+# one statement (the update changes nothing; ON CONFLICT DO UPDATE is what locks and returns
+# a row that exists).
+_CREATE_AND_LOCK_SQL: Final = (
+    "INSERT INTO limit_counters AS counter (key, amount_minor, count, expires_at)"
+    " SELECT key, 0, 0, expires_at FROM unnest(%s::text[], %s::timestamptz[])"
+    " AS given(key, expires_at) ORDER BY key"
+    " ON CONFLICT (key) DO UPDATE SET expires_at = counter.expires_at"
+    " RETURNING key, amount_minor, count"
+)
+# Adds the payment to counters locked by ``_CREATE_AND_LOCK_SQL``, once per row of a CTE named
+# ``decided`` that the statement defines before it (the service: the reservation's decision
+# row, so a payment decided already adds nothing). Parameters ``add_amount``, ``add_keys``.
+ADD_CTE: Final = """
+added AS (
+    UPDATE limit_counters SET amount_minor = amount_minor + %(add_amount)s, count = count + 1
+    WHERE key = ANY(%(add_keys)s::text[]) AND EXISTS (SELECT FROM decided)
+)"""
 _ADD_SQL: Final = (
     "UPDATE limit_counters SET amount_minor = amount_minor + %s, count = count + 1"
     " WHERE key = ANY(%s)"
@@ -123,6 +142,20 @@ class PostgresCounterStore:
         if exceeded is None:
             await driver.execute(_ADD_SQL, (increments[0].amount_minor, keys))
         return exceeded
+
+    async def lock(self, session: AsyncSession, increments: Sequence[Increment]) -> Exceeded | None:
+        """Locks the payment's counters (created if missing) until the caller's transaction
+        ends and says which cap, if any, it does not fit under; counts nothing: the caller adds
+        the payment with ``ADD_CTE`` in the statement that writes its decision."""
+        if not increments:
+            return None
+        keys = [increment.key for increment in increments]
+        driver = await driver_connection(session)
+        cursor = await driver.execute(
+            _CREATE_AND_LOCK_SQL, (keys, [increment.expires_at for increment in increments])
+        )
+        rows = await cursor.fetchall()
+        return _first_exceeded(increments, {row[0]: (row[1], row[2]) for row in rows})
 
     async def peek(
         self, session: AsyncSession, scope: str, increments: Sequence[Increment]

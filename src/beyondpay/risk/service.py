@@ -15,14 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
 from beyondpay.db.session import driver_connection
-from beyondpay.events.service import event_service
+from beyondpay.events.follower import CHANNEL, scope_payload
+from beyondpay.events.service import API_VERSION, event_service
 from beyondpay.kit.clock import utcnow
+from beyondpay.kit.context import current_request
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -30,11 +33,20 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings, get_settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.risk import domain
+from beyondpay.risk.cache import ScopeCache
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import BlocklistItemExistsError
 from beyondpay.risk.features import History, compute
 from beyondpay.risk.models import AssessmentRow, BlocklistItemRow, RuleRow
-from beyondpay.risk.rules import DEFAULT_RULES, Action, Rule, evaluate, parse_condition, values_of
+from beyondpay.risk.rules import (
+    DEFAULT_RULES,
+    Action,
+    Condition,
+    Rule,
+    evaluate,
+    parse_condition,
+    values_of,
+)
 from beyondpay.risk.schemas import (
     AssessmentListParams,
     BlocklistItemCreateParams,
@@ -49,10 +61,12 @@ from beyondpay.risk.schemas import (
     rule_object,
 )
 from beyondpay.risk.store import (
+    RECORD_CTES,
     FeatureStore,
     FeatureStoreUnavailableError,
     PostgresFeatureStore,
     RedisFeatureStore,
+    record_parameters,
 )
 
 CONTRIBUTIONS_SHOWN: Final = 5
@@ -64,25 +78,59 @@ UNAVAILABLE_RULE: Final = {
 }
 BLOCKLIST_RULE_ID: Final = "blocklist"
 
-# The scope's rules and the first blocklist item the payment matches, in one round trip.
-_SCREEN_SQL: Final = """
-(SELECT 'rule', id, action, segment, conditions, reason, position, enabled
- FROM risk_rules WHERE scope = %(scope)s AND livemode = %(livemode)s
- ORDER BY position, id LIMIT %(rules_max)s)
-UNION ALL
-(SELECT 'blocklist', id, kind, NULL, NULL, NULL, 0, true
- FROM risk_blocklist_items
- WHERE scope = %(scope)s AND livemode = %(livemode)s
-   AND (kind, value_key) IN (SELECT * FROM unnest(%(kinds)s::text[], %(values)s::text[]))
- ORDER BY id LIMIT 1)
-"""
+# How long a process uses a scope's rules without reading them again: the bound on how late a
+# change made in another process applies (one made in this process applies at once).
+RULES_CACHE_TTL_S: Final = 1.0
 
-_INSERT_SQL: Final = (
-    "INSERT INTO risk_assessments (id, scope, livemode, payment_id, rail, amount_minor, currency,"
-    " segment, score, level, decision, decline_code, rules, contributions, features,"
-    " model_version, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s) ON CONFLICT (scope, livemode, payment_id) DO NOTHING RETURNING id"
-)
+# The scope's rules in their order, as one JSON column [[id, action, segment, conditions,
+# reason, enabled], …]: read with the history when the cache has none (a PSP payer's scope, say,
+# is rarely paid from twice within the cache's lifetime), alone by ``rules``.
+_RULES_COLUMN: Final = """(
+SELECT coalesce(json_agg(json_build_array(id, action, segment, conditions, reason, enabled)
+                         ORDER BY position, id), '[]')
+FROM (SELECT id, action, segment, conditions, reason, enabled, position FROM risk_rules
+      WHERE scope = %(blocklist_scope)s AND livemode = %(blocklist_livemode)s
+      ORDER BY position, id LIMIT %(rules_max)s) AS rule)"""
+_RULES_SQL: Final = f"SELECT {_RULES_COLUMN}"
+
+# The first blocklist item the payment matches (its kind and id), as one column of a statement
+# (with the PostgreSQL feature store, of the history's read).
+_BLOCKLIST_COLUMN: Final = """(
+SELECT kind || ' ' || id FROM risk_blocklist_items
+WHERE scope = %(blocklist_scope)s AND livemode = %(blocklist_livemode)s
+  AND (kind, value_key) IN
+      (SELECT * FROM unnest(%(blocklist_kinds)s::text[], %(blocklist_values)s::text[]))
+ORDER BY id LIMIT 1)"""
+_SCREEN_COLUMNS: Final = f"{_BLOCKLIST_COLUMN}, {_RULES_COLUMN}"
+_BLOCKLIST_ONLY_COLUMNS: Final = f"{_BLOCKLIST_COLUMN}, NULL"
+_SCREEN_SQL: Final = f"SELECT {_SCREEN_COLUMNS}"
+_BLOCKLIST_SQL: Final = f"SELECT {_BLOCKLIST_ONLY_COLUMNS}"
+
+# The assessment, its event (and the notification of the events follower, as
+# ``events.service`` writes them) and, with the PostgreSQL feature store, the payment recorded
+# in the history: one statement, all only if this payment had no assessment yet. ON CONFLICT
+# waits for a racing insert of the same payment and yields to it; the rest then writes nothing.
+_ASSESSED_CTE: Final = """
+assessed AS (
+    INSERT INTO risk_assessments (id, scope, livemode, payment_id, rail, amount_minor, currency,
+        segment, score, level, decision, decline_code, rules, contributions, features,
+        model_version, created_at)
+    VALUES (%(id)s, %(scope)s, %(assessment_livemode)s, %(payment_id)s, %(rail)s,
+        %(amount_minor)s, %(currency)s, %(segment)s, %(score)s, %(level)s, %(decision)s,
+        %(decline_code)s, %(rules)s, %(contributions)s, %(features)s, %(model_version)s,
+        %(created_at)s)
+    ON CONFLICT (scope, livemode, payment_id) DO NOTHING RETURNING id
+), event AS (
+    INSERT INTO events (id, merchant_id, livemode, type, api_version, object_id, data,
+        request_id, idempotency_key, created_at)
+    SELECT %(event_id)s, %(scope)s, %(assessment_livemode)s, 'risk.assessment.created',
+        %(api_version)s, id, %(event_data)s, %(request_id)s, %(idempotency_key)s,
+        %(created_at)s
+    FROM assessed
+)"""
+_ASSESSED_TAIL: Final = " SELECT pg_notify(%(channel)s, %(channel_payload)s) FROM assessed"
+_INSERT_SQL: Final = f"WITH {_ASSESSED_CTE}{_ASSESSED_TAIL}"
+_INSERT_AND_RECORD_SQL: Final = f"WITH {_ASSESSED_CTE}, {RECORD_CTES}{_ASSESSED_TAIL}"
 
 
 class Scorer(Protocol):
@@ -104,13 +152,16 @@ class _Configured:
 
 
 _configured = _Configured()
+_RULES_CACHE: ScopeCache[Sequence[Rule]] = ScopeCache(RULES_CACHE_TTL_S)
 
 
 def configure(
     settings: Settings, *, store: FeatureStore | None = None, scorer: Scorer | None = None
 ) -> None:
-    """The feature store (Redis when ``BEYONDPAY_REDIS_URL`` is set, else PostgreSQL) and the
-    key ring of this process; tests and the benchmark may hand a store or a model of their own."""
+    """The feature store (Redis when ``BEYONDPAY_REDIS_URL`` is set, else PostgreSQL), the key
+    ring and the model of this process; tests and the benchmark may hand a store or a model of
+    their own. Called when the API and the worker start: the model is loaded here (seconds: the
+    file is a scikit-learn pickle), so no payment waits for it and none imports scikit-learn."""
     url = settings.redis_url_value()
     if store is None:
         store = (
@@ -120,8 +171,16 @@ def configure(
         )
     _configured.store = store
     _configured.ring = settings.key_ring()
-    _configured.scorer = scorer
+    _configured.scorer = scorer if scorer is not None else _default_scorer()
     _configured.model_decides_in_test_mode = settings.risk_model_decides_in_test_mode
+
+
+def _default_scorer() -> Scorer:
+    # Loaded once per process (lru_cache in risk.model); imported here so that merely importing
+    # risk does not load numpy and the model file.
+    from beyondpay.risk.model import default_model
+
+    return default_model()
 
 
 def _store() -> FeatureStore:
@@ -138,12 +197,8 @@ def _ring() -> KeyRing:
 
 
 def _scorer() -> Scorer:
-    if _configured.scorer is None:
-        # Loaded once per process (lru_cache in risk.model); imported here so that merely
-        # importing risk does not load numpy and the model file.
-        from beyondpay.risk.model import default_model
-
-        _configured.scorer = default_model()
+    if _configured.scorer is None:  # a process that did not call configure at start-up
+        _configured.scorer = _default_scorer()
     return _configured.scorer
 
 
@@ -164,6 +219,38 @@ def _contribution(item: Any) -> dict[str, Any]:
     }
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _rules_of(stored: Sequence[Sequence[Any]]) -> Sequence[Rule]:
+    """The enabled rules of ``_RULES_COLUMN``'s rows (in their order), or the defaults if the
+    scope has none: a disabled rule still sets the defaults aside."""
+    if not stored:
+        return DEFAULT_RULES
+    return tuple(
+        Rule(rule_id, Action(action), _conditions(conditions), reason, segment)
+        for rule_id, action, segment, conditions, reason, enabled in stored
+        if enabled
+    )
+
+
+def _conditions(stored: Sequence[Mapping[str, Any]]) -> tuple[Condition, ...]:
+    return tuple(parse_condition(condition) for condition in stored)
+
+
+def _blocked_by(found: str | None) -> dict[str, str] | None:
+    """The rule a blocklist match fires, from the column ``_BLOCKLIST_COLUMN`` reads."""
+    if found is None:
+        return None
+    kind, _, item_id = found.partition(" ")
+    return {
+        "id": BLOCKLIST_RULE_ID,
+        "action": "block",
+        "reason": f"The {kind} is on the blocklist ({item_id}).",
+    }
+
+
 def _fired(rule: Rule) -> dict[str, str]:
     return {"id": rule.id, "action": rule.action.value, "reason": rule.reason}
 
@@ -178,6 +265,12 @@ class _Verdict:
 
 
 class RiskService:
+    """``risk_service``; a test may build another over a rules cache of its own (as another
+    process would have)."""
+
+    def __init__(self, rules_cache: ScopeCache[Sequence[Rule]] | None = None) -> None:
+        self._rules_cache = rules_cache if rules_cache is not None else _RULES_CACHE
+
     async def assess(self, session: AsyncSession, ctx: PaymentContext) -> AssessmentRow:
         """The assessment of ``ctx``'s payment: the stored one if it was assessed already."""
         invariant(ctx.amount_minor > 0, "a payment assessed moves a positive amount")
@@ -185,41 +278,92 @@ class RiskService:
         # No look for a stored assessment first: a payment is nearly always assessed once, and
         # the insert below finds the stored one anyway (one round trip fewer on every payment).
         store = _store()
-        unavailable = False
-        try:
-            history = await store.read(session, ctx)
-        except FeatureStoreUnavailableError:
-            history, unavailable = History(), True
+        cache = self._rules_cache
+        rules = cache.get(session, ctx.scope, ctx.livemode)
+        generation, read_at = cache.generation, cache.now()
+        history, blocked_by, stored_rules, unavailable = await self._read(
+            session, store, ctx, with_rules=rules is None
+        )
+        if rules is None:
+            rules = _rules_of(stored_rules)
+            cache.put(
+                session, ctx.scope, ctx.livemode, rules, generation=generation, read_at=read_at
+            )
         features = compute(ctx, history)
-        verdict = await self._verdict(session, ctx, features, unavailable=unavailable)
-        row = await self._insert(session, ctx, features, verdict)
+        verdict = self._verdict(ctx, features, rules, blocked_by, unavailable=unavailable)
+        recorded = isinstance(store, PostgresFeatureStore) and not unavailable
+        row = await self._insert(session, ctx, features, verdict, record=recorded)
         if row is None:  # assessed already, or by a racing call (which recorded the payment)
             raced = await self._stored(session, ctx.scope, ctx.livemode, ctx.payment_id)
             invariant(raced is not None, "a conflicting assessment is visible once it commits")
             assert raced is not None
             return raced
-        if not unavailable:
+        if not unavailable and not recorded:
             # Should Redis fail now, the verdict stands; the payment is missing from the counts.
             with contextlib.suppress(FeatureStoreUnavailableError):
                 await store.record(session, ctx)
-        await event_service.record(
-            session,
-            merchant_id=ctx.scope,
-            livemode=ctx.livemode,
-            type="risk.assessment.created",
-            object=assessment_object(row),
-        )
         return row
 
-    async def _verdict(
+    async def rules(self, session: AsyncSession, scope: str, livemode: bool) -> Sequence[Rule]:
+        """The scope's enabled rules in their order, or the defaults when it has none at all:
+        from this process's cache (``RULES_CACHE_TTL_S``), else read."""
+        cache = self._rules_cache
+        cached = cache.get(session, scope, livemode)
+        if cached is not None:
+            return cached
+        generation, read_at = cache.generation, cache.now()
+        driver = await driver_connection(session)
+        cursor = await driver.execute(
+            _RULES_SQL,
+            {
+                "blocklist_scope": scope,
+                "blocklist_livemode": livemode,
+                "rules_max": RULES_PER_SCOPE_MAX,
+            },
+        )
+        found = await cursor.fetchone()
+        rules = _rules_of(found[0] if found else [])
+        cache.put(session, scope, livemode, rules, generation=generation, read_at=read_at)
+        return rules
+
+    async def _read(
+        self, session: AsyncSession, store: FeatureStore, ctx: PaymentContext, *, with_rules: bool
+    ) -> tuple[History, dict[str, str] | None, Any, bool]:
+        """The payer's history, the blocklist item the payment matches, the scope's stored rules
+        (if asked for) and whether the store failed: with the PostgreSQL store in one
+        statement, with Redis one round trip to each."""
+        candidates = _blocklist_candidates(ctx, _ring())
+        parameters = {
+            "blocklist_scope": ctx.scope,
+            "blocklist_livemode": ctx.livemode,
+            "blocklist_kinds": [kind for kind, _ in candidates],
+            "blocklist_values": [value for _, value in candidates],
+            "rules_max": RULES_PER_SCOPE_MAX,
+        }
+        if isinstance(store, PostgresFeatureStore):
+            columns = _SCREEN_COLUMNS if with_rules else _BLOCKLIST_ONLY_COLUMNS
+            history, (blocked, rules) = await store.read_with(session, ctx, columns, parameters)
+            return history, _blocked_by(blocked), rules, False
+        unavailable = False
+        try:
+            history = await store.read(session, ctx)
+        except FeatureStoreUnavailableError:
+            history, unavailable = History(), True
+        driver = await driver_connection(session)
+        statement = _SCREEN_SQL if with_rules else _BLOCKLIST_SQL
+        found = await (await driver.execute(statement, parameters)).fetchone()
+        assert found is not None  # a SELECT without FROM answers one row
+        return history, _blocked_by(found[0]), found[1], unavailable
+
+    def _verdict(
         self,
-        session: AsyncSession,
         ctx: PaymentContext,
         features: dict[str, float],
+        rules: Sequence[Rule],
+        blocked_by: dict[str, str] | None,
         *,
         unavailable: bool,
     ) -> _Verdict:
-        rules, blocked_by = await self._screen(session, ctx)
         outcome = evaluate(rules, values_of(ctx, features), ctx.segment)
         fired = [_fired(rule) for rule in outcome.fired]
         action = outcome.action.value if outcome.action is not None else None
@@ -248,7 +392,12 @@ class RiskService:
         ctx: PaymentContext,
         features: dict[str, float],
         verdict: _Verdict,
+        *,
+        record: bool,
     ) -> AssessmentRow | None:
+        """Stores the assessment and its event (and records the payment in the PostgreSQL
+        feature store): one statement on the driver, before every payment. The row stays out of
+        the session. None if the payment was assessed already."""
         row = AssessmentRow(
             id=new_id("ra"),
             scope=ctx.scope,
@@ -268,31 +417,39 @@ class RiskService:
             model_version=verdict.model_version,
             created_at=utcnow(),
         )
-        # One INSERT on the driver: this runs before every payment. The row stays out of the
-        # session; ON CONFLICT waits for a racing insert of the same payment and yields to it.
+        request = current_request()
+        parameters: dict[str, Any] = {
+            "id": row.id,
+            "scope": row.scope,
+            "assessment_livemode": row.livemode,
+            "payment_id": row.payment_id,
+            "rail": row.rail,
+            "amount_minor": row.amount_minor,
+            "currency": row.currency,
+            "segment": row.segment,
+            "score": row.score,
+            "level": row.level,
+            "decision": row.decision,
+            "decline_code": row.decline_code,
+            "rules": Jsonb(row.rules),
+            "contributions": Jsonb(row.contributions),
+            "features": Jsonb(row.features),
+            "model_version": row.model_version,
+            "created_at": row.created_at,
+            "event_id": new_id("evt"),
+            "api_version": API_VERSION,
+            "event_data": Jsonb({"object": assessment_object(row)}, dumps=_dumps),
+            "request_id": request.id,
+            "idempotency_key": request.idempotency_key,
+            "channel": CHANNEL,
+            "channel_payload": scope_payload(row.scope, row.livemode),
+        }
+        statement = _INSERT_SQL
+        if record:
+            statement = _INSERT_AND_RECORD_SQL
+            parameters.update(record_parameters(ctx))
         driver = await driver_connection(session)
-        cursor = await driver.execute(
-            _INSERT_SQL,
-            (
-                row.id,
-                row.scope,
-                row.livemode,
-                row.payment_id,
-                row.rail,
-                row.amount_minor,
-                row.currency,
-                row.segment,
-                row.score,
-                row.level,
-                row.decision,
-                row.decline_code,
-                Jsonb(row.rules),
-                Jsonb(row.contributions),
-                Jsonb(row.features),
-                row.model_version,
-                row.created_at,
-            ),
-        )
+        cursor = await driver.execute(statement, parameters)
         return row if await cursor.fetchone() is not None else None
 
     async def _stored(
@@ -305,50 +462,6 @@ class RiskService:
         )
         row: AssessmentRow | None = (await session.execute(statement)).scalar_one_or_none()
         return row
-
-    async def _screen(
-        self, session: AsyncSession, ctx: PaymentContext
-    ) -> tuple[Sequence[Rule], dict[str, str] | None]:
-        """The scope's enabled rules in their order (the defaults when it has none at all) and
-        the blocklist entry the payment matches, if any: one statement, on every payment."""
-        candidates = _blocklist_candidates(ctx, _ring())
-        driver = await driver_connection(session)
-        cursor = await driver.execute(
-            _SCREEN_SQL,
-            {
-                "scope": ctx.scope,
-                "livemode": ctx.livemode,
-                "kinds": [kind for kind, _ in candidates],
-                "values": [value for _, value in candidates],
-                "rules_max": RULES_PER_SCOPE_MAX,
-            },
-        )
-        rules: list[tuple[int, str, Rule | None]] = []
-        blocked_by: dict[str, str] | None = None
-        for (
-            source,
-            item_id,
-            action,
-            segment,
-            conditions,
-            reason,
-            position,
-            enabled,
-        ) in await cursor.fetchall():
-            if source == "blocklist":
-                blocked_by = {
-                    "id": BLOCKLIST_RULE_ID,
-                    "action": "block",
-                    "reason": f"The {action} is on the blocklist ({item_id}).",
-                }
-                continue
-            parsed = tuple(parse_condition(condition) for condition in conditions)
-            rule = Rule(item_id, Action(action), parsed, reason, segment) if enabled else None
-            rules.append((position, item_id, rule))
-        if not rules:
-            return DEFAULT_RULES, blocked_by
-        rules.sort(key=lambda entry: (entry[0], entry[1]))
-        return [rule for _, _, rule in rules if rule is not None], blocked_by
 
     async def get_assessment(
         self, session: AsyncSession, caller: Caller, assessment_id: str
@@ -393,6 +506,7 @@ class RiskService:
         session.add(row)
         await session.flush()
         await _record(session, row, "risk.rule.created")
+        self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
     async def get_rule(
@@ -430,6 +544,7 @@ class RiskService:
         row.updated_at = utcnow()
         await session.flush()
         await _record(session, row, "risk.rule.updated")
+        self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
     async def delete_rule(self, session: AsyncSession, caller: Caller, rule_id: str) -> RuleRow:
@@ -437,6 +552,7 @@ class RiskService:
         await session.delete(row)
         await session.flush()
         await _record(session, row, "risk.rule.deleted")
+        self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
     async def list_rules(

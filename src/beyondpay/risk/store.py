@@ -4,6 +4,8 @@ test_store.py runs the same cases against each):
 
 - ``PostgresFeatureStore`` (no Redis configured): tables ``risk_feature_*``, one statement to
   read and one to record, in the caller's transaction, so a rolled-back payment leaves no count.
+  The service reads the blocklist in the read's statement (``read_with``) and records in the
+  statement that stores the assessment (``RECORD_CTES``): two round trips an assessment.
 - ``RedisFeatureStore`` (``BEYONDPAY_REDIS_URL`` set): sorted sets and hashes with TTLs, read in
   one pipelined round trip and recorded by one Lua script (atomic). Redis is not in the caller's
   transaction: a payment whose transaction rolls back after its assessment still counted, which
@@ -59,6 +61,8 @@ class MemoryFeatureStore:
         self.history.record(ctx)
 
 
+# ``{also}``: columns the caller adds to the same round trip (the service: the blocklist and,
+# when its cache has none, the scope's rules).
 _READ_SQL: Final = """
 SELECT agg.count_1h, agg.sum_1h, agg.count_24h, agg.sum_24h, agg.count_30d, agg.sum_30d,
        agg.payees_24h, payer.last_device_id, payer.last_latitude, payer.last_longitude,
@@ -70,7 +74,8 @@ SELECT agg.count_1h, agg.sum_1h, agg.count_24h, agg.sum_24h, agg.count_30d, agg.
         WHERE device.livemode = %(livemode)s AND device.device_id = %(device)s::text),
        (SELECT count(*) FROM risk_feature_payees AS fan
         WHERE fan.livemode = %(livemode)s AND fan.payee_key = %(payee)s
-          AND fan.first_paid_at > %(since_24h)s AND fan.first_paid_at <= %(now)s)
+          AND fan.first_paid_at > %(since_24h)s AND fan.first_paid_at <= %(now)s),
+       {also}
 FROM (
     SELECT count(*) FILTER (WHERE occurred_at > %(since_1h)s) AS count_1h,
            coalesce(sum(amount_minor) FILTER (WHERE occurred_at > %(since_1h)s), 0) AS sum_1h,
@@ -87,35 +92,44 @@ LEFT JOIN risk_feature_payers AS payer
     ON payer.livemode = %(livemode)s AND payer.payer_key = %(payer)s
 """
 
-# One statement: the payment, the window pruned, the payee's new payer, the payer's last device
-# and place, the device's first sighting. A payer's row lock orders its concurrent records.
-_RECORD_SQL: Final = """
-WITH payment AS (
+# The payment, the window pruned, the payee's new payer, the payer's last device and place, the
+# device's first sighting: common table expressions that record once per row of a CTE named
+# ``assessed`` that the statement defines before them (the service: the assessment's INSERT, so
+# a payment assessed already records nothing, in the same statement). A payer's row lock
+# orders its concurrent records.
+RECORD_CTES: Final = """
+payment AS (
     INSERT INTO risk_feature_payments
         (livemode, payer_key, occurred_at, amount_minor, payee_key, payment_id)
-    VALUES (%(livemode)s, %(payer)s, %(now)s, %(amount)s, %(payee)s, %(payment)s)
+    SELECT %(livemode)s, %(payer)s, %(now)s, %(amount)s, %(payee)s, %(payment)s FROM assessed
 ), pruned AS (
     DELETE FROM risk_feature_payments
     WHERE livemode = %(livemode)s AND payer_key = %(payer)s AND occurred_at <= %(since_30d)s
+      AND EXISTS (SELECT FROM assessed)
 ), payee AS (
     INSERT INTO risk_feature_payees (livemode, payee_key, payer_key, first_paid_at)
-    VALUES (%(livemode)s, %(payee)s, %(payer)s, %(now)s)
+    SELECT %(livemode)s, %(payee)s, %(payer)s, %(now)s FROM assessed
     ON CONFLICT DO NOTHING
 ), device AS (
     INSERT INTO risk_feature_devices (livemode, device_id, first_seen_at)
-    SELECT %(livemode)s, %(device)s::text, %(now)s WHERE %(device)s::text IS NOT NULL
+    SELECT %(livemode)s, %(device)s::text, %(now)s FROM assessed
+    WHERE %(device)s::text IS NOT NULL
     ON CONFLICT DO NOTHING
+), last_seen AS (
+    INSERT INTO risk_feature_payers AS payer
+        (livemode, payer_key, last_device_id, last_latitude, last_longitude, last_located_at)
+    SELECT %(livemode)s, %(payer)s, %(device)s::text, %(latitude)s::float8,
+           %(longitude)s::float8,
+           CASE WHEN %(latitude)s::float8 IS NULL THEN NULL ELSE %(now)s::timestamptz END
+    FROM assessed
+    ON CONFLICT (livemode, payer_key) DO UPDATE SET
+        last_device_id = coalesce(excluded.last_device_id, payer.last_device_id),
+        last_latitude = coalesce(excluded.last_latitude, payer.last_latitude),
+        last_longitude = coalesce(excluded.last_longitude, payer.last_longitude),
+        last_located_at = coalesce(excluded.last_located_at, payer.last_located_at)
 )
-INSERT INTO risk_feature_payers AS payer
-    (livemode, payer_key, last_device_id, last_latitude, last_longitude, last_located_at)
-VALUES (%(livemode)s, %(payer)s, %(device)s::text, %(latitude)s::float8, %(longitude)s::float8,
-        CASE WHEN %(latitude)s::float8 IS NULL THEN NULL ELSE %(now)s::timestamptz END)
-ON CONFLICT (livemode, payer_key) DO UPDATE SET
-    last_device_id = coalesce(excluded.last_device_id, payer.last_device_id),
-    last_latitude = coalesce(excluded.last_latitude, payer.last_latitude),
-    last_longitude = coalesce(excluded.last_longitude, payer.last_longitude),
-    last_located_at = coalesce(excluded.last_located_at, payer.last_located_at)
 """
+_RECORD_SQL: Final = f"WITH assessed AS (SELECT 1), {RECORD_CTES} SELECT 1"
 
 
 def _located(ctx: PaymentContext) -> bool:
@@ -124,11 +138,20 @@ def _located(ctx: PaymentContext) -> bool:
 
 class PostgresFeatureStore:
     async def read(self, session: AsyncSession, ctx: PaymentContext) -> History:
+        history, _ = await self.read_with(session, ctx, "NULL", {})
+        return history
+
+    async def read_with(
+        self, session: AsyncSession, ctx: PaymentContext, columns: str, parameters: dict[str, Any]
+    ) -> tuple[History, tuple[Any, ...]]:
+        """The history and the values of more columns of the caller's (their SQL and their
+        parameters, named apart from this store's), in one statement."""
         now = ctx.occurred_at
         driver = await driver_connection(session)
         cursor = await driver.execute(
-            _READ_SQL,
+            _READ_SQL.format(also=columns),
             {
+                **parameters,
                 "livemode": ctx.livemode,
                 "payer": ctx.payer_key,
                 "payee": ctx.payee_key,
@@ -141,7 +164,7 @@ class PostgresFeatureStore:
         )
         row = await cursor.fetchone()
         assert row is not None  # an aggregate always answers one row
-        return History(
+        history = History(
             count_1h=row[0],
             sum_1h_minor=int(row[1]),
             count_24h=row[2],
@@ -157,25 +180,28 @@ class PostgresFeatureStore:
             device_first_seen_at=row[12],
             payee_new_payers_24h=row[13],
         )
+        return history, tuple(row[14:])
 
     async def record(self, session: AsyncSession, ctx: PaymentContext) -> None:
-        located = _located(ctx)
         driver = await driver_connection(session)
-        await driver.execute(
-            _RECORD_SQL,
-            {
-                "livemode": ctx.livemode,
-                "payer": ctx.payer_key,
-                "payee": ctx.payee_key,
-                "payment": ctx.payment_id,
-                "amount": ctx.amount_minor,
-                "device": ctx.device_id,
-                "latitude": ctx.latitude if located else None,
-                "longitude": ctx.longitude if located else None,
-                "now": ctx.occurred_at,
-                "since_30d": ctx.occurred_at - WINDOW_30D,
-            },
-        )
+        await driver.execute(_RECORD_SQL, record_parameters(ctx))
+
+
+def record_parameters(ctx: PaymentContext) -> dict[str, Any]:
+    """The parameters of ``RECORD_CTES``."""
+    located = _located(ctx)
+    return {
+        "livemode": ctx.livemode,
+        "payer": ctx.payer_key,
+        "payee": ctx.payee_key,
+        "payment": ctx.payment_id,
+        "amount": ctx.amount_minor,
+        "device": ctx.device_id,
+        "latitude": ctx.latitude if located else None,
+        "longitude": ctx.longitude if located else None,
+        "now": ctx.occurred_at,
+        "since_30d": ctx.occurred_at - WINDOW_30D,
+    }
 
 
 # KEYS: payments, payees, state, device, payee's payers, payee's new payers.
