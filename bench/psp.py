@@ -16,7 +16,8 @@ loop on ``--connections`` keep-alive connections pinned to the second core, each
 /v1/psp/payments`` pays ₹10, the pairs taken in turn so that none pays more than
 ``PAYS_PER_PAYER_MAX`` times (NPCI's caps, 20 P2P payments and ₹1,00,000 a day, ₹5,000 on a
 new device, and the default velocity rule never bind). Only a 200 whose payment ``succeeded``
-counts; any other answer is counted, printed, and makes the run exit 1. When every payer has paid its share, the load stops and the figure says so.
+counts; any other answer is counted, printed, and makes the run exit 1. When every payer has
+paid its share, the load stops and the figure says so.
 
 Each payment checks the payer's UPI PIN, an Argon2id hash (psp/banking/pins.py) that costs tens
 of milliseconds of CPU by design; the benchmark measures ``verify_pin`` alone on one core in
