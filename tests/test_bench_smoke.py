@@ -25,6 +25,9 @@ def test_every_bench_script_is_smoked() -> None:
 
 
 @pytest.mark.slow
+# One at a time: each starts servers and load generators, and two at once beside the rest of
+# the suite turn a two-core machine's storms of requests into connection timeouts.
+@pytest.mark.xdist_group("bench_smoke")
 @pytest.mark.parametrize("script", BENCH_SCRIPTS)
 def test_bench_runs_in_smoke_mode(script: str, postgres_server_url: str) -> None:
     suffix = f"_smoke_{uuid.uuid4().hex[:8]}"
