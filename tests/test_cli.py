@@ -274,7 +274,10 @@ def _listening_sockets_of(pids: list[int], port: int) -> dict[int, int]:
             inodes.add(fields[9])
     held = {}
     for pid in pids:
-        links = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+        try:
+            links = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:  # replaced meanwhile (uvicorn restarts a process that stops answering)
+            continue
         held[pid] = sum(1 for link in links if link[8:-1] in inodes)
     return held
 
