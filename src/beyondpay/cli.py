@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
@@ -20,6 +21,7 @@ from beyondpay.kit.settings import Settings
 from beyondpay.listen import DEFAULT_API_URL
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from beyondpay.db.runtime import DatabaseTarget
@@ -77,8 +79,19 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=API_PROCESSES_MAX,
+            help="API processes (default: the number of cores, as PostgreSQL's connections allow).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Migrate, then run the API and the background worker in one process."""
+    """Migrate, then run the API and the background worker: in one process with --workers 1,
+    else N API processes on one port and the worker in a process of its own."""
     import uvicorn
 
     from beyondpay.app import create_app
@@ -92,6 +105,7 @@ def serve(
     target = open_database(settings)
     try:
         upgrade(target.url)
+        plan = plan_processes(settings, target.url, workers)
         base = f"http://{host}:{port}"
         where = (
             f"embedded PostgreSQL in {target.embedded.pgdata}"
@@ -103,6 +117,7 @@ def serve(
             f"[bold]API docs[/bold]  {base}/docs",
             f"[bold]Ready[/bold]     {base}/readyz",
             f"[bold]Data[/bold]      {where}",
+            f"[bold]Processes[/bold] {plan.describe(settings.run_worker_in_api)}",
         ]
         if target.embedded is not None:
             dev_keys = ensure_dev_merchant(settings, target.url)
@@ -112,10 +127,154 @@ def serve(
                 f"[bold]Public[/bold]    {dev_keys['pk_test']}",
             ]
         console.print(Panel.fit("\n".join(lines), title=f"beyondpay {__version__}"))
-        app = create_app(settings, target.url, run_worker=settings.run_worker_in_api)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        if plan.api_processes == 1:
+            app = create_app(settings, target.url, run_worker=settings.run_worker_in_api)
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        else:
+            _serve_processes(settings, target.url, host, port, plan)
     finally:
         target.close()
+
+
+# ---- `serve --workers N`: API processes, one worker process, PostgreSQL's connection budget -----
+
+API_PROCESSES_MAX: Final = 64
+# What `serve` leaves of PostgreSQL's max_connections to others than its API processes: the
+# worker process (job connector 4, job sessions 4+4, webhook sessions 4+4, events follower 2,
+# with room for what the worker gains) and a margin for the CLI, psql, migrations and monitoring.
+WORKER_CONNECTIONS_MAX: Final = 30
+SPARE_CONNECTIONS: Final = 10
+# Each API process's job connector (it defers jobs; db.jobs opens at most 4).
+API_JOB_CONNECTIONS_MAX: Final = 4
+API_POOL_CONNECTIONS_MIN: Final = 4
+WORKER_STOP_S_MAX: Final = 40.0  # the worker finishes running jobs for up to 30 s
+
+
+@dataclass(frozen=True)
+class ProcessPlan:
+    """How many API processes ``serve`` runs and each one's database pool."""
+
+    api_processes: int
+    pool_size: int
+    pool_max_overflow: int
+    note: str = ""
+
+    def describe(self, run_worker: bool) -> str:
+        if self.api_processes == 1:
+            return "1 (API" + (" and worker)" if run_worker else ")")
+        worker = " + 1 worker process" if run_worker else " (worker: run `beyondpay worker`)"
+        return (
+            f"{self.api_processes} API processes{worker}; database pool"
+            f" {self.pool_size}+{self.pool_max_overflow} per API process{self.note}"
+        )
+
+
+def api_connections_available(max_connections: int, reserved_connections: int) -> int:
+    """PostgreSQL connections all API processes together may hold."""
+    return max_connections - reserved_connections - WORKER_CONNECTIONS_MAX - SPARE_CONNECTIONS
+
+
+def plan_processes(settings: Settings, url: str, requested: int | None) -> ProcessPlan:
+    """``requested`` API processes (default: one per core), each pool cut so that all of them,
+    the worker and a margin stay under the server's max_connections. One process keeps the
+    configured pool (and today's behaviour). A default that does not fit is lowered; an
+    explicit count that does not fit is refused."""
+    wanted = requested or os.cpu_count() or 1
+    configured = ProcessPlan(1, settings.database_pool_size, settings.database_pool_max_overflow)
+    if wanted == 1:
+        return configured
+    available = api_connections_available(*_server_connection_limits(url))
+    fitting = available // (API_JOB_CONNECTIONS_MAX + API_POOL_CONNECTIONS_MIN)
+    if wanted > fitting:
+        if requested is not None or fitting < 2:
+            console.print(
+                f"[red]--workers {wanted}[/red] does not fit PostgreSQL's max_connections: at"
+                f" most {max(fitting, 1)} API processes; raise max_connections or put PgBouncer"
+                " in front (docs/operations.md)"
+            )
+            raise typer.Exit(code=2)
+        wanted = fitting
+    per_process = available // wanted - API_JOB_CONNECTIONS_MAX
+    configured_total = configured.pool_size + configured.pool_max_overflow
+    if per_process >= configured_total:
+        return ProcessPlan(wanted, configured.pool_size, configured.pool_max_overflow)
+    pool_size = min(configured.pool_size, (per_process + 1) // 2)
+    return ProcessPlan(
+        wanted,
+        pool_size,
+        per_process - pool_size,
+        note=f" (cut from {configured.pool_size}+{configured.pool_max_overflow} to fit)",
+    )
+
+
+def _server_connection_limits(url: str) -> tuple[int, int]:
+    import psycopg
+
+    from beyondpay.db.urls import libpq_url
+
+    with psycopg.connect(libpq_url(url)) as connection:
+        limits = connection.execute(
+            "SELECT current_setting('max_connections')::int,"
+            " current_setting('superuser_reserved_connections')::int"
+            " + coalesce(current_setting('reserved_connections', true)::int, 0)"
+        ).fetchone()
+    if limits is None:
+        raise RuntimeError("PostgreSQL did not answer its connection settings")
+    return int(limits[0]), int(limits[1])
+
+
+def api_from_environment() -> FastAPI:
+    """The app of one of ``serve --workers N``'s API processes: everything it needs comes from
+    the environment its parent set (the database URL, the pool, no worker inside)."""
+    from beyondpay.app import create_app
+
+    settings = _settings()
+    url = settings.database_url_value()
+    if url is None:
+        raise RuntimeError("BEYONDPAY_DATABASE_URL must be set by `beyondpay serve`")
+    return create_app(settings, url, run_worker=False)
+
+
+def _serve_processes(settings: Settings, url: str, host: str, port: int, plan: ProcessPlan) -> None:
+    """uvicorn's supervisor runs the API processes on one socket; the background worker runs
+    once, in a process of its own, so jobs and the events follower are not multiplied."""
+    import signal
+    import subprocess
+    import sys
+
+    import uvicorn
+
+    # The API processes are spawned (a fresh interpreter each) and read their settings as any
+    # process does. The key ring is loaded now so a development ring exists before they read it.
+    settings.key_ring()
+    os.environ.update(
+        BEYONDPAY_DATABASE_URL=url,
+        BEYONDPAY_DATABASE_POOL_SIZE=str(plan.pool_size),
+        BEYONDPAY_DATABASE_POOL_MAX_OVERFLOW=str(plan.pool_max_overflow),
+        BEYONDPAY_RUN_WORKER_IN_API="false",
+    )
+    background = None
+    if settings.run_worker_in_api:
+        background = subprocess.Popen([sys.executable, "-m", "beyondpay.cli", "worker"])
+    try:
+        uvicorn.run(
+            "beyondpay.cli:api_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=plan.api_processes,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if background is not None:
+            if background.poll() is None:
+                background.send_signal(signal.SIGTERM)
+            try:
+                background.wait(WORKER_STOP_S_MAX)
+            except subprocess.TimeoutExpired:
+                background.kill()
+                background.wait()
 
 
 @cli.command()
@@ -647,3 +806,7 @@ def ensure_dev_merchant(settings: Settings, url: str) -> dict[str, str]:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()
