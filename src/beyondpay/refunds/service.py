@@ -55,7 +55,9 @@ from beyondpay.refunds.schemas import (
 _log = get_logger(__name__)
 RECOVERY_PREFIX: Final = "refund:"
 # When the status check job first looks at a refund whose rail's answer was never applied (the
-# process died between the phases): later than any rail answers (seconds at most).
+# process died between the phases): later than any rail answers (seconds at most); the default
+# of the settings' ``rail_answer_wait_s``, the API's lease on a request past its recovery point.
+# Looking earlier or later is harmless: the rail refunds a request id once.
 UNANSWERED_AFTER_S: Final = 30
 
 

@@ -1,4 +1,4 @@
-"""The PSP transfers tables (migrations 0016 and 0019). Only this part of the PSP writes them."""
+"""The PSP transfers tables (migrations 0016 and 0020). Only this part of the PSP writes them."""
 
 from __future__ import annotations
 

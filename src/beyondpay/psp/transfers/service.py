@@ -109,7 +109,9 @@ P2P_COLLECT_AMOUNT_MINOR_MAX: Final = 2_000_00  # NPCI's cap on a P2P collect re
 CURRENCY: Final = "inr"
 # A transfer pending this long was left by a process that died between the phases (a push takes
 # the switch's latency, seconds at most, and applying its answer milliseconds): the
-# reconciliation job asks the switch again. Asking earlier would be harmless, only wasted.
+# reconciliation job asks the switch again. Asking earlier would be harmless, only wasted. The
+# settings' ``rail_answer_wait_s`` (also the API's lease on a request past its recovery point)
+# replaces it once configured.
 UNANSWERED_AFTER_S: Final = 30
 # A merchant's collect is paid on the switch, not to an account the PSP names.
 MERCHANT_COLLECT_ACCOUNT: Final = "switch"
@@ -122,6 +124,7 @@ REQUEST_ID_REUSED_CODE: Final = "rail_request_id_reused"
 class _Config:
     limits: Limits = Limits()
     ring: KeyRing | None = None
+    unanswered_after_s: float = UNANSWERED_AFTER_S
 
 
 _configured: dict[str, _Config] = {}
@@ -146,6 +149,7 @@ def configure(settings: Settings) -> None:
             new_device_daily_amount_minor_max=settings.psp_new_device_limit_minor,
         ),
         ring=settings.key_ring(),
+        unanswered_after_s=settings.rail_answer_wait_s,
     )
     off_collect(_claim_collect)
     on_collect(_claim_collect)
@@ -459,11 +463,12 @@ class TransferService:
         return await _complete(session, phases, row)
 
     async def unanswered(
-        self, session: AsyncSession, limit: int, *, older_than_s: float = UNANSWERED_AFTER_S
+        self, session: AsyncSession, limit: int, *, older_than_s: float | None = None
     ) -> list[str]:
         """Transfers asked of the switch whose answer was never applied (the process died
         between the phases), oldest first."""
-        before = utcnow() - timedelta(seconds=older_than_s)
+        wait_s = _current().unanswered_after_s if older_than_s is None else older_than_s
+        before = utcnow() - timedelta(seconds=wait_s)
         statement = (
             select(TransferRow.id)
             .where(TransferRow.status == "pending", TransferRow.created_at <= before)

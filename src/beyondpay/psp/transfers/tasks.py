@@ -8,10 +8,11 @@ state and the event catch up. Safe to run twice or at once (``SKIP LOCKED``).
 
 ``reconcile_psp_transfers`` runs every 5 seconds and finishes the transfers a process left
 pending when it died between the phases of a payment (committed as asked of the switch, answer
-never applied), once they are ``UNANSWERED_AFTER_S`` old: it asks the switch again with the same
-request id — the switch answers a request id once, so no money moves twice — and applies the
-answer in a transaction of its own per transfer. Safe to run twice or at once, and beside the
-payer's own retry: the transfer's row lock and its status make the answer applied once.
+never applied), once they are the settings' ``rail_answer_wait_s`` old: it asks the switch
+again with the same request id — the switch answers a request id once, so no money moves
+twice — and applies the answer in a transaction of its own per transfer. Safe to run twice or
+at once, and beside the payer's own retry: the transfer's row lock and its status make the
+answer applied once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from beyondpay.db import jobs
 from beyondpay.db.phases import JobPhases
 from beyondpay.db.session import Database
 from beyondpay.kit.logging import get_logger
-from beyondpay.psp.transfers.service import UNANSWERED_AFTER_S, collect_service, transfer_service
+from beyondpay.psp.transfers.service import collect_service, transfer_service
 
 EXPIRIES_PER_TRANSACTION_MAX: Final = 100
 EXPIRY_ROUNDS_MAX: Final = 20
@@ -49,7 +50,7 @@ async def reconcile_unanswered(
     database: Database,
     limit: int = RECONCILED_PER_RUN_MAX,
     *,
-    older_than_s: float = UNANSWERED_AFTER_S,
+    older_than_s: float | None = None,
 ) -> int:
     """Finishes every transfer left pending; returns how many were found."""
     async with database.unit_of_work() as session:

@@ -6,8 +6,8 @@ the answer in a second transaction (docs/psp.md, "Paying in phases"). Until then
 code, UPI transaction id, RRN or completion time. The accounts the push names are kept with
 it, so that the retry or the reconciliation job can ask the switch again with the same request.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
