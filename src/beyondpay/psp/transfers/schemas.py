@@ -211,8 +211,9 @@ def transaction_object(row: TransferRow, viewer_payer_id: str) -> dict[str, Any]
 
 
 def collect_status(row: CollectRequestRow, now: datetime) -> str:
-    """A pending request past its expiry is expired, whether or not the job has marked it."""
-    if row.status == "pending" and now >= row.expires_at:
+    """A pending request past its expiry is expired, whether or not the job has marked it —
+    unless it is being paid (its approval's answer decides, U69 when too late)."""
+    if row.status == "pending" and row.transfer_id is None and now >= row.expires_at:
         return "expired"
     return row.status
 

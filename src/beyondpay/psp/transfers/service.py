@@ -723,14 +723,20 @@ async def _apply(session: AsyncSession, transfer_id: str, answer: _Answer) -> Tr
     if collect is not None and collect.status == "pending" and collect.transfer_id == row.id:
         _settle_collect(collect, row.status == "succeeded", row.npci_code or "U30", row.id)
         for scope, obj in _collect_scopes(collect):
-            await _record(session, scope, f"psp.collect_request.{collect.status}", obj)
+            if collect.status == "paid":
+                await _record(session, scope, "psp.collect_request.paid", obj)
+            elif collect.status == "expired":
+                await _record(session, scope, "psp.collect_request.expired", obj)
+            else:
+                await _record(session, scope, "psp.collect_request.failed", obj)
     return row
 
 
 async def _settle_transfer(session: AsyncSession, row: TransferRow, answer: _Answer) -> None:
     row.status = "succeeded" if answer.succeeded else "failed"
     row.npci_code, row.failure_code = answer.npci_code, answer.failure_code
-    row.failure_message, row.rail_reference = answer.failure_message, answer.rail_reference
+    row.failure_message = answer.failure_message
+    row.rail_reference = answer.rail_reference or row.rail_reference
     row.upi_transaction_id, row.rrn = answer.upi_transaction_id, answer.rrn
     row.completed_at = utcnow()
     if not answer.succeeded:
@@ -913,17 +919,22 @@ class CollectService:
             *created_conditions(CollectRequestRow.created_at, params.created),
         ]
         now = utcnow()
+        # As ``schemas.collect_status`` reads them: a request being paid is pending until its
+        # approval's answer, whatever the time.
+        being_paid = CollectRequestRow.transfer_id.is_not(None)
         if params.status == "pending":
             conditions += [
                 CollectRequestRow.status == "pending",
-                CollectRequestRow.expires_at > now,
+                or_(CollectRequestRow.expires_at > now, being_paid),
             ]
         elif params.status == "expired":
             conditions.append(
                 or_(
                     CollectRequestRow.status == "expired",
                     and_(
-                        CollectRequestRow.status == "pending", CollectRequestRow.expires_at <= now
+                        CollectRequestRow.status == "pending",
+                        CollectRequestRow.expires_at <= now,
+                        ~being_paid,
                     ),
                 )
             )
