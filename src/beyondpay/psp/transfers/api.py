@@ -239,8 +239,8 @@ async def decline_collect_request(
     payer: PayerDep,
     params: Annotated[CollectDeclineParams, Depends(body(CollectDeclineParams))],
 ) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await collect_service.decline(session, payer, collect_request)
+    async def execute(mutation: Mutation) -> Outcome:
+        row = await collect_service.decline(session, payer, collect_request, mutation)
         return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
 
     return await run_mutation(request, session, payer.caller, params, execute)

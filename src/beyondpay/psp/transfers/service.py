@@ -1005,14 +1005,32 @@ class CollectService:
         return await _collect_now(session, collect_id)
 
     async def decline(
-        self, session: AsyncSession, ctx: PayerContext, collect_id: str
+        self, session: AsyncSession, ctx: PayerContext, collect_id: str, phases: Phases
     ) -> CollectRequestRow:
+        """Refuse a pending request (ZA). A merchant's is answered on the switch, outside any
+        transaction: the refusal is checked and committed first (nothing is written), the switch
+        told, and the request ended in a new short transaction — unless the switch's answer says
+        it ended otherwise meanwhile (expired, or an approval got there first). A process that
+        dies before telling the switch leaves the request pending: it can be declined again,
+        and it expires on the switch by itself."""
         row = await _lock_collect(session, ctx.payer_id, collect_id)
         _check_pending(row)
         if row.transfer_id is not None:
             raise CollectRequestNotPendingError("This collect request is being paid.")
+        code = "ZA"
         if row.rail_reference is not None:
-            await _answer(session, row.rail_reference, approve=False, payer_account_ref=None)
+            reference = row.rail_reference
+            await phases.checkpoint(f"decline:{collect_id}")
+            outcome = await _answer(session, reference, approve=False, payer_account_ref=None)
+            row = await _lock_collect_by_id(session, collect_id)
+            if row.status != "pending" or row.transfer_id is not None:
+                return row  # ended or being paid meanwhile: that answer stands
+            code = outcome.code or code
+        if code == "U69":  # the switch had expired it: the request says so
+            row.status, row.npci_code, row.updated_at = "expired", "U69", utcnow()
+            for scope, obj in _collect_scopes(row):
+                await _record(session, scope, "psp.collect_request.expired", obj)
+            return row
         row.status, row.npci_code, row.updated_at = "declined", "ZA", utcnow()
         for scope, obj in _collect_scopes(row):
             await _record(session, scope, "psp.collect_request.declined", obj)
