@@ -29,6 +29,7 @@ from beyondpay.rails.errors import (
     RailRequestIdReusedError,
 )
 from beyondpay.rails.protocol import CollectNotice, PushRequest, Rail, RailOutcome
+from beyondpay.rails.sandbox import banks
 from tests.payments.support import deliver_callbacks, get, pay, post
 from tests.rails.conftest import rail_caller, sandbox_settings
 from tests.support import TestMerchant, ring_for_tests
@@ -374,3 +375,43 @@ async def test_a_refund_goes_back_to_the_account_that_paid_at_its_own_bank(
     assert response.status_code == 200, response.text
     assert await _balances(database, payer) == [before - 6_000]
     assert (await _bank_books(database))["bank:sbx2"] == (0, 6_000)
+
+
+async def test_a_push_is_one_linked_batch_through_the_payers_settlement_sub_accounts(
+    database: Database,
+) -> None:
+    payer, payee = await _account(database, EVEN, "sbx2"), await _account(database, ODD)
+    outcome = await _push(database, payer, payee, 9_00, request_id="ptx_linked")
+    refused = await _push(database, payer, payee, 99_995_00, request_id="ptx_unaffordable")
+    assert (outcome.code, refused.code) == ("00", "Z9")
+    async with rail_caller(database) as session:
+        rows = await session.execute(
+            text(
+                "SELECT id, debit_account_id, credit_account_id, flags FROM ledger_transfers"
+                " WHERE id LIKE 'upi:%' ORDER BY id"
+            )
+        )
+        moved = {str(row.id): row for row in rows}
+    debit = moved[f"upi:{outcome.reference}:debit"]
+    credit = moved[f"upi:{outcome.reference}:credit"]
+    assert debit.flags & 1 and not credit.flags & 1  # linked: both or neither
+    assert (debit.debit_account_id, debit.credit_account_id) == (
+        payer,
+        banks.settlement_account_id("sbx2", payer),
+    )
+    assert (credit.debit_account_id, credit.credit_account_id) == (
+        banks.settlement_account_id("sbx1", payer),
+        payee,
+    )
+    # The refused push moved nothing on either side: neither transfer exists.
+    assert not [key for key in moved if refused.reference in key]
+    # Each bank's settlement position is the sum of its sub-accounts.
+    assert await _bank_books(database) == {"bank:sbx1": (0, -9_00), "bank:sbx2": (0, 9_00)}
+
+
+def test_payers_of_one_bank_spread_over_its_settlement_sub_accounts() -> None:
+    payers = [f"bank:sbx1:payer:{index:032x}" for index in range(200)]
+    chosen = [banks.settlement_account_id("sbx1", payer) for payer in payers]
+    assert set(chosen) == set(banks.settlement_account_ids("sbx1"))
+    assert len(banks.settlement_account_ids("sbx1")) == banks.SETTLEMENT_ACCOUNTS_PER_BANK
+    assert chosen == [banks.settlement_account_id("sbx1", payer) for payer in payers]  # stable

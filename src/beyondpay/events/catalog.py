@@ -70,6 +70,7 @@ EVENT_TYPES: Final = frozenset(
         "psp.session.refreshed",
         "psp.session.revoked",
         "psp.session.updated",
+        "psp.transaction.created",
         "psp.transaction.failed",
         "psp.transaction.received",
         "psp.transaction.succeeded",

@@ -62,8 +62,8 @@ async def create_refund(
 ) -> Response:
     expand = refuse_expansions(params.expand, EXPANSIONS)
 
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await refund_service.create(session, caller, params)
+    async def execute(mutation: Mutation) -> Outcome:
+        row = await refund_service.create(session, caller, params, mutation)
         return Outcome(await _render(session, caller, row, expand))
 
     return await run_mutation(request, session, caller, params, execute)

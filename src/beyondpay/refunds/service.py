@@ -1,27 +1,43 @@
-"""Refund use cases. Never commits.
+"""Refund use cases. Never commit but through ``phases``.
 
-Creating a refund locks its charge's row first, so the refunds of one charge are made one at a
-time: each sees the amount already refunded (pending refunds included) and none can take the
-total past the amount captured — 100 concurrent ₹1 refunds of a ₹10 charge make exactly 10.
-The money is held from the merchant's balance at once, posted when the rail refunds and voided
-(given back) when it fails; the rail's answer arrives at creation, by a callback or by a status
-check, and :func:`apply_outcome` treats a repeat as a no-op.
+A refund is made in three phases, and no lock of ours is held while the rail answers
+(docs/api.md, "Refunds"):
+
+1. The charge's row is locked, so the refunds of one charge are made one at a time: each sees
+   the amount already refunded (pending refunds included) and none can take the total past the
+   amount captured — 100 concurrent ₹1 refunds of a ₹10 charge make exactly 10. The refund is
+   written ``pending``, its money held from the merchant's balance with its balance transaction,
+   and ``next_check_at`` set, so that the reconciliation job finds it whatever happens next;
+   then ``phases.checkpoint("refund:<id>")`` commits.
+2. The rail is asked to refund, with the refund's id as its request id, outside any
+   transaction (it works in a transaction of its own).
+3. The charge and the refund are locked again and the answer applied (:func:`_settle`): the
+   hold is posted when the rail refunded, voided (given back) when it failed; a pending answer
+   waits for the rail's callback or a status check. A refund already final ignores a repeat.
+
+A process killed between the phases leaves a pending refund with no ``rail_reference``: the
+retry with the same ``Idempotency-Key`` (after ``RECOVERY_LEASE_S``) resumes at the recovery
+point, and the status check job asks the rail again, both with the same request id — the rail
+refunds a request id once — and apply the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
+from beyondpay.db.phases import Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.merchants.domain import Caller
 from beyondpay.payments.service import charge_service
@@ -37,6 +53,12 @@ from beyondpay.refunds.schemas import (
 )
 
 _log = get_logger(__name__)
+RECOVERY_PREFIX: Final = "refund:"
+# When the status check job first looks at a refund whose rail's answer was never applied (the
+# process died between the phases): later than any rail answers (seconds at most); the default
+# of the settings' ``rail_answer_wait_s``, the API's lease on a request past its recovery point.
+# Looking earlier or later is harmless: the rail refunds a request id once.
+UNANSWERED_AFTER_S: Final = 30
 
 
 async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
@@ -51,8 +73,12 @@ async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
 
 class RefundService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: RefundCreateParams
+        self, session: AsyncSession, caller: Caller, params: RefundCreateParams, phases: Phases
     ) -> RefundRow:
+        if phases.recovery_point.startswith(RECOVERY_PREFIX):
+            # A retry of a request that died after its first phase: the same refund, finished.
+            refund_id = phases.recovery_point.removeprefix(RECOVERY_PREFIX)
+            return await _finish(session, phases, await self.get(session, caller, refund_id))
         if (params.charge is None) == (params.payment_intent is None):
             raise InvalidRequestError(
                 "You must pass exactly one of charge or payment_intent.",
@@ -99,23 +125,18 @@ class RefundService:
                 {}, params.metadata if isinstance(params.metadata, dict) else None
             ),
             checks_made=0,
+            # Found by the status check job if this request dies before the rail's answer.
+            next_check_at=now + timedelta(seconds=UNANSWERED_AFTER_S),
             created_at=now,
             updated_at=now,
         )
-        # The rail first, then our ledger: a sandbox rail writes its bank's ledger, and every
-        # path that writes both (a UPI callback, then the payment's postings) does so in this
-        # order, so two of them can never wait on each other's account locks.
-        connector = connector_for(Rail(charge.rail), charge.livemode)
-        outcome = await connector.refund(session, refund.id, str(charge.rail_reference), amount)
-        refund.rail_reference = outcome.reference
         refund.balance_transaction_id = await charge_service.hold_refund(
             session, charge, refund.id, amount
         )
         session.add(refund)
         await session.flush()
-        await _settle(session, charge, refund, outcome, announce=False)
         await _record(session, refund, "refund.created")
-        return refund
+        return await _finish(session, phases, refund, str(charge.rail_reference))
 
     async def get(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
         statement = scoped(RefundRow, caller.merchant, caller.livemode, RefundRow.id == refund_id)
@@ -162,6 +183,35 @@ class RefundService:
         )
 
 
+async def _finish(
+    session: AsyncSession, phases: Phases, refund: RefundRow, charge_reference: str | None = None
+) -> RefundRow:
+    """Phases 2 and 3 of a refund written pending: commit, ask the rail outside any transaction,
+    apply its answer in a new short transaction. A refund the rail has answered already (it
+    has its ``rail_reference``) is left to the rail's callback and the status checks.
+
+    Why no deadlock: no transaction of ours holds the rail's rows (its operations, its banks'
+    ledger accounts) and ours (the charge, the refund, the merchant's ledger accounts) at once —
+    phase 1 and phase 3 take only ours, charge first then refund, and the rail's own
+    transaction takes only its own. (Before the phases, one transaction held both and had to
+    take them in one order, the rail's first, as a UPI callback does.) A rail's callback that
+    reaches :func:`handle_rail_outcome` in the rail's transaction takes the rail's rows, then
+    ours in the same order as the phases: still one order for every path.
+    """
+    if refund.status != "pending" or refund.rail_reference is not None:
+        return refund
+    refund_id, amount, rail, livemode = refund.id, refund.amount, refund.rail, refund.livemode
+    if charge_reference is None:
+        charge = await charge_service.charge_for_refund_outcome(session, refund.charge_id)
+        charge_reference = str(charge.rail_reference)
+    await phases.checkpoint(f"{RECOVERY_PREFIX}{refund_id}")
+    connector = connector_for(Rail(rail), livemode)
+    outcome = await connector.refund(session, refund_id, charge_reference, amount)
+    charge, refund = await _locked_existing(session, refund_id)
+    await _settle(session, charge, refund, outcome, announce=True)
+    return refund
+
+
 async def _settle(
     session: AsyncSession, charge: Any, refund: RefundRow, outcome: RailOutcome, *, announce: bool
 ) -> None:
@@ -169,6 +219,8 @@ async def _settle(
     if refund.status != "pending":
         return
     now = utcnow()
+    if refund.rail_reference is None:
+        refund.rail_reference = outcome.reference
     if outcome.status in ("pending", "requires_action"):
         refund.next_check_at = (
             outcome.check_after
@@ -217,6 +269,12 @@ async def _locked(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow
     return charge, refund
 
 
+async def _locked_existing(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow]:
+    locked = await _locked(session, refund_id)
+    invariant(locked is not None, "a refund is never deleted")
+    return locked  # type: ignore[return-value]
+
+
 async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> None:
     """What a rail reports by itself about a refund."""
     if outcome.operation != "refund":
@@ -232,22 +290,30 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
 on_outcome(handle_rail_outcome)
 
 
-async def check_refund(session: AsyncSession, refund_id: str) -> str:
-    """One status check of a pending refund; when the rail's pacing allows no more, the refund
-    fails and its money goes back to the merchant's balance."""
-    locked = await _locked(session, refund_id)
-    if locked is None:
+async def check_refund(session: AsyncSession, refund_id: str, phases: Phases) -> str:
+    """One status check of a pending refund, outside any transaction of ours: read, commit, ask
+    the rail, then lock and apply. A refund whose rail was asked but whose answer was never
+    applied (no ``rail_reference``) is asked again with the same request id. When the rail's
+    pacing allows no more checks, the refund fails and its money goes back to the merchant's
+    balance."""
+    refund = await session.get(RefundRow, refund_id, populate_existing=True)
+    if refund is None:
         return "missing"
-    charge, refund = locked
     if refund.status != "pending" or refund.next_check_at is None:
         return refund.status
-    connector = connector_for(Rail(refund.rail), refund.livemode)
-    outcome = await connector.status(session, str(refund.rail_reference))
+    if refund.rail_reference is None:
+        return (await _finish(session, phases, refund)).status
+    reference, rail, livemode = refund.rail_reference, Rail(refund.rail), refund.livemode
+    await phases.checkpoint(f"refund_status:{refund_id}")
+    outcome = await connector_for(rail, livemode).status(session, reference)
+    charge, refund = await _locked_existing(session, refund_id)
+    if refund.status != "pending" or refund.next_check_at is None:
+        return refund.status  # answered meanwhile (a callback, another check)
     refund.checks_made += 1
     if outcome.final:
         await _settle(session, charge, refund, outcome, announce=True)
         return refund.status
-    following = next_status_check(Rail(refund.rail), refund.checks_made, refund.created_at)
+    following = next_status_check(rail, refund.checks_made, refund.created_at)
     if following is None:
         failed = RailOutcome(
             operation="refund",

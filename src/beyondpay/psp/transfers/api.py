@@ -95,9 +95,9 @@ async def create_payment(
     payer: PayerDep,
     params: Annotated[PaymentCreateParams, Depends(body(PaymentCreateParams))],
 ) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
+    async def execute(mutation: Mutation) -> Outcome:
         try:
-            row = await transfer_service.pay(session, _ring(request), payer, params)
+            row = await transfer_service.pay(session, _ring(request), payer, params, mutation)
         except (UpiPinError, ScreeningRefusalError) as refusal:
             # A wrong PIN is counted toward the lock in this transaction: answered, not raised,
             # so the count is committed (a raised error would roll it back, and a PIN could
@@ -208,7 +208,7 @@ async def approve_collect_request(
     payer: PayerDep,
     params: Annotated[CollectApproveParams, Depends(body(CollectApproveParams))],
 ) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
+    async def execute(mutation: Mutation) -> Outcome:
         try:
             row = await collect_service.approve(
                 session,
@@ -217,6 +217,7 @@ async def approve_collect_request(
                 collect_request,
                 pin=params.pin,
                 bank_account=params.bank_account,
+                phases=mutation,
                 step_up=params.step_up,
             )
         except (UpiPinError, ScreeningRefusalError) as refusal:  # kept, as in create_payment
@@ -238,8 +239,8 @@ async def decline_collect_request(
     payer: PayerDep,
     params: Annotated[CollectDeclineParams, Depends(body(CollectDeclineParams))],
 ) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await collect_service.decline(session, payer, collect_request)
+    async def execute(mutation: Mutation) -> Outcome:
+        row = await collect_service.decline(session, payer, collect_request, mutation)
         return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
 
     return await run_mutation(request, session, payer.caller, params, execute)

@@ -1,4 +1,4 @@
-"""The PSP transfers tables (migration 0016). Only this part of the PSP writes them."""
+"""The PSP transfers tables (migrations 0016 and 0020). Only this part of the PSP writes them."""
 
 from __future__ import annotations
 
@@ -41,16 +41,21 @@ class TransferRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(Text)  # `tr` of a merchant's QR
     collect_request_id: Mapped[str | None] = mapped_column(Text)
+    # pending (asked of the switch, answer not applied yet), succeeded or failed.
     status: Mapped[str] = mapped_column(Text)
-    npci_code: Mapped[str] = mapped_column(Text)
+    npci_code: Mapped[str | None] = mapped_column(Text)
     failure_code: Mapped[str | None] = mapped_column(Text)
     failure_message: Mapped[str | None] = mapped_column(Text)
     rail_reference: Mapped[str | None] = mapped_column(Text)
-    upi_transaction_id: Mapped[str] = mapped_column(Text)
-    rrn: Mapped[str] = mapped_column(Text)
+    upi_transaction_id: Mapped[str | None] = mapped_column(Text)
+    rrn: Mapped[str | None] = mapped_column(Text)
+    # The bank accounts the push names (sandbox ledger account ids, pseudonymous), so the switch
+    # can be asked again with the same request after a crash; "switch" for a merchant's collect.
+    payer_account_ref: Mapped[str | None] = mapped_column(Text)
+    payee_account_ref: Mapped[str | None] = mapped_column(Text)
     day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(_TIME)
-    completed_at: Mapped[datetime] = mapped_column(_TIME)
+    completed_at: Mapped[datetime | None] = mapped_column(_TIME)
 
 
 class CollectRequestRow(Base):

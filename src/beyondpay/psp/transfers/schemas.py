@@ -111,7 +111,7 @@ class CollectListParams(ListParams):
 
 class TransactionListParams(ListParams):
     direction: Literal["sent", "received"] | None = None
-    status: Literal["succeeded", "failed"] | None = None
+    status: Literal["pending", "succeeded", "failed"] | None = None
 
 
 class TransactionRetrieveParams(Params):
@@ -142,7 +142,7 @@ class Transaction(BaseModel):
     id: str
     object: Literal["psp_transaction"]
     direction: Literal["sent", "received"]
-    status: Literal["succeeded", "failed"]
+    status: Literal["pending", "succeeded", "failed"]
     amount: int
     currency: str
     note: str | None
@@ -151,15 +151,15 @@ class Transaction(BaseModel):
     via: str
     reference: str | None
     collect_request: str | None
-    upi_transaction_id: str
-    rrn: str
-    npci_code: str
+    upi_transaction_id: str | None
+    rrn: str | None
+    npci_code: str | None
     failure_code: str | None
     failure_message: str | None
     client_request_id: str | None
     bank_account: str | None
     created: int
-    completed: int
+    completed: int | None
 
 
 class CollectRequest(BaseModel):
@@ -206,13 +206,14 @@ def transaction_object(row: TransferRow, viewer_payer_id: str) -> dict[str, Any]
         "client_request_id": row.client_request_id if sent else None,
         "bank_account": row.bank_account_id if sent else None,
         "created": _unix(row.created_at),
-        "completed": _unix(row.completed_at),
+        "completed": _unix(row.completed_at) if row.completed_at is not None else None,
     }
 
 
 def collect_status(row: CollectRequestRow, now: datetime) -> str:
-    """A pending request past its expiry is expired, whether or not the job has marked it."""
-    if row.status == "pending" and now >= row.expires_at:
+    """A pending request past its expiry is expired, whether or not the job has marked it —
+    unless it is being paid (its approval's answer decides, U69 when too late)."""
+    if row.status == "pending" and row.transfer_id is None and now >= row.expires_at:
         return "expired"
     return row.status
 

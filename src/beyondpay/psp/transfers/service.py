@@ -1,13 +1,27 @@
 """PSP transfers' use cases: review and pay, collect requests, the payer's history.
 
-A payment runs in one transaction, in a fixed order of locks — the debited account's PIN row
-(``authorize_debit``), then the payer's limit counter of the day, then the banks' ledger
-accounts (``upi_push``) — so two payments of one payer never deadlock, and parallel payments
-queue on the counter: the limit they check is the one they update. A payment the switch refused
-(Z9, U30, …) is a receipt too (it has a UPI transaction id and an RRN) and is committed; a
+A payment never holds a lock of ours while the UPI switch answers; it runs in three phases
+(docs/psp.md, "Paying in phases"):
+
+1. In the request's transaction, in a fixed order of locks — the debited account's PIN row
+   (``authorize_debit``), then the payer's limit counter of the day — the PIN is checked, the
+   NPCI caps, risk and the limits policies are checked and reserved, and the transfer is written
+   ``pending`` with the request id the switch will see (the transfer's id), counted in the day's
+   counter at once. Parallel payments of one payer queue on the counter: the limit they check
+   is the one they update, pending payments included. Then ``phases.checkpoint`` commits.
+2. The switch is asked (``upi_push``, or ``answer_collect`` for a merchant's collect) outside
+   any transaction; it moves the money in the banks' ledgers in a transaction of its own.
+3. A new short transaction locks the transfer again and applies the answer: succeeded, or
+   failed with its count and limits reservation given back; the events go with it. A transfer
+   already answered (by a racing retry or the reconciliation job) is left as it is.
+
+A process killed between the phases leaves a pending transfer: the retry of the same
+``client_request_id`` or the reconciliation job (``tasks.reconcile_psp_transfers``) asks the
+switch again with the same request id (the switch answers a request id once, so nothing moves
+twice) and applies the answer. A payment the switch refused (Z9, U30, …) is a receipt too; a
 payment refused before the switch (limits, PIN, frozen account) leaves nothing but its error.
 
-Nothing here commits: the request owns the transaction.
+Nothing here commits but through ``phases``: the request or the job owns the transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ import hashlib
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
@@ -27,10 +41,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
+from beyondpay.db.phases import Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
+from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings
@@ -92,12 +107,24 @@ from beyondpay.risk.service import risk_service
 
 P2P_COLLECT_AMOUNT_MINOR_MAX: Final = 2_000_00  # NPCI's cap on a P2P collect request (₹2,000)
 CURRENCY: Final = "inr"
+# A transfer pending this long was left by a process that died between the phases (a push takes
+# the switch's latency, seconds at most, and applying its answer milliseconds): the
+# reconciliation job asks the switch again. Asking earlier would be harmless, only wasted. The
+# settings' ``rail_answer_wait_s`` (also the API's lease on a request past its recovery point)
+# replaces it once configured.
+UNANSWERED_AFTER_S: Final = 30
+# A merchant's collect is paid on the switch, not to an account the PSP names.
+MERCHANT_COLLECT_ACCOUNT: Final = "switch"
+# The answer kept when the switch refuses a request outright (it stored and moved nothing).
+SWITCH_REFUSED_NPCI_CODE: Final = "U30"
+REQUEST_ID_REUSED_CODE: Final = "rail_request_id_reused"
 
 
 @dataclass(frozen=True, slots=True)
 class _Config:
     limits: Limits = Limits()
     ring: KeyRing | None = None
+    unanswered_after_s: float = UNANSWERED_AFTER_S
 
 
 _configured: dict[str, _Config] = {}
@@ -122,6 +149,7 @@ def configure(settings: Settings) -> None:
             new_device_daily_amount_minor_max=settings.psp_new_device_limit_minor,
         ),
         ring=settings.key_ring(),
+        unanswered_after_s=settings.rail_answer_wait_s,
     )
     off_collect(_claim_collect)
     on_collect(_claim_collect)
@@ -398,27 +426,30 @@ class TransferService:
         }
 
     async def pay(
-        self, session: AsyncSession, ring: KeyRing, ctx: PayerContext, params: PaymentCreateParams
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        ctx: PayerContext,
+        params: PaymentCreateParams,
+        phases: Phases,
     ) -> TransferRow:
+        """Pay in three phases (module docstring): the same ``client_request_id`` returns the
+        first receipt, and finishes it first if its switch's answer was never applied."""
         fingerprint = _fingerprint(params)
         existing = await self._by_request_id(session, ctx.payer_id, params.client_request_id)
         if existing is not None:
-            if existing.params_fingerprint != fingerprint:
-                raise ClientRequestIdReusedError(param="client_request_id")
-            return existing
+            return await _resumed(session, phases, existing, fingerprint)
         payer, bound_at = await _payable(session, ctx)
         target = await _target(session, ring, ctx.payer_id, params)
         account = await bank_account_service.authorize_debit(
             session, ring, ctx.payer_id, params.bank_account, params.pin
         )
         # The PIN's row lock serializes this payer's payments from one account: a retry that
-        # raced the first attempt sees its committed receipt now, and returns it.
+        # raced the first attempt sees its committed (maybe pending) transfer now.
         existing = await self._by_request_id(session, ctx.payer_id, params.client_request_id)
         if existing is not None:
-            if existing.params_fingerprint != fingerprint:
-                raise ClientRequestIdReusedError(param="client_request_id")
-            return existing
-        return await _execute(
+            return await _resumed(session, phases, existing, fingerprint)
+        row = await _ask(
             session,
             payer=payer,
             ctx=ctx,
@@ -429,6 +460,34 @@ class TransferService:
             fingerprint=fingerprint,
             step_up=params.step_up,
         )
+        return await _complete(session, phases, row)
+
+    async def unanswered(
+        self, session: AsyncSession, limit: int, *, older_than_s: float | None = None
+    ) -> list[str]:
+        """Transfers asked of the switch whose answer was never applied (the process died
+        between the phases), oldest first."""
+        wait_s = _current().unanswered_after_s if older_than_s is None else older_than_s
+        before = utcnow() - timedelta(seconds=wait_s)
+        statement = (
+            select(TransferRow.id)
+            .where(TransferRow.status == "pending", TransferRow.created_at <= before)
+            .order_by(TransferRow.created_at)
+            .limit(limit)
+        )
+        return list((await session.execute(statement)).scalars())
+
+    async def finish(
+        self, session: AsyncSession, phases: Phases, transfer_id: str
+    ) -> TransferRow | None:
+        """Ask the switch again with the same request and apply its answer (the reconciliation
+        job); a transfer already answered is returned as it is."""
+        row = await session.get(TransferRow, transfer_id, populate_existing=True)
+        if row is None:
+            return None
+        if row.status != "pending":
+            return row
+        return await _complete(session, phases, row)
 
     async def _by_request_id(
         self, session: AsyncSession, payer_id: str, client_request_id: str
@@ -472,7 +531,19 @@ class TransferService:
         )
 
 
-async def _execute(
+async def _resumed(
+    session: AsyncSession, phases: Phases, existing: TransferRow, fingerprint: bytes
+) -> TransferRow:
+    """The same request again: its receipt, once its answer is applied. A pending transfer
+    is asked of the switch again under the same request id, which moves nothing twice."""
+    if existing.params_fingerprint != fingerprint:
+        raise ClientRequestIdReusedError(param="client_request_id")
+    if existing.status != "pending":
+        return existing
+    return await _complete(session, phases, existing)
+
+
+async def _ask(
     session: AsyncSession,
     *,
     payer: Any,
@@ -485,8 +556,9 @@ async def _execute(
     step_up: StepUp | None,
     collect: CollectRequestRow | None = None,
 ) -> TransferRow:
-    """Limits under the counter's lock, risk and policies, then the switch; the receipt and its
-    events."""
+    """Phase 1: the limits under the counter's lock, risk and policies, and the transfer
+    written as pending, counted in the day's counter at once (given back if the switch
+    refuses) so that payments racing this one check their limits against it."""
     payee = target.payee
     if payee.account_ref == account.account_ref:
         raise PayeeIsPayerAccountError(param="bank_account")
@@ -495,28 +567,15 @@ async def _execute(
     counter = await _counter(session, ctx.payer_id, day_of(now))
     cooling = in_cooling(bound_at, now, _current().limits)
     _check_limits(kind, target.amount_minor, _so_far(counter), cooling)
-    reserved = await _screen(
+    await _screen(
         session, ctx, payer, bound_at, payee, target.amount_minor, client_request_id, step_up
     )
-    transfer_id = new_id("ptx")
-    outcome = await upi_push(
-        session,
-        PushRequest(
-            request_id=transfer_id,
-            payer_account_ref=account.account_ref,
-            payee_account_ref=payee.account_ref,
-            amount_minor=target.amount_minor,
-            currency=CURRENCY,
-            note=target.note,
-        ),
-    )
     payer_name, payer_masked = await _payer_party(session, payer)
-    row = _transfer_row(
-        transfer_id,
+    row = _pending_row(
+        new_id("ptx"),
         ctx,
         account,
         target,
-        outcome,
         client_request_id=client_request_id,
         fingerprint=fingerprint,
         payer_name=payer_name,
@@ -525,28 +584,194 @@ async def _execute(
         now=now,
     )
     session.add(row)
-    if row.status != "succeeded":
-        await limits_service.release(session, reserved)
-    else:
-        _count(counter, kind, target.amount_minor)
-        if payee.alias_id is not None:
-            await address_service.consume_alias(session, payee.alias_id, ctx.payer_id)
+    _count(counter, kind, target.amount_minor)
     try:
         await session.flush()
     except IntegrityError:
-        # The same request id from two accounts at once (two PIN locks, so no queue): one
-        # commits, this one rolls back with everything it moved.
+        # The same request id from two accounts at once (two PIN locks, so no queue): the
+        # first committed its transfer; this one rolls back with everything it counted.
         raise ClientRequestIdReusedError(param="client_request_id") from None
-    await _record_transfer(session, row)
+    mine = transaction_object(row, row.payer_id)
+    await _record(session, row.payer_id, "psp.transaction.created", mine)
     return row
 
 
-def _transfer_row(
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What phase 2 asks the switch, read from the pending transfer before its commit."""
+
+    transfer_id: str
+    payer_account_ref: str
+    payee_account_ref: str
+    amount_minor: int
+    note: str | None
+    # A merchant's collect is answered on the switch under its reference; the rest are pushes
+    # under the transfer's id as the request id.
+    collect_reference: str | None
+
+    @classmethod
+    def of(cls, row: TransferRow) -> _Asked:
+        invariant(row.status == "pending", "only a pending transfer is asked of the switch")
+        invariant(row.payer_account_ref is not None, "a pending transfer names its accounts")
+        answers_collect = row.payee_account_ref == MERCHANT_COLLECT_ACCOUNT
+        return cls(
+            transfer_id=row.id,
+            payer_account_ref=row.payer_account_ref or "",
+            payee_account_ref=row.payee_account_ref or "",
+            amount_minor=row.amount_minor,
+            note=row.note,
+            collect_reference=row.rail_reference if answers_collect else None,
+        )
+
+    @property
+    def recovery_point(self) -> str:
+        verb = "answer" if self.collect_reference is not None else "push"
+        return f"{verb}:{self.transfer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The switch's answer, as the transfer keeps it."""
+
+    succeeded: bool
+    npci_code: str
+    failure_code: str | None
+    failure_message: str | None
+    rail_reference: str | None
+    upi_transaction_id: str | None
+    rrn: str | None
+
+    @classmethod
+    def of(cls, outcome: RailOutcome) -> _Answer:
+        invariant(outcome.final, "the switch answers a push or a collect's approval at once")
+        succeeded = outcome.status == "succeeded"
+        return cls(
+            succeeded=succeeded,
+            npci_code=outcome.code or ("00" if succeeded else "U30"),
+            failure_code=None if succeeded else outcome.failure_code,
+            failure_message=None if succeeded else outcome.message,
+            rail_reference=outcome.reference,
+            upi_transaction_id=outcome.details.get("upi_transaction_id"),
+            rrn=outcome.details.get("rrn"),
+        )
+
+    @classmethod
+    def refused(cls, refusal: BeyondpayError) -> _Answer:
+        return cls(False, SWITCH_REFUSED_NPCI_CODE, refusal.code, refusal.message, None, None, None)
+
+
+async def _complete(session: AsyncSession, phases: Phases, row: TransferRow) -> TransferRow:
+    """Phases 2 and 3 of a pending transfer: commit, ask the switch outside any transaction,
+    apply its answer in a new short transaction (which the request or job commits)."""
+    asked = _Asked.of(row)
+    await phases.checkpoint(asked.recovery_point)
+    answer = await _ask_switch(session, asked)
+    return await _apply(session, asked.transfer_id, answer)
+
+
+async def _ask_switch(session: AsyncSession, asked: _Asked) -> _Answer:
+    """Phase 2. The switch is idempotent by the request id (a push) or the reference (a
+    collect's answer): asking again after a crash moves nothing twice."""
+    try:
+        if asked.collect_reference is not None:
+            outcome = await _answer(
+                session,
+                asked.collect_reference,
+                approve=True,
+                payer_account_ref=asked.payer_account_ref,
+            )
+        else:
+            outcome = await upi_push(
+                session,
+                PushRequest(
+                    request_id=asked.transfer_id,
+                    payer_account_ref=asked.payer_account_ref,
+                    payee_account_ref=asked.payee_account_ref,
+                    amount_minor=asked.amount_minor,
+                    currency=CURRENCY,
+                    note=asked.note,
+                ),
+            )
+    except (InvalidRequestError, ResourceMissingError) as refusal:
+        # One request id is one transfer: the switch knowing it with other terms is a bug.
+        invariant(refusal.code != REQUEST_ID_REUSED_CODE, "a transfer's push is asked the same")
+        # The switch refused the request itself (an account it does not know, say): it stored
+        # and moved nothing, and asking again would be refused the same way.
+        return _Answer.refused(refusal)
+    return _Answer.of(outcome)
+
+
+async def _apply(session: AsyncSession, transfer_id: str, answer: _Answer) -> TransferRow:
+    """Phase 3: the transfer, locked again, takes the answer unless another attempt applied
+    one already; its collect request, if any, is paid or failed with it. Locks in the order
+    of phase 1: the collect request, then the transfer, then the payer's counter."""
+    collect_id = (
+        await session.execute(
+            select(TransferRow.collect_request_id).where(TransferRow.id == transfer_id)
+        )
+    ).scalar_one()
+    collect = await _lock_collect_by_id(session, collect_id) if collect_id else None
+    statement = (
+        select(TransferRow)
+        .where(TransferRow.id == transfer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(statement)).scalar_one()
+    if row.status == "pending":
+        await _settle_transfer(session, row, answer)
+    if collect is not None and collect.status == "pending" and collect.transfer_id == row.id:
+        _settle_collect(collect, row.status == "succeeded", row.npci_code or "U30", row.id)
+        for scope, obj in _collect_scopes(collect):
+            if collect.status == "paid":
+                await _record(session, scope, "psp.collect_request.paid", obj)
+            elif collect.status == "expired":
+                await _record(session, scope, "psp.collect_request.expired", obj)
+            else:
+                await _record(session, scope, "psp.collect_request.failed", obj)
+    return row
+
+
+async def _settle_transfer(session: AsyncSession, row: TransferRow, answer: _Answer) -> None:
+    row.status = "succeeded" if answer.succeeded else "failed"
+    row.npci_code, row.failure_code = answer.npci_code, answer.failure_code
+    row.failure_message = answer.failure_message
+    row.rail_reference = answer.rail_reference or row.rail_reference
+    row.upi_transaction_id, row.rrn = answer.upi_transaction_id, answer.rrn
+    row.completed_at = utcnow()
+    if not answer.succeeded:
+        # Only money that moved counts toward a cap: the provisional count goes back.
+        counter = await _counter(session, row.payer_id, row.day)
+        _count(counter, PayeeKind(row.payee_kind), -row.amount_minor)
+        await limits_service.release(session, _limit_context(row))
+    elif row.alias_id is not None:
+        await address_service.consume_alias(session, row.alias_id, row.payer_id)
+    await session.flush()
+    await _record_transfer(session, row)
+
+
+def _limit_context(row: TransferRow) -> LimitContext:
+    """The payment as phase 1 reserved it (the reservation is found by its payment id)."""
+    return LimitContext(
+        scope=row.payer_id,
+        livemode=False,
+        payment_id=row.client_request_id,
+        amount_minor=row.amount_minor,
+        currency=CURRENCY,
+        occurred_at=row.created_at,
+        payer_key=row.payer_id,
+        merchant_id=row.payee_merchant_id,
+        vpa_key=row.payee_vpa_id,
+        device_id=row.device_id,
+        mcc=row.merchant_category_code,
+    )
+
+
+def _pending_row(
     transfer_id: str,
     ctx: PayerContext,
     account: Any,
     target: _Target,
-    outcome: RailOutcome,
     *,
     client_request_id: str,
     fingerprint: bytes,
@@ -555,9 +780,7 @@ def _transfer_row(
     collect: CollectRequestRow | None,
     now: datetime,
 ) -> TransferRow:
-    invariant(outcome.final, "a push through the switch answers at once")
     payee = target.payee
-    succeeded = outcome.status == "succeeded"
     return TransferRow(
         id=transfer_id,
         payer_id=ctx.payer_id,
@@ -581,16 +804,18 @@ def _transfer_row(
         note=target.note,
         reference=target.reference,
         collect_request_id=collect.id if collect is not None else None,
-        status="succeeded" if succeeded else "failed",
-        npci_code=outcome.code or ("00" if succeeded else "U30"),
-        failure_code=None if succeeded else outcome.failure_code,
-        failure_message=None if succeeded else outcome.message,
-        rail_reference=outcome.reference,
-        upi_transaction_id=outcome.details.get("upi_transaction_id", ""),
-        rrn=outcome.details.get("rrn", ""),
+        status="pending",
+        npci_code=None,
+        failure_code=None,
+        failure_message=None,
+        rail_reference=collect.rail_reference if collect is not None else None,
+        upi_transaction_id=None,
+        rrn=None,
+        payer_account_ref=account.account_ref,
+        payee_account_ref=payee.account_ref,
         day=day_of(now),
         created_at=now,
-        completed_at=utcnow(),
+        completed_at=None,
     )
 
 
@@ -694,17 +919,22 @@ class CollectService:
             *created_conditions(CollectRequestRow.created_at, params.created),
         ]
         now = utcnow()
+        # As ``schemas.collect_status`` reads them: a request being paid is pending until its
+        # approval's answer, whatever the time.
+        being_paid = CollectRequestRow.transfer_id.is_not(None)
         if params.status == "pending":
             conditions += [
                 CollectRequestRow.status == "pending",
-                CollectRequestRow.expires_at > now,
+                or_(CollectRequestRow.expires_at > now, being_paid),
             ]
         elif params.status == "expired":
             conditions.append(
                 or_(
                     CollectRequestRow.status == "expired",
                     and_(
-                        CollectRequestRow.status == "pending", CollectRequestRow.expires_at <= now
+                        CollectRequestRow.status == "pending",
+                        CollectRequestRow.expires_at <= now,
+                        ~being_paid,
                     ),
                 )
             )
@@ -732,49 +962,75 @@ class CollectService:
         *,
         pin: SecretStr,
         bank_account: str | None,
+        phases: Phases,
         step_up: StepUp | None = None,
     ) -> CollectRequestRow:
-        """Pay a pending request with the PIN. A merchant's request is answered on the switch
-        (which debits the payer and tells the merchant's payment); a payer's is a push to the
-        requester's account. Approving twice pays once."""
+        """Pay a pending request with the PIN, in the phases of a payment. A merchant's request
+        is answered on the switch (which debits the payer and tells the merchant's payment); a
+        payer's is a push to the requester's account. Approving twice pays once: an approval
+        whose answer was never applied is finished, without asking for the PIN again."""
         row = await _lock_collect(session, ctx.payer_id, collect_id)
+        if row.status == "pending" and row.transfer_id is not None:
+            asked = await session.get(TransferRow, row.transfer_id, populate_existing=True)
+            invariant(asked is not None, "a collect being paid names its transfer")
+            if asked is not None and asked.status == "pending":
+                await _complete(session, phases, asked)
+                return await _collect_now(session, collect_id)
         _check_pending(row)
         payer, bound_at = await _payable(session, ctx)
         account = await bank_account_service.authorize_debit(
             session, ring, ctx.payer_id, bank_account, pin
         )
         if row.requester_kind == "merchant":
-            await _approve_merchant_collect(session, ctx, row, payer, account, bound_at, step_up)
+            invariant(row.rail_reference is not None, "a merchant's collect is on the switch")
+            payee = _merchant_payee(row)
         else:
             payee = await address_service.payee_of_vpa(session, row.requester_vpa_id or "")
-            target = _Target(payee, "collect", row.amount_minor, None, row.note)
-            transfer = await _execute(
-                session,
-                payer=payer,
-                ctx=ctx,
-                bound_at=bound_at,
-                account=account,
-                target=replace(target, payee=replace(payee, account_ref=row.requester_account_ref)),
-                client_request_id=f"collect:{row.id}",
-                fingerprint=hashlib.sha256(row.id.encode()).digest(),
-                step_up=step_up,
-                collect=row,
-            )
-            _settle_collect(row, transfer.status == "succeeded", transfer.npci_code, transfer.id)
-        for scope, obj in _collect_scopes(row):
-            if row.status == "paid":
-                await _record(session, scope, "psp.collect_request.paid", obj)
-            else:
-                await _record(session, scope, "psp.collect_request.failed", obj)
-        return row
+            payee = replace(payee, account_ref=row.requester_account_ref)
+        transfer = await _ask(
+            session,
+            payer=payer,
+            ctx=ctx,
+            bound_at=bound_at,
+            account=account,
+            target=_Target(payee, "collect", row.amount_minor, None, row.note),
+            client_request_id=f"collect:{row.id}",
+            fingerprint=hashlib.sha256(row.id.encode()).digest(),
+            step_up=step_up,
+            collect=row,
+        )
+        # The request is being paid: a decline or the expiry job leaves it to this answer.
+        row.transfer_id, row.updated_at = transfer.id, utcnow()
+        await _complete(session, phases, transfer)
+        return await _collect_now(session, collect_id)
 
     async def decline(
-        self, session: AsyncSession, ctx: PayerContext, collect_id: str
+        self, session: AsyncSession, ctx: PayerContext, collect_id: str, phases: Phases
     ) -> CollectRequestRow:
+        """Refuse a pending request (ZA). A merchant's is answered on the switch, outside any
+        transaction: the refusal is checked and committed first (nothing is written), the switch
+        told, and the request ended in a new short transaction — unless the switch's answer says
+        it ended otherwise meanwhile (expired, or an approval got there first). A process that
+        dies before telling the switch leaves the request pending: it can be declined again,
+        and it expires on the switch by itself."""
         row = await _lock_collect(session, ctx.payer_id, collect_id)
         _check_pending(row)
+        if row.transfer_id is not None:
+            raise CollectRequestNotPendingError("This collect request is being paid.")
+        code = "ZA"
         if row.rail_reference is not None:
-            await _answer(session, row.rail_reference, approve=False, payer_account_ref=None)
+            reference = row.rail_reference
+            await phases.checkpoint(f"decline:{collect_id}")
+            outcome = await _answer(session, reference, approve=False, payer_account_ref=None)
+            row = await _lock_collect_by_id(session, collect_id)
+            if row.status != "pending" or row.transfer_id is not None:
+                return row  # ended or being paid meanwhile: that answer stands
+            code = outcome.code or code
+        if code == "U69":  # the switch had expired it: the request says so
+            row.status, row.npci_code, row.updated_at = "expired", "U69", utcnow()
+            for scope, obj in _collect_scopes(row):
+                await _record(session, scope, "psp.collect_request.expired", obj)
+            return row
         row.status, row.npci_code, row.updated_at = "declined", "ZA", utcnow()
         for scope, obj in _collect_scopes(row):
             await _record(session, scope, "psp.collect_request.declined", obj)
@@ -785,7 +1041,12 @@ class CollectService:
         merchant's request expires on the switch by itself at the same moment."""
         statement = (
             select(CollectRequestRow)
-            .where(CollectRequestRow.status == "pending", CollectRequestRow.expires_at <= utcnow())
+            .where(
+                CollectRequestRow.status == "pending",
+                CollectRequestRow.expires_at <= utcnow(),
+                # Being paid: the switch's answer to the approval ends it (U69 when too late).
+                CollectRequestRow.transfer_id.is_(None),
+            )
             .order_by(CollectRequestRow.expires_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
@@ -811,65 +1072,39 @@ def _check_pending(row: CollectRequestRow) -> None:
 def _settle_collect(
     row: CollectRequestRow, paid: bool, npci_code: str, transfer_id: str | None
 ) -> None:
-    row.status = "paid" if paid else "failed"
+    row.status = "paid" if paid else ("expired" if npci_code == "U69" else "failed")
     row.npci_code, row.transfer_id, row.updated_at = npci_code, transfer_id, utcnow()
 
 
-async def _approve_merchant_collect(
-    session: AsyncSession,
-    ctx: PayerContext,
-    row: CollectRequestRow,
-    payer: Any,
-    account: Any,
-    bound_at: datetime,
-    step_up: StepUp | None,
-) -> None:
-    """The switch debits the payer and reports to the merchant's payment; the receipt is kept
-    in the payer's history like any payment."""
-    invariant(row.rail_reference is not None, "a merchant's collect came through the switch")
-    payee = Payee(
+def _merchant_payee(row: CollectRequestRow) -> Payee:
+    """A merchant's collect is paid on the switch, which credits the merchant's payment."""
+    return Payee(
         kind="merchant",
         payer_id=None,
         merchant_id=row.requester_merchant_id,
         verified_name=row.requester_name,
         masked=row.requester_masked,
-        account_ref=row.requester_account_ref,
+        account_ref=MERCHANT_COLLECT_ACCOUNT,
         vpa_id=None,
         alias_id=None,
         merchant_category_code=None,
     )
-    now = utcnow()
-    counter = await _counter(session, ctx.payer_id, day_of(now))
-    cooling = in_cooling(bound_at, now, _current().limits)
-    _check_limits(PayeeKind.merchant, row.amount_minor, _so_far(counter), cooling)
-    reserved = await _screen(
-        session, ctx, payer, bound_at, payee, row.amount_minor, f"collect:{row.id}", step_up
+
+
+async def _collect_now(session: AsyncSession, collect_id: str) -> CollectRequestRow:
+    row = await session.get(CollectRequestRow, collect_id, populate_existing=True)
+    invariant(row is not None, "a collect request is never deleted")
+    return row  # type: ignore[return-value]
+
+
+async def _lock_collect_by_id(session: AsyncSession, collect_id: str) -> CollectRequestRow:
+    statement = (
+        select(CollectRequestRow)
+        .where(CollectRequestRow.id == collect_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    outcome = await _answer(
-        session, row.rail_reference or "", approve=True, payer_account_ref=account.account_ref
-    )
-    payer_name, payer_masked = await _payer_party(session, payer)
-    transfer = _transfer_row(
-        new_id("ptx"),
-        ctx,
-        account,
-        _Target(payee, "collect", row.amount_minor, None, row.note),
-        outcome,
-        client_request_id=f"collect:{row.id}",
-        fingerprint=hashlib.sha256(row.id.encode()).digest(),
-        payer_name=payer_name,
-        payer_masked=payer_masked,
-        collect=row,
-        now=now,
-    )
-    session.add(transfer)
-    if transfer.status != "succeeded":
-        await limits_service.release(session, reserved)
-    else:
-        _count(counter, PayeeKind.merchant, row.amount_minor)
-    await session.flush()
-    await _record_transfer(session, transfer)
-    _settle_collect(row, transfer.status == "succeeded", transfer.npci_code, transfer.id)
+    return (await session.execute(statement)).scalar_one()
 
 
 async def _claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
@@ -893,7 +1128,7 @@ async def _claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
         requester_name=notice.payee_name,
         requester_masked=notice.payee_name,
         requester_vpa_id=None,
-        requester_account_ref="switch",
+        requester_account_ref=MERCHANT_COLLECT_ACCOUNT,
         rail_reference=notice.reference,
         amount_minor=notice.amount_minor,
         currency=notice.currency,

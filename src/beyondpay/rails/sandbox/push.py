@@ -1,10 +1,14 @@
 """The sandbox UPI switch's push payments: a payer's bank account pays another bank account (the
 PSP's P2P and P2M pay), within one sandbox bank or across two.
 
-The payer's bank debits the payer to its ``upi_settlement`` account and the payee's bank credits
-the payee from its own, so each bank's books balance on their own. Codes (NPCI's): 00 paid, Z9
+The payer's bank debits the payer to its settlement with the switch and the payee's bank credits
+the payee from its own, so each bank's books balance on their own; both transfers are one linked
+ledger batch (``banks.push_between``), so both move or neither does. Codes (NPCI's): 00 paid, Z9
 the ledger refused the payer's debit (nothing moves on either side), Z8 above the switch's cap,
 U30 a simulated failure at ``BEYONDPAY_SANDBOX_UPI_FAILURE_RATE`` (nothing moves).
+
+The switch is a network peer: ``upi_push`` takes the caller's session outside any transaction
+and runs in a short transaction of its own after its latency (``common.own_transaction``).
 
 A push is a row of ``sandbox_rail_operations`` (operation ``push``), unique per request id: the
 row is stored before any money moves, so a concurrent push with the same id waits on it and then
@@ -120,24 +124,23 @@ async def _push(
 
 
 async def _move(session: AsyncSession, connector: SandboxUpiConnector, row: Row) -> str:
-    """The switch's answer, with the money moved when it is 00."""
+    """The switch's answer, with the money moved when it is 00: the payer's debit and the
+    payee's credit in one linked ledger batch, so that both move or neither does."""
     if row.amount_minor > AMOUNT_MINOR_MAX:
         return "Z8"
     if connector.config.fails_technically(Rail.upi):
         return "U30"
-    payer, payee = row.payer_account_id or "", row.payee_account_id or ""
-    code = await connector.debit_payer(session, row, payer)
-    if code != "00":
-        return code
-    result = await banks.move_between(
+    result = await banks.push_between(
         session,
-        f"upi:{row.reference}:credit",
-        banks.settlement_account_id(banks.bank_of(payee)),
-        payee,
+        f"upi:{row.reference}",
+        row.payer_account_id or "",
+        row.payee_account_id or "",
         row.amount_minor,
         code="upi_payment",
     )
-    invariant(result in _MOVED, f"the payee's credit: {result}")
+    if result == CreateTransferResult.exceeds_credits:
+        return "Z9"
+    invariant(result in _MOVED, f"the payer's debit: {result}")
     return "00"
 
 

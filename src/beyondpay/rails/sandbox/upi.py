@@ -284,7 +284,7 @@ class SandboxUpiConnector(SandboxConnector):
             session,
             f"upi:{row.reference}:debit",
             payer_account_id,
-            banks.settlement_account_id(banks.bank_of(payer_account_id)),
+            banks.settlement_account_id(banks.bank_of(payer_account_id), payer_account_id),
             row.amount_minor,
             code="upi_payment",
         )
@@ -321,11 +321,12 @@ class SandboxUpiConnector(SandboxConnector):
     async def refund_effect(self, session: AsyncSession, parent: Row, refund: Row) -> None:
         """The bank credits the payer back from its settlement with the switch."""
         invariant(parent.payer_account_id is not None, "a captured UPI payment has a payer")
+        payer = parent.payer_account_id or ""
         result = await banks.move_between(
             session,
             f"upi:{refund.reference}:refund",
-            banks.settlement_account_id(banks.bank_of(parent.payer_account_id or "")),
-            parent.payer_account_id or "",
+            banks.settlement_account_id(banks.bank_of(payer), payer),
+            payer,
             refund.amount_minor,
             code="upi_refund",
         )
