@@ -98,12 +98,16 @@ _UNSEALED: Final = (
     "SELECT * FROM ledger_transfers WHERE ledger = %s AND sequence IS NULL"
     " ORDER BY position LIMIT %s"
 )
+# Matched through the ledger's unsealed rows (their partial index), whatever the planner's
+# statistics say about how many rows are unsealed: never a scan of the whole journal.
 _SEAL: Final = """
 WITH sealed AS (
     UPDATE ledger_transfers t SET sequence = v.sequence, prev_hash = v.prev_hash, hash = v.hash
-    FROM unnest(%(ids)s::text[], %(sequences)s::bigint[], %(prev_hashes)s::bytea[],
-                %(hashes)s::bytea[]) AS v(id, sequence, prev_hash, hash)
-    WHERE t.id = v.id AND t.sequence IS NULL
+    FROM unnest(%(ids)s::text[], %(positions)s::bigint[], %(sequences)s::bigint[],
+                %(prev_hashes)s::bytea[], %(hashes)s::bytea[])
+         AS v(id, position, sequence, prev_hash, hash)
+    WHERE t.ledger = %(ledger)s AND t.sequence IS NULL AND t.position = v.position
+      AND t.id = v.id
     RETURNING 1
 )
 UPDATE ledger_heads SET sequence = %(sequence)s, hash = %(hash)s
@@ -132,11 +136,12 @@ async def _seal_batch(connection: Connection, ledger: str) -> int:
         if head is None or not rows:
             return 0
         sequence, digest = int(head[0]), bytes(head[1])
-        ids, sequences, prev_hashes, hashes = [], [], [], []
+        ids, positions, sequences, prev_hashes, hashes = [], [], [], [], []
         for row in rows:
             prev_hash, sequence = digest, sequence + 1
             digest = transfer_hash(prev_hash, sequence, stored_from_row(row))
             ids.append(row["id"])
+            positions.append(row["position"])
             sequences.append(sequence)
             prev_hashes.append(prev_hash)
             hashes.append(digest)
@@ -144,6 +149,7 @@ async def _seal_batch(connection: Connection, ledger: str) -> int:
             _SEAL,
             {
                 "ids": ids,
+                "positions": positions,
                 "sequences": sequences,
                 "prev_hashes": prev_hashes,
                 "hashes": hashes,

@@ -280,9 +280,7 @@ async def _write(connection: Connection, batch: Batch, first_position: int) -> N
     """
     created = batch.created
     invariant(len(created) < POSITIONS_PER_BATCH, "a batch fits its range of positions")
-    lines = [
-        _copy_line(transfer, first_position + index) for index, transfer in enumerate(created)
-    ]
+    lines = [_copy_line(transfer, first_position + index) for index, transfer in enumerate(created)]
     async with connection.cursor() as copy_cursor, copy_cursor.copy(_COPY_TRANSFERS) as copy:
         await copy.write("".join(lines).encode())
     changed = [batch.accounts[account_id] for account_id in batch.before]
