@@ -65,6 +65,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Needs every transfer sealed first (`beyondpay ledger verify --seal-first`): the columns
+    # become NOT NULL again.
     op.execute(
         """
         CREATE OR REPLACE FUNCTION ledger_transfers_append_only() RETURNS trigger
