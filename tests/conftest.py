@@ -111,7 +111,9 @@ async def _verify_ledger(url: str) -> None:
     from beyondpay.ledger.journal import verify_connection
 
     async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
-        report = await verify_connection(connection)
+        # Sealed first, so that every chain is checked, not only the balances.
+        report = await verify_connection(connection, seal_first=True)
+        assert report.unsealed == 0, "everything committed was sealed"
         assert report.ok, f"ledger verify after the test: {report.problems}"
         rows = await (await connection.execute(_LEDGER_SUMS)).fetchall()
         unbalanced = [row for row in rows if row[1] != 0 or row[2] != 0]

@@ -9,14 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from beyondpay.cli import cli
-from beyondpay.db.session import Database
+from beyondpay.db.session import Database, driver_connection
 from beyondpay.db.urls import libpq_url
 from beyondpay.ledger.domain import AccountFlags, NewAccount, Transfer, TransferFlags
-from beyondpay.ledger.journal import verify_database
+from beyondpay.ledger.journal import seal_on, verify_database
 from beyondpay.ledger.service import ledger_service
 
 
-async def _journal(database: Database) -> None:
+async def _journal(database: Database, *, sealed: bool = True) -> None:
     async with database.unit_of_work() as session:
         await ledger_service.create_accounts(
             session,
@@ -41,6 +41,9 @@ async def _journal(database: Database) -> None:
                 Transfer("t4", flags=TransferFlags.POST_PENDING, pending_id="t3", amount=150),
             ],
         )
+    if sealed:
+        async with database.unit_of_work() as session:
+            assert await seal_on(await driver_connection(session)) == 4
 
 
 @pytest.mark.parametrize(
@@ -74,16 +77,18 @@ def test_cli_verify_passes_then_fails_after_tampering(database_url: str) -> None
     async def seed() -> None:
         database = Database(database_url)
         try:
-            await _journal(database)
+            await _journal(database, sealed=False)
         finally:
             await database.dispose()
 
     asyncio.run(seed())
-    result = CliRunner().invoke(
-        cli, ["ledger", "verify"], env={"BEYONDPAY_DATABASE_URL": database_url}
-    )
+    env = {"BEYONDPAY_DATABASE_URL": database_url}
+    result = CliRunner().invoke(cli, ["ledger", "verify"], env=env)
     assert result.exit_code == 0, result.output
-    assert "journal verified" in result.output
+    assert "journal verified: 4 transfers (4 not yet sealed)" in result.output
+    result = CliRunner().invoke(cli, ["ledger", "verify", "--seal-first"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "journal verified: 4 transfers (0 not yet sealed)" in result.output
     _tamper(database_url)
     result = CliRunner().invoke(
         cli, ["ledger", "verify"], env={"BEYONDPAY_DATABASE_URL": database_url}

@@ -2,7 +2,8 @@
 
 Every function runs inside the caller's transaction (a unit of work's session, or a psycopg
 connection in a transaction) and never commits. ``create_transfers`` locks the accounts a batch
-touches in id order, then the journal heads in name order (docs/ledger.md, "Concurrency").
+touches in id order and nothing else: transfers are written unsealed, and the sealer numbers and
+hash-chains them after commit (``journal.seal_on``; docs/ledger.md, "Concurrency").
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from beyondpay.ledger.domain import (
 )
 from beyondpay.ledger.journal import (
     JournalReport,
+    seal_on,
     stored_from_row,
-    transfer_hash,
     verify_connection,
 )
 
@@ -65,7 +66,6 @@ _ACCOUNT_COLUMNS: Final = (
 _TRANSFER_COLUMNS: Final = (
     "id",
     "ledger",
-    "sequence",
     "position",
     "debit_account_id",
     "credit_account_id",
@@ -79,8 +79,6 @@ _TRANSFER_COLUMNS: Final = (
     "expires_at",
     "metadata",
     "created_at",
-    "prev_hash",
-    "hash",
 )
 _COPY_TRANSFERS: Final = f"COPY ledger_transfers ({', '.join(_TRANSFER_COLUMNS)}) FROM STDIN"
 
@@ -114,7 +112,7 @@ class JournalEntry:
     """A stored transfer with its place in the journal."""
 
     transfer: StoredTransfer
-    sequence: int
+    sequence: int | None  # None until the sealer numbers it, about a second after commit
     position: int
 
 
@@ -205,13 +203,13 @@ async def apply_transfers(
     )
     for hold in expired:
         accounts.update((hold.debit_account_id, hold.credit_account_id))
-    batch = await _read_locked(
+    batch, first_position = await _read_locked(
         connection, transfers, accounts, holds, [*pending_ids, *(h.id for h in expired)], now
     )
     _expire(batch, expired)
     results = evaluate_batch(transfers, batch, system=system)
     if batch.created:
-        await _write(connection, batch)
+        await _write(connection, batch, first_position)
     return results
 
 
@@ -222,8 +220,9 @@ async def _read_locked(
     holds: dict[str, StoredTransfer],
     pending_ids: list[str],
     now: datetime,
-) -> Batch:
-    """Lock the accounts, then read what the batch refers to: one round trip (a pipeline)."""
+) -> tuple[Batch, int]:
+    """Lock the accounts, then read what the batch refers to and draw its first position: one
+    round trip (a pipeline)."""
     transfer_ids = list({t.id for t in transfers if isinstance(t.id, str) and t.id})
     async with connection.pipeline():
         # ORDER BY before FOR UPDATE: rows are locked in id order, the same in every batch.
@@ -242,7 +241,14 @@ async def _read_locked(
             "SELECT * FROM ledger_transfers WHERE pending_id = ANY(string_to_array(%s, ','))",
             (_joined(pending_ids),),
         )
-    return Batch(
+        # The server runs the statements in order: the number is drawn once every account of
+        # the batch is locked, so position order is each account's order of application.
+        # nextval takes no lock; a batch that creates nothing leaves a gap, which is harmless.
+        drawn = await connection.execute("SELECT nextval('ledger_batch_number')")
+    number = await drawn.fetchone()
+    invariant(number is not None, "the batch number sequence answers")
+    first_position = int(number[0]) * POSITIONS_PER_BATCH if number else 0
+    batch = Batch(
         accounts={row[0]: AccountState(*row) for row in await locked.fetchall()},
         existing={row["id"]: stored_from_row(row) for row in await existing.fetchall()},
         holds=holds,
@@ -251,6 +257,7 @@ async def _read_locked(
         },
         now=now,
     )
+    return batch, first_position
 
 
 def _expire(batch: Batch, expired: list[StoredTransfer]) -> None:
@@ -264,33 +271,16 @@ def _expire(batch: Batch, expired: list[StoredTransfer]) -> None:
     invariant(all(r is CreateTransferResult.ok for r in results), "an expiry void always applies")
 
 
-async def _write(connection: Connection, batch: Batch) -> None:
-    """Append the batch's transfers to the journal and store the new balances."""
+async def _write(connection: Connection, batch: Batch, first_position: int) -> None:
+    """Append the batch's transfers to the journal, unsealed, and store the new balances.
+
+    No journal head is read or locked here: the sealer numbers and hash-chains the transfers
+    once they are committed (``journal.seal_on``), so writers on different accounts of one
+    ledger never wait for each other.
+    """
     created = batch.created
     invariant(len(created) < POSITIONS_PER_BATCH, "a batch fits its range of positions")
-    ledgers = sorted({transfer.ledger for transfer in created})
-    # One round trip: the server runs the two statements in order, so the batch number is
-    # drawn once every account and journal head of the batch is locked, and position order is
-    # both each account's order of application and each ledger's sequence order.
-    async with connection.pipeline():
-        locked = await connection.execute(
-            "SELECT ledger, sequence, hash FROM ledger_heads WHERE ledger = ANY(%b) "
-            "ORDER BY ledger FOR UPDATE",
-            (ledgers,),
-        )
-        drawn = await connection.execute("SELECT nextval('ledger_batch_number')")
-    heads = {row[0]: (int(row[1]), bytes(row[2])) for row in await locked.fetchall()}
-    invariant(len(heads) == len(ledgers), "every ledger with accounts has a journal head")
-    number = await drawn.fetchone()
-    invariant(number is not None, "the batch number sequence answers")
-    first_position = int(number[0]) * POSITIONS_PER_BATCH if number else 0
-    lines = []
-    for index, transfer in enumerate(created):
-        sequence, prev_hash = heads[transfer.ledger]
-        sequence += 1
-        digest = transfer_hash(prev_hash, sequence, transfer)
-        heads[transfer.ledger] = (sequence, digest)
-        lines.append(_copy_line(transfer, sequence, first_position + index, prev_hash, digest))
+    lines = [_copy_line(transfer, first_position + index) for index, transfer in enumerate(created)]
     async with connection.cursor() as copy_cursor, copy_cursor.copy(_COPY_TRANSFERS) as copy:
         await copy.write("".join(lines).encode())
     changed = [batch.accounts[account_id] for account_id in batch.before]
@@ -314,12 +304,8 @@ async def _write(connection: Connection, batch: Batch) -> None:
         , opened AS (
             INSERT INTO ledger_open_holds (id, debit_account_id, credit_account_id, expires_at)
             SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[])
-        ), closed AS (
-            DELETE FROM ledger_open_holds WHERE id = ANY(%b::text[])
         )
-        UPDATE ledger_heads h SET sequence = v.sequence, hash = v.hash
-        FROM unnest(%b::text[], %b::bigint[], %b::bytea[]) AS v(ledger, sequence, hash)
-        WHERE h.ledger = v.ledger
+        DELETE FROM ledger_open_holds WHERE id = ANY(%b::text[])
         """,
         (
             _joined([a.id for a in changed]),
@@ -332,16 +318,11 @@ async def _write(connection: Connection, batch: Batch) -> None:
             [t.credit_account_id for t in opened],
             [t.expires_at for t in opened],
             list(resolved),
-            list(heads),
-            [head[0] for head in heads.values()],
-            [head[1] for head in heads.values()],
         ),
     )
 
 
-def _copy_line(
-    transfer: StoredTransfer, sequence: int, position: int, prev_hash: bytes, digest: bytes
-) -> str:
+def _copy_line(transfer: StoredTransfer, position: int) -> str:
     """One row in COPY's text format, built by hand: row-by-row adaptation costs 4x more.
 
     Ids, ledgers, codes and currencies match patterns without tabs, newlines or backslashes;
@@ -353,10 +334,10 @@ def _copy_line(
     pending_id = "\\N" if t.pending_id is None else t.pending_id
     expires_at = "\\N" if t.expires_at is None else t.expires_at.isoformat()
     return (
-        f"{t.id}\t{t.ledger}\t{sequence}\t{position}\t{t.debit_account_id}\t"
+        f"{t.id}\t{t.ledger}\t{position}\t{t.debit_account_id}\t"
         f"{t.credit_account_id}\t{t.amount}\t{requested}\t{pending_id}\t{t.currency}\t"
         f"{t.code}\t{t.flags}\t{t.timeout_s}\t{expires_at}\t{metadata}\t"
-        f"{t.created_at.isoformat()}\t\\\\x{prev_hash.hex()}\t\\\\x{digest.hex()}\n"
+        f"{t.created_at.isoformat()}\n"
     )
 
 
@@ -452,8 +433,15 @@ class LedgerService:
             await driver_connection(session), account_id, transfer_id=transfer_id, at=at
         )
 
-    async def verify_journal(self, session: AsyncSession) -> JournalReport:
-        return await verify_connection(await driver_connection(session))
+    async def seal(self, session: AsyncSession) -> int:
+        """``journal.seal_on`` in the session's transaction (the worker seals on its own)."""
+        return await seal_on(await driver_connection(session))
+
+    async def verify_journal(
+        self, session: AsyncSession, *, seal_first: bool = False
+    ) -> JournalReport:
+        """``journal.verify_connection``; ``seal_first`` seals in the session's transaction."""
+        return await verify_connection(await driver_connection(session), seal_first=seal_first)
 
     async def get_transfers(
         self, session: AsyncSession, ids: Sequence[str]
@@ -713,8 +701,9 @@ async def journal_page_on(
 ) -> list[JournalEntry]:
     """Newest first; oldest first when only ``after`` is given (the caller pages backwards).
 
-    Within one ledger sequence order is position order, so the whole ledger pages by its
-    ``(ledger, sequence)`` key and one account by its two ``(…_account_id, position)`` indexes,
+    Pages by position, not sequence: the newest transfers may not be sealed yet (numbered about
+    a second after commit), and a page must list them too. The whole ledger reads its
+    ``(ledger, position)`` index, one account its two ``(…_account_id, position)`` indexes,
     each read in order and merged (no sort of the account's whole history).
     """
     ascending = journal.after is not None and journal.before is None
@@ -726,23 +715,22 @@ async def journal_page_on(
         "created_until": journal.created_until,
         "limit": min(limit, JOURNAL_PAGE_LIMIT_MAX),
     }
-    key = "sequence" if journal.account_id is None else "position"
     conditions = [
         "ledger = %(ledger)s",
         "(%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s)",
         "(%(created_until)s::timestamptz IS NULL OR created_at <= %(created_until)s)",
     ]
     if journal.before is not None:
-        values["before"] = getattr(journal.before, key)
-        conditions.append(f"{key} < %(before)s")
+        values["before"] = journal.before.position
+        conditions.append("position < %(before)s")
     if journal.after is not None:
-        values["after"] = getattr(journal.after, key)
-        conditions.append(f"{key} > %(after)s")
+        values["after"] = journal.after.position
+        conditions.append("position > %(after)s")
     where = " AND ".join(conditions)
     if journal.account_id is None:
         statement = (
             f"SELECT * FROM ledger_transfers WHERE {where}"
-            f" ORDER BY sequence {order} LIMIT %(limit)s"
+            f" ORDER BY position {order} LIMIT %(limit)s"
         )
     else:
         sides = [
