@@ -125,6 +125,12 @@ def _config() -> Settings:
     return _configured.get("settings") or get_settings()
 
 
+def rail_answer_wait() -> timedelta:
+    """The settings' ``rail_answer_wait_s``: how long an operation asked of a rail may go
+    unanswered before reconciliation asks again (refunds use it too)."""
+    return _answer_wait()
+
+
 def _answer_wait() -> timedelta:
     """An operation asked of a rail and still not applied this long after (its process died
     between the phases) is asked again by the reconciliation job; the API's lease on a request

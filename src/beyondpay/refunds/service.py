@@ -24,7 +24,6 @@ refunds a request id once — and apply the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -40,7 +39,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.merchants.domain import Caller
-from beyondpay.payments.service import charge_service
+from beyondpay.payments.service import charge_service, rail_answer_wait
 from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.service import connector_for, next_status_check, on_outcome
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
@@ -54,11 +53,6 @@ from beyondpay.refunds.schemas import (
 
 _log = get_logger(__name__)
 RECOVERY_PREFIX: Final = "refund:"
-# When the status check job first looks at a refund whose rail's answer was never applied (the
-# process died between the phases): later than any rail answers (seconds at most); the default
-# of the settings' ``rail_answer_wait_s``, the API's lease on a request past its recovery point.
-# Looking earlier or later is harmless: the rail refunds a request id once.
-UNANSWERED_AFTER_S: Final = 30
 
 
 async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
@@ -126,7 +120,10 @@ class RefundService:
             ),
             checks_made=0,
             # Found by the status check job if this request dies before the rail's answer.
-            next_check_at=now + timedelta(seconds=UNANSWERED_AFTER_S),
+            # The status job first looks at a refund whose answer was never applied (its
+            # process died between the phases) after the settings' rail_answer_wait_s, the
+            # API's lease too. Earlier or later is harmless: the rail refunds a request id once.
+            next_check_at=now + rail_answer_wait(),
             created_at=now,
             updated_at=now,
         )
