@@ -83,6 +83,10 @@ _TRANSFER_COLUMNS: Final = (
 _COPY_TRANSFERS: Final = f"COPY ledger_transfers ({', '.join(_TRANSFER_COLUMNS)}) FROM STDIN"
 
 Connection = psycopg.AsyncConnection[Any]
+_ENSURED: Final = frozenset({CreateAccountResult.ok, CreateAccountResult.exists})
+_MADE_HERE: Final = "beyondpay.ledger.accounts_made"
+# Accounts known to be committed, per database (``LedgerService.ensure_accounts``).
+_known: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +376,26 @@ class LedgerService:
         self, session: AsyncSession, accounts: Sequence[NewAccount]
     ) -> list[CreateAccountResult]:
         return await create_accounts_on(await driver_connection(session), accounts)
+
+    async def ensure_accounts(self, session: AsyncSession, accounts: Sequence[NewAccount]) -> None:
+        """Creates whichever of ``accounts`` do not exist yet (one that exists must have the
+        same fields). Accounts found committed by an earlier transaction are remembered per
+        process and database, and skipped from then on; never one this transaction made, which
+        could still roll back, nor one another transaction has not committed yet (creating it
+        waits for that transaction, then finds it)."""
+        connection = await driver_connection(session)
+        database = str(connection.info.dbname)
+        missing = [account for account in accounts if (database, account.id) not in _known]
+        if not missing:
+            return
+        results = await create_accounts_on(connection, missing)
+        made_here: set[str] = session.info.setdefault(_MADE_HERE, set())
+        for account, result in zip(missing, results, strict=True):
+            invariant(result in _ENSURED, f"account {account.id} exists as asked: {result}")
+            if result is CreateAccountResult.ok:
+                made_here.add(account.id)
+            elif account.id not in made_here:
+                _known.add((database, account.id))
 
     async def create_transfers(
         self, session: AsyncSession, transfers: Sequence[Transfer]

@@ -29,7 +29,6 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
@@ -40,13 +39,9 @@ from beyondpay.payments.models import BalanceTransactionRow
 
 _LINKED: Final = TransferFlags.LINKED
 _DONE: Final = frozenset({CreateTransferResult.ok, CreateTransferResult.exists})
-# Accounts known to exist, per database: creating them is skipped after the first time.
-_ensured: set[tuple[str, str]] = set()
 
 
 async def _ensure_accounts(session: AsyncSession, chart: Chart, rail: str | None) -> None:
-    connection = await driver_connection(session)
-    database = str(connection.info.dbname)
     wanted = [
         NewAccount(chart.pending, chart.merchant_ledger, chart.currency, "merchant_pending"),
         NewAccount(chart.available, chart.merchant_ledger, chart.currency, "merchant_available"),
@@ -58,11 +53,7 @@ async def _ensure_accounts(session: AsyncSession, chart: Chart, rail: str | None
                 chart.rail_clearing(rail), chart.platform_ledger, chart.currency, "rail_clearing"
             )
         )
-    missing = [account for account in wanted if (database, account.id) not in _ensured]
-    if not missing:
-        return
-    await ledger_service.create_accounts(session, missing)
-    _ensured.update((database, account.id) for account in missing)
+    await ledger_service.ensure_accounts(session, wanted)
 
 
 async def _apply(session: AsyncSession, transfers: Sequence[Transfer]) -> None:

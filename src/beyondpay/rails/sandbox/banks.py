@@ -28,7 +28,6 @@ from typing import Final
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.session import driver_connection
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.invariants import invariant
 from beyondpay.ledger.domain import (
@@ -52,8 +51,6 @@ _PAYER_ACCOUNT_ID: Final = re.compile(r"^bank:([a-z0-9]+):payer:([0-9a-f]{32})$"
 # A bank's settlement with the switch is this many account rows: a push locks the one its
 # payer's account hashes to, so concurrent payers of one bank rarely meet on a row.
 SETTLEMENT_ACCOUNTS_PER_BANK: Final = 16
-# Banks whose accounts are known to exist, per database: a move checks them once per process.
-_ensured: set[tuple[str, str]] = set()
 
 
 def bank_ledger(bank: str) -> str:
@@ -118,18 +115,12 @@ def _bank_accounts(bank: str) -> list[NewAccount]:
 
 
 async def _ensure_bank_accounts(session: AsyncSession, banks: set[str]) -> None:
-    """The banks' own accounts, created if missing, once per process and database. (A bank's
-    first payer's account creates them too: this covers a database from before a change of
-    the chart, at the cost of one check per bank per process.)"""
-    connection = await driver_connection(session)
-    database = str(connection.info.dbname)
-    missing = sorted(bank for bank in banks if (database, bank) not in _ensured)
-    if not missing:
-        return
-    await _create_accounts(
-        session, [account for bank in missing for account in _bank_accounts(bank)]
+    """The banks' own accounts, created if missing (the ledger remembers, per process, those
+    found committed). A bank's first payer's account creates them too: this covers a database
+    from before a change of the chart."""
+    await ledger_service.ensure_accounts(
+        session, [account for bank in sorted(banks) for account in _bank_accounts(bank)]
     )
-    _ensured.update((database, bank) for bank in missing)
 
 
 async def find_payer_account(
