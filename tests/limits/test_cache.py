@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import httpx
 
+from beyondpay.db.cache import ScopeCache
 from beyondpay.db.session import Database
-from beyondpay.limits.cache import ScopeCache
 from beyondpay.limits.domain import LimitDecision
 from beyondpay.limits.schemas import PolicyCreateParams
 from beyondpay.limits.service import POLICIES_CACHE_TTL_S, LimitsService, limits_service

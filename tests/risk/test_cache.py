@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from beyondpay.db.cache import ScopeCache
 from beyondpay.db.session import Database
 from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller, KeyKind, MerchantStatus
 from beyondpay.risk import service as risk_module
-from beyondpay.risk.cache import ScopeCache
 from beyondpay.risk.model import default_model
 from beyondpay.risk.rules import DEFAULT_RULES, Rule
 from beyondpay.risk.schemas import RuleCreateParams

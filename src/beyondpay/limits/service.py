@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
 from beyondpay.api.params import merge_metadata
+from beyondpay.db.cache import ScopeCache
 from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -31,7 +32,6 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.settings import Settings, get_settings
-from beyondpay.limits.cache import ScopeCache
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,

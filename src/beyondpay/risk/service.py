@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import created_conditions, page
+from beyondpay.db.cache import ScopeCache
 from beyondpay.db.session import driver_connection
 from beyondpay.events.follower import CHANNEL, scope_payload
 from beyondpay.events.service import API_VERSION, event_service
@@ -33,7 +34,6 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings, get_settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.risk import domain
-from beyondpay.risk.cache import ScopeCache
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import BlocklistItemExistsError
 from beyondpay.risk.features import History, compute

@@ -1,11 +1,12 @@
-"""Per-process caches of what every payment reads and merchants rarely write: a scope's rules.
+"""Per-process caches of what every payment reads and a merchant rarely writes: a scope's risk
+rules, its limit policies (``risk.service``, ``limits.service``).
 
-Read on every assessment, written a few times a day: a cached copy saves a statement (and its
+Read on every payment, written a few times a day: a cached copy saves a statement (and its
 parsing) on every payment. How fresh it stays:
 
-- **this process**: a write through ``risk_service`` drops the scope's entry at once and again
-  when its transaction commits, so the next payment after the commit reads the new rules (and a
-  load that ran while the write was uncommitted is not kept);
+- **this process**: a write through the owning service drops the scope's entry at once and
+  again when its transaction commits, so the next payment after the commit reads the new value
+  (and a load that ran while the write was uncommitted is not kept);
 - **other processes** (``beyondpay serve --workers N``, other machines): an entry is used for at
   most ``ttl_s`` after it was read, then read again. That is the staleness bound for a change
   made elsewhere (docs/risk.md). A short time-to-live costs one statement per scope per
