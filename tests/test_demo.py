@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from beyondpay import demo
 from beyondpay.cli import cli
 from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url, with_database
@@ -79,12 +80,16 @@ async def test_demo_pays_by_card_and_upi_refunds_and_shows_each_curl(
 
 
 async def test_demo_says_when_the_upi_payer_does_not_approve_in_time(
-    server_url: str, demo_database_url: str
+    server_url: str, demo_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The sandbox payer of ``expired@sandbox`` never approves. (With ``success@sandbox`` and a
+    tiny timeout, a loaded machine can let the approval land before the create request
+    answers: the rail answers outside the request's transaction.)"""
     key = (await new_merchant(demo_database_url)).keys["sk_test"]
+    monkeypatch.setattr(demo, "UPI_TEST_VPA", "expired@sandbox")
 
     with pytest.raises(DemoError, match="is the worker running"):
-        run_demo(server_url, key, Console(record=True), upi_timeout_s=0.01)
+        run_demo(server_url, key, Console(record=True), upi_timeout_s=0.5)
 
 
 async def test_the_command_makes_a_merchant_with_an_admin_key(
