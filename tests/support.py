@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import KeyKind, MerchantStatus
 from beyondpay.merchants.service import api_key_service, merchant_service
 
@@ -57,3 +63,18 @@ async def make_merchant(
                 )
                 merchant.keys[f"rk_{'live' if livemode else 'test'}"] = issued.secret
     return merchant
+
+
+@asynccontextmanager
+async def app_client(
+    database_url: str, settings: Settings, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in this process, on ``settings`` with ``overrides`` (a slow rail, a short
+    answer wait), as an HTTP client."""
+    from beyondpay.app import create_app
+
+    app = create_app(settings.model_copy(update=overrides), database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http

@@ -26,7 +26,7 @@ from beyondpay.kit.settings import Settings
 from beyondpay.payments import service as payments_service
 from beyondpay.payments.tasks import reconcile_due_charges
 from tests.payments.support import balance_and_transactions
-from tests.support import TEST_RING_TEXT, TestMerchant
+from tests.support import TEST_RING_TEXT, TestMerchant, app_client
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 RAIL_LATENCY_MS: Final = 6_000  # the window in which the process is killed
@@ -45,14 +45,8 @@ CARD: Final = {
 @pytest.fixture
 async def retrying(database_url: str, api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API in this process, with the same short answer wait as the killed servers."""
-    from beyondpay.app import create_app
-
-    settings = api_settings.model_copy(update={"rail_answer_wait_s": ANSWER_WAIT_S})
-    app = create_app(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(database_url, api_settings, rail_answer_wait_s=ANSWER_WAIT_S) as http:
+        yield http
 
 
 def _free_port() -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from beyondpay.db.session import Database
 from beyondpay.kit.settings import Settings
 from tests.payments.support import balance_and_transactions
-from tests.support import TestMerchant, make_merchant
+from tests.support import TestMerchant, app_client, make_merchant
 
 CARD_LATENCY_MS: Final = 2_000
 # What "not delayed" means on a loaded 2-core machine: well under the rail's latency.
@@ -31,14 +31,10 @@ async def slow_card_client(
     database_url: str, api_settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API with a card network that takes CARD_LATENCY_MS to answer (UPI answers at once)."""
-    from beyondpay.app import create_app
-
-    settings = api_settings.model_copy(update={"sandbox_card_latency_ms": str(CARD_LATENCY_MS)})
-    app = create_app(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(
+        database_url, api_settings, sandbox_card_latency_ms=str(CARD_LATENCY_MS)
+    ) as http:
+        yield http
 
 
 async def _in_flight(database: Database, merchant: TestMerchant) -> str:

@@ -24,6 +24,7 @@ from beyondpay.psp.transfers.tasks import reconcile_unanswered
 from beyondpay.rails.service import PushRequest, upi_push
 from tests.psp.support import post
 from tests.psp.transfers_support import balance, pay, ready_payer
+from tests.support import app_client
 
 UPI_LATENCY_MS: Final = 2_000
 # What "not blocked" means on a loaded 2-core machine: well under the switch's latency.
@@ -37,14 +38,10 @@ async def slow_upi_client(
     database_url: str, api_settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API with a UPI switch that takes UPI_LATENCY_MS to answer."""
-    from beyondpay.app import create_app
-
-    settings = api_settings.model_copy(update={"sandbox_upi_latency_ms": str(UPI_LATENCY_MS)})
-    app = create_app(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(
+        database_url, api_settings, sandbox_upi_latency_ms=str(UPI_LATENCY_MS)
+    ) as http:
+        yield http
 
 
 async def _pending(database: Database, payer_id: str, count: int = 1) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from beyondpay.kit.settings import Settings
 from beyondpay.ledger.service import ledger_service
 from beyondpay.refunds.tasks import reconcile_due_refunds
 from tests.payments.support import balance_and_transactions, get, pay
-from tests.support import TestMerchant
+from tests.support import TestMerchant, app_client
 
 CARD_LATENCY_MS: Final = 1_000
 # Past the refund's first status check and the idempotency lease (``rail_answer_wait_s``).
@@ -33,14 +33,10 @@ async def slow_card_client(
     database_url: str, api_settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API with a card network that takes CARD_LATENCY_MS to answer."""
-    from beyondpay.app import create_app
-
-    settings = api_settings.model_copy(update={"sandbox_card_latency_ms": str(CARD_LATENCY_MS)})
-    app = create_app(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(
+        database_url, api_settings, sandbox_card_latency_ms=str(CARD_LATENCY_MS)
+    ) as http:
+        yield http
 
 
 async def _refund_pending(database: Database, charge_id: str) -> str:
