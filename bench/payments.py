@@ -3,6 +3,7 @@ in the same run with the same load generator and server settings.
 
     .venv/bin/python bench/payments.py [--seconds 10] [--connections 64] [--warmup 2]
                                        [--merchants 100] [--workers 1] [--smoke]
+                                       [--saturation-only] [--profile FILE]
 
 Uses BEYONDPAY_DATABASE_URL (the server; the benchmark creates its own database on it) or the
 embedded server. The servers are bench/api.py's (uvicorn, uvloop and httptools when installed,
@@ -478,6 +479,10 @@ def run(arguments: argparse.Namespace) -> int:
         with running("beyondpay", url, ring_text, workers, one[0]) as instant:
             paid = measure(instant, "pay", one, profile=True)
             print(_line("beyondpay, one merchant", paid, "intents"), flush=True)
+            if arguments.saturation_only:
+                again = measure(instant, "pay", one)
+                print(_line("beyondpay, one merchant, again", again, "intents"), flush=True)
+                return 1 if measure.unexpected else 0
             spread = measure(instant, "pay", many)
             print(_line(f"beyondpay, {len(many)} merchants round-robin", spread, "intents"))
             half = max(1.0, round(paid["rate"] / 2, 1))
@@ -541,6 +546,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--smoke", action="store_true", help="about a second per step (for CI)")
     parser.add_argument("--profile", metavar="FILE", help="py-spy collapsed stacks of beyondpay")
+    parser.add_argument(
+        "--saturation-only",
+        action="store_true",
+        help="only the one-merchant saturation, twice (to compare two commits' CPU quickly)",
+    )
     # The load generator's own arguments.
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=["insert", "pay"], help=argparse.SUPPRESS)

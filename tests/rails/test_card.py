@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import Database
@@ -64,6 +68,27 @@ async def test_request_id_is_the_operation(session: AsyncSession) -> None:
     assert again == first
     with pytest.raises(RailRequestIdReusedError):
         await connector.authorize(session, request(card("4242424242424242"), 10_001))
+
+
+async def test_one_request_id_raced_on_two_connections_is_one_operation(
+    database: Database,
+) -> None:
+    """The authorization is stored with INSERT … ON CONFLICT DO NOTHING, then read on conflict:
+    two callers racing the same request id get the same operation, and one row exists."""
+    connector = service.connector_for(Rail.card, False)
+
+    async def authorize() -> Any:
+        async with database.sessionmaker() as session:
+            return await connector.authorize(session, request(card("4242424242424242")))
+
+    outcomes = await asyncio.gather(*(authorize() for _ in range(8)))
+    assert len({outcome.reference for outcome in outcomes}) == 1
+    assert all(outcome == outcomes[0] for outcome in outcomes)
+    async with database.sessionmaker() as session:
+        stored = await session.scalar(
+            text("SELECT count(*) FROM sandbox_rail_operations WHERE operation = 'authorize'")
+        )
+    assert stored == 1
 
 
 async def test_capture_less_releases_the_rest_and_refunds_are_limited(

@@ -301,8 +301,9 @@ class PaymentIntentService:
         if method is not None:
             intent.payment_method_id = method.id
             intent.status = _transition(intent, Action.set_payment_method)
+        # No flush here: the intent's row is written with the first statement that needs it
+        # (with the charge of a confirmation, already pointing at it), not inserted then updated.
         session.add(intent)
-        await session.flush()
         await _record(session, intent, "payment_intent.created")
         if params.confirm:
             return await self._confirm_locked(
@@ -482,7 +483,8 @@ class PaymentIntentService:
         intent.latest_charge_id = charge.id
         intent.last_payment_error = None
         intent.next_action = None
-        await session.flush()
+        # Not flushed yet: screening's outcome is written with the charge's INSERT below (the
+        # checkpoint's commit), not by an UPDATE after it. Nothing screening reads needs the row.
         # A rail that cannot be reached (live mode has none yet) is refused before anything is
         # assessed or reserved for a payment that could not be made.
         connector = connector_for(Rail(method.type), intent.livemode)

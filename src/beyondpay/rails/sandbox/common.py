@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from beyondpay.db import jobs
 from beyondpay.kit.clock import utcnow
@@ -39,6 +40,7 @@ from beyondpay.rails.sandbox.config import SandboxConfig, current
 FINAL: Final = ("succeeded", "failed")
 _PAGE_TOKEN_BYTES: Final = 16  # 128 bits of HMAC: the page link cannot be guessed
 _PAGE_CONTEXT: Final = "rails.sandbox.page:"
+_COLUMNS: Final = tuple(Row.__mapper__.column_attrs)
 
 
 def new_reference(rail: Rail) -> str:
@@ -165,10 +167,8 @@ class SandboxConnector:
             return await self._authorize(session, request)
 
     async def _authorize(self, session: AsyncSession, request: AuthorizeRequest) -> RailOutcome:
-        existing = await find_operation(session, self.rail, "authorize", request.request_id)
-        if existing is not None:
-            self._check_same_authorization(existing, request)
-            return self.outcome(existing)
+        # Insert first, read on conflict: a request id is almost always new, so the common case
+        # is one statement (the duplicate pays for the read).
         row = await self.new_authorization(session, request)
         self.exchange(row.amount_minor, row.currency)
         stored = await self.insert(session, row)
@@ -189,16 +189,25 @@ class SandboxConnector:
             raise RailRequestIdReusedError(param="request_id")
 
     async def insert(self, session: AsyncSession, row: Row) -> Row:
-        """Store ``row``; if another transaction stored this request id first, that row."""
-        try:
-            async with session.begin_nested():
-                session.add(row)
-                await session.flush()
-        except IntegrityError:
+        """Store ``row``; if this request id was stored before (by an earlier try or another
+        transaction), that row. One ``INSERT … ON CONFLICT DO NOTHING`` in place of a savepoint
+        around an ORM flush: the stored row then joins the session as if loaded."""
+        values = {column.key: getattr(row, column.key) for column in _COLUMNS}
+        for key, value in values.items():
+            setattr(row, key, value)  # every column loaded: nothing for the session to fetch
+        statement = (
+            pg_insert(Row)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["rail", "operation", "request_id"])
+            .returning(Row.reference)
+        )
+        if (await session.execute(statement)).scalar() is None:
             stored = await find_operation(session, self.rail, row.operation, row.request_id)
-            invariant(stored is not None, "a unique violation names a stored request id")
+            invariant(stored is not None, "a conflict names a stored request id")
             assert stored is not None
             return stored
+        make_transient_to_detached(row)
+        session.add(row)
         return row
 
     def new_row(self, operation: Operation, request_id: str, **fields: Any) -> Row:
