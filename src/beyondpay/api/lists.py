@@ -116,13 +116,15 @@ async def page(
 def list_of(item: type[BaseModel]) -> type[BaseModel]:
     """The documented shape of a list of ``item``."""
     list_literal: Any = Literal["list"]
-    return create_model(
+    model = create_model(
         f"{item.__name__}List",
         object=(list_literal, ...),
         url=(str, ...),
         has_more=(bool, ...),
         data=(list[item], ...),  # type: ignore[valid-type]
     )
+    model.__beyondpay_list__ = True  # type: ignore[attr-defined]  # expand[] is data.-prefixed
+    return model
 
 
 def list_object(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:

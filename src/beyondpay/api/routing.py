@@ -1,0 +1,274 @@
+"""One shape for every route: the plumbing lives here, a route says only what is its own.
+
+A route is its path, its access, its parameters, one call to the service and the render::
+
+    @router.post("", summary="Create a customer", returns=Customer)
+    async def create_customer(
+        session: SessionDep, caller: Writer, params: Body[CustomerCreateParams]
+    ) -> Outcome:
+        return Outcome(customer_object(await customer_service.create(session, caller, params)))
+
+What :class:`Router` does for it, read from the endpoint's own signature (as polar's
+``routing.py`` reads its ``APIRoute``'s dependant):
+
+- **A mutation** is an endpoint annotated to return :class:`~beyondpay.api.mutation.Outcome`.
+  It runs inside :func:`~beyondpay.api.mutation.run_mutation` (one transaction, the audit record,
+  the ``Idempotency-Key``); a parameter annotated ``Mutation`` receives the runner's handle, for
+  use cases in atomic phases (``mutation.checkpoint``).
+- **Parameters**: ``Body[Model]`` (form or JSON body) and ``Query[Model]`` (bracketed query
+  string) parse with ``api.params``; the OpenAPI document describes them.
+- **Access**: the ``authorize(...)`` dependency (or a PSP session's) names what the route needs;
+  the document's ``x-beyondpay-access`` and ``security`` are read from it, never repeated.
+- **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
+  is checked before the endpoint runs (``data.``-prefixed on a list), and a parameter named
+  ``expand`` receives the checked paths.
+- ``RingDep`` is the key ring.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, get_args, get_origin
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.params import Depends as DependsMarker
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from beyondpay.api.auth import SessionDep
+from beyondpay.api.expand import refuse_expansions
+from beyondpay.api.mutation import Mutation, Outcome, run_mutation
+from beyondpay.api.openapi import operation
+from beyondpay.api.params import body, query
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.invariants import invariant
+from beyondpay.merchants.domain import Caller
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Endpoint = Callable[..., Awaitable[Any]]
+
+SECRET_ONLY: Final = "secret key"  # noqa: S105 (a label, not a secret)
+PLATFORM_ONLY: Final = "platform admin"
+
+if TYPE_CHECKING:
+    # For the type checker ``Body[X]`` is an ``X``; at run time it is the parsing dependency.
+    Body = Annotated[ModelT, "body"]
+    Query = Annotated[ModelT, "query"]
+else:
+
+    class Body:
+        """``Body[Model]``: the request body, decoded and validated against ``Model``."""
+
+        def __class_getitem__(cls, model: type[BaseModel]) -> Any:
+            return Annotated[model, Depends(body(model))]
+
+    class Query:
+        """``Query[Model]``: the query string, decoded with bracket nesting and validated."""
+
+        def __class_getitem__(cls, model: type[BaseModel]) -> Any:
+            return Annotated[model, Depends(query(model))]
+
+
+def key_ring(request: Request) -> KeyRing:
+    ring: KeyRing = request.app.state.key_ring
+    return ring
+
+
+RingDep = Annotated[KeyRing, Depends(key_ring)]
+
+
+def access_label(marker: dict[str, Any]) -> str:
+    """``x-beyondpay-access`` for what an ``authorize`` dependency enforces."""
+    if marker.get("label"):
+        return str(marker["label"])
+    if marker.get("platform"):
+        return PLATFORM_ONLY
+    if marker.get("scope") is None:
+        return SECRET_ONLY
+    return str(marker["scope"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the router reads off an endpoint's signature."""
+
+    signature: inspect.Signature
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    params_name: str | None
+    access: dict[str, Any] | None
+    mutation: bool
+    mutation_name: str | None
+    wants_expand: bool
+
+    @classmethod
+    def of(cls, endpoint: Endpoint) -> _Shape:
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+        signature = inspect.signature(endpoint)
+        found_body = found_query = None
+        params_name = mutation_name = None
+        access: dict[str, Any] | None = None
+        wants_expand = False
+        parameters = []
+        for name, parameter in signature.parameters.items():
+            hint = hints.get(name, parameter.annotation)
+            if hint is Mutation:
+                mutation_name = name
+                continue  # filled by the router, not by FastAPI
+            if name == "expand" and not _dependencies(hint):
+                wants_expand = True
+                continue
+            for dependency in _dependencies(hint):
+                call = dependency.dependency
+                if (model := getattr(call, "__beyondpay_body__", None)) is not None:
+                    found_body, params_name = model, name
+                if (model := getattr(call, "__beyondpay_query__", None)) is not None:
+                    found_query, params_name = model, name
+                access = access or _access_of(call)
+            parameters.append(parameter.replace(annotation=hint))
+        returned = hints.get("return")
+        return cls(
+            signature=signature.replace(parameters=parameters, return_annotation=Response),
+            body=found_body,
+            query=found_query,
+            params_name=params_name,
+            access=access,
+            mutation=returned is Outcome,
+            mutation_name=mutation_name,
+            wants_expand=wants_expand,
+        )
+
+
+def _dependencies(hint: Any) -> list[DependsMarker]:
+    if get_origin(hint) is not Annotated:
+        return []
+    return [extra for extra in get_args(hint)[1:] if isinstance(extra, DependsMarker)]
+
+
+def _access_of(call: Any) -> dict[str, Any] | None:
+    """The access marker of ``call`` or of a dependency it declares (a PSP session depends on
+    nothing marked; its own marker names it)."""
+    marker = getattr(call, "__beyondpay_access__", None)
+    if marker is not None:
+        return dict(marker)
+    try:
+        hints = typing.get_type_hints(call, include_extras=True)
+    except (NameError, TypeError):
+        return None
+    for hint in hints.values():
+        for dependency in _dependencies(hint):
+            found = getattr(dependency.dependency, "__beyondpay_access__", None)
+            if found is not None:
+                return dict(found)
+    return None
+
+
+def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing: bool) -> Endpoint:
+    """The function FastAPI calls: the endpoint's own parameters, plus the request and the
+    session the plumbing needs where the endpoint does not take them itself (FastAPI solves a
+    dependency once per request, so the endpoint and the plumbing share the session)."""
+    parameters = [
+        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for parameter in shape.signature.parameters.values()
+    ]
+    request_name = next((p.name for p in parameters if p.annotation is Request), None)
+    session_name = next((p.name for p in parameters if p.annotation == SessionDep), None)
+    if request_name is None:
+        request_name = "_request"
+        parameters.append(
+            inspect.Parameter(request_name, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        )
+    if session_name is None:
+        session_name = "_session"
+        parameters.append(
+            inspect.Parameter(session_name, inspect.Parameter.KEYWORD_ONLY, annotation=SessionDep)
+        )
+    own = set(shape.signature.parameters)
+
+    async def handle(**arguments: Any) -> Any:
+        request: Request = arguments[request_name]
+        session = arguments[session_name]
+        arguments = {name: value for name, value in arguments.items() if name in own}
+        params = arguments.get(shape.params_name) if shape.params_name else None
+        expanded = refuse_expansions(
+            getattr(params, "expand", None) or (), set(allowed), listing=listing
+        )
+        if shape.wants_expand:
+            arguments["expand"] = expanded
+        if not shape.mutation:
+            return await endpoint(**arguments)
+
+        async def execute(mutation: Mutation) -> Outcome:
+            if shape.mutation_name is not None:
+                arguments[shape.mutation_name] = mutation
+            outcome: Outcome = await endpoint(**arguments)
+            return outcome
+
+        caller: Caller | None = getattr(request.state, "caller", None)
+        invariant(caller is not None, "a mutation route authenticates its caller")
+        assert caller is not None
+        return await run_mutation(request, session, caller, params, execute)
+
+    handle.__signature__ = shape.signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    handle.__name__ = endpoint.__name__
+    handle.__doc__ = endpoint.__doc__
+    return handle
+
+
+class Router(APIRouter):
+    """An ``APIRouter`` whose ``get``, ``post`` and ``delete`` take the route's shape from the
+    endpoint (see the module's docstring)."""
+
+    def _shaped(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        returns: Any = None,
+        expand: Iterable[str] = (),
+        listing: bool = False,
+        access: str | None = None,
+        description: str | None = None,
+        status_code: int | None = None,
+    ) -> Callable[[Endpoint], Endpoint]:
+        def decorate(endpoint: Endpoint) -> Endpoint:
+            shape = _Shape.of(endpoint)
+            on_list = listing or bool(getattr(returns, "__beyondpay_list__", False))
+            label = access or (access_label(shape.access) if shape.access else None)
+            invariant(label is not None, f"{endpoint.__name__} names who may call it")
+            assert label is not None
+            documented = operation(
+                body=shape.body, query=shape.query, returns=returns, access=label
+            )
+            if shape.access is None and access is not None and access.startswith("payer"):
+                documented["openapi_extra"]["security"] = (
+                    [] if "none" in access else [{"payer_session": []}]
+                )
+            options: dict[str, Any] = {**documented}
+            if status_code is not None:
+                options["status_code"] = status_code
+            self.add_api_route(
+                path,
+                _handler(endpoint, shape, frozenset(expand), on_list),
+                methods=[method],
+                summary=summary,
+                description=description,
+                name=endpoint.__name__,
+                **options,
+            )
+            return endpoint
+
+        return decorate
+
+    def get(self, path: str, **shape: Any) -> Callable[[Endpoint], Endpoint]:  # type: ignore[override]
+        return self._shaped("GET", path, **shape)
+
+    def post(self, path: str, **shape: Any) -> Callable[[Endpoint], Endpoint]:  # type: ignore[override]
+        return self._shaped("POST", path, **shape)
+
+    def delete(self, path: str, **shape: Any) -> Callable[[Endpoint], Endpoint]:  # type: ignore[override]
+        return self._shaped("DELETE", path, **shape)
