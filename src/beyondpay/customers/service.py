@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.lists import UNIX_S_MAX, created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
+from beyondpay.customers import events
 from beyondpay.customers.domain import Clause, QueryInvalidError, parse_query
+from beyondpay.customers.events import CustomerEvent
 from beyondpay.customers.models import CustomerRow
 from beyondpay.customers.schemas import (
     CustomerCreateParams,
@@ -28,7 +30,6 @@ from beyondpay.customers.schemas import (
     customer_object,
 )
 from beyondpay.db.session import driver_connection
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import is_valid_id, new_id
@@ -164,13 +165,7 @@ class CustomerService:
                 row.created_at,
             ),
         )
-        await event_service.record(
-            session,
-            merchant_id=row.merchant_id,
-            livemode=row.livemode,
-            type="customer.created",
-            object=customer_object(row),
-        )
+        await events.record(session, row, CustomerEvent.created)
         return row
 
     async def get(
@@ -210,13 +205,8 @@ class CustomerService:
         after = customer_object(row)
         previous = _previous_attributes(before, after)
         if previous:  # as Stripe does, an update that changes nothing announces nothing
-            await event_service.record(
-                session,
-                merchant_id=row.merchant_id,
-                livemode=row.livemode,
-                type="customer.updated",
-                object=after,
-                previous_attributes=previous,
+            await events.record(
+                session, row, CustomerEvent.updated, object=after, previous_attributes=previous
             )
         return row
 
@@ -225,13 +215,7 @@ class CustomerService:
         if row.deleted_at is not None:
             raise ResourceMissingError.for_object("customer", customer_id)
         # Stripe's customer.deleted carries the customer as it was, not the deleted stub.
-        await event_service.record(
-            session,
-            merchant_id=row.merchant_id,
-            livemode=row.livemode,
-            type="customer.deleted",
-            object=customer_object(row),
-        )
+        await events.record(session, row, CustomerEvent.deleted)
         await session.execute(
             update(CustomerRow).where(CustomerRow.id == row.id).values(deleted_at=utcnow())
         )

@@ -69,7 +69,7 @@ class EventService:
                 event_id,
                 merchant_id,
                 livemode,
-                type,
+                str(type),  # a module's StrEnum member (``CustomerEvent.created``) as its text
                 API_VERSION,
                 object_id if isinstance(object_id, str) else None,
                 Jsonb(data, dumps=_dumps),
