@@ -160,13 +160,63 @@ class BalanceRetrieveParams(Params):
     expand: Expand
 
 
-# Response models: what the OpenAPI document promises. Nested Stripe objects are open dicts.
+# Response models: what the OpenAPI document promises, every field the renderings below write.
+# Shapes stored as JSON (a rail's details, a risk outcome) admit keys beyond those named.
+class PaymentIntentAmountDetails(BaseModel):
+    tip: dict[str, int] = Field(description="Stripe's tip details: always empty here.")
+
+
+class NextActionRedirectToUrl(BaseModel):
+    url: str | None
+    return_url: str | None
+
+
+class NextActionUpiCollect(BaseModel):
+    expires_at: int | None = Field(description="When the payer's collect request expires.")
+
+
+class NextActionUpiIntent(BaseModel):
+    url: str | None = Field(description="The `upi://pay` link the payer's UPI app opens.")
+    expires_at: int | None
+
+
+class PaymentIntentNextAction(BaseModel, extra="allow"):
+    """What the customer must do: only the hash named by ``type`` is rendered."""
+
+    type: str = Field(description="redirect_to_url, upi_collect or upi_intent.")
+    redirect_to_url: NextActionRedirectToUrl | None = None
+    upi_collect: NextActionUpiCollect | None = None
+    upi_intent: NextActionUpiIntent | None = None
+
+
+class PaymentIntentLastPaymentError(BaseModel, extra="allow"):
+    """Why the last attempt failed, as Stripe's error object."""
+
+    type: str
+    code: str | None = None
+    message: str | None = None
+    charge: str | None = None
+    decline_code: str | None = None
+    network_decline_code: str | None = Field(
+        default=None, description="The rail's own code (a UPI response code, say)."
+    )
+    payment_method: dict[str, Any] | None = Field(
+        default=None, description="The payment method object that was tried."
+    )
+
+
 class PaymentIntent(BaseModel):
     id: str
     object: Literal["payment_intent"]
     amount: int
     amount_capturable: int
+    amount_details: PaymentIntentAmountDetails
     amount_received: int
+    application: str | None
+    application_fee_amount: int | None
+    automatic_payment_methods: dict[str, Any] | None
+    canceled_at: int | None
+    cancellation_reason: str | None
     capture_method: str
     client_secret: str | None
     confirmation_method: str
@@ -174,16 +224,90 @@ class PaymentIntent(BaseModel):
     currency: str
     customer: str | dict[str, Any] | None
     description: str | None
-    last_payment_error: dict[str, Any] | None
-    latest_charge: str | dict[str, Any] | None
+    last_payment_error: PaymentIntentLastPaymentError | None
+    latest_charge: str | Charge | None = Field(description="The charge's id, or expanded.")
     livemode: bool
     metadata: dict[str, str]
-    next_action: dict[str, Any] | None
-    payment_method: str | dict[str, Any] | None
+    next_action: PaymentIntentNextAction | None
+    on_behalf_of: str | None
+    payment_method: str | dict[str, Any] | None = Field(
+        description="The payment method's id, or expanded: the payment method object."
+    )
+    payment_method_options: dict[str, Any]
     payment_method_types: list[str]
+    processing: dict[str, Any] | None
+    receipt_email: str | None
+    review: str | None
+    setup_future_usage: str | None
+    shipping: dict[str, Any] | None
+    statement_descriptor: str | None
+    statement_descriptor_suffix: str | None
     status: str
-    canceled_at: int | None
-    cancellation_reason: str | None
+    transfer_data: dict[str, Any] | None
+    transfer_group: str | None
+
+
+class ChargeBillingDetails(BaseModel):
+    address: dict[str, str | None] | None
+    email: str | None
+    name: str | None
+    phone: str | None
+
+
+class ChargeOutcome(BaseModel, extra="allow"):
+    """Screening writes the risk fields before the rail is asked; the rail's answer the rest."""
+
+    network_status: str | None = None
+    reason: str | None = None
+    risk_level: str | None = None
+    risk_score: int | None = None
+    risk_assessment: str | None = Field(default=None, description="The `risk.assessment` id.")
+    seller_message: str | None = None
+    type: str | None = None
+
+
+class ChargeCardDetails(BaseModel):
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    fingerprint: str | None
+    funding: str | None
+    country: str | None
+    network: str | None
+
+
+class ChargeUpiDetails(BaseModel):
+    vpa: str | None = Field(description="Masked: su*****@sandbox.")
+    fingerprint: str | None
+
+
+class ChargeNetbankingDetails(BaseModel):
+    bank: str
+    bank_name: str | None
+
+
+class ChargePaymentMethodDetails(BaseModel):
+    """The payment method as it was charged: only the hash named by ``type`` is rendered."""
+
+    type: str | None = None
+    card: ChargeCardDetails | None = None
+    upi: ChargeUpiDetails | None = None
+    netbanking: ChargeNetbankingDetails | None = None
+
+
+class ChargeRail(BaseModel, extra="allow"):
+    """The rail that carried the charge and the references it answered with."""
+
+    name: str = Field(description="card, upi or netbanking.")
+    network_transaction_id: str | None = None
+    upi_transaction_id: str | None = None
+    rrn: str | None = None
+    bank: str | None = None
+    bank_reference: str | None = None
+    authentication_requested: str | None = Field(
+        default=None, description="Who asked for authentication (3-D Secure): `risk`."
+    )
 
 
 class Charge(BaseModel):
@@ -192,22 +316,39 @@ class Charge(BaseModel):
     amount: int
     amount_captured: int
     amount_refunded: int
-    balance_transaction: str | dict[str, Any] | None
+    application_fee_amount: int | None
+    balance_transaction: str | BalanceTransaction | None = Field(
+        description="The balance transaction's id, or expanded."
+    )
+    billing_details: ChargeBillingDetails
+    calculated_statement_descriptor: str | None
     captured: bool
     created: int
     currency: str
     customer: str | None
+    description: str | None
+    disputed: bool
+    failure_balance_transaction: str | None
     failure_code: str | None
     failure_message: str | None
     livemode: bool
     metadata: dict[str, str]
-    outcome: dict[str, Any] | None
+    outcome: ChargeOutcome | None
     paid: bool
-    payment_intent: str
+    payment_intent: str | PaymentIntent = Field(description="The intent's id, or expanded.")
     payment_method: str
-    payment_method_details: dict[str, Any]
+    payment_method_details: ChargePaymentMethodDetails
+    receipt_email: str | None
     refunded: bool
+    rail: ChargeRail
     status: str
+
+
+class FeeDetail(BaseModel):
+    amount: int
+    currency: str
+    description: str | None
+    type: str
 
 
 class BalanceTransaction(BaseModel):
@@ -218,8 +359,9 @@ class BalanceTransaction(BaseModel):
     created: int
     currency: str
     description: str | None
+    exchange_rate: float | None
     fee: int
-    fee_details: list[dict[str, Any]]
+    fee_details: list[FeeDetail]
     net: int
     reporting_category: str
     source: str

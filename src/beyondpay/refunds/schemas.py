@@ -39,19 +39,30 @@ class RefundListParams(ListParams):
     payment_intent: Id | None = None
 
 
+class RefundDestinationDetails(BaseModel):
+    type: str = Field(description="The rail the money goes back by: card, upi or netbanking.")
+
+
 class Refund(BaseModel):
     id: str
     object: Literal["refund"]
     amount: int
-    balance_transaction: str | dict[str, Any] | None
+    balance_transaction: str | dict[str, Any] | None = Field(
+        description="The balance transaction's id, or expanded: the balance transaction object."
+    )
     charge: str
     created: int
     currency: str
+    destination_details: RefundDestinationDetails
+    failure_balance_transaction: str | None
     failure_reason: str | None
     metadata: dict[str, str]
     payment_intent: str
     reason: str | None
+    receipt_number: str | None
+    source_transfer_reversal: str | None
     status: str
+    transfer_reversal: str | None
 
 
 def refund_object(row: RefundRow) -> dict[str, Any]:

@@ -1,0 +1,628 @@
+"""Real answers of every documented route, for the OpenAPI field test (test_openapi_fields.py).
+
+:func:`make_examples` drives the API in this process through one story of a merchant and of
+two payers: each object is made through the API in the states that render differently (a
+payment succeeded, held, canceled, declined, waiting for the payer; a delivery attempted; a
+deleted customer), then read, listed, updated and deleted. The client it is given records every
+answer (:class:`Recorder`), so the test compares each with what the document declares.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from beyondpay.db.session import Database
+from beyondpay.events.tasks import number_events_on
+from beyondpay.merchants.domain import KeyKind
+from beyondpay.merchants.service import api_key_service
+from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
+from tests.events.support import numbering_pool
+from tests.payments.support import deliver_callbacks
+from tests.psp.authenticator import SoftwareAuthenticator
+from tests.psp.support import attest_sim, bind_device, log_in, new_device_id, sign_up
+from tests.psp.transfers_support import PIN, ReadyPayer, card, pay, ready_payer
+from tests.support import TestMerchant, ring_for_tests
+
+AMOUNT_MINOR: Final = 1_500  # ₹15: under every PSP limit
+NEW_PIN: Final = "8147"
+# Nothing listens there: a delivery attempt fails at once with a connection error.
+UNREACHABLE_URL: Final = "http://127.0.0.1:9/hook"
+PAN: Final = "ABCPE1234F"
+BANK: Final = {
+    "account_number": "000123456789012",
+    "ifsc": "HDFC0001234",
+    "account_holder_name": "Acme",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    method: str
+    path: str
+    status: int
+    body: Any
+
+
+@dataclass
+class Recorder:
+    """An httpx response hook keeping every answer with a JSON body."""
+
+    examples: list[Example] = field(default_factory=list)
+
+    async def __call__(self, response: httpx.Response) -> None:
+        await response.aread()
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            return
+        request = response.request
+        self.examples.append(
+            Example(request.method, request.url.path, response.status_code, response.json())
+        )
+
+
+class Api:
+    """JSON calls that must answer 200, as a merchant (``key``), an admin or a payer."""
+
+    def __init__(self, http: httpx.AsyncClient, merchant: TestMerchant, admin_key: str) -> None:
+        self.http = http
+        self.merchant = merchant
+        self.admin = {"Authorization": f"Bearer {admin_key}"}
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        """``headers`` None: the merchant's secret test key; ``{}``: no key (public routes)."""
+        chosen = self.merchant.auth() if headers is None else headers
+        return {"Idempotency-Key": uuid.uuid4().hex, **chosen}
+
+    async def post(
+        self, path: str, data: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        answer = await self.http.post(path, json=data or {}, headers=self._headers(headers))
+        assert answer.status_code == 200, f"POST {path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    async def get(
+        self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        chosen = self.merchant.auth() if headers is None else headers
+        answer = await self.http.get(path, params=params, headers=chosen)
+        assert answer.status_code == 200, f"GET {path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    async def delete(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        answer = await self.http.delete(path, headers=self._headers(headers))
+        assert answer.status_code == 200, f"DELETE {path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+
+async def admin_key(database: Database) -> str:
+    async with database.unit_of_work() as session:
+        issued = await api_key_service.issue(
+            session, ring_for_tests(), merchant_id=None, kind=KeyKind.admin, livemode=True
+        )
+    return str(issued.secret)
+
+
+async def make_examples(
+    http: httpx.AsyncClient, database: Database, merchant: TestMerchant
+) -> None:
+    """Calls every documented route at least once with a 200 answer (``http`` records them)."""
+    api = Api(http, merchant, await admin_key(database))
+    await _accounts(api)
+    await _platform(api)
+    customer = await _customers(api)
+    await _payment_methods(api, customer)
+    await _payments(api, database, customer)
+    await _refunds_and_balance(api)
+    await _webhooks(api, database)
+    await _ledger(api)
+    await _limits_and_risk(api)
+    await _merchant_vpas(api)
+    payer, peer = await ready_payer(http), await ready_payer(http, name="Ravi Kumar")
+    await _psp_identity(api, payer)
+    await _psp_passkeys(api, payer)
+    await _psp_banking(api, payer)
+    await _psp_addresses(api, payer, peer)
+    await _psp_transfers(api, payer, peer)
+    await _psp_collects(api, payer, peer)
+    await _psp_sessions(api)
+    await _events(api)
+
+
+async def _accounts(api: Api) -> None:
+    await api.get("/v1/account")
+    await api.post("/v1/account/kyc_documents", {"type": "pan", "pan": {"number": PAN}})
+    await api.post("/v1/account/kyc_documents", {"type": "bank_account", "bank_account": BANK})
+    await api.get("/v1/account/kyc_documents")
+    key = await api.post(
+        "/v1/api_keys", {"scopes": ["customers:read"], "name": "Reports", "allowed_ips": []}
+    )
+    await api.get("/v1/api_keys")
+    rolled = await api.post(f"/v1/api_keys/{key['id']}/roll", {"expires_in": 3_600})
+    await api.post(f"/v1/api_keys/{rolled['id']}/revoke")
+    await api.get("/v1/api_keys")  # a revoked key, a rolled one with its expiry
+    await api.get("/v1/audit_events")
+
+
+async def _platform(api: Api) -> None:
+    admin = api.admin
+    account = await api.post("/v1/platform/merchants", {"name": "Matrix Traders"}, admin)
+    keys = {key["secret"][:7]: key["secret"] for key in account["api_keys"]}
+    owner = {"Authorization": f"Bearer {keys['sk_test']}"}
+    pan = await api.post(
+        "/v1/account/kyc_documents", {"type": "pan", "pan": {"number": PAN}}, owner
+    )
+    bank = await api.post(
+        "/v1/account/kyc_documents", {"type": "bank_account", "bank_account": BANK}, owner
+    )
+    await api.get("/v1/platform/merchants", headers=admin)
+    await api.get(f"/v1/platform/merchants/{account['id']}", headers=admin)
+    await api.get(f"/v1/platform/merchants/{account['id']}/kyc_documents", headers=admin)
+    await api.get("/v1/platform/kyc_documents", headers=admin)
+    await api.get(f"/v1/platform/kyc_documents/{pan['id']}/reveal", headers=admin)
+    await api.post(f"/v1/platform/kyc_documents/{pan['id']}/approve", headers=admin)
+    await api.post(f"/v1/platform/kyc_documents/{bank['id']}/reject", {"reason": "Blurred"}, admin)
+    await api.get("/v1/platform/kyc_documents", headers=admin)  # reviewed, with reasons
+    await api.post(
+        f"/v1/platform/merchants/{account['id']}/suspend", {"reason": "Chargebacks"}, admin
+    )
+    await api.post(f"/v1/platform/merchants/{account['id']}/reactivate", headers=admin)
+    await api.get("/v1/platform/audit_events", headers=admin)
+
+
+async def _customers(api: Api) -> str:
+    address = {"line1": "12 MG Road", "city": "Bengaluru", "postal_code": "560001", "country": "IN"}
+    customer = await api.post(
+        "/v1/customers",
+        {
+            "name": "Asha Rao",
+            "email": "asha@example.com",
+            "phone": "+919800000001",
+            "description": "Regular",
+            "address": address,
+            "metadata": {"tier": "gold"},
+        },
+    )
+    await api.post("/v1/customers", {})  # every field null
+    await api.get("/v1/customers")
+    await api.get("/v1/customers/search", {"query": "name:'Asha Rao'"})
+    await api.get(f"/v1/customers/{customer['id']}")
+    await api.post(f"/v1/customers/{customer['id']}", {"description": "Loyal"})
+    gone = await api.post("/v1/customers", {"name": "Gone"})
+    await api.delete(f"/v1/customers/{gone['id']}")
+    await api.get(f"/v1/customers/{gone['id']}")  # the deleted shape
+    return str(customer["id"])
+
+
+async def _payment_methods(api: Api, customer: str) -> None:
+    billing = {"name": "Asha Rao", "email": "asha@example.com", "address": {"city": "Pune"}}
+    card_method = await api.post(
+        "/v1/payment_methods",
+        {
+            "type": "card",
+            "billing_details": billing,
+            "metadata": {"k": "v"},
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+        },
+    )
+    upi = await api.post("/v1/payment_methods", {"type": "upi", "upi": {"vpa": "asha@sandbox"}})
+    bank = await api.post(
+        "/v1/payment_methods", {"type": "netbanking", "netbanking": {"bank": "HDFC"}}
+    )
+    for method in (card_method, upi, bank):
+        await api.post(f"/v1/payment_methods/{method['id']}/attach", {"customer": customer})
+        await api.get(f"/v1/payment_methods/{method['id']}")
+    await api.get("/v1/payment_methods", {"customer": customer})
+    await api.get(f"/v1/customers/{customer}/payment_methods")
+    await api.post(f"/v1/payment_methods/{card_method['id']}", {"card": {"exp_month": 11}})
+    await api.post(f"/v1/payment_methods/{bank['id']}/detach")
+
+
+async def _payments(api: Api, database: Database, customer: str) -> None:
+    intents = "/v1/payment_intents"
+    paid = await api.post(
+        intents,
+        {
+            "amount": 10_000,
+            "currency": "inr",
+            "customer": customer,
+            "confirm": True,
+            "payment_method": "pm_card_visa",
+            "receipt_email": "asha@example.com",
+            "statement_descriptor": "ACME",
+            "description": "Order 7",
+            "metadata": {"order": "7"},
+        },
+    )
+    expand_charge = {"expand[]": ["balance_transaction", "payment_intent"]}
+    await api.get(f"/v1/charges/{paid['latest_charge']}", expand_charge)
+    expand_intent = {"expand[]": ["latest_charge.balance_transaction", "payment_method"]}
+    await api.get(f"{intents}/{paid['id']}", expand_intent)
+    await api.get(intents, {"expand[]": ["data.latest_charge", "data.payment_method"]})
+    await api.get("/v1/charges", {"expand[]": ["data.balance_transaction"]})
+    held = await api.post(intents, {"amount": 5_000, "currency": "inr", "capture_method": "manual"})
+    await api.post(f"{intents}/{held['id']}", {"description": "Held", "metadata": {"a": "b"}})
+    await api.post(f"{intents}/{held['id']}/confirm", {"payment_method": "pm_card_visa"})
+    await api.post(f"{intents}/{held['id']}/capture", {"amount_to_capture": 4_000})
+    canceled = await api.post(intents, {"amount": 2_000, "currency": "inr"})
+    await api.post(
+        f"{intents}/{canceled['id']}/cancel", {"cancellation_reason": "requested_by_customer"}
+    )
+    declined = await api.http.post(
+        intents,
+        json={
+            "amount": 3_000,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+        },
+        headers=api.merchant.auth(),
+    )
+    assert declined.status_code == 402, declined.text
+    await api.get(f"{intents}/{declined.json()['error']['payment_intent']['id']}")
+    await api.get(f"/v1/charges/{declined.json()['error']['charge']}")
+    secured = await api.post(
+        intents,
+        {
+            "amount": 3_000,
+            "currency": "inr",
+            "confirm": True,
+            "return_url": "https://shop.example",
+            "payment_method": "pm_card_threeDSecure2Required",
+        },
+    )
+    await api.get(f"{intents}/{secured['id']}")  # next_action: redirect_to_url
+    upi = {"type": "upi", "upi": {"vpa": "success@sandbox"}}
+    collect = await api.post(
+        intents,
+        {
+            "amount": 4_000,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method_types": ["upi"],
+            "payment_method_data": upi,
+        },
+    )
+    await api.get(f"{intents}/{collect['id']}")  # next_action: upi_collect
+    for method in (
+        {"type": "upi", "upi": {}},
+        {"type": "netbanking", "netbanking": {"bank": "HDFC"}},
+    ):
+        await api.post(  # next_action: upi_intent (no VPA: the payer's app pays a link), redirect
+            intents,
+            {
+                "amount": 2_500,
+                "currency": "inr",
+                "confirm": True,
+                "payment_method_types": [method["type"]],
+                "payment_method_data": method,
+                "return_url": "https://shop.example",
+            },
+        )
+    await deliver_callbacks(database)
+    collected = await api.get(f"{intents}/{collect['id']}")
+    await api.get(f"/v1/charges/{collected['latest_charge']}")
+    await api.get(intents)
+    await api.get("/v1/charges")
+    await api.post(f"/v1/charges/{paid['latest_charge']}", {"description": "Seven", "metadata": {}})
+
+
+async def _refunds_and_balance(api: Api) -> None:
+    intent = await api.post(
+        "/v1/payment_intents",
+        {"amount": 10_000, "currency": "inr", "confirm": True, "payment_method": "pm_card_visa"},
+    )
+    refund = await api.post(
+        "/v1/refunds",
+        {
+            "payment_intent": intent["id"],
+            "amount": 3_000,
+            "reason": "requested_by_customer",
+            "metadata": {"ticket": "T-1"},
+        },
+    )
+    await api.post("/v1/refunds", {"charge": intent["latest_charge"]})  # the rest
+    await api.get("/v1/refunds", {"expand[]": ["data.balance_transaction"]})
+    await api.get(f"/v1/refunds/{refund['id']}", {"expand[]": "balance_transaction"})
+    await api.post(f"/v1/refunds/{refund['id']}", {"metadata": {"ticket": "T-2"}})
+    await api.get("/v1/balance")
+    transactions = await api.get("/v1/balance_transactions", {"limit": 100})
+    await api.get(f"/v1/balance_transactions/{transactions['data'][0]['id']}")
+
+
+async def _webhooks(api: Api, database: Database) -> None:
+    endpoints = "/v1/webhook_endpoints"
+    endpoint = await api.post(
+        endpoints,
+        {
+            "url": UNREACHABLE_URL,
+            "enabled_events": ["customer.created"],
+            "description": "Orders",
+            "metadata": {"team": "ops"},
+        },
+    )
+    await api.get(endpoints)
+    await api.get(f"{endpoints}/{endpoint['id']}")
+    await api.post(f"{endpoints}/{endpoint['id']}", {"description": "All orders"})
+    await api.post(f"{endpoints}/{endpoint['id']}/roll_secret", {"expires_in": 60})
+    await api.post("/v1/customers", {"name": "Delivered"})
+    async with numbering_pool(database) as pool:
+        await number_events_on(pool, api.merchant.id, False)
+    await schedule_on(database, api.merchant.id, False)
+    await deliver_due_on(database, ring_for_tests(), allow_private_test_urls=True)
+    deliveries = await api.get(f"{endpoints}/{endpoint['id']}/deliveries")
+    delivery = deliveries["data"][0]["id"]
+    await api.get(f"/v1/webhook_deliveries/{delivery}")  # with its failed attempt
+    await api.post(f"/v1/webhook_deliveries/{delivery}/retry")
+    await api.post(f"{endpoints}/{endpoint['id']}/recover", {"since": int(time.time()) - 3_600})
+    await api.delete(f"{endpoints}/{endpoint['id']}")
+    await api.get(f"{endpoints}/{endpoint['id']}")  # the deleted shape
+
+
+async def _ledger(api: Api) -> None:
+    accounts = []
+    for name in ("wallet", "float"):
+        accounts.append(
+            await api.post(
+                "/v1/ledger/accounts",
+                {
+                    "id": f"{name}-{uuid.uuid4().hex[:12]}",
+                    "currency": "INR",
+                    "code": name,
+                    "metadata": {"owner": "asha"},
+                },
+            )
+        )
+    debit, credit = accounts[0]["id"], accounts[1]["id"]
+    move = {"debit_account": debit, "credit_account": credit, "currency": "INR", "code": "topup"}
+    hold_id = f"hold-{uuid.uuid4().hex[:12]}"
+    batch = await api.post(
+        "/v1/ledger/transfers",
+        {
+            "transfers": [
+                {"id": f"topup-{uuid.uuid4().hex[:12]}", "amount": 1_500, **move},
+                {"id": hold_id, "amount": 500, "pending": True, "timeout_s": 3_600, **move},
+            ]
+        },
+    )
+    await api.post(
+        "/v1/ledger/transfers",
+        {
+            "transfers": [
+                {
+                    "id": f"post-{uuid.uuid4().hex[:12]}",
+                    "post_pending": True,
+                    "pending_id": hold_id,
+                    "amount": 400,
+                }
+            ]
+        },
+    )
+    await api.get("/v1/ledger/accounts")
+    await api.get(f"/v1/ledger/accounts/{debit}")
+    await api.get(f"/v1/ledger/accounts/{debit}/balance_history")
+    await api.get("/v1/ledger/transfers", {"expand[]": ["data.debit_account"]})
+    transfer = batch["data"][1]["id"]
+    await api.get(f"/v1/ledger/transfers/{transfer}", {"expand[]": ["credit_account"]})
+
+
+async def _limits_and_risk(api: Api) -> None:
+    policy = await api.post(
+        "/v1/limits/policies",
+        {
+            "kind": "cap",
+            "subject": "payer",
+            "period": "day",
+            "amount_max": 100_000,
+            "description": "Daily cap",
+            "metadata": {"k": "v"},
+        },
+    )
+    await api.get("/v1/limits/policies")
+    await api.get(f"/v1/limits/policies/{policy['id']}")
+    await api.post(f"/v1/limits/policies/{policy['id']}", {"amount_max": 90_000})
+    await api.delete(f"/v1/limits/policies/{policy['id']}")
+    assessment = await api.post(
+        "/v1/risk/assessments",
+        {
+            "payment": f"pay-{uuid.uuid4().hex[:12]}",
+            "amount": 499_00,
+            "currency": "inr",
+            "rail": "upi",
+            "payer": "cus_risk",
+        },
+    )
+    await api.get("/v1/risk/assessments")
+    await api.get(f"/v1/risk/assessments/{assessment['id']}")
+    rule = await api.post(
+        "/v1/risk/rules",
+        {
+            "action": "review",
+            "reason": "Busy payer",
+            "conditions": [{"feature": "count_1h", "op": ">", "value": "3"}],
+        },
+    )
+    await api.get("/v1/risk/rules")
+    await api.get(f"/v1/risk/rules/{rule['id']}")
+    await api.post(f"/v1/risk/rules/{rule['id']}", {"enabled": False})
+    await api.delete(f"/v1/risk/rules/{rule['id']}")
+    item = await api.post(
+        "/v1/risk/blocklist_items", {"kind": "device", "value": "dev-1", "reason": "Stolen"}
+    )
+    await api.get("/v1/risk/blocklist_items")
+    await api.get(f"/v1/risk/blocklist_items/{item['id']}")
+    await api.delete(f"/v1/risk/blocklist_items/{item['id']}")
+
+
+async def _merchant_vpas(api: Api) -> None:
+    vpa = await api.post(
+        "/v1/upi/merchant_vpas",
+        {
+            "username": f"m{uuid.uuid4().hex[:12]}",
+            "merchant_category_code": "5411",
+            "display_name": "Acme Stores",
+        },
+    )
+    await api.get("/v1/upi/merchant_vpas")
+    await api.get(f"/v1/upi/merchant_vpas/{vpa['id']}")
+
+
+async def _psp_identity(api: Api, ready: ReadyPayer) -> None:
+    payer = ready.payer
+    await api.get("/v1/psp/me", headers=payer.headers)
+    await api.get("/v1/psp/devices", headers=payer.headers)
+    first = payer.device_id
+    second = await bind_device(api.http, payer)  # linked, approved by the first device
+    await api.get("/v1/psp/device_links", headers=payer.headers)
+    await api.post(f"/v1/psp/devices/{first}/revoke", headers=payer.headers)
+    await api.get("/v1/psp/devices", headers=payer.headers)  # a revoked one
+    session = await log_in(api.http, payer)
+    device_id = new_device_id()
+    token = await attest_sim(api.http, payer.mobile, device_id)
+    link = await api.post(
+        "/v1/psp/device_links",
+        {"device_id": device_id, "binding_token": token, "name": "Tablet", "platform": "android"},
+        {"Authorization": f"Bearer {session['access_token']}"},
+    )
+    await api.post(f"/v1/psp/device_links/{link['id']}/decline", headers=payer.headers)
+    handoff = await api.post("/v1/psp/handoffs", headers=payer.headers)
+    await api.post("/v1/psp/handoffs/redeem", {"qr_payload": handoff["qr_payload"]}, {})
+    assert payer.device_id == second
+
+
+async def _psp_passkeys(api: Api, ready: ReadyPayer) -> None:
+    payer, authenticator = ready.payer, SoftwareAuthenticator()
+    options = await api.post("/v1/psp/passkeys/registration_options", headers=payer.headers)
+    credential = authenticator.create(options["public_key"])
+    await api.post(
+        "/v1/psp/passkeys",
+        {"challenge_id": options["id"], "credential": credential, "name": "Phone"},
+        payer.headers,
+    )
+    await api.get("/v1/psp/passkeys", headers=payer.headers)
+    login = await api.post("/v1/psp/passkeys/login/options", {"mobile": payer.mobile}, {})
+    await api.post(
+        "/v1/psp/passkeys/login",
+        {
+            "challenge_id": login["id"],
+            "credential": authenticator.get(login["public_key"]),
+            "device_id": payer.device_id,
+        },
+        {},
+    )
+    await api.get("/v1/psp/passkeys", headers=payer.headers)  # last used
+    await api.post("/v1/psp/freeze", headers=payer.headers)
+    step_up = await api.post("/v1/psp/passkeys/step_up/options", headers=payer.headers)
+    await api.post(
+        "/v1/psp/unfreeze",
+        {"challenge_id": step_up["id"], "credential": authenticator.get(step_up["public_key"])},
+        payer.headers,
+    )
+
+
+async def _psp_banking(api: Api, ready: ReadyPayer) -> None:
+    headers, accounts = ready.headers, "/v1/psp/bank_accounts"
+    await api.post(f"{accounts}/discover", headers=headers)
+    second = await api.post(accounts, {"bank": "sbx2", **card(ready.payer)}, headers)
+    await api.get(accounts, headers=headers)
+    await api.get(f"{accounts}/{second['id']}", headers=headers)
+    await api.post(f"{accounts}/{second['id']}/pin", {"pin": PIN, **card(ready.payer)}, headers)
+    await api.post(
+        f"{accounts}/{second['id']}/pin/change", {"old_pin": PIN, "new_pin": NEW_PIN}, headers
+    )
+    await api.post(f"{accounts}/{second['id']}/balance", {"pin": NEW_PIN}, headers)
+    await api.post(f"{accounts}/{second['id']}/primary", headers=headers)
+    await api.post(f"{accounts}/{ready.bank_account}/primary", headers=headers)
+    await api.delete(f"{accounts}/{second['id']}", headers)
+
+
+async def _psp_addresses(api: Api, ready: ReadyPayer, peer: ReadyPayer) -> None:
+    headers = ready.headers
+    second = await api.post(
+        "/v1/psp/vpas",
+        {"username": f"q{uuid.uuid4().hex[:10]}", "bank_account": ready.bank_account},
+        headers,
+    )
+    await api.get("/v1/psp/vpas", headers=headers)
+    await api.get(f"/v1/psp/vpas/{second['id']}", headers=headers)
+    await api.post(f"/v1/psp/vpas/{second['id']}", {"bank_account": ready.bank_account}, headers)
+    await api.post(f"/v1/psp/vpas/{second['id']}/primary", headers=headers)
+    await api.post(f"/v1/psp/vpas/{ready.vpa_id}/primary", headers=headers)
+    await api.post(f"/v1/psp/vpas/{second['id']}/deactivate", headers=headers)
+    await api.post("/v1/psp/resolve", {"vpa": peer.vpa}, headers)
+    alias = await api.post(
+        "/v1/psp/aliases",
+        {
+            "vpa": ready.vpa_id,
+            "counterparty": peer.vpa,
+            "one_time": True,
+            "expires_at": int(time.time()) + 86_400,
+        },
+        headers,
+    )
+    await api.get("/v1/psp/aliases", headers=headers)
+    await api.get(f"/v1/psp/aliases/{alias['id']}", headers=headers)
+    await api.post(f"/v1/psp/aliases/{alias['id']}/rotate", headers=headers)
+    await api.post(f"/v1/psp/aliases/{alias['id']}/revoke", headers=headers)
+    saved = await api.post("/v1/psp/beneficiaries", {"nickname": "Ravi", "vpa": peer.vpa}, headers)
+    await api.get("/v1/psp/beneficiaries", headers=headers)
+    await api.delete(f"/v1/psp/beneficiaries/{saved['id']}", headers)
+
+
+async def _psp_transfers(api: Api, ready: ReadyPayer, peer: ReadyPayer) -> None:
+    headers = ready.headers
+    await api.post(
+        "/v1/psp/payments/review", {"vpa": peer.vpa, "amount": AMOUNT_MINOR, "note": "Tea"}, headers
+    )
+    sent = await pay(api.http, ready, AMOUNT_MINOR, vpa=peer.vpa, note="Tea")
+    assert sent.status_code == 200, sent.text
+    received = await pay(api.http, peer, AMOUNT_MINOR, vpa=ready.vpa)
+    assert received.status_code == 200, received.text
+    await api.get("/v1/psp/transactions", headers=headers)
+    await api.get(f"/v1/psp/transactions/{sent.json()['id']}", headers=headers)
+    await api.get(f"/v1/psp/transactions/{received.json()['id']}", headers=headers)
+
+
+async def _psp_collects(api: Api, ready: ReadyPayer, peer: ReadyPayer) -> None:
+    collects = "/v1/psp/collect_requests"
+    asked = {"vpa": ready.vpa, "amount": AMOUNT_MINOR, "note": "Dinner"}
+    first = await api.post(collects, asked, peer.headers)
+    second = await api.post(collects, asked, peer.headers)
+    await api.get(collects, headers=ready.headers)
+    await api.get(collects, {"role": "requester"}, headers=peer.headers)
+    await api.get(f"{collects}/{first['id']}", headers=ready.headers)
+    await api.post(f"{collects}/{first['id']}/approve", {"pin": PIN}, ready.headers)
+    await api.post(f"{collects}/{second['id']}/decline", headers=ready.headers)
+    await api.post(
+        "/v1/payment_intents",
+        {
+            "amount": AMOUNT_MINOR,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method_types": ["upi"],
+            "payment_method_data": {"type": "upi", "upi": {"vpa": ready.vpa}},
+        },
+    )
+    await api.get(collects, {"status": "pending"}, headers=ready.headers)  # a merchant's
+
+
+async def _psp_sessions(api: Api) -> None:
+    payer = await sign_up(api.http)
+    await api.post("/v1/psp/sessions/refresh", {"refresh_token": payer.refresh_token}, {})
+    await api.get("/v1/psp/sandbox/sms", {"mobile": payer.mobile})
+    session = await log_in(api.http, payer)
+    await api.post("/v1/psp/logout", headers={"Authorization": f"Bearer {session['access_token']}"})
+    session = await log_in(api.http, payer)
+    await api.post(
+        "/v1/psp/logout_everywhere",
+        headers={"Authorization": f"Bearer {session['access_token']}"},
+    )
+
+
+async def _events(api: Api) -> None:
+    listed = await api.get("/v1/events", {"limit": 100})
+    for event in listed["data"][:20]:
+        await api.get(f"/v1/events/{event['id']}")
