@@ -9,6 +9,7 @@ answer (:class:`Recorder`), so the test compares each with what the document dec
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,8 +31,6 @@ from tests.support import TestMerchant, ring_for_tests
 
 AMOUNT_MINOR: Final = 1_500  # ₹15: under every PSP limit
 NEW_PIN: Final = "8147"
-# Nothing listens there: a delivery attempt fails at once with a connection error.
-UNREACHABLE_URL: Final = "http://127.0.0.1:9/hook"
 PAN: Final = "ABCPE1234F"
 BANK: Final = {
     "account_number": "000123456789012",
@@ -96,6 +95,15 @@ class Api:
         answer = await self.http.delete(path, headers=self._headers(headers))
         assert answer.status_code == 200, f"DELETE {path}: {answer.status_code} {answer.text}"
         return answer.json()
+
+
+def unreachable_url() -> str:
+    """A loopback URL nothing listens on (a port bound, then let go): a delivery attempt to it
+    fails at once with a connection error, and is recorded."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
 
 
 async def admin_key(database: Database) -> str:
@@ -222,6 +230,7 @@ async def _payment_methods(api: Api, customer: str) -> None:
 
 
 async def _payments(api: Api, database: Database, customer: str) -> None:
+    """Card payments: paid (and read expanded), held then captured, canceled, declined."""
     intents = "/v1/payment_intents"
     paid = await api.post(
         intents,
@@ -243,6 +252,7 @@ async def _payments(api: Api, database: Database, customer: str) -> None:
     await api.get(f"{intents}/{paid['id']}", expand_intent)
     await api.get(intents, {"expand[]": ["data.latest_charge", "data.payment_method"]})
     await api.get("/v1/charges", {"expand[]": ["data.balance_transaction"]})
+    await api.post(f"/v1/charges/{paid['latest_charge']}", {"description": "Seven", "metadata": {}})
     held = await api.post(intents, {"amount": 5_000, "currency": "inr", "capture_method": "manual"})
     await api.post(f"{intents}/{held['id']}", {"description": "Held", "metadata": {"a": "b"}})
     await api.post(f"{intents}/{held['id']}/confirm", {"payment_method": "pm_card_visa"})
@@ -264,6 +274,13 @@ async def _payments(api: Api, database: Database, customer: str) -> None:
     assert declined.status_code == 402, declined.text
     await api.get(f"{intents}/{declined.json()['error']['payment_intent']['id']}")
     await api.get(f"/v1/charges/{declined.json()['error']['charge']}")
+    await _payments_with_actions(api, database)
+
+
+async def _payments_with_actions(api: Api, database: Database) -> None:
+    """Payments waiting for the payer, one of each ``next_action``: 3-D Secure and net banking
+    (redirect_to_url), a UPI collect, a UPI intent (no VPA: the payer's app pays a link)."""
+    intents = "/v1/payment_intents"
     secured = await api.post(
         intents,
         {
@@ -274,40 +291,28 @@ async def _payments(api: Api, database: Database, customer: str) -> None:
             "payment_method": "pm_card_threeDSecure2Required",
         },
     )
-    await api.get(f"{intents}/{secured['id']}")  # next_action: redirect_to_url
-    upi = {"type": "upi", "upi": {"vpa": "success@sandbox"}}
-    collect = await api.post(
-        intents,
-        {
-            "amount": 4_000,
-            "currency": "inr",
-            "confirm": True,
-            "payment_method_types": ["upi"],
-            "payment_method_data": upi,
-        },
-    )
-    await api.get(f"{intents}/{collect['id']}")  # next_action: upi_collect
-    for method in (
+    await api.get(f"{intents}/{secured['id']}")
+    methods = (
+        {"type": "upi", "upi": {"vpa": "success@sandbox"}},
         {"type": "upi", "upi": {}},
         {"type": "netbanking", "netbanking": {"bank": "HDFC"}},
-    ):
-        await api.post(  # next_action: upi_intent (no VPA: the payer's app pays a link), redirect
-            intents,
-            {
-                "amount": 2_500,
-                "currency": "inr",
-                "confirm": True,
-                "payment_method_types": [method["type"]],
-                "payment_method_data": method,
-                "return_url": "https://shop.example",
-            },
-        )
+    )
+    waiting = []
+    for method in methods:
+        params = {
+            "amount": 2_500,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method_types": [method["type"]],
+            "payment_method_data": method,
+            "return_url": "https://shop.example",
+        }
+        waiting.append(await api.post(intents, params))
     await deliver_callbacks(database)
-    collected = await api.get(f"{intents}/{collect['id']}")
+    collected = await api.get(f"{intents}/{waiting[0]['id']}")
     await api.get(f"/v1/charges/{collected['latest_charge']}")
     await api.get(intents)
     await api.get("/v1/charges")
-    await api.post(f"/v1/charges/{paid['latest_charge']}", {"description": "Seven", "metadata": {}})
 
 
 async def _refunds_and_balance(api: Api) -> None:
@@ -338,7 +343,7 @@ async def _webhooks(api: Api, database: Database) -> None:
     endpoint = await api.post(
         endpoints,
         {
-            "url": UNREACHABLE_URL,
+            "url": unreachable_url(),
             "enabled_events": ["customer.created"],
             "description": "Orders",
             "metadata": {"team": "ops"},
@@ -425,6 +430,7 @@ async def _limits_and_risk(api: Api) -> None:
     await api.get(f"/v1/limits/policies/{policy['id']}")
     await api.post(f"/v1/limits/policies/{policy['id']}", {"amount_max": 90_000})
     await api.delete(f"/v1/limits/policies/{policy['id']}")
+    await api.get("/v1/limits/policies")
     assessment = await api.post(
         "/v1/risk/assessments",
         {
@@ -570,6 +576,7 @@ async def _psp_addresses(api: Api, ready: ReadyPayer, peer: ReadyPayer) -> None:
     saved = await api.post("/v1/psp/beneficiaries", {"nickname": "Ravi", "vpa": peer.vpa}, headers)
     await api.get("/v1/psp/beneficiaries", headers=headers)
     await api.delete(f"/v1/psp/beneficiaries/{saved['id']}", headers)
+    await api.get("/v1/psp/beneficiaries", headers=headers)
 
 
 async def _psp_transfers(api: Api, ready: ReadyPayer, peer: ReadyPayer) -> None:
