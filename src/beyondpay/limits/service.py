@@ -20,9 +20,8 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
-from beyondpay.api.params import merge_metadata
 from beyondpay.db.cache import ScopeCache
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -31,6 +30,7 @@ from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
+from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.settings import Settings, get_settings
 from beyondpay.limits.domain import (
     ALLOWED,

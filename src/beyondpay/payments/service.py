@@ -29,9 +29,8 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
+from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.phases import STARTED, Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -45,6 +44,7 @@ from beyondpay.kit.errors import (
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
+from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.settings import Settings, get_settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import (

@@ -20,8 +20,8 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
 from beyondpay.db.cache import ScopeCache
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.follower import CHANNEL, scope_payload
 from beyondpay.events.service import API_VERSION, event_service

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.phases import Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -54,7 +54,7 @@ from beyondpay.limits.service import limits_service
 from beyondpay.psp.addresses.qr import parse_upi_link
 from beyondpay.psp.addresses.service import Payee, address_service
 from beyondpay.psp.banking.service import bank_account_service
-from beyondpay.psp.identity.auth import PayerContext
+from beyondpay.psp.identity.domain import PayerContext
 from beyondpay.psp.identity.service import device_service, passkey_service, payer_service
 from beyondpay.psp.transfers.domain import (
     DaySoFar,
