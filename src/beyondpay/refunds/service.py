@@ -41,7 +41,7 @@ from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payments.service import charge_service, rail_answer_wait
 from beyondpay.rails.protocol import Rail, RailOutcome
-from beyondpay.rails.service import connector_for, next_status_check, on_outcome
+from beyondpay.rails.service import connector_for, next_status_check
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
 from beyondpay.refunds.models import RefundRow
 from beyondpay.refunds.schemas import (
@@ -282,9 +282,6 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
         return
     charge, refund = locked
     await _settle(session, charge, refund, outcome, announce=True)
-
-
-on_outcome(handle_rail_outcome)
 
 
 async def check_refund(session: AsyncSession, refund_id: str, phases: Phases) -> str:
