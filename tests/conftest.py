@@ -183,6 +183,15 @@ def nats_url() -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def wired_modules() -> None:
+    """What the composition root wires in every process (``app.wire_modules``: the rails'
+    scheduler, who hears the rails), for tests that call services without an app too."""
+    from beyondpay.app import wire_modules
+
+    wire_modules()
+
+
 @pytest.fixture
 def api_settings() -> Settings:
     from tests.support import TEST_RING_TEXT

@@ -18,10 +18,10 @@ from beyondpay.api.ratelimit import create_rate_limiter
 from beyondpay.db import jobs
 from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url
+from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
-from beyondpay.rails.service import configure as configure_rails
 
 
 def job_blueprints() -> list[procrastinate.Blueprint]:
@@ -47,8 +47,10 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     ]
 
 
-def configure_modules(settings: Settings) -> None:
-    """Hands the settings to the modules whose background work needs them (fees, rails)."""
+def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> None:
+    """Builds every module's settings once (``kit.module_settings``: each module's frozen
+    config, read with its ``CONFIG.current()``) and wires the modules together
+    (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
     from beyondpay.limits.service import configure as configure_limits
     from beyondpay.payments.service import configure as configure_payments
     from beyondpay.psp.addresses.service import configure as configure_addresses
@@ -57,13 +59,34 @@ def configure_modules(settings: Settings) -> None:
     from beyondpay.rails.service import configure as configure_rails
     from beyondpay.risk.service import configure as configure_risk
 
-    configure_payments(settings)
+    ring = ring if ring is not None else settings.key_ring()
+    configure_payments(settings, ring=ring)
     configure_addresses(settings)
-    configure_rails(settings, ring=settings.key_ring())
+    configure_rails(settings, ring=ring)
     configure_passkeys(settings)
     configure_transfers(settings)
     configure_limits(settings)
     configure_risk(settings)
+    wire_modules()
+
+
+def wire_modules() -> None:
+    """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
+    and every handler of what a rail reports by itself (payments' authorizations, refunds', the
+    PSP's collects) and the PSP's claim on collects to its VPAs. Registering twice changes
+    nothing."""
+    from beyondpay.payments.service import handle_rail_outcome as payments_hear
+    from beyondpay.psp.transfers.service import claim_collect
+    from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
+    from beyondpay.rails.service import on_collect, on_outcome, use_scheduler
+    from beyondpay.rails.tasks import JobScheduler
+    from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
+
+    use_scheduler(JobScheduler())
+    on_outcome(payments_hear)
+    on_outcome(refunds_hear)
+    on_outcome(psp_hear)
+    on_collect(claim_collect)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -124,9 +147,7 @@ def create_app(
         app.state.database = database
         app.state.settings = settings
         app.state.key_ring = settings.key_ring()
-        # The sandbox rails read latency, failure rates and the public URL from here.
-        configure_rails(settings, ring=app.state.key_ring)
-        configure_modules(settings)
+        configure_modules(settings, ring=app.state.key_ring)
         rate_limiter = create_rate_limiter(settings)
         app.state.rate_limiter = rate_limiter
         async with contextlib.AsyncExitStack() as stack:

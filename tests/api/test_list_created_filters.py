@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from beyondpay.api.lists import UNIX_S_MAX
+from beyondpay.db.pagination import UNIX_S_MAX
 from tests.support import TestMerchant
 
 

@@ -47,7 +47,7 @@ def sandbox_settings(**overrides: Any) -> Settings:
 def sandbox() -> Iterator[None]:
     service.configure(sandbox_settings(), ring=ring_for_tests())
     yield
-    config._current = None
+    config.CONFIG.reset()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.rails import service
 from beyondpay.rails.protocol import Rail
-from beyondpay.rails.sandbox.config import current
+from beyondpay.rails.sandbox.config import CONFIG
 from tests.rails.conftest import bank, card, request, sandbox_settings, upi
 from tests.support import ring_for_tests
 
@@ -57,7 +57,7 @@ def test_seeded_draws_repeat() -> None:
             sandbox_settings(sandbox_card_failure_rate=0.5, sandbox_random_seed=42),
             ring=ring_for_tests(),
         )
-        draws.append([current().fails_technically(Rail.card) for _ in range(32)])
+        draws.append([CONFIG.current().fails_technically(Rail.card) for _ in range(32)])
     assert draws[0] == draws[1] and True in draws[0] and False in draws[0]
 
 

@@ -156,4 +156,4 @@ async def test_each_database_has_its_own_entries(database: Database, database_ur
 
 def test_configure_loads_the_model_at_start_up() -> None:
     risk_module.configure(Settings(secret_keys=TEST_RING_TEXT), store=PostgresFeatureStore())
-    assert risk_module._configured.scorer is default_model()
+    assert risk_module.CONFIG.current().scorer is default_model()

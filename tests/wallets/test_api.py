@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from beyondpay.api.lists import UNIX_S_MAX
+from beyondpay.db.pagination import UNIX_S_MAX
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import FrozenClock, use_clock
 from beyondpay.ledger.journal import verify_journal

@@ -11,10 +11,10 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params
+from beyondpay.db.pagination import ListParams
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError
+from beyondpay.kit.params import Params
 from beyondpay.merchants.domain import (
     ALLOWED_IPS_MAX,
     KEY_NAME_CHARS_MAX,

@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 import orjson
 import qs_codec
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from beyondpay.kit.errors import (
     BeyondpayError,
@@ -26,6 +26,37 @@ from beyondpay.kit.errors import (
     ParameterMissingError,
     ParameterUnknownError,
 )
+from beyondpay.kit.params import (
+    METADATA_KEY_CHARS_MAX,
+    METADATA_KEYS_MAX,
+    METADATA_VALUE_CHARS_MAX,
+    Params,
+    check_metadata,
+    merge_metadata,
+)
+
+# Params and the metadata helpers live in kit.params (schemas and services use them); they stay
+# importable from here for the HTTP layer.
+__all__ = [
+    "LIST_INDEX_MAX",
+    "METADATA_KEYS_MAX",
+    "METADATA_KEY_CHARS_MAX",
+    "METADATA_VALUE_CHARS_MAX",
+    "NESTING_DEPTH_MAX",
+    "PARAMETERS_MAX",
+    "REGISTERED",
+    "Params",
+    "body",
+    "check_metadata",
+    "decode_body",
+    "decode_form",
+    "merge_metadata",
+    "param_name",
+    "query",
+    "refuse_nul",
+    "validate",
+    "validation_failure",
+]
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
@@ -45,12 +76,6 @@ _INTEGER_ERRORS: Final = frozenset(
     {"int_parsing", "int_type", "int_from_float", "int_parsing_size"}
 )
 _STRING_ERRORS: Final = frozenset({"string_type", "string_unicode"})
-
-
-class Params(BaseModel):
-    """Base of every request-parameter model: unknown parameters are an error."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 # Models whose JSON schema the OpenAPI document must carry (see api.openapi).
@@ -171,46 +196,3 @@ def query(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
 
     parse.__beyondpay_query__ = model  # type: ignore[attr-defined]
     return parse
-
-
-# Stripe's metadata limits.
-METADATA_KEYS_MAX: Final = 50
-METADATA_KEY_CHARS_MAX: Final = 40
-METADATA_VALUE_CHARS_MAX: Final = 500
-
-
-def check_metadata(value: dict[str, str] | str | None) -> dict[str, str] | None:
-    """Stripe's rules: up to 50 keys of at most 40 characters, values of at most 500. An empty
-    string for the whole parameter (``metadata=``) means "unset every key"; an empty value
-    unsets that key (the caller merges)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if value == "":
-            return {}
-        raise ValueError("metadata must be a hash of keys to string values")
-    if len(value) > METADATA_KEYS_MAX:
-        raise ValueError(f"metadata can have at most {METADATA_KEYS_MAX} keys")
-    for key, item in value.items():
-        if not key or len(key) > METADATA_KEY_CHARS_MAX:
-            raise ValueError(f"metadata keys must be 1 to {METADATA_KEY_CHARS_MAX} characters")
-        if len(item) > METADATA_VALUE_CHARS_MAX:
-            raise ValueError(
-                f"metadata values can be at most {METADATA_VALUE_CHARS_MAX} characters"
-            )
-    return value
-
-
-def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:
-    """An update's metadata: keys with "" are removed, others set; {} clears all."""
-    if update is None:
-        return current
-    if not update:
-        return {}
-    merged = {**current, **update}
-    merged = {key: item for key, item in merged.items() if item != ""}
-    if len(merged) > METADATA_KEYS_MAX:
-        raise InvalidRequestError(
-            f"Invalid metadata: it can have at most {METADATA_KEYS_MAX} keys.", param="metadata"
-        )
-    return merged

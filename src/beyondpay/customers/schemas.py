@@ -6,10 +6,10 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import LIMIT_DEFAULT, LIMIT_MAX, ListParams
-from beyondpay.api.params import Params, check_metadata
 from beyondpay.customers.domain import QUERY_CHARS_MAX
 from beyondpay.customers.models import CustomerRow
+from beyondpay.db.pagination import LIMIT_DEFAULT, LIMIT_MAX, ListParams
+from beyondpay.kit.params import Params, check_metadata
 
 NAME_CHARS_MAX: Final = 256
 EMAIL_CHARS_MAX: Final = 512

@@ -16,8 +16,6 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import UNIX_S_MAX, created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
 from beyondpay.customers import events
 from beyondpay.customers.domain import Clause, QueryInvalidError, parse_query
 from beyondpay.customers.events import CustomerEvent
@@ -29,10 +27,12 @@ from beyondpay.customers.schemas import (
     CustomerUpdateParams,
     customer_object,
 )
+from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, page, scoped
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import is_valid_id, new_id
+from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 
 _INSERT_SQL: Final = (

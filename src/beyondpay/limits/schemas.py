@@ -6,8 +6,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params, check_metadata
+from beyondpay.db.pagination import ListParams
+from beyondpay.kit.params import Params, check_metadata
 from beyondpay.limits.domain import Action, Kind, Period, Subject
 from beyondpay.limits.models import LimitPolicyRow
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
-from beyondpay.api.params import merge_metadata
 from beyondpay.db.cache import ScopeCache
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -31,7 +31,9 @@ from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
-from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.kit.module_settings import ModuleSettings
+from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.settings import Settings
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,
@@ -87,34 +89,33 @@ _SHAPED: Final = (
 )
 
 _log = get_logger(__name__)
-_configured: dict[str, Any] = {}
 
 
-def configure(settings: Settings) -> None:
-    """The counter store of this process: Redis when ``BEYONDPAY_REDIS_URL`` is set, else
-    PostgreSQL; and the key ring that fingerprints VPAs in lists."""
-    url = settings.redis_url_value()
-    store: CounterStore = (
-        RedisCounterStore(url, key_prefix=settings.redis_key_prefix)
-        if url
-        else PostgresCounterStore()
-    )
-    _configured["store"] = store
-    _configured["ring"] = settings.key_ring()
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """The counter store of this process (Redis when ``BEYONDPAY_REDIS_URL`` is set, else
+    PostgreSQL) and the key ring that fingerprints VPAs in lists."""
+
+    store: CounterStore
+    ring: KeyRing
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LimitsConfig:
+        url = settings.redis_url_value()
+        store: CounterStore = (
+            RedisCounterStore(url, key_prefix=settings.redis_key_prefix)
+            if url
+            else PostgresCounterStore()
+        )
+        return cls(store=store, ring=settings.key_ring())
 
 
-def _store() -> CounterStore:
-    if "store" not in _configured:
-        configure(get_settings())
-    store: CounterStore = _configured["store"]
-    return store
+CONFIG: ModuleSettings[LimitsConfig] = ModuleSettings(LimitsConfig.from_settings)
 
 
-def _ring() -> KeyRing:
-    if "ring" not in _configured:
-        configure(get_settings())
-    ring: KeyRing = _configured["ring"]
-    return ring
+def configure(settings: Settings) -> LimitsConfig:
+    """The composition root (``app.configure_modules``) calls it when the API or worker starts."""
+    return CONFIG.set(LimitsConfig.from_settings(settings))
 
 
 def vpa_key(ring: KeyRing, vpa: str) -> str:
@@ -240,11 +241,11 @@ class LimitsService:
 
     @property
     def store(self) -> CounterStore:
-        return self._own_store if self._own_store is not None else _store()
+        return self._own_store if self._own_store is not None else CONFIG.current().store
 
     @property
     def ring(self) -> KeyRing:
-        return self._own_ring if self._own_ring is not None else _ring()
+        return self._own_ring if self._own_ring is not None else CONFIG.current().ring
 
     async def _policies(
         self, session: AsyncSession, scope: str, livemode: bool

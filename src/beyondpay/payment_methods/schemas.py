@@ -11,8 +11,6 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from beyondpay.api.lists import EXPAND_MAX, ListParams
-from beyondpay.api.params import Params
 from beyondpay.customers.schemas import (
     NAME_CHARS_MAX,
     PHONE_CHARS_MAX,
@@ -21,6 +19,8 @@ from beyondpay.customers.schemas import (
     Email,
     MetadataParam,
 )
+from beyondpay.db.pagination import EXPAND_MAX, ListParams
+from beyondpay.kit.params import Params
 from beyondpay.payment_methods.domain import NETBANKING_BANKS, PaymentMethodType
 from beyondpay.payment_methods.models import PaymentMethodRow
 

@@ -30,9 +30,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
+from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -40,6 +39,7 @@ from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_MONTH,

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params, check_metadata
+from beyondpay.db.pagination import ListParams
 from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.params import Params, check_metadata
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.payments.domain import CaptureMethod
 from beyondpay.payments.models import BalanceTransactionRow, ChargeRow, PaymentIntentRow

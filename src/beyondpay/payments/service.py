@@ -29,9 +29,8 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
+from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.phases import STARTED, Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -45,7 +44,9 @@ from beyondpay.kit.errors import (
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
-from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.kit.module_settings import ModuleSettings
+from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import (
     PaymentMethodRow,
@@ -95,7 +96,7 @@ from beyondpay.rails.protocol import (
     RailOutcome,
     UpiInstrument,
 )
-from beyondpay.rails.service import connector_for, next_status_check, on_outcome, void_later
+from beyondpay.rails.service import connector_for, next_status_check, void_later
 
 # A charge waiting for the payer (a challenge, a collect, a bank page) is checked with its rail
 # this long after the last answer if the rail named no time: never left without a check.
@@ -109,20 +110,31 @@ CAPTURE: Final = "capture"
 AUTHENTICATION_REQUESTED: Final = "authentication_requested"
 
 _log = get_logger(__name__)
-# The fee and availability settings of this process, once configured, and its key ring (the
-# reconciliation job opens a card to ask the rail again for an authorization never applied).
-_configured: dict[str, Settings] = {}
-_rings: dict[str, KeyRing] = {}
 
 
-def configure(settings: Settings, *, ring: KeyRing | None = None) -> None:
-    """The fee and availability settings of this process (the app and the worker call it)."""
-    _configured["settings"] = settings
-    _rings["ring"] = ring if ring is not None else settings.key_ring()
+@dataclass(frozen=True, slots=True)
+class PaymentsConfig:
+    """The fee and availability settings of this process, and its key ring (the
+    reconciliation job opens a card to ask the rail again for an authorization never applied)."""
+
+    settings: Settings
+    ring: KeyRing
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, ring: KeyRing | None = None) -> PaymentsConfig:
+        return cls(settings=settings, ring=ring if ring is not None else settings.key_ring())
+
+
+CONFIG: ModuleSettings[PaymentsConfig] = ModuleSettings(PaymentsConfig.from_settings)
+
+
+def configure(settings: Settings, *, ring: KeyRing | None = None) -> PaymentsConfig:
+    """The composition root (``app.configure_modules``) calls it when the API or worker starts."""
+    return CONFIG.set(PaymentsConfig.from_settings(settings, ring=ring))
 
 
 def _config() -> Settings:
-    return _configured.get("settings") or get_settings()
+    return CONFIG.current().settings
 
 
 def rail_answer_wait() -> timedelta:
@@ -139,9 +151,7 @@ def _answer_wait() -> timedelta:
 
 
 def _ring() -> KeyRing:
-    if "ring" not in _rings:
-        _rings["ring"] = _config().key_ring()
-    return _rings["ring"]
+    return CONFIG.current().ring
 
 
 @dataclass(slots=True)
@@ -1030,9 +1040,6 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
         return
     intent, charge = await _lock_pair(session, found, outcome.request_id)
     await apply_outcome(session, intent, charge, outcome)
-
-
-on_outcome(handle_rail_outcome)
 
 
 async def check_charge(session: AsyncSession, charge_id: str) -> str:

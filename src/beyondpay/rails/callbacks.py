@@ -1,19 +1,41 @@
-"""Who hears the rails: outcome handlers (what a rail reports by itself) and collect listeners
-(who owns the VPA a collect request is sent to).
+"""What the composition root plugs into the rails: who hears them (outcome handlers, collect
+listeners) and the scheduler of their later work.
 
-``payments`` registers its outcome handler at import; the PSP registers a collect listener for
-its own handle. Both run in the transaction of the rail's state change, so the rail's record and
-theirs move together or not at all.
+``app.wire_modules`` registers every handler and listener (payments' and refunds' outcome
+handlers, the PSP's switch handler and collect listener) and the scheduler, in one place. The
+handlers and listeners run in the transaction of the rail's state change, so the rail's record
+and theirs move together or not at all.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.rails.protocol import CollectListener, CollectNotice, OutcomeHandler, RailOutcome
+from beyondpay.kit.invariants import invariant
+from beyondpay.rails.protocol import (
+    CollectListener,
+    CollectNotice,
+    OutcomeHandler,
+    RailOutcome,
+    Scheduler,
+)
 
 _handlers: list[OutcomeHandler] = []
 _collect_listeners: list[CollectListener] = []
+_schedulers: list[Scheduler] = []
+
+
+def use_scheduler(scheduler: Scheduler) -> None:
+    """The scheduler of the rails' later work in this process (the last one given wins)."""
+    _schedulers[:] = [scheduler]
+
+
+def scheduler() -> Scheduler:
+    invariant(
+        bool(_schedulers),
+        "the rails' scheduler is injected by the composition root (app.wire_modules)",
+    )
+    return _schedulers[0]
 
 
 def on_outcome(handler: OutcomeHandler) -> None:

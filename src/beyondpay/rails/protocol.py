@@ -13,6 +13,11 @@ method takes the caller's session *outside* any transaction. Sandbox connectors
 transaction of their own on that idle session, after the simulated latency; they refuse to run
 inside the caller's transaction (an invariant). A real connector would ignore the session, call
 its network, and be made idempotent by the request id the same way.
+
+The UPI switch (and the banks behind it) is the PSP's rail: :class:`Switch` is its protocol, with
+the sandbox switch (``rails.sandbox.switch``) as its implementation. What a rail does later by
+itself (a callback, a void asked after the deciding transaction) goes through a
+:class:`Scheduler` the composition root hands the rails, so the rails never import their jobs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import Literal, Protocol
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.kit.crypto import KeyRing
 
 
 class Rail(StrEnum):
@@ -186,3 +193,88 @@ class CollectNotice:
 # Asked, in the transaction of a new collect, whether it owns the VPA: True means the owner will
 # answer (approve or decline) before ``expires_at``, and the switch scripts no answer of its own.
 CollectListener = Callable[[AsyncSession, CollectNotice], Awaitable[bool]]
+
+
+class Switch(Protocol):
+    """The UPI switch and its banks, as the PSP reaches them: account discovery, debit-card
+    checks and balances at the payer's bank, push payments and their status, and the answer to
+    a collect the switch offered to a VPA the PSP owns (a :data:`CollectListener` claimed it).
+
+    Like a connector, a call that moves money or asks the switch (``push``, ``push_status``,
+    ``answer_collect``) takes the caller's session outside any transaction; account discovery
+    and opening run in the caller's transaction (the sandbox banks are tables of ours).
+    """
+
+    async def discover_accounts(
+        self, session: AsyncSession, ring: KeyRing, mobile: SecretStr, holder_name: str
+    ) -> list[BankAccountInfo]:
+        """The payer's accounts at the banks, found by mobile number."""
+        ...
+
+    def verify_debit_card(
+        self,
+        ring: KeyRing,
+        mobile: SecretStr,
+        bank: str,
+        last6: SecretStr,
+        expiry_month: int,
+        expiry_year: int,
+    ) -> bool:
+        """Whether the payer holds the debit card of their account at ``bank``."""
+        ...
+
+    async def account_balance(self, session: AsyncSession, account_ref: str) -> int:
+        """The posted balance of a payer's account, in minor units."""
+        ...
+
+    async def open_account(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        bank: str,
+        holder: SecretStr,
+        *,
+        opening_balance_minor: int,
+    ) -> str:
+        """An account at ``bank`` for ``holder`` (a merchant's VPA is paid into one): found,
+        or opened with ``opening_balance_minor``; its ``account_ref``."""
+        ...
+
+    async def push(self, session: AsyncSession, request: PushRequest) -> RailOutcome:
+        """Pay from one account to another (idempotent by ``request.request_id``)."""
+        ...
+
+    async def push_status(self, session: AsyncSession, reference: str) -> RailOutcome:
+        """Where a push stands (its ``reference``)."""
+        ...
+
+    async def answer_collect(
+        self,
+        session: AsyncSession,
+        reference: str,
+        *,
+        approve: bool,
+        payer_account_ref: str | None = None,
+    ) -> RailOutcome:
+        """The owner's answer to a collect it claimed: approve pays it from
+        ``payer_account_ref``, decline refuses it."""
+        ...
+
+
+class Scheduler(Protocol):
+    """Work a rail asks for later, deferred in the caller's transaction (a rollback asks for
+    nothing). The composition root injects one (``rails.tasks.JobScheduler``: jobs on
+    PostgreSQL)."""
+
+    async def callback_at(
+        self, session: AsyncSession, reference: str, at: datetime, *, delivery: int
+    ) -> None:
+        """Deliver the rail's callback for ``reference`` at ``at`` (``delivery`` 1, or 2 for a
+        duplicate)."""
+        ...
+
+    async def void_later(
+        self, session: AsyncSession, rail: Rail, livemode: bool, request_id: str, reference: str
+    ) -> None:
+        """Ask the rail to void ``reference`` once this transaction commits."""
+        ...

@@ -2,12 +2,14 @@
 
 ``connector_for(rail, livemode)`` gives the connector to call (the sandbox in test mode; live
 mode has none and says so). ``on_outcome(handler)`` registers who hears what a rail reports by
-itself. ``next_status_check`` paces status checks. Nothing here commits: the caller's request
-or job owns the transaction.
+itself (the composition root, ``app.wire_modules``, registers every handler). ``next_status_check``
+paces status checks. Nothing here commits: the caller's request or job owns the transaction.
 
-The PSP's side of the sandbox banks and switch: ``discover_accounts`` by mobile number,
-``verify_debit_card``, ``account_balance``, ``upi_push`` (and ``upi_push_status``), and collects
-to VPAs another module owns (``on_collect`` / ``off_collect``, then ``answer_collect``).
+The PSP's side: ``switch_for(livemode)`` gives the UPI switch (``rails.protocol.Switch``; the
+sandbox's in test mode), and its calls are here under the names the PSP uses:
+``discover_accounts`` by mobile number, ``verify_debit_card``, ``account_balance``,
+``open_payer_account``, ``upi_push`` (and ``upi_push_status``), and collects to VPAs another
+module owns (``on_collect`` / ``off_collect``, then ``answer_collect``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.settings import Settings
 from beyondpay.rails import callbacks
-from beyondpay.rails.callbacks import off_collect, off_outcome, on_collect, on_outcome
+from beyondpay.rails.callbacks import (
+    off_collect,
+    off_outcome,
+    on_collect,
+    on_outcome,
+    use_scheduler,
+)
 from beyondpay.rails.domain import NETBANKING_BANKS, SANDBOX_BANKS, SandboxBank, next_status_check
 from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
@@ -34,21 +42,20 @@ from beyondpay.rails.protocol import (
     PushRequest,
     Rail,
     RailOutcome,
+    Switch,
 )
 from beyondpay.rails.sandbox import config
-from beyondpay.rails.sandbox.accounts import account_balance, discover_accounts, verify_debit_card
-from beyondpay.rails.sandbox.banks import find_payer_account, move_between, open_payer_account
+from beyondpay.rails.sandbox.banks import find_payer_account, move_between
 from beyondpay.rails.sandbox.card import SandboxCardConnector
 from beyondpay.rails.sandbox.common import (
     FINAL,
     SandboxConnector,
     defer_callback,
     lock_operation,
-    own_transaction,
     reference_of_token,
 )
 from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
-from beyondpay.rails.sandbox.push import upi_push, upi_push_status
+from beyondpay.rails.sandbox.switch import SandboxSwitch
 from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
 
 __all__ = [
@@ -75,8 +82,10 @@ __all__ = [
     "on_outcome",
     "open_payer_account",
     "sandbox_banks",
+    "switch_for",
     "upi_push",
     "upi_push_status",
+    "use_scheduler",
     "verify_debit_card",
     "view_page",
     "void_later",
@@ -89,12 +98,13 @@ _SANDBOX: Final[dict[Rail, type[SandboxConnector]]] = {
 }
 # Which kind of page each rail shows the payer.
 PAGE_KINDS: Final = {Rail.card: "3ds", Rail.netbanking: "bank"}
+_SWITCH: Final[Switch] = SandboxSwitch()
 
 
-def configure(settings: Settings, *, ring: KeyRing | None = None) -> None:
-    """Read the sandbox rails' settings (latency, failure rates, public URL, the ring); called
-    by the API and the worker at start-up."""
-    config.configure(settings, ring=ring)
+def configure(settings: Settings, *, ring: KeyRing | None = None) -> config.SandboxConfig:
+    """The sandbox rails' settings (latency, failure rates, public URL, the ring); the
+    composition root (``app.configure_modules``) calls it when the API or worker starts."""
+    return config.configure(settings, ring=ring)
 
 
 def connector_for(rail: Rail, livemode: bool, *, ring: KeyRing | None = None) -> Connector:
@@ -111,20 +121,31 @@ def connector_for(rail: Rail, livemode: bool, *, ring: KeyRing | None = None) ->
 async def void_later(
     session: AsyncSession, rail: Rail, livemode: bool, request_id: str, reference: str
 ) -> None:
-    """Ask the rail to void ``reference`` once this transaction commits (a job, deferred in it):
-    a transaction that decides to release a payment never waits on the network, and a rollback
-    asks for nothing."""
-    from beyondpay.db import jobs
-    from beyondpay.rails.tasks import void_operation
+    """Ask the rail to void ``reference`` once this transaction commits (a job, deferred in it
+    by the injected scheduler): a transaction that decides to release a payment never waits on
+    the network, and a rollback asks for nothing."""
+    await callbacks.scheduler().void_later(session, rail, livemode, request_id, reference)
 
-    await jobs.defer(
-        session,
-        void_operation,
-        rail=rail.value,
-        livemode=livemode,
-        request_id=request_id,
-        reference=reference,
-    )
+
+def switch_for(livemode: bool) -> Switch:
+    """The UPI switch in this mode: the sandbox switch in test mode; live mode has none."""
+    if livemode:
+        raise RailUnavailableError(
+            "No live UPI switch is configured: live-mode payments cannot reach it. Use test"
+            " mode and the sandbox switch."
+        )
+    return _SWITCH
+
+
+# The PSP's calls to the switch. The PSP runs in test mode only (psp PSP_LIVEMODE is False),
+# so these are the sandbox switch's.
+discover_accounts = _SWITCH.discover_accounts
+verify_debit_card = _SWITCH.verify_debit_card
+account_balance = _SWITCH.account_balance
+open_payer_account = _SWITCH.open_account
+upi_push = _SWITCH.push
+upi_push_status = _SWITCH.push_status
+answer_collect = _SWITCH.answer_collect
 
 
 def _sandbox(row: Row, ring: KeyRing | None = None) -> SandboxConnector:
@@ -223,24 +244,3 @@ async def complete_page(
 def sandbox_banks() -> list[SandboxBank]:
     """The sandbox banks (code, name, IFSC), sbx1 first."""
     return list(SANDBOX_BANKS.values())
-
-
-async def answer_collect(
-    session: AsyncSession,
-    reference: str,
-    *,
-    approve: bool,
-    payer_account_ref: str | None = None,
-) -> RailOutcome:
-    """The answer of the module that claimed a collect (``on_collect``): approve pays it from
-    ``payer_account_ref`` (a ``BankAccountInfo.account_ref``), decline refuses it (ZA). The
-    switch answers in a transaction of its own (the caller must not be in one: see
-    ``rails.protocol``): the collect reaches its final state and every outcome handler hears it
-    there, as from the rail's callback; after expiry the answer is U69, and a second answer changes
-    nothing (the current outcome is returned)."""
-    connector = SandboxUpiConnector()
-    await connector.config.sleep_latency(Rail.upi)
-    async with own_transaction(session):
-        return await connector.answer(
-            session, reference, approve=approve, payer_account_ref=payer_account_ref
-        )

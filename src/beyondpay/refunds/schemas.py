@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params, check_metadata
+from beyondpay.db.pagination import ListParams
 from beyondpay.kit.money import AMOUNT_MINOR_MAX
+from beyondpay.kit.params import Params, check_metadata
 from beyondpay.refunds.models import RefundRow
 
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]

@@ -29,8 +29,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
+from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.phases import Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -38,10 +37,11 @@ from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
+from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payments.service import charge_service, rail_answer_wait
 from beyondpay.rails.protocol import Rail, RailOutcome
-from beyondpay.rails.service import connector_for, next_status_check, on_outcome
+from beyondpay.rails.service import connector_for, next_status_check
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
 from beyondpay.refunds.models import RefundRow
 from beyondpay.refunds.schemas import (
@@ -282,9 +282,6 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
         return
     charge, refund = locked
     await _settle(session, charge, refund, outcome, announce=True)
-
-
-on_outcome(handle_rail_outcome)
 
 
 async def check_refund(session: AsyncSession, refund_id: str, phases: Phases) -> str:

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params
+from beyondpay.db.pagination import ListParams
 from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.params import Params
 from beyondpay.risk.domain import Rail, Segment
 from beyondpay.risk.models import AssessmentRow, BlocklistItemRow, RuleRow
 from beyondpay.risk.rules import CONDITIONS_MAX, REASON_CHARS_MAX, parse_condition

@@ -20,8 +20,8 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
 from beyondpay.db.cache import ScopeCache
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.follower import CHANNEL, scope_payload
 from beyondpay.events.service import API_VERSION, event_service
@@ -31,7 +31,8 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
-from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.kit.module_settings import ModuleSettings
+from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.risk import domain
 from beyondpay.risk.domain import PaymentContext
@@ -141,38 +142,49 @@ class Scorer(Protocol):
     def predict(self, features: Mapping[str, float]) -> tuple[float, Sequence[Any]]: ...
 
 
-@dataclass(slots=True)
-class _Configured:
-    store: FeatureStore | None = None
-    ring: KeyRing | None = None
-    scorer: Scorer | None = None
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """The feature store (Redis when ``BEYONDPAY_REDIS_URL`` is set, else PostgreSQL), the key
+    ring and the model of this process; tests and the benchmark may hand a store or a model of
+    their own."""
+
+    store: FeatureStore
+    ring: KeyRing
+    scorer: Scorer
     # Test mode scores every payment but lets the model decide only when asked (see
     # domain.decide): a model trained on synthetic data must not make test payments flaky.
     model_decides_in_test_mode: bool = False
 
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, store: FeatureStore | None = None, scorer: Scorer | None = None
+    ) -> RiskConfig:
+        url = settings.redis_url_value()
+        if store is None:
+            store = (
+                RedisFeatureStore.from_url(url, settings.redis_key_prefix)
+                if url is not None
+                else PostgresFeatureStore()
+            )
+        return cls(
+            store=store,
+            ring=settings.key_ring(),
+            scorer=scorer if scorer is not None else _default_scorer(),
+            model_decides_in_test_mode=settings.risk_model_decides_in_test_mode,
+        )
 
-_configured = _Configured()
+
+CONFIG: ModuleSettings[RiskConfig] = ModuleSettings(RiskConfig.from_settings)
 _RULES_CACHE: ScopeCache[Sequence[Rule]] = ScopeCache(RULES_CACHE_TTL_S)
 
 
 def configure(
     settings: Settings, *, store: FeatureStore | None = None, scorer: Scorer | None = None
-) -> None:
-    """The feature store (Redis when ``BEYONDPAY_REDIS_URL`` is set, else PostgreSQL), the key
-    ring and the model of this process; tests and the benchmark may hand a store or a model of
-    their own. Called when the API and the worker start: the model is loaded here (seconds: the
-    file is a scikit-learn pickle), so no payment waits for it and none imports scikit-learn."""
-    url = settings.redis_url_value()
-    if store is None:
-        store = (
-            RedisFeatureStore.from_url(url, settings.redis_key_prefix)
-            if url is not None
-            else PostgresFeatureStore()
-        )
-    _configured.store = store
-    _configured.ring = settings.key_ring()
-    _configured.scorer = scorer if scorer is not None else _default_scorer()
-    _configured.model_decides_in_test_mode = settings.risk_model_decides_in_test_mode
+) -> RiskConfig:
+    """Called by the composition root (``app.configure_modules``) when the API and the worker
+    start: the model is loaded here (seconds: the file is a scikit-learn pickle), so no payment
+    waits for it and none imports scikit-learn."""
+    return CONFIG.set(RiskConfig.from_settings(settings, store=store, scorer=scorer))
 
 
 def _default_scorer() -> Scorer:
@@ -184,22 +196,15 @@ def _default_scorer() -> Scorer:
 
 
 def _store() -> FeatureStore:
-    if _configured.store is None:
-        configure(get_settings())
-    assert _configured.store is not None
-    return _configured.store
+    return CONFIG.current().store
 
 
 def _ring() -> KeyRing:
-    if _configured.ring is None:
-        _configured.ring = get_settings().key_ring()
-    return _configured.ring
+    return CONFIG.current().ring
 
 
 def _scorer() -> Scorer:
-    if _configured.scorer is None:  # a process that did not call configure at start-up
-        _configured.scorer = _default_scorer()
-    return _configured.scorer
+    return CONFIG.current().scorer
 
 
 def ip_key(ring: KeyRing, ip: str) -> str:
@@ -381,7 +386,7 @@ class RiskService:
             ctx.segment,
             rule_action=action,
             blocklisted=blocked_by is not None,
-            model_decides=ctx.livemode or _configured.model_decides_in_test_mode,
+            model_decides=ctx.livemode or CONFIG.current().model_decides_in_test_mode,
         )
         contributions = [_contribution(item) for item in explanation][:CONTRIBUTIONS_SHOWN]
         return _Verdict(score, decision, fired, contributions, str(scorer.version))

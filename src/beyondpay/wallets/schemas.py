@@ -9,9 +9,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX, ListParams
-from beyondpay.api.params import Params, check_metadata
+from beyondpay.db.pagination import LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX, ListParams
 from beyondpay.kit.money import INT64_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.params import Params, check_metadata
 from beyondpay.ledger.domain import TIMEOUT_S_MAX, AccountFlags, TransferFlags, available
 from beyondpay.ledger.service import AccountBalance, HistoryEntry, JournalEntry
 from beyondpay.wallets.domain import (

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import UNIX_S_MAX, CreatedFilter
-from beyondpay.api.params import merge_metadata
+from beyondpay.db.pagination import UNIX_S_MAX, CreatedFilter
 from beyondpay.events.service import event_service
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.params import merge_metadata
 from beyondpay.ledger.domain import (
     EXPIRY_CODE,
     AccountFlags,

@@ -20,8 +20,8 @@ import procrastinate
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import scoped
 from beyondpay.db import jobs
+from beyondpay.db.pagination import scoped
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.api.lists import UNIX_S_MAX, ListParams
-from beyondpay.api.params import Params, check_metadata
+from beyondpay.db.pagination import UNIX_S_MAX, ListParams
 from beyondpay.events.catalog import EVENT_TYPES
+from beyondpay.kit.params import Params, check_metadata
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 from beyondpay.webhooks.ssrf import URL_CHARS_MAX
 

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page, scoped
-from beyondpay.api.params import merge_metadata
+from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.ids import new_id
+from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.webhooks.errors import WebhookEndpointsLimitError
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from beyondpay.api.lists import UNIX_S_MAX, ListParams
-from beyondpay.api.params import Params
+from beyondpay.db.pagination import UNIX_S_MAX, ListParams
+from beyondpay.kit.params import Params
 from beyondpay.psp.addresses.domain import (
     MERCHANT_DISPLAY_NAME_CHARS_MAX,
     NICKNAME_CHARS_MAX,

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import ListParams, page, scoped
+from beyondpay.db.pagination import ListParams, page, scoped
 from beyondpay.db.session import driver_connection
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -34,7 +34,8 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
-from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.kit.module_settings import ModuleSettings
+from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller
 from beyondpay.merchants.service import merchant_service
 from beyondpay.psp.addresses.domain import (
@@ -91,6 +92,8 @@ from beyondpay.rails.protocol import Rail
 from beyondpay.rails.service import connector_for, open_payer_account
 
 __all__ = [
+    "CONFIG",
+    "AddressesConfig",
     "AliasRow",
     "BeneficiaryRow",
     "Payee",
@@ -116,17 +119,28 @@ _COUNT_RESOLVE_SQL: Final = (
     " RETURNING resolves"
 )
 
-_configured: dict[str, str] = {}
 RowT = TypeVar("RowT", VpaRow, AliasRow)
 
 
-def configure(settings: Settings) -> None:
-    """This process's PSP handle (the app and the worker call it at start)."""
-    _configured["handle"] = check_handle(settings.psp_handle)
+@dataclass(frozen=True, slots=True)
+class AddressesConfig:
+    handle: str  # this process's PSP handle: payers' VPAs are username@handle
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AddressesConfig:
+        return cls(handle=check_handle(settings.psp_handle))
+
+
+CONFIG: ModuleSettings[AddressesConfig] = ModuleSettings(AddressesConfig.from_settings)
+
+
+def configure(settings: Settings) -> AddressesConfig:
+    """The composition root (``app.configure_modules``) calls it when the API or worker starts."""
+    return CONFIG.set(AddressesConfig.from_settings(settings))
 
 
 def current_handle() -> str:
-    return _configured.get("handle") or check_handle(get_settings().psp_handle)
+    return CONFIG.current().handle
 
 
 @dataclass(frozen=True, slots=True)

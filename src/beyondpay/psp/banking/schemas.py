@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from beyondpay.api.params import Params
+from beyondpay.kit.params import Params
 from beyondpay.psp.banking.models import BankAccountRow
 from beyondpay.rails.protocol import BankAccountInfo
 

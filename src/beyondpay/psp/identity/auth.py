@@ -13,7 +13,6 @@ and is sealed) is replayed only to a request presenting the same credential.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
@@ -21,20 +20,25 @@ from fastapi import Depends, Request
 from beyondpay.api.auth import SessionDep, client_ip
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.merchants.domain import Caller, KeyKind
+from beyondpay.psp.identity.domain import PayerContext
 from beyondpay.psp.identity.errors import SessionInvalidError
 from beyondpay.psp.identity.service import PSP_LIVEMODE, session_service
+
+# PayerContext lives in psp.identity.domain (use cases take it as plain data); routes name it
+# from here beside PayerDep.
+__all__ = [
+    "AUTHORIZATION_CHARS_MAX",
+    "PUBLIC_KEY_ID",
+    "PayerContext",
+    "PayerDep",
+    "payer_caller",
+    "payer_session",
+    "public_caller",
+]
 
 AUTHORIZATION_CHARS_MAX: Final = 512
 # The key id of requests made before any session exists (sign-up, login, refresh).
 PUBLIC_KEY_ID: Final = "psp_public"
-
-
-@dataclass(frozen=True, slots=True)
-class PayerContext:
-    payer_id: str
-    session_id: str
-    device_id: str | None
-    caller: Caller
 
 
 def payer_caller(payer_id: str, session_id: str) -> Caller:

@@ -12,12 +12,14 @@ import hmac
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from pydantic import SecretStr
 
 from beyondpay.kit.errors import InvalidRequestError
+from beyondpay.merchants.domain import Caller
 
 MOBILE_DIGITS: Final = 10
 OTP_DIGITS: Final = 6
@@ -186,3 +188,14 @@ def handoff_secret(payload: SecretStr) -> SecretStr | None:
     if not text.startswith(HANDOFF_PAYLOAD_PREFIX):
         return None
     return SecretStr(text[len(HANDOFF_PAYLOAD_PREFIX) :])
+
+
+@dataclass(frozen=True, slots=True)
+class PayerContext:
+    """Who is calling a PSP route: the payer, the session and the device it was opened on.
+    ``psp.identity.auth.PayerDep`` resolves it; use cases take it as plain data."""
+
+    payer_id: str
+    session_id: str
+    device_id: str | None
+    caller: Caller

@@ -37,6 +37,7 @@ from webauthn.helpers.structs import (
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.ids import new_id
+from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.settings import Settings
 from beyondpay.psp.identity.domain import (
     PASSKEY_CHALLENGE_TTL_S,
@@ -62,24 +63,26 @@ _PSP_LIVEMODE: Final = False
 
 @dataclass(frozen=True, slots=True)
 class RelyingParty:
+    """The one relying party of this process (its settings ``psp_rp_id`` and origin)."""
+
     id: str
     origin: str
 
-
-# The one relying party of this process, set from the settings at start (``configure``).
-_RELYING_PARTY: dict[str, RelyingParty] = {
-    "current": RelyingParty(id="localhost", origin="http://localhost:8000")
-}
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RelyingParty:
+        return cls(id=settings.psp_rp_id, origin=settings.psp_origin_value())
 
 
-def configure(settings: Settings) -> None:
-    _RELYING_PARTY["current"] = RelyingParty(
-        id=settings.psp_rp_id, origin=settings.psp_origin_value()
-    )
+CONFIG: ModuleSettings[RelyingParty] = ModuleSettings(RelyingParty.from_settings)
+
+
+def configure(settings: Settings) -> RelyingParty:
+    """The composition root (``app.configure_modules``) calls it when the API or worker starts."""
+    return CONFIG.set(RelyingParty.from_settings(settings))
 
 
 def relying_party() -> RelyingParty:
-    return _RELYING_PARTY["current"]
+    return CONFIG.current()
 
 
 async def _record(session: AsyncSession, payer_id: str, type: str, object: dict[str, Any]) -> None:

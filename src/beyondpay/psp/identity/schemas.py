@@ -10,7 +10,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
-from beyondpay.api.params import Params
+from beyondpay.kit.params import Params
 from beyondpay.psp.identity.domain import (
     ACCESS_TOKEN_TTL_S,
     NAME_CHARS_MAX,

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from beyondpay.api.lists import ListParams
-from beyondpay.api.params import Params
+from beyondpay.db.pagination import ListParams
+from beyondpay.kit.params import Params
 from beyondpay.psp.transfers.domain import (
     COLLECT_EXPIRY_S_MAX,
     COLLECT_EXPIRY_S_MIN,

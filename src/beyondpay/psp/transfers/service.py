@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.lists import created_conditions, page
+from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.phases import Phases
 from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
@@ -48,13 +48,14 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.settings import Settings
 from beyondpay.limits.domain import LimitContext
 from beyondpay.limits.service import limits_service
 from beyondpay.psp.addresses.qr import parse_upi_link
 from beyondpay.psp.addresses.service import Payee, address_service
 from beyondpay.psp.banking.service import bank_account_service
-from beyondpay.psp.identity.auth import PayerContext
+from beyondpay.psp.identity.domain import PayerContext
 from beyondpay.psp.identity.service import device_service, passkey_service, payer_service
 from beyondpay.psp.transfers.domain import (
     DaySoFar,
@@ -96,10 +97,6 @@ from beyondpay.rails.service import (
     CollectNotice,
     PushRequest,
     answer_collect,
-    off_collect,
-    off_outcome,
-    on_collect,
-    on_outcome,
     upi_push,
 )
 from beyondpay.risk.domain import PaymentContext
@@ -121,44 +118,40 @@ REQUEST_ID_REUSED_CODE: Final = "rail_request_id_reused"
 
 
 @dataclass(frozen=True, slots=True)
-class _Config:
-    limits: Limits = Limits()
-    ring: KeyRing | None = None
+class TransfersConfig:
+    limits: Limits
+    ring: KeyRing
     unanswered_after_s: float = UNANSWERED_AFTER_S
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TransfersConfig:
+        return cls(
+            limits=Limits(
+                p2p_daily_amount_minor_max=settings.psp_p2p_daily_limit_minor,
+                transaction_amount_minor_max=settings.psp_transaction_limit_minor,
+                p2p_daily_count_max=settings.psp_p2p_daily_count_max,
+                new_device_cooling_s=settings.psp_new_device_cooling_s,
+                new_device_daily_amount_minor_max=settings.psp_new_device_limit_minor,
+            ),
+            ring=settings.key_ring(),
+            unanswered_after_s=settings.rail_answer_wait_s,
+        )
 
-_configured: dict[str, _Config] = {}
 
-
-def _current() -> _Config:
-    return _configured.get("config") or _Config()
-
+CONFIG: ModuleSettings[TransfersConfig] = ModuleSettings(TransfersConfig.from_settings)
 
 # The switch reference this request is answering: the outcome it reports back is ours, not news.
 _answering: ContextVar[str | None] = ContextVar("psp_answering_collect", default=None)
 
 
-def configure(settings: Settings) -> None:
-    """Limits from the settings, and the switch told that collects to our VPAs are ours."""
-    _configured["config"] = _Config(
-        limits=Limits(
-            p2p_daily_amount_minor_max=settings.psp_p2p_daily_limit_minor,
-            transaction_amount_minor_max=settings.psp_transaction_limit_minor,
-            p2p_daily_count_max=settings.psp_p2p_daily_count_max,
-            new_device_cooling_s=settings.psp_new_device_cooling_s,
-            new_device_daily_amount_minor_max=settings.psp_new_device_limit_minor,
-        ),
-        ring=settings.key_ring(),
-        unanswered_after_s=settings.rail_answer_wait_s,
-    )
-    off_collect(_claim_collect)
-    on_collect(_claim_collect)
-    off_outcome(_hear_switch)
-    on_outcome(_hear_switch)
+def configure(settings: Settings) -> TransfersConfig:
+    """The PSP's limits from the settings (the composition root, ``app.configure_modules``,
+    calls it; ``app.wire_modules`` tells the switch that collects to our VPAs are ours)."""
+    return CONFIG.set(TransfersConfig.from_settings(settings))
 
 
 def limits() -> Limits:
-    return _current().limits
+    return CONFIG.current().limits
 
 
 def _fingerprint(params: PaymentCreateParams) -> bytes:
@@ -271,7 +264,11 @@ async def _payable(session: AsyncSession, ctx: PayerContext) -> tuple[Any, datet
 
 def _check_limits(kind: PayeeKind, amount_minor: int, so_far: DaySoFar, cooling: bool) -> None:
     found = breach(
-        _current().limits, kind=kind, amount_minor=amount_minor, so_far=so_far, cooling=cooling
+        CONFIG.current().limits,
+        kind=kind,
+        amount_minor=amount_minor,
+        so_far=so_far,
+        cooling=cooling,
     )
     if found is not None:
         raise TransferLimitExceededError(found.code, found.message, found.npci_code)
@@ -385,7 +382,7 @@ async def _limits_left(
 ) -> dict[str, int | None]:
     """What the payer may still pay today; ``new_device_amount_remaining`` only while the
     session's device is in its cooling period."""
-    limits = _current().limits
+    limits = CONFIG.current().limits
     bound_at = await device_service.bound_at(session, ctx.device_id) if ctx.device_id else None
     cooling = in_cooling(bound_at, utcnow(), limits)
     return {
@@ -467,7 +464,7 @@ class TransferService:
     ) -> list[str]:
         """Transfers asked of the switch whose answer was never applied (the process died
         between the phases), oldest first."""
-        wait_s = _current().unanswered_after_s if older_than_s is None else older_than_s
+        wait_s = CONFIG.current().unanswered_after_s if older_than_s is None else older_than_s
         before = utcnow() - timedelta(seconds=wait_s)
         statement = (
             select(TransferRow.id)
@@ -565,7 +562,7 @@ async def _ask(
     kind = PayeeKind(payee.kind)
     now = utcnow()
     counter = await _counter(session, ctx.payer_id, day_of(now))
-    cooling = in_cooling(bound_at, now, _current().limits)
+    cooling = in_cooling(bound_at, now, CONFIG.current().limits)
     _check_limits(kind, target.amount_minor, _so_far(counter), cooling)
     await _screen(
         session, ctx, payer, bound_at, payee, target.amount_minor, client_request_id, step_up
@@ -1107,13 +1104,11 @@ async def _lock_collect_by_id(session: AsyncSession, collect_id: str) -> Collect
     return (await session.execute(statement)).scalar_one()
 
 
-async def _claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
+async def claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
     """The switch asks whether a collect's VPA is one of ours: a payer's VPA at our handle
     becomes a pending request in that payer's app (a merchant's collect, through the merchant
     API's UPI payments)."""
-    ring = _current().ring
-    if ring is None:
-        return False
+    ring = CONFIG.current().ring
     vpa = await address_service.owner_of_vpa(session, ring, notice.vpa)
     if vpa is None or vpa.payer_id is None or notice.livemode:
         return False  # not ours, a merchant's VPA (it cannot be asked to pay), or live mode
@@ -1159,7 +1154,7 @@ async def _answer(
         _answering.reset(token)
 
 
-async def _hear_switch(session: AsyncSession, outcome: RailOutcome) -> None:
+async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> None:
     """The switch ended a merchant's collect by itself — it expired (U69), or the merchant
     canceled the payment — while the payer's request was pending: the request ends too."""
     if not outcome.final or outcome.operation != "authorize":
@@ -1188,11 +1183,15 @@ transfer_service = TransferService()
 collect_service = CollectService()
 
 __all__ = [
+    "CONFIG",
     "CollectService",
     "PayeeParams",
     "TransferService",
+    "TransfersConfig",
+    "claim_collect",
     "collect_service",
     "configure",
+    "handle_rail_outcome",
     "limits",
     "transfer_service",
 ]

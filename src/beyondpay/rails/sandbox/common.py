@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -20,11 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from beyondpay.db import jobs
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.rails import callbacks
 from beyondpay.rails.domain import AMOUNT_MINOR_MAX, next_status_check
 from beyondpay.rails.errors import (
     RailAmountInvalidError,
@@ -35,7 +35,7 @@ from beyondpay.rails.errors import (
 )
 from beyondpay.rails.models import SandboxRailOperationRow as Row
 from beyondpay.rails.protocol import AuthorizeRequest, Operation, Rail, RailOutcome
-from beyondpay.rails.sandbox.config import SandboxConfig, current
+from beyondpay.rails.sandbox.config import CONFIG, SandboxConfig
 
 FINAL: Final = ("succeeded", "failed")
 _PAGE_TOKEN_BYTES: Final = 16  # 128 bits of HMAC: the page link cannot be guessed
@@ -104,11 +104,11 @@ class SandboxConnector:
     rail: Rail
 
     def __init__(self, ring: KeyRing | None = None) -> None:
-        self.ring = ring if ring is not None else current().ring
+        self.ring = ring if ring is not None else CONFIG.current().ring
 
     @property
     def config(self) -> SandboxConfig:
-        return current()
+        return CONFIG.current()
 
     # --- what each rail says -------------------------------------------------------------
 
@@ -400,10 +400,5 @@ async def defer_callback(
     session: AsyncSession, reference: str, at: datetime, *, delivery: int
 ) -> None:
     """Schedule the rail's callback for ``at``, in the caller's transaction (a rollback
-    schedules nothing)."""
-    from beyondpay.rails.tasks import deliver_callback
-
-    delay_s = max((at - utcnow()) / timedelta(seconds=1), 0.0)
-    await jobs.defer(
-        session, deliver_callback, schedule_in_s=delay_s, reference=reference, delivery=delivery
-    )
+    schedules nothing), with the scheduler the composition root injected."""
+    await callbacks.scheduler().callback_at(session, reference, at, delivery=delivery)
