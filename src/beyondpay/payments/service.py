@@ -33,7 +33,6 @@ from beyondpay.api.lists import created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
 from beyondpay.customers.service import customer_service
 from beyondpay.db.phases import STARTED, Phases
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import (
@@ -69,6 +68,7 @@ from beyondpay.payments.errors import (
     PaymentIntentUnexpectedStateError,
     payment_failure_body,
 )
+from beyondpay.payments.events import ChargeEvent, PaymentIntentEvent, record
 from beyondpay.payments.models import BalanceTransactionRow, ChargeRow, PaymentIntentRow
 from beyondpay.payments.schemas import (
     PAYMENT_METHOD_TYPES,
@@ -81,7 +81,6 @@ from beyondpay.payments.schemas import (
     PaymentIntentCreateParams,
     PaymentIntentListParams,
     PaymentIntentUpdateParams,
-    charge_object,
     payment_intent_object,
 )
 from beyondpay.payments.screening import outcome_risk, release_limits, screen
@@ -169,17 +168,6 @@ def _transition(intent: PaymentIntentRow, action: Action) -> Status:
         )
     except UnexpectedStateError as error:
         raise _unexpected(error, intent) from None
-
-
-async def _record(session: AsyncSession, row: PaymentIntentRow | ChargeRow, type: str) -> None:
-    obj = (
-        payment_intent_object(row, for_event=True)
-        if isinstance(row, PaymentIntentRow)
-        else charge_object(row)
-    )
-    await event_service.record(
-        session, merchant_id=row.merchant_id, livemode=row.livemode, type=type, object=obj
-    )
 
 
 def _instrument(ring: KeyRing, method: PaymentMethodRow) -> Instrument:
@@ -304,7 +292,7 @@ class PaymentIntentService:
         # No flush here: the intent's row is written with the first statement that needs it
         # (with the charge of a confirmation, already pointing at it), not inserted then updated.
         session.add(intent)
-        await _record(session, intent, "payment_intent.created")
+        await record(session, intent, PaymentIntentEvent.created)
         if params.confirm:
             return await self._confirm_locked(
                 session, ring, phases, intent, method, params.return_url
@@ -665,7 +653,7 @@ class PaymentIntentService:
         intent.canceled_at = utcnow()
         intent.updated_at = intent.canceled_at
         await session.flush()
-        await _record(session, intent, "payment_intent.canceled")
+        await record(session, intent, PaymentIntentEvent.canceled)
         return intent
 
     async def list(
@@ -813,8 +801,8 @@ async def _apply_capture(
             intent.amount_received = amount
             intent.updated_at = utcnow()
             await session.flush()
-            await _record(session, charge, "charge.captured")
-            await _record(session, intent, "payment_intent.succeeded")
+            await record(session, charge, ChargeEvent.captured)
+            await record(session, intent, PaymentIntentEvent.succeeded)
         else:
             await session.flush()
     if charge.captured:
@@ -847,7 +835,7 @@ async def _fail_waiting_charge(
     charge.updated_at = utcnow()
     await release_limits(session, charge)
     await session.flush()
-    await _record(session, charge, "charge.failed")
+    await record(session, charge, ChargeEvent.failed)
 
 
 async def _capture_charge(
@@ -936,9 +924,9 @@ async def _wait(
     intent.updated_at = now
     await session.flush()
     if intent.status != before and action is Action.rail_requires_action:
-        await _record(session, intent, "payment_intent.requires_action")
+        await record(session, intent, PaymentIntentEvent.requires_action)
     elif intent.status != before:
-        await _record(session, intent, "payment_intent.processing")
+        await record(session, intent, PaymentIntentEvent.processing)
 
 
 async def _succeed(
@@ -975,11 +963,11 @@ async def _succeed(
     intent.last_payment_error = None
     intent.updated_at = utcnow()
     await session.flush()
-    await _record(session, charge, "charge.succeeded")
+    await record(session, charge, ChargeEvent.succeeded)
     if captured_by_rail:
-        await _record(session, intent, "payment_intent.succeeded")
+        await record(session, intent, PaymentIntentEvent.succeeded)
     else:
-        await _record(session, intent, "payment_intent.amount_capturable_updated")
+        await record(session, intent, PaymentIntentEvent.amount_capturable_updated)
 
 
 async def _fail(
@@ -1007,8 +995,8 @@ async def _fail(
     intent.next_action = None
     intent.updated_at = utcnow()
     await session.flush()
-    await _record(session, charge, "charge.failed")
-    await _record(session, intent, "payment_intent.payment_failed")
+    await record(session, charge, ChargeEvent.failed)
+    await record(session, intent, PaymentIntentEvent.payment_failed)
 
 
 async def _method_object(session: AsyncSession, charge: ChargeRow) -> dict[str, Any] | None:
@@ -1159,7 +1147,7 @@ class ChargeService:
             charge.metadata_ = merge_metadata(charge.metadata_, metadata)
         charge.updated_at = utcnow()
         await session.flush()
-        await _record(session, charge, "charge.updated")
+        await record(session, charge, ChargeEvent.updated)
         return charge
 
     async def list(
@@ -1215,7 +1203,7 @@ class ChargeService:
         charge.updated_at = utcnow()
         await session.flush()
         if amount > 0:
-            await _record(session, charge, "charge.refunded")
+            await record(session, charge, ChargeEvent.refunded)
 
     async def hold_refund(
         self, session: AsyncSession, charge: ChargeRow, refund_id: str, amount: int

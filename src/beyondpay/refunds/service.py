@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.api.lists import created_conditions, page, scoped
 from beyondpay.api.params import merge_metadata
 from beyondpay.db.phases import Phases
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -43,26 +42,16 @@ from beyondpay.payments.service import charge_service, rail_answer_wait
 from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.service import connector_for, next_status_check, on_outcome
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
+from beyondpay.refunds.events import RefundEvent, record
 from beyondpay.refunds.models import RefundRow
 from beyondpay.refunds.schemas import (
     RefundCreateParams,
     RefundListParams,
     RefundUpdateParams,
-    refund_object,
 )
 
 _log = get_logger(__name__)
 RECOVERY_PREFIX: Final = "refund:"
-
-
-async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
-    await event_service.record(
-        session,
-        merchant_id=refund.merchant_id,
-        livemode=refund.livemode,
-        type=type,
-        object=refund_object(refund),
-    )
 
 
 class RefundService:
@@ -132,7 +121,7 @@ class RefundService:
         )
         session.add(refund)
         await session.flush()
-        await _record(session, refund, "refund.created")
+        await record(session, refund, RefundEvent.created)
         return await _finish(session, phases, refund, str(charge.rail_reference))
 
     async def get(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
@@ -156,7 +145,7 @@ class RefundService:
             refund.metadata_ = merge_metadata(refund.metadata_, metadata)
             refund.updated_at = utcnow()
             await session.flush()
-            await _record(session, refund, "refund.updated")
+            await record(session, refund, RefundEvent.updated)
         return refund
 
     async def list(
@@ -239,9 +228,9 @@ async def _settle(
     refund.updated_at = now
     await session.flush()
     if announce:
-        await _record(session, refund, "refund.updated")
+        await record(session, refund, RefundEvent.updated)
         if not succeeded:
-            await _record(session, refund, "refund.failed")
+            await record(session, refund, RefundEvent.failed)
 
 
 def _failure_reason(outcome: RailOutcome) -> str:
