@@ -38,7 +38,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.merchants.domain import Caller
-from beyondpay.payments.service import charge_service, rail_answer_wait
+from beyondpay.payments.service import charge_service, payment_intent_service, rail_answer_wait
 from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.service import connector_for, next_status_check, on_outcome
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
@@ -70,7 +70,7 @@ class RefundService:
         if params.charge is not None:
             charge_id, param = params.charge, "charge"
         else:
-            charge_id = await charge_service.latest_charge_of(
+            charge_id = await payment_intent_service.latest_charge_of(
                 session, caller, str(params.payment_intent), param="payment_intent"
             )
             param = "payment_intent"
