@@ -21,6 +21,7 @@ from __future__ import annotations
 from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
+from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
 from beyondpay.payments.reconciliation import check_charge, due_charges
@@ -29,6 +30,7 @@ from beyondpay.rails.service import on_outcome
 
 __all__ = [
     "BalanceService",
+    "ChargeRow",
     "ChargeService",
     "ConfirmResult",
     "PaymentIntentService",
