@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.lists import list_object, list_of
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
-from beyondpay.api.params import body, query
+from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.responses import json_response
-from beyondpay.kit.crypto import KeyRing
+from beyondpay.api.routing import Body, Query, RingDep, Router
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
@@ -47,9 +44,9 @@ from beyondpay.payments.service import (
     payment_intent_service,
 )
 
-intents = APIRouter(prefix="/v1/payment_intents", tags=["payment_intents"])
-charges = APIRouter(prefix="/v1/charges", tags=["charges"])
-balance = APIRouter(prefix="/v1", tags=["balance"])
+intents = Router(prefix="/v1/payment_intents", tags=["payment_intents"])
+charges = Router(prefix="/v1/charges", tags=["charges"])
+balance = Router(prefix="/v1", tags=["balance"])
 
 IntentReader = Annotated[Caller, Depends(authorize(Scope.payment_intents_read))]
 IntentWriter = Annotated[Caller, Depends(authorize(Scope.payment_intents_write))]
@@ -66,11 +63,9 @@ INTENT_EXPANSIONS: Final = frozenset(
     {"latest_charge", "latest_charge.balance_transaction", "payment_method"}
 )
 CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
-
-
-def _ring(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.key_ring
-    return ring
+PaymentIntentList = list_of(PaymentIntent)
+ChargeList = list_of(Charge)
+BalanceTransactionList = list_of(BalanceTransaction)
 
 
 async def render_intent(
@@ -106,273 +101,194 @@ async def render_charge(
 async def _answer(
     session: AsyncSession, caller: Caller, result: ConfirmResult, expand: list[str]
 ) -> Outcome:
+    """The intent, or the error body of a payment the rail (or screening) refused at once."""
     if result.failure is not None:
         return Outcome(result.failure, status=result.failure_status)
     return Outcome(await render_intent(session, caller, result.intent, expand))
 
 
 @intents.post(
-    "",
-    summary="Create a payment intent",
-    **operation(
-        body=PaymentIntentCreateParams, returns=PaymentIntent, access="payment_intents:write"
-    ),
+    "", summary="Create a payment intent", returns=PaymentIntent, expand=INTENT_EXPANSIONS
 )
 async def create_payment_intent(
-    request: Request,
     session: SessionDep,
     caller: IntentWriter,
-    params: Annotated[PaymentIntentCreateParams, Depends(body(PaymentIntentCreateParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
-
-    async def execute(mutation: Mutation) -> Outcome:
-        result = await payment_intent_service.create(
-            session, caller, _ring(request), params, mutation
-        )
-        return await _answer(session, caller, result, expand)
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PaymentIntentCreateParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    result = await payment_intent_service.create(session, caller, ring, params, mutation)
+    return await _answer(session, caller, result, expand)
 
 
 @intents.get(
     "/{intent}",
     summary="Retrieve a payment intent",
-    **operation(query=RetrieveParams, returns=PaymentIntent, access="payment_intents:read"),
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
 )
 async def retrieve_payment_intent(
     intent: IntentId,
     session: SessionDep,
     caller: IntentReader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    _: Query[RetrieveParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
     row = await payment_intent_service.get(session, caller, intent)
     return json_response(await render_intent(session, caller, row, expand))
 
 
 @intents.post(
-    "/{intent}",
-    summary="Update a payment intent",
-    **operation(
-        body=PaymentIntentUpdateParams, returns=PaymentIntent, access="payment_intents:write"
-    ),
+    "/{intent}", summary="Update a payment intent", returns=PaymentIntent, expand=INTENT_EXPANSIONS
 )
 async def update_payment_intent(
     intent: IntentId,
-    request: Request,
     session: SessionDep,
     caller: IntentWriter,
-    params: Annotated[PaymentIntentUpdateParams, Depends(body(PaymentIntentUpdateParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await payment_intent_service.update(session, caller, _ring(request), intent, params)
-        return Outcome(await render_intent(session, caller, row, expand))
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PaymentIntentUpdateParams],
+    expand: list[str],
+) -> Outcome:
+    row = await payment_intent_service.update(session, caller, ring, intent, params)
+    return Outcome(await render_intent(session, caller, row, expand))
 
 
 @intents.post(
     "/{intent}/confirm",
     summary="Confirm a payment intent",
-    **operation(
-        body=PaymentIntentConfirmParams, returns=PaymentIntent, access="payment_intents:write"
-    ),
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
 )
 async def confirm_payment_intent(
     intent: IntentId,
-    request: Request,
     session: SessionDep,
     caller: IntentWriter,
-    params: Annotated[PaymentIntentConfirmParams, Depends(body(PaymentIntentConfirmParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
-
-    async def execute(mutation: Mutation) -> Outcome:
-        result = await payment_intent_service.confirm(
-            session, caller, _ring(request), intent, params, mutation
-        )
-        return await _answer(session, caller, result, expand)
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PaymentIntentConfirmParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    result = await payment_intent_service.confirm(session, caller, ring, intent, params, mutation)
+    return await _answer(session, caller, result, expand)
 
 
 @intents.post(
     "/{intent}/capture",
     summary="Capture a payment intent",
-    **operation(
-        body=PaymentIntentCaptureParams, returns=PaymentIntent, access="payment_intents:write"
-    ),
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
 )
 async def capture_payment_intent(
     intent: IntentId,
-    request: Request,
     session: SessionDep,
     caller: IntentWriter,
-    params: Annotated[PaymentIntentCaptureParams, Depends(body(PaymentIntentCaptureParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
-
-    async def execute(mutation: Mutation) -> Outcome:
-        result = await payment_intent_service.capture(
-            session, caller, _ring(request), intent, params, mutation
-        )
-        return await _answer(session, caller, result, expand)
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PaymentIntentCaptureParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    result = await payment_intent_service.capture(session, caller, ring, intent, params, mutation)
+    return await _answer(session, caller, result, expand)
 
 
 @intents.post(
     "/{intent}/cancel",
     summary="Cancel a payment intent",
-    **operation(
-        body=PaymentIntentCancelParams, returns=PaymentIntent, access="payment_intents:write"
-    ),
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
 )
 async def cancel_payment_intent(
     intent: IntentId,
-    request: Request,
     session: SessionDep,
     caller: IntentWriter,
-    params: Annotated[PaymentIntentCancelParams, Depends(body(PaymentIntentCancelParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS))
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await payment_intent_service.cancel(session, caller, intent, params)
-        return Outcome(await render_intent(session, caller, row, expand))
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-PaymentIntentList = list_of(PaymentIntent)
+    params: Body[PaymentIntentCancelParams],
+    expand: list[str],
+) -> Outcome:
+    row = await payment_intent_service.cancel(session, caller, intent, params)
+    return Outcome(await render_intent(session, caller, row, expand))
 
 
 @intents.get(
-    "",
-    summary="List payment intents",
-    **operation(
-        query=PaymentIntentListParams, returns=PaymentIntentList, access="payment_intents:read"
-    ),
+    "", summary="List payment intents", returns=PaymentIntentList, expand=INTENT_EXPANSIONS
 )
 async def list_payment_intents(
     request: Request,
     session: SessionDep,
     caller: IntentReader,
-    params: Annotated[PaymentIntentListParams, Depends(query(PaymentIntentListParams))],
+    params: Query[PaymentIntentListParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, set(INTENT_EXPANSIONS), listing=True)
     rows, has_more = await payment_intent_service.list(session, caller, params)
     data = [await render_intent(session, caller, row, expand) for row in rows]
     return json_response(list_object(request.url.path, data, has_more))
 
 
-@charges.get(
-    "/{charge}",
-    summary="Retrieve a charge",
-    **operation(query=RetrieveParams, returns=Charge, access="charges:read"),
-)
+@charges.get("/{charge}", summary="Retrieve a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
 async def retrieve_charge(
     charge: ChargeId,
     session: SessionDep,
     caller: ChargeReader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    _: Query[RetrieveParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, set(CHARGE_EXPANSIONS))
     row = await charge_service.get(session, caller, charge)
     return json_response(await render_charge(session, caller, row, expand))
 
 
-@charges.post(
-    "/{charge}",
-    summary="Update a charge",
-    **operation(body=ChargeUpdateParams, returns=Charge, access="charges:write"),
-)
+@charges.post("/{charge}", summary="Update a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
 async def update_charge(
     charge: ChargeId,
-    request: Request,
     session: SessionDep,
     caller: ChargeWriter,
-    params: Annotated[ChargeUpdateParams, Depends(body(ChargeUpdateParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, set(CHARGE_EXPANSIONS))
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await charge_service.update(session, caller, charge, params)
-        return Outcome(await render_charge(session, caller, row, expand))
-
-    return await run_mutation(request, session, caller, params, execute)
+    params: Body[ChargeUpdateParams],
+    expand: list[str],
+) -> Outcome:
+    row = await charge_service.update(session, caller, charge, params)
+    return Outcome(await render_charge(session, caller, row, expand))
 
 
-ChargeList = list_of(Charge)
-
-
-@charges.get(
-    "",
-    summary="List charges",
-    **operation(query=ChargeListParams, returns=ChargeList, access="charges:read"),
-)
+@charges.get("", summary="List charges", returns=ChargeList, expand=CHARGE_EXPANSIONS)
 async def list_charges(
     request: Request,
     session: SessionDep,
     caller: ChargeReader,
-    params: Annotated[ChargeListParams, Depends(query(ChargeListParams))],
+    params: Query[ChargeListParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, set(CHARGE_EXPANSIONS), listing=True)
     rows, has_more = await charge_service.list(session, caller, params)
     data = [await render_charge(session, caller, row, expand) for row in rows]
     return json_response(list_object(request.url.path, data, has_more))
 
 
-@balance.get(
-    "/balance",
-    summary="Retrieve the balance",
-    **operation(query=BalanceRetrieveParams, returns=Balance, access="balance:read"),
-)
+@balance.get("/balance", summary="Retrieve the balance", returns=Balance)
 async def retrieve_balance(
-    session: SessionDep,
-    caller: BalanceReader,
-    params: Annotated[BalanceRetrieveParams, Depends(query(BalanceRetrieveParams))],
+    session: SessionDep, caller: BalanceReader, _: Query[BalanceRetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
     return json_response(await balance_service.balance(session, caller))
 
 
 @balance.get(
     "/balance_transactions/{transaction}",
     summary="Retrieve a balance transaction",
-    **operation(query=RetrieveParams, returns=BalanceTransaction, access="balance:read"),
+    returns=BalanceTransaction,
 )
 async def retrieve_balance_transaction(
-    transaction: TransactionId,
-    session: SessionDep,
-    caller: BalanceReader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    transaction: TransactionId, session: SessionDep, caller: BalanceReader, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
     row = await balance_service.get_transaction(session, caller, transaction)
     return json_response(balance_transaction_object(row))
 
 
-BalanceTransactionList = list_of(BalanceTransaction)
-
-
 @balance.get(
-    "/balance_transactions",
-    summary="List balance transactions",
-    **operation(
-        query=BalanceTransactionListParams, returns=BalanceTransactionList, access="balance:read"
-    ),
+    "/balance_transactions", summary="List balance transactions", returns=BalanceTransactionList
 )
 async def list_balance_transactions(
     request: Request,
     session: SessionDep,
     caller: BalanceReader,
-    params: Annotated[BalanceTransactionListParams, Depends(query(BalanceTransactionListParams))],
+    params: Query[BalanceTransactionListParams],
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     rows, has_more = await balance_service.list_transactions(session, caller, params)
     data = [balance_transaction_object(row) for row in rows]
     return json_response(list_object(request.url.path, data, has_more))

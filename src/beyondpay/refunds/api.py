@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.lists import list_object, list_of
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
-from beyondpay.api.params import body, query
+from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.responses import json_response
+from beyondpay.api.routing import Body, Query, Router
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payments.schemas import balance_transaction_object
 from beyondpay.payments.service import balance_service
@@ -29,12 +27,13 @@ from beyondpay.refunds.schemas import (
 )
 from beyondpay.refunds.service import refund_service
 
-router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
+router = Router(prefix="/v1/refunds", tags=["refunds"])
 
 Reader = Annotated[Caller, Depends(authorize(Scope.refunds_read))]
 Writer = Annotated[Caller, Depends(authorize(Scope.refunds_write))]
 RefundId = Annotated[str, Path(max_length=255, description="The refund's id (`re_…`).")]
-EXPANSIONS = {"balance_transaction"}
+EXPANSIONS: Final = frozenset({"balance_transaction"})
+RefundList = list_of(Refund)
 
 
 async def _render(
@@ -49,78 +48,50 @@ async def _render(
     return rendered
 
 
-@router.post(
-    "",
-    summary="Create a refund",
-    **operation(body=RefundCreateParams, returns=Refund, access="refunds:write"),
-)
+@router.post("", summary="Create a refund", returns=Refund, expand=EXPANSIONS)
 async def create_refund(
-    request: Request,
     session: SessionDep,
     caller: Writer,
-    params: Annotated[RefundCreateParams, Depends(body(RefundCreateParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, EXPANSIONS)
-
-    async def execute(mutation: Mutation) -> Outcome:
-        row = await refund_service.create(session, caller, params, mutation)
-        return Outcome(await _render(session, caller, row, expand))
-
-    return await run_mutation(request, session, caller, params, execute)
+    params: Body[RefundCreateParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    row = await refund_service.create(session, caller, params, mutation)
+    return Outcome(await _render(session, caller, row, expand))
 
 
-@router.get(
-    "/{refund}",
-    summary="Retrieve a refund",
-    **operation(query=RefundRetrieveParams, returns=Refund, access="refunds:read"),
-)
+@router.get("/{refund}", summary="Retrieve a refund", returns=Refund, expand=EXPANSIONS)
 async def retrieve_refund(
     refund: RefundId,
     session: SessionDep,
     caller: Reader,
-    params: Annotated[RefundRetrieveParams, Depends(query(RefundRetrieveParams))],
+    _: Query[RefundRetrieveParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, EXPANSIONS)
     row = await refund_service.get(session, caller, refund)
     return json_response(await _render(session, caller, row, expand))
 
 
-@router.post(
-    "/{refund}",
-    summary="Update a refund",
-    **operation(body=RefundUpdateParams, returns=Refund, access="refunds:write"),
-)
+@router.post("/{refund}", summary="Update a refund", returns=Refund, expand=EXPANSIONS)
 async def update_refund(
     refund: RefundId,
-    request: Request,
     session: SessionDep,
     caller: Writer,
-    params: Annotated[RefundUpdateParams, Depends(body(RefundUpdateParams))],
-) -> Response:
-    expand = refuse_expansions(params.expand, EXPANSIONS)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await refund_service.update(session, caller, refund, params)
-        return Outcome(await _render(session, caller, row, expand))
-
-    return await run_mutation(request, session, caller, params, execute)
+    params: Body[RefundUpdateParams],
+    expand: list[str],
+) -> Outcome:
+    row = await refund_service.update(session, caller, refund, params)
+    return Outcome(await _render(session, caller, row, expand))
 
 
-RefundList = list_of(Refund)
-
-
-@router.get(
-    "",
-    summary="List refunds",
-    **operation(query=RefundListParams, returns=RefundList, access="refunds:read"),
-)
+@router.get("", summary="List refunds", returns=RefundList, expand=EXPANSIONS)
 async def list_refunds(
     request: Request,
     session: SessionDep,
     caller: Reader,
-    params: Annotated[RefundListParams, Depends(query(RefundListParams))],
+    params: Query[RefundListParams],
+    expand: list[str],
 ) -> Response:
-    expand = refuse_expansions(params.expand, EXPANSIONS, listing=True)
     rows, has_more = await refund_service.list(session, caller, params)
     data = [await _render(session, caller, row, expand) for row in rows]
     return json_response(list_object(request.url.path, data, has_more))

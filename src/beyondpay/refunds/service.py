@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.phases import Phases
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -39,29 +38,94 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
-from beyondpay.payments.service import charge_service, rail_answer_wait
+from beyondpay.payments.service import (
+    ChargeRow,
+    charge_service,
+    payment_intent_service,
+    rail_answer_wait,
+)
 from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.service import connector_for, next_status_check
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
+from beyondpay.refunds.events import RefundEvent, record
 from beyondpay.refunds.models import RefundRow
 from beyondpay.refunds.schemas import (
     RefundCreateParams,
     RefundListParams,
     RefundUpdateParams,
-    refund_object,
 )
 
 _log = get_logger(__name__)
 RECOVERY_PREFIX: Final = "refund:"
 
 
-async def _record(session: AsyncSession, refund: RefundRow, type: str) -> None:
-    await event_service.record(
-        session,
-        merchant_id=refund.merchant_id,
-        livemode=refund.livemode,
-        type=type,
-        object=refund_object(refund),
+async def _charge_to_refund(
+    session: AsyncSession, caller: Caller, params: RefundCreateParams
+) -> tuple[ChargeRow, str]:
+    """The charge the refund is of, locked (refunds of one charge run one at a time), and the
+    parameter that named it."""
+    if (params.charge is None) == (params.payment_intent is None):
+        raise InvalidRequestError(
+            "You must pass exactly one of charge or payment_intent.",
+            param="charge" if params.charge is None else "payment_intent",
+        )
+    if params.charge is not None:
+        charge_id, param = params.charge, "charge"
+    else:
+        charge_id = await payment_intent_service.latest_charge_of(
+            session, caller, str(params.payment_intent), param="payment_intent"
+        )
+        param = "payment_intent"
+    charge = await charge_service.lock_for_refund(session, caller, charge_id, param=param)
+    if charge.status != "succeeded" or not charge.captured:
+        raise InvalidRequestError(
+            f"Charge {charge.id} has not been captured: there is nothing to refund.",
+            param=param,
+        )
+    return charge, param
+
+
+def _amount(charge: ChargeRow, asked: int | None, param: str) -> int:
+    """The amount to refund: what was asked, or all that is left, never more than is left."""
+    remaining = charge.amount_captured - charge.amount_refunded
+    if remaining <= 0:
+        raise ChargeAlreadyRefundedError(
+            f"Charge {charge.id} has already been refunded.", param=param
+        )
+    amount = asked if asked is not None else remaining
+    if amount > remaining:
+        raise RefundAmountTooLargeError(
+            f"Refund amount ({amount}) is greater than the charge's unrefunded amount"
+            f" ({remaining}).",
+            param="amount",
+        )
+    return amount
+
+
+def _new_refund(charge: ChargeRow, params: RefundCreateParams, amount: int) -> RefundRow:
+    now = utcnow()
+    return RefundRow(
+        id=new_id("re"),
+        merchant_id=charge.merchant_id,
+        livemode=charge.livemode,
+        charge_id=charge.id,
+        payment_intent_id=charge.payment_intent_id,
+        amount=amount,
+        currency=charge.currency,
+        status="pending",
+        reason=params.reason,
+        rail=charge.rail,
+        metadata_=merge_metadata(
+            {}, params.metadata if isinstance(params.metadata, dict) else None
+        ),
+        checks_made=0,
+        # Found by the status check job if this request dies before the rail's answer.
+        # The status job first looks at a refund whose answer was never applied (its
+        # process died between the phases) after the settings' rail_answer_wait_s, the
+        # API's lease too. Earlier or later is harmless: the rail refunds a request id once.
+        next_check_at=now + rail_answer_wait(),
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -73,66 +137,14 @@ class RefundService:
             # A retry of a request that died after its first phase: the same refund, finished.
             refund_id = phases.recovery_point.removeprefix(RECOVERY_PREFIX)
             return await _finish(session, phases, await self.get(session, caller, refund_id))
-        if (params.charge is None) == (params.payment_intent is None):
-            raise InvalidRequestError(
-                "You must pass exactly one of charge or payment_intent.",
-                param="charge" if params.charge is None else "payment_intent",
-            )
-        if params.charge is not None:
-            charge_id, param = params.charge, "charge"
-        else:
-            charge_id = await charge_service.latest_charge_of(
-                session, caller, str(params.payment_intent), param="payment_intent"
-            )
-            param = "payment_intent"
-        charge = await charge_service.lock_for_refund(session, caller, charge_id, param=param)
-        if charge.status != "succeeded" or not charge.captured:
-            raise InvalidRequestError(
-                f"Charge {charge.id} has not been captured: there is nothing to refund.",
-                param=param,
-            )
-        remaining = charge.amount_captured - charge.amount_refunded
-        if remaining <= 0:
-            raise ChargeAlreadyRefundedError(
-                f"Charge {charge.id} has already been refunded.", param=param
-            )
-        amount = params.amount if params.amount is not None else remaining
-        if amount > remaining:
-            raise RefundAmountTooLargeError(
-                f"Refund amount ({amount}) is greater than the charge's unrefunded amount"
-                f" ({remaining}).",
-                param="amount",
-            )
-        now = utcnow()
-        refund = RefundRow(
-            id=new_id("re"),
-            merchant_id=charge.merchant_id,
-            livemode=charge.livemode,
-            charge_id=charge.id,
-            payment_intent_id=charge.payment_intent_id,
-            amount=amount,
-            currency=charge.currency,
-            status="pending",
-            reason=params.reason,
-            rail=charge.rail,
-            metadata_=merge_metadata(
-                {}, params.metadata if isinstance(params.metadata, dict) else None
-            ),
-            checks_made=0,
-            # Found by the status check job if this request dies before the rail's answer.
-            # The status job first looks at a refund whose answer was never applied (its
-            # process died between the phases) after the settings' rail_answer_wait_s, the
-            # API's lease too. Earlier or later is harmless: the rail refunds a request id once.
-            next_check_at=now + rail_answer_wait(),
-            created_at=now,
-            updated_at=now,
-        )
+        charge, param = await _charge_to_refund(session, caller, params)
+        refund = _new_refund(charge, params, _amount(charge, params.amount, param))
         refund.balance_transaction_id = await charge_service.hold_refund(
-            session, charge, refund.id, amount
+            session, charge, refund.id, refund.amount
         )
         session.add(refund)
         await session.flush()
-        await _record(session, refund, "refund.created")
+        await record(session, refund, RefundEvent.created)
         return await _finish(session, phases, refund, str(charge.rail_reference))
 
     async def get(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
@@ -156,7 +168,7 @@ class RefundService:
             refund.metadata_ = merge_metadata(refund.metadata_, metadata)
             refund.updated_at = utcnow()
             await session.flush()
-            await _record(session, refund, "refund.updated")
+            await record(session, refund, RefundEvent.updated)
         return refund
 
     async def list(
@@ -210,7 +222,12 @@ async def _finish(
 
 
 async def _settle(
-    session: AsyncSession, charge: Any, refund: RefundRow, outcome: RailOutcome, *, announce: bool
+    session: AsyncSession,
+    charge: ChargeRow,
+    refund: RefundRow,
+    outcome: RailOutcome,
+    *,
+    announce: bool,
 ) -> None:
     """The rail's answer about a pending refund (charge and refund locked)."""
     if refund.status != "pending":
@@ -239,9 +256,9 @@ async def _settle(
     refund.updated_at = now
     await session.flush()
     if announce:
-        await _record(session, refund, "refund.updated")
+        await record(session, refund, RefundEvent.updated)
         if not succeeded:
-            await _record(session, refund, "refund.failed")
+            await record(session, refund, RefundEvent.failed)
 
 
 def _failure_reason(outcome: RailOutcome) -> str:
@@ -252,7 +269,7 @@ def _failure_reason(outcome: RailOutcome) -> str:
     return "declined" if outcome.decline_code else "unknown"
 
 
-async def _locked(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow] | None:
+async def _locked(session: AsyncSession, refund_id: str) -> tuple[ChargeRow, RefundRow] | None:
     charge_id = (
         await session.execute(select(RefundRow.charge_id).where(RefundRow.id == refund_id))
     ).scalar_one_or_none()
@@ -266,10 +283,11 @@ async def _locked(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow
     return charge, refund
 
 
-async def _locked_existing(session: AsyncSession, refund_id: str) -> tuple[Any, RefundRow]:
+async def _locked_existing(session: AsyncSession, refund_id: str) -> tuple[ChargeRow, RefundRow]:
     locked = await _locked(session, refund_id)
     invariant(locked is not None, "a refund is never deleted")
-    return locked  # type: ignore[return-value]
+    assert locked is not None
+    return locked
 
 
 async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> None:

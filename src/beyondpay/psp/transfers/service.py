@@ -99,8 +99,8 @@ from beyondpay.rails.service import (
     answer_collect,
     upi_push,
 )
-from beyondpay.risk.domain import PaymentContext
-from beyondpay.risk.service import risk_service
+from beyondpay.screening.domain import Payment, Stop
+from beyondpay.screening.service import screening_service
 
 P2P_COLLECT_AMOUNT_MINOR_MAX: Final = 2_000_00  # NPCI's cap on a P2P collect request (₹2,000)
 CURRENCY: Final = "inr"
@@ -323,58 +323,43 @@ async def _screen(
     amount_minor: int,
     payment_key: str,
     step_up: StepUp | None,
-) -> LimitContext:
-    """Risk, then the limits policies, before the switch (issue #8): a block is refused with
-    NPCI's U16, a challenge needs the payer's passkey (``step_up``), a policy's refusal carries
-    its code. The reservation made is returned, to be given back if the switch refuses."""
-    now = utcnow()
-    payee_key = payee.payer_id or payee.merchant_id or payee.vpa_id or payee.masked
-    assessment = await risk_service.assess(
-        session,
-        PaymentContext(
-            payment_id=payment_key,
-            scope=ctx.payer_id,
-            livemode=False,
-            rail="upi",
-            amount_minor=amount_minor,
-            currency=CURRENCY,
-            payer_key=ctx.payer_id,
-            payee_key=payee_key,
-            occurred_at=now,
-            merchant_id=payee.merchant_id,
-            device_id=ctx.device_id,
-            device_bound_at=bound_at,
-            mcc=payee.merchant_category_code,
-            payer_created_at=payer.created_at,
-        ),
-    )
-    if assessment.decision == "block":
-        raise RiskBlockedError()
-    if assessment.decision == "challenge":
+) -> None:
+    """Risk, then the limits policies, before the switch (issue #8), through the gate merchant
+    payments share (``beyondpay.screening``): a block is refused with NPCI's U16, a challenge
+    needs the payer's passkey (``step_up``) before anything is reserved, a policy's refusal
+    carries its code. A reservation made is given back if the switch refuses."""
+
+    async def answer_challenge() -> None:
         if step_up is None:
             raise StepUpRequiredError(param="step_up")
         await passkey_service.verify_step_up(
             session, ctx.payer_id, step_up.credential, step_up.challenge_id
         )
-    limit_ctx = LimitContext(
+
+    payment = Payment(
+        payment_id=payment_key,
         scope=ctx.payer_id,
         livemode=False,
-        payment_id=payment_key,
+        rail="upi",
         amount_minor=amount_minor,
         currency=CURRENCY,
-        occurred_at=now,
         payer_key=ctx.payer_id,
+        payee_key=payee.payer_id or payee.merchant_id or payee.vpa_id or payee.masked,
+        occurred_at=utcnow(),
         merchant_id=payee.merchant_id,
-        vpa_key=payee.vpa_id,
         device_id=ctx.device_id,
+        device_bound_at=bound_at,
         mcc=payee.merchant_category_code,
+        payer_created_at=payer.created_at,
+        vpa_key=payee.vpa_id,
     )
-    decision = await limits_service.reserve(session, limit_ctx)
-    if not decision.allowed:
-        raise PolicyRefusedError(
-            decision.code or "limits_refused", decision.reason, decision.npci_code
-        )
-    return limit_ctx
+    verdict = await screening_service.screen(session, payment, answer_challenge=answer_challenge)
+    refusal = verdict.refusal
+    if refusal is None:
+        return
+    if refusal.stop is Stop.risk_blocked:
+        raise RiskBlockedError()
+    raise PolicyRefusedError(refusal.code or "limits_refused", refusal.reason, refusal.npci_code)
 
 
 async def _limits_left(

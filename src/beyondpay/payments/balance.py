@@ -1,0 +1,131 @@
+"""The merchant's balance, read from the ledger, and its balance transactions: what each charge
+and refund added or took, and when pending funds become available."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.merchants.domain import Caller
+from beyondpay.payments import postings
+from beyondpay.payments.domain import Chart
+from beyondpay.payments.models import BalanceTransactionRow
+from beyondpay.payments.schemas import BalanceTransactionListParams
+
+
+class BalanceService:
+    async def balance(self, session: AsyncSession, caller: Caller) -> dict[str, Any]:
+        currencies = (
+            await session.execute(
+                select(BalanceTransactionRow.currency)
+                .where(
+                    BalanceTransactionRow.merchant_id == caller.merchant,
+                    BalanceTransactionRow.livemode == caller.livemode,
+                )
+                .distinct()
+            )
+        ).scalars()
+        available: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = []
+        for currency in sorted(set(currencies)) or ["inr"]:
+            chart = Chart(caller.merchant, caller.livemode, currency)
+            amount_available, amount_pending = await postings.balances(session, chart)
+            available.append(_balance_amount(amount_available, currency))
+            pending.append(_balance_amount(amount_pending, currency))
+        return {
+            "object": "balance",
+            "available": available,
+            "pending": pending,
+            "livemode": caller.livemode,
+        }
+
+    async def get_transaction(
+        self, session: AsyncSession, caller: Caller, transaction_id: str
+    ) -> BalanceTransactionRow:
+        statement = scoped(
+            BalanceTransactionRow,
+            caller.merchant,
+            caller.livemode,
+            BalanceTransactionRow.id == transaction_id,
+        )
+        row: BalanceTransactionRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("balance_transaction", transaction_id)
+        return row
+
+    async def get_transactions(
+        self, session: AsyncSession, ids: Sequence[str]
+    ) -> dict[str, BalanceTransactionRow]:
+        if not ids:
+            return {}
+        rows = await session.execute(
+            select(BalanceTransactionRow).where(BalanceTransactionRow.id.in_(list(ids)))
+        )
+        return {row.id: row for row in rows.scalars()}
+
+    async def list_transactions(
+        self, session: AsyncSession, caller: Caller, params: BalanceTransactionListParams
+    ) -> tuple[Sequence[BalanceTransactionRow], bool]:
+        conditions: list[Any] = list(
+            created_conditions(BalanceTransactionRow.created_at, params.created)
+        )
+        if params.type is not None:
+            conditions.append(BalanceTransactionRow.type == params.type)
+        if params.source is not None:
+            conditions.append(BalanceTransactionRow.source == params.source)
+        if params.currency is not None:
+            conditions.append(BalanceTransactionRow.currency == params.currency)
+        statement = scoped(BalanceTransactionRow, caller.merchant, caller.livemode, *conditions)
+        return await page(
+            session,
+            statement,
+            BalanceTransactionRow.id,
+            params,
+            cursor_exists=lambda cursor: scoped(
+                BalanceTransactionRow,
+                caller.merchant,
+                caller.livemode,
+                BalanceTransactionRow.id == cursor,
+            ),
+            object_name="balance_transaction",
+        )
+
+
+def _balance_amount(amount: int, currency: str) -> dict[str, Any]:
+    # Amounts are read from the ledger, which does not split them by payment method.
+    return {"amount": amount, "currency": currency, "source_types": {}}
+
+
+async def release_due_funds(session: AsyncSession, limit: int) -> int:
+    """Moves the net of every balance transaction whose ``available_on`` has come from pending
+    to available; returns how many. Rows are claimed with SKIP LOCKED: two runs split the work,
+    and the ledger's transfer id makes a repeat move nothing."""
+    rows = (
+        await session.execute(
+            select(BalanceTransactionRow)
+            .where(
+                BalanceTransactionRow.status == "pending",
+                BalanceTransactionRow.available_on <= utcnow(),
+            )
+            .order_by(BalanceTransactionRow.available_on)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars()
+    count = 0
+    for row in rows:
+        chart = Chart(row.merchant_id, row.livemode, row.currency)
+        await postings.make_available(session, chart, row.id, row.net)
+        row.status = "available"
+        count += 1
+    await session.flush()
+    return count
+
+
+balance_service = BalanceService()

@@ -1,0 +1,530 @@
+"""Payment intents: create, update, confirm, capture, cancel, read. A confirmation and a capture
+run in phases (``db.phases``) and are finished, after a recovery point, by ``operations``.
+
+A confirmation locks the intent, creates the charge with ``rail_operation = 'authorize'`` (the
+rail's request id is the charge's id), screens it (risk, limits) and commits: the recovery
+point. It then asks the rail outside any transaction, and applies the answer in a second short
+transaction that locks the intent and the charge again. A capture does the same with
+``'capture'``. While an operation is in flight the intent is busy: another request on it gets
+``lock_timeout`` (429, which Stripe's SDKs retry). A process killed between the phases is
+finished by the retry with the same ``Idempotency-Key`` (it resumes at the recovery point and
+asks the rail again with the same request id, which the rail answers once) or by the
+reconciliation job (``reconciliation.check_charge``) once ``next_check_at`` comes. Voids never
+wait on the network: the transaction that decides one asks the rail through a job
+(``rails.service.void_later``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.customers.service import customer_service
+from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.phases import STARTED, Phases
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import InvalidRequestError, LockTimeoutError, ResourceMissingError
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.kit.params import merge_metadata
+from beyondpay.merchants.domain import Caller
+from beyondpay.payment_methods.service import (
+    PaymentMethodRow,
+    payment_method_details,
+    payment_method_service,
+)
+from beyondpay.payments import postings
+from beyondpay.payments.charges import (
+    AUTHENTICATION_REQUESTED,
+    AUTHORIZE,
+    CAPTURE,
+    charge_service,
+    lock_charge,
+)
+from beyondpay.payments.domain import (
+    Action,
+    CaptureMethod,
+    Status,
+    UnexpectedStateError,
+    next_status,
+)
+from beyondpay.payments.errors import PaymentIntentUnexpectedStateError
+from beyondpay.payments.events import PaymentIntentEvent, record
+from beyondpay.payments.models import ChargeRow, PaymentIntentRow
+from beyondpay.payments.operations import (
+    ConfirmResult,
+    authorize_on_rail,
+    authorize_request,
+    capture_on_rail,
+    confirm_result,
+    confirm_result_of,
+    request_for,
+)
+from beyondpay.payments.outcomes import fail_waiting_charge, refuse
+from beyondpay.payments.schemas import (
+    PAYMENT_METHOD_TYPES,
+    PaymentIntentCancelParams,
+    PaymentIntentCaptureParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    PaymentIntentListParams,
+    PaymentIntentUpdateParams,
+)
+from beyondpay.payments.screening import authenticate, release_limits, screen
+from beyondpay.payments.settings import rail_answer_wait
+from beyondpay.rails.protocol import Rail
+from beyondpay.rails.service import connector_for, void_later
+
+CLIENT_SECRET_BYTES: Final = 18
+
+
+def _unexpected(error: UnexpectedStateError, intent: PaymentIntentRow) -> InvalidRequestError:
+    allowed = ", ".join(str(status) for status in error.allowed)
+    verb = str(error.action).replace("_", " ")
+    return PaymentIntentUnexpectedStateError(
+        f"You cannot {verb} this PaymentIntent because it has a status of {intent.status}."
+        f" It must be one of: {allowed}.",
+    )
+
+
+def _transition(intent: PaymentIntentRow, action: Action) -> Status:
+    try:
+        return next_status(
+            Status(intent.status), action, has_payment_method=intent.payment_method_id is not None
+        )
+    except UnexpectedStateError as error:
+        raise _unexpected(error, intent) from None
+
+
+async def _refuse_busy(session: AsyncSession, intent: PaymentIntentRow) -> None:
+    """An intent whose latest charge has a rail operation in flight takes no other request
+    until the answer is applied: Stripe's ``lock_timeout``, which its SDKs retry."""
+    if intent.latest_charge_id is None:
+        return
+    busy = (
+        await session.execute(
+            select(ChargeRow.rail_operation).where(ChargeRow.id == intent.latest_charge_id)
+        )
+    ).scalar_one_or_none()
+    if busy is not None:
+        raise LockTimeoutError()
+
+
+def _new_intent(
+    caller: Caller, params: PaymentIntentCreateParams, customer_id: str | None
+) -> PaymentIntentRow:
+    now = utcnow()
+    types = params.payment_method_types or (
+        list(PAYMENT_METHOD_TYPES)
+        if params.automatic_payment_methods and params.automatic_payment_methods.enabled
+        else ["card"]
+    )
+    intent_id = new_id("pi")
+    return PaymentIntentRow(
+        id=intent_id,
+        merchant_id=caller.merchant,
+        livemode=caller.livemode,
+        amount=params.amount,
+        currency=params.currency,
+        status=Status.requires_payment_method,
+        capture_method=params.capture_method,
+        customer_id=customer_id,
+        payment_method_id=None,
+        payment_method_types=types,
+        description=params.description,
+        receipt_email=params.receipt_email,
+        statement_descriptor=params.statement_descriptor,
+        return_url=params.return_url,
+        client_secret=f"{intent_id}_secret_{secrets.token_urlsafe(CLIENT_SECRET_BYTES)}",
+        amount_capturable=0,
+        amount_received=0,
+        metadata_=merge_metadata(
+            {}, params.metadata if isinstance(params.metadata, dict) else None
+        ),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _new_charge(intent: PaymentIntentRow, method: PaymentMethodRow) -> ChargeRow:
+    """A confirmation's charge, asking its rail to authorize (its id is the request id)."""
+    now = utcnow()
+    return ChargeRow(
+        id=new_id("ch"),
+        merchant_id=intent.merchant_id,
+        livemode=intent.livemode,
+        payment_intent_id=intent.id,
+        customer_id=intent.customer_id,
+        payment_method_id=method.id,
+        payment_method_details=payment_method_details(method),
+        rail=method.type,
+        rail_reference=None,
+        amount=intent.amount,
+        amount_captured=0,
+        amount_refunded=0,
+        currency=intent.currency,
+        status="pending",
+        authorized=False,
+        captured=False,
+        voided=False,
+        capture_requested=intent.capture_method != CaptureMethod.manual,
+        rail_details={},
+        description=intent.description,
+        metadata_={},
+        checks_made=0,
+        rail_operation=AUTHORIZE,
+        next_check_at=now + rail_answer_wait(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+class PaymentIntentService:
+    async def create(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        params: PaymentIntentCreateParams,
+        phases: Phases,
+    ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
+        customer_id = None
+        if params.customer is not None:
+            customer = await customer_service.get(session, caller, params.customer)
+            if customer.deleted_at is not None:
+                raise ResourceMissingError.for_object("customer", params.customer, param="customer")
+            customer_id = customer.id
+        intent = _new_intent(caller, params, customer_id)
+        method = await self._method(
+            session, caller, ring, intent, params.payment_method, params.payment_method_data
+        )
+        if method is not None:
+            intent.payment_method_id = method.id
+            intent.status = _transition(intent, Action.set_payment_method)
+        # No flush here: the intent's row is written with the first statement that needs it
+        # (with the charge of a confirmation, already pointing at it), not inserted then updated.
+        session.add(intent)
+        await record(session, intent, PaymentIntentEvent.created)
+        if params.confirm:
+            return await self._confirm_locked(
+                session, ring, phases, intent, method, params.return_url
+            )
+        return ConfirmResult(intent)
+
+    async def _method(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent: PaymentIntentRow,
+        method_id: str | None,
+        method_data: Any,
+    ) -> PaymentMethodRow | None:
+        if method_id is not None and method_data is not None:
+            raise InvalidRequestError(
+                "You may only specify one of these parameters:"
+                " payment_method, payment_method_data.",
+                param="payment_method_data",
+            )
+        if method_data is not None:
+            method = await payment_method_service.create_from_data(
+                session, caller, ring, method_data
+            )
+            param = "payment_method_data[type]"
+        elif method_id is not None:
+            method = await payment_method_service.resolve(session, caller, ring, method_id)
+            param = "payment_method"
+        else:
+            return None
+        if method.type not in intent.payment_method_types:
+            raise InvalidRequestError(
+                f"The PaymentMethod provided ({method.type}) is not allowed for this PaymentIntent."
+                f" Allowed types: {', '.join(intent.payment_method_types)}.",
+                param=param,
+            )
+        if method.customer_id is not None and method.customer_id != intent.customer_id:
+            raise InvalidRequestError(
+                "The provided PaymentMethod belongs to another customer than this PaymentIntent's.",
+                param=param,
+            )
+        return method
+
+    async def get(
+        self, session: AsyncSession, caller: Caller, intent_id: str, *, for_update: bool = False
+    ) -> PaymentIntentRow:
+        statement = scoped(
+            PaymentIntentRow, caller.merchant, caller.livemode, PaymentIntentRow.id == intent_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row: PaymentIntentRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("payment_intent", intent_id)
+        return row
+
+    async def latest_charge_of(
+        self, session: AsyncSession, caller: Caller, intent_id: str, *, param: str
+    ) -> str:
+        """The intent's successful charge, which a refund of the intent refunds."""
+        intent = await self.get(session, caller, intent_id)
+        if intent.latest_charge_id is None or intent.status != Status.succeeded:
+            raise InvalidRequestError(
+                f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                param=param,
+            )
+        return intent.latest_charge_id
+
+    async def update(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent_id: str,
+        params: PaymentIntentUpdateParams,
+    ) -> PaymentIntentRow:
+        intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
+        sent = params.model_fields_set - {"expand"}
+        status = _transition(intent, Action.update)
+        if params.customer is not None:
+            customer = await customer_service.get(session, caller, params.customer)
+            intent.customer_id = customer.id
+        for field in ("amount", "currency", "description", "receipt_email", "statement_descriptor"):
+            if field in sent and getattr(params, field) is not None:
+                setattr(intent, field, getattr(params, field))
+        if params.capture_method is not None:
+            intent.capture_method = params.capture_method
+        if params.payment_method_types is not None:
+            intent.payment_method_types = params.payment_method_types
+        if "metadata" in sent:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            intent.metadata_ = merge_metadata(intent.metadata_, metadata)
+        intent.status = status
+        method = await self._method(
+            session, caller, ring, intent, params.payment_method, params.payment_method_data
+        )
+        if method is not None:
+            intent.payment_method_id = method.id
+            intent.status = _transition(intent, Action.set_payment_method)
+        if intent.status != Status.requires_action:
+            intent.next_action = None
+        intent.updated_at = utcnow()
+        await session.flush()
+        return intent
+
+    async def confirm(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent_id: str,
+        params: PaymentIntentConfirmParams,
+        phases: Phases,
+    ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
+        intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
+        _transition(intent, Action.confirm)
+        method = await self._method(
+            session, caller, ring, intent, params.payment_method, params.payment_method_data
+        )
+        if params.capture_method is not None:
+            intent.capture_method = params.capture_method
+        if params.receipt_email is not None:
+            intent.receipt_email = params.receipt_email
+        if method is None and intent.payment_method_id is not None:
+            method = await payment_method_service.get(session, caller, intent.payment_method_id)
+        if method is None:
+            raise PaymentIntentUnexpectedStateError(
+                "You cannot confirm this PaymentIntent because it's missing a payment method."
+                " Update it with a payment_method or pass one to confirm.",
+                param="payment_method",
+            )
+        return await self._confirm_locked(session, ring, phases, intent, method, params.return_url)
+
+    async def _confirm_locked(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        phases: Phases,
+        intent: PaymentIntentRow,
+        method: PaymentMethodRow | None,
+        return_url: str | None,
+    ) -> ConfirmResult:
+        """Phase one of a confirmation (the intent locked): the charge, screened; refused, it
+        fails here and now; otherwise committed as the recovery point, and the rail asked."""
+        if method is None:
+            raise PaymentIntentUnexpectedStateError(
+                "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                param="payment_method",
+            )
+        intent.status = _transition(intent, Action.confirm)
+        intent.payment_method_id = method.id
+        if return_url is not None:
+            intent.return_url = return_url
+        await self._abandon_attempt(session, intent)
+        charge = _new_charge(intent, method)
+        session.add(charge)
+        intent.latest_charge_id = charge.id
+        intent.last_payment_error = None
+        intent.next_action = None
+        # Not flushed yet: screening's outcome is written with the charge's INSERT below (the
+        # checkpoint's commit), not by an UPDATE after it. Nothing screening reads needs the row.
+        # A rail that cannot be reached (live mode has none yet) is refused before anything is
+        # assessed or reserved for a payment that could not be made.
+        connector = connector_for(Rail(method.type), intent.livemode)
+        verdict = await screen(session, intent, charge, method)
+        if verdict.refusal is not None:
+            await refuse(session, intent, charge, verdict)
+            return confirm_result(intent, charge, method)
+        if authenticate(verdict, charge):
+            charge.rail_details = {AUTHENTICATION_REQUESTED: "risk"}
+        request = authorize_request(ring, intent, charge, method)
+        # The recovery point: the charge and its screening are committed, asking the rail.
+        await phases.checkpoint(f"{AUTHORIZE}:{charge.id}")
+        return await authorize_on_rail(session, connector, request, intent.id)
+
+    async def _resume(
+        self, session: AsyncSession, caller: Caller, ring: KeyRing, phases: Phases
+    ) -> ConfirmResult:
+        """A request that stopped after its recovery point (its process died), retried: the
+        operation named there is asked of the rail again with the same request id, unless
+        someone (the reconciliation job, a callback) has applied its answer since."""
+        operation, _, charge_id = phases.recovery_point.partition(":")
+        charge = await charge_service.get(session, caller, charge_id)
+        intent = await self.get(session, caller, charge.payment_intent_id)
+        # Renews the lease on the request and ends the reads: the rail is asked outside them.
+        await phases.checkpoint(phases.recovery_point)
+        if operation == CAPTURE:
+            return await capture_on_rail(session, intent, charge)
+        invariant(operation == AUTHORIZE, "a payment's recovery point names its operation")
+        if charge.rail_operation != AUTHORIZE:
+            return await confirm_result_of(session, intent.id, charge.id)
+        connector = connector_for(Rail(charge.rail), charge.livemode)
+        request = await request_for(session, ring, intent, charge)
+        return await authorize_on_rail(session, connector, request, intent.id)
+
+    async def _abandon_attempt(self, session: AsyncSession, intent: PaymentIntentRow) -> None:
+        """A confirmation while an earlier attempt waits for the payer (a challenge, a collect)
+        replaces it, as Stripe's does: the earlier charge fails and is voided on its rail."""
+        if intent.latest_charge_id is None:
+            return
+        charge = await lock_charge(session, intent.latest_charge_id)
+        if charge.status != "pending":
+            return
+        await fail_waiting_charge(
+            session,
+            charge,
+            "payment_intent_authentication_failure",
+            "A new confirmation replaced this attempt.",
+        )
+
+    async def capture(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent_id: str,
+        params: PaymentIntentCaptureParams,
+        phases: Phases,
+    ) -> ConfirmResult:
+        if phases.recovery_point != STARTED:
+            return await self._resume(session, caller, ring, phases)
+        intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
+        _transition(intent, Action.capture)
+        amount = params.amount_to_capture or intent.amount_capturable
+        if amount > intent.amount_capturable:
+            raise InvalidRequestError(
+                f"The amount to capture ({amount}) is greater than the amount capturable"
+                f" ({intent.amount_capturable}).",
+                param="amount_to_capture",
+            )
+        invariant(intent.latest_charge_id is not None, "an intent to capture has a charge")
+        charge = await lock_charge(session, str(intent.latest_charge_id))
+        invariant(
+            charge.authorized and not charge.captured, "the charge is authorized, not captured"
+        )
+        if "metadata" in params.model_fields_set:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            intent.metadata_ = merge_metadata(intent.metadata_, metadata)
+            intent.updated_at = utcnow()
+        charge.rail_operation, charge.rail_operation_amount = CAPTURE, amount
+        charge.next_check_at = utcnow() + rail_answer_wait()
+        await session.flush()
+        await phases.checkpoint(f"{CAPTURE}:{charge.id}")
+        return await capture_on_rail(session, intent, charge)
+
+    async def cancel(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        intent_id: str,
+        params: PaymentIntentCancelParams,
+    ) -> PaymentIntentRow:
+        intent = await self.get(session, caller, intent_id, for_update=True)
+        await _refuse_busy(session, intent)
+        status = _transition(intent, Action.cancel)
+        if intent.latest_charge_id is not None:
+            await _release_attempt(session, await lock_charge(session, intent.latest_charge_id))
+        intent.status = status
+        intent.amount_capturable = 0
+        intent.next_action = None
+        intent.cancellation_reason = params.cancellation_reason
+        intent.canceled_at = utcnow()
+        intent.updated_at = intent.canceled_at
+        await session.flush()
+        await record(session, intent, PaymentIntentEvent.canceled)
+        return intent
+
+    async def list(
+        self, session: AsyncSession, caller: Caller, params: PaymentIntentListParams
+    ) -> tuple[Sequence[PaymentIntentRow], bool]:
+        conditions: list[Any] = list(
+            created_conditions(PaymentIntentRow.created_at, params.created)
+        )
+        if params.customer is not None:
+            conditions.append(PaymentIntentRow.customer_id == params.customer)
+        statement = scoped(PaymentIntentRow, caller.merchant, caller.livemode, *conditions)
+        return await page(
+            session,
+            statement,
+            PaymentIntentRow.id,
+            params,
+            cursor_exists=lambda cursor: scoped(
+                PaymentIntentRow, caller.merchant, caller.livemode, PaymentIntentRow.id == cursor
+            ),
+            object_name="payment_intent",
+        )
+
+
+async def _release_attempt(session: AsyncSession, charge: ChargeRow) -> None:
+    """A canceled intent's charge lets go of its money: an authorization's hold is voided (ours
+    now, the rail's by a job once this commits); an attempt still waiting fails."""
+    if charge.authorized and not charge.captured and not charge.voided:
+        await void_later(
+            session,
+            Rail(charge.rail),
+            charge.livemode,
+            f"{charge.id}:void",
+            str(charge.rail_reference),
+        )
+        await postings.void(session, charge.id)
+        charge.voided = True
+        charge.updated_at = utcnow()
+        await release_limits(session, charge)  # the held money never moved
+    elif charge.status == "pending":
+        await fail_waiting_charge(
+            session, charge, "payment_intent_canceled", "The PaymentIntent was canceled."
+        )
+
+
+payment_intent_service = PaymentIntentService()

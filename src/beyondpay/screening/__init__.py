@@ -1,0 +1,1 @@
+"""Screening: the one gate a payment passes before its rail (risk, then limits) and its verdict."""
