@@ -24,10 +24,19 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
   dependency parameter of the endpoint instead.
 - **Access**: the ``authorize(...)`` dependency (or a PSP session's) names what the route needs;
   the document's ``x-beyondpay-access`` and ``security`` are read from it, never repeated.
+- **The caller** a mutation runs for (its idempotency keys and audit records): the endpoint's
+  parameter annotated ``Caller`` where it has one (a route before any session computes it from
+  the credential it presents), else the caller its access dependency authenticated
+  (``request.state.caller``).
+- **Refusals that commit**: ``answered=(ErrorType, …)`` on a mutation renders those errors as
+  its outcome instead of rolling its transaction back, so what the use case wrote before the
+  refusal commits with it (a wrong UPI PIN's counted try).
+- **Responses** beyond the object returned (a counted refusal's 402, an image's content) are
+  ``responses={status: …}``, with ``response_class`` for a body that is not JSON.
 - **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
   is checked before the endpoint runs (``data.``-prefixed on a list), and a parameter named
   ``expand`` receives the checked paths.
-- ``RingDep`` is the key ring.
+- ``RingDep`` is the key ring; ``DatabaseDep`` the database, for a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -49,7 +58,9 @@ from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
 from beyondpay.api.openapi import operation
 from beyondpay.api.params import body, query
+from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import BeyondpayError
 from beyondpay.kit.invariants import invariant
 from beyondpay.merchants.domain import Caller
 
@@ -98,6 +109,16 @@ def key_ring(request: Request) -> KeyRing:
 RingDep = Annotated[KeyRing, Depends(key_ring)]
 
 
+def database(request: Request) -> Database:
+    found: Database = request.app.state.database
+    return found
+
+
+# For work that must commit whatever the request's outcome (a counted try), in a unit of work
+# of its own beside the request's.
+DatabaseDep = Annotated[Database, Depends(database)]
+
+
 def access_label(marker: dict[str, Any]) -> str:
     """``x-beyondpay-access`` for what an ``authorize`` dependency enforces."""
     if marker.get("label"):
@@ -121,13 +142,14 @@ class _Shape:
     mutation: bool
     mutation_name: str | None
     wants_expand: bool
+    caller_name: str | None
 
     @classmethod
     def of(cls, endpoint: Endpoint) -> _Shape:
         hints = typing.get_type_hints(endpoint, include_extras=True)
         signature = inspect.signature(endpoint)
         found_body = found_query = None
-        params_name = mutation_name = None
+        params_name = mutation_name = caller_name = None
         access: dict[str, Any] | None = None
         wants_expand = False
         parameters = []
@@ -139,6 +161,8 @@ class _Shape:
             if name == "expand" and not _dependencies(hint):
                 wants_expand = True
                 continue
+            if _dependencies(hint) and get_args(hint)[0] is Caller:
+                caller_name = name
             for dependency in _dependencies(hint):
                 call = dependency.dependency
                 if (model := getattr(call, "__beyondpay_body__", None)) is not None:
@@ -157,6 +181,7 @@ class _Shape:
             mutation=returned is Outcome,
             mutation_name=mutation_name,
             wants_expand=wants_expand,
+            caller_name=caller_name,
         )
 
 
@@ -184,7 +209,13 @@ def _access_of(call: Any) -> dict[str, Any] | None:
     return None
 
 
-def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing: bool) -> Endpoint:
+def _handler(
+    endpoint: Endpoint,
+    shape: _Shape,
+    allowed: frozenset[str],
+    listing: bool,
+    answered: tuple[type[BeyondpayError], ...] = (),
+) -> Endpoint:
     """The function FastAPI calls: the endpoint's own parameters, plus the request and the
     session the plumbing needs where the endpoint does not take them itself (FastAPI solves a
     dependency once per request, so the endpoint and the plumbing share the session)."""
@@ -222,10 +253,17 @@ def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing
         async def execute(mutation: Mutation) -> Outcome:
             if shape.mutation_name is not None:
                 arguments[shape.mutation_name] = mutation
-            outcome: Outcome = await endpoint(**arguments)
+            try:
+                outcome: Outcome = await endpoint(**arguments)
+            except answered as refusal:
+                return Outcome(refusal.to_dict(), refusal.status)
             return outcome
 
-        caller: Caller | None = getattr(request.state, "caller", None)
+        caller: Caller | None = (
+            arguments[shape.caller_name]
+            if shape.caller_name is not None
+            else getattr(request.state, "caller", None)
+        )
         invariant(caller is not None, "a mutation route authenticates its caller")
         assert caller is not None
         return await run_mutation(request, session, caller, params, execute)
@@ -253,6 +291,9 @@ class Router(APIRouter):
         description: str | None = None,
         status_code: int | None = None,
         checks: Iterable[Callable[..., Any]] = (),
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        response_class: type[Response] | None = None,
+        answered: tuple[type[BeyondpayError], ...] = (),
     ) -> Callable[[Endpoint], Endpoint]:
         def decorate(endpoint: Endpoint) -> Endpoint:
             shape = _Shape.of(endpoint)
@@ -270,9 +311,13 @@ class Router(APIRouter):
             options: dict[str, Any] = {**documented}
             if status_code is not None:
                 options["status_code"] = status_code
+            if responses:
+                options["responses"] = {**options.get("responses", {}), **responses}
+            if response_class is not None:
+                options["response_class"] = response_class
             self.add_api_route(
                 path,
-                _handler(endpoint, shape, frozenset(expand), on_list),
+                _handler(endpoint, shape, frozenset(expand), on_list, answered),
                 methods=[method],
                 summary=summary,
                 description=description,
