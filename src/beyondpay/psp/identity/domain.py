@@ -19,6 +19,8 @@ from pydantic import SecretStr
 
 from beyondpay.kit.errors import InvalidRequestError
 
+# Every PSP object and event is test mode: the PSP runs on the sandbox banks.
+PSP_LIVEMODE: Final = False
 MOBILE_DIGITS: Final = 10
 OTP_DIGITS: Final = 6
 OTP_TTL_S: Final = 5 * 60
