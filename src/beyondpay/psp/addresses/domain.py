@@ -10,13 +10,15 @@ else's mobile VPA).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import SecretStr
 
+from beyondpay.kit.errors import InvalidRequestError
 from beyondpay.psp.addresses.errors import (
     AliasExpiredError,
     AliasNotPermittedError,
@@ -240,3 +242,37 @@ def check_alias_use(
         raise AliasNotPermittedError(param=param)
     if scope.merchant_id is not None and scope.merchant_id != merchant_id:
         raise AliasNotPermittedError(param=param)
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """Who a payment goes to, as resolved at the moment of paying. ``masked`` is what the payer
+    may be shown (an alias's mask when paid by alias: never the VPA behind it)."""
+
+    kind: Literal["payer", "merchant"]
+    payer_id: str | None
+    merchant_id: str | None
+    verified_name: str
+    masked: str
+    account_ref: str
+    # None only for a payee no VPA of this PSP stands for (a merchant collecting through the
+    # switch, which transfers builds itself).
+    vpa_id: str | None
+    alias_id: str | None
+    merchant_category_code: str | None
+
+
+def folded(address: SecretStr) -> SecretStr:
+    """UPI addresses are not case sensitive: apps fold what the payer typed to lower case."""
+    return SecretStr(address.get_secret_value().strip().lower())
+
+
+def exactly_one(names: Sequence[str], given: Mapping[str, object | None]) -> str:
+    """The one of ``names`` given a value; a 400 naming the parameter when none or several are."""
+    sent = [name for name in names if given.get(name) is not None]
+    if len(sent) != 1:
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+        raise InvalidRequestError(
+            f"Give exactly one of {listed}.", param=sent[1] if len(sent) > 1 else names[0]
+        )
+    return sent[0]
