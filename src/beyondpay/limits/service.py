@@ -12,7 +12,6 @@ Never commits: the request or job owns the transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -32,6 +31,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.settings import Settings, get_settings
+from beyondpay.kit.upi import VPA_PATTERN
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,
@@ -68,7 +68,6 @@ from beyondpay.limits.store import (
 CLAIMING: Final = LimitDecision(
     allowed=False, policy_id=None, reason="deciding", code=None, npci_code=None
 )
-VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
 POLICIES_PER_SCOPE_MAX: Final = 200
 _SHAPED: Final = (
     "action",

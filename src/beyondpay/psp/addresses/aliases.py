@@ -23,6 +23,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
+from beyondpay.kit.upi import check_vpa, mask_mobile
 from beyondpay.merchants.service import merchant_service
 from beyondpay.psp.addresses.common import ACTIVE, current_handle, lock
 from beyondpay.psp.addresses.domain import (
@@ -36,11 +37,9 @@ from beyondpay.psp.addresses.domain import (
     alias_handle,
     check_alias_use,
     check_mobile,
-    check_vpa,
     folded,
     looks_like_mobile,
     mask_address,
-    mask_mobile,
 )
 from beyondpay.psp.addresses.errors import (
     AliasLimitReachedError,

@@ -20,6 +20,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.upi import check_vpa
 from beyondpay.psp.addresses.aliases import alias_by_text, alias_scope, alias_state
 from beyondpay.psp.addresses.beneficiaries import beneficiary_service
 from beyondpay.psp.addresses.common import ACTIVE, current_handle
@@ -29,7 +30,6 @@ from beyondpay.psp.addresses.domain import (
     alias_handle,
     check_alias_use,
     check_mobile,
-    check_vpa,
     exactly_one,
     folded,
     split_vpa,

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field, SecretStr
 
 from beyondpay.api.lists import UNIX_S_MAX, ListParams
 from beyondpay.api.params import Params
+from beyondpay.kit.upi import VPA_CHARS_MAX
 from beyondpay.psp.addresses.domain import (
     MERCHANT_DISPLAY_NAME_CHARS_MAX,
     NICKNAME_CHARS_MAX,
-    VPA_CHARS_MAX,
     Payee,
 )
 from beyondpay.psp.addresses.models import AliasRow, BeneficiaryRow, VpaRow

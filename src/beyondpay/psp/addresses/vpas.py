@@ -20,11 +20,11 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
+from beyondpay.kit.upi import check_vpa
 from beyondpay.psp.addresses.common import ACTIVE, current_handle, lock
 from beyondpay.psp.addresses.domain import (
     VPAS_PER_PAYER_MAX,
     check_username,
-    check_vpa,
     folded,
     mask_address,
     split_vpa,

@@ -23,9 +23,10 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings
+from beyondpay.kit.upi import mask_mobile
 from beyondpay.merchants.domain import Caller
 from beyondpay.psp.identity.auth import PayerDep, public_caller
-from beyondpay.psp.identity.domain import OtpPurpose, mask_mobile, normalise_mobile
+from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
 from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
 from beyondpay.psp.identity.schemas import (
     DeviceBindParams,

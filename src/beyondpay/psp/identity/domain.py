@@ -99,12 +99,6 @@ def normalise_mobile(mobile: SecretStr, param: str = "mobile") -> SecretStr:
     return SecretStr(text)
 
 
-def mask_mobile(mobile: SecretStr) -> str:
-    """``******3210``: the last four digits, as an app shows a number it sent an SMS to."""
-    digits = mobile.get_secret_value()
-    return "*" * (len(digits) - 4) + digits[-4:]
-
-
 def mobile_label(mobile: SecretStr) -> str:
     """The text a mobile number's fingerprint is taken over (normalised digits)."""
     return f"mobile:{mobile.get_secret_value()}"

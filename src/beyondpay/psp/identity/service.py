@@ -26,6 +26,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.upi import mask_mobile
 from beyondpay.psp.identity.domain import (
     ACCESS_TOKEN_PREFIX,
     ACCESS_TOKEN_TTL_S,
@@ -54,7 +55,6 @@ from beyondpay.psp.identity.domain import (
     handoff_payload,
     handoff_secret,
     is_otp_shaped,
-    mask_mobile,
     mobile_label,
     new_otp_code,
     new_token,
