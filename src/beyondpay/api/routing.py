@@ -31,8 +31,9 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
 - **Refusals that commit**: ``answered=(ErrorType, …)`` on a mutation renders those errors as
   its outcome instead of rolling its transaction back, so what the use case wrote before the
   refusal commits with it (a wrong UPI PIN's counted try).
-- **Responses** beyond the object returned (a counted refusal's 402, an image's content) are
-  ``responses={status: …}``, with ``response_class`` for a body that is not JSON.
+- **Responses** beyond the object returned are ``responses={status: …}``: a description alone
+  is an error envelope (a refusal's 402), a dict is FastAPI's own (an image's content, with
+  ``response_class`` for a body that is not JSON).
 - **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
   is checked before the endpoint runs (``data.``-prefixed on a list), and a parameter named
   ``expand`` receives the checked paths.
@@ -56,7 +57,7 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
+from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
@@ -291,7 +292,7 @@ class Router(APIRouter):
         description: str | None = None,
         status_code: int | None = None,
         checks: Iterable[Callable[..., Any]] = (),
-        responses: dict[int | str, dict[str, Any]] | None = None,
+        responses: dict[int, str | dict[str, Any]] | None = None,
         response_class: type[Response] | None = None,
         answered: tuple[type[BeyondpayError], ...] = (),
     ) -> Callable[[Endpoint], Endpoint]:
@@ -312,7 +313,17 @@ class Router(APIRouter):
             if status_code is not None:
                 options["status_code"] = status_code
             if responses:
-                options["responses"] = {**options.get("responses", {}), **responses}
+                options["responses"] = {
+                    **options.get("responses", {}),
+                    **{
+                        status: (
+                            {"model": ErrorEnvelope, "description": documented}
+                            if isinstance(documented, str)
+                            else documented
+                        )
+                        for status, documented in responses.items()
+                    },
+                }
             if response_class is not None:
                 options["response_class"] = response_class
             self.add_api_route(

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.openapi import ErrorEnvelope
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Query, RingDep, Router
 from beyondpay.kit.clock import unix_now
@@ -50,16 +49,12 @@ DiscoveredList = list_of(PspDiscoveredBankAccount)
 BankAccountList = list_of(PspBankAccount)
 
 
-def _refused(description: str) -> dict[int | str, dict[str, Any]]:
-    """The 402 of a counted refusal, documented."""
-    return {402: {"model": ErrorEnvelope, "description": description}}
-
-
-PIN_REFUSED: Final = _refused(
+# The 402s of counted refusals.
+PIN_REFUSED: Final = (
     "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
     " Z6); the try is counted."
 )
-CARD_REFUSED: Final = _refused(
+CARD_REFUSED: Final = (
     "A wrong debit card (`card_verification_failed`) or a bank's card checks locked after too"
     " many (`card_tries_exceeded`); the try is counted."
 )
@@ -89,7 +84,7 @@ async def discover_bank_accounts(
     summary="Link a discovered bank account, verified with its debit card",
     returns=PspBankAccount,
     access=ACCESS_PAYER,
-    responses=CARD_REFUSED,
+    responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
 async def link_bank_account(
@@ -152,7 +147,7 @@ async def unlink_bank_account(
     summary="Set the UPI PIN (first time, forgotten or locked) with the debit card",
     returns=PspBankAccount,
     access=ACCESS_PAYER,
-    responses=CARD_REFUSED,
+    responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
 async def set_pin(
@@ -171,7 +166,7 @@ async def set_pin(
     summary="Change the UPI PIN with the current one",
     returns=PspBankAccount,
     access=ACCESS_PAYER,
-    responses=PIN_REFUSED,
+    responses={402: PIN_REFUSED},
     answered=COUNTED,
 )
 async def change_pin(
@@ -190,7 +185,7 @@ async def change_pin(
     summary="Ask the bank for the account's balance, with the UPI PIN",
     returns=PspBankAccountBalance,
     access=ACCESS_PAYER,
-    responses=PIN_REFUSED,
+    responses={402: PIN_REFUSED},
     answered=COUNTED,
 )
 async def inquire_balance(

@@ -8,7 +8,7 @@ decision. Nothing else is written before those checks.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import Path, Request
 from starlette.responses import Response
@@ -16,7 +16,6 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.openapi import ErrorEnvelope
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Query, RingDep, Router
 from beyondpay.kit.clock import utcnow
@@ -48,17 +47,13 @@ TransactionList = list_of(Transaction)
 CollectRequestList = list_of(CollectRequest)
 
 
-def _refused(description: str) -> dict[int | str, dict[str, Any]]:
-    """The 402 of a refused payment, documented."""
-    return {402: {"model": ErrorEnvelope, "description": description}}
-
-
-PAY_REFUSED: Final = _refused(
+# The 402s of refused payments.
+PAY_REFUSED: Final = (
     "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
     " Z6), the try counted; or over one of the payer's limits (`limit_exceeded` and its kinds,"
     " Z8 for an amount, Z7 for the count of the day)."
 )
-COLLECT_REFUSED: Final = _refused(
+COLLECT_REFUSED: Final = (
     "More than a collect request to a person may ask for (`collect_limit_exceeded`, Z8)."
 )
 KEPT_REFUSALS: Final = (UpiPinError, ScreeningRefusalError)
@@ -81,7 +76,7 @@ async def review_payment(
     summary="Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN",
     returns=Transaction,
     access=PAYER,
-    responses=PAY_REFUSED,
+    responses={402: PAY_REFUSED},
     answered=KEPT_REFUSALS,
 )
 async def create_payment(
@@ -130,7 +125,7 @@ async def retrieve_transaction(
     summary="Ask another payer for money (a UPI collect request)",
     returns=CollectRequest,
     access=PAYER,
-    responses=COLLECT_REFUSED,
+    responses={402: COLLECT_REFUSED},
 )
 async def create_collect_request(
     session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[CollectCreateParams]
@@ -175,7 +170,7 @@ async def retrieve_collect_request(
     summary="Pay a collect request with the UPI PIN",
     returns=CollectRequest,
     access=PAYER,
-    responses=PAY_REFUSED,
+    responses={402: PAY_REFUSED},
     answered=KEPT_REFUSALS,
 )
 async def approve_collect_request(
