@@ -83,6 +83,13 @@ class AddressService:
         """See :meth:`~beyondpay.psp.addresses.vpas.VpaService.find_active`."""
         return await vpa_service.find_active(session, ring, vpa)
 
+    async def payer_vpa(
+        self, session: AsyncSession, ring: KeyRing, payer_id: str, vpa: SecretStr
+    ) -> VpaRow | None:
+        """``vpa`` if it is one of ``payer_id``'s active VPAs, else None."""
+        row = await vpa_service.find_active(session, ring, vpa)
+        return row if row is not None and row.payer_id == payer_id else None
+
     async def consume_alias(
         self,
         session: AsyncSession,
