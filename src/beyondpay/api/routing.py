@@ -275,6 +275,16 @@ def _handler(
     return handle
 
 
+def _responses(responses: dict[int, str | dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """FastAPI's ``responses`` for the router's: a description alone is an error envelope."""
+    return {
+        status: {"model": ErrorEnvelope, "description": answer}
+        if isinstance(answer, str)
+        else answer
+        for status, answer in responses.items()
+    }
+
+
 class Router(APIRouter):
     """An ``APIRouter`` whose ``get``, ``post`` and ``delete`` take the route's shape from the
     endpoint (see the module's docstring)."""
@@ -313,17 +323,7 @@ class Router(APIRouter):
             if status_code is not None:
                 options["status_code"] = status_code
             if responses:
-                options["responses"] = {
-                    **options.get("responses", {}),
-                    **{
-                        status: (
-                            {"model": ErrorEnvelope, "description": documented}
-                            if isinstance(documented, str)
-                            else documented
-                        )
-                        for status, documented in responses.items()
-                    },
-                }
+                options["responses"] = {**options.get("responses", {}), **_responses(responses)}
             if response_class is not None:
                 options["response_class"] = response_class
             self.add_api_route(
