@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from beyondpay.kit.cards import luhn_valid
 from beyondpay.kit.errors import BeyondpayError
+from beyondpay.kit.upi import mask_vpa
 from beyondpay.payment_methods.domain import (
     TEST_CARD_TOKENS,
     Brand,
@@ -15,10 +17,8 @@ from beyondpay.payment_methods.domain import (
     check_card_number,
     check_cvc,
     check_expiry,
-    check_vpa,
+    check_upi_vpa,
     detect_brand,
-    luhn_valid,
-    mask_vpa,
 )
 
 
@@ -112,7 +112,7 @@ def test_cvc() -> None:
     "vpa", ["success@sandbox", "asha.rao-1@okhdfc", "9876543210@ybl", "a_b@paytm"]
 )
 def test_valid_vpas(vpa: str) -> None:
-    check_vpa(SecretStr(vpa))
+    check_upi_vpa(SecretStr(vpa))
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_valid_vpas(vpa: str) -> None:
 )
 def test_invalid_vpas_name_the_parameter(vpa: str) -> None:
     with pytest.raises(BeyondpayError) as caught:
-        check_vpa(SecretStr(vpa))
+        check_upi_vpa(SecretStr(vpa))
     assert (caught.value.code, caught.value.param) == ("invalid_vpa", "upi[vpa]")
     assert vpa not in caught.value.message
 

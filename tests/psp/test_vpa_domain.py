@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from beyondpay.kit.errors import BeyondpayError
+from beyondpay.kit.upi import check_vpa, mask_mobile
 from beyondpay.psp.addresses.domain import (
     USERNAME_CHARS_MAX,
     AliasScope,
@@ -19,9 +20,7 @@ from beyondpay.psp.addresses.domain import (
     check_handle,
     check_mobile,
     check_username,
-    check_vpa,
     mask_address,
-    mask_mobile,
 )
 
 HANDLE = "beyondpay"

@@ -9,8 +9,8 @@ import pytest
 from beyondpay.rails.domain import (
     card_behaviour,
     card_brand,
-    luhn_valid,
-    mask_vpa,
+    card_number_valid,
+    mask_switch_vpa,
     minor_from_rupees,
     next_status_check,
     parse_latency_ms,
@@ -55,7 +55,7 @@ def test_rupees_refuse_loose_forms(text: str) -> None:
 
 
 def test_cards() -> None:
-    assert luhn_valid("4242424242424242") and not luhn_valid("4242424242424241")
+    assert card_number_valid("4242424242424242") and not card_number_valid("4242424242424241")
     assert (
         card_brand("5555555555554444") == "mastercard" and card_brand("4242424242424242") == "visa"
     )
@@ -73,7 +73,7 @@ def test_latency_ranges() -> None:
 
 
 def test_vpa_mask_and_intent_link() -> None:
-    assert mask_vpa("success@sandbox") == "s******@sandbox"
+    assert mask_switch_vpa("success@sandbox") == "s******@sandbox"
     link = upi_pay_link("payee.sandbox@beyondpay", "Shop Name", "upi_ref_1", 1050)
     assert (
         link == "upi://pay?pa=payee.sandbox@beyondpay&pn=Shop%20Name&tr=upi_ref_1&am=10.50&cu=INR"

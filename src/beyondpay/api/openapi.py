@@ -129,6 +129,12 @@ def install_openapi(app: FastAPI) -> None:
         document.setdefault("components", {})["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer"},
             "basic": {"type": "http", "scheme": "basic"},
+            # What a PSP route marks ``security`` with (api.routing): a payer's session.
+            "payer_session": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A payer's session access token (`pst_…`).",
+            },
         }
         document["security"] = [{"bearer": []}, {"basic": []}]
         app.openapi_schema = document

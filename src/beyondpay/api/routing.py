@@ -16,17 +16,33 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
   the ``Idempotency-Key``); a parameter annotated ``Mutation`` receives the runner's handle, for
   use cases in atomic phases (``mutation.checkpoint``).
 - **Parameters**: ``Body[Model]`` (form or JSON body) and ``Query[Model]`` (bracketed query
-  string) parse with ``api.params``; the OpenAPI document describes them.
+  string) parse with ``api.params``, once per request however many dependencies name them; the
+  OpenAPI document describes them.
+- **Checks before the mutation**: ``checks=(dependency, …)`` run before the mutation starts, so
+  what they refuse is a validation failure, never stored under the ``Idempotency-Key`` (the same
+  key may retry the request corrected). A check that computes what the use case needs is a
+  dependency parameter of the endpoint instead.
 - **Access**: the ``authorize(...)`` dependency (or a PSP session's) names what the route needs;
   the document's ``x-beyondpay-access`` and ``security`` are read from it, never repeated.
+- **The caller** a mutation runs for (its idempotency keys and audit records): the endpoint's
+  parameter annotated ``Caller`` where it has one (a route before any session computes it from
+  the credential it presents), else the caller its access dependency authenticated
+  (``request.state.caller``).
+- **Refusals that commit**: ``answered=(ErrorType, …)`` on a mutation renders those errors as
+  its outcome instead of rolling its transaction back, so what the use case wrote before the
+  refusal commits with it (a wrong UPI PIN's counted try).
+- **Responses** beyond the object returned are ``responses={status: …}``: a description alone
+  is an error envelope (a refusal's 402), a dict is FastAPI's own (an image's content, with
+  ``response_class`` for a body that is not JSON).
 - **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
   is checked before the endpoint runs (``data.``-prefixed on a list), and a parameter named
   ``expand`` receives the checked paths.
-- ``RingDep`` is the key ring.
+- ``RingDep`` is the key ring; ``DatabaseDep`` the database, for a unit of work of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -41,9 +57,11 @@ from starlette.responses import Response
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
+from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
+from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import BeyondpayError
 from beyondpay.kit.invariants import invariant
 from beyondpay.merchants.domain import Caller
 
@@ -63,13 +81,25 @@ else:
         """``Body[Model]``: the request body, decoded and validated against ``Model``."""
 
         def __class_getitem__(cls, model: type[BaseModel]) -> Any:
-            return Annotated[model, Depends(body(model))]
+            return _body_parameter(model)
 
     class Query:
         """``Query[Model]``: the query string, decoded with bracket nesting and validated."""
 
         def __class_getitem__(cls, model: type[BaseModel]) -> Any:
-            return Annotated[model, Depends(query(model))]
+            return _query_parameter(model)
+
+
+# One dependency per model: FastAPI solves a dependency once per request by its callable, so an
+# endpoint and a check that both take ``Body[Model]`` share one parse.
+@functools.cache
+def _body_parameter(model: type[BaseModel]) -> Any:
+    return Annotated[model, Depends(body(model))]
+
+
+@functools.cache
+def _query_parameter(model: type[BaseModel]) -> Any:
+    return Annotated[model, Depends(query(model))]
 
 
 def key_ring(request: Request) -> KeyRing:
@@ -78,6 +108,16 @@ def key_ring(request: Request) -> KeyRing:
 
 
 RingDep = Annotated[KeyRing, Depends(key_ring)]
+
+
+def database(request: Request) -> Database:
+    found: Database = request.app.state.database
+    return found
+
+
+# For work that must commit whatever the request's outcome (a counted try), in a unit of work
+# of its own beside the request's.
+DatabaseDep = Annotated[Database, Depends(database)]
 
 
 def access_label(marker: dict[str, Any]) -> str:
@@ -103,13 +143,14 @@ class _Shape:
     mutation: bool
     mutation_name: str | None
     wants_expand: bool
+    caller_name: str | None
 
     @classmethod
     def of(cls, endpoint: Endpoint) -> _Shape:
         hints = typing.get_type_hints(endpoint, include_extras=True)
         signature = inspect.signature(endpoint)
         found_body = found_query = None
-        params_name = mutation_name = None
+        params_name = mutation_name = caller_name = None
         access: dict[str, Any] | None = None
         wants_expand = False
         parameters = []
@@ -121,6 +162,8 @@ class _Shape:
             if name == "expand" and not _dependencies(hint):
                 wants_expand = True
                 continue
+            if _dependencies(hint) and get_args(hint)[0] is Caller:
+                caller_name = name
             for dependency in _dependencies(hint):
                 call = dependency.dependency
                 if (model := getattr(call, "__beyondpay_body__", None)) is not None:
@@ -139,6 +182,7 @@ class _Shape:
             mutation=returned is Outcome,
             mutation_name=mutation_name,
             wants_expand=wants_expand,
+            caller_name=caller_name,
         )
 
 
@@ -166,7 +210,13 @@ def _access_of(call: Any) -> dict[str, Any] | None:
     return None
 
 
-def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing: bool) -> Endpoint:
+def _handler(
+    endpoint: Endpoint,
+    shape: _Shape,
+    allowed: frozenset[str],
+    listing: bool,
+    answered: tuple[type[BeyondpayError], ...] = (),
+) -> Endpoint:
     """The function FastAPI calls: the endpoint's own parameters, plus the request and the
     session the plumbing needs where the endpoint does not take them itself (FastAPI solves a
     dependency once per request, so the endpoint and the plumbing share the session)."""
@@ -204,10 +254,17 @@ def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing
         async def execute(mutation: Mutation) -> Outcome:
             if shape.mutation_name is not None:
                 arguments[shape.mutation_name] = mutation
-            outcome: Outcome = await endpoint(**arguments)
+            try:
+                outcome: Outcome = await endpoint(**arguments)
+            except answered as refusal:
+                return Outcome(refusal.to_dict(), refusal.status)
             return outcome
 
-        caller: Caller | None = getattr(request.state, "caller", None)
+        caller: Caller | None = (
+            arguments[shape.caller_name]
+            if shape.caller_name is not None
+            else getattr(request.state, "caller", None)
+        )
         invariant(caller is not None, "a mutation route authenticates its caller")
         assert caller is not None
         return await run_mutation(request, session, caller, params, execute)
@@ -216,6 +273,16 @@ def _handler(endpoint: Endpoint, shape: _Shape, allowed: frozenset[str], listing
     handle.__name__ = endpoint.__name__
     handle.__doc__ = endpoint.__doc__
     return handle
+
+
+def _responses(responses: dict[int, str | dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """FastAPI's ``responses`` for the router's: a description alone is an error envelope."""
+    return {
+        status: {"model": ErrorEnvelope, "description": answer}
+        if isinstance(answer, str)
+        else answer
+        for status, answer in responses.items()
+    }
 
 
 class Router(APIRouter):
@@ -234,6 +301,10 @@ class Router(APIRouter):
         access: str | None = None,
         description: str | None = None,
         status_code: int | None = None,
+        checks: Iterable[Callable[..., Any]] = (),
+        responses: dict[int, str | dict[str, Any]] | None = None,
+        response_class: type[Response] | None = None,
+        answered: tuple[type[BeyondpayError], ...] = (),
     ) -> Callable[[Endpoint], Endpoint]:
         def decorate(endpoint: Endpoint) -> Endpoint:
             shape = _Shape.of(endpoint)
@@ -251,13 +322,18 @@ class Router(APIRouter):
             options: dict[str, Any] = {**documented}
             if status_code is not None:
                 options["status_code"] = status_code
+            if responses:
+                options["responses"] = {**options.get("responses", {}), **_responses(responses)}
+            if response_class is not None:
+                options["response_class"] = response_class
             self.add_api_route(
                 path,
-                _handler(endpoint, shape, frozenset(expand), on_list),
+                _handler(endpoint, shape, frozenset(expand), on_list, answered),
                 methods=[method],
                 summary=summary,
                 description=description,
                 name=endpoint.__name__,
+                dependencies=[Depends(check) for check in checks],
                 **options,
             )
             return endpoint

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import structlog
 
+from beyondpay.kit.cards import luhn_valid
+
 REDACTED: Final = "[REDACTED]"
 REDACT_DEPTH_MAX: Final = 8
 
@@ -30,21 +32,9 @@ _API_KEY = re.compile(r"\b(?:sk|rk|pk|ak)_(?:test|live)_[A-Za-z0-9]+|\bwhsec_[A-
 _VPA = re.compile(r"\b[a-zA-Z0-9._-]{2,256}@[a-zA-Z][a-zA-Z0-9]{1,63}\b(?!\.[a-zA-Z])")
 
 
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 def _mask_pan(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    if not _luhn_valid(digits):
+    if not luhn_valid(digits):
         return match.group(0)
     return f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}"
 

@@ -12,7 +12,6 @@ Never commits: the request or job owns the transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,6 +33,7 @@ from beyondpay.kit.logging import get_logger
 from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.settings import Settings
+from beyondpay.kit.upi import VPA_PATTERN, mask_vpa
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,
@@ -70,8 +70,9 @@ from beyondpay.limits.store import (
 CLAIMING: Final = LimitDecision(
     allowed=False, policy_id=None, reason="deciding", code=None, npci_code=None
 )
-VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
 POLICIES_PER_SCOPE_MAX: Final = 200
+# A VPA list shows each VPA as the PSP shows an address: four stars whatever the name's length.
+VPA_MASK_STARS: Final = 4
 _SHAPED: Final = (
     "action",
     "subject",
@@ -122,11 +123,6 @@ def vpa_key(ring: KeyRing, vpa: str) -> str:
     """The pseudonymous key of a VPA a ``LimitContext.vpa_key`` carries: its keyed fingerprint
     in hex, as the PSP stores it (``vpa:<vpa>``)."""
     return ring.fingerprint(f"vpa:{vpa.lower()}").hex()
-
-
-def _masked_vpa(vpa: str) -> str:
-    local, _, handle = vpa.partition("@")
-    return f"{local[:2]}****@{handle}"
 
 
 # On the driver, not the ORM: read on every payment whose scope the cache does not hold (a PSP
@@ -459,7 +455,7 @@ class LimitsService:
                     f"values[{index}] is not a VPA (local@handle).", param=f"values[{index}]"
                 )
             stored.append(vpa_key(self.ring, vpa))
-            shown.append(_masked_vpa(vpa))
+            shown.append(mask_vpa(vpa, stars=VPA_MASK_STARS))
         return stored, shown
 
     async def create_policy(

@@ -13,6 +13,8 @@ from typing import Final
 
 from pydantic import SecretStr
 
+from beyondpay.kit.cards import luhn_valid
+from beyondpay.kit.upi import APP_VPA, vpa_problem
 from beyondpay.payment_methods.errors import (
     BankInvalidError,
     IncorrectNumberError,
@@ -30,15 +32,6 @@ CVC_DIGITS_MIN: Final = 3
 CVC_DIGITS_MAX: Final = 4
 # Stripe refuses an expiry more than 50 years ahead.
 EXPIRY_YEARS_AHEAD_MAX: Final = 50
-# NPCI: a VPA is at most 255 characters; the handle (PSP) part is short and has no dot.
-VPA_CHARS_MAX: Final = 255
-VPA_LOCAL_CHARS_MIN: Final = 2
-VPA_LOCAL_CHARS_MAX: Final = 200
-VPA_HANDLE_CHARS_MAX: Final = 64
-VPA_MASK_KEPT_CHARS: Final = 2
-
-_VPA_LOCAL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
-_VPA_HANDLE: Final = re.compile(r"^[a-z][a-z0-9]*$")
 # A bank's code is the first four letters of its IFSC (HDFC0001234 → HDFC).
 _BANK_CODE: Final = re.compile(r"^[A-Z]{4}$")
 
@@ -101,18 +94,6 @@ def detect_brand(digits: str) -> Brand:
     return Brand.unknown
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, character in enumerate(reversed(digits)):
-        value = int(character)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 @dataclass(frozen=True, slots=True)
 class CardNumber:
     """A checked card number: the digits stay secret; brand and last four are shown."""
@@ -171,30 +152,13 @@ def check_cvc(cvc: SecretStr, brand: Brand, param: str = "card[cvc]") -> None:
         raise InvalidCvcError(param=param)
 
 
-def check_vpa(vpa: SecretStr, param: str = "upi[vpa]") -> SecretStr:
-    """NPCI's shape: ``local@handle``, lower case ``[a-z0-9._-]``, exactly one ``@``, no
-    special character first or last. Upper case is refused rather than folded: a VPA is an
-    address the payer typed, and a silent change would charge another one."""
-    value = vpa.get_secret_value()
-    if len(value) > VPA_CHARS_MAX or value.count("@") != 1:
-        raise VpaInvalidError(param=param)
-    local, _, handle = value.partition("@")
-    if not VPA_LOCAL_CHARS_MIN <= len(local) <= VPA_LOCAL_CHARS_MAX:
-        raise VpaInvalidError(param=param)
-    if not 2 <= len(handle) <= VPA_HANDLE_CHARS_MAX:
-        raise VpaInvalidError(param=param)
-    if not _VPA_LOCAL.match(local) or not _VPA_HANDLE.match(handle):
+def check_upi_vpa(vpa: SecretStr, param: str = "upi[vpa]") -> SecretStr:
+    """A UPI app's VPA (``kit.upi.APP_VPA``: NPCI's shape at an app's handle, without dots).
+    Upper case is refused rather than folded: a VPA is an address the payer typed, and a
+    silent change would charge another one. Refused with Stripe's ``invalid_vpa``."""
+    if vpa_problem(vpa.get_secret_value(), APP_VPA) is not None:
         raise VpaInvalidError(param=param)
     return vpa
-
-
-def mask_vpa(vpa: SecretStr) -> str:
-    """``success@sandbox`` → ``su*****@sandbox``: the handle in full (which app), the first
-    two characters of the local part and one ``*`` for each other character (as UPI apps
-    show a payee). Never the whole local part, however short it is."""
-    local, _, handle = vpa.get_secret_value().partition("@")
-    kept = min(VPA_MASK_KEPT_CHARS, len(local) - 1)
-    return f"{local[:kept]}{'*' * (len(local) - kept)}@{handle}"
 
 
 # Banks whose net banking beyondpay knows by name, by the first four letters of their IFSC.

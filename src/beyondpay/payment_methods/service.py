@@ -40,6 +40,7 @@ from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, Res
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.upi import mask_vpa
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_MONTH,
@@ -53,8 +54,7 @@ from beyondpay.payment_methods.domain import (
     check_card_number,
     check_cvc,
     check_expiry,
-    check_vpa,
-    mask_vpa,
+    check_upi_vpa,
 )
 from beyondpay.payment_methods.errors import (
     CardDeclinedError,
@@ -398,7 +398,7 @@ class PaymentMethodService:
     ) -> None:
         if upi.vpa is None:
             return  # the intent flow: nothing to keep
-        vpa = check_vpa(upi.vpa, _named(prefix, "upi[vpa]"))
+        vpa = check_upi_vpa(upi.vpa, _named(prefix, "upi[vpa]"))
         key = await _fingerprint_key(session, ring, row.merchant_id)
         row.upi_vpa_masked = mask_vpa(vpa)
         row.fingerprint = _fingerprint(key, "vpa", vpa.get_secret_value())

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from beyondpay.kit.cards import luhn_valid
+from beyondpay.kit.upi import mask_vpa
 from beyondpay.rails.protocol import Rail
 
 # Status-check pacing, as offsets from the start of the transaction. UPI follows what is
@@ -136,16 +138,15 @@ AUTHENTICATION_FAILED: Final = CardBehaviour(
 DECLINED_AFTER_AUTHENTICATION: Final = CARD_BEHAVIOURS["4000000000000002"]
 
 
-def luhn_valid(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+CARD_DIGITS_MIN: Final = 12
+CARD_DIGITS_MAX: Final = 19
+
+
+def card_number_valid(number: str) -> bool:
+    """12 to 19 digits whose last is the Luhn check digit."""
+    if not number.isdigit() or not CARD_DIGITS_MIN <= len(number) <= CARD_DIGITS_MAX:
         return False
-    total = 0
-    for position, character in enumerate(reversed(number)):
-        digit = int(character)
-        if position % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+    return luhn_valid(number)
 
 
 def card_brand(number: str) -> str:
@@ -161,7 +162,7 @@ def card_brand(number: str) -> str:
 
 
 def card_behaviour(number: str, exp_month: int, exp_year: int, now: datetime) -> CardBehaviour:
-    if not luhn_valid(number):
+    if not card_number_valid(number):
         return INCORRECT_NUMBER
     if (exp_year, exp_month) < (now.year, now.month) or not 1 <= exp_month <= 12:
         return EXPIRED
@@ -170,7 +171,8 @@ def card_behaviour(number: str, exp_month: int, exp_year: int, now: datetime) ->
 
 # --- UPI ---------------------------------------------------------------------------------------
 
-VPA_PATTERN: Final = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,254}[a-z0-9])?@[a-z][a-z0-9]{1,63}$")
+# What the switch shows of a payer's VPA: one character, enough to recognise, not to reach.
+SWITCH_MASK_KEPT_CHARS: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +236,9 @@ def vpa_behaviour(vpa: str) -> VpaBehaviour:
     return VPA_BEHAVIOURS.get(vpa, DEFAULT_VPA_BEHAVIOUR)
 
 
-def mask_vpa(vpa: str) -> str:
-    """``success@sandbox`` → ``s******@sandbox``: enough to recognise, not to reach."""
-    local, _, handle = vpa.partition("@")
-    return f"{local[:1]}{'*' * max(len(local) - 1, 1)}@{handle}"
+def mask_switch_vpa(vpa: str) -> str:
+    """``success@sandbox`` → ``s******@sandbox`` (``SWITCH_MASK_KEPT_CHARS``)."""
+    return mask_vpa(vpa, kept=SWITCH_MASK_KEPT_CHARS)
 
 
 def upi_pay_link(payee_vpa: str, payee_name: str, reference: str, amount_minor: int) -> str:

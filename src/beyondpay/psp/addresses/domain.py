@@ -1,47 +1,44 @@
 """Pure rules of PSP addresses: VPA usernames and formats, masks, mobile numbers, alias scopes.
 
-Nothing here does I/O. A VPA is NPCI's ``local@handle``: lower case ``[a-z0-9._-]``, one
-``@``, no special character (``.``, ``_``, ``-``) first or last. Usernames chosen at this PSP
-are stricter still: 3 to 50 characters, no two specials in a row, no reserved word (what could
-pass for the PSP, a bank or NPCI) and no bare mobile number (which would pass for someone
-else's mobile VPA).
+Nothing here does I/O. A VPA is NPCI's ``local@handle``, checked and masked by ``kit.upi``
+(shared with the rest of beyondpay). Usernames chosen at this PSP are stricter still: 3 to 50
+characters, no two specials in a row, no reserved word (what could pass for the PSP, a bank or
+NPCI) and no bare mobile number (which would pass for someone else's mobile VPA).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import SecretStr
 
+from beyondpay.kit.errors import InvalidRequestError
+from beyondpay.kit.upi import mask_vpa
 from beyondpay.psp.addresses.errors import (
     AliasExpiredError,
     AliasNotPermittedError,
     AliasRevokedError,
     AliasUsedError,
     MobileInvalidError,
-    VpaInvalidError,
     VpaUsernameInvalidError,
     VpaUsernameReservedError,
 )
 
 USERNAME_CHARS_MIN: Final = 3
 USERNAME_CHARS_MAX: Final = 50
-# NPCI: a whole VPA is at most 255 characters.
-VPA_CHARS_MAX: Final = 255
-HANDLE_CHARS_MAX: Final = 64
 VPAS_PER_PAYER_MAX: Final = 5
 ALIASES_PER_PAYER_MAX: Final = 50
 # 16 characters of base32: 80 random bits, so an alias cannot be guessed or enumerated.
 ALIAS_LOCAL_CHARS: Final = 16
 ALIAS_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 ALIAS_TTL_S_MAX: Final = 366 * 86400
-MASK_KEPT_CHARS: Final = 2
 # Always four stars, whatever the length: a mask must not tell how long the name is.
-MASK_STARS: Final = "****"
+MASK_STARS: Final = 4
 NICKNAME_CHARS_MAX: Final = 50
 MERCHANT_DISPLAY_NAME_CHARS_MAX: Final = 99
 # Resolving names is how an address book is scraped: a payer may look up this many addresses
@@ -84,9 +81,7 @@ RESERVED_USERNAMES: Final = frozenset(
 )
 
 _USERNAME_CHARS: Final = re.compile(r"^[a-z0-9._-]+$")
-_LOCAL: Final = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
-# Handles of other PSPs may have dots (``account@ifsc.ifsc.npci``); ours never do.
-_HANDLE: Final = re.compile(r"^[a-z0-9]+(?:\.[a-z0-9]+)*$")
+# Handles of other PSPs may have dots (``account@ifsc.ifsc.npci``, see kit.upi); ours never do.
 _OWN_HANDLE: Final = re.compile(r"^[a-z][a-z0-9]{1,31}$")
 _MOBILE: Final = re.compile(r"^[6-9][0-9]{9}$")
 _MOBILE_LIKE: Final = re.compile(r"^(?:91)?[0-9]{10}$")
@@ -140,24 +135,6 @@ def check_username(username: str, *, handle: str, param: str = "username") -> st
     return username
 
 
-def check_vpa(vpa: SecretStr, *, param: str = "vpa") -> SecretStr:
-    """NPCI's shape: ``local@handle`` in lower case. Upper case is refused rather than folded
-    where a payer typed it; a scanned link folds it first (see ``qr.parse_upi_link``)."""
-    value = vpa.get_secret_value()
-    if len(value) > VPA_CHARS_MAX or value.count("@") != 1:
-        raise VpaInvalidError("it must be local@handle with exactly one '@'", param=param)
-    local, _, handle = value.partition("@")
-    if not local or not handle or len(handle) > HANDLE_CHARS_MAX:
-        raise VpaInvalidError("it must be local@handle", param=param)
-    if not _LOCAL.match(local) or not _HANDLE.match(handle):
-        raise VpaInvalidError(
-            "it may hold only lower case letters, digits, '.', '_' and '-', with no special"
-            " character first or last",
-            param=param,
-        )
-    return vpa
-
-
 def split_vpa(vpa: SecretStr) -> tuple[str, str]:
     local, _, handle = vpa.get_secret_value().partition("@")
     return local, handle
@@ -166,9 +143,7 @@ def split_vpa(vpa: SecretStr) -> tuple[str, str]:
 def mask_address(address: SecretStr) -> str:
     """``asha.rao@beyondpay`` → ``as****@beyondpay``: the handle in full (which PSP), the first
     two characters of the name and always four stars."""
-    local, _, handle = address.get_secret_value().partition("@")
-    kept = min(MASK_KEPT_CHARS, max(len(local) - 1, 0))
-    return f"{local[:kept]}{MASK_STARS}@{handle}"
+    return mask_vpa(address, stars=MASK_STARS)
 
 
 def check_mobile(mobile: SecretStr, *, param: str = "mobile") -> SecretStr:
@@ -181,12 +156,6 @@ def check_mobile(mobile: SecretStr, *, param: str = "mobile") -> SecretStr:
     if not _MOBILE.match(value):
         raise MobileInvalidError(param=param)
     return SecretStr(value)
-
-
-def mask_mobile(mobile: SecretStr) -> str:
-    """``9876543210`` → ``******3210``."""
-    value = mobile.get_secret_value()
-    return f"{'*' * (len(value) - 4)}{value[-4:]}"
 
 
 def looks_like_mobile(text: str) -> bool:
@@ -240,3 +209,37 @@ def check_alias_use(
         raise AliasNotPermittedError(param=param)
     if scope.merchant_id is not None and scope.merchant_id != merchant_id:
         raise AliasNotPermittedError(param=param)
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """Who a payment goes to, as resolved at the moment of paying. ``masked`` is what the payer
+    may be shown (an alias's mask when paid by alias: never the VPA behind it)."""
+
+    kind: Literal["payer", "merchant"]
+    payer_id: str | None
+    merchant_id: str | None
+    verified_name: str
+    masked: str
+    account_ref: str
+    # None only for a payee no VPA of this PSP stands for (a merchant collecting through the
+    # switch, which transfers builds itself).
+    vpa_id: str | None
+    alias_id: str | None
+    merchant_category_code: str | None
+
+
+def folded(address: SecretStr) -> SecretStr:
+    """UPI addresses are not case sensitive: apps fold what the payer typed to lower case."""
+    return SecretStr(address.get_secret_value().strip().lower())
+
+
+def exactly_one(names: Sequence[str], given: Mapping[str, object | None]) -> str:
+    """The one of ``names`` given a value; a 400 naming the parameter when none or several are."""
+    sent = [name for name in names if given.get(name) is not None]
+    if len(sent) != 1:
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+        raise InvalidRequestError(
+            f"Give exactly one of {listed}.", param=sent[1] if len(sent) > 1 else names[0]
+        )
+    return sent[0]

@@ -35,15 +35,6 @@ class VpaLimitReachedError(InvalidRequestError):
     code = "vpa_limit_reached"
 
 
-class VpaInvalidError(InvalidRequestError):
-    """A VPA that is not of NPCI's form ``local@handle``."""
-
-    code = "vpa_invalid"
-
-    def __init__(self, reason: str, *, param: str = "vpa") -> None:
-        super().__init__(f"Invalid {param}: {reason}.", param=param)
-
-
 class VpaUnknownError(InvalidRequestError):
     """No active VPA, alias or payer answers to what was given."""
 

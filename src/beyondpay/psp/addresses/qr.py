@@ -31,8 +31,8 @@ from urllib.parse import quote, unquote_plus, urlsplit
 import segno
 from pydantic import SecretStr
 
-from beyondpay.psp.addresses.domain import check_vpa
-from beyondpay.psp.addresses.errors import UpiLinkInvalidError, VpaInvalidError
+from beyondpay.kit.upi import VpaInvalidError, check_vpa
+from beyondpay.psp.addresses.errors import UpiLinkInvalidError
 
 SCHEME: Final = "upi"
 HOST: Final = "pay"

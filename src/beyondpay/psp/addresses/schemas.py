@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field, SecretStr
 
 from beyondpay.db.pagination import UNIX_S_MAX, ListParams
 from beyondpay.kit.params import Params
+from beyondpay.kit.upi import VPA_CHARS_MAX
 from beyondpay.psp.addresses.domain import (
     MERCHANT_DISPLAY_NAME_CHARS_MAX,
     NICKNAME_CHARS_MAX,
-    VPA_CHARS_MAX,
+    Payee,
 )
 from beyondpay.psp.addresses.models import AliasRow, BeneficiaryRow, VpaRow
 from beyondpay.psp.addresses.qr import (
@@ -253,4 +254,14 @@ def merchant_vpa_object(row: VpaRow, vpa: SecretStr | None) -> dict[str, Any]:
         "status": row.status,
         "created": int(row.created_at.timestamp()),
         "livemode": row.livemode,
+    }
+
+
+def payee_preview_object(payee: Payee) -> dict[str, Any]:
+    return {
+        "object": "psp_payee_preview",
+        "kind": payee.kind,
+        "verified_name": payee.verified_name,
+        "masked": payee.masked,
+        "merchant_category_code": payee.merchant_category_code,
     }

@@ -14,9 +14,7 @@ Serialising a payer's links: linking, unlinking and moving the primary take a tr
 advisory lock on the payer, so "the first account becomes primary" and "one linked row per
 account" hold under concurrent requests without a unique-violation 500.
 
-Events (``psp.bank_account.*``, ``psp.upi_pin.*``) are recorded in the payer's own scope, like
-identity's; their object is the bank account's rendering, which holds no PIN, no full account
-number and no account reference.
+Events (``events.py``) are recorded in the payer's own scope, like identity's.
 """
 
 from __future__ import annotations
@@ -26,14 +24,13 @@ import builtins
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.ids import new_id
@@ -66,6 +63,7 @@ from beyondpay.psp.banking.errors import (
     PinNotSetError,
     PinRejectedError,
 )
+from beyondpay.psp.banking.events import BankingEvent, record
 from beyondpay.psp.banking.models import BankAccountRow, CardCheckRow, UpiPinRow
 from beyondpay.psp.banking.pins import PinHash, hash_pin, needs_rehash, verify_pin
 from beyondpay.psp.banking.schemas import (
@@ -73,10 +71,9 @@ from beyondpay.psp.banking.schemas import (
     PinChangeParams,
     PinSetParams,
     PinState,
-    bank_account_object,
 )
 from beyondpay.psp.identity.errors import PayerFrozenError
-from beyondpay.psp.identity.service import PSP_LIVEMODE, PayerRow, payer_service
+from beyondpay.psp.identity.service import PayerRow, payer_service
 from beyondpay.rails.protocol import BankAccountInfo
 from beyondpay.rails.service import account_balance, discover_accounts, verify_debit_card
 
@@ -99,23 +96,6 @@ class Discovered:
 
 async def _lock_payer(session: AsyncSession, payer_id: str) -> None:
     await session.execute(_LOCK, {"name": f"psp_banking:{payer_id}"})
-
-
-async def _record(
-    session: AsyncSession,
-    row: BankAccountRow,
-    type: str,
-    pin: PinState,
-    previous_attributes: dict[str, Any] | None = None,
-) -> None:
-    await event_service.record(
-        session,
-        merchant_id=row.payer_id,
-        livemode=PSP_LIVEMODE,
-        type=type,
-        object=bank_account_object(row, pin),
-        previous_attributes=previous_attributes,
-    )
 
 
 def _pin_state(row: UpiPinRow | None) -> PinState:
@@ -268,7 +248,9 @@ class BankAccountService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, row, "psp.bank_account.linked", await self.pin_state(session, row))
+        await record(
+            session, row, BankingEvent.bank_account_linked, await self.pin_state(session, row)
+        )
         return row
 
     async def _discovered(
@@ -355,10 +337,10 @@ class BankAccountService:
         # primary per payer at every statement.
         row.is_primary, row.updated_at = primary, utcnow()
         await session.flush()
-        await _record(
+        await record(
             session,
             row,
-            "psp.bank_account.updated",
+            BankingEvent.bank_account_updated,
             await self.pin_state(session, row),
             previous_attributes={"is_primary": not primary},
         )
@@ -375,7 +357,9 @@ class BankAccountService:
         now = utcnow()
         row.status, row.is_primary, row.unlinked_at, row.updated_at = "unlinked", False, now, now
         await session.flush()
-        await _record(session, row, "psp.bank_account.unlinked", await self.pin_state(session, row))
+        await record(
+            session, row, BankingEvent.bank_account_unlinked, await self.pin_state(session, row)
+        )
         if was_primary:
             remaining = await self.list(session, payer_id)
             if remaining:
@@ -421,7 +405,7 @@ class BankAccountService:
         await session.execute(
             statement.on_conflict_do_update(index_elements=[UpiPinRow.account_ref], set_=values)
         )
-        await _record(session, row, "psp.upi_pin.set", PinState.set)
+        await record(session, row, BankingEvent.upi_pin_set, PinState.set)
         return row
 
     async def change_pin(
@@ -446,7 +430,7 @@ class BankAccountService:
         _store_hash(pin, fresh)
         pin.set_at = pin.updated_at = utcnow()
         await session.flush()
-        await _record(session, row, "psp.upi_pin.changed", PinState.set)
+        await record(session, row, BankingEvent.upi_pin_changed, PinState.set)
         return row
 
     async def balance(
@@ -526,7 +510,7 @@ class BankAccountService:
             row.locked_at = now
         await session.flush()
         if outcome.locked:
-            await _record(session, account, "psp.upi_pin.locked", PinState.locked)
+            await record(session, account, BankingEvent.upi_pin_locked, PinState.locked)
             raise PinLockedError(
                 f"The UPI PIN is incorrect, and locked after {PIN_TRIES_MAX} wrong tries. Set it"
                 " again with the account's debit card (POST /v1/psp/bank_accounts/{id}/pin).",

@@ -1,39 +1,33 @@
-"""PSP identity routes under ``/v1/psp``: OTP, sign-up, login, sessions, the payer, the SMS sink.
+"""PSP identity routes under ``/v1/psp``: OTP, sign-up, login, sessions, the payer, devices,
+passkeys, handoffs and the sandbox's SMS sink.
 
-Every POST goes through ``api.mutation.run_mutation`` (idempotent with ``Idempotency-Key``,
-audited). Routes before a session are scoped by the credential they present
-(:func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens are sealed.
+Routes before a session are scoped by the credential they present (a ``Caller`` parameter built
+by :func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens are sealed.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from pydantic import SecretStr
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
-from beyondpay.api.params import body, query
+from beyondpay.api.lists import list_object
+from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
+from beyondpay.api.routing import Body, DatabaseDep, Query, RingDep, Router
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.settings import Settings
-from beyondpay.psp.identity.auth import PayerContext, PayerDep, public_caller
-from beyondpay.psp.identity.domain import OtpPurpose, mask_mobile, normalise_mobile
-from beyondpay.psp.identity.errors import (
-    BoundDeviceRequiredError,
-    DeviceLinkRequiredError,
-    MobileAlreadyRegisteredError,
-    PayerFrozenError,
-    RefreshTokenReusedError,
-    SmsSenderMissingError,
-)
-from beyondpay.psp.identity.models import PayerRow
+from beyondpay.kit.upi import mask_mobile
+from beyondpay.merchants.domain import Caller
+from beyondpay.psp.identity.auth import PayerDep, public_caller
+from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
+from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
 from beyondpay.psp.identity.schemas import (
     DeviceBindParams,
     DeviceLinkParams,
@@ -66,11 +60,14 @@ from beyondpay.psp.identity.schemas import (
     challenge_object,
     device_link_object,
     device_object,
+    handoff_object,
+    logout_object,
     otp_object,
     passkey_object,
     payer_object,
     sandbox_sms_object,
     session_object,
+    sim_attestation_object,
 )
 from beyondpay.psp.identity.service import (
     IssuedSession,
@@ -78,6 +75,7 @@ from beyondpay.psp.identity.service import (
     device_service,
     handoff_service,
     otp_service,
+    passkey_enrolment_service,
     passkey_service,
     payer_service,
     sandbox_sms_service,
@@ -85,15 +83,18 @@ from beyondpay.psp.identity.service import (
     signup_service,
 )
 
-router = APIRouter(prefix="/v1/psp", tags=["psp"])
+router = Router(prefix="/v1/psp", tags=["psp"])
 
 ACCESS_PUBLIC = "payer: none (before a session)"
 ACCESS_PAYER = "payer"
 
+DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
+LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
 
-def _ring(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.key_ring
-    return ring
+
+def _issued(issued: IssuedSession) -> Outcome:
+    body = session_object(issued.row, issued.payer, issued.access_token, issued.refresh_token)
+    return Outcome(body, sealed=True)
 
 
 def _sandbox_on(request: Request) -> bool:
@@ -101,410 +102,342 @@ def _sandbox_on(request: Request) -> bool:
     return settings.psp_sandbox
 
 
-def _issued(issued: IssuedSession) -> Outcome:
-    body_ = session_object(issued.row, issued.payer, issued.access_token, issued.refresh_token)
-    return Outcome(body_, sealed=True)
+async def _sandbox_only(request: Request) -> None:
+    """The sandbox's routes answer 404 where the PSP is not a sandbox."""
+    if not _sandbox_on(request):
+        raise RouteNotFoundError.for_request(request.method, request.url.path)
+
+
+async def _sms_sender(request: Request) -> None:
+    if not _sandbox_on(request):
+        raise SmsSenderMissingError()
+
+
+SandboxOnly = Annotated[None, Depends(_sandbox_only)]
+SmsSender = Annotated[None, Depends(_sms_sender)]
+
+
+def _digits(mobile: SecretStr) -> str:
+    return normalise_mobile(mobile).get_secret_value()
+
+
+# The callers of the routes before a session: each scoped by the credential its request presents
+# (so an idempotent answer, which holds tokens, is replayed only to the same credential).
+
+
+async def _otp_caller(ring: RingDep, params: Body[OtpSendParams]) -> Caller:
+    return public_caller(ring, f"otp:{_digits(params.mobile)}")
+
+
+async def _signup_caller(ring: RingDep, params: Body[SignupParams]) -> Caller:
+    return public_caller(ring, f"signup:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
+
+
+async def _login_caller(ring: RingDep, params: Body[LoginParams]) -> Caller:
+    return public_caller(ring, f"login:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
+
+
+async def _refresh_caller(ring: RingDep, params: Body[RefreshParams]) -> Caller:
+    return public_caller(ring, f"refresh:{params.refresh_token.get_secret_value()}")
+
+
+async def _sim_caller(ring: RingDep, params: Body[SimAttestationParams]) -> Caller:
+    return public_caller(ring, f"sim:{_digits(params.mobile)}:{params.device_id}")
+
+
+async def _passkey_options_caller(ring: RingDep, params: Body[PasskeyLoginOptionsParams]) -> Caller:
+    return public_caller(ring, f"passkey-login:{_digits(params.mobile)}")
+
+
+async def _passkey_caller(ring: RingDep, params: Body[PasskeyLoginParams]) -> Caller:
+    return public_caller(ring, f"passkey:{params.challenge_id}:{params.credential}")
+
+
+async def _handoff_caller(ring: RingDep, params: Body[HandoffRedeemParams]) -> Caller:
+    return public_caller(ring, f"handoff:{params.qr_payload.get_secret_value()}")
 
 
 async def _checked_otp(
-    request: Request, mobile: SecretStr, purpose: OtpPurpose, code: SecretStr
+    database: Database, ring: KeyRing, mobile: SecretStr, purpose: OtpPurpose, code: SecretStr
 ) -> str:
     """The id of the OTP ``code`` matches, checked in a transaction of its own that commits a
     wrong try even though this request's answer is an error."""
-    database: Database = request.app.state.database
     async with database.unit_of_work() as own:
-        verdict = await otp_service.check(own, _ring(request), mobile, purpose, code)
+        verdict = await otp_service.check(own, ring, mobile, purpose, code)
     if verdict.failure is not None:
         raise verdict.failure
     invariant(verdict.otp_id is not None, "a verdict holds an OTP id or a failure")
     return verdict.otp_id or ""
 
 
-@router.post(
-    "/otp",
-    summary="Send a one-time password by SMS for sign-up or login",
-    **operation(body=OtpSendParams, returns=PspOtp, access=ACCESS_PUBLIC),
-)
-async def send_otp(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[OtpSendParams, Depends(body(OtpSendParams))],
-) -> Response:
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    caller = public_caller(ring, f"otp:{mobile.get_secret_value()}")
-    if not _sandbox_on(request):
-        raise SmsSenderMissingError()
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        payer = await payer_service.find_by_mobile(session, ring, mobile)
-        if params.purpose is OtpPurpose.signup and payer is not None:
-            raise MobileAlreadyRegisteredError(param="mobile")
-        row = await otp_service.send(
-            session,
-            ring,
-            mobile,
-            params.purpose,
-            deliver=params.purpose is OtpPurpose.signup or payer is not None,
-        )
-        return Outcome(otp_object(row, mask_mobile(mobile)))
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-@router.post(
-    "/signup",
-    summary="Sign up with the OTP sent to the mobile number: a new payer and a session",
-    **operation(body=SignupParams, returns=PspSession, access=ACCESS_PUBLIC),
-)
-async def sign_up(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[SignupParams, Depends(body(SignupParams))],
-) -> Response:
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    code = params.otp.get_secret_value()
-    caller = public_caller(ring, f"signup:{mobile.get_secret_value()}:{code}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        otp_id = await _checked_otp(request, mobile, OtpPurpose.signup, params.otp)
-        issued = await signup_service.sign_up(
-            session, ring, otp_id=otp_id, mobile=mobile, name=params.name
-        )
-        return _issued(issued)
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-@router.post(
-    "/login",
-    summary="Sign in with the OTP sent to the mobile number: a new session",
-    **operation(body=LoginParams, returns=PspSession, access=ACCESS_PUBLIC),
-)
-async def log_in(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[LoginParams, Depends(body(LoginParams))],
-) -> Response:
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    code = params.otp.get_secret_value()
-    caller = public_caller(ring, f"login:{mobile.get_secret_value()}:{code}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        otp_id = await _checked_otp(request, mobile, OtpPurpose.login, params.otp)
-        issued = await signup_service.log_in(
-            session, ring, otp_id=otp_id, mobile=mobile, device_id=params.device_id
-        )
-        return _issued(issued)
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-@router.post(
-    "/sessions/refresh",
-    summary="Exchange a refresh token for new access and refresh tokens",
-    **operation(body=RefreshParams, returns=PspSession, access=ACCESS_PUBLIC),
-)
-async def refresh_session(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[RefreshParams, Depends(body(RefreshParams))],
-) -> Response:
-    ring = _ring(request)
-    caller = public_caller(ring, f"refresh:{params.refresh_token.get_secret_value()}")
-    database: Database = request.app.state.database
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        try:
-            issued = await session_service.refresh(session, ring, params.refresh_token)
-        except RefreshTokenReusedError as error:
-            # This request's work rolls back with its error: the revocation commits on its own.
-            async with database.unit_of_work() as own:
-                await session_service.revoke(own, error.session_id, "refresh_token_reused")
-            raise
-        return _issued(issued)
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-@router.post(
-    "/logout",
-    summary="End this session",
-    **operation(body=NoParams, returns=PspLogout, access=ACCESS_PAYER),
-)
-async def log_out(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        ended = await session_service.revoke(session, payer.session_id, "logout")
-        return Outcome({"object": "psp_logout", "sessions_revoked": int(ended)})
-
-    return await run_mutation(request, session, payer.caller, params, execute)
-
-
-@router.post(
-    "/logout_everywhere",
-    summary="End every session of the payer, on every device",
-    **operation(body=NoParams, returns=PspLogout, access=ACCESS_PAYER),
-)
-async def log_out_everywhere(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        ended = await session_service.revoke_everywhere(session, payer.payer_id)
-        return Outcome({"object": "psp_logout", "sessions_revoked": ended})
-
-    return await run_mutation(request, session, payer.caller, params, execute)
-
-
-@router.get(
-    "/me",
-    summary="The signed-in payer",
-    **operation(returns=PspPayer, access=ACCESS_PAYER),
-)
-async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
-    row = await payer_service.get(session, payer.payer_id)
-    return json_response(payer_object(row))
-
-
-@router.get(
-    "/sandbox/sms",
-    summary="Sandbox: the SMS messages sent to a mobile number (newest first)",
-    **operation(query=SandboxSmsParams, returns=PspSandboxSmsList, access=ACCESS_PUBLIC),
-)
-async def list_sandbox_sms(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[SandboxSmsParams, Depends(query(SandboxSmsParams))],
-) -> Response:
-    if not _sandbox_on(request):
-        raise RouteNotFoundError.for_request(request.method, request.url.path)
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
-    masked = mask_mobile(mobile)
-    return json_response(
-        {
-            "object": "list",
-            "url": request.url.path,
-            "has_more": len(messages) == params.limit,
-            "data": [sandbox_sms_object(row, masked, text) for row, text in messages],
-        }
-    )
-
-
-# ---- devices ----------------------------------------------------------------------------------
-
-DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
-LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
-
-
-@router.post(
-    "/sandbox/sim_attestations",
-    summary="Sandbox: attest that the SIM with this number sent its SMS from this device",
-    **operation(body=SimAttestationParams, returns=PspSimAttestation, access=ACCESS_PUBLIC),
-)
-async def attest_sim(
-    request: Request,
-    session: SessionDep,
-    params: Annotated[SimAttestationParams, Depends(body(SimAttestationParams))],
-) -> Response:
-    if not _sandbox_on(request):
-        raise RouteNotFoundError.for_request(request.method, request.url.path)
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    caller = public_caller(ring, f"sim:{mobile.get_secret_value()}:{params.device_id}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        token, expires_at = device_service.attest_sim(ring, mobile, params.device_id)
-        answer = {
-            "object": "psp_sim_attestation",
-            "mobile": mask_mobile(mobile),
-            "device": params.device_id,
-            "binding_token": token,
-            "expires_at": int(expires_at.timestamp()),
-        }
-        return Outcome(answer, sealed=True)
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-async def _counted_attempt(request: Request, payer_id: str, device_id: str) -> None:
+async def _counted_attempt(database: Database, payer_id: str, device_id: str) -> None:
     """Counts a binding attempt in a transaction of its own (it counts even when this request
     fails), and refuses a blocked device."""
-    database: Database = request.app.state.database
     async with database.unit_of_work() as own:
         refusal = await device_service.count_attempt(own, payer_id, device_id)
     if refusal is not None:
         raise refusal
 
 
+# ---- OTP, sign-up, login and sessions ---------------------------------------------------------
+
+
+@router.post(
+    "/otp",
+    summary="Send a one-time password by SMS for sign-up or login",
+    returns=PspOtp,
+    access=ACCESS_PUBLIC,
+)
+async def send_otp(
+    session: SessionDep,
+    ring: RingDep,
+    params: Body[OtpSendParams],
+    caller: Annotated[Caller, Depends(_otp_caller)],
+    _: SmsSender,
+) -> Outcome:
+    mobile = normalise_mobile(params.mobile)
+    row = await otp_service.request(session, ring, mobile, params.purpose)
+    return Outcome(otp_object(row, mask_mobile(mobile)))
+
+
+@router.post(
+    "/signup",
+    summary="Sign up with the OTP sent to the mobile number: a new payer and a session",
+    returns=PspSession,
+    access=ACCESS_PUBLIC,
+)
+async def sign_up(
+    session: SessionDep,
+    database: DatabaseDep,
+    ring: RingDep,
+    params: Body[SignupParams],
+    caller: Annotated[Caller, Depends(_signup_caller)],
+) -> Outcome:
+    mobile = normalise_mobile(params.mobile)
+    otp_id = await _checked_otp(database, ring, mobile, OtpPurpose.signup, params.otp)
+    return _issued(
+        await signup_service.sign_up(session, ring, otp_id=otp_id, mobile=mobile, name=params.name)
+    )
+
+
+@router.post(
+    "/login",
+    summary="Sign in with the OTP sent to the mobile number: a new session",
+    returns=PspSession,
+    access=ACCESS_PUBLIC,
+)
+async def log_in(
+    session: SessionDep,
+    database: DatabaseDep,
+    ring: RingDep,
+    params: Body[LoginParams],
+    caller: Annotated[Caller, Depends(_login_caller)],
+) -> Outcome:
+    mobile = normalise_mobile(params.mobile)
+    otp_id = await _checked_otp(database, ring, mobile, OtpPurpose.login, params.otp)
+    issued = await signup_service.log_in(
+        session, ring, otp_id=otp_id, mobile=mobile, device_id=params.device_id
+    )
+    return _issued(issued)
+
+
+@router.post(
+    "/sessions/refresh",
+    summary="Exchange a refresh token for new access and refresh tokens",
+    returns=PspSession,
+    access=ACCESS_PUBLIC,
+)
+async def refresh_session(
+    session: SessionDep,
+    database: DatabaseDep,
+    ring: RingDep,
+    params: Body[RefreshParams],
+    caller: Annotated[Caller, Depends(_refresh_caller)],
+) -> Outcome:
+    try:
+        return _issued(await session_service.refresh(session, ring, params.refresh_token))
+    except RefreshTokenReusedError as error:
+        # This request's work rolls back with its error: the revocation commits on its own.
+        async with database.unit_of_work() as own:
+            await session_service.revoke(own, error.session_id, "refresh_token_reused")
+        raise
+
+
+@router.post("/logout", summary="End this session", returns=PspLogout, access=ACCESS_PAYER)
+async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke(session, payer.session_id, "logout")
+    return Outcome(logout_object(int(ended)))
+
+
+@router.post(
+    "/logout_everywhere",
+    summary="End every session of the payer, on every device",
+    returns=PspLogout,
+    access=ACCESS_PAYER,
+)
+async def log_out_everywhere(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke_everywhere(session, payer.payer_id)
+    return Outcome(logout_object(ended))
+
+
+@router.get("/me", summary="The signed-in payer", returns=PspPayer, access=ACCESS_PAYER)
+async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
+    return json_response(payer_object(await payer_service.get(session, payer.payer_id)))
+
+
+@router.get(
+    "/sandbox/sms",
+    summary="Sandbox: the SMS messages sent to a mobile number (newest first)",
+    returns=PspSandboxSmsList,
+    access=ACCESS_PUBLIC,
+)
+async def list_sandbox_sms(
+    request: Request,
+    session: SessionDep,
+    ring: RingDep,
+    params: Query[SandboxSmsParams],
+    _: SandboxOnly,
+) -> Response:
+    mobile = normalise_mobile(params.mobile)
+    messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
+    masked = mask_mobile(mobile)
+    data = [sandbox_sms_object(row, masked, text) for row, text in messages]
+    return json_response(list_object(request.url.path, data, len(messages) == params.limit))
+
+
+# ---- devices ----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/sandbox/sim_attestations",
+    summary="Sandbox: attest that the SIM with this number sent its SMS from this device",
+    returns=PspSimAttestation,
+    access=ACCESS_PUBLIC,
+)
+async def attest_sim(
+    ring: RingDep,
+    params: Body[SimAttestationParams],
+    _: SandboxOnly,
+    caller: Annotated[Caller, Depends(_sim_caller)],
+) -> Outcome:
+    mobile = normalise_mobile(params.mobile)
+    token, expires_at = device_service.attest_sim(ring, mobile, params.device_id)
+    answer = sim_attestation_object(mask_mobile(mobile), params.device_id, token, expires_at)
+    return Outcome(answer, sealed=True)
+
+
 @router.post(
     "/devices",
     summary="Bind this device to the payer (the first device, or a further one with a passkey)",
-    **operation(body=DeviceBindParams, returns=PspDevice, access=ACCESS_PAYER),
+    returns=PspDevice,
+    access=ACCESS_PAYER,
 )
 async def bind_device(
-    request: Request,
     session: SessionDep,
+    database: DatabaseDep,
+    ring: RingDep,
     payer: PayerDep,
-    params: Annotated[DeviceBindParams, Depends(body(DeviceBindParams))],
-) -> Response:
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        await _counted_attempt(request, payer.payer_id, params.device_id)
-        row = await payer_service.get(session, payer.payer_id)
-        device_service.check_binding_token(ring, row, params.device_id, params.binding_token)
-        already = await device_service.active(session, payer.payer_id, params.device_id)
-        if already is None and await device_service.has_active(session, payer.payer_id):
-            if params.challenge_id is None or params.credential is None:
-                raise DeviceLinkRequiredError()
-            await passkey_service.verify_step_up(
-                session, payer.payer_id, params.credential, params.challenge_id
-            )
-        device = await device_service.bind(
-            session,
-            payer.payer_id,
-            params.device_id,
-            name=params.name,
-            platform=params.platform,
-            session_id=payer.session_id,
-        )
-        return Outcome(device_object(device, params.device_id))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    params: Body[DeviceBindParams],
+) -> Outcome:
+    await _counted_attempt(database, payer.payer_id, params.device_id)
+    device = await device_service.bind_attested(
+        session, ring, payer.payer_id, payer.session_id, params
+    )
+    return Outcome(device_object(device, params.device_id))
 
 
 @router.get(
     "/devices",
     summary="The payer's devices, newest first",
-    **operation(returns=PspDeviceList, access=ACCESS_PAYER),
+    returns=PspDeviceList,
+    access=ACCESS_PAYER,
 )
 async def list_devices(request: Request, session: SessionDep, payer: PayerDep) -> Response:
     rows = await device_service.list(session, payer.payer_id)
     data = [device_object(row, payer.device_id) for row in rows]
-    return json_response(
-        {"object": "list", "url": request.url.path, "has_more": False, "data": data}
-    )
+    return json_response(list_object(request.url.path, data, has_more=False))
 
 
 @router.post(
     "/devices/{device}/revoke",
     summary="Unbind a device: its sessions stop working at once",
-    **operation(body=NoParams, returns=PspDevice, access=ACCESS_PAYER),
+    returns=PspDevice,
+    access=ACCESS_PAYER,
 )
 async def revoke_device(
-    device: DeviceParam,
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await device_service.revoke(session, payer.payer_id, device)
-        return Outcome(device_object(row, payer.device_id))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    device: DeviceParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    row = await device_service.revoke(session, payer.payer_id, device)
+    return Outcome(device_object(row, payer.device_id))
 
 
 @router.post(
     "/device_links",
     summary="Ask to link this device; one of the payer's bound devices approves",
-    **operation(body=DeviceLinkParams, returns=PspDeviceLink, access=ACCESS_PAYER),
+    returns=PspDeviceLink,
+    access=ACCESS_PAYER,
 )
 async def request_device_link(
-    request: Request,
     session: SessionDep,
+    database: DatabaseDep,
+    ring: RingDep,
     payer: PayerDep,
-    params: Annotated[DeviceLinkParams, Depends(body(DeviceLinkParams))],
-) -> Response:
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        await _counted_attempt(request, payer.payer_id, params.device_id)
-        row = await device_link_service.request(
-            session,
-            ring,
-            payer.payer_id,
-            payer.session_id,
-            device_id=params.device_id,
-            binding_token=params.binding_token,
-            name=params.name,
-            platform=params.platform,
-        )
-        return Outcome(device_link_object(row))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    params: Body[DeviceLinkParams],
+) -> Outcome:
+    await _counted_attempt(database, payer.payer_id, params.device_id)
+    row = await device_link_service.request(
+        session,
+        ring,
+        payer.payer_id,
+        payer.session_id,
+        device_id=params.device_id,
+        binding_token=params.binding_token,
+        name=params.name,
+        platform=params.platform,
+    )
+    return Outcome(device_link_object(row))
 
 
 @router.get(
     "/device_links",
     summary="Link requests waiting for approval",
-    **operation(returns=PspDeviceLinkList, access=ACCESS_PAYER),
+    returns=PspDeviceLinkList,
+    access=ACCESS_PAYER,
 )
 async def list_device_links(request: Request, session: SessionDep, payer: PayerDep) -> Response:
     rows = await device_link_service.pending(session, payer.payer_id)
     data = [device_link_object(row) for row in rows]
-    return json_response(
-        {"object": "list", "url": request.url.path, "has_more": False, "data": data}
-    )
-
-
-async def _decide_link(
-    request: Request,
-    session: SessionDep,
-    payer: PayerContext,
-    link: str,
-    params: NoParams,
-    *,
-    approve: bool,
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await device_link_service.decide(
-            session, payer.payer_id, payer.device_id, link, approve=approve
-        )
-        return Outcome(device_link_object(row))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    return json_response(list_object(request.url.path, data, has_more=False))
 
 
 @router.post(
     "/device_links/{link}/approve",
     summary="Approve a link request from a session on a bound device: the device is bound",
-    **operation(body=NoParams, returns=PspDeviceLink, access=ACCESS_PAYER),
+    returns=PspDeviceLink,
+    access=ACCESS_PAYER,
 )
 async def approve_device_link(
-    link: LinkParam,
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    return await _decide_link(request, session, payer, link, params, approve=True)
+    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    row = await device_link_service.decide(
+        session, payer.payer_id, payer.device_id, link, approve=True
+    )
+    return Outcome(device_link_object(row))
 
 
 @router.post(
     "/device_links/{link}/decline",
     summary="Decline a link request from a session on a bound device",
-    **operation(body=NoParams, returns=PspDeviceLink, access=ACCESS_PAYER),
+    returns=PspDeviceLink,
+    access=ACCESS_PAYER,
 )
 async def decline_device_link(
-    link: LinkParam,
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    return await _decide_link(request, session, payer, link, params, approve=False)
+    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    row = await device_link_service.decide(
+        session, payer.payer_id, payer.device_id, link, approve=False
+    )
+    return Outcome(device_link_object(row))
 
 
 # ---- freeze -----------------------------------------------------------------------------------
@@ -513,38 +446,22 @@ async def decline_device_link(
 @router.post(
     "/freeze",
     summary="Freeze the payer: no payment leaves until unfrozen with a passkey",
-    **operation(body=NoParams, returns=PspPayer, access=ACCESS_PAYER),
+    returns=PspPayer,
+    access=ACCESS_PAYER,
 )
-async def freeze(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        return Outcome(payer_object(await payer_service.freeze(session, payer.payer_id)))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+async def freeze(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
+    return Outcome(payer_object(await payer_service.freeze(session, payer.payer_id)))
 
 
 @router.post(
     "/unfreeze",
     summary="Unfreeze the payer with a passkey step-up",
-    **operation(body=StepUpParams, returns=PspPayer, access=ACCESS_PAYER),
+    returns=PspPayer,
+    access=ACCESS_PAYER,
 )
-async def unfreeze(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[StepUpParams, Depends(body(StepUpParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        await passkey_service.verify_step_up(
-            session, payer.payer_id, params.credential, params.challenge_id
-        )
-        return Outcome(payer_object(await payer_service.unfreeze(session, payer.payer_id)))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpParams]) -> Outcome:
+    row = await payer_service.unfreeze_with_passkey(session, payer.payer_id, params)
+    return Outcome(payer_object(row))
 
 
 # ---- passkeys ---------------------------------------------------------------------------------
@@ -553,131 +470,84 @@ async def unfreeze(
 @router.post(
     "/passkeys/registration_options",
     summary="Start registering a passkey (from a session on a bound device)",
-    **operation(body=NoParams, returns=PspPasskeyChallenge, access=ACCESS_PAYER),
+    returns=PspPasskeyChallenge,
+    access=ACCESS_PAYER,
 )
 async def passkey_registration_options(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await _passkey_registrant(session, payer)
-        challenge = await passkey_service.registration_options(session, row)
-        return Outcome(challenge_object(challenge.row, challenge.options))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
-
-
-async def _passkey_registrant(session: SessionDep, payer: PayerContext) -> PayerRow:
-    """Only a session on a bound device adds a passkey, and never while frozen: a passkey links
-    devices and lifts a freeze, so an OTP (a SIM swap) alone must not be enough to add one."""
-    if payer.device_id is None or (
-        await device_service.active(session, payer.payer_id, payer.device_id) is None
-    ):
-        raise BoundDeviceRequiredError()
-    row = await payer_service.get(session, payer.payer_id)
-    if payer_service.is_frozen(row):
-        raise PayerFrozenError()
-    return row
+    session: SessionDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    challenge = await passkey_enrolment_service.options(session, payer.payer_id, payer.device_id)
+    return Outcome(challenge_object(challenge.row, challenge.options))
 
 
 @router.post(
     "/passkeys",
     summary="Finish registering a passkey with the authenticator's credential",
-    **operation(body=PasskeyCreateParams, returns=PspPasskey, access=ACCESS_PAYER),
+    returns=PspPasskey,
+    access=ACCESS_PAYER,
 )
 async def create_passkey(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[PasskeyCreateParams, Depends(body(PasskeyCreateParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        await _passkey_registrant(session, payer)
-        row = await passkey_service.register(
-            session, payer.payer_id, params.challenge_id, params.credential, params.name
-        )
-        return Outcome(passkey_object(row))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    session: SessionDep, payer: PayerDep, params: Body[PasskeyCreateParams]
+) -> Outcome:
+    row = await passkey_enrolment_service.register(session, payer.payer_id, payer.device_id, params)
+    return Outcome(passkey_object(row))
 
 
 @router.get(
     "/passkeys",
     summary="The payer's passkeys",
-    **operation(returns=PspPasskeyList, access=ACCESS_PAYER),
+    returns=PspPasskeyList,
+    access=ACCESS_PAYER,
 )
 async def list_passkeys(request: Request, session: SessionDep, payer: PayerDep) -> Response:
     rows = await passkey_service.list(session, payer.payer_id)
     data = [passkey_object(row) for row in rows]
-    return json_response(
-        {"object": "list", "url": request.url.path, "has_more": False, "data": data}
-    )
+    return json_response(list_object(request.url.path, data, has_more=False))
 
 
 @router.post(
     "/passkeys/step_up/options",
     summary="A challenge for a passkey step-up (unfreeze, linking a device, …)",
-    **operation(body=NoParams, returns=PspPasskeyChallenge, access=ACCESS_PAYER),
+    returns=PspPasskeyChallenge,
+    access=ACCESS_PAYER,
 )
 async def passkey_step_up_options(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        challenge = await passkey_service.step_up_options(session, payer.payer_id)
-        return Outcome(challenge_object(challenge.row, challenge.options))
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    session: SessionDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    challenge = await passkey_service.step_up_options(session, payer.payer_id)
+    return Outcome(challenge_object(challenge.row, challenge.options))
 
 
 @router.post(
     "/passkeys/login/options",
     summary="A challenge to sign in with a passkey",
-    **operation(body=PasskeyLoginOptionsParams, returns=PspPasskeyChallenge, access=ACCESS_PUBLIC),
+    returns=PspPasskeyChallenge,
+    access=ACCESS_PUBLIC,
 )
 async def passkey_login_options(
-    request: Request,
     session: SessionDep,
-    params: Annotated[PasskeyLoginOptionsParams, Depends(body(PasskeyLoginOptionsParams))],
-) -> Response:
-    ring = _ring(request)
-    mobile = normalise_mobile(params.mobile)
-    caller = public_caller(ring, f"passkey-login:{mobile.get_secret_value()}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await payer_service.find_by_mobile(session, ring, mobile)
-        challenge = await passkey_service.login_options(session, row)
-        return Outcome(challenge_object(challenge.row, challenge.options))
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PasskeyLoginOptionsParams],
+    caller: Annotated[Caller, Depends(_passkey_options_caller)],
+) -> Outcome:
+    payer = await payer_service.find_by_mobile(session, ring, normalise_mobile(params.mobile))
+    challenge = await passkey_service.login_options(session, payer)
+    return Outcome(challenge_object(challenge.row, challenge.options))
 
 
 @router.post(
     "/passkeys/login",
     summary="Sign in with a passkey: a new session",
-    **operation(body=PasskeyLoginParams, returns=PspSession, access=ACCESS_PUBLIC),
+    returns=PspSession,
+    access=ACCESS_PUBLIC,
 )
 async def passkey_login(
-    request: Request,
     session: SessionDep,
-    params: Annotated[PasskeyLoginParams, Depends(body(PasskeyLoginParams))],
-) -> Response:
-    ring = _ring(request)
-    caller = public_caller(ring, f"passkey:{params.challenge_id}:{params.credential}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        payer_id = await passkey_service.verify_login(
-            session, params.challenge_id, params.credential
-        )
-        row = await payer_service.get(session, payer_id)
-        device_id = await device_service.checked(session, payer_id, params.device_id)
-        return _issued(await session_service.start(session, ring, row, device_id))
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[PasskeyLoginParams],
+    caller: Annotated[Caller, Depends(_passkey_caller)],
+) -> Outcome:
+    return _issued(await signup_service.log_in_with_passkey(session, ring, params))
 
 
 # ---- handoffs ---------------------------------------------------------------------------------
@@ -686,43 +556,26 @@ async def passkey_login(
 @router.post(
     "/handoffs",
     summary="A one-time code (for a QR) that hands a session to another client",
-    **operation(body=NoParams, returns=PspHandoff, access=ACCESS_PAYER),
+    returns=PspHandoff,
+    access=ACCESS_PAYER,
 )
 async def create_handoff(
-    request: Request,
-    session: SessionDep,
-    payer: PayerDep,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        issued = await handoff_service.create(session, ring, payer.payer_id, payer.device_id)
-        answer = {
-            "id": issued.row.id,
-            "object": "psp_handoff",
-            "qr_payload": issued.qr_payload.get_secret_value(),
-            "expires_at": int(issued.row.expires_at.timestamp()),
-        }
-        return Outcome(answer, sealed=True)
-
-    return await run_mutation(request, session, payer.caller, params, execute)
+    session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
+) -> Outcome:
+    issued = await handoff_service.create(session, ring, payer.payer_id, payer.device_id)
+    return Outcome(handoff_object(issued.row, issued.qr_payload), sealed=True)
 
 
 @router.post(
     "/handoffs/redeem",
     summary="Redeem a handoff code once: a session for this client",
-    **operation(body=HandoffRedeemParams, returns=PspSession, access=ACCESS_PUBLIC),
+    returns=PspSession,
+    access=ACCESS_PUBLIC,
 )
 async def redeem_handoff(
-    request: Request,
     session: SessionDep,
-    params: Annotated[HandoffRedeemParams, Depends(body(HandoffRedeemParams))],
-) -> Response:
-    ring = _ring(request)
-    caller = public_caller(ring, f"handoff:{params.qr_payload.get_secret_value()}")
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        return _issued(await handoff_service.redeem(session, ring, params.qr_payload))
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[HandoffRedeemParams],
+    caller: Annotated[Caller, Depends(_handoff_caller)],
+) -> Outcome:
+    return _issued(await handoff_service.redeem(session, ring, params.qr_payload))

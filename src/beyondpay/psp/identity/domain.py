@@ -21,6 +21,8 @@ from pydantic import SecretStr
 from beyondpay.kit.errors import InvalidRequestError
 from beyondpay.merchants.domain import Caller
 
+# Every PSP object and event is test mode: the PSP runs on the sandbox banks.
+PSP_LIVEMODE: Final = False
 MOBILE_DIGITS: Final = 10
 OTP_DIGITS: Final = 6
 OTP_TTL_S: Final = 5 * 60
@@ -97,12 +99,6 @@ def normalise_mobile(mobile: SecretStr, param: str = "mobile") -> SecretStr:
     if not _MOBILE.fullmatch(text):
         raise MobileInvalidError(param=param)
     return SecretStr(text)
-
-
-def mask_mobile(mobile: SecretStr) -> str:
-    """``******3210``: the last four digits, as an app shows a number it sent an SMS to."""
-    digits = mobile.get_secret_value()
-    return "*" * (len(digits) - 4) + digits[-4:]
 
 
 def mobile_label(mobile: SecretStr) -> str:

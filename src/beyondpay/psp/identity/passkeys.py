@@ -34,7 +34,6 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.module_settings import ModuleSettings
@@ -51,6 +50,7 @@ from beyondpay.psp.identity.errors import (
     PasskeySignCountError,
     PasskeysMaxError,
 )
+from beyondpay.psp.identity.events import IdentityEvent, record
 from beyondpay.psp.identity.models import PasskeyChallengeRow, PasskeyRow, PayerRow
 from beyondpay.psp.identity.schemas import passkey_object
 
@@ -58,7 +58,6 @@ RP_NAME: Final = "beyondpay"
 CHALLENGE_BYTES: Final = 32
 CREDENTIAL_CHARS_MAX: Final = 16_384
 PASSKEY_NAME_CHARS_MAX: Final = 100
-_PSP_LIVEMODE: Final = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +82,6 @@ def configure(settings: Settings) -> RelyingParty:
 
 def relying_party() -> RelyingParty:
     return CONFIG.current()
-
-
-async def _record(session: AsyncSession, payer_id: str, type: str, object: dict[str, Any]) -> None:
-    await event_service.record(
-        session, merchant_id=payer_id, livemode=_PSP_LIVEMODE, type=type, object=object
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +171,7 @@ class PasskeyService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, payer_id, "psp.passkey.created", passkey_object(row))
+        await record(session, payer_id, IdentityEvent.passkey_created, passkey_object(row))
         return row
 
     async def login_options(self, session: AsyncSession, payer: PayerRow | None) -> Challenge:

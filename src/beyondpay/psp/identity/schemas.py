@@ -405,6 +405,32 @@ def challenge_object(row: PasskeyChallengeRow, options: dict[str, Any]) -> dict[
     }
 
 
+def handoff_object(row: HandoffRow, qr_payload: SecretStr) -> dict[str, Any]:
+    """The answer that hands the QR payload over: the only place it is ever shown."""
+    return {
+        "id": row.id,
+        "object": "psp_handoff",
+        "qr_payload": qr_payload.get_secret_value(),
+        "expires_at": int(row.expires_at.timestamp()),
+    }
+
+
+def logout_object(sessions_revoked: int) -> dict[str, Any]:
+    return {"object": "psp_logout", "sessions_revoked": sessions_revoked}
+
+
+def sim_attestation_object(
+    mobile_masked: str, device_id: str, binding_token: str, expires_at: Any
+) -> dict[str, Any]:
+    return {
+        "object": "psp_sim_attestation",
+        "mobile": mobile_masked,
+        "device": device_id,
+        "binding_token": binding_token,
+        "expires_at": int(expires_at.timestamp()),
+    }
+
+
 def handoff_event_object(row: HandoffRow) -> dict[str, Any]:
     """A handoff as events show it: never its QR payload."""
     return {

@@ -3,11 +3,7 @@
 Other parts of the PSP reach identity only through the services here (``payer_service``,
 ``session_service``, and in phase 2 ``device_service`` and ``passkey_service``).
 
-Events: a payer is its own scope. Events are kept per ``(merchant_id, livemode)``; PSP events use
-the payer's id as ``merchant_id`` and ``livemode`` false, exactly as the payer's
-:class:`~beyondpay.merchants.domain.Caller` does for idempotency keys and the audit trail, so
-each payer's events are numbered gap-free in their own sequence. No event holds a mobile number
-(only its masked form), an OTP or a token.
+Events (``events.py``): a payer is its own scope, with its own gap-free sequence of events.
 
 OTPs record no events: an OTP is a credential that exists before any payer does (sign-up), and
 each send is in the audit trail of the request that made it.
@@ -19,18 +15,18 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from pydantic import SecretStr
 from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.upi import mask_mobile
 from beyondpay.psp.identity.domain import (
     ACCESS_TOKEN_PREFIX,
     ACCESS_TOKEN_TTL_S,
@@ -45,6 +41,7 @@ from beyondpay.psp.identity.domain import (
     OTP_SEND_WINDOW_S,
     OTP_SENDS_MAX,
     OTP_TTL_S,
+    PSP_LIVEMODE,
     REFRESH_TOKEN_PREFIX,
     REFRESH_TOKEN_TTL_S,
     DeviceLinkStatus,
@@ -58,7 +55,6 @@ from beyondpay.psp.identity.domain import (
     handoff_payload,
     handoff_secret,
     is_otp_shaped,
-    mask_mobile,
     mobile_label,
     new_otp_code,
     new_token,
@@ -72,6 +68,7 @@ from beyondpay.psp.identity.errors import (
     BoundDeviceRequiredError,
     DeviceBindingBlockedError,
     DeviceLinkInvalidError,
+    DeviceLinkRequiredError,
     DeviceNotBoundError,
     DevicesMaxError,
     HandoffInvalidError,
@@ -80,10 +77,12 @@ from beyondpay.psp.identity.errors import (
     OtpExpiredError,
     OtpInvalidError,
     OtpSendLimitError,
+    PayerFrozenError,
     RefreshTokenInvalidError,
     RefreshTokenReusedError,
     SessionInvalidError,
 )
+from beyondpay.psp.identity.events import IdentityEvent, record
 from beyondpay.psp.identity.models import (
     BindingAttemptRow,
     DeviceBlockRow,
@@ -91,13 +90,18 @@ from beyondpay.psp.identity.models import (
     DeviceRow,
     HandoffRow,
     OtpRow,
+    PasskeyRow,
     PayerRow,
     RetiredRefreshTokenRow,
     SandboxSmsRow,
     SessionRow,
 )
-from beyondpay.psp.identity.passkeys import passkey_service
+from beyondpay.psp.identity.passkeys import Challenge, passkey_service
 from beyondpay.psp.identity.schemas import (
+    DeviceBindParams,
+    PasskeyCreateParams,
+    PasskeyLoginParams,
+    StepUpParams,
     device_link_object,
     device_object,
     handoff_event_object,
@@ -106,6 +110,7 @@ from beyondpay.psp.identity.schemas import (
 )
 
 __all__ = [
+    "PSP_LIVEMODE",
     "DeviceRow",
     "IssuedHandoff",
     "IssuedSession",
@@ -116,6 +121,7 @@ __all__ = [
     "device_service",
     "handoff_service",
     "otp_service",
+    "passkey_enrolment_service",
     "passkey_service",
     "payer_service",
     "sandbox_sms_service",
@@ -123,8 +129,6 @@ __all__ = [
     "signup_service",
 ]
 
-# Every PSP event is test mode: the PSP runs on the sandbox banks (see module docstring).
-PSP_LIVEMODE: Final = False
 # A payer's sessions alive at once; signing in again beyond this ends the oldest.
 SESSIONS_PER_PAYER_MAX: Final = 20
 DEVICES_LISTED_MAX: Final = 100
@@ -135,12 +139,6 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
 async def _lock(session: AsyncSession, name: str) -> None:
     """A transaction-scoped lock on a name: serialises sends and sign-ups of one number."""
     await session.execute(_LOCK, {"name": name})
-
-
-async def _record(session: AsyncSession, payer_id: str, type: str, object: dict[str, Any]) -> None:
-    await event_service.record(
-        session, merchant_id=payer_id, livemode=PSP_LIVEMODE, type=type, object=object
-    )
 
 
 def _mobile_seal_context(payer_id: str) -> str:
@@ -190,8 +188,17 @@ class PayerService:
         now = utcnow()
         row.status, row.frozen_at, row.updated_at = PayerStatus.frozen.value, now, now
         await session.flush()
-        await _record(session, row.id, "psp.payer.frozen", payer_object(row))
+        await record(session, row.id, IdentityEvent.payer_frozen, payer_object(row))
         return row
+
+    async def unfreeze_with_passkey(
+        self, session: AsyncSession, payer_id: str, params: StepUpParams
+    ) -> PayerRow:
+        """Lifts a freeze once one of the payer's passkeys signed a step-up challenge."""
+        await passkey_service.verify_step_up(
+            session, payer_id, params.credential, params.challenge_id
+        )
+        return await self.unfreeze(session, payer_id)
 
     async def unfreeze(self, session: AsyncSession, payer_id: str) -> PayerRow:
         """Lifts a freeze; the caller has checked a passkey step-up."""
@@ -200,7 +207,7 @@ class PayerService:
             return row
         row.status, row.frozen_at, row.updated_at = PayerStatus.active.value, None, utcnow()
         await session.flush()
-        await _record(session, row.id, "psp.payer.unfrozen", payer_object(row))
+        await record(session, row.id, IdentityEvent.payer_unfrozen, payer_object(row))
         return row
 
     async def create(
@@ -226,7 +233,7 @@ class PayerService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, row.id, "psp.payer.created", payer_object(row))
+        await record(session, row.id, IdentityEvent.payer_created, payer_object(row))
         return row
 
 
@@ -303,6 +310,17 @@ class OtpService:
             await sandbox_sms_service.deliver(session, ring, mobile, otp_sms_text(code, purpose))
         await session.flush()
         return row
+
+    async def request(
+        self, session: AsyncSession, ring: KeyRing, mobile: SecretStr, purpose: OtpPurpose
+    ) -> OtpRow:
+        """The OTP an app asks for: a sign-up's only for a number no payer has; a login's for
+        any number, sent by SMS only where a payer has it (see ``send``)."""
+        payer = await payer_service.find_by_mobile(session, ring, mobile)
+        if purpose is OtpPurpose.signup and payer is not None:
+            raise MobileAlreadyRegisteredError(param="mobile")
+        deliver = purpose is OtpPurpose.signup or payer is not None
+        return await self.send(session, ring, mobile, purpose, deliver=deliver)
 
     async def check(
         self,
@@ -450,7 +468,7 @@ class SessionService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, payer.id, "psp.session.created", session_event_object(row))
+        await record(session, payer.id, IdentityEvent.session_created, session_event_object(row))
         await self._end_oldest_beyond_limit(session, payer.id)
         return IssuedSession(row, payer, access, refresh)
 
@@ -507,7 +525,9 @@ class SessionService:
         row.device_id = device_id
         row.updated_at = utcnow()
         await session.flush()
-        await _record(session, row.payer_id, "psp.session.updated", session_event_object(row))
+        await record(
+            session, row.payer_id, IdentityEvent.session_updated, session_event_object(row)
+        )
         return row
 
     async def refresh(
@@ -556,7 +576,9 @@ class SessionService:
         row.refresh_expires_at = now + timedelta(seconds=REFRESH_TOKEN_TTL_S)
         row.updated_at = now
         await session.flush()
-        await _record(session, row.payer_id, "psp.session.refreshed", session_event_object(row))
+        await record(
+            session, row.payer_id, IdentityEvent.session_refreshed, session_event_object(row)
+        )
         return IssuedSession(row, payer, access, refresh)
 
     async def revoke(self, session: AsyncSession, session_id: str, reason: str) -> bool:
@@ -576,7 +598,9 @@ class SessionService:
         row.revoked_reason = reason
         row.updated_at = now
         await session.flush()
-        await _record(session, row.payer_id, "psp.session.revoked", session_event_object(row))
+        await record(
+            session, row.payer_id, IdentityEvent.session_revoked, session_event_object(row)
+        )
 
     async def revoke_where(
         self, session: AsyncSession, payer_id: str, reason: str, *, device_id: str | None = None
@@ -601,7 +625,7 @@ class SessionService:
         payer.sessions_valid_after = now
         payer.updated_at = now
         count = await self.revoke_where(session, payer_id, "logout_everywhere")
-        await _record(session, payer_id, "psp.payer.sessions_revoked", payer_object(payer))
+        await record(session, payer_id, IdentityEvent.payer_sessions_revoked, payer_object(payer))
         return count
 
 
@@ -644,6 +668,16 @@ class SignupService:
         return await session_service.start(
             session, ring, payer, await device_service.checked(session, payer.id, device_id)
         )
+
+    async def log_in_with_passkey(
+        self, session: AsyncSession, ring: KeyRing, params: PasskeyLoginParams
+    ) -> IssuedSession:
+        payer_id = await passkey_service.verify_login(
+            session, params.challenge_id, params.credential
+        )
+        payer = await payer_service.get(session, payer_id)
+        device_id = await device_service.checked(session, payer_id, params.device_id)
+        return await session_service.start(session, ring, payer, device_id)
 
 
 signup_service = SignupService()
@@ -761,10 +795,10 @@ class DeviceService:
             else:
                 block.blocked_until, block.updated_at = blocked_until, now
             await session.flush()
-            await _record(
+            await record(
                 session,
                 payer_id,
-                "psp.device.binding_blocked",
+                IdentityEvent.device_binding_blocked,
                 {
                     "object": "psp_device_block",
                     "device": device_id,
@@ -779,6 +813,35 @@ class DeviceService:
         )
         await session.flush()
         return None
+
+    async def bind_attested(
+        self,
+        session: AsyncSession,
+        ring: KeyRing,
+        payer_id: str,
+        session_id: str,
+        params: DeviceBindParams,
+    ) -> DeviceRow:
+        """Binds the device the SIM attestation names: the payer's first device on that alone,
+        a further one with a passkey step-up too (or approved from a bound device instead:
+        ``device_link_service``)."""
+        payer = await payer_service.get(session, payer_id)
+        self.check_binding_token(ring, payer, params.device_id, params.binding_token)
+        already = await self.active(session, payer_id, params.device_id)
+        if already is None and await self.has_active(session, payer_id):
+            if params.challenge_id is None or params.credential is None:
+                raise DeviceLinkRequiredError()
+            await passkey_service.verify_step_up(
+                session, payer_id, params.credential, params.challenge_id
+            )
+        return await self.bind(
+            session,
+            payer_id,
+            params.device_id,
+            name=params.name,
+            platform=params.platform,
+            session_id=session_id,
+        )
 
     async def bind(
         self,
@@ -831,7 +894,7 @@ class DeviceService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, payer_id, "psp.device.bound", device_object(row))
+        await record(session, payer_id, IdentityEvent.device_bound, device_object(row))
         await session_service.move_to_device(session, session_id, device_id)
         return row
 
@@ -862,7 +925,7 @@ class DeviceService:
             now,
         )
         await session.flush()
-        await _record(session, row.payer_id, "psp.device.revoked", device_object(row))
+        await record(session, row.payer_id, IdentityEvent.device_revoked, device_object(row))
         await session_service.revoke_where(
             session, row.payer_id, "device_revoked", device_id=row.device_id
         )
@@ -911,7 +974,7 @@ class DeviceLinkService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, payer_id, "psp.device_link.created", device_link_object(row))
+        await record(session, payer_id, IdentityEvent.device_link_created, device_link_object(row))
         return row
 
     async def pending(self, session: AsyncSession, payer_id: str) -> list[DeviceLinkRow]:
@@ -966,13 +1029,54 @@ class DeviceLinkService:
                 platform=row.platform,
                 session_id=row.session_id,
             )
-            await _record(session, payer_id, "psp.device_link.approved", device_link_object(row))
+            await record(
+                session, payer_id, IdentityEvent.device_link_approved, device_link_object(row)
+            )
         else:
-            await _record(session, payer_id, "psp.device_link.declined", device_link_object(row))
+            await record(
+                session, payer_id, IdentityEvent.device_link_declined, device_link_object(row)
+            )
         return row
 
 
 device_link_service = DeviceLinkService()
+
+
+class PasskeyEnrolmentService:
+    """Adding a passkey: only from a session on a bound device, and never while frozen. A
+    passkey links devices and lifts a freeze, so an OTP (a SIM swap) alone must not be enough
+    to add one."""
+
+    async def _enrolling(
+        self, session: AsyncSession, payer_id: str, device_id: str | None
+    ) -> PayerRow:
+        if device_id is None or await device_service.active(session, payer_id, device_id) is None:
+            raise BoundDeviceRequiredError()
+        row = await payer_service.get(session, payer_id)
+        if payer_service.is_frozen(row):
+            raise PayerFrozenError()
+        return row
+
+    async def options(
+        self, session: AsyncSession, payer_id: str, device_id: str | None
+    ) -> Challenge:
+        payer = await self._enrolling(session, payer_id, device_id)
+        return await passkey_service.registration_options(session, payer)
+
+    async def register(
+        self,
+        session: AsyncSession,
+        payer_id: str,
+        device_id: str | None,
+        params: PasskeyCreateParams,
+    ) -> PasskeyRow:
+        await self._enrolling(session, payer_id, device_id)
+        return await passkey_service.register(
+            session, payer_id, params.challenge_id, params.credential, params.name
+        )
+
+
+passkey_enrolment_service = PasskeyEnrolmentService()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1004,7 +1108,7 @@ class HandoffService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, payer_id, "psp.handoff.created", handoff_event_object(row))
+        await record(session, payer_id, IdentityEvent.handoff_created, handoff_event_object(row))
         return IssuedHandoff(row, SecretStr(handoff_payload(secret)))
 
     async def redeem(
@@ -1029,7 +1133,9 @@ class HandoffService:
         issued = await session_service.start(session, ring, payer, None)
         row.redeemed_at, row.session_id = now, issued.row.id
         await session.flush()
-        await _record(session, row.payer_id, "psp.handoff.redeemed", handoff_event_object(row))
+        await record(
+            session, row.payer_id, IdentityEvent.handoff_redeemed, handoff_event_object(row)
+        )
         return issued
 
 

@@ -42,7 +42,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.phases import Phases
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, ResourceMissingError
@@ -78,6 +77,12 @@ from beyondpay.psp.transfers.errors import (
     RiskBlockedError,
     StepUpRequiredError,
     TransferLimitExceededError,
+)
+from beyondpay.psp.transfers.events import (
+    TransferEvent,
+    collect_request_ended,
+    record,
+    record_transfer,
 )
 from beyondpay.psp.transfers.models import CollectRequestRow, LimitCounterRow, TransferRow
 from beyondpay.psp.transfers.schemas import (
@@ -286,23 +291,6 @@ async def _payer_party(session: AsyncSession, payer: Any) -> tuple[str, str]:
     vpa = await address_service.primary_vpa(session, payer.id)
     masked = vpa.masked if vpa is not None else payer.mobile_masked
     return payer.name, masked
-
-
-async def _record(session: AsyncSession, scope: str, type: str, obj: dict[str, Any]) -> None:
-    """One event in ``scope`` (a payer's id: each payer has its own sequence of events)."""
-    await event_service.record(session, merchant_id=scope, livemode=False, type=type, object=obj)
-
-
-async def _record_transfer(session: AsyncSession, row: TransferRow) -> None:
-    """The payer's event, and the payee's when a payer was paid."""
-    mine = transaction_object(row, row.payer_id)
-    if row.status != "succeeded":
-        await _record(session, row.payer_id, "psp.transaction.failed", mine)
-        return
-    await _record(session, row.payer_id, "psp.transaction.succeeded", mine)
-    if row.payee_payer_id is not None:
-        theirs = transaction_object(row, row.payee_payer_id)
-        await _record(session, row.payee_payer_id, "psp.transaction.received", theirs)
 
 
 def _collect_scopes(row: CollectRequestRow) -> list[tuple[str, dict[str, Any]]]:
@@ -574,7 +562,7 @@ async def _ask(
         # first committed its transfer; this one rolls back with everything it counted.
         raise ClientRequestIdReusedError(param="client_request_id") from None
     mine = transaction_object(row, row.payer_id)
-    await _record(session, row.payer_id, "psp.transaction.created", mine)
+    await record(session, row.payer_id, TransferEvent.transaction_created, mine)
     return row
 
 
@@ -705,12 +693,7 @@ async def _apply(session: AsyncSession, transfer_id: str, answer: _Answer) -> Tr
     if collect is not None and collect.status == "pending" and collect.transfer_id == row.id:
         _settle_collect(collect, row.status == "succeeded", row.npci_code or "U30", row.id)
         for scope, obj in _collect_scopes(collect):
-            if collect.status == "paid":
-                await _record(session, scope, "psp.collect_request.paid", obj)
-            elif collect.status == "expired":
-                await _record(session, scope, "psp.collect_request.expired", obj)
-            else:
-                await _record(session, scope, "psp.collect_request.failed", obj)
+            await record(session, scope, collect_request_ended(collect.status), obj)
     return row
 
 
@@ -729,7 +712,7 @@ async def _settle_transfer(session: AsyncSession, row: TransferRow, answer: _Ans
     elif row.alias_id is not None:
         await address_service.consume_alias(session, row.alias_id, row.payer_id)
     await session.flush()
-    await _record_transfer(session, row)
+    await record_transfer(session, row)
 
 
 def _limit_context(row: TransferRow) -> LimitContext:
@@ -879,7 +862,7 @@ class CollectService:
         session.add(row)
         await session.flush()
         for scope, obj in _collect_scopes(row):
-            await _record(session, scope, "psp.collect_request.created", obj)
+            await record(session, scope, TransferEvent.collect_request_created, obj)
         return row
 
     async def get(self, session: AsyncSession, payer_id: str, collect_id: str) -> CollectRequestRow:
@@ -1011,11 +994,11 @@ class CollectService:
         if code == "U69":  # the switch had expired it: the request says so
             row.status, row.npci_code, row.updated_at = "expired", "U69", utcnow()
             for scope, obj in _collect_scopes(row):
-                await _record(session, scope, "psp.collect_request.expired", obj)
+                await record(session, scope, TransferEvent.collect_request_expired, obj)
             return row
         row.status, row.npci_code, row.updated_at = "declined", "ZA", utcnow()
         for scope, obj in _collect_scopes(row):
-            await _record(session, scope, "psp.collect_request.declined", obj)
+            await record(session, scope, TransferEvent.collect_request_declined, obj)
         return row
 
     async def expire_due(self, session: AsyncSession, *, batch: int = 100) -> int:
@@ -1037,7 +1020,7 @@ class CollectService:
         for row in rows:
             row.status, row.npci_code, row.updated_at = "expired", "U69", utcnow()
             for scope, obj in _collect_scopes(row):
-                await _record(session, scope, "psp.collect_request.expired", obj)
+                await record(session, scope, TransferEvent.collect_request_expired, obj)
         return len(rows)
 
 
@@ -1123,7 +1106,7 @@ async def claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
     session.add(row)
     await session.flush()
     for scope, obj in _collect_scopes(row):
-        await _record(session, scope, "psp.collect_request.created", obj)
+        await record(session, scope, TransferEvent.collect_request_created, obj)
     return True
 
 
@@ -1158,10 +1141,7 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
     row.status = "expired" if code == "U69" else "failed"
     row.npci_code, row.updated_at = code, utcnow()
     for scope, obj in _collect_scopes(row):
-        if row.status == "expired":
-            await _record(session, scope, "psp.collect_request.expired", obj)
-        else:
-            await _record(session, scope, "psp.collect_request.failed", obj)
+        await record(session, scope, collect_request_ended(row.status), obj)
 
 
 transfer_service = TransferService()

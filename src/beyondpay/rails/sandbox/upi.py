@@ -27,15 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.upi import VPA_PATTERN
 from beyondpay.ledger.domain import CreateTransferResult
 from beyondpay.merchants.service import merchant_service
 from beyondpay.rails import callbacks
 from beyondpay.rails.domain import (
     AMOUNT_MINOR_MAX,
     NPCI_CODES,
-    VPA_PATTERN,
     VpaBehaviour,
-    mask_vpa,
+    mask_switch_vpa,
     minor_from_rupees,
     next_status_check,
     rupees_from_minor,
@@ -170,7 +170,7 @@ class SandboxUpiConnector(SandboxConnector):
             return False
         row.scenario, row.action_type = OWNED_SCENARIO, "upi_collect"
         row.instrument_fingerprint = self.ring.fingerprint("vpa:" + value)
-        row.instrument_masked = mask_vpa(value)
+        row.instrument_masked = mask_switch_vpa(value)
         row.instrument_brand = value.partition("@")[2]
         row.final_code, row.resolves_at = "U69", row.action_expires_at
         return True
@@ -187,7 +187,7 @@ class SandboxUpiConnector(SandboxConnector):
         behaviour = vpa_behaviour(value)
         row.action_type = "upi_collect"
         row.instrument_fingerprint = self.ring.fingerprint("vpa:" + value)
-        row.instrument_masked = mask_vpa(value)
+        row.instrument_masked = mask_switch_vpa(value)
         row.instrument_brand = value.partition("@")[2]
         row.payer_account_id = await banks.open_payer_account(
             session,
