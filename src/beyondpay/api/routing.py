@@ -16,7 +16,12 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
   the ``Idempotency-Key``); a parameter annotated ``Mutation`` receives the runner's handle, for
   use cases in atomic phases (``mutation.checkpoint``).
 - **Parameters**: ``Body[Model]`` (form or JSON body) and ``Query[Model]`` (bracketed query
-  string) parse with ``api.params``; the OpenAPI document describes them.
+  string) parse with ``api.params``, once per request however many dependencies name them; the
+  OpenAPI document describes them.
+- **Checks before the mutation**: ``checks=(dependency, …)`` run before the mutation starts, so
+  what they refuse is a validation failure, never stored under the ``Idempotency-Key`` (the same
+  key may retry the request corrected). A check that computes what the use case needs is a
+  dependency parameter of the endpoint instead.
 - **Access**: the ``authorize(...)`` dependency (or a PSP session's) names what the route needs;
   the document's ``x-beyondpay-access`` and ``security`` are read from it, never repeated.
 - **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
@@ -27,6 +32,7 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -63,13 +69,25 @@ else:
         """``Body[Model]``: the request body, decoded and validated against ``Model``."""
 
         def __class_getitem__(cls, model: type[BaseModel]) -> Any:
-            return Annotated[model, Depends(body(model))]
+            return _body_parameter(model)
 
     class Query:
         """``Query[Model]``: the query string, decoded with bracket nesting and validated."""
 
         def __class_getitem__(cls, model: type[BaseModel]) -> Any:
-            return Annotated[model, Depends(query(model))]
+            return _query_parameter(model)
+
+
+# One dependency per model: FastAPI solves a dependency once per request by its callable, so an
+# endpoint and a check that both take ``Body[Model]`` share one parse.
+@functools.cache
+def _body_parameter(model: type[BaseModel]) -> Any:
+    return Annotated[model, Depends(body(model))]
+
+
+@functools.cache
+def _query_parameter(model: type[BaseModel]) -> Any:
+    return Annotated[model, Depends(query(model))]
 
 
 def key_ring(request: Request) -> KeyRing:
@@ -234,6 +252,7 @@ class Router(APIRouter):
         access: str | None = None,
         description: str | None = None,
         status_code: int | None = None,
+        checks: Iterable[Callable[..., Any]] = (),
     ) -> Callable[[Endpoint], Endpoint]:
         def decorate(endpoint: Endpoint) -> Endpoint:
             shape = _Shape.of(endpoint)
@@ -258,6 +277,7 @@ class Router(APIRouter):
                 summary=summary,
                 description=description,
                 name=endpoint.__name__,
+                dependencies=[Depends(check) for check in checks],
                 **options,
             )
             return endpoint
