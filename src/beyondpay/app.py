@@ -199,8 +199,8 @@ def psp_routers() -> list[APIRouter]:
 def merchant_routers() -> list[APIRouter]:
     """Every module's routes; a module adds its router here."""
     from beyondpay.accounts.api import router as accounts
-    from beyondpay.api.audit_events import router as audit_events
-    from beyondpay.api.events import router as events
+    from beyondpay.activity.api import audit_router as audit_events
+    from beyondpay.activity.api import events_router as events
     from beyondpay.customers.api import router as customers
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods

@@ -127,6 +127,21 @@ async def test_live_mode_refuses_private_urls_naming_url(
     assert moved.json()["error"]["param"] == "url"
 
 
+async def test_a_refused_url_is_not_stored_under_the_idempotency_key(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """The URL is vetted before the mutation starts: the same key may retry with a fixed URL."""
+    headers = {**merchant.auth("sk_live"), "Idempotency-Key": "vetted-1"}
+    body = {"url": "https://10.0.0.1/hook", "enabled_events": ["*"]}
+    refused = await client.post("/v1/webhook_endpoints", json=body, headers=headers)
+    assert refused.status_code == 400, refused.text
+    fixed = await client.post(
+        "/v1/webhook_endpoints", json={**body, "url": PUBLIC_URL}, headers=headers
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+
+
 async def test_parameters_are_checked(client: httpx.AsyncClient, merchant: TestMerchant) -> None:
     unknown = await _create(client, merchant, enabled_events=["charge.teleported"])
     assert unknown.status_code == 400

@@ -4,7 +4,7 @@ parse, authorize, call the merchants service, render."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import Select
@@ -38,13 +38,10 @@ from beyondpay.accounts.schemas import (
 )
 from beyondpay.api.auditing import audit
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.lists import ListParams, created_conditions, list_object, list_of, page
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
-from beyondpay.api.params import body, query
+from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
-from beyondpay.kit.crypto import KeyRing
+from beyondpay.api.routing import Body, Query, RingDep, Router
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.merchants.kyc import KycStatus, checked_details
 from beyondpay.merchants.service import (
@@ -55,10 +52,9 @@ from beyondpay.merchants.service import (
     merchant_service,
 )
 
-router = APIRouter()
-
-SECRET_ONLY: Final = "secret key"  # noqa: S105 (an access marker, not a password)
-PLATFORM: Final = "platform admin"
+account_router = Router(prefix="/v1/account", tags=["account"])
+api_keys_router = Router(prefix="/v1/api_keys", tags=["api_keys"])
+platform_router = Router(prefix="/v1/platform", tags=["platform"])
 
 AccountReader = Annotated[Caller, Depends(authorize(Scope.account_read))]
 SecretKey = Annotated[Caller, Depends(authorize())]
@@ -68,11 +64,7 @@ PlatformAdmin = Annotated[Caller, Depends(authorize(platform=True))]
 KeyId = Annotated[str, Path(max_length=255, description="The API key's id (`key_…`).")]
 MerchantId = Annotated[str, Path(max_length=255, description="The account's id (`acct_…`).")]
 DocumentId = Annotated[str, Path(max_length=255, description="The document's id (`kyc_…`).")]
-
-
-def _ring(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.key_ring
-    return ring
+KycDocumentList = list_of(KycDocument)
 
 
 async def _page(
@@ -112,81 +104,62 @@ async def _kyc_documents(
     return json_response(list_object(request.url.path, data, has_more))
 
 
+async def _kyc_details(params: Body[KycDocumentCreateParams]) -> dict[str, str]:
+    """The document's details, checked before the mutation runs: a malformed document is a
+    validation failure, which an idempotency key does not store."""
+    return checked_details(params.type, params.details())
+
+
+KycDetails = Annotated[dict[str, str], Depends(_kyc_details)]
+
+
+async def _check_key_params(caller: KeyWriter, params: Body[ApiKeyCreateParams]) -> None:
+    """A restricted key's scopes and networks, checked before the mutation runs (the caller
+    first: an unauthenticated request is refused before its parameters are read)."""
+    checked_scopes(params.scopes)
+    checked_allowed_ips(params.allowed_ips)
+
+
 # ---- the caller's own account ------------------------------------------------------------------
 
 
-@router.get(
-    "/v1/account",
-    tags=["account"],
-    summary="Retrieve the caller's account",
-    **operation(query=RetrieveParams, returns=Account, access="account:read"),
-)
+@account_router.get("", summary="Retrieve the caller's account", returns=Account)
 async def retrieve_account(
-    session: SessionDep,
-    caller: AccountReader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    session: SessionDep, caller: AccountReader, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
-    view = await merchant_service.account(session, caller.merchant)
-    return json_response(account_object(view))
+    return json_response(account_object(await merchant_service.account(session, caller.merchant)))
 
 
-@router.post(
-    "/v1/account/kyc_documents",
-    tags=["account"],
-    summary="Submit a KYC document for review",
-    **operation(body=KycDocumentCreateParams, returns=KycDocument, access=SECRET_ONLY),
+@account_router.post(
+    "/kyc_documents", summary="Submit a KYC document for review", returns=KycDocument
 )
 async def submit_kyc_document(
-    request: Request,
     session: SessionDep,
     caller: SecretKey,
-    params: Annotated[KycDocumentCreateParams, Depends(body(KycDocumentCreateParams))],
-) -> Response:
-    # Checked before the mutation runs: a malformed document is a validation failure, which an
-    # idempotency key does not store.
-    details = checked_details(params.type, params.details())
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await kyc_service.submit(session, ring, caller.merchant, params.type, details)
-        return Outcome(kyc_document_object(view))
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[KycDocumentCreateParams],
+    details: KycDetails,
+) -> Outcome:
+    view = await kyc_service.submit(session, ring, caller.merchant, params.type, details)
+    return Outcome(kyc_document_object(view))
 
 
-@router.get(
-    "/v1/account/kyc_documents",
-    tags=["account"],
-    summary="List the account's KYC documents",
-    **operation(query=KycDocumentListParams, returns=list_of(KycDocument), access=SECRET_ONLY),
+@account_router.get(
+    "/kyc_documents", summary="List the account's KYC documents", returns=KycDocumentList
 )
 async def list_kyc_documents(
-    request: Request,
-    session: SessionDep,
-    caller: SecretKey,
-    params: Annotated[KycDocumentListParams, Depends(query(KycDocumentListParams))],
+    request: Request, session: SessionDep, caller: SecretKey, params: Query[KycDocumentListParams]
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     return await _kyc_documents(request, session, params, caller.merchant)
 
 
 # ---- API keys ----------------------------------------------------------------------------------
 
 
-@router.get(
-    "/v1/api_keys",
-    tags=["api_keys"],
-    summary="List the API keys of the caller's mode",
-    **operation(query=ApiKeyListParams, returns=list_of(ApiKey), access="api_keys:read"),
-)
+@api_keys_router.get("", summary="List the API keys of the caller's mode", returns=list_of(ApiKey))
 async def list_api_keys(
-    request: Request,
-    session: SessionDep,
-    caller: KeyReader,
-    params: Annotated[ApiKeyListParams, Depends(query(ApiKeyListParams))],
+    request: Request, session: SessionDep, caller: KeyReader, params: Query[ApiKeyListParams]
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     merchant_id, livemode = caller.merchant, caller.livemode
     rows, has_more = await _page(
         session,
@@ -200,118 +173,73 @@ async def list_api_keys(
     return json_response(list_object(request.url.path, data, has_more))
 
 
-@router.post(
-    "/v1/api_keys",
-    tags=["api_keys"],
+@api_keys_router.post(
+    "",
     summary="Create a restricted API key",
-    **operation(body=ApiKeyCreateParams, returns=ApiKeyWithSecret, access="api_keys:write"),
+    returns=ApiKeyWithSecret,
+    checks=[_check_key_params],
 )
 async def create_api_key(
-    request: Request,
-    session: SessionDep,
-    caller: KeyWriter,
-    params: Annotated[ApiKeyCreateParams, Depends(body(ApiKeyCreateParams))],
-) -> Response:
-    checked_scopes(params.scopes)
-    checked_allowed_ips(params.allowed_ips)
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        created = await api_key_service.create_restricted(
-            session,
-            ring,
-            caller,
-            scopes=params.scopes,
-            name=params.name,
-            allowed_ips=params.allowed_ips,
-        )
-        return Outcome(api_key_with_secret(created), sealed=True)
-
-    return await run_mutation(request, session, caller, params, execute)
+    session: SessionDep, caller: KeyWriter, ring: RingDep, params: Body[ApiKeyCreateParams]
+) -> Outcome:
+    created = await api_key_service.create_restricted(
+        session,
+        ring,
+        caller,
+        scopes=params.scopes,
+        name=params.name,
+        allowed_ips=params.allowed_ips,
+    )
+    return Outcome(api_key_with_secret(created), sealed=True)
 
 
-@router.post(
-    "/v1/api_keys/{key}/roll",
-    tags=["api_keys"],
+@api_keys_router.post(
+    "/{key}/roll",
     summary="Roll an API key: a new key, the old one expiring after an overlap",
-    **operation(body=ApiKeyRollParams, returns=RolledApiKey, access="api_keys:write"),
+    returns=RolledApiKey,
 )
 async def roll_api_key(
     key: KeyId,
-    request: Request,
     session: SessionDep,
     caller: KeyWriter,
-    params: Annotated[ApiKeyRollParams, Depends(body(ApiKeyRollParams))],
-) -> Response:
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        new, old = await api_key_service.roll(session, ring, caller, key, params.expires_in)
-        return Outcome(
-            {**api_key_with_secret(new), "rolled_from": api_key_object(old)}, sealed=True
-        )
-
-    return await run_mutation(request, session, caller, params, execute)
+    ring: RingDep,
+    params: Body[ApiKeyRollParams],
+) -> Outcome:
+    new, old = await api_key_service.roll(session, ring, caller, key, params.expires_in)
+    return Outcome({**api_key_with_secret(new), "rolled_from": api_key_object(old)}, sealed=True)
 
 
-@router.post(
-    "/v1/api_keys/{key}/revoke",
-    tags=["api_keys"],
-    summary="Revoke an API key at once",
-    **operation(body=NoParams, returns=ApiKey, access="api_keys:write"),
-)
+@api_keys_router.post("/{key}/revoke", summary="Revoke an API key at once", returns=ApiKey)
 async def revoke_api_key(
-    key: KeyId,
-    request: Request,
-    session: SessionDep,
-    caller: KeyWriter,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await api_key_service.revoke(session, caller, key)
-        return Outcome(api_key_object(view))
-
-    return await run_mutation(request, session, caller, params, execute)
+    key: KeyId, session: SessionDep, caller: KeyWriter, _: Body[NoParams]
+) -> Outcome:
+    return Outcome(api_key_object(await api_key_service.revoke(session, caller, key)))
 
 
 # ---- platform admin ----------------------------------------------------------------------------
 
 
-@router.post(
-    "/v1/platform/merchants",
-    tags=["platform"],
-    summary="Create a merchant account and its four keys",
-    **operation(body=PlatformMerchantCreateParams, returns=NewAccount, access=PLATFORM),
+@platform_router.post(
+    "/merchants", summary="Create a merchant account and its four keys", returns=NewAccount
 )
 async def create_merchant(
-    request: Request,
     session: SessionDep,
-    caller: PlatformAdmin,
-    params: Annotated[PlatformMerchantCreateParams, Depends(body(PlatformMerchantCreateParams))],
-) -> Response:
-    ring = _ring(request)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        created = await merchant_service.create(session, ring, name=params.name)
-        view = await merchant_service.account(session, created.id)
-        return Outcome(new_account_object(view, created), sealed=True)
-
-    return await run_mutation(request, session, caller, params, execute)
+    _caller: PlatformAdmin,
+    ring: RingDep,
+    params: Body[PlatformMerchantCreateParams],
+) -> Outcome:
+    created = await merchant_service.create(session, ring, name=params.name)
+    view = await merchant_service.account(session, created.id)
+    return Outcome(new_account_object(view, created), sealed=True)
 
 
-@router.get(
-    "/v1/platform/merchants",
-    tags=["platform"],
-    summary="List merchant accounts",
-    **operation(query=PlatformMerchantListParams, returns=list_of(Account), access=PLATFORM),
-)
+@platform_router.get("/merchants", summary="List merchant accounts", returns=list_of(Account))
 async def list_merchants(
     request: Request,
     session: SessionDep,
     _caller: PlatformAdmin,
-    params: Annotated[PlatformMerchantListParams, Depends(query(PlatformMerchantListParams))],
+    params: Query[PlatformMerchantListParams],
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     rows, has_more = await _page(
         session,
         merchant_service.listed(params.status),
@@ -325,114 +253,83 @@ async def list_merchants(
     return json_response(list_object(request.url.path, data, has_more))
 
 
-@router.get(
-    "/v1/platform/merchants/{merchant}",
-    tags=["platform"],
-    summary="Retrieve a merchant account",
-    **operation(query=RetrieveParams, returns=Account, access=PLATFORM),
+@platform_router.get(
+    "/merchants/{merchant}", summary="Retrieve a merchant account", returns=Account
 )
 async def retrieve_merchant(
-    merchant: MerchantId,
-    session: SessionDep,
-    _caller: PlatformAdmin,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
-    view = await merchant_service.account(session, merchant)
-    return json_response(account_object(view))
+    return json_response(account_object(await merchant_service.account(session, merchant)))
 
 
-@router.post(
-    "/v1/platform/merchants/{merchant}/suspend",
-    tags=["platform"],
+@platform_router.post(
+    "/merchants/{merchant}/suspend",
     summary="Suspend a merchant account: every key is refused until reactivation",
-    **operation(body=SuspendParams, returns=Account, access=PLATFORM),
+    returns=Account,
 )
 async def suspend_merchant(
-    merchant: MerchantId,
-    request: Request,
-    session: SessionDep,
-    caller: PlatformAdmin,
-    params: Annotated[SuspendParams, Depends(body(SuspendParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await merchant_service.suspend(session, merchant, params.reason)
-        return Outcome(account_object(view))
-
-    return await run_mutation(request, session, caller, params, execute)
+    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, params: Body[SuspendParams]
+) -> Outcome:
+    return Outcome(account_object(await merchant_service.suspend(session, merchant, params.reason)))
 
 
-@router.post(
-    "/v1/platform/merchants/{merchant}/reactivate",
-    tags=["platform"],
+@platform_router.post(
+    "/merchants/{merchant}/reactivate",
     summary="Lift a merchant account's suspension",
-    **operation(body=NoParams, returns=Account, access=PLATFORM),
+    returns=Account,
 )
 async def reactivate_merchant(
-    merchant: MerchantId,
-    request: Request,
-    session: SessionDep,
-    caller: PlatformAdmin,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await merchant_service.reactivate(session, merchant)
-        return Outcome(account_object(view))
-
-    return await run_mutation(request, session, caller, params, execute)
+    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, _: Body[NoParams]
+) -> Outcome:
+    return Outcome(account_object(await merchant_service.reactivate(session, merchant)))
 
 
-@router.get(
-    "/v1/platform/merchants/{merchant}/kyc_documents",
-    tags=["platform"],
+@platform_router.get(
+    "/merchants/{merchant}/kyc_documents",
     summary="List a merchant's KYC documents",
-    **operation(query=KycDocumentListParams, returns=list_of(KycDocument), access=PLATFORM),
+    returns=KycDocumentList,
 )
 async def list_merchant_kyc_documents(
     merchant: MerchantId,
     request: Request,
     session: SessionDep,
     _caller: PlatformAdmin,
-    params: Annotated[KycDocumentListParams, Depends(query(KycDocumentListParams))],
+    params: Query[KycDocumentListParams],
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     await merchant_service.account(session, merchant)  # 404 for an unknown merchant
     return await _kyc_documents(request, session, params, merchant)
 
 
-@router.get(
-    "/v1/platform/kyc_documents",
-    tags=["platform"],
+@platform_router.get(
+    "/kyc_documents",
     summary="List KYC documents of every merchant: the review queue with status=pending_review",
-    **operation(query=PlatformKycDocumentListParams, returns=list_of(KycDocument), access=PLATFORM),
+    returns=KycDocumentList,
 )
 async def list_all_kyc_documents(
     request: Request,
     session: SessionDep,
     _caller: PlatformAdmin,
-    params: Annotated[PlatformKycDocumentListParams, Depends(query(PlatformKycDocumentListParams))],
+    params: Query[PlatformKycDocumentListParams],
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     return await _kyc_documents(request, session, params, None, params.status)
 
 
-@router.get(
-    "/v1/platform/kyc_documents/{document}/reveal",
-    tags=["platform"],
+@platform_router.get(
+    "/kyc_documents/{document}/reveal",
     summary="Retrieve a KYC document with its details in full, for review (audited)",
-    **operation(query=RetrieveParams, returns=KycDocument, access=PLATFORM),
+    returns=KycDocument,
 )
 async def reveal_kyc_document(
     document: DocumentId,
     request: Request,
     session: SessionDep,
     caller: PlatformAdmin,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    ring: RingDep,
+    _: Query[RetrieveParams],
 ) -> Response:
     """The reviewer's view. Every read is put in the platform's audit trail (a read of sealed
     personal data is an event worth a record), and the answer is never stored or cached."""
-    refuse_expansions(params.expand, set())
-    view, details = await kyc_service.reveal(session, request.app.state.key_ring, document)
+    view, details = await kyc_service.reveal(session, ring, document)
     await audit(session, request, caller, 200, object_id=view.id)
     await session.commit()
     response = json_response({**kyc_document_object(view), "details": details})
@@ -440,41 +337,31 @@ async def reveal_kyc_document(
     return response
 
 
-@router.post(
-    "/v1/platform/kyc_documents/{document}/approve",
-    tags=["platform"],
+@platform_router.post(
+    "/kyc_documents/{document}/approve",
     summary="Approve a KYC document pending review",
-    **operation(body=NoParams, returns=KycDocument, access=PLATFORM),
+    returns=KycDocument,
 )
 async def approve_kyc_document(
-    document: DocumentId,
-    request: Request,
-    session: SessionDep,
-    caller: PlatformAdmin,
-    params: Annotated[NoParams, Depends(body(NoParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await kyc_service.approve(session, document)
-        return Outcome(kyc_document_object(view))
-
-    return await run_mutation(request, session, caller, params, execute)
+    document: DocumentId, session: SessionDep, _caller: PlatformAdmin, _: Body[NoParams]
+) -> Outcome:
+    return Outcome(kyc_document_object(await kyc_service.approve(session, document)))
 
 
-@router.post(
-    "/v1/platform/kyc_documents/{document}/reject",
-    tags=["platform"],
+@platform_router.post(
+    "/kyc_documents/{document}/reject",
     summary="Reject a KYC document pending review, with a reason the merchant sees",
-    **operation(body=RejectParams, returns=KycDocument, access=PLATFORM),
+    returns=KycDocument,
 )
 async def reject_kyc_document(
-    document: DocumentId,
-    request: Request,
-    session: SessionDep,
-    caller: PlatformAdmin,
-    params: Annotated[RejectParams, Depends(body(RejectParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        view = await kyc_service.reject(session, document, params.reason)
-        return Outcome(kyc_document_object(view))
+    document: DocumentId, session: SessionDep, _caller: PlatformAdmin, params: Body[RejectParams]
+) -> Outcome:
+    view = await kyc_service.reject(session, document, params.reason)
+    return Outcome(kyc_document_object(view))
 
-    return await run_mutation(request, session, caller, params, execute)
+
+# The module's routes, mounted as one by app.py.
+router = APIRouter()
+router.include_router(account_router)
+router.include_router(api_keys_router)
+router.include_router(platform_router)

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.db.cache import ScopeCache
 from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
@@ -34,6 +33,7 @@ from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.settings import Settings
 from beyondpay.kit.upi import VPA_PATTERN, mask_vpa
+from beyondpay.limits import events
 from beyondpay.limits.domain import (
     ALLOWED,
     CODE_UNAVAILABLE,
@@ -51,6 +51,7 @@ from beyondpay.limits.domain import (
     shape_problem,
 )
 from beyondpay.limits.errors import LimitPolicyInvalidError
+from beyondpay.limits.events import LimitPolicyEvent
 from beyondpay.limits.models import LimitDecisionRow, LimitPolicyRow
 from beyondpay.limits.schemas import (
     PolicyCreateParams,
@@ -502,25 +503,9 @@ class LimitsService:
         )
         session.add(row)
         await session.flush()
-        await self._record(session, row, "limits.policy.created")
+        await events.record(session, row, LimitPolicyEvent.created)
         self._policies_cache.invalidate_on_commit(session, scope, livemode)
         return row
-
-    async def _record(
-        self,
-        session: AsyncSession,
-        row: LimitPolicyRow,
-        type: str,
-        previous: dict[str, Any] | None = None,
-    ) -> None:
-        await event_service.record(
-            session,
-            merchant_id=row.scope,
-            livemode=row.livemode,
-            type=type,
-            object=policy_object(row),
-            previous_attributes=previous,
-        )
 
     async def get_policy(
         self,
@@ -584,7 +569,9 @@ class LimitsService:
         after = policy_object(row)
         previous = {key: value for key, value in before.items() if after.get(key) != value}
         if previous:
-            await self._record(session, row, "limits.policy.updated", previous)
+            await events.record(
+                session, row, LimitPolicyEvent.updated, previous_attributes=previous
+            )
         self._policies_cache.invalidate_on_commit(session, scope, livemode)
         return row
 
@@ -592,7 +579,7 @@ class LimitsService:
         self, session: AsyncSession, scope: str, livemode: bool, policy_id: str
     ) -> LimitPolicyRow:
         row = await self.get_policy(session, scope, livemode, policy_id, for_update=True)
-        await self._record(session, row, "limits.policy.deleted")
+        await events.record(session, row, LimitPolicyEvent.deleted)
         row.deleted_at = utcnow()
         await session.flush()
         self._policies_cache.invalidate_on_commit(session, scope, livemode)

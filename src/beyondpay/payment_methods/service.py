@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.session import driver_connection
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
@@ -42,6 +41,7 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.upi import mask_vpa
 from beyondpay.merchants.domain import Caller
+from beyondpay.payment_methods import events
 from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_MONTH,
     TEST_CARD_EXPIRY_YEARS,
@@ -60,6 +60,7 @@ from beyondpay.payment_methods.errors import (
     CardDeclinedError,
     PaymentMethodUnexpectedStateError,
 )
+from beyondpay.payment_methods.events import PaymentMethodEvent
 from beyondpay.payment_methods.models import FingerprintKeyRow, PaymentMethodRow
 from beyondpay.payment_methods.schemas import (
     BillingDetailsParams,
@@ -355,7 +356,7 @@ class PaymentMethodService:
         session.add(row)
         await session.flush()
         if row.customer_id is not None:
-            await self._record(session, row, "payment_method.attached")
+            await events.record(session, row, PaymentMethodEvent.attached)
         return row
 
     async def _fill_card(
@@ -435,40 +436,6 @@ class PaymentMethodService:
         if customer is None or customer.deleted_at is not None:
             raise ResourceMissingError.for_object("customer", customer_id, param="customer")
         return customer.id
-
-    async def _record(
-        self,
-        session: AsyncSession,
-        row: PaymentMethodRow,
-        type: str,
-        previous: dict[str, Any] | None = None,
-    ) -> None:
-        if type == "payment_method.attached":
-            await event_service.record(
-                session,
-                merchant_id=row.merchant_id,
-                livemode=row.livemode,
-                type="payment_method.attached",
-                object=payment_method_object(row),
-            )
-        elif type == "payment_method.detached":
-            await event_service.record(
-                session,
-                merchant_id=row.merchant_id,
-                livemode=row.livemode,
-                type="payment_method.detached",
-                object=payment_method_object(row),
-                previous_attributes=previous,
-            )
-        else:
-            await event_service.record(
-                session,
-                merchant_id=row.merchant_id,
-                livemode=row.livemode,
-                type="payment_method.updated",
-                object=payment_method_object(row),
-                previous_attributes=previous,
-            )
 
     # ---- reading ------------------------------------------------------------------------------
 
@@ -583,7 +550,9 @@ class PaymentMethodService:
         after = payment_method_object(row)
         previous = {key: value for key, value in before.items() if after.get(key) != value}
         if previous:  # an update that changes nothing announces nothing, as Stripe does
-            await self._record(session, row, "payment_method.updated", previous)
+            await events.record(
+                session, row, PaymentMethodEvent.updated, previous_attributes=previous
+            )
         return row
 
     def _update_expiry(self, row: PaymentMethodRow, params: PaymentMethodUpdateParams) -> None:
@@ -625,7 +594,7 @@ class PaymentMethodService:
             )
         row.customer_id = customer
         await session.flush()
-        await self._record(session, row, "payment_method.attached")
+        await events.record(session, row, PaymentMethodEvent.attached)
         return row
 
     async def detach(
@@ -642,7 +611,7 @@ class PaymentMethodService:
         row.customer_id = None
         row.detached_at = utcnow()
         await session.flush()
-        await self._record(session, row, "payment_method.detached", previous)
+        await events.record(session, row, PaymentMethodEvent.detached, previous_attributes=previous)
         return row
 
 

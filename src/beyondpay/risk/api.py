@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.expand import refuse_expansions
 from beyondpay.api.lists import list_object, list_of
-from beyondpay.api.mutation import Mutation, Outcome, run_mutation
-from beyondpay.api.openapi import operation
-from beyondpay.api.params import body, query
+from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
+from beyondpay.api.routing import Body, Query, Router
 from beyondpay.kit.clock import utcnow
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.risk.domain import PaymentContext
@@ -39,20 +37,25 @@ from beyondpay.risk.schemas import (
 )
 from beyondpay.risk.service import risk_service
 
-router = APIRouter(prefix="/v1/risk", tags=["risk"])
+router = Router(prefix="/v1/risk", tags=["risk"])
 
 Reader = Annotated[Caller, Depends(authorize(Scope.risk_read))]
 Writer = Annotated[Caller, Depends(authorize(Scope.risk_write))]
 AssessmentId = Annotated[str, Path(max_length=255, description="The assessment's id (`ra_…`).")]
 RuleId = Annotated[str, Path(max_length=255, description="The rule's id (`rsr_…`).")]
 ItemId = Annotated[str, Path(max_length=255, description="The blocklist item's id (`rbl_…`).")]
+AssessmentList = list_of(Assessment)
+RuleList = list_of(Rule)
+BlocklistItemList = list_of(BlocklistItem)
 
 
 def _moment(unix_s: int | None) -> datetime | None:
     return None if unix_s is None else datetime.fromtimestamp(unix_s, tz=UTC)
 
 
-def _context(caller: Caller, params: AssessmentCreateParams) -> PaymentContext:
+async def _payment_context(caller: Writer, params: Body[AssessmentCreateParams]) -> PaymentContext:
+    """The payment to assess, built before the mutation runs: a payment that names no payer is
+    a validation failure, which an idempotency key does not store."""
     payer = params.payer or params.instrument_fingerprint
     if payer is None:
         raise RiskContextInvalidError(
@@ -81,217 +84,115 @@ def _context(caller: Caller, params: AssessmentCreateParams) -> PaymentContext:
     )
 
 
+AssessedPayment = Annotated[PaymentContext, Depends(_payment_context)]
+
+
 @router.post(
     "/assessments",
     summary="Assess a payment (the stored assessment if this payment was assessed already)",
-    **operation(body=AssessmentCreateParams, returns=Assessment, access="risk:write"),
+    returns=Assessment,
 )
 async def create_assessment(
-    request: Request,
     session: SessionDep,
     caller: Writer,
-    params: Annotated[AssessmentCreateParams, Depends(body(AssessmentCreateParams))],
-) -> Response:
-    refuse_expansions(params.expand, set())
-    ctx = _context(caller, params)
-
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.assess(session, ctx)
-        return Outcome(assessment_object(row))
-
-    return await run_mutation(request, session, caller, params, execute)
-
-
-AssessmentList = list_of(Assessment)
+    params: Body[AssessmentCreateParams],
+    payment: AssessedPayment,
+) -> Outcome:
+    return Outcome(assessment_object(await risk_service.assess(session, payment)))
 
 
 @router.get(
     "/assessments",
     summary="List assessments, of one payment with `payment`",
-    **operation(query=AssessmentListParams, returns=AssessmentList, access="risk:read"),
+    returns=AssessmentList,
 )
 async def list_assessments(
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[AssessmentListParams, Depends(query(AssessmentListParams))],
+    request: Request, session: SessionDep, caller: Reader, params: Query[AssessmentListParams]
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     rows, has_more = await risk_service.list_assessments(session, caller, params)
     return json_response(
         list_object(request.url.path, [assessment_object(row) for row in rows], has_more)
     )
 
 
-@router.get(
-    "/assessments/{assessment}",
-    summary="Retrieve an assessment",
-    **operation(query=RetrieveParams, returns=Assessment, access="risk:read"),
-)
+@router.get("/assessments/{assessment}", summary="Retrieve an assessment", returns=Assessment)
 async def retrieve_assessment(
-    assessment: AssessmentId,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    assessment: AssessmentId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
     row = await risk_service.get_assessment(session, caller, assessment)
     return json_response(assessment_object(row))
 
 
-@router.post(
-    "/rules",
-    summary="Create a rule",
-    **operation(body=RuleCreateParams, returns=Rule, access="risk:write"),
-)
+@router.post("/rules", summary="Create a rule", returns=Rule)
 async def create_rule(
-    request: Request,
-    session: SessionDep,
-    caller: Writer,
-    params: Annotated[RuleCreateParams, Depends(body(RuleCreateParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.create_rule(session, caller, params)
-        return Outcome(rule_object(row))
-
-    return await run_mutation(request, session, caller, params, execute)
+    session: SessionDep, caller: Writer, params: Body[RuleCreateParams]
+) -> Outcome:
+    return Outcome(rule_object(await risk_service.create_rule(session, caller, params)))
 
 
-RuleList = list_of(Rule)
-
-
-@router.get(
-    "/rules",
-    summary="List rules",
-    **operation(query=RuleListParams, returns=RuleList, access="risk:read"),
-)
+@router.get("/rules", summary="List rules", returns=RuleList)
 async def list_rules(
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[RuleListParams, Depends(query(RuleListParams))],
+    request: Request, session: SessionDep, caller: Reader, params: Query[RuleListParams]
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     rows, has_more = await risk_service.list_rules(session, caller, params)
     return json_response(
         list_object(request.url.path, [rule_object(row) for row in rows], has_more)
     )
 
 
-@router.get(
-    "/rules/{rule}",
-    summary="Retrieve a rule",
-    **operation(query=RetrieveParams, returns=Rule, access="risk:read"),
-)
+@router.get("/rules/{rule}", summary="Retrieve a rule", returns=Rule)
 async def retrieve_rule(
-    rule: RuleId,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    rule: RuleId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
     return json_response(rule_object(await risk_service.get_rule(session, caller, rule)))
 
 
-@router.post(
-    "/rules/{rule}",
-    summary="Update a rule",
-    **operation(body=RuleUpdateParams, returns=Rule, access="risk:write"),
-)
+@router.post("/rules/{rule}", summary="Update a rule", returns=Rule)
 async def update_rule(
-    rule: RuleId,
-    request: Request,
-    session: SessionDep,
-    caller: Writer,
-    params: Annotated[RuleUpdateParams, Depends(body(RuleUpdateParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.update_rule(session, caller, rule, params)
-        return Outcome(rule_object(row))
-
-    return await run_mutation(request, session, caller, params, execute)
+    rule: RuleId, session: SessionDep, caller: Writer, params: Body[RuleUpdateParams]
+) -> Outcome:
+    return Outcome(rule_object(await risk_service.update_rule(session, caller, rule, params)))
 
 
-@router.delete(
-    "/rules/{rule}",
-    summary="Delete a rule",
-    **operation(returns=DeletedObject, access="risk:write"),
-)
-async def delete_rule(
-    rule: RuleId, request: Request, session: SessionDep, caller: Writer
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.delete_rule(session, caller, rule)
-        return Outcome({"id": row.id, "object": "risk.rule", "deleted": True})
-
-    return await run_mutation(request, session, caller, None, execute)
+@router.delete("/rules/{rule}", summary="Delete a rule", returns=DeletedObject)
+async def delete_rule(rule: RuleId, session: SessionDep, caller: Writer) -> Outcome:
+    row = await risk_service.delete_rule(session, caller, rule)
+    return Outcome({"id": row.id, "object": "risk.rule", "deleted": True})
 
 
 @router.post(
     "/blocklist_items",
     summary="Put a card, VPA, device, IP address or payer on the blocklist",
-    **operation(body=BlocklistItemCreateParams, returns=BlocklistItem, access="risk:write"),
+    returns=BlocklistItem,
 )
 async def create_blocklist_item(
-    request: Request,
-    session: SessionDep,
-    caller: Writer,
-    params: Annotated[BlocklistItemCreateParams, Depends(body(BlocklistItemCreateParams))],
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.create_blocklist_item(session, caller, params)
-        return Outcome(blocklist_item_object(row))
-
-    return await run_mutation(request, session, caller, params, execute)
+    session: SessionDep, caller: Writer, params: Body[BlocklistItemCreateParams]
+) -> Outcome:
+    row = await risk_service.create_blocklist_item(session, caller, params)
+    return Outcome(blocklist_item_object(row))
 
 
-BlocklistItemList = list_of(BlocklistItem)
-
-
-@router.get(
-    "/blocklist_items",
-    summary="List blocklist items",
-    **operation(query=BlocklistItemListParams, returns=BlocklistItemList, access="risk:read"),
-)
+@router.get("/blocklist_items", summary="List blocklist items", returns=BlocklistItemList)
 async def list_blocklist_items(
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[BlocklistItemListParams, Depends(query(BlocklistItemListParams))],
+    request: Request, session: SessionDep, caller: Reader, params: Query[BlocklistItemListParams]
 ) -> Response:
-    refuse_expansions(params.expand, set(), listing=True)
     rows, has_more = await risk_service.list_blocklist_items(session, caller, params)
     return json_response(
         list_object(request.url.path, [blocklist_item_object(row) for row in rows], has_more)
     )
 
 
-@router.get(
-    "/blocklist_items/{item}",
-    summary="Retrieve a blocklist item",
-    **operation(query=RetrieveParams, returns=BlocklistItem, access="risk:read"),
-)
+@router.get("/blocklist_items/{item}", summary="Retrieve a blocklist item", returns=BlocklistItem)
 async def retrieve_blocklist_item(
-    item: ItemId,
-    session: SessionDep,
-    caller: Reader,
-    params: Annotated[RetrieveParams, Depends(query(RetrieveParams))],
+    item: ItemId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
 ) -> Response:
-    refuse_expansions(params.expand, set())
     row = await risk_service.get_blocklist_item(session, caller, item)
     return json_response(blocklist_item_object(row))
 
 
 @router.delete(
-    "/blocklist_items/{item}",
-    summary="Take an item off the blocklist",
-    **operation(returns=DeletedObject, access="risk:write"),
+    "/blocklist_items/{item}", summary="Take an item off the blocklist", returns=DeletedObject
 )
-async def delete_blocklist_item(
-    item: ItemId, request: Request, session: SessionDep, caller: Writer
-) -> Response:
-    async def execute(_mutation: Mutation) -> Outcome:
-        row = await risk_service.delete_blocklist_item(session, caller, item)
-        return Outcome({"id": row.id, "object": "risk.blocklist_item", "deleted": True})
-
-    return await run_mutation(request, session, caller, None, execute)
+async def delete_blocklist_item(item: ItemId, session: SessionDep, caller: Writer) -> Outcome:
+    row = await risk_service.delete_blocklist_item(session, caller, item)
+    return Outcome({"id": row.id, "object": "risk.blocklist_item", "deleted": True})

@@ -24,7 +24,7 @@ from beyondpay.db.cache import ScopeCache
 from beyondpay.db.pagination import created_conditions, page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.follower import CHANNEL, scope_payload
-from beyondpay.events.service import API_VERSION, event_service
+from beyondpay.events.service import API_VERSION
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.context import current_request
 from beyondpay.kit.crypto import KeyRing
@@ -34,9 +34,10 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller
-from beyondpay.risk import domain
+from beyondpay.risk import domain, events
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import BlocklistItemExistsError
+from beyondpay.risk.events import RiskEvent
 from beyondpay.risk.features import History, compute
 from beyondpay.risk.models import AssessmentRow, BlocklistItemRow, RuleRow
 from beyondpay.risk.rules import (
@@ -55,11 +56,8 @@ from beyondpay.risk.schemas import (
     RuleCreateParams,
     RuleListParams,
     RuleUpdateParams,
-    assessment_object,
-    blocklist_item_object,
     check_fingerprint,
     check_ip,
-    rule_object,
 )
 from beyondpay.risk.store import (
     RECORD_CTES,
@@ -124,7 +122,7 @@ assessed AS (
 ), event AS (
     INSERT INTO events (id, merchant_id, livemode, type, api_version, object_id, data,
         request_id, idempotency_key, created_at)
-    SELECT %(event_id)s, %(scope)s, %(assessment_livemode)s, 'risk.assessment.created',
+    SELECT %(event_id)s, %(scope)s, %(assessment_livemode)s, %(event_type)s,
         %(api_version)s, id, %(event_data)s, %(request_id)s, %(idempotency_key)s,
         %(created_at)s
     FROM assessed
@@ -442,8 +440,9 @@ class RiskService:
             "model_version": row.model_version,
             "created_at": row.created_at,
             "event_id": new_id("evt"),
+            "event_type": RiskEvent.assessment_created.value,
             "api_version": API_VERSION,
-            "event_data": Jsonb({"object": assessment_object(row)}, dumps=_dumps),
+            "event_data": Jsonb(events.assessment_created_data(row), dumps=_dumps),
             "request_id": request.id,
             "idempotency_key": request.idempotency_key,
             "channel": CHANNEL,
@@ -510,7 +509,7 @@ class RiskService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, row, "risk.rule.created")
+        await events.record(session, row, RiskEvent.rule_created)
         self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
@@ -548,7 +547,7 @@ class RiskService:
             row.enabled = params.enabled
         row.updated_at = utcnow()
         await session.flush()
-        await _record(session, row, "risk.rule.updated")
+        await events.record(session, row, RiskEvent.rule_updated)
         self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
@@ -556,7 +555,7 @@ class RiskService:
         row = await self.get_rule(session, caller, rule_id, for_update=True)
         await session.delete(row)
         await session.flush()
-        await _record(session, row, "risk.rule.deleted")
+        await events.record(session, row, RiskEvent.rule_deleted)
         self._rules_cache.invalidate_on_commit(session, row.scope, row.livemode)
         return row
 
@@ -594,7 +593,7 @@ class RiskService:
         )
         session.add(row)
         await session.flush()
-        await _record(session, row, "risk.blocklist_item.created")
+        await events.record(session, row, RiskEvent.blocklist_item_created)
         return row
 
     async def get_blocklist_item(
@@ -618,7 +617,7 @@ class RiskService:
         row = await self.get_blocklist_item(session, caller, item_id, for_update=True)
         await session.delete(row)
         await session.flush()
-        await _record(session, row, "risk.blocklist_item.deleted")
+        await events.record(session, row, RiskEvent.blocklist_item_deleted)
         return row
 
     async def list_blocklist_items(
@@ -630,15 +629,6 @@ class RiskService:
         return await _page(
             session, caller, BlocklistItemRow, conditions, params, "risk blocklist item"
         )
-
-
-async def _record(session: AsyncSession, row: RuleRow | BlocklistItemRow, type: str) -> None:
-    obj = rule_object(row) if isinstance(row, RuleRow) else blocklist_item_object(row)
-    if type.endswith(".deleted"):
-        obj = {**obj, "deleted": True}
-    await event_service.record(
-        session, merchant_id=row.scope, livemode=row.livemode, type=type, object=obj
-    )
 
 
 def _blocklist_value(kind: str, value: str, ring: KeyRing) -> tuple[str, str]:

@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.pagination import UNIX_S_MAX, CreatedFilter
-from beyondpay.events.service import event_service
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
@@ -36,8 +35,10 @@ from beyondpay.ledger.domain import (
 )
 from beyondpay.ledger.service import AccountBalance, HistoryEntry, JournalEntry, ledger_service
 from beyondpay.merchants.domain import Caller
+from beyondpay.wallets import events
 from beyondpay.wallets.domain import CLIENT_ID_PATTERN, LOOKUP_ID_PATTERN, Namespace
 from beyondpay.wallets.errors import LedgerAccountExistsError
+from beyondpay.wallets.events import WalletEvent
 from beyondpay.wallets.models import WalletAccountRow
 from beyondpay.wallets.schemas import (
     AccountCreateParams,
@@ -153,12 +154,8 @@ class WalletService:
             )
         stored = (await ledger_service.get_accounts(session, [account.id]))[account.id]
         if result is CreateAccountResult.ok:
-            await event_service.record(
-                session,
-                merchant_id=namespace.merchant_id,
-                livemode=namespace.livemode,
-                type="ledger_account.created",
-                object=account_object(namespace, stored),
+            await events.record(
+                session, namespace, WalletEvent.account_created, account_object(namespace, stored)
             )
         # After a crash between the ledger's insert and this one, a retry repairs the listing.
         await session.execute(
@@ -274,13 +271,8 @@ class WalletService:
             return
         statuses = await self.hold_statuses(session, created)
         for entry in created:
-            await event_service.record(
-                session,
-                merchant_id=namespace.merchant_id,
-                livemode=namespace.livemode,
-                type="ledger_transfer.created",
-                object=transfer_object(namespace, entry, hold_statuses=statuses),
-            )
+            rendered = transfer_object(namespace, entry, hold_statuses=statuses)
+            await events.record(session, namespace, WalletEvent.transfer_created, rendered)
 
     @staticmethod
     def _ledger_transfer(namespace: Namespace, item: TransferParams) -> Transfer:

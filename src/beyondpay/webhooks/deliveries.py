@@ -38,13 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import Database
 from beyondpay.events.models import EventRow, event_object
-from beyondpay.events.service import event_service
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.logging import get_logger
+from beyondpay.webhooks import events as webhook_events
+from beyondpay.webhooks.events import WebhookEndpointEvent
 from beyondpay.webhooks.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
-from beyondpay.webhooks.schemas import ALL_EVENTS, EndpointStatus, webhook_endpoint_object
+from beyondpay.webhooks.schemas import ALL_EVENTS, EndpointStatus
 from beyondpay.webhooks.service import active_secrets
 from beyondpay.webhooks.signing import signature_headers
 from beyondpay.webhooks.ssrf import UrlInvalidError, check_url
@@ -83,7 +84,6 @@ PRUNE_ROUNDS_MAX: Final = 20  # transactions per run; the next run continues
 
 DISABLED_GONE: Final = "gone"  # the endpoint answered 410
 DISABLED_FAILING: Final = "failing"  # no success for ENDPOINT_FAILING_DISABLE_AFTER
-DISABLED_EVENT: Final = "webhook_endpoint.disabled"
 USER_AGENT: Final = "beyondpay-webhooks/1"
 
 
@@ -412,13 +412,7 @@ async def _disable(
         .values(status=DeliveryStatus.dead, locked_until=None, next_attempt_at=None, updated_at=now)
     )
     await session.flush()
-    await event_service.record(
-        session,
-        merchant_id=endpoint.merchant_id,
-        livemode=endpoint.livemode,
-        type=DISABLED_EVENT,
-        object=webhook_endpoint_object(endpoint),
-    )
+    await webhook_events.record(session, endpoint, WebhookEndpointEvent.disabled)
     _log.warning("webhook_endpoint_disabled", endpoint=endpoint.id, reason=reason)
 
 
