@@ -22,12 +22,10 @@ from beyondpay.accounts.schemas import (
     KycDocumentCreateParams,
     KycDocumentListParams,
     NewAccount,
-    NoParams,
     PlatformKycDocumentListParams,
     PlatformMerchantCreateParams,
     PlatformMerchantListParams,
     RejectParams,
-    RetrieveParams,
     RolledApiKey,
     SuspendParams,
     account_object,
@@ -42,6 +40,7 @@ from beyondpay.api.lists import ListParams, created_conditions, list_object, lis
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.kit.params import NoParams, RetrieveParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.merchants.kyc import KycStatus, checked_details
 from beyondpay.merchants.service import (

@@ -55,14 +55,6 @@ Reason = Annotated[str, Field(min_length=1, max_length=REASON_CHARS_MAX)]
 # ---- parameters --------------------------------------------------------------------------------
 
 
-class NoParams(Params):
-    """A POST that takes no parameters: anything sent is unknown."""
-
-
-class RetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
-
-
 # Patterns are documented (json_schema_extra) in their compact form; the service also accepts
 # the spaces people type and gives the error messages.
 class PanParams(Params):

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from beyondpay.api.params import REGISTERED
+from beyondpay.api.params import REGISTERED, register
 
 REF: Final = "#/components/schemas/{model}"
 
@@ -47,7 +47,7 @@ class ErrorEnvelope(BaseModel):
 
 
 def _schema(model: type[BaseModel]) -> dict[str, str]:
-    REGISTERED[model.__name__] = model
+    register(model)
     return {"$ref": REF.format(model=model.__name__)}
 
 
@@ -72,7 +72,7 @@ def operation(
             },
         }
     if query is not None:
-        REGISTERED[query.__name__] = query
+        register(query)
         properties = query.model_json_schema(ref_template=REF)["properties"]
         extra["parameters"] = [
             {

@@ -26,6 +26,7 @@ from beyondpay.kit.errors import (
     ParameterMissingError,
     ParameterUnknownError,
 )
+from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import (
     METADATA_KEY_CHARS_MAX,
     METADATA_KEYS_MAX,
@@ -80,6 +81,16 @@ _STRING_ERRORS: Final = frozenset({"string_type", "string_unicode"})
 
 # Models whose JSON schema the OpenAPI document must carry (see api.openapi).
 REGISTERED: dict[str, type[BaseModel]] = {}
+
+
+def register(model: type[BaseModel]) -> None:
+    """Names ``model`` in the OpenAPI document's schemas. Two different models under one name
+    would document one of them for both routes: refused when the routes are built."""
+    known = REGISTERED.setdefault(model.__name__, model)
+    invariant(
+        known is model,
+        f"two parameter or object models are named {model.__name__}: give one another name",
+    )
 
 
 def param_name(location: tuple[Any, ...] | list[Any]) -> str | None:
@@ -167,7 +178,7 @@ def validate(model: type[ParamsT], data: dict[str, Any]) -> ParamsT:
 
 def body(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
     """A dependency: the request body, decoded and validated against ``model``."""
-    REGISTERED[model.__name__] = model
+    register(model)
 
     async def parse(request: Request) -> ParamsT:
         raw = await request.body()
@@ -185,7 +196,7 @@ def body(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
 
 def query(model: type[ParamsT]) -> Callable[[Request], Awaitable[ParamsT]]:
     """A dependency: the query string, decoded with bracket nesting and validated."""
-    REGISTERED[model.__name__] = model
+    register(model)
 
     async def parse(request: Request) -> ParamsT:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from beyondpay.kit.errors import InvalidRequestError
 
@@ -59,3 +59,17 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
             f"Invalid metadata: it can have at most {METADATA_KEYS_MAX} keys.", param="metadata"
         )
     return merged
+
+
+EXPAND_PATHS_MAX: Final = 20  # as Stripe: at most 20 paths in one expand[]
+
+
+class NoParams(Params):
+    """A POST that takes no parameters: any sent is refused, naming it."""
+
+
+class RetrieveParams(Params):
+    """A retrieve that takes only ``expand[]`` (refused, naming the path, where nothing
+    expands)."""
+
+    expand: list[str] = Field(default_factory=list, max_length=EXPAND_PATHS_MAX)

@@ -32,7 +32,7 @@ from beyondpay.payments.schemas import (
     PaymentIntentCreateParams,
     PaymentIntentListParams,
     PaymentIntentUpdateParams,
-    RetrieveParams,
+    PaymentRetrieveParams,
     balance_transaction_object,
     charge_object,
     payment_intent_object,
@@ -132,7 +132,7 @@ async def retrieve_payment_intent(
     intent: IntentId,
     session: SessionDep,
     caller: IntentReader,
-    _: Query[RetrieveParams],
+    _: Query[PaymentRetrieveParams],
     expand: list[str],
 ) -> Response:
     row = await payment_intent_service.get(session, caller, intent)
@@ -229,7 +229,7 @@ async def retrieve_charge(
     charge: ChargeId,
     session: SessionDep,
     caller: ChargeReader,
-    _: Query[RetrieveParams],
+    _: Query[PaymentRetrieveParams],
     expand: list[str],
 ) -> Response:
     row = await charge_service.get(session, caller, charge)
@@ -274,7 +274,10 @@ async def retrieve_balance(
     returns=BalanceTransaction,
 )
 async def retrieve_balance_transaction(
-    transaction: TransactionId, session: SessionDep, caller: BalanceReader, _: Query[RetrieveParams]
+    transaction: TransactionId,
+    session: SessionDep,
+    caller: BalanceReader,
+    _: Query[PaymentRetrieveParams],
 ) -> Response:
     row = await balance_service.get_transaction(session, caller, transaction)
     return json_response(balance_transaction_object(row))

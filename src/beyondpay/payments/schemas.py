@@ -129,7 +129,7 @@ class PaymentIntentCancelParams(Params):
     expand: Expand
 
 
-class RetrieveParams(Params):
+class PaymentRetrieveParams(Params):
     # Stripe's SDKs send the client secret on retrieve from publishable-key clients; accepted.
     client_secret: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)] = None
     expand: Expand

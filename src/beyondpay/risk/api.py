@@ -15,6 +15,7 @@ from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Query, Router
 from beyondpay.kit.clock import utcnow
+from beyondpay.kit.params import RetrieveParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import RiskContextInvalidError
@@ -26,7 +27,6 @@ from beyondpay.risk.schemas import (
     BlocklistItemCreateParams,
     BlocklistItemListParams,
     DeletedObject,
-    RetrieveParams,
     Rule,
     RuleCreateParams,
     RuleListParams,

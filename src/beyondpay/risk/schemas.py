@@ -94,10 +94,6 @@ class AssessmentListParams(ListParams):
     payment: Key | None = None
 
 
-class RetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
-
-
 class ConditionParams(Params):
     feature: Annotated[str, Field(min_length=1, max_length=64)]
     op: Annotated[str, Field(min_length=1, max_length=8)]

@@ -18,6 +18,7 @@ from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, DatabaseDep, Query, RingDep, Router
+from beyondpay.kit.params import NoParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.psp.addresses.errors import ResolveRateLimitError
 from beyondpay.psp.addresses.qr import render_png, render_svg
@@ -27,7 +28,6 @@ from beyondpay.psp.addresses.schemas import (
     DeletedPspBeneficiary,
     MerchantQrParams,
     MerchantVpaCreateParams,
-    NoParams,
     PspAlias,
     PspBeneficiary,
     PspListParams,

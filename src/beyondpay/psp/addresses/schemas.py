@@ -55,10 +55,6 @@ class VpaUpdateParams(Params):
     bank_account: ObjectId
 
 
-class NoParams(Params):
-    """A POST that takes no parameters (any sent is refused, naming it)."""
-
-
 class ResolveParams(Params):
     """Exactly one of ``vpa``, ``mobile`` or ``alias``."""
 

@@ -24,9 +24,9 @@ from beyondpay.psp.banking.errors import CountedRefusalError
 from beyondpay.psp.banking.models import BankAccountRow
 from beyondpay.psp.banking.schemas import (
     BalanceParams,
+    BankAccountListParams,
     DiscoverParams,
     LinkParams,
-    ListParams,
     PinChangeParams,
     PinSetParams,
     PspBankAccount,
@@ -98,7 +98,7 @@ async def link_bank_account(
     "", summary="List your linked bank accounts", returns=BankAccountList, access=ACCESS_PAYER
 )
 async def list_bank_accounts(
-    request: Request, session: SessionDep, payer: PayerDep, _: Query[ListParams]
+    request: Request, session: SessionDep, payer: PayerDep, _: Query[BankAccountListParams]
 ) -> Response:
     rows = await bank_account_service.list(session, payer.payer_id)
     pins = await bank_account_service.pin_states(session, [row.account_ref for row in rows])

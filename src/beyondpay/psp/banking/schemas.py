@@ -47,7 +47,7 @@ class DiscoverParams(Params):
     """Discovery takes no parameters: the banks are asked for the payer's registered mobile."""
 
 
-class ListParams(Params):
+class BankAccountListParams(Params):
     """The payer's linked accounts: a handful, so one page with no cursor."""
 
 

@@ -22,6 +22,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.params import NoParams
 from beyondpay.kit.settings import Settings
 from beyondpay.kit.upi import mask_mobile
 from beyondpay.merchants.domain import Caller
@@ -33,7 +34,6 @@ from beyondpay.psp.identity.schemas import (
     DeviceLinkParams,
     HandoffRedeemParams,
     LoginParams,
-    NoParams,
     OtpSendParams,
     PasskeyCreateParams,
     PasskeyLoginOptionsParams,

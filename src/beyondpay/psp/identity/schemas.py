@@ -84,10 +84,6 @@ class RefreshParams(Params):
     refresh_token: Token
 
 
-class NoParams(Params):
-    """A POST that takes no parameters (any sent is refused, naming it)."""
-
-
 class SandboxSmsParams(Params):
     mobile: Mobile
     limit: int = Field(default=10, ge=1, le=100)
