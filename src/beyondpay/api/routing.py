@@ -37,6 +37,9 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
 - **Expansions**: ``expand={...}`` lists what ``expand[]`` may name; the parameters' ``expand``
   is checked before the endpoint runs (``data.``-prefixed on a list), and a parameter named
   ``expand`` receives the checked paths.
+- **Reads render themselves**: a read endpoint returns the object (a dict, answered as JSON),
+  a :class:`Listed` (answered as Stripe's list envelope on the request's path) or any
+  ``Response`` it built itself.
 - ``RingDep`` is the key ring; ``DatabaseDep`` the database, for a unit of work of its own.
 """
 
@@ -46,7 +49,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Request
@@ -56,9 +59,11 @@ from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.expand import refuse_expansions
+from beyondpay.api.lists import list_object
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
 from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
+from beyondpay.api.responses import json_response
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError
@@ -129,6 +134,29 @@ def access_label(marker: dict[str, Any]) -> str:
     if marker.get("scope") is None:
         return SECRET_ONLY
     return str(marker["scope"])
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """What a list route returns: the page's objects, whether more follow, and any other keys
+    of the envelope (a search's ``next_page``). Rendered as ``{"object": "list", "url": <the
+    request's path>, "has_more", "data"}``."""
+
+    data: list[dict[str, Any]]
+    has_more: bool = False
+    object: str = "list"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _rendered(request: Request, answer: Any) -> Response:
+    if isinstance(answer, Response):
+        return answer
+    if isinstance(answer, Listed):
+        envelope = list_object(request.url.path, answer.data, answer.has_more)
+        envelope["object"] = answer.object
+        return json_response({**envelope, **answer.extra})
+    invariant(isinstance(answer, dict), "a read route answers an object, a Listed or a Response")
+    return json_response(answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +277,7 @@ def _handler(
         if shape.wants_expand:
             arguments["expand"] = expanded
         if not shape.mutation:
-            return await endpoint(**arguments)
+            return _rendered(request, await endpoint(**arguments))
 
         async def execute(mutation: Mutation) -> Outcome:
             if shape.mutation_name is not None:

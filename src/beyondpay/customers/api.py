@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from starlette.responses import Response
+from fastapi import Depends, Path
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.customers.schemas import (
     Customer,
     CustomerCreateParams,
@@ -49,26 +47,19 @@ async def create_customer(
     listing=True,
 )
 async def search_customers(
-    request: Request, session: SessionDep, caller: Reader, params: Query[CustomerSearchParams]
-) -> Response:
+    session: SessionDep, caller: Reader, params: Query[CustomerSearchParams]
+) -> Listed:
     rows, has_more, next_page = await customer_service.search(session, caller, params)
-    return json_response(
-        {
-            "object": "search_result",
-            "url": request.url.path,
-            "has_more": has_more,
-            "data": [customer_object(row) for row in rows],
-            "next_page": next_page,
-        }
-    )
+    data = [customer_object(row) for row in rows]
+    return Listed(data, has_more, object="search_result", extra={"next_page": next_page})
 
 
 # A deleted customer is still retrieved, as Stripe does, in its deleted shape.
 @router.get("/{customer}", summary="Retrieve a customer", returns=Customer | DeletedCustomer)
 async def retrieve_customer(
     customer: CustomerId, session: SessionDep, caller: Reader, _: Query[CustomerRetrieveParams]
-) -> Response:
-    return json_response(customer_object(await customer_service.get(session, caller, customer)))
+) -> dict[str, Any]:
+    return customer_object(await customer_service.get(session, caller, customer))
 
 
 @router.post("/{customer}", summary="Update a customer", returns=Customer)
@@ -86,9 +77,7 @@ async def delete_customer(customer: CustomerId, session: SessionDep, caller: Wri
 
 @router.get("", summary="List customers", returns=CustomerList)
 async def list_customers(
-    request: Request, session: SessionDep, caller: Reader, params: Query[CustomerListParams]
-) -> Response:
+    session: SessionDep, caller: Reader, params: Query[CustomerListParams]
+) -> Listed:
     rows, has_more = await customer_service.list(session, caller, params)
-    return json_response(
-        list_object(request.url.path, [customer_object(row) for row in rows], has_more)
-    )
+    return Listed([customer_object(row) for row in rows], has_more)
