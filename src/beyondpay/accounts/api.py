@@ -36,10 +36,10 @@ from beyondpay.accounts.schemas import (
 )
 from beyondpay.api.auditing import audit
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import ListParams, created_conditions, list_object, list_of, page
+from beyondpay.api.lists import ListParams, created_conditions, list_of, page
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
 from beyondpay.kit.params import NoParams, RetrieveParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.merchants.kyc import KycStatus, checked_details
@@ -50,6 +50,8 @@ from beyondpay.merchants.service import (
     kyc_service,
     merchant_service,
 )
+
+KycDocumentList = list_of(KycDocument)
 
 account_router = Router(prefix="/v1/account", tags=["account"])
 api_keys_router = Router(prefix="/v1/api_keys", tags=["api_keys"])
@@ -63,7 +65,6 @@ PlatformAdmin = Annotated[Caller, Depends(authorize(platform=True))]
 KeyId = Annotated[str, Path(max_length=255, description="The API key's id (`key_…`).")]
 MerchantId = Annotated[str, Path(max_length=255, description="The account's id (`acct_…`).")]
 DocumentId = Annotated[str, Path(max_length=255, description="The document's id (`kyc_…`).")]
-KycDocumentList = list_of(KycDocument)
 
 
 async def _page(
@@ -84,12 +85,11 @@ async def _page(
 
 
 async def _kyc_documents(
-    request: Request,
     session: AsyncSession,
     params: ListParams,
     merchant_id: str | None,
     status: KycStatus | None = None,
-) -> Response:
+) -> Listed:
     """A page of one merchant's KYC documents (``merchant_id``), or of every merchant's."""
     rows, has_more = await _page(
         session,
@@ -99,8 +99,7 @@ async def _kyc_documents(
         lambda cursor: kyc_service.exists(merchant_id, cursor),
         "kyc_document",
     )
-    data = [kyc_document_object(view) for view in kyc_service.views(rows)]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([kyc_document_object(view) for view in kyc_service.views(rows)], has_more)
 
 
 async def _kyc_details(params: Body[KycDocumentCreateParams]) -> dict[str, str]:
@@ -125,8 +124,8 @@ async def _check_key_params(caller: KeyWriter, params: Body[ApiKeyCreateParams])
 @account_router.get("", summary="Retrieve the caller's account", returns=Account)
 async def retrieve_account(
     session: SessionDep, caller: AccountReader, _: Query[RetrieveParams]
-) -> Response:
-    return json_response(account_object(await merchant_service.account(session, caller.merchant)))
+) -> dict[str, Any]:
+    return account_object(await merchant_service.account(session, caller.merchant))
 
 
 @account_router.post(
@@ -147,9 +146,9 @@ async def submit_kyc_document(
     "/kyc_documents", summary="List the account's KYC documents", returns=KycDocumentList
 )
 async def list_kyc_documents(
-    request: Request, session: SessionDep, caller: SecretKey, params: Query[KycDocumentListParams]
-) -> Response:
-    return await _kyc_documents(request, session, params, caller.merchant)
+    session: SessionDep, caller: SecretKey, params: Query[KycDocumentListParams]
+) -> Listed:
+    return await _kyc_documents(session, params, caller.merchant)
 
 
 # ---- API keys ----------------------------------------------------------------------------------
@@ -157,8 +156,8 @@ async def list_kyc_documents(
 
 @api_keys_router.get("", summary="List the API keys of the caller's mode", returns=list_of(ApiKey))
 async def list_api_keys(
-    request: Request, session: SessionDep, caller: KeyReader, params: Query[ApiKeyListParams]
-) -> Response:
+    session: SessionDep, caller: KeyReader, params: Query[ApiKeyListParams]
+) -> Listed:
     merchant_id, livemode = caller.merchant, caller.livemode
     rows, has_more = await _page(
         session,
@@ -168,15 +167,11 @@ async def list_api_keys(
         lambda cursor: api_key_service.exists(merchant_id, livemode, cursor),
         "api_key",
     )
-    data = [api_key_object(view) for view in api_key_service.views(rows)]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([api_key_object(view) for view in api_key_service.views(rows)], has_more)
 
 
 @api_keys_router.post(
-    "",
-    summary="Create a restricted API key",
-    returns=ApiKeyWithSecret,
-    checks=[_check_key_params],
+    "", summary="Create a restricted API key", returns=ApiKeyWithSecret, checks=[_check_key_params]
 )
 async def create_api_key(
     session: SessionDep, caller: KeyWriter, ring: RingDep, params: Body[ApiKeyCreateParams]
@@ -234,11 +229,8 @@ async def create_merchant(
 
 @platform_router.get("/merchants", summary="List merchant accounts", returns=list_of(Account))
 async def list_merchants(
-    request: Request,
-    session: SessionDep,
-    _caller: PlatformAdmin,
-    params: Query[PlatformMerchantListParams],
-) -> Response:
+    session: SessionDep, _caller: PlatformAdmin, params: Query[PlatformMerchantListParams]
+) -> Listed:
     rows, has_more = await _page(
         session,
         merchant_service.listed(params.status),
@@ -248,8 +240,7 @@ async def list_merchants(
         "account",
     )
     views = await merchant_service.accounts(session, rows)
-    data = [account_object(view) for view in views]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([account_object(view) for view in views], has_more)
 
 
 @platform_router.get(
@@ -257,8 +248,8 @@ async def list_merchants(
 )
 async def retrieve_merchant(
     merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, _: Query[RetrieveParams]
-) -> Response:
-    return json_response(account_object(await merchant_service.account(session, merchant)))
+) -> dict[str, Any]:
+    return account_object(await merchant_service.account(session, merchant))
 
 
 @platform_router.post(
@@ -290,13 +281,12 @@ async def reactivate_merchant(
 )
 async def list_merchant_kyc_documents(
     merchant: MerchantId,
-    request: Request,
     session: SessionDep,
     _caller: PlatformAdmin,
     params: Query[KycDocumentListParams],
-) -> Response:
+) -> Listed:
     await merchant_service.account(session, merchant)  # 404 for an unknown merchant
-    return await _kyc_documents(request, session, params, merchant)
+    return await _kyc_documents(session, params, merchant)
 
 
 @platform_router.get(
@@ -305,12 +295,9 @@ async def list_merchant_kyc_documents(
     returns=KycDocumentList,
 )
 async def list_all_kyc_documents(
-    request: Request,
-    session: SessionDep,
-    _caller: PlatformAdmin,
-    params: Query[PlatformKycDocumentListParams],
-) -> Response:
-    return await _kyc_documents(request, session, params, None, params.status)
+    session: SessionDep, _caller: PlatformAdmin, params: Query[PlatformKycDocumentListParams]
+) -> Listed:
+    return await _kyc_documents(session, params, None, params.status)
 
 
 @platform_router.get(

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
@@ -44,6 +42,14 @@ from beyondpay.payments.service import (
     payment_intent_service,
 )
 
+INTENT_EXPANSIONS: Final = frozenset(
+    {"latest_charge", "latest_charge.balance_transaction", "payment_method"}
+)
+CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
+PaymentIntentList = list_of(PaymentIntent)
+ChargeList = list_of(Charge)
+BalanceTransactionList = list_of(BalanceTransaction)
+
 intents = Router(prefix="/v1/payment_intents", tags=["payment_intents"])
 charges = Router(prefix="/v1/charges", tags=["charges"])
 balance = Router(prefix="/v1", tags=["balance"])
@@ -58,14 +64,6 @@ ChargeId = Annotated[str, Path(max_length=255, description="The charge's id (`ch
 TransactionId = Annotated[
     str, Path(max_length=255, description="The balance transaction's id (`txn_…`).")
 ]
-
-INTENT_EXPANSIONS: Final = frozenset(
-    {"latest_charge", "latest_charge.balance_transaction", "payment_method"}
-)
-CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
-PaymentIntentList = list_of(PaymentIntent)
-ChargeList = list_of(Charge)
-BalanceTransactionList = list_of(BalanceTransaction)
 
 
 async def render_intent(
@@ -134,9 +132,9 @@ async def retrieve_payment_intent(
     caller: IntentReader,
     _: Query[PaymentRetrieveParams],
     expand: list[str],
-) -> Response:
+) -> dict[str, Any]:
     row = await payment_intent_service.get(session, caller, intent)
-    return json_response(await render_intent(session, caller, row, expand))
+    return await render_intent(session, caller, row, expand)
 
 
 @intents.post(
@@ -213,15 +211,13 @@ async def cancel_payment_intent(
     "", summary="List payment intents", returns=PaymentIntentList, expand=INTENT_EXPANSIONS
 )
 async def list_payment_intents(
-    request: Request,
     session: SessionDep,
     caller: IntentReader,
     params: Query[PaymentIntentListParams],
     expand: list[str],
-) -> Response:
+) -> Listed:
     rows, has_more = await payment_intent_service.list(session, caller, params)
-    data = [await render_intent(session, caller, row, expand) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([await render_intent(session, caller, row, expand) for row in rows], has_more)
 
 
 @charges.get("/{charge}", summary="Retrieve a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
@@ -231,9 +227,10 @@ async def retrieve_charge(
     caller: ChargeReader,
     _: Query[PaymentRetrieveParams],
     expand: list[str],
-) -> Response:
-    row = await charge_service.get(session, caller, charge)
-    return json_response(await render_charge(session, caller, row, expand))
+) -> dict[str, Any]:
+    return await render_charge(
+        session, caller, await charge_service.get(session, caller, charge), expand
+    )
 
 
 @charges.post("/{charge}", summary="Update a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
@@ -250,22 +247,17 @@ async def update_charge(
 
 @charges.get("", summary="List charges", returns=ChargeList, expand=CHARGE_EXPANSIONS)
 async def list_charges(
-    request: Request,
-    session: SessionDep,
-    caller: ChargeReader,
-    params: Query[ChargeListParams],
-    expand: list[str],
-) -> Response:
+    session: SessionDep, caller: ChargeReader, params: Query[ChargeListParams], expand: list[str]
+) -> Listed:
     rows, has_more = await charge_service.list(session, caller, params)
-    data = [await render_charge(session, caller, row, expand) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([await render_charge(session, caller, row, expand) for row in rows], has_more)
 
 
 @balance.get("/balance", summary="Retrieve the balance", returns=Balance)
 async def retrieve_balance(
     session: SessionDep, caller: BalanceReader, _: Query[BalanceRetrieveParams]
-) -> Response:
-    return json_response(await balance_service.balance(session, caller))
+) -> dict[str, Any]:
+    return await balance_service.balance(session, caller)
 
 
 @balance.get(
@@ -278,20 +270,17 @@ async def retrieve_balance_transaction(
     session: SessionDep,
     caller: BalanceReader,
     _: Query[PaymentRetrieveParams],
-) -> Response:
-    row = await balance_service.get_transaction(session, caller, transaction)
-    return json_response(balance_transaction_object(row))
+) -> dict[str, Any]:
+    return balance_transaction_object(
+        await balance_service.get_transaction(session, caller, transaction)
+    )
 
 
 @balance.get(
     "/balance_transactions", summary="List balance transactions", returns=BalanceTransactionList
 )
 async def list_balance_transactions(
-    request: Request,
-    session: SessionDep,
-    caller: BalanceReader,
-    params: Query[BalanceTransactionListParams],
-) -> Response:
+    session: SessionDep, caller: BalanceReader, params: Query[BalanceTransactionListParams]
+) -> Listed:
     rows, has_more = await balance_service.list_transactions(session, caller, params)
-    data = [balance_transaction_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([balance_transaction_object(row) for row in rows], has_more)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payments.schemas import balance_transaction_object
 from beyondpay.payments.service import balance_service
@@ -27,25 +25,34 @@ from beyondpay.refunds.schemas import (
 )
 from beyondpay.refunds.service import refund_service
 
+EXPANSIONS: Final = frozenset({"balance_transaction"})
 router = Router(prefix="/v1/refunds", tags=["refunds"])
 
 Reader = Annotated[Caller, Depends(authorize(Scope.refunds_read))]
 Writer = Annotated[Caller, Depends(authorize(Scope.refunds_write))]
 RefundId = Annotated[str, Path(max_length=255, description="The refund's id (`re_…`).")]
-EXPANSIONS: Final = frozenset({"balance_transaction"})
-RefundList = list_of(Refund)
 
 
 async def _render(
+    session: AsyncSession, caller: Caller, rows: list[RefundRow], expand: list[str]
+) -> list[dict[str, Any]]:
+    """The refunds with what ``expand`` names (their balance transactions) rendered in place."""
+    rendered = []
+    for row in rows:
+        refund = refund_object(row)
+        if "balance_transaction" in expand and row.balance_transaction_id:
+            transaction = await balance_service.get_transaction(
+                session, caller, row.balance_transaction_id
+            )
+            refund["balance_transaction"] = balance_transaction_object(transaction)
+        rendered.append(refund)
+    return rendered
+
+
+async def _one(
     session: AsyncSession, caller: Caller, row: RefundRow, expand: list[str]
 ) -> dict[str, Any]:
-    rendered = refund_object(row)
-    if "balance_transaction" in expand and row.balance_transaction_id:
-        transaction = await balance_service.get_transaction(
-            session, caller, row.balance_transaction_id
-        )
-        rendered["balance_transaction"] = balance_transaction_object(transaction)
-    return rendered
+    return (await _render(session, caller, [row], expand))[0]
 
 
 @router.post("", summary="Create a refund", returns=Refund, expand=EXPANSIONS)
@@ -57,7 +64,7 @@ async def create_refund(
     expand: list[str],
 ) -> Outcome:
     row = await refund_service.create(session, caller, params, mutation)
-    return Outcome(await _render(session, caller, row, expand))
+    return Outcome(await _one(session, caller, row, expand))
 
 
 @router.get("/{refund}", summary="Retrieve a refund", returns=Refund, expand=EXPANSIONS)
@@ -67,9 +74,8 @@ async def retrieve_refund(
     caller: Reader,
     _: Query[RefundRetrieveParams],
     expand: list[str],
-) -> Response:
-    row = await refund_service.get(session, caller, refund)
-    return json_response(await _render(session, caller, row, expand))
+) -> dict[str, Any]:
+    return await _one(session, caller, await refund_service.get(session, caller, refund), expand)
 
 
 @router.post("/{refund}", summary="Update a refund", returns=Refund, expand=EXPANSIONS)
@@ -81,17 +87,12 @@ async def update_refund(
     expand: list[str],
 ) -> Outcome:
     row = await refund_service.update(session, caller, refund, params)
-    return Outcome(await _render(session, caller, row, expand))
+    return Outcome(await _one(session, caller, row, expand))
 
 
-@router.get("", summary="List refunds", returns=RefundList, expand=EXPANSIONS)
+@router.get("", summary="List refunds", returns=list_of(Refund), expand=EXPANSIONS)
 async def list_refunds(
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Query[RefundListParams],
-    expand: list[str],
-) -> Response:
+    session: SessionDep, caller: Reader, params: Query[RefundListParams], expand: list[str]
+) -> Listed:
     rows, has_more = await refund_service.list(session, caller, params)
-    data = [await _render(session, caller, row, expand) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed(await _render(session, caller, list(rows), expand), has_more)

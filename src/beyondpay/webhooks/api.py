@@ -6,16 +6,14 @@ sealed for idempotent replay (``Outcome(sealed=True)``).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
 from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.webhooks.replay import Recovery, check_window, webhook_replay_service
@@ -43,6 +41,9 @@ from beyondpay.webhooks.schemas import (
 from beyondpay.webhooks.service import webhook_delivery_service, webhook_endpoint_service
 from beyondpay.webhooks.ssrf import check_url
 
+WebhookEndpointList = list_of(WebhookEndpoint)
+WebhookDeliveryList = list_of(WebhookDelivery)
+
 router = Router(prefix="/v1/webhook_endpoints", tags=["webhook_endpoints"])
 deliveries_router = Router(prefix="/v1/webhook_deliveries", tags=["webhook_endpoints"])
 
@@ -52,8 +53,6 @@ DeliveryId = Annotated[
     str, Path(max_length=255, description="The webhook delivery's id (`whd_…`).")
 ]
 EndpointId = Annotated[str, Path(max_length=255, description="The webhook endpoint's id (`we_…`).")]
-WebhookEndpointList = list_of(WebhookEndpoint)
-WebhookDeliveryList = list_of(WebhookDelivery)
 
 # The checks below run before the mutation: what they refuse is a validation failure, never
 # stored under the idempotency key (the same key may retry with a fixed URL or window). Each
@@ -121,9 +120,10 @@ async def retrieve_webhook_endpoint(
     session: SessionDep,
     caller: Reader,
     _: Query[WebhookEndpointRetrieveParams],
-) -> Response:
-    row = await webhook_endpoint_service.get(session, caller, webhook_endpoint)
-    return json_response(webhook_endpoint_object(row))
+) -> dict[str, Any]:
+    return webhook_endpoint_object(
+        await webhook_endpoint_service.get(session, caller, webhook_endpoint)
+    )
 
 
 @router.post(
@@ -172,12 +172,10 @@ async def roll_webhook_endpoint_secret(
 
 @router.get("", summary="List webhook endpoints", returns=WebhookEndpointList)
 async def list_webhook_endpoints(
-    request: Request, session: SessionDep, caller: Reader, params: Query[WebhookEndpointListParams]
-) -> Response:
+    session: SessionDep, caller: Reader, params: Query[WebhookEndpointListParams]
+) -> Listed:
     rows, has_more = await webhook_endpoint_service.list(session, caller, params)
-    return json_response(
-        list_object(request.url.path, [webhook_endpoint_object(row) for row in rows], has_more)
-    )
+    return Listed([webhook_endpoint_object(row) for row in rows], has_more)
 
 
 @router.get(
@@ -187,17 +185,13 @@ async def list_webhook_endpoints(
 )
 async def list_webhook_deliveries(
     webhook_endpoint: EndpointId,
-    request: Request,
     session: SessionDep,
     caller: Reader,
     params: Query[WebhookDeliveryListParams],
-) -> Response:
-    rows, has_more = await webhook_delivery_service.list_for_endpoint(
-        session, caller, webhook_endpoint, params
-    )
-    return json_response(
-        list_object(request.url.path, [webhook_delivery_object(row) for row in rows], has_more)
-    )
+) -> Listed:
+    service = webhook_delivery_service
+    rows, has_more = await service.list_for_endpoint(session, caller, webhook_endpoint, params)
+    return Listed([webhook_delivery_object(row) for row in rows], has_more)
 
 
 @deliveries_router.get(
@@ -210,9 +204,9 @@ async def retrieve_webhook_delivery(
     session: SessionDep,
     caller: Reader,
     _: Query[WebhookDeliveryRetrieveParams],
-) -> Response:
+) -> dict[str, Any]:
     row, attempts = await webhook_delivery_service.get(session, caller, webhook_delivery)
-    return json_response(webhook_delivery_with_attempts(row, attempts))
+    return webhook_delivery_with_attempts(row, attempts)
 
 
 @deliveries_router.post(
