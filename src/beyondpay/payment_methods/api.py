@@ -13,6 +13,7 @@ from beyondpay.api.auth import SessionDep, authorize
 from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.customers.api import CustomerId
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.schemas import (
     CustomerPaymentMethodListParams,
@@ -40,7 +41,6 @@ PaymentMethodId = Annotated[
         description="The payment method's id (`pm_…`), or a test token (`pm_card_visa`, …).",
     ),
 ]
-CustomerId = Annotated[str, Path(max_length=255, description="The customer's id (`cus_…`).")]
 PaymentMethodList = list_of(PaymentMethod)
 
 

@@ -17,6 +17,7 @@ from beyondpay.kit.params import RetrieveParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import RiskContextInvalidError
+from beyondpay.risk.models import BlocklistItemRow, RuleRow
 from beyondpay.risk.schemas import (
     Assessment,
     AssessmentCreateParams,
@@ -85,6 +86,11 @@ async def _payment_context(caller: Writer, params: Body[AssessmentCreateParams])
 AssessedPayment = Annotated[PaymentContext, Depends(_payment_context)]
 
 
+def _deleted(row: RuleRow | BlocklistItemRow, kind: str) -> Outcome:
+    """A deleted rule or blocklist item: its id and kind, as Stripe answers a deletion."""
+    return Outcome({"id": row.id, "object": kind, "deleted": True})
+
+
 @router.post(
     "/assessments",
     summary="Assess a payment (the stored assessment if this payment was assessed already)",
@@ -145,8 +151,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule}", summary="Delete a rule", returns=DeletedObject)
 async def delete_rule(rule: RuleId, session: SessionDep, caller: Writer) -> Outcome:
-    row = await risk_service.delete_rule(session, caller, rule)
-    return Outcome({"id": row.id, "object": "risk.rule", "deleted": True})
+    return _deleted(await risk_service.delete_rule(session, caller, rule), "risk.rule")
 
 
 @router.post(
@@ -181,4 +186,4 @@ async def retrieve_blocklist_item(
 )
 async def delete_blocklist_item(item: ItemId, session: SessionDep, caller: Writer) -> Outcome:
     row = await risk_service.delete_blocklist_item(session, caller, item)
-    return Outcome({"id": row.id, "object": "risk.blocklist_item", "deleted": True})
+    return _deleted(row, "risk.blocklist_item")
