@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from starlette.responses import Response
+from fastapi import Depends, Path
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.activity.schemas import (
     AuditEvent,
@@ -17,9 +17,8 @@ from beyondpay.activity.schemas import (
 )
 from beyondpay.activity.service import activity_service
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Query, Router
+from beyondpay.api.lists import list_of
+from beyondpay.api.routing import Listed, Query, Router, listed
 from beyondpay.events.models import event_object
 from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller, Scope
 
@@ -34,31 +33,33 @@ EventList = list_of(Event)
 AuditEventList = list_of(AuditEvent)
 
 
+async def _audit_events(
+    session: AsyncSession, scope: str, livemode: bool, params: AuditEventListParams
+) -> Listed:
+    """A page of the audit trail of ``scope``: a merchant's, or ``PLATFORM_SCOPE``'s."""
+    page = await activity_service.list_audit_events(session, scope, livemode, params)
+    return listed(audit_event_object, page)
+
+
 @events_router.get("", summary="List events", returns=EventList)
 async def list_events(
-    request: Request, session: SessionDep, caller: EventReader, params: Query[EventListParams]
-) -> Response:
-    rows, has_more = await activity_service.list_events(session, caller, params)
-    data = [event_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    session: SessionDep, caller: EventReader, params: Query[EventListParams]
+) -> Listed:
+    return listed(event_object, await activity_service.list_events(session, caller, params))
 
 
 @events_router.get("/{event}", summary="Retrieve an event", returns=Event)
 async def retrieve_event(
     event: EventId, session: SessionDep, caller: EventReader, _: Query[EventRetrieveParams]
-) -> Response:
-    return json_response(event_object(await activity_service.get_event(session, caller, event)))
+) -> dict[str, Any]:
+    return event_object(await activity_service.get_event(session, caller, event))
 
 
 @audit_router.get("/v1/audit_events", summary="List audit events", returns=AuditEventList)
 async def list_audit_events(
-    request: Request, session: SessionDep, caller: AuditReader, params: Query[AuditEventListParams]
-) -> Response:
-    rows, has_more = await activity_service.list_audit_events(
-        session, caller.merchant, caller.livemode, params
-    )
-    data = [audit_event_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    session: SessionDep, caller: AuditReader, params: Query[AuditEventListParams]
+) -> Listed:
+    return await _audit_events(session, caller.merchant, caller.livemode, params)
 
 
 @audit_router.get(
@@ -67,13 +68,6 @@ async def list_audit_events(
     returns=AuditEventList,
 )
 async def list_platform_audit_events(
-    request: Request,
-    session: SessionDep,
-    caller: PlatformAdmin,
-    params: Query[AuditEventListParams],
-) -> Response:
-    rows, has_more = await activity_service.list_audit_events(
-        session, PLATFORM_SCOPE, caller.livemode, params
-    )
-    data = [audit_event_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    session: SessionDep, caller: PlatformAdmin, params: Query[AuditEventListParams]
+) -> Listed:
+    return await _audit_events(session, PLATFORM_SCOPE, caller.livemode, params)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, get_args, get_origin
 
@@ -376,3 +376,13 @@ class Router(APIRouter):
 
     def delete(self, path: str, **shape: Any) -> Callable[[Endpoint], Endpoint]:  # type: ignore[override]
         return self._shaped("DELETE", path, **shape)
+
+
+RowT = TypeVar("RowT")
+
+
+def listed(render: Callable[[RowT], dict[str, Any]], page: tuple[Sequence[RowT], bool]) -> Listed:
+    """A list route's answer from a service's page (its rows, whether more follow): each row
+    rendered by ``render``, so that a list route is its call to the service and no loop."""
+    rows, has_more = page
+    return Listed([render(row) for row in rows], has_more)

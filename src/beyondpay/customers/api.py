@@ -9,7 +9,7 @@ from fastapi import Depends, Path
 from beyondpay.api.auth import SessionDep, authorize
 from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, Listed, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.customers.schemas import (
     Customer,
     CustomerCreateParams,
@@ -79,5 +79,4 @@ async def delete_customer(customer: CustomerId, session: SessionDep, caller: Wri
 async def list_customers(
     session: SessionDep, caller: Reader, params: Query[CustomerListParams]
 ) -> Listed:
-    rows, has_more = await customer_service.list(session, caller, params)
-    return Listed([customer_object(row) for row in rows], has_more)
+    return listed(customer_object, await customer_service.list(session, caller, params))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from starlette.responses import Response
+from fastapi import Depends, Path
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.limits.schemas import (
     DeletedLimitPolicy,
     LimitPolicy,
@@ -40,9 +38,9 @@ async def create_policy(
 
 
 @router.get("/{policy}", summary="Retrieve a limit policy", returns=LimitPolicy)
-async def retrieve_policy(policy: PolicyId, session: SessionDep, caller: Reader) -> Response:
+async def retrieve_policy(policy: PolicyId, session: SessionDep, caller: Reader) -> dict[str, Any]:
     row = await limits_service.get_policy(session, caller.merchant, caller.livemode, policy)
-    return json_response(policy_object(row))
+    return policy_object(row)
 
 
 @router.post("/{policy}", summary="Update a limit policy", returns=LimitPolicy)
@@ -63,11 +61,7 @@ async def delete_policy(policy: PolicyId, session: SessionDep, caller: Writer) -
 
 @router.get("", summary="List limit policies", returns=PolicyList)
 async def list_policies(
-    request: Request, session: SessionDep, caller: Reader, params: Query[PolicyListParams]
-) -> Response:
-    rows, has_more = await limits_service.list_policies(
-        session, caller.merchant, caller.livemode, params
-    )
-    return json_response(
-        list_object(request.url.path, [policy_object(row) for row in rows], has_more)
-    )
+    session: SessionDep, caller: Reader, params: Query[PolicyListParams]
+) -> Listed:
+    page = await limits_service.list_policies(session, caller.merchant, caller.livemode, params)
+    return listed(policy_object, page)

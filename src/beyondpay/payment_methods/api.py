@@ -5,16 +5,15 @@ Every answer is the redacted rendering: a card's last four digits and fingerprin
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from starlette.responses import Response
+from fastapi import Depends, Path
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.customers.api import CustomerId
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.schemas import (
     CustomerPaymentMethodListParams,
@@ -42,7 +41,6 @@ PaymentMethodId = Annotated[
         description="The payment method's id (`pm_…`), or a test token (`pm_card_visa`, …).",
     ),
 ]
-CustomerId = Annotated[str, Path(max_length=255, description="The customer's id (`cus_…`).")]
 PaymentMethodList = list_of(PaymentMethod)
 
 
@@ -60,9 +58,8 @@ async def retrieve_payment_method(
     session: SessionDep,
     caller: Reader,
     _: Query[PaymentMethodRetrieveParams],
-) -> Response:
-    row = await payment_method_service.get(session, caller, payment_method)
-    return json_response(payment_method_object(row))
+) -> dict[str, Any]:
+    return payment_method_object(await payment_method_service.get(session, caller, payment_method))
 
 
 @router.post("/{payment_method}", summary="Update a payment method", returns=PaymentMethod)
@@ -82,11 +79,10 @@ async def update_payment_method(
     returns=PaymentMethodList,
 )
 async def list_payment_methods(
-    request: Request, session: SessionDep, caller: Reader, params: Query[PaymentMethodListParams]
-) -> Response:
-    rows, has_more = await payment_method_service.list(session, caller, params, params.customer)
-    data = [payment_method_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    session: SessionDep, caller: Reader, params: Query[PaymentMethodListParams]
+) -> Listed:
+    page = await payment_method_service.list(session, caller, params, params.customer)
+    return listed(payment_method_object, page)
 
 
 @router.post(
@@ -129,13 +125,9 @@ async def detach_payment_method(
 )
 async def list_customer_payment_methods(
     customer: CustomerId,
-    request: Request,
     session: SessionDep,
     caller: Reader,
     params: Query[CustomerPaymentMethodListParams],
-) -> Response:
-    rows, has_more = await payment_method_service.list(
-        session, caller, params, customer, customer_param="id"
-    )
-    data = [payment_method_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+) -> Listed:
+    page = await payment_method_service.list(session, caller, params, customer, customer_param="id")
+    return listed(payment_method_object, page)

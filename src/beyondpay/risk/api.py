@@ -4,21 +4,20 @@ render."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from starlette.responses import Response
+from fastapi import Depends, Path
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.params import RetrieveParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import RiskContextInvalidError
+from beyondpay.risk.models import BlocklistItemRow, RuleRow
 from beyondpay.risk.schemas import (
     Assessment,
     AssessmentCreateParams,
@@ -87,6 +86,11 @@ async def _payment_context(caller: Writer, params: Body[AssessmentCreateParams])
 AssessedPayment = Annotated[PaymentContext, Depends(_payment_context)]
 
 
+def _deleted(row: RuleRow | BlocklistItemRow, kind: str) -> Outcome:
+    """A deleted rule or blocklist item: its id and kind, as Stripe answers a deletion."""
+    return Outcome({"id": row.id, "object": kind, "deleted": True})
+
+
 @router.post(
     "/assessments",
     summary="Assess a payment (the stored assessment if this payment was assessed already)",
@@ -107,20 +111,16 @@ async def create_assessment(
     returns=AssessmentList,
 )
 async def list_assessments(
-    request: Request, session: SessionDep, caller: Reader, params: Query[AssessmentListParams]
-) -> Response:
-    rows, has_more = await risk_service.list_assessments(session, caller, params)
-    return json_response(
-        list_object(request.url.path, [assessment_object(row) for row in rows], has_more)
-    )
+    session: SessionDep, caller: Reader, params: Query[AssessmentListParams]
+) -> Listed:
+    return listed(assessment_object, await risk_service.list_assessments(session, caller, params))
 
 
 @router.get("/assessments/{assessment}", summary="Retrieve an assessment", returns=Assessment)
 async def retrieve_assessment(
     assessment: AssessmentId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
-) -> Response:
-    row = await risk_service.get_assessment(session, caller, assessment)
-    return json_response(assessment_object(row))
+) -> dict[str, Any]:
+    return assessment_object(await risk_service.get_assessment(session, caller, assessment))
 
 
 @router.post("/rules", summary="Create a rule", returns=Rule)
@@ -131,20 +131,15 @@ async def create_rule(
 
 
 @router.get("/rules", summary="List rules", returns=RuleList)
-async def list_rules(
-    request: Request, session: SessionDep, caller: Reader, params: Query[RuleListParams]
-) -> Response:
-    rows, has_more = await risk_service.list_rules(session, caller, params)
-    return json_response(
-        list_object(request.url.path, [rule_object(row) for row in rows], has_more)
-    )
+async def list_rules(session: SessionDep, caller: Reader, params: Query[RuleListParams]) -> Listed:
+    return listed(rule_object, await risk_service.list_rules(session, caller, params))
 
 
 @router.get("/rules/{rule}", summary="Retrieve a rule", returns=Rule)
 async def retrieve_rule(
     rule: RuleId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
-) -> Response:
-    return json_response(rule_object(await risk_service.get_rule(session, caller, rule)))
+) -> dict[str, Any]:
+    return rule_object(await risk_service.get_rule(session, caller, rule))
 
 
 @router.post("/rules/{rule}", summary="Update a rule", returns=Rule)
@@ -156,8 +151,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule}", summary="Delete a rule", returns=DeletedObject)
 async def delete_rule(rule: RuleId, session: SessionDep, caller: Writer) -> Outcome:
-    row = await risk_service.delete_rule(session, caller, rule)
-    return Outcome({"id": row.id, "object": "risk.rule", "deleted": True})
+    return _deleted(await risk_service.delete_rule(session, caller, rule), "risk.rule")
 
 
 @router.post(
@@ -174,20 +168,17 @@ async def create_blocklist_item(
 
 @router.get("/blocklist_items", summary="List blocklist items", returns=BlocklistItemList)
 async def list_blocklist_items(
-    request: Request, session: SessionDep, caller: Reader, params: Query[BlocklistItemListParams]
-) -> Response:
-    rows, has_more = await risk_service.list_blocklist_items(session, caller, params)
-    return json_response(
-        list_object(request.url.path, [blocklist_item_object(row) for row in rows], has_more)
-    )
+    session: SessionDep, caller: Reader, params: Query[BlocklistItemListParams]
+) -> Listed:
+    page = await risk_service.list_blocklist_items(session, caller, params)
+    return listed(blocklist_item_object, page)
 
 
 @router.get("/blocklist_items/{item}", summary="Retrieve a blocklist item", returns=BlocklistItem)
 async def retrieve_blocklist_item(
     item: ItemId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
-) -> Response:
-    row = await risk_service.get_blocklist_item(session, caller, item)
-    return json_response(blocklist_item_object(row))
+) -> dict[str, Any]:
+    return blocklist_item_object(await risk_service.get_blocklist_item(session, caller, item))
 
 
 @router.delete(
@@ -195,4 +186,4 @@ async def retrieve_blocklist_item(
 )
 async def delete_blocklist_item(item: ItemId, session: SessionDep, caller: Writer) -> Outcome:
     row = await risk_service.delete_blocklist_item(session, caller, item)
-    return Outcome({"id": row.id, "object": "risk.blocklist_item", "deleted": True})
+    return _deleted(row, "risk.blocklist_item")

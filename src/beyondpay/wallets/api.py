@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, Router
+from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.ledger.service import JournalEntry
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.wallets.domain import Namespace
@@ -98,19 +97,17 @@ async def create_account(
 @router.get("/accounts/{account}", summary="Retrieve a ledger account", returns=LedgerAccount)
 async def retrieve_account(
     account: AccountId, session: SessionDep, caller: Reader, _: Query[AccountRetrieveParams]
-) -> Response:
+) -> dict[str, Any]:
     found = await wallet_service.get_account(session, caller, account)
-    return json_response(account_object(Namespace.of(caller), found))
+    return account_object(Namespace.of(caller), found)
 
 
 @router.get("/accounts", summary="List ledger accounts", returns=LedgerAccountList)
 async def list_accounts(
-    request: Request, session: SessionDep, caller: Reader, params: Query[AccountListParams]
-) -> Response:
-    accounts, has_more = await wallet_service.list_accounts(session, caller, params)
-    namespace = Namespace.of(caller)
-    data = [account_object(namespace, account) for account in accounts]
-    return json_response(list_object(request.url.path, data, has_more))
+    session: SessionDep, caller: Reader, params: Query[AccountListParams]
+) -> Listed:
+    page = await wallet_service.list_accounts(session, caller, params)
+    return listed(functools.partial(account_object, Namespace.of(caller)), page)
 
 
 @router.get(
@@ -119,18 +116,13 @@ async def list_accounts(
     returns=LedgerBalanceHistory,
 )
 async def balance_history(
-    account: AccountId,
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Query[BalanceHistoryParams],
-) -> Response:
+    account: AccountId, session: SessionDep, caller: Reader, params: Query[BalanceHistoryParams]
+) -> Listed:
     found, entries, has_more = await wallet_service.balance_history(
         session, caller, account, params
     )
     namespace = Namespace.of(caller)
-    data = [snapshot_object(namespace, found, entry) for entry in entries]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([snapshot_object(namespace, found, entry) for entry in entries], has_more)
 
 
 @router.post(
@@ -157,10 +149,10 @@ async def retrieve_transfer(
     caller: Reader,
     _: Query[TransferRetrieveParams],
     expand: list[str],
-) -> Response:
+) -> dict[str, Any]:
     entry = await wallet_service.get_transfer(session, caller, transfer)
     [rendered] = await _render_transfers(session, caller, [entry], expand)
-    return json_response(rendered)
+    return rendered
 
 
 @router.get(
@@ -170,12 +162,7 @@ async def retrieve_transfer(
     expand=_TRANSFER_EXPANSIONS,
 )
 async def list_transfers(
-    request: Request,
-    session: SessionDep,
-    caller: Reader,
-    params: Query[TransferListParams],
-    expand: list[str],
-) -> Response:
+    session: SessionDep, caller: Reader, params: Query[TransferListParams], expand: list[str]
+) -> Listed:
     entries, has_more = await wallet_service.list_transfers(session, caller, params)
-    data = await _render_transfers(session, caller, entries, expand)
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed(await _render_transfers(session, caller, entries, expand), has_more)
