@@ -13,7 +13,6 @@ from beyondpay.api.auth import SessionDep, authorize
 from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
-from beyondpay.customers.api import CustomerId
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.schemas import (
     CustomerPaymentMethodListParams,
@@ -29,6 +28,9 @@ from beyondpay.payment_methods.schemas import (
 from beyondpay.payment_methods.service import payment_method_service
 
 router = Router(prefix="/v1/payment_methods", tags=["payment_methods"])
+# Not imported from customers.api: a module reaches another only through its service, schemas
+# and events (DESIGN.md), and one path parameter's annotation is not worth an exception.
+CustomerId = Annotated[str, Path(max_length=255, description="The customer's id (`cus_…`).")]
 # GET /v1/customers/{customer}/payment_methods lives here: customers sits below payment methods.
 customer_router = Router(prefix="/v1/customers", tags=["payment_methods"])
 
