@@ -12,13 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import Path, Request
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
 from beyondpay.kit.clock import unix_now
 from beyondpay.psp.banking.errors import CountedRefusalError
 from beyondpay.psp.banking.models import BankAccountRow
@@ -41,7 +39,6 @@ from beyondpay.psp.identity.auth import PayerDep
 
 router = Router(prefix="/v1/psp/bank_accounts", tags=["psp"])
 
-ACCESS_PAYER = "payer"
 BankAccountId = Annotated[
     str, Path(max_length=255, description="The linked bank account's id (`pba_…`).")
 ]
@@ -69,7 +66,6 @@ async def _rendered(session: SessionDep, row: BankAccountRow) -> dict[str, Any]:
     "/discover",
     summary="Discover your accounts at the banks by your registered mobile number",
     returns=DiscoveredList,
-    access=ACCESS_PAYER,
 )
 async def discover_bank_accounts(
     request: Request, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[DiscoverParams]
@@ -83,7 +79,6 @@ async def discover_bank_accounts(
     "",
     summary="Link a discovered bank account, verified with its debit card",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
@@ -94,36 +89,27 @@ async def link_bank_account(
     return Outcome(await _rendered(session, row))
 
 
-@router.get(
-    "", summary="List your linked bank accounts", returns=BankAccountList, access=ACCESS_PAYER
-)
+@router.get("", summary="List your linked bank accounts", returns=BankAccountList)
 async def list_bank_accounts(
-    request: Request, session: SessionDep, payer: PayerDep, _: Query[BankAccountListParams]
-) -> Response:
+    session: SessionDep, payer: PayerDep, _: Query[BankAccountListParams]
+) -> Listed:
     rows = await bank_account_service.list(session, payer.payer_id)
     pins = await bank_account_service.pin_states(session, [row.account_ref for row in rows])
-    data = [bank_account_object(row, pins[row.account_ref]) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+    return Listed([bank_account_object(row, pins[row.account_ref]) for row in rows])
 
 
-@router.get(
-    "/{bank_account}",
-    summary="Retrieve a linked bank account",
-    returns=PspBankAccount,
-    access=ACCESS_PAYER,
-)
+@router.get("/{bank_account}", summary="Retrieve a linked bank account", returns=PspBankAccount)
 async def retrieve_bank_account(
     bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Response:
+) -> dict[str, Any]:
     row = await bank_account_service.get(session, payer.payer_id, bank_account)
-    return json_response(await _rendered(session, row))
+    return await _rendered(session, row)
 
 
 @router.post(
     "/{bank_account}/primary",
     summary="Make a linked bank account your primary one",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
 )
 async def make_primary(
     bank_account: BankAccountId, session: SessionDep, payer: PayerDep
@@ -132,9 +118,7 @@ async def make_primary(
     return Outcome(await _rendered(session, row))
 
 
-@router.delete(
-    "/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount, access=ACCESS_PAYER
-)
+@router.delete("/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount)
 async def unlink_bank_account(
     bank_account: BankAccountId, session: SessionDep, payer: PayerDep
 ) -> Outcome:
@@ -146,7 +130,6 @@ async def unlink_bank_account(
     "/{bank_account}/pin",
     summary="Set the UPI PIN (first time, forgotten or locked) with the debit card",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
@@ -165,7 +148,6 @@ async def set_pin(
     "/{bank_account}/pin/change",
     summary="Change the UPI PIN with the current one",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
 )
@@ -184,7 +166,6 @@ async def change_pin(
     "/{bank_account}/balance",
     summary="Ask the bank for the account's balance, with the UPI PIN",
     returns=PspBankAccountBalance,
-    access=ACCESS_PAYER,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
 )

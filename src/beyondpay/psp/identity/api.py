@@ -7,17 +7,14 @@ by :func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens a
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from pydantic import SecretStr
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
-from beyondpay.api.lists import list_object
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, DatabaseDep, Query, RingDep, Router
+from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
@@ -29,6 +26,7 @@ from beyondpay.merchants.domain import Caller
 from beyondpay.psp.identity.auth import PayerDep, public_caller
 from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
 from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
+from beyondpay.psp.identity.passkeys import Challenge
 from beyondpay.psp.identity.schemas import (
     DeviceBindParams,
     DeviceLinkParams,
@@ -86,7 +84,6 @@ from beyondpay.psp.identity.service import (
 router = Router(prefix="/v1/psp", tags=["psp"])
 
 ACCESS_PUBLIC = "payer: none (before a session)"
-ACCESS_PAYER = "payer"
 
 DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
 LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
@@ -95,6 +92,10 @@ LinkParam = Annotated[str, Path(max_length=64, description="The link request's i
 def _issued(issued: IssuedSession) -> Outcome:
     body = session_object(issued.row, issued.payer, issued.access_token, issued.refresh_token)
     return Outcome(body, sealed=True)
+
+
+def _challenge(challenge: Challenge) -> Outcome:
+    return Outcome(challenge_object(challenge.row, challenge.options))
 
 
 def _sandbox_on(request: Request) -> bool:
@@ -263,7 +264,7 @@ async def refresh_session(
         raise
 
 
-@router.post("/logout", summary="End this session", returns=PspLogout, access=ACCESS_PAYER)
+@router.post("/logout", summary="End this session", returns=PspLogout)
 async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
     ended = await session_service.revoke(session, payer.session_id, "logout")
     return Outcome(logout_object(int(ended)))
@@ -273,16 +274,15 @@ async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Ou
     "/logout_everywhere",
     summary="End every session of the payer, on every device",
     returns=PspLogout,
-    access=ACCESS_PAYER,
 )
 async def log_out_everywhere(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
     ended = await session_service.revoke_everywhere(session, payer.payer_id)
     return Outcome(logout_object(ended))
 
 
-@router.get("/me", summary="The signed-in payer", returns=PspPayer, access=ACCESS_PAYER)
-async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
-    return json_response(payer_object(await payer_service.get(session, payer.payer_id)))
+@router.get("/me", summary="The signed-in payer", returns=PspPayer)
+async def retrieve_me(session: SessionDep, payer: PayerDep) -> dict[str, Any]:
+    return payer_object(await payer_service.get(session, payer.payer_id))
 
 
 @router.get(
@@ -292,17 +292,13 @@ async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
     access=ACCESS_PUBLIC,
 )
 async def list_sandbox_sms(
-    request: Request,
-    session: SessionDep,
-    ring: RingDep,
-    params: Query[SandboxSmsParams],
-    _: SandboxOnly,
-) -> Response:
+    session: SessionDep, ring: RingDep, params: Query[SandboxSmsParams], _: SandboxOnly
+) -> Listed:
     mobile = normalise_mobile(params.mobile)
     messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
     masked = mask_mobile(mobile)
     data = [sandbox_sms_object(row, masked, text) for row, text in messages]
-    return json_response(list_object(request.url.path, data, len(messages) == params.limit))
+    return Listed(data, has_more=len(messages) == params.limit)
 
 
 # ---- devices ----------------------------------------------------------------------------------
@@ -330,7 +326,6 @@ async def attest_sim(
     "/devices",
     summary="Bind this device to the payer (the first device, or a further one with a passkey)",
     returns=PspDevice,
-    access=ACCESS_PAYER,
 )
 async def bind_device(
     session: SessionDep,
@@ -346,23 +341,16 @@ async def bind_device(
     return Outcome(device_object(device, params.device_id))
 
 
-@router.get(
-    "/devices",
-    summary="The payer's devices, newest first",
-    returns=PspDeviceList,
-    access=ACCESS_PAYER,
-)
-async def list_devices(request: Request, session: SessionDep, payer: PayerDep) -> Response:
+@router.get("/devices", summary="The payer's devices, newest first", returns=PspDeviceList)
+async def list_devices(session: SessionDep, payer: PayerDep) -> Listed:
     rows = await device_service.list(session, payer.payer_id)
-    data = [device_object(row, payer.device_id) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+    return Listed([device_object(row, payer.device_id) for row in rows])
 
 
 @router.post(
     "/devices/{device}/revoke",
     summary="Unbind a device: its sessions stop working at once",
     returns=PspDevice,
-    access=ACCESS_PAYER,
 )
 async def revoke_device(
     device: DeviceParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
@@ -375,7 +363,6 @@ async def revoke_device(
     "/device_links",
     summary="Ask to link this device; one of the payer's bound devices approves",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
 async def request_device_link(
     session: SessionDep,
@@ -399,22 +386,17 @@ async def request_device_link(
 
 
 @router.get(
-    "/device_links",
-    summary="Link requests waiting for approval",
-    returns=PspDeviceLinkList,
-    access=ACCESS_PAYER,
+    "/device_links", summary="Link requests waiting for approval", returns=PspDeviceLinkList
 )
-async def list_device_links(request: Request, session: SessionDep, payer: PayerDep) -> Response:
+async def list_device_links(session: SessionDep, payer: PayerDep) -> Listed:
     rows = await device_link_service.pending(session, payer.payer_id)
-    data = [device_link_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+    return Listed([device_link_object(row) for row in rows])
 
 
 @router.post(
     "/device_links/{link}/approve",
     summary="Approve a link request from a session on a bound device: the device is bound",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
 async def approve_device_link(
     link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
@@ -429,7 +411,6 @@ async def approve_device_link(
     "/device_links/{link}/decline",
     summary="Decline a link request from a session on a bound device",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
 async def decline_device_link(
     link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
@@ -447,18 +428,12 @@ async def decline_device_link(
     "/freeze",
     summary="Freeze the payer: no payment leaves until unfrozen with a passkey",
     returns=PspPayer,
-    access=ACCESS_PAYER,
 )
 async def freeze(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
     return Outcome(payer_object(await payer_service.freeze(session, payer.payer_id)))
 
 
-@router.post(
-    "/unfreeze",
-    summary="Unfreeze the payer with a passkey step-up",
-    returns=PspPayer,
-    access=ACCESS_PAYER,
-)
+@router.post("/unfreeze", summary="Unfreeze the payer with a passkey step-up", returns=PspPayer)
 async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpParams]) -> Outcome:
     row = await payer_service.unfreeze_with_passkey(session, payer.payer_id, params)
     return Outcome(payer_object(row))
@@ -471,20 +446,18 @@ async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpPara
     "/passkeys/registration_options",
     summary="Start registering a passkey (from a session on a bound device)",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PAYER,
 )
 async def passkey_registration_options(
     session: SessionDep, payer: PayerDep, _: Body[NoParams]
 ) -> Outcome:
     challenge = await passkey_enrolment_service.options(session, payer.payer_id, payer.device_id)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+    return _challenge(challenge)
 
 
 @router.post(
     "/passkeys",
     summary="Finish registering a passkey with the authenticator's credential",
     returns=PspPasskey,
-    access=ACCESS_PAYER,
 )
 async def create_passkey(
     session: SessionDep, payer: PayerDep, params: Body[PasskeyCreateParams]
@@ -493,29 +466,22 @@ async def create_passkey(
     return Outcome(passkey_object(row))
 
 
-@router.get(
-    "/passkeys",
-    summary="The payer's passkeys",
-    returns=PspPasskeyList,
-    access=ACCESS_PAYER,
-)
-async def list_passkeys(request: Request, session: SessionDep, payer: PayerDep) -> Response:
+@router.get("/passkeys", summary="The payer's passkeys", returns=PspPasskeyList)
+async def list_passkeys(session: SessionDep, payer: PayerDep) -> Listed:
     rows = await passkey_service.list(session, payer.payer_id)
-    data = [passkey_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+    return Listed([passkey_object(row) for row in rows])
 
 
 @router.post(
     "/passkeys/step_up/options",
     summary="A challenge for a passkey step-up (unfreeze, linking a device, …)",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PAYER,
 )
 async def passkey_step_up_options(
     session: SessionDep, payer: PayerDep, _: Body[NoParams]
 ) -> Outcome:
     challenge = await passkey_service.step_up_options(session, payer.payer_id)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+    return _challenge(challenge)
 
 
 @router.post(
@@ -532,7 +498,7 @@ async def passkey_login_options(
 ) -> Outcome:
     payer = await payer_service.find_by_mobile(session, ring, normalise_mobile(params.mobile))
     challenge = await passkey_service.login_options(session, payer)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+    return _challenge(challenge)
 
 
 @router.post(
@@ -557,7 +523,6 @@ async def passkey_login(
     "/handoffs",
     summary="A one-time code (for a QR) that hands a session to another client",
     returns=PspHandoff,
-    access=ACCESS_PAYER,
 )
 async def create_handoff(
     session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]

@@ -89,4 +89,7 @@ async def payer_session(request: Request, session: SessionDep) -> PayerContext:
     )
 
 
+# The router reads a route's access from its dependencies: a route taking PayerDep is a payer's.
+payer_session.__beyondpay_access__ = {"label": "payer"}  # type: ignore[attr-defined]
+
 PayerDep = Annotated[PayerContext, Depends(payer_session)]
