@@ -54,7 +54,7 @@ from beyondpay.psp.addresses.service import (
     payee_service,
     vpa_service,
 )
-from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerDep
 
 router = Router(prefix="/v1/psp", tags=["psp"])
 merchant_router = Router(prefix="/v1/upi/merchant_vpas", tags=["upi"])
@@ -108,27 +108,21 @@ def _merchant_vpa(ring: KeyRing, row: VpaRow) -> dict[str, Any]:
     summary="Create a VPA (username@handle) paid into one of the payer's bank accounts",
     returns=PspVpa,
 )
-async def create_vpa(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[VpaCreateParams]
-) -> Outcome:
-    row, vpa = await vpa_service.create(session, ring, payer.payer_id, params)
+async def create_vpa(payer: Payer, params: Body[VpaCreateParams]) -> Outcome:
+    row, vpa = await vpa_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(vpa_object(row, vpa), sealed=True)
 
 
 @router.get("/vpas", summary="The payer's VPAs, deactivated ones included", returns=PspVpaList)
-async def list_vpas(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Query[PspListParams]
-) -> Listed:
-    rows, has_more = await vpa_service.list(session, payer.payer_id, params)
-    return Listed([_vpa(ring, row) for row in rows], has_more)
+async def list_vpas(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await vpa_service.list(payer.session, payer.id, params)
+    return Listed([_vpa(payer.ring, row) for row in rows], has_more)
 
 
 @router.get("/vpas/{vpa}", summary="Retrieve one of the payer's VPAs", returns=PspVpa)
-async def retrieve_vpa(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep
-) -> dict[str, Any]:
-    row = await vpa_service.get(session, payer.payer_id, vpa)
-    return _vpa(ring, row)
+async def retrieve_vpa(vpa: VpaId, payer: Payer) -> dict[str, Any]:
+    row = await vpa_service.get(payer.session, payer.id, vpa)
+    return _vpa(payer.ring, row)
 
 
 @router.post(
@@ -136,11 +130,9 @@ async def retrieve_vpa(
     summary="Pay the VPA into another of the payer's linked bank accounts",
     returns=PspVpa,
 )
-async def update_vpa(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[VpaUpdateParams]
-) -> Outcome:
-    row = await vpa_service.relink(session, payer.payer_id, vpa, params.bank_account)
-    return Outcome(_vpa(ring, row), sealed=True)
+async def update_vpa(vpa: VpaId, payer: Payer, params: Body[VpaUpdateParams]) -> Outcome:
+    row = await vpa_service.relink(payer.session, payer.id, vpa, params.bank_account)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 @router.post(
@@ -148,11 +140,9 @@ async def update_vpa(
     summary="Make the VPA the payer's primary (the one their mobile number resolves to)",
     returns=PspVpa,
 )
-async def make_primary(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await vpa_service.make_primary(session, payer.payer_id, vpa)
-    return Outcome(_vpa(ring, row), sealed=True)
+async def make_primary(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await vpa_service.make_primary(payer.session, payer.id, vpa)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 @router.post(
@@ -160,11 +150,9 @@ async def make_primary(
     summary="Deactivate the VPA: it stops receiving money; its name is never reissued",
     returns=PspVpa,
 )
-async def deactivate_vpa(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await vpa_service.deactivate(session, payer.payer_id, vpa)
-    return Outcome(_vpa(ring, row), sealed=True)
+async def deactivate_vpa(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await vpa_service.deactivate(payer.session, payer.id, vpa)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 # ---- the payee preview ------------------------------------------------------------------------
@@ -175,14 +163,8 @@ async def deactivate_vpa(
     summary="Preview a payee: the verified name behind a VPA, mobile number or alias",
     returns=PspPayeePreview,
 )
-async def resolve(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[ResolveParams],
-    _: ResolveCounted,
-) -> Outcome:
-    payee = await payee_service.preview(session, ring, payer.payer_id, params)
+async def resolve(payer: Payer, params: Body[ResolveParams], _: ResolveCounted) -> Outcome:
+    payee = await payee_service.preview(payer.session, payer.ring, payer.id, params)
     return Outcome(payee_preview_object(payee))
 
 
@@ -194,27 +176,21 @@ async def resolve(
     summary="Create a private alias standing for one of the payer's VPAs",
     returns=PspAlias,
 )
-async def create_alias(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[AliasCreateParams]
-) -> Outcome:
-    row, alias = await alias_service.create(session, ring, payer.payer_id, params)
+async def create_alias(payer: Payer, params: Body[AliasCreateParams]) -> Outcome:
+    row, alias = await alias_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(alias_object(row, alias), sealed=True)
 
 
 @router.get("/aliases", summary="The payer's aliases", returns=PspAliasList)
-async def list_aliases(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Query[PspListParams]
-) -> Listed:
-    rows, has_more = await alias_service.list(session, payer.payer_id, params)
-    return Listed([_alias(ring, row) for row in rows], has_more)
+async def list_aliases(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await alias_service.list(payer.session, payer.id, params)
+    return Listed([_alias(payer.ring, row) for row in rows], has_more)
 
 
 @router.get("/aliases/{alias}", summary="Retrieve one of the payer's aliases", returns=PspAlias)
-async def retrieve_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep
-) -> dict[str, Any]:
-    row = await alias_service.get(session, payer.payer_id, alias)
-    return _alias(ring, row)
+async def retrieve_alias(alias: AliasId, payer: Payer) -> dict[str, Any]:
+    row = await alias_service.get(payer.session, payer.id, alias)
+    return _alias(payer.ring, row)
 
 
 @router.post(
@@ -222,10 +198,8 @@ async def retrieve_alias(
     summary="Give the alias a new text; the old one stops resolving",
     returns=PspAlias,
 )
-async def rotate_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row, text = await alias_service.rotate(session, ring, payer.payer_id, alias)
+async def rotate_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row, text = await alias_service.rotate(payer.session, payer.ring, payer.id, alias)
     return Outcome(alias_object(row, text), sealed=True)
 
 
@@ -234,11 +208,9 @@ async def rotate_alias(
     summary="Revoke the alias for good: nothing resolves through it any more",
     returns=PspAlias,
 )
-async def revoke_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await alias_service.revoke(session, payer.payer_id, alias)
-    return Outcome(_alias(ring, row), sealed=True)
+async def revoke_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await alias_service.revoke(payer.session, payer.id, alias)
+    return Outcome(_alias(payer.ring, row), sealed=True)
 
 
 # ---- beneficiaries ----------------------------------------------------------------------------
@@ -248,31 +220,23 @@ async def revoke_alias(
     "/beneficiaries", summary="Save a payee by VPA, alias or mobile number", returns=PspBeneficiary
 )
 async def create_beneficiary(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[BeneficiaryCreateParams],
-    _: ResolveCounted,
+    payer: Payer, params: Body[BeneficiaryCreateParams], _: ResolveCounted
 ) -> Outcome:
-    row = await payee_service.save_beneficiary(session, ring, payer.payer_id, params)
+    row = await payee_service.save_beneficiary(payer.session, payer.ring, payer.id, params)
     return Outcome(beneficiary_object(row))
 
 
 @router.get("/beneficiaries", summary="The payer's saved payees", returns=PspBeneficiaryList)
-async def list_beneficiaries(
-    session: SessionDep, payer: PayerDep, params: Query[PspListParams]
-) -> Listed:
-    rows, has_more = await beneficiary_service.list(session, payer.payer_id, params)
+async def list_beneficiaries(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await beneficiary_service.list(payer.session, payer.id, params)
     return Listed([beneficiary_object(row) for row in rows], has_more)
 
 
 @router.delete(
     "/beneficiaries/{beneficiary}", summary="Delete a saved payee", returns=DeletedPspBeneficiary
 )
-async def delete_beneficiary(
-    beneficiary: BeneficiaryId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await beneficiary_service.delete(session, payer.payer_id, beneficiary)
+async def delete_beneficiary(beneficiary: BeneficiaryId, payer: Payer) -> Outcome:
+    row = await beneficiary_service.delete(payer.session, payer.id, beneficiary)
     return Outcome(beneficiary_object(row))
 
 

@@ -13,10 +13,9 @@ from typing import Annotated, Any, Final
 
 from fastapi import Path, Request
 
-from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import unix_now
 from beyondpay.psp.banking.errors import CountedRefusalError
 from beyondpay.psp.banking.models import BankAccountRow
@@ -35,7 +34,7 @@ from beyondpay.psp.banking.schemas import (
     discovered_object,
 )
 from beyondpay.psp.banking.service import BALANCE_CURRENCY, bank_account_service
-from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerCall
 
 router = Router(prefix="/v1/psp/bank_accounts", tags=["psp"])
 
@@ -58,8 +57,8 @@ CARD_REFUSED: Final = (
 COUNTED: Final = (CountedRefusalError,)
 
 
-async def _rendered(session: SessionDep, row: BankAccountRow) -> dict[str, Any]:
-    return bank_account_object(row, await bank_account_service.pin_state(session, row))
+async def _rendered(payer: PayerCall, row: BankAccountRow) -> dict[str, Any]:
+    return bank_account_object(row, await bank_account_service.pin_state(payer.session, row))
 
 
 @router.post(
@@ -68,9 +67,9 @@ async def _rendered(session: SessionDep, row: BankAccountRow) -> dict[str, Any]:
     returns=DiscoveredList,
 )
 async def discover_bank_accounts(
-    request: Request, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[DiscoverParams]
+    request: Request, payer: Payer, _: Body[DiscoverParams]
 ) -> Outcome:
-    found = await bank_account_service.discover(session, ring, payer.payer_id)
+    found = await bank_account_service.discover(payer.session, payer.ring, payer.id)
     data = [discovered_object(item.info, linked=item.linked, pin=item.pin) for item in found]
     return Outcome(list_object(request.url.path, data, has_more=False))
 
@@ -82,28 +81,22 @@ async def discover_bank_accounts(
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
-async def link_bank_account(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[LinkParams]
-) -> Outcome:
-    row = await bank_account_service.link(session, ring, payer.payer_id, params)
-    return Outcome(await _rendered(session, row))
+async def link_bank_account(payer: Payer, params: Body[LinkParams]) -> Outcome:
+    row = await bank_account_service.link(payer.session, payer.ring, payer.id, params)
+    return Outcome(await _rendered(payer, row))
 
 
 @router.get("", summary="List your linked bank accounts", returns=BankAccountList)
-async def list_bank_accounts(
-    session: SessionDep, payer: PayerDep, _: Query[BankAccountListParams]
-) -> Listed:
-    rows = await bank_account_service.list(session, payer.payer_id)
-    pins = await bank_account_service.pin_states(session, [row.account_ref for row in rows])
+async def list_bank_accounts(payer: Payer, _: Query[BankAccountListParams]) -> Listed:
+    rows = await bank_account_service.list(payer.session, payer.id)
+    pins = await bank_account_service.pin_states(payer.session, [row.account_ref for row in rows])
     return Listed([bank_account_object(row, pins[row.account_ref]) for row in rows])
 
 
 @router.get("/{bank_account}", summary="Retrieve a linked bank account", returns=PspBankAccount)
-async def retrieve_bank_account(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> dict[str, Any]:
-    row = await bank_account_service.get(session, payer.payer_id, bank_account)
-    return await _rendered(session, row)
+async def retrieve_bank_account(bank_account: BankAccountId, payer: Payer) -> dict[str, Any]:
+    row = await bank_account_service.get(payer.session, payer.id, bank_account)
+    return await _rendered(payer, row)
 
 
 @router.post(
@@ -111,19 +104,15 @@ async def retrieve_bank_account(
     summary="Make a linked bank account your primary one",
     returns=PspBankAccount,
 )
-async def make_primary(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await bank_account_service.make_primary(session, payer.payer_id, bank_account)
-    return Outcome(await _rendered(session, row))
+async def make_primary(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    row = await bank_account_service.make_primary(payer.session, payer.id, bank_account)
+    return Outcome(await _rendered(payer, row))
 
 
 @router.delete("/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount)
-async def unlink_bank_account(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await bank_account_service.unlink(session, payer.payer_id, bank_account)
-    return Outcome(await _rendered(session, row))
+async def unlink_bank_account(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    row = await bank_account_service.unlink(payer.session, payer.id, bank_account)
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
@@ -133,15 +122,11 @@ async def unlink_bank_account(
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
-async def set_pin(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PinSetParams],
-) -> Outcome:
-    row = await bank_account_service.set_pin(session, ring, payer.payer_id, bank_account, params)
-    return Outcome(await _rendered(session, row))
+async def set_pin(bank_account: BankAccountId, payer: Payer, params: Body[PinSetParams]) -> Outcome:
+    row = await bank_account_service.set_pin(
+        payer.session, payer.ring, payer.id, bank_account, params
+    )
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
@@ -152,14 +137,12 @@ async def set_pin(
     answered=COUNTED,
 )
 async def change_pin(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PinChangeParams],
+    bank_account: BankAccountId, payer: Payer, params: Body[PinChangeParams]
 ) -> Outcome:
-    row = await bank_account_service.change_pin(session, ring, payer.payer_id, bank_account, params)
-    return Outcome(await _rendered(session, row))
+    row = await bank_account_service.change_pin(
+        payer.session, payer.ring, payer.id, bank_account, params
+    )
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
@@ -170,14 +153,10 @@ async def change_pin(
     answered=COUNTED,
 )
 async def inquire_balance(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[BalanceParams],
+    bank_account: BankAccountId, payer: Payer, params: Body[BalanceParams]
 ) -> Outcome:
     row, available = await bank_account_service.balance(
-        session, ring, payer.payer_id, bank_account, params.pin
+        payer.session, payer.ring, payer.id, bank_account, params.pin
     )
     answer = balance_object(row.id, available, BALANCE_CURRENCY, unix_now())
     # Kept for an idempotent replay sealed: a balance is the payer's own business.

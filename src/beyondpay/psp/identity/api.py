@@ -23,7 +23,7 @@ from beyondpay.kit.params import NoParams
 from beyondpay.kit.settings import Settings
 from beyondpay.kit.upi import mask_mobile
 from beyondpay.merchants.domain import Caller
-from beyondpay.psp.identity.auth import PayerDep, public_caller
+from beyondpay.psp.identity.auth import Payer, public_caller
 from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
 from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
 from beyondpay.psp.identity.passkeys import Challenge
@@ -265,8 +265,8 @@ async def refresh_session(
 
 
 @router.post("/logout", summary="End this session", returns=PspLogout)
-async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    ended = await session_service.revoke(session, payer.session_id, "logout")
+async def log_out(payer: Payer, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke(payer.session, payer.context.session_id, "logout")
     return Outcome(logout_object(int(ended)))
 
 
@@ -275,14 +275,14 @@ async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Ou
     summary="End every session of the payer, on every device",
     returns=PspLogout,
 )
-async def log_out_everywhere(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    ended = await session_service.revoke_everywhere(session, payer.payer_id)
+async def log_out_everywhere(payer: Payer, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke_everywhere(payer.session, payer.id)
     return Outcome(logout_object(ended))
 
 
 @router.get("/me", summary="The signed-in payer", returns=PspPayer)
-async def retrieve_me(session: SessionDep, payer: PayerDep) -> dict[str, Any]:
-    return payer_object(await payer_service.get(session, payer.payer_id))
+async def retrieve_me(payer: Payer) -> dict[str, Any]:
+    return payer_object(await payer_service.get(payer.session, payer.id))
 
 
 @router.get(
@@ -328,22 +328,18 @@ async def attest_sim(
     returns=PspDevice,
 )
 async def bind_device(
-    session: SessionDep,
-    database: DatabaseDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[DeviceBindParams],
+    database: DatabaseDep, payer: Payer, params: Body[DeviceBindParams]
 ) -> Outcome:
-    await _counted_attempt(database, payer.payer_id, params.device_id)
+    await _counted_attempt(database, payer.id, params.device_id)
     device = await device_service.bind_attested(
-        session, ring, payer.payer_id, payer.session_id, params
+        payer.session, payer.ring, payer.id, payer.context.session_id, params
     )
     return Outcome(device_object(device, params.device_id))
 
 
 @router.get("/devices", summary="The payer's devices, newest first", returns=PspDeviceList)
-async def list_devices(session: SessionDep, payer: PayerDep) -> Listed:
-    rows = await device_service.list(session, payer.payer_id)
+async def list_devices(payer: Payer) -> Listed:
+    rows = await device_service.list(payer.session, payer.id)
     return Listed([device_object(row, payer.device_id) for row in rows])
 
 
@@ -352,10 +348,8 @@ async def list_devices(session: SessionDep, payer: PayerDep) -> Listed:
     summary="Unbind a device: its sessions stop working at once",
     returns=PspDevice,
 )
-async def revoke_device(
-    device: DeviceParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await device_service.revoke(session, payer.payer_id, device)
+async def revoke_device(device: DeviceParam, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await device_service.revoke(payer.session, payer.id, device)
     return Outcome(device_object(row, payer.device_id))
 
 
@@ -365,18 +359,14 @@ async def revoke_device(
     returns=PspDeviceLink,
 )
 async def request_device_link(
-    session: SessionDep,
-    database: DatabaseDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[DeviceLinkParams],
+    database: DatabaseDep, payer: Payer, params: Body[DeviceLinkParams]
 ) -> Outcome:
-    await _counted_attempt(database, payer.payer_id, params.device_id)
+    await _counted_attempt(database, payer.id, params.device_id)
     row = await device_link_service.request(
-        session,
-        ring,
-        payer.payer_id,
-        payer.session_id,
+        payer.session,
+        payer.ring,
+        payer.id,
+        payer.context.session_id,
         device_id=params.device_id,
         binding_token=params.binding_token,
         name=params.name,
@@ -388,8 +378,8 @@ async def request_device_link(
 @router.get(
     "/device_links", summary="Link requests waiting for approval", returns=PspDeviceLinkList
 )
-async def list_device_links(session: SessionDep, payer: PayerDep) -> Listed:
-    rows = await device_link_service.pending(session, payer.payer_id)
+async def list_device_links(payer: Payer) -> Listed:
+    rows = await device_link_service.pending(payer.session, payer.id)
     return Listed([device_link_object(row) for row in rows])
 
 
@@ -398,11 +388,9 @@ async def list_device_links(session: SessionDep, payer: PayerDep) -> Listed:
     summary="Approve a link request from a session on a bound device: the device is bound",
     returns=PspDeviceLink,
 )
-async def approve_device_link(
-    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
+async def approve_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
     row = await device_link_service.decide(
-        session, payer.payer_id, payer.device_id, link, approve=True
+        payer.session, payer.id, payer.device_id, link, approve=True
     )
     return Outcome(device_link_object(row))
 
@@ -412,11 +400,9 @@ async def approve_device_link(
     summary="Decline a link request from a session on a bound device",
     returns=PspDeviceLink,
 )
-async def decline_device_link(
-    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
+async def decline_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
     row = await device_link_service.decide(
-        session, payer.payer_id, payer.device_id, link, approve=False
+        payer.session, payer.id, payer.device_id, link, approve=False
     )
     return Outcome(device_link_object(row))
 
@@ -429,13 +415,13 @@ async def decline_device_link(
     summary="Freeze the payer: no payment leaves until unfrozen with a passkey",
     returns=PspPayer,
 )
-async def freeze(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    return Outcome(payer_object(await payer_service.freeze(session, payer.payer_id)))
+async def freeze(payer: Payer, _: Body[NoParams]) -> Outcome:
+    return Outcome(payer_object(await payer_service.freeze(payer.session, payer.id)))
 
 
 @router.post("/unfreeze", summary="Unfreeze the payer with a passkey step-up", returns=PspPayer)
-async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpParams]) -> Outcome:
-    row = await payer_service.unfreeze_with_passkey(session, payer.payer_id, params)
+async def unfreeze(payer: Payer, params: Body[StepUpParams]) -> Outcome:
+    row = await payer_service.unfreeze_with_passkey(payer.session, payer.id, params)
     return Outcome(payer_object(row))
 
 
@@ -447,10 +433,8 @@ async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpPara
     summary="Start registering a passkey (from a session on a bound device)",
     returns=PspPasskeyChallenge,
 )
-async def passkey_registration_options(
-    session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    challenge = await passkey_enrolment_service.options(session, payer.payer_id, payer.device_id)
+async def passkey_registration_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+    challenge = await passkey_enrolment_service.options(payer.session, payer.id, payer.device_id)
     return _challenge(challenge)
 
 
@@ -459,16 +443,14 @@ async def passkey_registration_options(
     summary="Finish registering a passkey with the authenticator's credential",
     returns=PspPasskey,
 )
-async def create_passkey(
-    session: SessionDep, payer: PayerDep, params: Body[PasskeyCreateParams]
-) -> Outcome:
-    row = await passkey_enrolment_service.register(session, payer.payer_id, payer.device_id, params)
+async def create_passkey(payer: Payer, params: Body[PasskeyCreateParams]) -> Outcome:
+    row = await passkey_enrolment_service.register(payer.session, payer.id, payer.device_id, params)
     return Outcome(passkey_object(row))
 
 
 @router.get("/passkeys", summary="The payer's passkeys", returns=PspPasskeyList)
-async def list_passkeys(session: SessionDep, payer: PayerDep) -> Listed:
-    rows = await passkey_service.list(session, payer.payer_id)
+async def list_passkeys(payer: Payer) -> Listed:
+    rows = await passkey_service.list(payer.session, payer.id)
     return Listed([passkey_object(row) for row in rows])
 
 
@@ -477,10 +459,8 @@ async def list_passkeys(session: SessionDep, payer: PayerDep) -> Listed:
     summary="A challenge for a passkey step-up (unfreeze, linking a device, …)",
     returns=PspPasskeyChallenge,
 )
-async def passkey_step_up_options(
-    session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    challenge = await passkey_service.step_up_options(session, payer.payer_id)
+async def passkey_step_up_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+    challenge = await passkey_service.step_up_options(payer.session, payer.id)
     return _challenge(challenge)
 
 
@@ -524,10 +504,8 @@ async def passkey_login(
     summary="A one-time code (for a QR) that hands a session to another client",
     returns=PspHandoff,
 )
-async def create_handoff(
-    session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    issued = await handoff_service.create(session, ring, payer.payer_id, payer.device_id)
+async def create_handoff(payer: Payer, _: Body[NoParams]) -> Outcome:
+    issued = await handoff_service.create(payer.session, payer.ring, payer.id, payer.device_id)
     return Outcome(handoff_object(issued.row, issued.qr_payload), sealed=True)
 
 

@@ -12,13 +12,12 @@ from typing import Annotated, Any, Final
 
 from fastapi import Path
 
-from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import utcnow
 from beyondpay.psp.banking.errors import UpiPinError
-from beyondpay.psp.identity.auth import PayerContext, PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerCall
 from beyondpay.psp.transfers.errors import ScreeningRefusalError
 from beyondpay.psp.transfers.models import CollectRequestRow
 from beyondpay.psp.transfers.schemas import (
@@ -57,9 +56,9 @@ COLLECT_REFUSED: Final = (
 KEPT_REFUSALS: Final = (UpiPinError, ScreeningRefusalError)
 
 
-def _collect_request(row: CollectRequestRow, payer: PayerContext) -> dict[str, Any]:
+def _collect_request(row: CollectRequestRow, payer: PayerCall) -> dict[str, Any]:
     """A collect request as the payer sees it (asking or asked), expired or not by now."""
-    return collect_request_object(row, payer.payer_id, utcnow())
+    return collect_request_object(row, payer.id, utcnow())
 
 
 @router.post(
@@ -67,10 +66,8 @@ def _collect_request(row: CollectRequestRow, payer: PayerContext) -> dict[str, A
     summary="Preview a payment: the payee's verified name, the amount and the limits left",
     returns=PaymentReview,
 )
-async def review_payment(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[PaymentReviewParams]
-) -> Outcome:
-    return Outcome(await transfer_service.review(session, ring, payer, params))
+async def review_payment(payer: Payer, params: Body[PaymentReviewParams]) -> Outcome:
+    return Outcome(await transfer_service.review(payer.session, payer.ring, payer.context, params))
 
 
 @router.post(
@@ -81,24 +78,18 @@ async def review_payment(
     answered=KEPT_REFUSALS,
 )
 async def create_payment(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PaymentCreateParams],
-    mutation: Mutation,
+    payer: Payer, params: Body[PaymentCreateParams], mutation: Mutation
 ) -> Outcome:
-    row = await transfer_service.pay(session, ring, payer, params, mutation)
-    return Outcome(transaction_object(row, payer.payer_id))
+    row = await transfer_service.pay(payer.session, payer.ring, payer.context, params, mutation)
+    return Outcome(transaction_object(row, payer.id))
 
 
 @router.get(
     "/transactions", summary="The payer's transactions, newest first", returns=TransactionList
 )
-async def list_transactions(
-    session: SessionDep, payer: PayerDep, params: Query[TransactionListParams]
-) -> Listed:
-    rows, has_more = await transfer_service.list(session, payer.payer_id, params)
-    return Listed([transaction_object(row, payer.payer_id) for row in rows], has_more)
+async def list_transactions(payer: Payer, params: Query[TransactionListParams]) -> Listed:
+    rows, has_more = await transfer_service.list(payer.session, payer.id, params)
+    return Listed([transaction_object(row, payer.id) for row in rows], has_more)
 
 
 @router.get(
@@ -107,13 +98,10 @@ async def list_transactions(
     returns=Transaction,
 )
 async def retrieve_transaction(
-    transaction: TransactionId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Query[TransactionRetrieveParams],
+    transaction: TransactionId, payer: Payer, _: Query[TransactionRetrieveParams]
 ) -> dict[str, Any]:
-    row = await transfer_service.get(session, payer.payer_id, transaction)
-    return transaction_object(row, payer.payer_id)
+    row = await transfer_service.get(payer.session, payer.id, transaction)
+    return transaction_object(row, payer.id)
 
 
 @router.post(
@@ -122,10 +110,8 @@ async def retrieve_transaction(
     returns=CollectRequest,
     responses={402: COLLECT_REFUSED},
 )
-async def create_collect_request(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[CollectCreateParams]
-) -> Outcome:
-    row = await collect_service.create(session, ring, payer, params)
+async def create_collect_request(payer: Payer, params: Body[CollectCreateParams]) -> Outcome:
+    row = await collect_service.create(payer.session, payer.ring, payer.context, params)
     return Outcome(_collect_request(row, payer))
 
 
@@ -134,12 +120,10 @@ async def create_collect_request(
     summary="Collect requests to the payer (role=payer) or from them (role=requester)",
     returns=CollectRequestList,
 )
-async def list_collect_requests(
-    session: SessionDep, payer: PayerDep, params: Query[CollectListParams]
-) -> Listed:
-    rows, has_more = await collect_service.list(session, payer.payer_id, params)
+async def list_collect_requests(payer: Payer, params: Query[CollectListParams]) -> Listed:
+    rows, has_more = await collect_service.list(payer.session, payer.id, params)
     now = utcnow()
-    return Listed([collect_request_object(row, payer.payer_id, now) for row in rows], has_more)
+    return Listed([collect_request_object(row, payer.id, now) for row in rows], has_more)
 
 
 @router.get(
@@ -148,12 +132,9 @@ async def list_collect_requests(
     returns=CollectRequest,
 )
 async def retrieve_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Query[TransactionRetrieveParams],
+    collect_request: CollectId, payer: Payer, _: Query[TransactionRetrieveParams]
 ) -> dict[str, Any]:
-    row = await collect_service.get(session, payer.payer_id, collect_request)
+    row = await collect_service.get(payer.session, payer.id, collect_request)
     return _collect_request(row, payer)
 
 
@@ -165,17 +146,12 @@ async def retrieve_collect_request(
     answered=KEPT_REFUSALS,
 )
 async def approve_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[CollectApproveParams],
-    mutation: Mutation,
+    collect_request: CollectId, payer: Payer, params: Body[CollectApproveParams], mutation: Mutation
 ) -> Outcome:
     row = await collect_service.approve(
-        session,
-        ring,
-        payer,
+        payer.session,
+        payer.ring,
+        payer.context,
         collect_request,
         pin=params.pin,
         bank_account=params.bank_account,
@@ -191,11 +167,7 @@ async def approve_collect_request(
     returns=CollectRequest,
 )
 async def decline_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Body[CollectDeclineParams],
-    mutation: Mutation,
+    collect_request: CollectId, payer: Payer, _: Body[CollectDeclineParams], mutation: Mutation
 ) -> Outcome:
-    row = await collect_service.decline(session, payer, collect_request, mutation)
+    row = await collect_service.decline(payer.session, payer.context, collect_request, mutation)
     return Outcome(_collect_request(row, payer))
