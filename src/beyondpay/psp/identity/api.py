@@ -7,7 +7,8 @@ by :func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from pydantic import SecretStr
@@ -85,6 +86,7 @@ router = Router(prefix="/v1/psp", tags=["psp"])
 
 ACCESS_PUBLIC = "payer: none (before a session)"
 
+CallerOf = TypeVar("CallerOf", bound=Callable[..., Awaitable[Caller]])
 DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
 LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
 
@@ -126,34 +128,49 @@ def _digits(mobile: SecretStr) -> str:
 # (so an idempotent answer, which holds tokens, is replayed only to the same credential).
 
 
+def _before_a_session(credential: CallerOf) -> CallerOf:
+    """Marks a route's caller as one before any session: the router reads the route's access
+    (public) from it, as it reads a payer's from their session."""
+    credential.__beyondpay_access__ = {"label": ACCESS_PUBLIC}  # type: ignore[attr-defined]
+    return credential
+
+
+@_before_a_session
 async def _otp_caller(ring: RingDep, params: Body[OtpSendParams]) -> Caller:
     return public_caller(ring, f"otp:{_digits(params.mobile)}")
 
 
+@_before_a_session
 async def _signup_caller(ring: RingDep, params: Body[SignupParams]) -> Caller:
     return public_caller(ring, f"signup:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
 
 
+@_before_a_session
 async def _login_caller(ring: RingDep, params: Body[LoginParams]) -> Caller:
     return public_caller(ring, f"login:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
 
 
+@_before_a_session
 async def _refresh_caller(ring: RingDep, params: Body[RefreshParams]) -> Caller:
     return public_caller(ring, f"refresh:{params.refresh_token.get_secret_value()}")
 
 
+@_before_a_session
 async def _sim_caller(ring: RingDep, params: Body[SimAttestationParams]) -> Caller:
     return public_caller(ring, f"sim:{_digits(params.mobile)}:{params.device_id}")
 
 
+@_before_a_session
 async def _passkey_options_caller(ring: RingDep, params: Body[PasskeyLoginOptionsParams]) -> Caller:
     return public_caller(ring, f"passkey-login:{_digits(params.mobile)}")
 
 
+@_before_a_session
 async def _passkey_caller(ring: RingDep, params: Body[PasskeyLoginParams]) -> Caller:
     return public_caller(ring, f"passkey:{params.challenge_id}:{params.credential}")
 
 
+@_before_a_session
 async def _handoff_caller(ring: RingDep, params: Body[HandoffRedeemParams]) -> Caller:
     return public_caller(ring, f"handoff:{params.qr_payload.get_secret_value()}")
 
@@ -183,12 +200,7 @@ async def _counted_attempt(database: Database, payer_id: str, device_id: str) ->
 # ---- OTP, sign-up, login and sessions ---------------------------------------------------------
 
 
-@router.post(
-    "/otp",
-    summary="Send a one-time password by SMS for sign-up or login",
-    returns=PspOtp,
-    access=ACCESS_PUBLIC,
-)
+@router.post("/otp", summary="Send a one-time password by SMS for sign-up or login", returns=PspOtp)
 async def send_otp(
     session: SessionDep,
     ring: RingDep,
@@ -205,7 +217,6 @@ async def send_otp(
     "/signup",
     summary="Sign up with the OTP sent to the mobile number: a new payer and a session",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def sign_up(
     session: SessionDep,
@@ -225,7 +236,6 @@ async def sign_up(
     "/login",
     summary="Sign in with the OTP sent to the mobile number: a new session",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def log_in(
     session: SessionDep,
@@ -246,7 +256,6 @@ async def log_in(
     "/sessions/refresh",
     summary="Exchange a refresh token for new access and refresh tokens",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def refresh_session(
     session: SessionDep,
@@ -308,7 +317,6 @@ async def list_sandbox_sms(
     "/sandbox/sim_attestations",
     summary="Sandbox: attest that the SIM with this number sent its SMS from this device",
     returns=PspSimAttestation,
-    access=ACCESS_PUBLIC,
 )
 async def attest_sim(
     ring: RingDep,
@@ -468,7 +476,6 @@ async def passkey_step_up_options(payer: Payer, _: Body[NoParams]) -> Outcome:
     "/passkeys/login/options",
     summary="A challenge to sign in with a passkey",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PUBLIC,
 )
 async def passkey_login_options(
     session: SessionDep,
@@ -481,12 +488,7 @@ async def passkey_login_options(
     return _challenge(challenge)
 
 
-@router.post(
-    "/passkeys/login",
-    summary="Sign in with a passkey: a new session",
-    returns=PspSession,
-    access=ACCESS_PUBLIC,
-)
+@router.post("/passkeys/login", summary="Sign in with a passkey: a new session", returns=PspSession)
 async def passkey_login(
     session: SessionDep,
     ring: RingDep,
@@ -513,7 +515,6 @@ async def create_handoff(payer: Payer, _: Body[NoParams]) -> Outcome:
     "/handoffs/redeem",
     summary="Redeem a handoff code once: a session for this client",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def redeem_handoff(
     session: SessionDep,
