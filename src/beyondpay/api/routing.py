@@ -343,9 +343,11 @@ class Router(APIRouter):
             documented = operation(
                 body=shape.body, query=shape.query, returns=returns, access=label
             )
-            if shape.access is None and access is not None and access.startswith("payer"):
+            # A payer's route (its session's marker, or a public one named by hand) is
+            # documented with the PSP's security scheme, not the merchant keys'.
+            if label.startswith("payer"):
                 documented["openapi_extra"]["security"] = (
-                    [] if "none" in access else [{"payer_session": []}]
+                    [] if "none" in label else [{"payer_session": []}]
                 )
             options: dict[str, Any] = {**documented}
             if status_code is not None:

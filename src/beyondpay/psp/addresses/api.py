@@ -8,19 +8,21 @@ idempotent replay, so the ``idempotency_keys`` table never holds one.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, DatabaseDep, Query, RingDep, Router
+from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router
+from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.params import NoParams
 from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.psp.addresses.errors import ResolveRateLimitError
+from beyondpay.psp.addresses.models import AliasRow, VpaRow
 from beyondpay.psp.addresses.qr import render_png, render_svg
 from beyondpay.psp.addresses.schemas import (
     AliasCreateParams,
@@ -52,12 +54,11 @@ from beyondpay.psp.addresses.service import (
     payee_service,
     vpa_service,
 )
-from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerDep
 
 router = Router(prefix="/v1/psp", tags=["psp"])
 merchant_router = Router(prefix="/v1/upi/merchant_vpas", tags=["upi"])
 
-ACCESS_PAYER: Final = "payer"
 VpaId = Annotated[str, Path(max_length=255, description="The VPA's id (`vpa_…`).")]
 AliasId = Annotated[str, Path(max_length=255, description="The alias's id (`als_…`).")]
 BeneficiaryId = Annotated[str, Path(max_length=255, description="The id (`ben_…`).")]
@@ -68,6 +69,7 @@ PspVpaList = list_of(PspVpa)
 PspAliasList = list_of(PspAlias)
 PspBeneficiaryList = list_of(PspBeneficiary)
 UpiMerchantVpaList = list_of(UpiMerchantVpa)
+Render = Callable[..., bytes | str]
 
 
 async def _counted_resolve(database: DatabaseDep, payer: PayerDep) -> None:
@@ -85,6 +87,19 @@ async def _counted_resolve(database: DatabaseDep, payer: PayerDep) -> None:
 ResolveCounted = Annotated[None, Depends(_counted_resolve)]
 
 
+# A VPA or alias in clear, to its owner: the answer is sealed before it is kept for a replay.
+def _vpa(ring: KeyRing, row: VpaRow) -> dict[str, Any]:
+    return vpa_object(row, open_vpa(ring, row))
+
+
+def _alias(ring: KeyRing, row: AliasRow) -> dict[str, Any]:
+    return alias_object(row, open_alias(ring, row))
+
+
+def _merchant_vpa(ring: KeyRing, row: VpaRow) -> dict[str, Any]:
+    return merchant_vpa_object(row, open_vpa(ring, row))
+
+
 # ---- VPAs -------------------------------------------------------------------------------------
 
 
@@ -92,85 +107,52 @@ ResolveCounted = Annotated[None, Depends(_counted_resolve)]
     "/vpas",
     summary="Create a VPA (username@handle) paid into one of the payer's bank accounts",
     returns=PspVpa,
-    access=ACCESS_PAYER,
 )
-async def create_vpa(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[VpaCreateParams]
-) -> Outcome:
-    row, vpa = await vpa_service.create(session, ring, payer.payer_id, params)
+async def create_vpa(payer: Payer, params: Body[VpaCreateParams]) -> Outcome:
+    row, vpa = await vpa_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(vpa_object(row, vpa), sealed=True)
 
 
-@router.get(
-    "/vpas",
-    summary="The payer's VPAs, deactivated ones included",
-    returns=PspVpaList,
-    access=ACCESS_PAYER,
-)
-async def list_vpas(
-    request: Request,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Query[PspListParams],
-) -> Response:
-    rows, has_more = await vpa_service.list(session, payer.payer_id, params)
-    data = [vpa_object(row, open_vpa(ring, row)) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+@router.get("/vpas", summary="The payer's VPAs, deactivated ones included", returns=PspVpaList)
+async def list_vpas(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await vpa_service.list(payer.session, payer.id, params)
+    return Listed([_vpa(payer.ring, row) for row in rows], has_more)
 
 
-@router.get(
-    "/vpas/{vpa}",
-    summary="Retrieve one of the payer's VPAs",
-    returns=PspVpa,
-    access=ACCESS_PAYER,
-)
-async def retrieve_vpa(vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep) -> Response:
-    row = await vpa_service.get(session, payer.payer_id, vpa)
-    return json_response(vpa_object(row, open_vpa(ring, row)))
+@router.get("/vpas/{vpa}", summary="Retrieve one of the payer's VPAs", returns=PspVpa)
+async def retrieve_vpa(vpa: VpaId, payer: Payer) -> dict[str, Any]:
+    row = await vpa_service.get(payer.session, payer.id, vpa)
+    return _vpa(payer.ring, row)
 
 
 @router.post(
     "/vpas/{vpa}",
     summary="Pay the VPA into another of the payer's linked bank accounts",
     returns=PspVpa,
-    access=ACCESS_PAYER,
 )
-async def update_vpa(
-    vpa: VpaId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[VpaUpdateParams],
-) -> Outcome:
-    row = await vpa_service.relink(session, payer.payer_id, vpa, params.bank_account)
-    return Outcome(vpa_object(row, open_vpa(ring, row)), sealed=True)
+async def update_vpa(vpa: VpaId, payer: Payer, params: Body[VpaUpdateParams]) -> Outcome:
+    row = await vpa_service.relink(payer.session, payer.id, vpa, params.bank_account)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 @router.post(
     "/vpas/{vpa}/primary",
     summary="Make the VPA the payer's primary (the one their mobile number resolves to)",
     returns=PspVpa,
-    access=ACCESS_PAYER,
 )
-async def make_primary(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await vpa_service.make_primary(session, payer.payer_id, vpa)
-    return Outcome(vpa_object(row, open_vpa(ring, row)), sealed=True)
+async def make_primary(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await vpa_service.make_primary(payer.session, payer.id, vpa)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 @router.post(
     "/vpas/{vpa}/deactivate",
     summary="Deactivate the VPA: it stops receiving money; its name is never reissued",
     returns=PspVpa,
-    access=ACCESS_PAYER,
 )
-async def deactivate_vpa(
-    vpa: VpaId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await vpa_service.deactivate(session, payer.payer_id, vpa)
-    return Outcome(vpa_object(row, open_vpa(ring, row)), sealed=True)
+async def deactivate_vpa(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await vpa_service.deactivate(payer.session, payer.id, vpa)
+    return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
 # ---- the payee preview ------------------------------------------------------------------------
@@ -180,16 +162,9 @@ async def deactivate_vpa(
     "/resolve",
     summary="Preview a payee: the verified name behind a VPA, mobile number or alias",
     returns=PspPayeePreview,
-    access=ACCESS_PAYER,
 )
-async def resolve(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[ResolveParams],
-    _: ResolveCounted,
-) -> Outcome:
-    payee = await payee_service.preview(session, ring, payer.payer_id, params)
+async def resolve(payer: Payer, params: Body[ResolveParams], _: ResolveCounted) -> Outcome:
+    payee = await payee_service.preview(payer.session, payer.ring, payer.id, params)
     return Outcome(payee_preview_object(payee))
 
 
@@ -200,51 +175,31 @@ async def resolve(
     "/aliases",
     summary="Create a private alias standing for one of the payer's VPAs",
     returns=PspAlias,
-    access=ACCESS_PAYER,
 )
-async def create_alias(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[AliasCreateParams]
-) -> Outcome:
-    row, alias = await alias_service.create(session, ring, payer.payer_id, params)
+async def create_alias(payer: Payer, params: Body[AliasCreateParams]) -> Outcome:
+    row, alias = await alias_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(alias_object(row, alias), sealed=True)
 
 
-@router.get("/aliases", summary="The payer's aliases", returns=PspAliasList, access=ACCESS_PAYER)
-async def list_aliases(
-    request: Request,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Query[PspListParams],
-) -> Response:
-    rows, has_more = await alias_service.list(session, payer.payer_id, params)
-    data = [alias_object(row, open_alias(ring, row)) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+@router.get("/aliases", summary="The payer's aliases", returns=PspAliasList)
+async def list_aliases(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await alias_service.list(payer.session, payer.id, params)
+    return Listed([_alias(payer.ring, row) for row in rows], has_more)
 
 
-@router.get(
-    "/aliases/{alias}",
-    summary="Retrieve one of the payer's aliases",
-    returns=PspAlias,
-    access=ACCESS_PAYER,
-)
-async def retrieve_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep
-) -> Response:
-    row = await alias_service.get(session, payer.payer_id, alias)
-    return json_response(alias_object(row, open_alias(ring, row)))
+@router.get("/aliases/{alias}", summary="Retrieve one of the payer's aliases", returns=PspAlias)
+async def retrieve_alias(alias: AliasId, payer: Payer) -> dict[str, Any]:
+    row = await alias_service.get(payer.session, payer.id, alias)
+    return _alias(payer.ring, row)
 
 
 @router.post(
     "/aliases/{alias}/rotate",
     summary="Give the alias a new text; the old one stops resolving",
     returns=PspAlias,
-    access=ACCESS_PAYER,
 )
-async def rotate_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row, text = await alias_service.rotate(session, ring, payer.payer_id, alias)
+async def rotate_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row, text = await alias_service.rotate(payer.session, payer.ring, payer.id, alias)
     return Outcome(alias_object(row, text), sealed=True)
 
 
@@ -252,59 +207,36 @@ async def rotate_alias(
     "/aliases/{alias}/revoke",
     summary="Revoke the alias for good: nothing resolves through it any more",
     returns=PspAlias,
-    access=ACCESS_PAYER,
 )
-async def revoke_alias(
-    alias: AliasId, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await alias_service.revoke(session, payer.payer_id, alias)
-    return Outcome(alias_object(row, open_alias(ring, row)), sealed=True)
+async def revoke_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await alias_service.revoke(payer.session, payer.id, alias)
+    return Outcome(_alias(payer.ring, row), sealed=True)
 
 
 # ---- beneficiaries ----------------------------------------------------------------------------
 
 
 @router.post(
-    "/beneficiaries",
-    summary="Save a payee by VPA, alias or mobile number",
-    returns=PspBeneficiary,
-    access=ACCESS_PAYER,
+    "/beneficiaries", summary="Save a payee by VPA, alias or mobile number", returns=PspBeneficiary
 )
 async def create_beneficiary(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[BeneficiaryCreateParams],
-    _: ResolveCounted,
+    payer: Payer, params: Body[BeneficiaryCreateParams], _: ResolveCounted
 ) -> Outcome:
-    row = await payee_service.save_beneficiary(session, ring, payer.payer_id, params)
+    row = await payee_service.save_beneficiary(payer.session, payer.ring, payer.id, params)
     return Outcome(beneficiary_object(row))
 
 
-@router.get(
-    "/beneficiaries",
-    summary="The payer's saved payees",
-    returns=PspBeneficiaryList,
-    access=ACCESS_PAYER,
-)
-async def list_beneficiaries(
-    request: Request, session: SessionDep, payer: PayerDep, params: Query[PspListParams]
-) -> Response:
-    rows, has_more = await beneficiary_service.list(session, payer.payer_id, params)
-    data = [beneficiary_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+@router.get("/beneficiaries", summary="The payer's saved payees", returns=PspBeneficiaryList)
+async def list_beneficiaries(payer: Payer, params: Query[PspListParams]) -> Listed:
+    rows, has_more = await beneficiary_service.list(payer.session, payer.id, params)
+    return Listed([beneficiary_object(row) for row in rows], has_more)
 
 
 @router.delete(
-    "/beneficiaries/{beneficiary}",
-    summary="Delete a saved payee",
-    returns=DeletedPspBeneficiary,
-    access=ACCESS_PAYER,
+    "/beneficiaries/{beneficiary}", summary="Delete a saved payee", returns=DeletedPspBeneficiary
 )
-async def delete_beneficiary(
-    beneficiary: BeneficiaryId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await beneficiary_service.delete(session, payer.payer_id, beneficiary)
+async def delete_beneficiary(beneficiary: BeneficiaryId, payer: Payer) -> Outcome:
+    row = await beneficiary_service.delete(payer.session, payer.id, beneficiary)
     return Outcome(beneficiary_object(row))
 
 
@@ -323,23 +255,18 @@ async def create_merchant_vpa(
 
 @merchant_router.get("", summary="List merchant VPAs", returns=UpiMerchantVpaList)
 async def list_merchant_vpas(
-    request: Request,
-    session: SessionDep,
-    ring: RingDep,
-    caller: Reader,
-    params: Query[PspListParams],
-) -> Response:
+    session: SessionDep, ring: RingDep, caller: Reader, params: Query[PspListParams]
+) -> Listed:
     rows, has_more = await merchant_vpa_service.list(session, caller, params)
-    data = [merchant_vpa_object(row, open_vpa(ring, row)) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([_merchant_vpa(ring, row) for row in rows], has_more)
 
 
 @merchant_router.get("/{merchant_vpa}", summary="Retrieve a merchant VPA", returns=UpiMerchantVpa)
 async def retrieve_merchant_vpa(
     merchant_vpa: MerchantVpaId, session: SessionDep, ring: RingDep, caller: Reader
-) -> Response:
+) -> dict[str, Any]:
     row = await merchant_vpa_service.get(session, caller, merchant_vpa)
-    return json_response(merchant_vpa_object(row, open_vpa(ring, row)))
+    return _merchant_vpa(ring, row)
 
 
 def _image(media_type: str, schema: dict[str, str]) -> dict[str, Any]:
@@ -352,35 +279,28 @@ def _image(media_type: str, schema: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@merchant_router.get(
-    "/{merchant_vpa}/qr.png",
-    summary="The VPA's UPI QR code as PNG: static, or dynamic with amount and tr",
-    **_image("image/png", {"type": "string", "format": "binary"}),
-)
-async def merchant_qr_png(
-    merchant_vpa: MerchantVpaId,
-    session: SessionDep,
-    ring: RingDep,
-    caller: Reader,
-    params: Query[MerchantQrParams],
-) -> Response:
-    row = await merchant_vpa_service.get(session, caller, merchant_vpa)
-    link = merchant_vpa_service.qr_link(ring, row, params)
-    return Response(render_png(link, scale=params.scale), media_type="image/png")
+def _qr_route(kind: str, media_type: str, schema: dict[str, str], render: Render) -> None:
+    """A route answering the VPA's QR code as an image: one per format, the same link."""
+
+    async def merchant_qr(
+        merchant_vpa: MerchantVpaId,
+        session: SessionDep,
+        ring: RingDep,
+        caller: Reader,
+        params: Query[MerchantQrParams],
+    ) -> Response:
+        row = await merchant_vpa_service.get(session, caller, merchant_vpa)
+        link = merchant_vpa_service.qr_link(ring, row, params)
+        return Response(render(link, scale=params.scale), media_type=media_type)
+
+    # Named before it is routed: the route's name and operationId are read from it.
+    merchant_qr.__name__ = merchant_qr.__qualname__ = f"merchant_qr_{kind}"
+    summary = f"The VPA's UPI QR code as {kind.upper()}: static, or dynamic with amount and tr"
+    route = merchant_router.get(
+        f"/{{merchant_vpa}}/qr.{kind}", summary=summary, **_image(media_type, schema)
+    )
+    route(merchant_qr)
 
 
-@merchant_router.get(
-    "/{merchant_vpa}/qr.svg",
-    summary="The VPA's UPI QR code as SVG: static, or dynamic with amount and tr",
-    **_image("image/svg+xml", {"type": "string"}),
-)
-async def merchant_qr_svg(
-    merchant_vpa: MerchantVpaId,
-    session: SessionDep,
-    ring: RingDep,
-    caller: Reader,
-    params: Query[MerchantQrParams],
-) -> Response:
-    row = await merchant_vpa_service.get(session, caller, merchant_vpa)
-    link = merchant_vpa_service.qr_link(ring, row, params)
-    return Response(render_svg(link, scale=params.scale), media_type="image/svg+xml")
+_qr_route("png", "image/png", {"type": "string", "format": "binary"}, render_png)
+_qr_route("svg", "image/svg+xml", {"type": "string"}, render_svg)

@@ -12,13 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import Path, Request
-from starlette.responses import Response
 
-from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import unix_now
 from beyondpay.psp.banking.errors import CountedRefusalError
 from beyondpay.psp.banking.models import BankAccountRow
@@ -37,11 +34,10 @@ from beyondpay.psp.banking.schemas import (
     discovered_object,
 )
 from beyondpay.psp.banking.service import BALANCE_CURRENCY, bank_account_service
-from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerCall
 
 router = Router(prefix="/v1/psp/bank_accounts", tags=["psp"])
 
-ACCESS_PAYER = "payer"
 BankAccountId = Annotated[
     str, Path(max_length=255, description="The linked bank account's id (`pba_…`).")
 ]
@@ -61,20 +57,19 @@ CARD_REFUSED: Final = (
 COUNTED: Final = (CountedRefusalError,)
 
 
-async def _rendered(session: SessionDep, row: BankAccountRow) -> dict[str, Any]:
-    return bank_account_object(row, await bank_account_service.pin_state(session, row))
+async def _rendered(payer: PayerCall, row: BankAccountRow) -> dict[str, Any]:
+    return bank_account_object(row, await bank_account_service.pin_state(payer.session, row))
 
 
 @router.post(
     "/discover",
     summary="Discover your accounts at the banks by your registered mobile number",
     returns=DiscoveredList,
-    access=ACCESS_PAYER,
 )
 async def discover_bank_accounts(
-    request: Request, session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[DiscoverParams]
+    request: Request, payer: Payer, _: Body[DiscoverParams]
 ) -> Outcome:
-    found = await bank_account_service.discover(session, ring, payer.payer_id)
+    found = await bank_account_service.discover(payer.session, payer.ring, payer.id)
     data = [discovered_object(item.info, linked=item.linked, pin=item.pin) for item in found]
     return Outcome(list_object(request.url.path, data, has_more=False))
 
@@ -83,120 +78,85 @@ async def discover_bank_accounts(
     "",
     summary="Link a discovered bank account, verified with its debit card",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
-async def link_bank_account(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[LinkParams]
-) -> Outcome:
-    row = await bank_account_service.link(session, ring, payer.payer_id, params)
-    return Outcome(await _rendered(session, row))
+async def link_bank_account(payer: Payer, params: Body[LinkParams]) -> Outcome:
+    row = await bank_account_service.link(payer.session, payer.ring, payer.id, params)
+    return Outcome(await _rendered(payer, row))
 
 
-@router.get(
-    "", summary="List your linked bank accounts", returns=BankAccountList, access=ACCESS_PAYER
-)
-async def list_bank_accounts(
-    request: Request, session: SessionDep, payer: PayerDep, _: Query[BankAccountListParams]
-) -> Response:
-    rows = await bank_account_service.list(session, payer.payer_id)
-    pins = await bank_account_service.pin_states(session, [row.account_ref for row in rows])
-    data = [bank_account_object(row, pins[row.account_ref]) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+@router.get("", summary="List your linked bank accounts", returns=BankAccountList)
+async def list_bank_accounts(payer: Payer, _: Query[BankAccountListParams]) -> Listed:
+    rows = await bank_account_service.list(payer.session, payer.id)
+    pins = await bank_account_service.pin_states(payer.session, [row.account_ref for row in rows])
+    return Listed([bank_account_object(row, pins[row.account_ref]) for row in rows])
 
 
-@router.get(
-    "/{bank_account}",
-    summary="Retrieve a linked bank account",
-    returns=PspBankAccount,
-    access=ACCESS_PAYER,
-)
-async def retrieve_bank_account(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Response:
-    row = await bank_account_service.get(session, payer.payer_id, bank_account)
-    return json_response(await _rendered(session, row))
+@router.get("/{bank_account}", summary="Retrieve a linked bank account", returns=PspBankAccount)
+async def retrieve_bank_account(bank_account: BankAccountId, payer: Payer) -> dict[str, Any]:
+    row = await bank_account_service.get(payer.session, payer.id, bank_account)
+    return await _rendered(payer, row)
 
 
 @router.post(
     "/{bank_account}/primary",
     summary="Make a linked bank account your primary one",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
 )
-async def make_primary(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await bank_account_service.make_primary(session, payer.payer_id, bank_account)
-    return Outcome(await _rendered(session, row))
+async def make_primary(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    row = await bank_account_service.make_primary(payer.session, payer.id, bank_account)
+    return Outcome(await _rendered(payer, row))
 
 
-@router.delete(
-    "/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount, access=ACCESS_PAYER
-)
-async def unlink_bank_account(
-    bank_account: BankAccountId, session: SessionDep, payer: PayerDep
-) -> Outcome:
-    row = await bank_account_service.unlink(session, payer.payer_id, bank_account)
-    return Outcome(await _rendered(session, row))
+@router.delete("/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount)
+async def unlink_bank_account(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    row = await bank_account_service.unlink(payer.session, payer.id, bank_account)
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
     "/{bank_account}/pin",
     summary="Set the UPI PIN (first time, forgotten or locked) with the debit card",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: CARD_REFUSED},
     answered=COUNTED,
 )
-async def set_pin(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PinSetParams],
-) -> Outcome:
-    row = await bank_account_service.set_pin(session, ring, payer.payer_id, bank_account, params)
-    return Outcome(await _rendered(session, row))
+async def set_pin(bank_account: BankAccountId, payer: Payer, params: Body[PinSetParams]) -> Outcome:
+    row = await bank_account_service.set_pin(
+        payer.session, payer.ring, payer.id, bank_account, params
+    )
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
     "/{bank_account}/pin/change",
     summary="Change the UPI PIN with the current one",
     returns=PspBankAccount,
-    access=ACCESS_PAYER,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
 )
 async def change_pin(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PinChangeParams],
+    bank_account: BankAccountId, payer: Payer, params: Body[PinChangeParams]
 ) -> Outcome:
-    row = await bank_account_service.change_pin(session, ring, payer.payer_id, bank_account, params)
-    return Outcome(await _rendered(session, row))
+    row = await bank_account_service.change_pin(
+        payer.session, payer.ring, payer.id, bank_account, params
+    )
+    return Outcome(await _rendered(payer, row))
 
 
 @router.post(
     "/{bank_account}/balance",
     summary="Ask the bank for the account's balance, with the UPI PIN",
     returns=PspBankAccountBalance,
-    access=ACCESS_PAYER,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
 )
 async def inquire_balance(
-    bank_account: BankAccountId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[BalanceParams],
+    bank_account: BankAccountId, payer: Payer, params: Body[BalanceParams]
 ) -> Outcome:
     row, available = await bank_account_service.balance(
-        session, ring, payer.payer_id, bank_account, params.pin
+        payer.session, payer.ring, payer.id, bank_account, params.pin
     )
     answer = balance_object(row.id, available, BALANCE_CURRENCY, unix_now())
     # Kept for an idempotent replay sealed: a balance is the payer's own business.

@@ -7,17 +7,15 @@ by :func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens a
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from pydantic import SecretStr
-from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
-from beyondpay.api.lists import list_object
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, DatabaseDep, Query, RingDep, Router
+from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
@@ -26,9 +24,10 @@ from beyondpay.kit.params import NoParams
 from beyondpay.kit.settings import Settings
 from beyondpay.kit.upi import mask_mobile
 from beyondpay.merchants.domain import Caller
-from beyondpay.psp.identity.auth import PayerDep, public_caller
+from beyondpay.psp.identity.auth import Payer, public_caller
 from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
 from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
+from beyondpay.psp.identity.passkeys import Challenge
 from beyondpay.psp.identity.schemas import (
     DeviceBindParams,
     DeviceLinkParams,
@@ -86,8 +85,8 @@ from beyondpay.psp.identity.service import (
 router = Router(prefix="/v1/psp", tags=["psp"])
 
 ACCESS_PUBLIC = "payer: none (before a session)"
-ACCESS_PAYER = "payer"
 
+CallerOf = TypeVar("CallerOf", bound=Callable[..., Awaitable[Caller]])
 DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
 LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
 
@@ -95,6 +94,10 @@ LinkParam = Annotated[str, Path(max_length=64, description="The link request's i
 def _issued(issued: IssuedSession) -> Outcome:
     body = session_object(issued.row, issued.payer, issued.access_token, issued.refresh_token)
     return Outcome(body, sealed=True)
+
+
+def _challenge(challenge: Challenge) -> Outcome:
+    return Outcome(challenge_object(challenge.row, challenge.options))
 
 
 def _sandbox_on(request: Request) -> bool:
@@ -125,34 +128,49 @@ def _digits(mobile: SecretStr) -> str:
 # (so an idempotent answer, which holds tokens, is replayed only to the same credential).
 
 
+def _before_a_session(credential: CallerOf) -> CallerOf:
+    """Marks a route's caller as one before any session: the router reads the route's access
+    (public) from it, as it reads a payer's from their session."""
+    credential.__beyondpay_access__ = {"label": ACCESS_PUBLIC}  # type: ignore[attr-defined]
+    return credential
+
+
+@_before_a_session
 async def _otp_caller(ring: RingDep, params: Body[OtpSendParams]) -> Caller:
     return public_caller(ring, f"otp:{_digits(params.mobile)}")
 
 
+@_before_a_session
 async def _signup_caller(ring: RingDep, params: Body[SignupParams]) -> Caller:
     return public_caller(ring, f"signup:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
 
 
+@_before_a_session
 async def _login_caller(ring: RingDep, params: Body[LoginParams]) -> Caller:
     return public_caller(ring, f"login:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
 
 
+@_before_a_session
 async def _refresh_caller(ring: RingDep, params: Body[RefreshParams]) -> Caller:
     return public_caller(ring, f"refresh:{params.refresh_token.get_secret_value()}")
 
 
+@_before_a_session
 async def _sim_caller(ring: RingDep, params: Body[SimAttestationParams]) -> Caller:
     return public_caller(ring, f"sim:{_digits(params.mobile)}:{params.device_id}")
 
 
+@_before_a_session
 async def _passkey_options_caller(ring: RingDep, params: Body[PasskeyLoginOptionsParams]) -> Caller:
     return public_caller(ring, f"passkey-login:{_digits(params.mobile)}")
 
 
+@_before_a_session
 async def _passkey_caller(ring: RingDep, params: Body[PasskeyLoginParams]) -> Caller:
     return public_caller(ring, f"passkey:{params.challenge_id}:{params.credential}")
 
 
+@_before_a_session
 async def _handoff_caller(ring: RingDep, params: Body[HandoffRedeemParams]) -> Caller:
     return public_caller(ring, f"handoff:{params.qr_payload.get_secret_value()}")
 
@@ -182,12 +200,7 @@ async def _counted_attempt(database: Database, payer_id: str, device_id: str) ->
 # ---- OTP, sign-up, login and sessions ---------------------------------------------------------
 
 
-@router.post(
-    "/otp",
-    summary="Send a one-time password by SMS for sign-up or login",
-    returns=PspOtp,
-    access=ACCESS_PUBLIC,
-)
+@router.post("/otp", summary="Send a one-time password by SMS for sign-up or login", returns=PspOtp)
 async def send_otp(
     session: SessionDep,
     ring: RingDep,
@@ -204,7 +217,6 @@ async def send_otp(
     "/signup",
     summary="Sign up with the OTP sent to the mobile number: a new payer and a session",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def sign_up(
     session: SessionDep,
@@ -224,7 +236,6 @@ async def sign_up(
     "/login",
     summary="Sign in with the OTP sent to the mobile number: a new session",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def log_in(
     session: SessionDep,
@@ -245,7 +256,6 @@ async def log_in(
     "/sessions/refresh",
     summary="Exchange a refresh token for new access and refresh tokens",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def refresh_session(
     session: SessionDep,
@@ -263,9 +273,9 @@ async def refresh_session(
         raise
 
 
-@router.post("/logout", summary="End this session", returns=PspLogout, access=ACCESS_PAYER)
-async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    ended = await session_service.revoke(session, payer.session_id, "logout")
+@router.post("/logout", summary="End this session", returns=PspLogout)
+async def log_out(payer: Payer, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke(payer.session, payer.context.session_id, "logout")
     return Outcome(logout_object(int(ended)))
 
 
@@ -273,16 +283,15 @@ async def log_out(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Ou
     "/logout_everywhere",
     summary="End every session of the payer, on every device",
     returns=PspLogout,
-    access=ACCESS_PAYER,
 )
-async def log_out_everywhere(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    ended = await session_service.revoke_everywhere(session, payer.payer_id)
+async def log_out_everywhere(payer: Payer, _: Body[NoParams]) -> Outcome:
+    ended = await session_service.revoke_everywhere(payer.session, payer.id)
     return Outcome(logout_object(ended))
 
 
-@router.get("/me", summary="The signed-in payer", returns=PspPayer, access=ACCESS_PAYER)
-async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
-    return json_response(payer_object(await payer_service.get(session, payer.payer_id)))
+@router.get("/me", summary="The signed-in payer", returns=PspPayer)
+async def retrieve_me(payer: Payer) -> dict[str, Any]:
+    return payer_object(await payer_service.get(payer.session, payer.id))
 
 
 @router.get(
@@ -292,17 +301,13 @@ async def retrieve_me(session: SessionDep, payer: PayerDep) -> Response:
     access=ACCESS_PUBLIC,
 )
 async def list_sandbox_sms(
-    request: Request,
-    session: SessionDep,
-    ring: RingDep,
-    params: Query[SandboxSmsParams],
-    _: SandboxOnly,
-) -> Response:
+    session: SessionDep, ring: RingDep, params: Query[SandboxSmsParams], _: SandboxOnly
+) -> Listed:
     mobile = normalise_mobile(params.mobile)
     messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
     masked = mask_mobile(mobile)
     data = [sandbox_sms_object(row, masked, text) for row, text in messages]
-    return json_response(list_object(request.url.path, data, len(messages) == params.limit))
+    return Listed(data, has_more=len(messages) == params.limit)
 
 
 # ---- devices ----------------------------------------------------------------------------------
@@ -312,7 +317,6 @@ async def list_sandbox_sms(
     "/sandbox/sim_attestations",
     summary="Sandbox: attest that the SIM with this number sent its SMS from this device",
     returns=PspSimAttestation,
-    access=ACCESS_PUBLIC,
 )
 async def attest_sim(
     ring: RingDep,
@@ -330,44 +334,30 @@ async def attest_sim(
     "/devices",
     summary="Bind this device to the payer (the first device, or a further one with a passkey)",
     returns=PspDevice,
-    access=ACCESS_PAYER,
 )
 async def bind_device(
-    session: SessionDep,
-    database: DatabaseDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[DeviceBindParams],
+    database: DatabaseDep, payer: Payer, params: Body[DeviceBindParams]
 ) -> Outcome:
-    await _counted_attempt(database, payer.payer_id, params.device_id)
+    await _counted_attempt(database, payer.id, params.device_id)
     device = await device_service.bind_attested(
-        session, ring, payer.payer_id, payer.session_id, params
+        payer.session, payer.ring, payer.id, payer.context.session_id, params
     )
     return Outcome(device_object(device, params.device_id))
 
 
-@router.get(
-    "/devices",
-    summary="The payer's devices, newest first",
-    returns=PspDeviceList,
-    access=ACCESS_PAYER,
-)
-async def list_devices(request: Request, session: SessionDep, payer: PayerDep) -> Response:
-    rows = await device_service.list(session, payer.payer_id)
-    data = [device_object(row, payer.device_id) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+@router.get("/devices", summary="The payer's devices, newest first", returns=PspDeviceList)
+async def list_devices(payer: Payer) -> Listed:
+    rows = await device_service.list(payer.session, payer.id)
+    return Listed([device_object(row, payer.device_id) for row in rows])
 
 
 @router.post(
     "/devices/{device}/revoke",
     summary="Unbind a device: its sessions stop working at once",
     returns=PspDevice,
-    access=ACCESS_PAYER,
 )
-async def revoke_device(
-    device: DeviceParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    row = await device_service.revoke(session, payer.payer_id, device)
+async def revoke_device(device: DeviceParam, payer: Payer, _: Body[NoParams]) -> Outcome:
+    row = await device_service.revoke(payer.session, payer.id, device)
     return Outcome(device_object(row, payer.device_id))
 
 
@@ -375,21 +365,16 @@ async def revoke_device(
     "/device_links",
     summary="Ask to link this device; one of the payer's bound devices approves",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
 async def request_device_link(
-    session: SessionDep,
-    database: DatabaseDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[DeviceLinkParams],
+    database: DatabaseDep, payer: Payer, params: Body[DeviceLinkParams]
 ) -> Outcome:
-    await _counted_attempt(database, payer.payer_id, params.device_id)
+    await _counted_attempt(database, payer.id, params.device_id)
     row = await device_link_service.request(
-        session,
-        ring,
-        payer.payer_id,
-        payer.session_id,
+        payer.session,
+        payer.ring,
+        payer.id,
+        payer.context.session_id,
         device_id=params.device_id,
         binding_token=params.binding_token,
         name=params.name,
@@ -399,28 +384,21 @@ async def request_device_link(
 
 
 @router.get(
-    "/device_links",
-    summary="Link requests waiting for approval",
-    returns=PspDeviceLinkList,
-    access=ACCESS_PAYER,
+    "/device_links", summary="Link requests waiting for approval", returns=PspDeviceLinkList
 )
-async def list_device_links(request: Request, session: SessionDep, payer: PayerDep) -> Response:
-    rows = await device_link_service.pending(session, payer.payer_id)
-    data = [device_link_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+async def list_device_links(payer: Payer) -> Listed:
+    rows = await device_link_service.pending(payer.session, payer.id)
+    return Listed([device_link_object(row) for row in rows])
 
 
 @router.post(
     "/device_links/{link}/approve",
     summary="Approve a link request from a session on a bound device: the device is bound",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
-async def approve_device_link(
-    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
+async def approve_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
     row = await device_link_service.decide(
-        session, payer.payer_id, payer.device_id, link, approve=True
+        payer.session, payer.id, payer.device_id, link, approve=True
     )
     return Outcome(device_link_object(row))
 
@@ -429,13 +407,10 @@ async def approve_device_link(
     "/device_links/{link}/decline",
     summary="Decline a link request from a session on a bound device",
     returns=PspDeviceLink,
-    access=ACCESS_PAYER,
 )
-async def decline_device_link(
-    link: LinkParam, session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
+async def decline_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
     row = await device_link_service.decide(
-        session, payer.payer_id, payer.device_id, link, approve=False
+        payer.session, payer.id, payer.device_id, link, approve=False
     )
     return Outcome(device_link_object(row))
 
@@ -447,20 +422,14 @@ async def decline_device_link(
     "/freeze",
     summary="Freeze the payer: no payment leaves until unfrozen with a passkey",
     returns=PspPayer,
-    access=ACCESS_PAYER,
 )
-async def freeze(session: SessionDep, payer: PayerDep, _: Body[NoParams]) -> Outcome:
-    return Outcome(payer_object(await payer_service.freeze(session, payer.payer_id)))
+async def freeze(payer: Payer, _: Body[NoParams]) -> Outcome:
+    return Outcome(payer_object(await payer_service.freeze(payer.session, payer.id)))
 
 
-@router.post(
-    "/unfreeze",
-    summary="Unfreeze the payer with a passkey step-up",
-    returns=PspPayer,
-    access=ACCESS_PAYER,
-)
-async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpParams]) -> Outcome:
-    row = await payer_service.unfreeze_with_passkey(session, payer.payer_id, params)
+@router.post("/unfreeze", summary="Unfreeze the payer with a passkey step-up", returns=PspPayer)
+async def unfreeze(payer: Payer, params: Body[StepUpParams]) -> Outcome:
+    row = await payer_service.unfreeze_with_passkey(payer.session, payer.id, params)
     return Outcome(payer_object(row))
 
 
@@ -471,58 +440,42 @@ async def unfreeze(session: SessionDep, payer: PayerDep, params: Body[StepUpPara
     "/passkeys/registration_options",
     summary="Start registering a passkey (from a session on a bound device)",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PAYER,
 )
-async def passkey_registration_options(
-    session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    challenge = await passkey_enrolment_service.options(session, payer.payer_id, payer.device_id)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+async def passkey_registration_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+    challenge = await passkey_enrolment_service.options(payer.session, payer.id, payer.device_id)
+    return _challenge(challenge)
 
 
 @router.post(
     "/passkeys",
     summary="Finish registering a passkey with the authenticator's credential",
     returns=PspPasskey,
-    access=ACCESS_PAYER,
 )
-async def create_passkey(
-    session: SessionDep, payer: PayerDep, params: Body[PasskeyCreateParams]
-) -> Outcome:
-    row = await passkey_enrolment_service.register(session, payer.payer_id, payer.device_id, params)
+async def create_passkey(payer: Payer, params: Body[PasskeyCreateParams]) -> Outcome:
+    row = await passkey_enrolment_service.register(payer.session, payer.id, payer.device_id, params)
     return Outcome(passkey_object(row))
 
 
-@router.get(
-    "/passkeys",
-    summary="The payer's passkeys",
-    returns=PspPasskeyList,
-    access=ACCESS_PAYER,
-)
-async def list_passkeys(request: Request, session: SessionDep, payer: PayerDep) -> Response:
-    rows = await passkey_service.list(session, payer.payer_id)
-    data = [passkey_object(row) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more=False))
+@router.get("/passkeys", summary="The payer's passkeys", returns=PspPasskeyList)
+async def list_passkeys(payer: Payer) -> Listed:
+    rows = await passkey_service.list(payer.session, payer.id)
+    return Listed([passkey_object(row) for row in rows])
 
 
 @router.post(
     "/passkeys/step_up/options",
     summary="A challenge for a passkey step-up (unfreeze, linking a device, …)",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PAYER,
 )
-async def passkey_step_up_options(
-    session: SessionDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    challenge = await passkey_service.step_up_options(session, payer.payer_id)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+async def passkey_step_up_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+    challenge = await passkey_service.step_up_options(payer.session, payer.id)
+    return _challenge(challenge)
 
 
 @router.post(
     "/passkeys/login/options",
     summary="A challenge to sign in with a passkey",
     returns=PspPasskeyChallenge,
-    access=ACCESS_PUBLIC,
 )
 async def passkey_login_options(
     session: SessionDep,
@@ -532,15 +485,10 @@ async def passkey_login_options(
 ) -> Outcome:
     payer = await payer_service.find_by_mobile(session, ring, normalise_mobile(params.mobile))
     challenge = await passkey_service.login_options(session, payer)
-    return Outcome(challenge_object(challenge.row, challenge.options))
+    return _challenge(challenge)
 
 
-@router.post(
-    "/passkeys/login",
-    summary="Sign in with a passkey: a new session",
-    returns=PspSession,
-    access=ACCESS_PUBLIC,
-)
+@router.post("/passkeys/login", summary="Sign in with a passkey: a new session", returns=PspSession)
 async def passkey_login(
     session: SessionDep,
     ring: RingDep,
@@ -557,12 +505,9 @@ async def passkey_login(
     "/handoffs",
     summary="A one-time code (for a QR) that hands a session to another client",
     returns=PspHandoff,
-    access=ACCESS_PAYER,
 )
-async def create_handoff(
-    session: SessionDep, ring: RingDep, payer: PayerDep, _: Body[NoParams]
-) -> Outcome:
-    issued = await handoff_service.create(session, ring, payer.payer_id, payer.device_id)
+async def create_handoff(payer: Payer, _: Body[NoParams]) -> Outcome:
+    issued = await handoff_service.create(payer.session, payer.ring, payer.id, payer.device_id)
     return Outcome(handoff_object(issued.row, issued.qr_payload), sealed=True)
 
 
@@ -570,7 +515,6 @@ async def create_handoff(
     "/handoffs/redeem",
     summary="Redeem a handoff code once: a session for this client",
     returns=PspSession,
-    access=ACCESS_PUBLIC,
 )
 async def redeem_handoff(
     session: SessionDep,

@@ -4,6 +4,7 @@
 ``caller`` is a :class:`~beyondpay.merchants.domain.Caller` of kind ``payer`` with the payer's id
 where a merchant key has the merchant's, so ``api.mutation.run_mutation`` keeps a payer's
 idempotency keys and audit records in the payer's own scope, exactly as for merchant routes.
+A route takes ``Payer``: the payer with the request's database session and the key ring.
 
 The routes that come before a session (OTP, sign-up, login, refresh) have no payer yet:
 :func:`public_caller` scopes them by a keyed fingerprint of the credential the request presents
@@ -13,9 +14,11 @@ and is sealed) is replayed only to a request presenting the same credential.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.auth import SessionDep, client_ip
 from beyondpay.kit.crypto import KeyRing
@@ -29,8 +32,11 @@ from beyondpay.psp.identity.service import PSP_LIVEMODE, session_service
 __all__ = [
     "AUTHORIZATION_CHARS_MAX",
     "PUBLIC_KEY_ID",
+    "Payer",
+    "PayerCall",
     "PayerContext",
     "PayerDep",
+    "payer_call",
     "payer_caller",
     "payer_session",
     "public_caller",
@@ -89,4 +95,35 @@ async def payer_session(request: Request, session: SessionDep) -> PayerContext:
     )
 
 
+# The router reads a route's access from its dependencies: a route taking PayerDep is a payer's.
+payer_session.__beyondpay_access__ = {"label": "payer"}  # type: ignore[attr-defined]
+
 PayerDep = Annotated[PayerContext, Depends(payer_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class PayerCall:
+    """What a payer's route works with, in one parameter: the request's database session, the
+    key ring and the payer calling (every payer route needed the three side by side)."""
+
+    session: AsyncSession
+    ring: KeyRing
+    context: PayerContext
+
+    @property
+    def id(self) -> str:
+        return self.context.payer_id
+
+    @property
+    def device_id(self) -> str | None:
+        return self.context.device_id
+
+
+async def payer_call(request: Request, session: SessionDep, payer: PayerDep) -> PayerCall:
+    # The request's session: FastAPI solves SessionDep once per request, so the route's mutation
+    # runs in this same session.
+    ring: KeyRing = request.app.state.key_ring
+    return PayerCall(session, ring, payer)
+
+
+Payer = Annotated[PayerCall, Depends(payer_call)]

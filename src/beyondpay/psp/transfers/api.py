@@ -8,20 +8,18 @@ decision. Nothing else is written before those checks.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from fastapi import Path, Request
-from starlette.responses import Response
+from fastapi import Path
 
-from beyondpay.api.auth import SessionDep
-from beyondpay.api.lists import list_object, list_of
+from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import utcnow
 from beyondpay.psp.banking.errors import UpiPinError
-from beyondpay.psp.identity.auth import PayerDep
+from beyondpay.psp.identity.auth import Payer, PayerCall
 from beyondpay.psp.transfers.errors import ScreeningRefusalError
+from beyondpay.psp.transfers.models import CollectRequestRow
 from beyondpay.psp.transfers.schemas import (
     CollectApproveParams,
     CollectCreateParams,
@@ -40,7 +38,6 @@ from beyondpay.psp.transfers.schemas import (
 from beyondpay.psp.transfers.service import collect_service, transfer_service
 
 router = Router(prefix="/v1/psp", tags=["psp"])
-PAYER: Final = "payer"
 TransactionId = Annotated[str, Path(max_length=255, description="The transaction's id (`ptx_…`).")]
 CollectId = Annotated[str, Path(max_length=255, description="The collect request's id (`pcr_…`).")]
 TransactionList = list_of(Transaction)
@@ -59,153 +56,118 @@ COLLECT_REFUSED: Final = (
 KEPT_REFUSALS: Final = (UpiPinError, ScreeningRefusalError)
 
 
+def _collect_request(row: CollectRequestRow, payer: PayerCall) -> dict[str, Any]:
+    """A collect request as the payer sees it (asking or asked), expired or not by now."""
+    return collect_request_object(row, payer.id, utcnow())
+
+
 @router.post(
     "/payments/review",
     summary="Preview a payment: the payee's verified name, the amount and the limits left",
     returns=PaymentReview,
-    access=PAYER,
 )
-async def review_payment(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[PaymentReviewParams]
-) -> Outcome:
-    return Outcome(await transfer_service.review(session, ring, payer, params))
+async def review_payment(payer: Payer, params: Body[PaymentReviewParams]) -> Outcome:
+    return Outcome(await transfer_service.review(payer.session, payer.ring, payer.context, params))
 
 
 @router.post(
     "/payments",
     summary="Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN",
     returns=Transaction,
-    access=PAYER,
     responses={402: PAY_REFUSED},
     answered=KEPT_REFUSALS,
 )
 async def create_payment(
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[PaymentCreateParams],
-    mutation: Mutation,
+    payer: Payer, params: Body[PaymentCreateParams], mutation: Mutation
 ) -> Outcome:
-    row = await transfer_service.pay(session, ring, payer, params, mutation)
-    return Outcome(transaction_object(row, payer.payer_id))
+    row = await transfer_service.pay(payer.session, payer.ring, payer.context, params, mutation)
+    return Outcome(transaction_object(row, payer.id))
 
 
 @router.get(
-    "/transactions",
-    summary="The payer's transactions, newest first",
-    returns=TransactionList,
-    access=PAYER,
+    "/transactions", summary="The payer's transactions, newest first", returns=TransactionList
 )
-async def list_transactions(
-    request: Request, session: SessionDep, payer: PayerDep, params: Query[TransactionListParams]
-) -> Response:
-    rows, has_more = await transfer_service.list(session, payer.payer_id, params)
-    data = [transaction_object(row, payer.payer_id) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+async def list_transactions(payer: Payer, params: Query[TransactionListParams]) -> Listed:
+    rows, has_more = await transfer_service.list(payer.session, payer.id, params)
+    return Listed([transaction_object(row, payer.id) for row in rows], has_more)
 
 
 @router.get(
     "/transactions/{transaction}",
     summary="Retrieve a transaction (its receipt)",
     returns=Transaction,
-    access=PAYER,
 )
 async def retrieve_transaction(
-    transaction: TransactionId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Query[TransactionRetrieveParams],
-) -> Response:
-    row = await transfer_service.get(session, payer.payer_id, transaction)
-    return json_response(transaction_object(row, payer.payer_id))
+    transaction: TransactionId, payer: Payer, _: Query[TransactionRetrieveParams]
+) -> dict[str, Any]:
+    row = await transfer_service.get(payer.session, payer.id, transaction)
+    return transaction_object(row, payer.id)
 
 
 @router.post(
     "/collect_requests",
     summary="Ask another payer for money (a UPI collect request)",
     returns=CollectRequest,
-    access=PAYER,
     responses={402: COLLECT_REFUSED},
 )
-async def create_collect_request(
-    session: SessionDep, ring: RingDep, payer: PayerDep, params: Body[CollectCreateParams]
-) -> Outcome:
-    row = await collect_service.create(session, ring, payer, params)
-    return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+async def create_collect_request(payer: Payer, params: Body[CollectCreateParams]) -> Outcome:
+    row = await collect_service.create(payer.session, payer.ring, payer.context, params)
+    return Outcome(_collect_request(row, payer))
 
 
 @router.get(
     "/collect_requests",
     summary="Collect requests to the payer (role=payer) or from them (role=requester)",
     returns=CollectRequestList,
-    access=PAYER,
 )
-async def list_collect_requests(
-    request: Request, session: SessionDep, payer: PayerDep, params: Query[CollectListParams]
-) -> Response:
-    rows, has_more = await collect_service.list(session, payer.payer_id, params)
+async def list_collect_requests(payer: Payer, params: Query[CollectListParams]) -> Listed:
+    rows, has_more = await collect_service.list(payer.session, payer.id, params)
     now = utcnow()
-    data = [collect_request_object(row, payer.payer_id, now) for row in rows]
-    return json_response(list_object(request.url.path, data, has_more))
+    return Listed([collect_request_object(row, payer.id, now) for row in rows], has_more)
 
 
 @router.get(
     "/collect_requests/{collect_request}",
     summary="Retrieve a collect request",
     returns=CollectRequest,
-    access=PAYER,
 )
 async def retrieve_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Query[TransactionRetrieveParams],
-) -> Response:
-    row = await collect_service.get(session, payer.payer_id, collect_request)
-    return json_response(collect_request_object(row, payer.payer_id, utcnow()))
+    collect_request: CollectId, payer: Payer, _: Query[TransactionRetrieveParams]
+) -> dict[str, Any]:
+    row = await collect_service.get(payer.session, payer.id, collect_request)
+    return _collect_request(row, payer)
 
 
 @router.post(
     "/collect_requests/{collect_request}/approve",
     summary="Pay a collect request with the UPI PIN",
     returns=CollectRequest,
-    access=PAYER,
     responses={402: PAY_REFUSED},
     answered=KEPT_REFUSALS,
 )
 async def approve_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    ring: RingDep,
-    payer: PayerDep,
-    params: Body[CollectApproveParams],
-    mutation: Mutation,
+    collect_request: CollectId, payer: Payer, params: Body[CollectApproveParams], mutation: Mutation
 ) -> Outcome:
     row = await collect_service.approve(
-        session,
-        ring,
-        payer,
+        payer.session,
+        payer.ring,
+        payer.context,
         collect_request,
         pin=params.pin,
         bank_account=params.bank_account,
         phases=mutation,
         step_up=params.step_up,
     )
-    return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+    return Outcome(_collect_request(row, payer))
 
 
 @router.post(
     "/collect_requests/{collect_request}/decline",
     summary="Decline a collect request (NPCI's ZA)",
     returns=CollectRequest,
-    access=PAYER,
 )
 async def decline_collect_request(
-    collect_request: CollectId,
-    session: SessionDep,
-    payer: PayerDep,
-    _: Body[CollectDeclineParams],
-    mutation: Mutation,
+    collect_request: CollectId, payer: Payer, _: Body[CollectDeclineParams], mutation: Mutation
 ) -> Outcome:
-    row = await collect_service.decline(session, payer, collect_request, mutation)
-    return Outcome(collect_request_object(row, payer.payer_id, utcnow()))
+    row = await collect_service.decline(payer.session, payer.context, collect_request, mutation)
+    return Outcome(_collect_request(row, payer))
