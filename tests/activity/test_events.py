@@ -185,11 +185,14 @@ async def test_after_sequence_never_misses_an_event_while_writers_commit(
     async def consumer() -> None:
         cursor = 0
         while True:
+            # Read before asking: an empty page means "done" only if the writers had finished
+            # (and the last numbering run) before this request began, not merely by its answer.
+            finished = not writing
             page = await _events(client, merchant, after_sequence=cursor, limit=PAGE_LIMIT)
             seen.extend(page["data"])
             if page["data"]:
                 cursor = page["data"][-1]["sequence"]
-            elif not writing:
+            elif finished:
                 return
             else:
                 await asyncio.sleep(0.005)

@@ -46,7 +46,12 @@ PaymentMethodId = Annotated[
 PaymentMethodList = list_of(PaymentMethod)
 
 
-@router.post("", summary="Create a payment method", returns=PaymentMethod)
+@router.post(
+    "",
+    summary="Create a payment method",
+    returns=PaymentMethod,
+    responses={402: "A card number, expiry or CVC the network refuses: a `card_error`."},
+)
 async def create_payment_method(
     session: SessionDep, caller: Writer, ring: RingDep, params: Body[PaymentMethodCreateParams]
 ) -> Outcome:

@@ -46,6 +46,8 @@ INTENT_EXPANSIONS: Final = frozenset(
     {"latest_charge", "latest_charge.balance_transaction", "payment_method"}
 )
 CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
+# Stripe answers a card payment the rail (or screening) refused at once with 402 card_error.
+DECLINED: Final = "The card was declined: a `card_error` with `decline_code`, and the intent."
 PaymentIntentList = list_of(PaymentIntent)
 ChargeList = list_of(Charge)
 BalanceTransactionList = list_of(BalanceTransaction)
@@ -106,7 +108,11 @@ async def _answer(
 
 
 @intents.post(
-    "", summary="Create a payment intent", returns=PaymentIntent, expand=INTENT_EXPANSIONS
+    "",
+    summary="Create a payment intent",
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
+    responses={402: DECLINED},
 )
 async def create_payment_intent(
     session: SessionDep,
@@ -157,6 +163,7 @@ async def update_payment_intent(
     summary="Confirm a payment intent",
     returns=PaymentIntent,
     expand=INTENT_EXPANSIONS,
+    responses={402: DECLINED},
 )
 async def confirm_payment_intent(
     intent: IntentId,
@@ -176,6 +183,7 @@ async def confirm_payment_intent(
     summary="Capture a payment intent",
     returns=PaymentIntent,
     expand=INTENT_EXPANSIONS,
+    responses={402: DECLINED},
 )
 async def capture_payment_intent(
     intent: IntentId,
