@@ -134,3 +134,49 @@ async def test_a_cursor_from_another_merchant_is_unknown(
         f"/v1/customers?starting_after={theirs}&ending_before={theirs}", headers=other.auth()
     )
     assert both.status_code == 400
+
+
+async def test_a_route_that_names_no_parameters_refuses_what_is_sent(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """A retrieve takes only ``expand[]``, a delete nothing; anything else is named, as
+    Stripe refuses an unknown parameter, and the delete does not happen."""
+    customer = (await _post(client, merchant, "name=Asha")).json()
+    path = f"/v1/customers/{customer['id']}"
+    refused = await client.get(path, params={"nickname": "x"}, headers=merchant.auth())
+    assert refused.status_code == 400, refused.text
+    assert (refused.json()["error"]["code"], refused.json()["error"]["param"]) == (
+        "parameter_unknown",
+        "nickname",
+    )
+    policy = await client.post(
+        "/v1/limits/policies",
+        json={"kind": "cap", "subject": "payer", "period": "day", "amount_max": 500000},
+        headers=merchant.auth(),
+    )
+    assert policy.status_code == 200, policy.text
+    nothing_expands = await client.get(
+        f"/v1/limits/policies/{policy.json()['id']}",
+        params={"expand[]": "owner"},
+        headers=merchant.auth(),
+    )
+    assert nothing_expands.status_code == 400, nothing_expands.text
+    assert nothing_expands.json()["error"]["param"].startswith("expand")
+    not_deleted = await client.delete(path, params={"nickname": "x"}, headers=merchant.auth())
+    assert not_deleted.status_code == 400, not_deleted.text
+    assert not_deleted.json()["error"]["param"] == "nickname"
+    assert (await client.get(path, headers=merchant.auth())).json().get("deleted") is None
+    deleted = await client.delete(path, headers=merchant.auth())
+    assert deleted.json()["deleted"] is True
+
+
+async def test_a_post_that_names_no_parameters_refuses_what_is_sent(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    key = await _post(client, merchant, "scopes[0]=customers:read&name=r", path="/v1/api_keys")
+    assert key.status_code == 200, key.text
+    revoke = f"/v1/api_keys/{key.json()['id']}/revoke"
+    refused = await _post(client, merchant, "reason=old", path=revoke)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "reason"
+    assert (await _post(client, merchant, "", path=revoke)).status_code == 200

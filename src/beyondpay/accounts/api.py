@@ -34,14 +34,19 @@ from beyondpay.accounts.schemas import (
     kyc_document_object,
     new_account_object,
 )
+from beyondpay.api.access import (
+    AccountReader,
+    ApiKeysReader,
+    ApiKeysWriter,
+    PlatformAdmin,
+    SecretKey,
+)
 from beyondpay.api.auditing import audit
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import ListParams, created_conditions, list_of, page
+from beyondpay.api.auth import SessionDep
+from beyondpay.api.lists import ListParams, created_conditions, page
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
-from beyondpay.kit.params import NoParams, RetrieveParams
-from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.merchants.kyc import KycStatus, checked_details
 from beyondpay.merchants.service import (
     api_key_service,
@@ -51,17 +56,10 @@ from beyondpay.merchants.service import (
     merchant_service,
 )
 
-KycDocumentList = list_of(KycDocument)
-
 account_router = Router(prefix="/v1/account", tags=["account"])
 api_keys_router = Router(prefix="/v1/api_keys", tags=["api_keys"])
 platform_router = Router(prefix="/v1/platform", tags=["platform"])
 
-AccountReader = Annotated[Caller, Depends(authorize(Scope.account_read))]
-SecretKey = Annotated[Caller, Depends(authorize())]
-KeyReader = Annotated[Caller, Depends(authorize(Scope.api_keys_read))]
-KeyWriter = Annotated[Caller, Depends(authorize(Scope.api_keys_write))]
-PlatformAdmin = Annotated[Caller, Depends(authorize(platform=True))]
 KeyId = Annotated[str, Path(max_length=255, description="The API key's id (`key_…`).")]
 MerchantId = Annotated[str, Path(max_length=255, description="The account's id (`acct_…`).")]
 DocumentId = Annotated[str, Path(max_length=255, description="The document's id (`kyc_…`).")]
@@ -111,7 +109,7 @@ async def _kyc_details(params: Body[KycDocumentCreateParams]) -> dict[str, str]:
 KycDetails = Annotated[dict[str, str], Depends(_kyc_details)]
 
 
-async def _check_key_params(caller: KeyWriter, params: Body[ApiKeyCreateParams]) -> None:
+async def _check_key_params(caller: ApiKeysWriter, params: Body[ApiKeyCreateParams]) -> None:
     """A restricted key's scopes and networks, checked before the mutation runs (the caller
     first: an unauthenticated request is refused before its parameters are read)."""
     checked_scopes(params.scopes)
@@ -121,16 +119,13 @@ async def _check_key_params(caller: KeyWriter, params: Body[ApiKeyCreateParams])
 # ---- the caller's own account ------------------------------------------------------------------
 
 
-@account_router.get("", summary="Retrieve the caller's account", returns=Account)
-async def retrieve_account(
-    session: SessionDep, caller: AccountReader, _: Query[RetrieveParams]
-) -> dict[str, Any]:
+@account_router.get("", returns=Account)
+async def retrieve_account(session: SessionDep, caller: AccountReader) -> dict[str, Any]:
+    """Retrieve the caller's account."""
     return account_object(await merchant_service.account(session, caller.merchant))
 
 
-@account_router.post(
-    "/kyc_documents", summary="Submit a KYC document for review", returns=KycDocument
-)
+@account_router.post("/kyc_documents", returns=KycDocument)
 async def submit_kyc_document(
     session: SessionDep,
     caller: SecretKey,
@@ -138,26 +133,27 @@ async def submit_kyc_document(
     params: Body[KycDocumentCreateParams],
     details: KycDetails,
 ) -> Outcome:
+    """Submit a KYC document for review."""
     view = await kyc_service.submit(session, ring, caller.merchant, params.type, details)
     return Outcome(kyc_document_object(view))
 
 
-@account_router.get(
-    "/kyc_documents", summary="List the account's KYC documents", returns=KycDocumentList
-)
+@account_router.get("/kyc_documents", returns=KycDocument)
 async def list_kyc_documents(
     session: SessionDep, caller: SecretKey, params: Query[KycDocumentListParams]
 ) -> Listed:
+    """List the account's KYC documents."""
     return await _kyc_documents(session, params, caller.merchant)
 
 
 # ---- API keys ----------------------------------------------------------------------------------
 
 
-@api_keys_router.get("", summary="List the API keys of the caller's mode", returns=list_of(ApiKey))
+@api_keys_router.get("", returns=ApiKey)
 async def list_api_keys(
-    session: SessionDep, caller: KeyReader, params: Query[ApiKeyListParams]
+    session: SessionDep, caller: ApiKeysReader, params: Query[ApiKeyListParams]
 ) -> Listed:
+    """List the API keys of the caller's mode."""
     merchant_id, livemode = caller.merchant, caller.livemode
     rows, has_more = await _page(
         session,
@@ -170,12 +166,11 @@ async def list_api_keys(
     return Listed([api_key_object(view) for view in api_key_service.views(rows)], has_more)
 
 
-@api_keys_router.post(
-    "", summary="Create a restricted API key", returns=ApiKeyWithSecret, checks=[_check_key_params]
-)
+@api_keys_router.post("", returns=ApiKeyWithSecret, checks=[_check_key_params])
 async def create_api_key(
-    session: SessionDep, caller: KeyWriter, ring: RingDep, params: Body[ApiKeyCreateParams]
+    session: SessionDep, caller: ApiKeysWriter, ring: RingDep, params: Body[ApiKeyCreateParams]
 ) -> Outcome:
+    """Create a restricted API key."""
     created = await api_key_service.create_restricted(
         session,
         ring,
@@ -187,50 +182,46 @@ async def create_api_key(
     return Outcome(api_key_with_secret(created), sealed=True)
 
 
-@api_keys_router.post(
-    "/{key}/roll",
-    summary="Roll an API key: a new key, the old one expiring after an overlap",
-    returns=RolledApiKey,
-)
+@api_keys_router.post("/{key}/roll", returns=RolledApiKey)
 async def roll_api_key(
     key: KeyId,
     session: SessionDep,
-    caller: KeyWriter,
+    caller: ApiKeysWriter,
     ring: RingDep,
     params: Body[ApiKeyRollParams],
 ) -> Outcome:
+    """Roll an API key: a new key, the old one expiring after an overlap."""
     new, old = await api_key_service.roll(session, ring, caller, key, params.expires_in)
     return Outcome({**api_key_with_secret(new), "rolled_from": api_key_object(old)}, sealed=True)
 
 
-@api_keys_router.post("/{key}/revoke", summary="Revoke an API key at once", returns=ApiKey)
-async def revoke_api_key(
-    key: KeyId, session: SessionDep, caller: KeyWriter, _: Body[NoParams]
-) -> Outcome:
+@api_keys_router.post("/{key}/revoke", returns=ApiKey)
+async def revoke_api_key(key: KeyId, session: SessionDep, caller: ApiKeysWriter) -> Outcome:
+    """Revoke an API key at once."""
     return Outcome(api_key_object(await api_key_service.revoke(session, caller, key)))
 
 
 # ---- platform admin ----------------------------------------------------------------------------
 
 
-@platform_router.post(
-    "/merchants", summary="Create a merchant account and its four keys", returns=NewAccount
-)
+@platform_router.post("/merchants", returns=NewAccount)
 async def create_merchant(
     session: SessionDep,
     _caller: PlatformAdmin,
     ring: RingDep,
     params: Body[PlatformMerchantCreateParams],
 ) -> Outcome:
+    """Create a merchant account and its four keys."""
     created = await merchant_service.create(session, ring, name=params.name)
     view = await merchant_service.account(session, created.id)
     return Outcome(new_account_object(view, created), sealed=True)
 
 
-@platform_router.get("/merchants", summary="List merchant accounts", returns=list_of(Account))
+@platform_router.get("/merchants", returns=Account)
 async def list_merchants(
     session: SessionDep, _caller: PlatformAdmin, params: Query[PlatformMerchantListParams]
 ) -> Listed:
+    """List merchant accounts."""
     rows, has_more = await _page(
         session,
         merchant_service.listed(params.status),
@@ -243,77 +234,61 @@ async def list_merchants(
     return Listed([account_object(view) for view in views], has_more)
 
 
-@platform_router.get(
-    "/merchants/{merchant}", summary="Retrieve a merchant account", returns=Account
-)
+@platform_router.get("/merchants/{merchant}", returns=Account)
 async def retrieve_merchant(
-    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, _: Query[RetrieveParams]
+    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin
 ) -> dict[str, Any]:
+    """Retrieve a merchant account."""
     return account_object(await merchant_service.account(session, merchant))
 
 
-@platform_router.post(
-    "/merchants/{merchant}/suspend",
-    summary="Suspend a merchant account: every key is refused until reactivation",
-    returns=Account,
-)
+@platform_router.post("/merchants/{merchant}/suspend", returns=Account)
 async def suspend_merchant(
     merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, params: Body[SuspendParams]
 ) -> Outcome:
+    """Suspend a merchant account: every key is refused until reactivation."""
     return Outcome(account_object(await merchant_service.suspend(session, merchant, params.reason)))
 
 
-@platform_router.post(
-    "/merchants/{merchant}/reactivate",
-    summary="Lift a merchant account's suspension",
-    returns=Account,
-)
+@platform_router.post("/merchants/{merchant}/reactivate", returns=Account)
 async def reactivate_merchant(
-    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin, _: Body[NoParams]
+    merchant: MerchantId, session: SessionDep, _caller: PlatformAdmin
 ) -> Outcome:
+    """Lift a merchant account's suspension."""
     return Outcome(account_object(await merchant_service.reactivate(session, merchant)))
 
 
-@platform_router.get(
-    "/merchants/{merchant}/kyc_documents",
-    summary="List a merchant's KYC documents",
-    returns=KycDocumentList,
-)
+@platform_router.get("/merchants/{merchant}/kyc_documents", returns=KycDocument)
 async def list_merchant_kyc_documents(
     merchant: MerchantId,
     session: SessionDep,
     _caller: PlatformAdmin,
     params: Query[KycDocumentListParams],
 ) -> Listed:
+    """List a merchant's KYC documents."""
     await merchant_service.account(session, merchant)  # 404 for an unknown merchant
     return await _kyc_documents(session, params, merchant)
 
 
-@platform_router.get(
-    "/kyc_documents",
-    summary="List KYC documents of every merchant: the review queue with status=pending_review",
-    returns=KycDocumentList,
-)
+@platform_router.get("/kyc_documents", returns=KycDocument)
 async def list_all_kyc_documents(
     session: SessionDep, _caller: PlatformAdmin, params: Query[PlatformKycDocumentListParams]
 ) -> Listed:
+    """List KYC documents of every merchant: the review queue with status=pending_review."""
     return await _kyc_documents(session, params, None, params.status)
 
 
-@platform_router.get(
-    "/kyc_documents/{document}/reveal",
-    summary="Retrieve a KYC document with its details in full, for review (audited)",
-    returns=KycDocument,
-)
+@platform_router.get("/kyc_documents/{document}/reveal", returns=KycDocument)
 async def reveal_kyc_document(
     document: DocumentId,
     request: Request,
     session: SessionDep,
     caller: PlatformAdmin,
     ring: RingDep,
-    _: Query[RetrieveParams],
 ) -> Response:
-    """The reviewer's view. Every read is put in the platform's audit trail (a read of sealed
+    """Retrieve a KYC document with its details in full, for review (audited).
+
+    The reviewer's view. Every read is put in the platform's audit trail (a read of sealed
     personal data is an event worth a record), and the answer is never stored or cached."""
     view, details = await kyc_service.reveal(session, ring, document)
     await audit(session, request, caller, 200, object_id=view.id)
@@ -323,25 +298,19 @@ async def reveal_kyc_document(
     return response
 
 
-@platform_router.post(
-    "/kyc_documents/{document}/approve",
-    summary="Approve a KYC document pending review",
-    returns=KycDocument,
-)
+@platform_router.post("/kyc_documents/{document}/approve", returns=KycDocument)
 async def approve_kyc_document(
-    document: DocumentId, session: SessionDep, _caller: PlatformAdmin, _: Body[NoParams]
+    document: DocumentId, session: SessionDep, _caller: PlatformAdmin
 ) -> Outcome:
+    """Approve a KYC document pending review."""
     return Outcome(kyc_document_object(await kyc_service.approve(session, document)))
 
 
-@platform_router.post(
-    "/kyc_documents/{document}/reject",
-    summary="Reject a KYC document pending review, with a reason the merchant sees",
-    returns=KycDocument,
-)
+@platform_router.post("/kyc_documents/{document}/reject", returns=KycDocument)
 async def reject_kyc_document(
     document: DocumentId, session: SessionDep, _caller: PlatformAdmin, params: Body[RejectParams]
 ) -> Outcome:
+    """Reject a KYC document pending review, with a reason the merchant sees."""
     view = await kyc_service.reject(session, document, params.reason)
     return Outcome(kyc_document_object(view))
 

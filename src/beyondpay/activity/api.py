@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path
+from fastapi import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.activity.schemas import (
@@ -12,25 +12,19 @@ from beyondpay.activity.schemas import (
     AuditEventListParams,
     Event,
     EventListParams,
-    EventRetrieveParams,
     audit_event_object,
 )
 from beyondpay.activity.service import activity_service
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import AuditEventsReader, EventsReader, PlatformAdmin
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.routing import Listed, Query, Router, listed
 from beyondpay.events.models import event_object
-from beyondpay.merchants.domain import PLATFORM_SCOPE, Caller, Scope
+from beyondpay.merchants.domain import PLATFORM_SCOPE
 
 events_router = Router(prefix="/v1/events", tags=["events"])
 audit_router = Router(tags=["audit"])
 
-EventReader = Annotated[Caller, Depends(authorize(Scope.events_read))]
-AuditReader = Annotated[Caller, Depends(authorize(Scope.audit_events_read))]
-PlatformAdmin = Annotated[Caller, Depends(authorize(platform=True))]
 EventId = Annotated[str, Path(max_length=255, description="The event's id (`evt_…`).")]
-EventList = list_of(Event)
-AuditEventList = list_of(AuditEvent)
 
 
 async def _audit_events(
@@ -41,33 +35,33 @@ async def _audit_events(
     return listed(audit_event_object, page)
 
 
-@events_router.get("", summary="List events", returns=EventList)
+@events_router.get("", returns=Event)
 async def list_events(
-    session: SessionDep, caller: EventReader, params: Query[EventListParams]
+    session: SessionDep, caller: EventsReader, params: Query[EventListParams]
 ) -> Listed:
+    """List events."""
     return listed(event_object, await activity_service.list_events(session, caller, params))
 
 
-@events_router.get("/{event}", summary="Retrieve an event", returns=Event)
+@events_router.get("/{event}", returns=Event)
 async def retrieve_event(
-    event: EventId, session: SessionDep, caller: EventReader, _: Query[EventRetrieveParams]
+    event: EventId, session: SessionDep, caller: EventsReader
 ) -> dict[str, Any]:
+    """Retrieve an event."""
     return event_object(await activity_service.get_event(session, caller, event))
 
 
-@audit_router.get("/v1/audit_events", summary="List audit events", returns=AuditEventList)
+@audit_router.get("/v1/audit_events", returns=AuditEvent)
 async def list_audit_events(
-    session: SessionDep, caller: AuditReader, params: Query[AuditEventListParams]
+    session: SessionDep, caller: AuditEventsReader, params: Query[AuditEventListParams]
 ) -> Listed:
+    """List audit events."""
     return await _audit_events(session, caller.merchant, caller.livemode, params)
 
 
-@audit_router.get(
-    "/v1/platform/audit_events",
-    summary="List the platform administrators' audit events",
-    returns=AuditEventList,
-)
+@audit_router.get("/v1/platform/audit_events", returns=AuditEvent)
 async def list_platform_audit_events(
     session: SessionDep, caller: PlatformAdmin, params: Query[AuditEventListParams]
 ) -> Listed:
+    """List the platform administrators' audit events."""
     return await _audit_events(session, PLATFORM_SCOPE, caller.livemode, params)

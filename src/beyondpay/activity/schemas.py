@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 
 from beyondpay.audit.models import AuditEventRow
 from beyondpay.db.pagination import ListParams
-from beyondpay.kit.params import Params
 
 EVENT_TYPE_CHARS_MAX: Final = 100
 EVENT_TYPES_MAX: Final = 20  # Stripe's limit on ``types``
@@ -29,10 +28,6 @@ class EventListParams(ListParams):
         le=SEQUENCE_MAX,
         description="Numbered events after this sequence number, oldest first.",
     )
-
-
-class EventRetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
 
 
 class EventData(BaseModel):

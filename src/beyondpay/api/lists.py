@@ -6,6 +6,7 @@ them); they stay importable from here for the HTTP layer.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
@@ -37,8 +38,10 @@ __all__ = [
 ]
 
 
+@functools.cache
 def list_of(item: type[BaseModel]) -> type[BaseModel]:
-    """The documented shape of a list of ``item``."""
+    """The documented shape of a list of ``item`` (one model per item, however many routes
+    list it)."""
     list_literal: Any = Literal["list"]
     model = create_model(
         f"{item.__name__}List",

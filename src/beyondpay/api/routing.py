@@ -1,11 +1,13 @@
-"""One shape for every route: the plumbing lives here, a route says only what is its own.
+'''One shape for every route: the plumbing lives here, a route says only what is its own.
 
-A route is its path, its access, its parameters, one call to the service and the render::
+A route is its path, its access, its parameters, what it does, one call to the service and the
+render::
 
-    @router.post("", summary="Create a customer", returns=Customer)
+    @router.post("", returns=Customer)
     async def create_customer(
         session: SessionDep, caller: Writer, params: Body[CustomerCreateParams]
     ) -> Outcome:
+        """Create a customer."""
         return Outcome(customer_object(await customer_service.create(session, caller, params)))
 
 What :class:`Router` does for it, read from the endpoint's own signature (as polar's
@@ -17,11 +19,15 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
   use cases in atomic phases (``mutation.checkpoint``).
 - **Parameters**: ``Body[Model]`` (form or JSON body) and ``Query[Model]`` (bracketed query
   string) parse with ``api.params``, once per request however many dependencies name them; the
-  OpenAPI document describes them.
+  OpenAPI document describes them. A route that names none takes none: a ``GET`` takes only
+  ``expand[]`` (:class:`~beyondpay.kit.params.RetrieveParams`), a ``POST`` or ``DELETE`` nothing
+  (:class:`~beyondpay.kit.params.NoParams`), and anything else sent is refused, naming it.
 - **Checks before the mutation**: ``checks=(dependency, …)`` run before the mutation starts, so
   what they refuse is a validation failure, never stored under the ``Idempotency-Key`` (the same
   key may retry the request corrected). A check that computes what the use case needs is a
   dependency parameter of the endpoint instead.
+- **What it does** is the endpoint's docstring: its first paragraph is the operation's
+  ``summary`` in the OpenAPI document, the rest its ``description``.
 - **Access**: the ``authorize(...)`` dependency (or a PSP session's) names what the route needs;
   the document's ``x-beyondpay-access`` and ``security`` are read from it, never repeated.
 - **The caller** a mutation runs for (its idempotency keys and audit records): the endpoint's
@@ -39,9 +45,10 @@ What :class:`Router` does for it, read from the endpoint's own signature (as pol
   ``expand`` receives the checked paths.
 - **Reads render themselves**: a read endpoint returns the object (a dict, answered as JSON),
   a :class:`Listed` (answered as Stripe's list envelope on the request's path) or any
-  ``Response`` it built itself.
+  ``Response`` it built itself. An endpoint annotated ``-> Listed`` names the object its list
+  holds (``returns=Rule``); the envelope's documented shape is derived from it.
 - ``RingDep`` is the key ring; ``DatabaseDep`` the database, for a unit of work of its own.
-"""
+'''
 
 from __future__ import annotations
 
@@ -59,7 +66,7 @@ from starlette.responses import Response
 
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.expand import refuse_expansions
-from beyondpay.api.lists import list_object
+from beyondpay.api.lists import list_object, list_of
 from beyondpay.api.mutation import Mutation, Outcome, run_mutation
 from beyondpay.api.openapi import ErrorEnvelope, operation
 from beyondpay.api.params import body, query
@@ -68,6 +75,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError
 from beyondpay.kit.invariants import invariant
+from beyondpay.kit.params import NoParams, RetrieveParams
 from beyondpay.merchants.domain import Caller
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -174,9 +182,11 @@ class _Shape:
     mutation_name: str | None
     wants_expand: bool
     caller_name: str | None
+    lists: bool
+    own: frozenset[str]
 
     @classmethod
-    def of(cls, endpoint: Endpoint) -> _Shape:
+    def of(cls, endpoint: Endpoint, method: str) -> _Shape:
         hints = typing.get_type_hints(endpoint, include_extras=True)
         signature = inspect.signature(endpoint)
         found_body = found_query = None
@@ -202,6 +212,19 @@ class _Shape:
                     found_query, params_name = model, name
                 access = access or _access_of(call)
             parameters.append(parameter.replace(annotation=hint))
+        own = frozenset(parameter.name for parameter in parameters)
+        if found_body is None and found_query is None:
+            # A route that names no parameters takes none (a GET: only ``expand[]``), and what
+            # is sent anyway is refused, naming it, as Stripe refuses an unknown parameter.
+            params_name = _DEFAULT_PARAMS
+            if method == "POST":
+                found_body, hint = NoParams, _body_parameter(NoParams)
+            else:
+                found_query = RetrieveParams if method == "GET" else NoParams
+                hint = _query_parameter(found_query)
+            parameters.append(
+                inspect.Parameter(params_name, inspect.Parameter.KEYWORD_ONLY, annotation=hint)
+            )
         returned = hints.get("return")
         return cls(
             signature=signature.replace(parameters=parameters, return_annotation=Response),
@@ -213,7 +236,12 @@ class _Shape:
             mutation_name=mutation_name,
             wants_expand=wants_expand,
             caller_name=caller_name,
+            lists=returned is Listed,
+            own=own,
         )
+
+
+_DEFAULT_PARAMS: Final = "_beyondpay_params"
 
 
 def _dependencies(hint: Any) -> list[DependsMarker]:
@@ -266,13 +294,13 @@ def _handler(
         parameters.append(
             inspect.Parameter(session_name, inspect.Parameter.KEYWORD_ONLY, annotation=SessionDep)
         )
-    own = set(shape.signature.parameters)
+    own = shape.own
 
     async def handle(**arguments: Any) -> Any:
         request: Request = arguments[request_name]
         session = arguments[session_name]
-        arguments = {name: value for name, value in arguments.items() if name in own}
         params = arguments.get(shape.params_name) if shape.params_name else None
+        arguments = {name: value for name, value in arguments.items() if name in own}
         expanded = refuse_expansions(
             getattr(params, "expand", None) or (), set(allowed), listing=listing
         )
@@ -301,8 +329,18 @@ def _handler(
 
     handle.__signature__ = shape.signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     handle.__name__ = endpoint.__name__
-    handle.__doc__ = endpoint.__doc__
+    handle.__doc__ = None  # the summary and description are the endpoint's (see _told)
     return handle
+
+
+def _told(endpoint: Endpoint) -> tuple[str, str]:
+    """The operation's ``summary`` and ``description`` from the endpoint's docstring: its first
+    paragraph (without the closing full stop) and the rest."""
+    told = inspect.getdoc(endpoint)
+    invariant(bool(told), f"{endpoint.__name__} says what it does in a docstring")
+    first, _, rest = (told or "").partition("\n\n")
+    # FastAPI reads an endpoint's docstring as the description where it is given none.
+    return " ".join(first.split()).removesuffix("."), rest.strip()
 
 
 def _responses(responses: dict[int, str | dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -339,12 +377,10 @@ class Router(APIRouter):
         method: str,
         path: str,
         *,
-        summary: str,
         returns: Any = None,
         expand: Iterable[str] = (),
         listing: bool = False,
         access: str | None = None,
-        description: str | None = None,
         status_code: int | None = None,
         checks: Iterable[Callable[..., Any]] = (),
         responses: dict[int, str | dict[str, Any]] | None = None,
@@ -352,13 +388,21 @@ class Router(APIRouter):
         answered: tuple[type[BeyondpayError], ...] = (),
     ) -> Callable[[Endpoint], Endpoint]:
         def decorate(endpoint: Endpoint) -> Endpoint:
-            shape = _Shape.of(endpoint)
-            on_list = listing or bool(getattr(returns, "__beyondpay_list__", False))
+            shape = _Shape.of(endpoint, method)
+            documents = returns
+            if (
+                shape.lists
+                and returns is not None
+                and not listing
+                and not hasattr(returns, "__beyondpay_list__")
+            ):
+                documents = list_of(returns)  # -> Listed names the object its list holds
+            on_list = shape.lists or bool(getattr(returns, "__beyondpay_list__", False))
             label = access or (access_label(shape.access) if shape.access else None)
             invariant(label is not None, f"{endpoint.__name__} names who may call it")
             assert label is not None
             documented = operation(
-                body=shape.body, query=shape.query, returns=returns, access=label
+                body=shape.body, query=shape.query, returns=documents, access=label
             )
             # A payer's route (its session's marker, or a public one named by hand) is
             # documented with the PSP's security scheme, not the merchant keys'.
@@ -373,6 +417,7 @@ class Router(APIRouter):
                 options["responses"] = {**options.get("responses", {}), **_responses(responses)}
             if response_class is not None:
                 options["response_class"] = response_class
+            summary, description = _told(endpoint)
             self.add_api_route(
                 path,
                 _handler(endpoint, shape, frozenset(expand), on_list, answered),
@@ -401,8 +446,11 @@ class Router(APIRouter):
 RowT = TypeVar("RowT")
 
 
-def listed(render: Callable[[RowT], dict[str, Any]], page: tuple[Sequence[RowT], bool]) -> Listed:
-    """A list route's answer from a service's page (its rows, whether more follow): each row
-    rendered by ``render``, so that a list route is its call to the service and no loop."""
-    rows, has_more = page
+def listed(
+    render: Callable[[RowT], dict[str, Any]], page: tuple[Sequence[RowT], bool] | Sequence[RowT]
+) -> Listed:
+    """A list route's answer from a service's page (its rows, whether more follow) or from all
+    its rows: each row rendered by ``render``, so that a list route is its call to the service
+    and no loop."""
+    rows, has_more = page if isinstance(page, tuple) else (page, False)
     return Listed([render(row) for row in rows], has_more)

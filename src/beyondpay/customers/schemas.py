@@ -70,10 +70,6 @@ class CustomerSearchParams(Params):
     expand: list[str] = Field(default_factory=list, max_length=20)
 
 
-class CustomerRetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
-
-
 class Address(BaseModel):
     line1: str | None
     line2: str | None

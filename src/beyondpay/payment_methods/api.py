@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path
+from fastapi import Path
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import PaymentMethodsReader, PaymentMethodsWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
-from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.payment_methods.schemas import (
     CustomerPaymentMethodListParams,
     PaymentMethod,
@@ -21,7 +20,6 @@ from beyondpay.payment_methods.schemas import (
     PaymentMethodCreateParams,
     PaymentMethodDetachParams,
     PaymentMethodListParams,
-    PaymentMethodRetrieveParams,
     PaymentMethodUpdateParams,
     payment_method_object,
 )
@@ -34,8 +32,6 @@ CustomerId = Annotated[str, Path(max_length=255, description="The customer's id 
 # GET /v1/customers/{customer}/payment_methods lives here: customers sits below payment methods.
 customer_router = Router(prefix="/v1/customers", tags=["payment_methods"])
 
-Reader = Annotated[Caller, Depends(authorize(Scope.payment_methods_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.payment_methods_write))]
 PaymentMethodId = Annotated[
     str,
     Path(
@@ -43,98 +39,89 @@ PaymentMethodId = Annotated[
         description="The payment method's id (`pm_…`), or a test token (`pm_card_visa`, …).",
     ),
 ]
-PaymentMethodList = list_of(PaymentMethod)
 
 
 @router.post(
     "",
-    summary="Create a payment method",
     returns=PaymentMethod,
     responses={402: "A card number, expiry or CVC the network refuses: a `card_error`."},
 )
 async def create_payment_method(
-    session: SessionDep, caller: Writer, ring: RingDep, params: Body[PaymentMethodCreateParams]
+    session: SessionDep,
+    caller: PaymentMethodsWriter,
+    ring: RingDep,
+    params: Body[PaymentMethodCreateParams],
 ) -> Outcome:
+    """Create a payment method."""
     row = await payment_method_service.create(session, caller, ring, params)
     return Outcome(payment_method_object(row))
 
 
-@router.get("/{payment_method}", summary="Retrieve a payment method", returns=PaymentMethod)
+@router.get("/{payment_method}", returns=PaymentMethod)
 async def retrieve_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
-    caller: Reader,
-    _: Query[PaymentMethodRetrieveParams],
+    caller: PaymentMethodsReader,
 ) -> dict[str, Any]:
+    """Retrieve a payment method."""
     return payment_method_object(await payment_method_service.get(session, caller, payment_method))
 
 
-@router.post("/{payment_method}", summary="Update a payment method", returns=PaymentMethod)
+@router.post("/{payment_method}", returns=PaymentMethod)
 async def update_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
-    caller: Writer,
+    caller: PaymentMethodsWriter,
     params: Body[PaymentMethodUpdateParams],
 ) -> Outcome:
+    """Update a payment method."""
     row = await payment_method_service.update(session, caller, payment_method, params)
     return Outcome(payment_method_object(row))
 
 
-@router.get(
-    "",
-    summary="List a customer's payment methods (customer is required, as in Stripe)",
-    returns=PaymentMethodList,
-)
+@router.get("", returns=PaymentMethod)
 async def list_payment_methods(
-    session: SessionDep, caller: Reader, params: Query[PaymentMethodListParams]
+    session: SessionDep, caller: PaymentMethodsReader, params: Query[PaymentMethodListParams]
 ) -> Listed:
+    """List a customer's payment methods (customer is required, as in Stripe)."""
     page = await payment_method_service.list(session, caller, params, params.customer)
     return listed(payment_method_object, page)
 
 
-@router.post(
-    "/{payment_method}/attach",
-    summary="Attach a payment method (or a test token's new one) to a customer",
-    returns=PaymentMethod,
-)
+@router.post("/{payment_method}/attach", returns=PaymentMethod)
 async def attach_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
-    caller: Writer,
+    caller: PaymentMethodsWriter,
     ring: RingDep,
     params: Body[PaymentMethodAttachParams],
 ) -> Outcome:
+    """Attach a payment method (or a test token's new one) to a customer."""
     row = await payment_method_service.attach(
         session, caller, ring, payment_method, params.customer
     )
     return Outcome(payment_method_object(row))
 
 
-@router.post(
-    "/{payment_method}/detach",
-    summary="Detach a payment method from its customer (it cannot be used again)",
-    returns=PaymentMethod,
-)
+@router.post("/{payment_method}/detach", returns=PaymentMethod)
 async def detach_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
-    caller: Writer,
+    caller: PaymentMethodsWriter,
     _: Body[PaymentMethodDetachParams],
 ) -> Outcome:
+    """Detach a payment method from its customer (it cannot be used again)."""
     row = await payment_method_service.detach(session, caller, payment_method)
     return Outcome(payment_method_object(row))
 
 
-@customer_router.get(
-    "/{customer}/payment_methods",
-    summary="List a customer's payment methods",
-    returns=PaymentMethodList,
-)
+@customer_router.get("/{customer}/payment_methods", returns=PaymentMethod)
 async def list_customer_payment_methods(
     customer: CustomerId,
     session: SessionDep,
-    caller: Reader,
+    caller: PaymentMethodsReader,
     params: Query[CustomerPaymentMethodListParams],
 ) -> Listed:
+    """List a customer's payment methods."""
     page = await payment_method_service.list(session, caller, params, customer, customer_param="id")
     return listed(payment_method_object, page)

@@ -83,10 +83,6 @@ class PaymentMethodUpdateParams(Params):
     expand: Expand
 
 
-class PaymentMethodRetrieveParams(Params):
-    expand: Expand
-
-
 class PaymentMethodAttachParams(Params):
     customer: Annotated[str, Field(min_length=1, max_length=ID_CHARS_MAX)]
     expand: Expand

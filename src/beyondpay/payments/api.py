@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path
+from fastapi import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import (
+    BalanceReader,
+    ChargesReader,
+    ChargesWriter,
+    PaymentIntentsReader,
+    PaymentIntentsWriter,
+)
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
-from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
-from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.schemas import (
     Balance,
-    BalanceRetrieveParams,
     BalanceTransaction,
     BalanceTransactionListParams,
     Charge,
@@ -48,19 +53,11 @@ INTENT_EXPANSIONS: Final = frozenset(
 CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
 # Stripe answers a card payment the rail (or screening) refused at once with 402 card_error.
 DECLINED: Final = "The card was declined: a `card_error` with `decline_code`, and the intent."
-PaymentIntentList = list_of(PaymentIntent)
-ChargeList = list_of(Charge)
-BalanceTransactionList = list_of(BalanceTransaction)
 
 intents = Router(prefix="/v1/payment_intents", tags=["payment_intents"])
 charges = Router(prefix="/v1/charges", tags=["charges"])
 balance = Router(prefix="/v1", tags=["balance"])
 
-IntentReader = Annotated[Caller, Depends(authorize(Scope.payment_intents_read))]
-IntentWriter = Annotated[Caller, Depends(authorize(Scope.payment_intents_write))]
-ChargeReader = Annotated[Caller, Depends(authorize(Scope.charges_read))]
-ChargeWriter = Annotated[Caller, Depends(authorize(Scope.charges_write))]
-BalanceReader = Annotated[Caller, Depends(authorize(Scope.balance_read))]
 IntentId = Annotated[str, Path(max_length=255, description="The payment intent's id (`pi_…`).")]
 ChargeId = Annotated[str, Path(max_length=255, description="The charge's id (`ch_…`).")]
 TransactionId = Annotated[
@@ -107,188 +104,165 @@ async def _answer(
     return Outcome(await render_intent(session, caller, result.intent, expand))
 
 
-@intents.post(
-    "",
-    summary="Create a payment intent",
-    returns=PaymentIntent,
-    expand=INTENT_EXPANSIONS,
-    responses={402: DECLINED},
-)
+@intents.post("", returns=PaymentIntent, expand=INTENT_EXPANSIONS, responses={402: DECLINED})
 async def create_payment_intent(
     session: SessionDep,
-    caller: IntentWriter,
+    caller: PaymentIntentsWriter,
     ring: RingDep,
     params: Body[PaymentIntentCreateParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
+    """Create a payment intent."""
     result = await payment_intent_service.create(session, caller, ring, params, mutation)
     return await _answer(session, caller, result, expand)
 
 
-@intents.get(
-    "/{intent}",
-    summary="Retrieve a payment intent",
-    returns=PaymentIntent,
-    expand=INTENT_EXPANSIONS,
-)
+@intents.get("/{intent}", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def retrieve_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: IntentReader,
+    caller: PaymentIntentsReader,
     _: Query[PaymentRetrieveParams],
     expand: list[str],
 ) -> dict[str, Any]:
+    """Retrieve a payment intent."""
     row = await payment_intent_service.get(session, caller, intent)
     return await render_intent(session, caller, row, expand)
 
 
-@intents.post(
-    "/{intent}", summary="Update a payment intent", returns=PaymentIntent, expand=INTENT_EXPANSIONS
-)
+@intents.post("/{intent}", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def update_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: IntentWriter,
+    caller: PaymentIntentsWriter,
     ring: RingDep,
     params: Body[PaymentIntentUpdateParams],
     expand: list[str],
 ) -> Outcome:
+    """Update a payment intent."""
     row = await payment_intent_service.update(session, caller, ring, intent, params)
     return Outcome(await render_intent(session, caller, row, expand))
 
 
 @intents.post(
-    "/{intent}/confirm",
-    summary="Confirm a payment intent",
-    returns=PaymentIntent,
-    expand=INTENT_EXPANSIONS,
-    responses={402: DECLINED},
+    "/{intent}/confirm", returns=PaymentIntent, expand=INTENT_EXPANSIONS, responses={402: DECLINED}
 )
 async def confirm_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: IntentWriter,
+    caller: PaymentIntentsWriter,
     ring: RingDep,
     params: Body[PaymentIntentConfirmParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
+    """Confirm a payment intent."""
     result = await payment_intent_service.confirm(session, caller, ring, intent, params, mutation)
     return await _answer(session, caller, result, expand)
 
 
 @intents.post(
-    "/{intent}/capture",
-    summary="Capture a payment intent",
-    returns=PaymentIntent,
-    expand=INTENT_EXPANSIONS,
-    responses={402: DECLINED},
+    "/{intent}/capture", returns=PaymentIntent, expand=INTENT_EXPANSIONS, responses={402: DECLINED}
 )
 async def capture_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: IntentWriter,
+    caller: PaymentIntentsWriter,
     ring: RingDep,
     params: Body[PaymentIntentCaptureParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
+    """Capture a payment intent."""
     result = await payment_intent_service.capture(session, caller, ring, intent, params, mutation)
     return await _answer(session, caller, result, expand)
 
 
-@intents.post(
-    "/{intent}/cancel",
-    summary="Cancel a payment intent",
-    returns=PaymentIntent,
-    expand=INTENT_EXPANSIONS,
-)
+@intents.post("/{intent}/cancel", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def cancel_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: IntentWriter,
+    caller: PaymentIntentsWriter,
     params: Body[PaymentIntentCancelParams],
     expand: list[str],
 ) -> Outcome:
+    """Cancel a payment intent."""
     row = await payment_intent_service.cancel(session, caller, intent, params)
     return Outcome(await render_intent(session, caller, row, expand))
 
 
-@intents.get(
-    "", summary="List payment intents", returns=PaymentIntentList, expand=INTENT_EXPANSIONS
-)
+@intents.get("", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def list_payment_intents(
     session: SessionDep,
-    caller: IntentReader,
+    caller: PaymentIntentsReader,
     params: Query[PaymentIntentListParams],
     expand: list[str],
 ) -> Listed:
+    """List payment intents."""
     rows, has_more = await payment_intent_service.list(session, caller, params)
     return Listed([await render_intent(session, caller, row, expand) for row in rows], has_more)
 
 
-@charges.get("/{charge}", summary="Retrieve a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
+@charges.get("/{charge}", returns=Charge, expand=CHARGE_EXPANSIONS)
 async def retrieve_charge(
     charge: ChargeId,
     session: SessionDep,
-    caller: ChargeReader,
+    caller: ChargesReader,
     _: Query[PaymentRetrieveParams],
     expand: list[str],
 ) -> dict[str, Any]:
+    """Retrieve a charge."""
     return await render_charge(
         session, caller, await charge_service.get(session, caller, charge), expand
     )
 
 
-@charges.post("/{charge}", summary="Update a charge", returns=Charge, expand=CHARGE_EXPANSIONS)
+@charges.post("/{charge}", returns=Charge, expand=CHARGE_EXPANSIONS)
 async def update_charge(
     charge: ChargeId,
     session: SessionDep,
-    caller: ChargeWriter,
+    caller: ChargesWriter,
     params: Body[ChargeUpdateParams],
     expand: list[str],
 ) -> Outcome:
+    """Update a charge."""
     row = await charge_service.update(session, caller, charge, params)
     return Outcome(await render_charge(session, caller, row, expand))
 
 
-@charges.get("", summary="List charges", returns=ChargeList, expand=CHARGE_EXPANSIONS)
+@charges.get("", returns=Charge, expand=CHARGE_EXPANSIONS)
 async def list_charges(
-    session: SessionDep, caller: ChargeReader, params: Query[ChargeListParams], expand: list[str]
+    session: SessionDep, caller: ChargesReader, params: Query[ChargeListParams], expand: list[str]
 ) -> Listed:
+    """List charges."""
     rows, has_more = await charge_service.list(session, caller, params)
     return Listed([await render_charge(session, caller, row, expand) for row in rows], has_more)
 
 
-@balance.get("/balance", summary="Retrieve the balance", returns=Balance)
-async def retrieve_balance(
-    session: SessionDep, caller: BalanceReader, _: Query[BalanceRetrieveParams]
-) -> dict[str, Any]:
+@balance.get("/balance", returns=Balance)
+async def retrieve_balance(session: SessionDep, caller: BalanceReader) -> dict[str, Any]:
+    """Retrieve the balance."""
     return await balance_service.balance(session, caller)
 
 
-@balance.get(
-    "/balance_transactions/{transaction}",
-    summary="Retrieve a balance transaction",
-    returns=BalanceTransaction,
-)
+@balance.get("/balance_transactions/{transaction}", returns=BalanceTransaction)
 async def retrieve_balance_transaction(
     transaction: TransactionId,
     session: SessionDep,
     caller: BalanceReader,
     _: Query[PaymentRetrieveParams],
 ) -> dict[str, Any]:
+    """Retrieve a balance transaction."""
     return balance_transaction_object(
         await balance_service.get_transaction(session, caller, transaction)
     )
 
 
-@balance.get(
-    "/balance_transactions", summary="List balance transactions", returns=BalanceTransactionList
-)
+@balance.get("/balance_transactions", returns=BalanceTransaction)
 async def list_balance_transactions(
     session: SessionDep, caller: BalanceReader, params: Query[BalanceTransactionListParams]
 ) -> Listed:
-    rows, has_more = await balance_service.list_transactions(session, caller, params)
-    return Listed([balance_transaction_object(row) for row in rows], has_more)
+    """List balance transactions."""
+    page = await balance_service.list_transactions(session, caller, params)
+    return listed(balance_transaction_object, page)

@@ -156,10 +156,6 @@ class BalanceTransactionListParams(ListParams):
     currency: Currency | None = None
 
 
-class BalanceRetrieveParams(Params):
-    expand: Expand
-
-
 # Response models: what the OpenAPI document promises, every field the renderings below write.
 # Shapes stored as JSON (a rail's details, a risk outcome) admit keys beyond those named.
 class PaymentIntentAmountDetails(BaseModel):

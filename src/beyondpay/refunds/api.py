@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path
+from fastapi import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import RefundsReader, RefundsWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router
-from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.merchants.domain import Caller
 from beyondpay.payments.schemas import balance_transaction_object
 from beyondpay.payments.service import balance_service
 from beyondpay.refunds.models import RefundRow
@@ -19,7 +19,6 @@ from beyondpay.refunds.schemas import (
     Refund,
     RefundCreateParams,
     RefundListParams,
-    RefundRetrieveParams,
     RefundUpdateParams,
     refund_object,
 )
@@ -28,8 +27,6 @@ from beyondpay.refunds.service import refund_service
 EXPANSIONS: Final = frozenset({"balance_transaction"})
 router = Router(prefix="/v1/refunds", tags=["refunds"])
 
-Reader = Annotated[Caller, Depends(authorize(Scope.refunds_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.refunds_write))]
 RefundId = Annotated[str, Path(max_length=255, description="The refund's id (`re_…`).")]
 
 
@@ -55,44 +52,47 @@ async def _one(
     return (await _render(session, caller, [row], expand))[0]
 
 
-@router.post("", summary="Create a refund", returns=Refund, expand=EXPANSIONS)
+@router.post("", returns=Refund, expand=EXPANSIONS)
 async def create_refund(
     session: SessionDep,
-    caller: Writer,
+    caller: RefundsWriter,
     params: Body[RefundCreateParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
+    """Create a refund."""
     row = await refund_service.create(session, caller, params, mutation)
     return Outcome(await _one(session, caller, row, expand))
 
 
-@router.get("/{refund}", summary="Retrieve a refund", returns=Refund, expand=EXPANSIONS)
+@router.get("/{refund}", returns=Refund, expand=EXPANSIONS)
 async def retrieve_refund(
     refund: RefundId,
     session: SessionDep,
-    caller: Reader,
-    _: Query[RefundRetrieveParams],
+    caller: RefundsReader,
     expand: list[str],
 ) -> dict[str, Any]:
+    """Retrieve a refund."""
     return await _one(session, caller, await refund_service.get(session, caller, refund), expand)
 
 
-@router.post("/{refund}", summary="Update a refund", returns=Refund, expand=EXPANSIONS)
+@router.post("/{refund}", returns=Refund, expand=EXPANSIONS)
 async def update_refund(
     refund: RefundId,
     session: SessionDep,
-    caller: Writer,
+    caller: RefundsWriter,
     params: Body[RefundUpdateParams],
     expand: list[str],
 ) -> Outcome:
+    """Update a refund."""
     row = await refund_service.update(session, caller, refund, params)
     return Outcome(await _one(session, caller, row, expand))
 
 
-@router.get("", summary="List refunds", returns=list_of(Refund), expand=EXPANSIONS)
+@router.get("", returns=Refund, expand=EXPANSIONS)
 async def list_refunds(
-    session: SessionDep, caller: Reader, params: Query[RefundListParams], expand: list[str]
+    session: SessionDep, caller: RefundsReader, params: Query[RefundListParams], expand: list[str]
 ) -> Listed:
+    """List refunds."""
     rows, has_more = await refund_service.list(session, caller, params)
     return Listed(await _render(session, caller, list(rows), expand), has_more)

@@ -30,10 +30,6 @@ class RefundUpdateParams(Params):
     expand: Expand
 
 
-class RefundRetrieveParams(Params):
-    expand: Expand
-
-
 class RefundListParams(ListParams):
     charge: Id | None = None
     payment_intent: Id | None = None

@@ -8,13 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import RiskReader, RiskWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.kit.clock import utcnow
-from beyondpay.kit.params import RetrieveParams
-from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.risk.domain import PaymentContext
 from beyondpay.risk.errors import RiskContextInvalidError
 from beyondpay.risk.models import BlocklistItemRow, RuleRow
@@ -38,21 +36,18 @@ from beyondpay.risk.service import risk_service
 
 router = Router(prefix="/v1/risk", tags=["risk"])
 
-Reader = Annotated[Caller, Depends(authorize(Scope.risk_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.risk_write))]
 AssessmentId = Annotated[str, Path(max_length=255, description="The assessment's id (`ra_…`).")]
 RuleId = Annotated[str, Path(max_length=255, description="The rule's id (`rsr_…`).")]
 ItemId = Annotated[str, Path(max_length=255, description="The blocklist item's id (`rbl_…`).")]
-AssessmentList = list_of(Assessment)
-RuleList = list_of(Rule)
-BlocklistItemList = list_of(BlocklistItem)
 
 
 def _moment(unix_s: int | None) -> datetime | None:
     return None if unix_s is None else datetime.fromtimestamp(unix_s, tz=UTC)
 
 
-async def _payment_context(caller: Writer, params: Body[AssessmentCreateParams]) -> PaymentContext:
+async def _payment_context(
+    caller: RiskWriter, params: Body[AssessmentCreateParams]
+) -> PaymentContext:
     """The payment to assess, built before the mutation runs: a payment that names no payer is
     a validation failure, which an idempotency key does not store."""
     payer = params.payer or params.instrument_fingerprint
@@ -91,99 +86,97 @@ def _deleted(row: RuleRow | BlocklistItemRow, kind: str) -> Outcome:
     return Outcome({"id": row.id, "object": kind, "deleted": True})
 
 
-@router.post(
-    "/assessments",
-    summary="Assess a payment (the stored assessment if this payment was assessed already)",
-    returns=Assessment,
-)
+@router.post("/assessments", returns=Assessment)
 async def create_assessment(
     session: SessionDep,
-    caller: Writer,
+    caller: RiskWriter,
     params: Body[AssessmentCreateParams],
     payment: AssessedPayment,
 ) -> Outcome:
+    """Assess a payment (the stored assessment if this payment was assessed already)."""
     return Outcome(assessment_object(await risk_service.assess(session, payment)))
 
 
-@router.get(
-    "/assessments",
-    summary="List assessments, of one payment with `payment`",
-    returns=AssessmentList,
-)
+@router.get("/assessments", returns=Assessment)
 async def list_assessments(
-    session: SessionDep, caller: Reader, params: Query[AssessmentListParams]
+    session: SessionDep, caller: RiskReader, params: Query[AssessmentListParams]
 ) -> Listed:
+    """List assessments, of one payment with `payment`."""
     return listed(assessment_object, await risk_service.list_assessments(session, caller, params))
 
 
-@router.get("/assessments/{assessment}", summary="Retrieve an assessment", returns=Assessment)
+@router.get("/assessments/{assessment}", returns=Assessment)
 async def retrieve_assessment(
-    assessment: AssessmentId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
+    assessment: AssessmentId, session: SessionDep, caller: RiskReader
 ) -> dict[str, Any]:
+    """Retrieve an assessment."""
     return assessment_object(await risk_service.get_assessment(session, caller, assessment))
 
 
-@router.post("/rules", summary="Create a rule", returns=Rule)
+@router.post("/rules", returns=Rule)
 async def create_rule(
-    session: SessionDep, caller: Writer, params: Body[RuleCreateParams]
+    session: SessionDep, caller: RiskWriter, params: Body[RuleCreateParams]
 ) -> Outcome:
+    """Create a rule."""
     return Outcome(rule_object(await risk_service.create_rule(session, caller, params)))
 
 
-@router.get("/rules", summary="List rules", returns=RuleList)
-async def list_rules(session: SessionDep, caller: Reader, params: Query[RuleListParams]) -> Listed:
+@router.get("/rules", returns=Rule)
+async def list_rules(
+    session: SessionDep, caller: RiskReader, params: Query[RuleListParams]
+) -> Listed:
+    """List rules."""
     return listed(rule_object, await risk_service.list_rules(session, caller, params))
 
 
-@router.get("/rules/{rule}", summary="Retrieve a rule", returns=Rule)
-async def retrieve_rule(
-    rule: RuleId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
-) -> dict[str, Any]:
+@router.get("/rules/{rule}", returns=Rule)
+async def retrieve_rule(rule: RuleId, session: SessionDep, caller: RiskReader) -> dict[str, Any]:
+    """Retrieve a rule."""
     return rule_object(await risk_service.get_rule(session, caller, rule))
 
 
-@router.post("/rules/{rule}", summary="Update a rule", returns=Rule)
+@router.post("/rules/{rule}", returns=Rule)
 async def update_rule(
-    rule: RuleId, session: SessionDep, caller: Writer, params: Body[RuleUpdateParams]
+    rule: RuleId, session: SessionDep, caller: RiskWriter, params: Body[RuleUpdateParams]
 ) -> Outcome:
+    """Update a rule."""
     return Outcome(rule_object(await risk_service.update_rule(session, caller, rule, params)))
 
 
-@router.delete("/rules/{rule}", summary="Delete a rule", returns=DeletedObject)
-async def delete_rule(rule: RuleId, session: SessionDep, caller: Writer) -> Outcome:
+@router.delete("/rules/{rule}", returns=DeletedObject)
+async def delete_rule(rule: RuleId, session: SessionDep, caller: RiskWriter) -> Outcome:
+    """Delete a rule."""
     return _deleted(await risk_service.delete_rule(session, caller, rule), "risk.rule")
 
 
-@router.post(
-    "/blocklist_items",
-    summary="Put a card, VPA, device, IP address or payer on the blocklist",
-    returns=BlocklistItem,
-)
+@router.post("/blocklist_items", returns=BlocklistItem)
 async def create_blocklist_item(
-    session: SessionDep, caller: Writer, params: Body[BlocklistItemCreateParams]
+    session: SessionDep, caller: RiskWriter, params: Body[BlocklistItemCreateParams]
 ) -> Outcome:
+    """Put a card, VPA, device, IP address or payer on the blocklist."""
     row = await risk_service.create_blocklist_item(session, caller, params)
     return Outcome(blocklist_item_object(row))
 
 
-@router.get("/blocklist_items", summary="List blocklist items", returns=BlocklistItemList)
+@router.get("/blocklist_items", returns=BlocklistItem)
 async def list_blocklist_items(
-    session: SessionDep, caller: Reader, params: Query[BlocklistItemListParams]
+    session: SessionDep, caller: RiskReader, params: Query[BlocklistItemListParams]
 ) -> Listed:
+    """List blocklist items."""
     page = await risk_service.list_blocklist_items(session, caller, params)
     return listed(blocklist_item_object, page)
 
 
-@router.get("/blocklist_items/{item}", summary="Retrieve a blocklist item", returns=BlocklistItem)
+@router.get("/blocklist_items/{item}", returns=BlocklistItem)
 async def retrieve_blocklist_item(
-    item: ItemId, session: SessionDep, caller: Reader, _: Query[RetrieveParams]
+    item: ItemId, session: SessionDep, caller: RiskReader
 ) -> dict[str, Any]:
+    """Retrieve a blocklist item."""
     return blocklist_item_object(await risk_service.get_blocklist_item(session, caller, item))
 
 
-@router.delete(
-    "/blocklist_items/{item}", summary="Take an item off the blocklist", returns=DeletedObject
-)
-async def delete_blocklist_item(item: ItemId, session: SessionDep, caller: Writer) -> Outcome:
+@router.delete("/blocklist_items/{item}", returns=DeletedObject)
+async def delete_blocklist_item(item: ItemId, session: SessionDep, caller: RiskWriter) -> Outcome:
+    """Take an item off the blocklist."""
     row = await risk_service.delete_blocklist_item(session, caller, item)
     return _deleted(row, "risk.blocklist_item")

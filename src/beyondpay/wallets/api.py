@@ -6,20 +6,19 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Path
+from fastapi import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import LedgerReader, LedgerWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router, listed
 from beyondpay.ledger.service import JournalEntry
-from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.merchants.domain import Caller
 from beyondpay.wallets.domain import Namespace
 from beyondpay.wallets.schemas import (
     AccountCreateParams,
     AccountListParams,
-    AccountRetrieveParams,
     BalanceHistoryParams,
     LedgerAccount,
     LedgerBalanceSnapshot,
@@ -27,7 +26,6 @@ from beyondpay.wallets.schemas import (
     LedgerTransferBatch,
     TransferCreateParams,
     TransferListParams,
-    TransferRetrieveParams,
     account_object,
     snapshot_object,
     transfer_object,
@@ -36,13 +34,8 @@ from beyondpay.wallets.service import TransferOutcome, wallet_service
 
 router = Router(prefix="/v1/ledger", tags=["ledger"])
 
-Reader = Annotated[Caller, Depends(authorize(Scope.ledger_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.ledger_write))]
 AccountId = Annotated[str, Path(max_length=255, description="The account's id (yours).")]
 TransferId = Annotated[str, Path(max_length=255, description="The transfer's id (yours).")]
-LedgerAccountList = list_of(LedgerAccount)
-LedgerBalanceHistory = list_of(LedgerBalanceSnapshot)
-LedgerTransferList = list_of(LedgerTransfer)
 
 _TRANSFER_EXPANSIONS: Final = frozenset({"debit_account", "credit_account"})
 
@@ -86,38 +79,41 @@ async def _render_transfers(
     return [transfer_object(namespace, entry, expanded, paths, statuses) for entry in entries]
 
 
-@router.post("/accounts", summary="Create a ledger account", returns=LedgerAccount)
+@router.post("/accounts", returns=LedgerAccount)
 async def create_account(
-    session: SessionDep, caller: Writer, params: Body[AccountCreateParams]
+    session: SessionDep, caller: LedgerWriter, params: Body[AccountCreateParams]
 ) -> Outcome:
+    """Create a ledger account."""
     account = await wallet_service.create_account(session, caller, params)
     return Outcome(account_object(Namespace.of(caller), account))
 
 
-@router.get("/accounts/{account}", summary="Retrieve a ledger account", returns=LedgerAccount)
+@router.get("/accounts/{account}", returns=LedgerAccount)
 async def retrieve_account(
-    account: AccountId, session: SessionDep, caller: Reader, _: Query[AccountRetrieveParams]
+    account: AccountId, session: SessionDep, caller: LedgerReader
 ) -> dict[str, Any]:
+    """Retrieve a ledger account."""
     found = await wallet_service.get_account(session, caller, account)
     return account_object(Namespace.of(caller), found)
 
 
-@router.get("/accounts", summary="List ledger accounts", returns=LedgerAccountList)
+@router.get("/accounts", returns=LedgerAccount)
 async def list_accounts(
-    session: SessionDep, caller: Reader, params: Query[AccountListParams]
+    session: SessionDep, caller: LedgerReader, params: Query[AccountListParams]
 ) -> Listed:
+    """List ledger accounts."""
     page = await wallet_service.list_accounts(session, caller, params)
     return listed(functools.partial(account_object, Namespace.of(caller)), page)
 
 
-@router.get(
-    "/accounts/{account}/balance_history",
-    summary="List an account's balances after each of its transfers, oldest first",
-    returns=LedgerBalanceHistory,
-)
+@router.get("/accounts/{account}/balance_history", returns=LedgerBalanceSnapshot)
 async def balance_history(
-    account: AccountId, session: SessionDep, caller: Reader, params: Query[BalanceHistoryParams]
+    account: AccountId,
+    session: SessionDep,
+    caller: LedgerReader,
+    params: Query[BalanceHistoryParams],
 ) -> Listed:
+    """List an account's balances after each of its transfers, oldest first."""
     found, entries, has_more = await wallet_service.balance_history(
         session, caller, account, params
     )
@@ -125,44 +121,34 @@ async def balance_history(
     return Listed([snapshot_object(namespace, found, entry) for entry in entries], has_more)
 
 
-@router.post(
-    "/transfers", summary="Create a batch of ledger transfers", returns=LedgerTransferBatch
-)
+@router.post("/transfers", returns=LedgerTransferBatch)
 async def create_transfers(
-    session: SessionDep, caller: Writer, params: Body[TransferCreateParams]
+    session: SessionDep, caller: LedgerWriter, params: Body[TransferCreateParams]
 ) -> Outcome:
+    """Create a batch of ledger transfers."""
     outcomes = await wallet_service.create_transfers(session, caller, params)
     entries = [outcome.entry for outcome in outcomes if outcome.entry is not None]
     statuses = await wallet_service.hold_statuses(session, entries)
     return Outcome(_batch_object(caller, outcomes, statuses))
 
 
-@router.get(
-    "/transfers/{transfer}",
-    summary="Retrieve a ledger transfer",
-    returns=LedgerTransfer,
-    expand=_TRANSFER_EXPANSIONS,
-)
+@router.get("/transfers/{transfer}", returns=LedgerTransfer, expand=_TRANSFER_EXPANSIONS)
 async def retrieve_transfer(
     transfer: TransferId,
     session: SessionDep,
-    caller: Reader,
-    _: Query[TransferRetrieveParams],
+    caller: LedgerReader,
     expand: list[str],
 ) -> dict[str, Any]:
+    """Retrieve a ledger transfer."""
     entry = await wallet_service.get_transfer(session, caller, transfer)
     [rendered] = await _render_transfers(session, caller, [entry], expand)
     return rendered
 
 
-@router.get(
-    "/transfers",
-    summary="List ledger transfers, newest first",
-    returns=LedgerTransferList,
-    expand=_TRANSFER_EXPANSIONS,
-)
+@router.get("/transfers", returns=LedgerTransfer, expand=_TRANSFER_EXPANSIONS)
 async def list_transfers(
-    session: SessionDep, caller: Reader, params: Query[TransferListParams], expand: list[str]
+    session: SessionDep, caller: LedgerReader, params: Query[TransferListParams], expand: list[str]
 ) -> Listed:
+    """List ledger transfers, newest first."""
     entries, has_more = await wallet_service.list_transfers(session, caller, params)
     return Listed(await _render_transfers(session, caller, entries, expand), has_more)

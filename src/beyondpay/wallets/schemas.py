@@ -75,10 +75,6 @@ class AccountCreateParams(Params):
     expand: Expand
 
 
-class AccountRetrieveParams(Params):
-    expand: Expand
-
-
 class AccountListParams(ListParams):
     pass
 
@@ -112,10 +108,6 @@ class TransferCreateParams(Params):
     transfers: Annotated[
         list[TransferParams], Field(min_length=1, max_length=TRANSFERS_PER_REQUEST_MAX)
     ]
-    expand: Expand
-
-
-class TransferRetrieveParams(Params):
     expand: Expand
 
 

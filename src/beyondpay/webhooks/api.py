@@ -8,27 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import WebhookEndpointsReader, WebhookEndpointsWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
 from beyondpay.kit.settings import Settings
-from beyondpay.merchants.domain import Caller, Scope
+from beyondpay.merchants.domain import Caller
 from beyondpay.webhooks.replay import Recovery, check_window, webhook_replay_service
 from beyondpay.webhooks.schemas import (
     DeletedWebhookEndpoint,
     WebhookDelivery,
     WebhookDeliveryListParams,
-    WebhookDeliveryRetrieveParams,
     WebhookDeliveryRetryParams,
     WebhookDeliveryWithAttempts,
     WebhookEndpoint,
     WebhookEndpointCreateParams,
     WebhookEndpointListParams,
     WebhookEndpointRecoverParams,
-    WebhookEndpointRetrieveParams,
     WebhookEndpointRollParams,
     WebhookEndpointUpdateParams,
     WebhookEndpointWithSecret,
@@ -41,14 +39,9 @@ from beyondpay.webhooks.schemas import (
 from beyondpay.webhooks.service import webhook_delivery_service, webhook_endpoint_service
 from beyondpay.webhooks.ssrf import check_url
 
-WebhookEndpointList = list_of(WebhookEndpoint)
-WebhookDeliveryList = list_of(WebhookDelivery)
-
 router = Router(prefix="/v1/webhook_endpoints", tags=["webhook_endpoints"])
 deliveries_router = Router(prefix="/v1/webhook_deliveries", tags=["webhook_endpoints"])
 
-Reader = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_write))]
 DeliveryId = Annotated[
     str, Path(max_length=255, description="The webhook delivery's id (`whd_…`).")
 ]
@@ -70,19 +63,21 @@ async def _vet(request: Request, caller: Caller, url: str) -> None:
 
 
 async def _vet_new_url(
-    request: Request, caller: Writer, params: Body[WebhookEndpointCreateParams]
+    request: Request, caller: WebhookEndpointsWriter, params: Body[WebhookEndpointCreateParams]
 ) -> None:
     await _vet(request, caller, params.url)
 
 
 async def _vet_changed_url(
-    request: Request, caller: Writer, params: Body[WebhookEndpointUpdateParams]
+    request: Request, caller: WebhookEndpointsWriter, params: Body[WebhookEndpointUpdateParams]
 ) -> None:
     if params.url is not None:
         await _vet(request, caller, params.url)
 
 
-async def _check_window(caller: Writer, params: Body[WebhookEndpointRecoverParams]) -> None:
+async def _check_window(
+    caller: WebhookEndpointsWriter, params: Body[WebhookEndpointRecoverParams]
+) -> None:
     check_window(params.since, params.until)
 
 
@@ -97,145 +92,119 @@ def _recovery_object(recovery: Recovery) -> dict[str, object]:
     }
 
 
-@router.post(
-    "",
-    summary="Create a webhook endpoint (its signing secret is shown this once)",
-    returns=WebhookEndpointWithSecret,
-    checks=[_vet_new_url],
-)
+@router.post("", returns=WebhookEndpointWithSecret, checks=[_vet_new_url])
 async def create_webhook_endpoint(
-    session: SessionDep, caller: Writer, ring: RingDep, params: Body[WebhookEndpointCreateParams]
+    session: SessionDep,
+    caller: WebhookEndpointsWriter,
+    ring: RingDep,
+    params: Body[WebhookEndpointCreateParams],
 ) -> Outcome:
+    """Create a webhook endpoint (its signing secret is shown this once)."""
     row, secret = await webhook_endpoint_service.create(session, ring, caller, params)
     return Outcome(webhook_endpoint_with_secret(row, secret), sealed=True)
 
 
-@router.get(
-    "/{webhook_endpoint}",
-    summary="Retrieve a webhook endpoint",
-    returns=WebhookEndpoint | DeletedWebhookEndpoint,
-)
+@router.get("/{webhook_endpoint}", returns=WebhookEndpoint | DeletedWebhookEndpoint)
 async def retrieve_webhook_endpoint(
     webhook_endpoint: EndpointId,
     session: SessionDep,
-    caller: Reader,
-    _: Query[WebhookEndpointRetrieveParams],
+    caller: WebhookEndpointsReader,
 ) -> dict[str, Any]:
+    """Retrieve a webhook endpoint."""
     return webhook_endpoint_object(
         await webhook_endpoint_service.get(session, caller, webhook_endpoint)
     )
 
 
-@router.post(
-    "/{webhook_endpoint}",
-    summary="Update a webhook endpoint",
-    returns=WebhookEndpoint,
-    checks=[_vet_changed_url],
-)
+@router.post("/{webhook_endpoint}", returns=WebhookEndpoint, checks=[_vet_changed_url])
 async def update_webhook_endpoint(
     webhook_endpoint: EndpointId,
     session: SessionDep,
-    caller: Writer,
+    caller: WebhookEndpointsWriter,
     params: Body[WebhookEndpointUpdateParams],
 ) -> Outcome:
+    """Update a webhook endpoint."""
     row = await webhook_endpoint_service.update(session, caller, webhook_endpoint, params)
     return Outcome(webhook_endpoint_object(row))
 
 
-@router.delete(
-    "/{webhook_endpoint}", summary="Delete a webhook endpoint", returns=DeletedWebhookEndpoint
-)
+@router.delete("/{webhook_endpoint}", returns=DeletedWebhookEndpoint)
 async def delete_webhook_endpoint(
-    webhook_endpoint: EndpointId, session: SessionDep, caller: Writer
+    webhook_endpoint: EndpointId, session: SessionDep, caller: WebhookEndpointsWriter
 ) -> Outcome:
+    """Delete a webhook endpoint."""
     row = await webhook_endpoint_service.delete(session, caller, webhook_endpoint)
     return Outcome(webhook_endpoint_object(row))
 
 
-@router.post(
-    "/{webhook_endpoint}/roll_secret",
-    summary="Roll the signing secret; the old one keeps signing for `expires_in` seconds",
-    returns=WebhookEndpointWithSecret,
-)
+@router.post("/{webhook_endpoint}/roll_secret", returns=WebhookEndpointWithSecret)
 async def roll_webhook_endpoint_secret(
     webhook_endpoint: EndpointId,
     session: SessionDep,
-    caller: Writer,
+    caller: WebhookEndpointsWriter,
     ring: RingDep,
     params: Body[WebhookEndpointRollParams],
 ) -> Outcome:
+    """Roll the signing secret; the old one keeps signing for `expires_in` seconds."""
     row, secret = await webhook_endpoint_service.roll_secret(
         session, ring, caller, webhook_endpoint, params.expires_in
     )
     return Outcome(webhook_endpoint_with_secret(row, secret), sealed=True)
 
 
-@router.get("", summary="List webhook endpoints", returns=WebhookEndpointList)
+@router.get("", returns=WebhookEndpoint)
 async def list_webhook_endpoints(
-    session: SessionDep, caller: Reader, params: Query[WebhookEndpointListParams]
+    session: SessionDep, caller: WebhookEndpointsReader, params: Query[WebhookEndpointListParams]
 ) -> Listed:
-    rows, has_more = await webhook_endpoint_service.list(session, caller, params)
-    return Listed([webhook_endpoint_object(row) for row in rows], has_more)
+    """List webhook endpoints."""
+    page = await webhook_endpoint_service.list(session, caller, params)
+    return listed(webhook_endpoint_object, page)
 
 
-@router.get(
-    "/{webhook_endpoint}/deliveries",
-    summary="List an endpoint's deliveries, newest first",
-    returns=WebhookDeliveryList,
-)
+@router.get("/{webhook_endpoint}/deliveries", returns=WebhookDelivery)
 async def list_webhook_deliveries(
     webhook_endpoint: EndpointId,
     session: SessionDep,
-    caller: Reader,
+    caller: WebhookEndpointsReader,
     params: Query[WebhookDeliveryListParams],
 ) -> Listed:
+    """List an endpoint's deliveries, newest first."""
     service = webhook_delivery_service
-    rows, has_more = await service.list_for_endpoint(session, caller, webhook_endpoint, params)
-    return Listed([webhook_delivery_object(row) for row in rows], has_more)
+    page = await service.list_for_endpoint(session, caller, webhook_endpoint, params)
+    return listed(webhook_delivery_object, page)
 
 
-@deliveries_router.get(
-    "/{webhook_delivery}",
-    summary="Retrieve a webhook delivery with its attempts",
-    returns=WebhookDeliveryWithAttempts,
-)
+@deliveries_router.get("/{webhook_delivery}", returns=WebhookDeliveryWithAttempts)
 async def retrieve_webhook_delivery(
     webhook_delivery: DeliveryId,
     session: SessionDep,
-    caller: Reader,
-    _: Query[WebhookDeliveryRetrieveParams],
+    caller: WebhookEndpointsReader,
 ) -> dict[str, Any]:
+    """Retrieve a webhook delivery with its attempts."""
     row, attempts = await webhook_delivery_service.get(session, caller, webhook_delivery)
     return webhook_delivery_with_attempts(row, attempts)
 
 
-@deliveries_router.post(
-    "/{webhook_delivery}/retry",
-    summary="Send a delivery again now (any status), with a fresh retry schedule",
-    returns=WebhookDelivery,
-)
+@deliveries_router.post("/{webhook_delivery}/retry", returns=WebhookDelivery)
 async def retry_webhook_delivery(
     webhook_delivery: DeliveryId,
     session: SessionDep,
-    caller: Writer,
+    caller: WebhookEndpointsWriter,
     _: Body[WebhookDeliveryRetryParams],
 ) -> Outcome:
+    """Send a delivery again now (any status), with a fresh retry schedule."""
     row = await webhook_replay_service.retry(session, caller, webhook_delivery)
     return Outcome(webhook_delivery_object(row))
 
 
-@router.post(
-    "/{webhook_endpoint}/recover",
-    summary="Send again every dead or failed delivery of an endpoint created since a time",
-    returns=WebhookRecovery,
-    checks=[_check_window],
-)
+@router.post("/{webhook_endpoint}/recover", returns=WebhookRecovery, checks=[_check_window])
 async def recover_webhook_endpoint(
     webhook_endpoint: EndpointId,
     session: SessionDep,
-    caller: Writer,
+    caller: WebhookEndpointsWriter,
     params: Body[WebhookEndpointRecoverParams],
 ) -> Outcome:
+    """Send again every dead or failed delivery of an endpoint created since a time."""
     recovery = await webhook_replay_service.recover(
         session, caller, webhook_endpoint, params.since, params.until
     )

@@ -82,10 +82,6 @@ class WebhookEndpointListParams(ListParams):
     pass
 
 
-class WebhookEndpointRetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
-
-
 class WebhookEndpoint(BaseModel):
     id: str
     object: Literal["webhook_endpoint"]
@@ -136,10 +132,6 @@ def webhook_endpoint_with_secret(row: WebhookEndpointRow, secret: str) -> dict[s
 
 class WebhookDeliveryListParams(ListParams):
     pass
-
-
-class WebhookDeliveryRetrieveParams(Params):
-    expand: list[str] = Field(default_factory=list, max_length=20)
 
 
 class WebhookAttempt(BaseModel):

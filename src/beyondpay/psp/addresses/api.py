@@ -14,13 +14,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Path
 from starlette.responses import Response
 
-from beyondpay.api.auth import SessionDep, authorize
-from beyondpay.api.lists import list_of
+from beyondpay.api.access import UpiReader, UpiWriter
+from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router
+from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router, listed
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.params import NoParams
-from beyondpay.merchants.domain import Caller, Scope
 from beyondpay.psp.addresses.errors import ResolveRateLimitError
 from beyondpay.psp.addresses.models import AliasRow, VpaRow
 from beyondpay.psp.addresses.qr import render_png, render_svg
@@ -63,12 +61,6 @@ VpaId = Annotated[str, Path(max_length=255, description="The VPA's id (`vpa_…`
 AliasId = Annotated[str, Path(max_length=255, description="The alias's id (`als_…`).")]
 BeneficiaryId = Annotated[str, Path(max_length=255, description="The id (`ben_…`).")]
 MerchantVpaId = Annotated[str, Path(max_length=255, description="The id (`mvpa_…`).")]
-Reader = Annotated[Caller, Depends(authorize(Scope.upi_read))]
-Writer = Annotated[Caller, Depends(authorize(Scope.upi_write))]
-PspVpaList = list_of(PspVpa)
-PspAliasList = list_of(PspAlias)
-PspBeneficiaryList = list_of(PspBeneficiary)
-UpiMerchantVpaList = list_of(UpiMerchantVpa)
 Render = Callable[..., bytes | str]
 
 
@@ -103,54 +95,44 @@ def _merchant_vpa(ring: KeyRing, row: VpaRow) -> dict[str, Any]:
 # ---- VPAs -------------------------------------------------------------------------------------
 
 
-@router.post(
-    "/vpas",
-    summary="Create a VPA (username@handle) paid into one of the payer's bank accounts",
-    returns=PspVpa,
-)
+@router.post("/vpas", returns=PspVpa)
 async def create_vpa(payer: Payer, params: Body[VpaCreateParams]) -> Outcome:
+    """Create a VPA (username@handle) paid into one of the payer's bank accounts."""
     row, vpa = await vpa_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(vpa_object(row, vpa), sealed=True)
 
 
-@router.get("/vpas", summary="The payer's VPAs, deactivated ones included", returns=PspVpaList)
+@router.get("/vpas", returns=PspVpa)
 async def list_vpas(payer: Payer, params: Query[PspListParams]) -> Listed:
+    """The payer's VPAs, deactivated ones included."""
     rows, has_more = await vpa_service.list(payer.session, payer.id, params)
     return Listed([_vpa(payer.ring, row) for row in rows], has_more)
 
 
-@router.get("/vpas/{vpa}", summary="Retrieve one of the payer's VPAs", returns=PspVpa)
+@router.get("/vpas/{vpa}", returns=PspVpa)
 async def retrieve_vpa(vpa: VpaId, payer: Payer) -> dict[str, Any]:
+    """Retrieve one of the payer's VPAs."""
     row = await vpa_service.get(payer.session, payer.id, vpa)
     return _vpa(payer.ring, row)
 
 
-@router.post(
-    "/vpas/{vpa}",
-    summary="Pay the VPA into another of the payer's linked bank accounts",
-    returns=PspVpa,
-)
+@router.post("/vpas/{vpa}", returns=PspVpa)
 async def update_vpa(vpa: VpaId, payer: Payer, params: Body[VpaUpdateParams]) -> Outcome:
+    """Pay the VPA into another of the payer's linked bank accounts."""
     row = await vpa_service.relink(payer.session, payer.id, vpa, params.bank_account)
     return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
-@router.post(
-    "/vpas/{vpa}/primary",
-    summary="Make the VPA the payer's primary (the one their mobile number resolves to)",
-    returns=PspVpa,
-)
-async def make_primary(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/vpas/{vpa}/primary", returns=PspVpa)
+async def make_primary(vpa: VpaId, payer: Payer) -> Outcome:
+    """Make the VPA the payer's primary (the one their mobile number resolves to)."""
     row = await vpa_service.make_primary(payer.session, payer.id, vpa)
     return Outcome(_vpa(payer.ring, row), sealed=True)
 
 
-@router.post(
-    "/vpas/{vpa}/deactivate",
-    summary="Deactivate the VPA: it stops receiving money; its name is never reissued",
-    returns=PspVpa,
-)
-async def deactivate_vpa(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/vpas/{vpa}/deactivate", returns=PspVpa)
+async def deactivate_vpa(vpa: VpaId, payer: Payer) -> Outcome:
+    """Deactivate the VPA: it stops receiving money; its name is never reissued."""
     row = await vpa_service.deactivate(payer.session, payer.id, vpa)
     return Outcome(_vpa(payer.ring, row), sealed=True)
 
@@ -158,12 +140,9 @@ async def deactivate_vpa(vpa: VpaId, payer: Payer, _: Body[NoParams]) -> Outcome
 # ---- the payee preview ------------------------------------------------------------------------
 
 
-@router.post(
-    "/resolve",
-    summary="Preview a payee: the verified name behind a VPA, mobile number or alias",
-    returns=PspPayeePreview,
-)
+@router.post("/resolve", returns=PspPayeePreview)
 async def resolve(payer: Payer, params: Body[ResolveParams], _: ResolveCounted) -> Outcome:
+    """Preview a payee: the verified name behind a VPA, mobile number or alias."""
     payee = await payee_service.preview(payer.session, payer.ring, payer.id, params)
     return Outcome(payee_preview_object(payee))
 
@@ -171,44 +150,37 @@ async def resolve(payer: Payer, params: Body[ResolveParams], _: ResolveCounted) 
 # ---- private aliases --------------------------------------------------------------------------
 
 
-@router.post(
-    "/aliases",
-    summary="Create a private alias standing for one of the payer's VPAs",
-    returns=PspAlias,
-)
+@router.post("/aliases", returns=PspAlias)
 async def create_alias(payer: Payer, params: Body[AliasCreateParams]) -> Outcome:
+    """Create a private alias standing for one of the payer's VPAs."""
     row, alias = await alias_service.create(payer.session, payer.ring, payer.id, params)
     return Outcome(alias_object(row, alias), sealed=True)
 
 
-@router.get("/aliases", summary="The payer's aliases", returns=PspAliasList)
+@router.get("/aliases", returns=PspAlias)
 async def list_aliases(payer: Payer, params: Query[PspListParams]) -> Listed:
+    """The payer's aliases."""
     rows, has_more = await alias_service.list(payer.session, payer.id, params)
     return Listed([_alias(payer.ring, row) for row in rows], has_more)
 
 
-@router.get("/aliases/{alias}", summary="Retrieve one of the payer's aliases", returns=PspAlias)
+@router.get("/aliases/{alias}", returns=PspAlias)
 async def retrieve_alias(alias: AliasId, payer: Payer) -> dict[str, Any]:
+    """Retrieve one of the payer's aliases."""
     row = await alias_service.get(payer.session, payer.id, alias)
     return _alias(payer.ring, row)
 
 
-@router.post(
-    "/aliases/{alias}/rotate",
-    summary="Give the alias a new text; the old one stops resolving",
-    returns=PspAlias,
-)
-async def rotate_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/aliases/{alias}/rotate", returns=PspAlias)
+async def rotate_alias(alias: AliasId, payer: Payer) -> Outcome:
+    """Give the alias a new text; the old one stops resolving."""
     row, text = await alias_service.rotate(payer.session, payer.ring, payer.id, alias)
     return Outcome(alias_object(row, text), sealed=True)
 
 
-@router.post(
-    "/aliases/{alias}/revoke",
-    summary="Revoke the alias for good: nothing resolves through it any more",
-    returns=PspAlias,
-)
-async def revoke_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/aliases/{alias}/revoke", returns=PspAlias)
+async def revoke_alias(alias: AliasId, payer: Payer) -> Outcome:
+    """Revoke the alias for good: nothing resolves through it any more."""
     row = await alias_service.revoke(payer.session, payer.id, alias)
     return Outcome(_alias(payer.ring, row), sealed=True)
 
@@ -216,26 +188,25 @@ async def revoke_alias(alias: AliasId, payer: Payer, _: Body[NoParams]) -> Outco
 # ---- beneficiaries ----------------------------------------------------------------------------
 
 
-@router.post(
-    "/beneficiaries", summary="Save a payee by VPA, alias or mobile number", returns=PspBeneficiary
-)
+@router.post("/beneficiaries", returns=PspBeneficiary)
 async def create_beneficiary(
     payer: Payer, params: Body[BeneficiaryCreateParams], _: ResolveCounted
 ) -> Outcome:
+    """Save a payee by VPA, alias or mobile number."""
     row = await payee_service.save_beneficiary(payer.session, payer.ring, payer.id, params)
     return Outcome(beneficiary_object(row))
 
 
-@router.get("/beneficiaries", summary="The payer's saved payees", returns=PspBeneficiaryList)
+@router.get("/beneficiaries", returns=PspBeneficiary)
 async def list_beneficiaries(payer: Payer, params: Query[PspListParams]) -> Listed:
-    rows, has_more = await beneficiary_service.list(payer.session, payer.id, params)
-    return Listed([beneficiary_object(row) for row in rows], has_more)
+    """The payer's saved payees."""
+    page = await beneficiary_service.list(payer.session, payer.id, params)
+    return listed(beneficiary_object, page)
 
 
-@router.delete(
-    "/beneficiaries/{beneficiary}", summary="Delete a saved payee", returns=DeletedPspBeneficiary
-)
+@router.delete("/beneficiaries/{beneficiary}", returns=DeletedPspBeneficiary)
 async def delete_beneficiary(beneficiary: BeneficiaryId, payer: Payer) -> Outcome:
+    """Delete a saved payee."""
     row = await beneficiary_service.delete(payer.session, payer.id, beneficiary)
     return Outcome(beneficiary_object(row))
 
@@ -243,28 +214,29 @@ async def delete_beneficiary(beneficiary: BeneficiaryId, payer: Payer) -> Outcom
 # ---- merchant VPAs (merchant keys) ------------------------------------------------------------
 
 
-@merchant_router.post(
-    "", summary="Create a merchant VPA payers can pay at (test mode)", returns=UpiMerchantVpa
-)
+@merchant_router.post("", returns=UpiMerchantVpa)
 async def create_merchant_vpa(
-    session: SessionDep, ring: RingDep, caller: Writer, params: Body[MerchantVpaCreateParams]
+    session: SessionDep, ring: RingDep, caller: UpiWriter, params: Body[MerchantVpaCreateParams]
 ) -> Outcome:
+    """Create a merchant VPA payers can pay at (test mode)."""
     row, vpa = await merchant_vpa_service.create(session, ring, caller, params)
     return Outcome(merchant_vpa_object(row, vpa), sealed=True)
 
 
-@merchant_router.get("", summary="List merchant VPAs", returns=UpiMerchantVpaList)
+@merchant_router.get("", returns=UpiMerchantVpa)
 async def list_merchant_vpas(
-    session: SessionDep, ring: RingDep, caller: Reader, params: Query[PspListParams]
+    session: SessionDep, ring: RingDep, caller: UpiReader, params: Query[PspListParams]
 ) -> Listed:
+    """List merchant VPAs."""
     rows, has_more = await merchant_vpa_service.list(session, caller, params)
     return Listed([_merchant_vpa(ring, row) for row in rows], has_more)
 
 
-@merchant_router.get("/{merchant_vpa}", summary="Retrieve a merchant VPA", returns=UpiMerchantVpa)
+@merchant_router.get("/{merchant_vpa}", returns=UpiMerchantVpa)
 async def retrieve_merchant_vpa(
-    merchant_vpa: MerchantVpaId, session: SessionDep, ring: RingDep, caller: Reader
+    merchant_vpa: MerchantVpaId, session: SessionDep, ring: RingDep, caller: UpiReader
 ) -> dict[str, Any]:
+    """Retrieve a merchant VPA."""
     row = await merchant_vpa_service.get(session, caller, merchant_vpa)
     return _merchant_vpa(ring, row)
 
@@ -286,7 +258,7 @@ def _qr_route(kind: str, media_type: str, schema: dict[str, str], render: Render
         merchant_vpa: MerchantVpaId,
         session: SessionDep,
         ring: RingDep,
-        caller: Reader,
+        caller: UpiReader,
         params: Query[MerchantQrParams],
     ) -> Response:
         row = await merchant_vpa_service.get(session, caller, merchant_vpa)
@@ -295,11 +267,10 @@ def _qr_route(kind: str, media_type: str, schema: dict[str, str], render: Render
 
     # Named before it is routed: the route's name and operationId are read from it.
     merchant_qr.__name__ = merchant_qr.__qualname__ = f"merchant_qr_{kind}"
-    summary = f"The VPA's UPI QR code as {kind.upper()}: static, or dynamic with amount and tr"
-    route = merchant_router.get(
-        f"/{{merchant_vpa}}/qr.{kind}", summary=summary, **_image(media_type, schema)
+    merchant_qr.__doc__ = (
+        f"The VPA's UPI QR code as {kind.upper()}: static, or dynamic with amount and tr."
     )
-    route(merchant_qr)
+    merchant_router.get(f"/{{merchant_vpa}}/qr.{kind}", **_image(media_type, schema))(merchant_qr)
 
 
 _qr_route("png", "image/png", {"type": "string", "format": "binary"}, render_png)

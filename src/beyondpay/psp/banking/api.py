@@ -42,7 +42,6 @@ BankAccountId = Annotated[
     str, Path(max_length=255, description="The linked bank account's id (`pba_…`).")
 ]
 DiscoveredList = list_of(PspDiscoveredBankAccount)
-BankAccountList = list_of(PspBankAccount)
 
 
 # The 402s of counted refusals.
@@ -61,68 +60,57 @@ async def _rendered(payer: PayerCall, row: BankAccountRow) -> dict[str, Any]:
     return bank_account_object(row, await bank_account_service.pin_state(payer.session, row))
 
 
-@router.post(
-    "/discover",
-    summary="Discover your accounts at the banks by your registered mobile number",
-    returns=DiscoveredList,
-)
+@router.post("/discover", returns=DiscoveredList)
 async def discover_bank_accounts(
     request: Request, payer: Payer, _: Body[DiscoverParams]
 ) -> Outcome:
+    """Discover your accounts at the banks by your registered mobile number."""
     found = await bank_account_service.discover(payer.session, payer.ring, payer.id)
     data = [discovered_object(item.info, linked=item.linked, pin=item.pin) for item in found]
     return Outcome(list_object(request.url.path, data, has_more=False))
 
 
-@router.post(
-    "",
-    summary="Link a discovered bank account, verified with its debit card",
-    returns=PspBankAccount,
-    responses={402: CARD_REFUSED},
-    answered=COUNTED,
-)
+@router.post("", returns=PspBankAccount, responses={402: CARD_REFUSED}, answered=COUNTED)
 async def link_bank_account(payer: Payer, params: Body[LinkParams]) -> Outcome:
+    """Link a discovered bank account, verified with its debit card."""
     row = await bank_account_service.link(payer.session, payer.ring, payer.id, params)
     return Outcome(await _rendered(payer, row))
 
 
-@router.get("", summary="List your linked bank accounts", returns=BankAccountList)
+@router.get("", returns=PspBankAccount)
 async def list_bank_accounts(payer: Payer, _: Query[BankAccountListParams]) -> Listed:
+    """List your linked bank accounts."""
     rows = await bank_account_service.list(payer.session, payer.id)
     pins = await bank_account_service.pin_states(payer.session, [row.account_ref for row in rows])
     return Listed([bank_account_object(row, pins[row.account_ref]) for row in rows])
 
 
-@router.get("/{bank_account}", summary="Retrieve a linked bank account", returns=PspBankAccount)
+@router.get("/{bank_account}", returns=PspBankAccount)
 async def retrieve_bank_account(bank_account: BankAccountId, payer: Payer) -> dict[str, Any]:
+    """Retrieve a linked bank account."""
     row = await bank_account_service.get(payer.session, payer.id, bank_account)
     return await _rendered(payer, row)
 
 
-@router.post(
-    "/{bank_account}/primary",
-    summary="Make a linked bank account your primary one",
-    returns=PspBankAccount,
-)
+@router.post("/{bank_account}/primary", returns=PspBankAccount)
 async def make_primary(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    """Make a linked bank account your primary one."""
     row = await bank_account_service.make_primary(payer.session, payer.id, bank_account)
     return Outcome(await _rendered(payer, row))
 
 
-@router.delete("/{bank_account}", summary="Unlink a bank account", returns=PspBankAccount)
+@router.delete("/{bank_account}", returns=PspBankAccount)
 async def unlink_bank_account(bank_account: BankAccountId, payer: Payer) -> Outcome:
+    """Unlink a bank account."""
     row = await bank_account_service.unlink(payer.session, payer.id, bank_account)
     return Outcome(await _rendered(payer, row))
 
 
 @router.post(
-    "/{bank_account}/pin",
-    summary="Set the UPI PIN (first time, forgotten or locked) with the debit card",
-    returns=PspBankAccount,
-    responses={402: CARD_REFUSED},
-    answered=COUNTED,
+    "/{bank_account}/pin", returns=PspBankAccount, responses={402: CARD_REFUSED}, answered=COUNTED
 )
 async def set_pin(bank_account: BankAccountId, payer: Payer, params: Body[PinSetParams]) -> Outcome:
+    """Set the UPI PIN (first time, forgotten or locked) with the debit card."""
     row = await bank_account_service.set_pin(
         payer.session, payer.ring, payer.id, bank_account, params
     )
@@ -131,7 +119,6 @@ async def set_pin(bank_account: BankAccountId, payer: Payer, params: Body[PinSet
 
 @router.post(
     "/{bank_account}/pin/change",
-    summary="Change the UPI PIN with the current one",
     returns=PspBankAccount,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
@@ -139,6 +126,7 @@ async def set_pin(bank_account: BankAccountId, payer: Payer, params: Body[PinSet
 async def change_pin(
     bank_account: BankAccountId, payer: Payer, params: Body[PinChangeParams]
 ) -> Outcome:
+    """Change the UPI PIN with the current one."""
     row = await bank_account_service.change_pin(
         payer.session, payer.ring, payer.id, bank_account, params
     )
@@ -147,7 +135,6 @@ async def change_pin(
 
 @router.post(
     "/{bank_account}/balance",
-    summary="Ask the bank for the account's balance, with the UPI PIN",
     returns=PspBankAccountBalance,
     responses={402: PIN_REFUSED},
     answered=COUNTED,
@@ -155,6 +142,7 @@ async def change_pin(
 async def inquire_balance(
     bank_account: BankAccountId, payer: Payer, params: Body[BalanceParams]
 ) -> Outcome:
+    """Ask the bank for the account's balance, with the UPI PIN."""
     row, available = await bank_account_service.balance(
         payer.session, payer.ring, payer.id, bank_account, params.pin
     )

@@ -7,24 +7,22 @@ by :func:`~beyondpay.psp.identity.auth.public_caller`); answers holding tokens a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from pydantic import SecretStr
 
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router
+from beyondpay.api.routing import Body, DatabaseDep, Listed, Query, RingDep, Router, listed
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import RouteNotFoundError
 from beyondpay.kit.invariants import invariant
-from beyondpay.kit.params import NoParams
 from beyondpay.kit.settings import Settings
 from beyondpay.kit.upi import mask_mobile
 from beyondpay.merchants.domain import Caller
-from beyondpay.psp.identity.auth import Payer, public_caller
+from beyondpay.psp.identity.auth import ACCESS_PUBLIC, Payer, before_a_session
 from beyondpay.psp.identity.domain import OtpPurpose, normalise_mobile
 from beyondpay.psp.identity.errors import RefreshTokenReusedError, SmsSenderMissingError
 from beyondpay.psp.identity.passkeys import Challenge
@@ -39,16 +37,13 @@ from beyondpay.psp.identity.schemas import (
     PasskeyLoginParams,
     PspDevice,
     PspDeviceLink,
-    PspDeviceLinkList,
-    PspDeviceList,
     PspHandoff,
     PspLogout,
     PspOtp,
     PspPasskey,
     PspPasskeyChallenge,
-    PspPasskeyList,
     PspPayer,
-    PspSandboxSmsList,
+    PspSandboxSms,
     PspSession,
     PspSimAttestation,
     RefreshParams,
@@ -84,9 +79,7 @@ from beyondpay.psp.identity.service import (
 
 router = Router(prefix="/v1/psp", tags=["psp"])
 
-ACCESS_PUBLIC = "payer: none (before a session)"
 
-CallerOf = TypeVar("CallerOf", bound=Callable[..., Awaitable[Caller]])
 DeviceParam = Annotated[str, Path(max_length=64, description="The device's id (the client's).")]
 LinkParam = Annotated[str, Path(max_length=64, description="The link request's id (`pdl_…`).")]
 
@@ -120,61 +113,6 @@ SandboxOnly = Annotated[None, Depends(_sandbox_only)]
 SmsSender = Annotated[None, Depends(_sms_sender)]
 
 
-def _digits(mobile: SecretStr) -> str:
-    return normalise_mobile(mobile).get_secret_value()
-
-
-# The callers of the routes before a session: each scoped by the credential its request presents
-# (so an idempotent answer, which holds tokens, is replayed only to the same credential).
-
-
-def _before_a_session(credential: CallerOf) -> CallerOf:
-    """Marks a route's caller as one before any session: the router reads the route's access
-    (public) from it, as it reads a payer's from their session."""
-    credential.__beyondpay_access__ = {"label": ACCESS_PUBLIC}  # type: ignore[attr-defined]
-    return credential
-
-
-@_before_a_session
-async def _otp_caller(ring: RingDep, params: Body[OtpSendParams]) -> Caller:
-    return public_caller(ring, f"otp:{_digits(params.mobile)}")
-
-
-@_before_a_session
-async def _signup_caller(ring: RingDep, params: Body[SignupParams]) -> Caller:
-    return public_caller(ring, f"signup:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
-
-
-@_before_a_session
-async def _login_caller(ring: RingDep, params: Body[LoginParams]) -> Caller:
-    return public_caller(ring, f"login:{_digits(params.mobile)}:{params.otp.get_secret_value()}")
-
-
-@_before_a_session
-async def _refresh_caller(ring: RingDep, params: Body[RefreshParams]) -> Caller:
-    return public_caller(ring, f"refresh:{params.refresh_token.get_secret_value()}")
-
-
-@_before_a_session
-async def _sim_caller(ring: RingDep, params: Body[SimAttestationParams]) -> Caller:
-    return public_caller(ring, f"sim:{_digits(params.mobile)}:{params.device_id}")
-
-
-@_before_a_session
-async def _passkey_options_caller(ring: RingDep, params: Body[PasskeyLoginOptionsParams]) -> Caller:
-    return public_caller(ring, f"passkey-login:{_digits(params.mobile)}")
-
-
-@_before_a_session
-async def _passkey_caller(ring: RingDep, params: Body[PasskeyLoginParams]) -> Caller:
-    return public_caller(ring, f"passkey:{params.challenge_id}:{params.credential}")
-
-
-@_before_a_session
-async def _handoff_caller(ring: RingDep, params: Body[HandoffRedeemParams]) -> Caller:
-    return public_caller(ring, f"handoff:{params.qr_payload.get_secret_value()}")
-
-
 async def _checked_otp(
     database: Database, ring: KeyRing, mobile: SecretStr, purpose: OtpPurpose, code: SecretStr
 ) -> str:
@@ -200,31 +138,29 @@ async def _counted_attempt(database: Database, payer_id: str, device_id: str) ->
 # ---- OTP, sign-up, login and sessions ---------------------------------------------------------
 
 
-@router.post("/otp", summary="Send a one-time password by SMS for sign-up or login", returns=PspOtp)
+@router.post("/otp", returns=PspOtp)
 async def send_otp(
     session: SessionDep,
     ring: RingDep,
     params: Body[OtpSendParams],
-    caller: Annotated[Caller, Depends(_otp_caller)],
+    caller: Annotated[Caller, before_a_session(OtpSendParams)],
     _: SmsSender,
 ) -> Outcome:
+    """Send a one-time password by SMS for sign-up or login."""
     mobile = normalise_mobile(params.mobile)
     row = await otp_service.request(session, ring, mobile, params.purpose)
     return Outcome(otp_object(row, mask_mobile(mobile)))
 
 
-@router.post(
-    "/signup",
-    summary="Sign up with the OTP sent to the mobile number: a new payer and a session",
-    returns=PspSession,
-)
+@router.post("/signup", returns=PspSession)
 async def sign_up(
     session: SessionDep,
     database: DatabaseDep,
     ring: RingDep,
     params: Body[SignupParams],
-    caller: Annotated[Caller, Depends(_signup_caller)],
+    caller: Annotated[Caller, before_a_session(SignupParams)],
 ) -> Outcome:
+    """Sign up with the OTP sent to the mobile number: a new payer and a session."""
     mobile = normalise_mobile(params.mobile)
     otp_id = await _checked_otp(database, ring, mobile, OtpPurpose.signup, params.otp)
     return _issued(
@@ -232,18 +168,15 @@ async def sign_up(
     )
 
 
-@router.post(
-    "/login",
-    summary="Sign in with the OTP sent to the mobile number: a new session",
-    returns=PspSession,
-)
+@router.post("/login", returns=PspSession)
 async def log_in(
     session: SessionDep,
     database: DatabaseDep,
     ring: RingDep,
     params: Body[LoginParams],
-    caller: Annotated[Caller, Depends(_login_caller)],
+    caller: Annotated[Caller, before_a_session(LoginParams)],
 ) -> Outcome:
+    """Sign in with the OTP sent to the mobile number: a new session."""
     mobile = normalise_mobile(params.mobile)
     otp_id = await _checked_otp(database, ring, mobile, OtpPurpose.login, params.otp)
     issued = await signup_service.log_in(
@@ -252,18 +185,15 @@ async def log_in(
     return _issued(issued)
 
 
-@router.post(
-    "/sessions/refresh",
-    summary="Exchange a refresh token for new access and refresh tokens",
-    returns=PspSession,
-)
+@router.post("/sessions/refresh", returns=PspSession)
 async def refresh_session(
     session: SessionDep,
     database: DatabaseDep,
     ring: RingDep,
     params: Body[RefreshParams],
-    caller: Annotated[Caller, Depends(_refresh_caller)],
+    caller: Annotated[Caller, before_a_session(RefreshParams)],
 ) -> Outcome:
+    """Exchange a refresh token for new access and refresh tokens."""
     try:
         return _issued(await session_service.refresh(session, ring, params.refresh_token))
     except RefreshTokenReusedError as error:
@@ -273,36 +203,31 @@ async def refresh_session(
         raise
 
 
-@router.post("/logout", summary="End this session", returns=PspLogout)
-async def log_out(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/logout", returns=PspLogout)
+async def log_out(payer: Payer) -> Outcome:
+    """End this session."""
     ended = await session_service.revoke(payer.session, payer.context.session_id, "logout")
     return Outcome(logout_object(int(ended)))
 
 
-@router.post(
-    "/logout_everywhere",
-    summary="End every session of the payer, on every device",
-    returns=PspLogout,
-)
-async def log_out_everywhere(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/logout_everywhere", returns=PspLogout)
+async def log_out_everywhere(payer: Payer) -> Outcome:
+    """End every session of the payer, on every device."""
     ended = await session_service.revoke_everywhere(payer.session, payer.id)
     return Outcome(logout_object(ended))
 
 
-@router.get("/me", summary="The signed-in payer", returns=PspPayer)
+@router.get("/me", returns=PspPayer)
 async def retrieve_me(payer: Payer) -> dict[str, Any]:
+    """The signed-in payer."""
     return payer_object(await payer_service.get(payer.session, payer.id))
 
 
-@router.get(
-    "/sandbox/sms",
-    summary="Sandbox: the SMS messages sent to a mobile number (newest first)",
-    returns=PspSandboxSmsList,
-    access=ACCESS_PUBLIC,
-)
+@router.get("/sandbox/sms", returns=PspSandboxSms, access=ACCESS_PUBLIC)
 async def list_sandbox_sms(
     session: SessionDep, ring: RingDep, params: Query[SandboxSmsParams], _: SandboxOnly
 ) -> Listed:
+    """Sandbox: the SMS messages sent to a mobile number (newest first)."""
     mobile = normalise_mobile(params.mobile)
     messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
     masked = mask_mobile(mobile)
@@ -313,31 +238,25 @@ async def list_sandbox_sms(
 # ---- devices ----------------------------------------------------------------------------------
 
 
-@router.post(
-    "/sandbox/sim_attestations",
-    summary="Sandbox: attest that the SIM with this number sent its SMS from this device",
-    returns=PspSimAttestation,
-)
+@router.post("/sandbox/sim_attestations", returns=PspSimAttestation)
 async def attest_sim(
     ring: RingDep,
     params: Body[SimAttestationParams],
     _: SandboxOnly,
-    caller: Annotated[Caller, Depends(_sim_caller)],
+    caller: Annotated[Caller, before_a_session(SimAttestationParams)],
 ) -> Outcome:
+    """Sandbox: attest that the SIM with this number sent its SMS from this device."""
     mobile = normalise_mobile(params.mobile)
     token, expires_at = device_service.attest_sim(ring, mobile, params.device_id)
     answer = sim_attestation_object(mask_mobile(mobile), params.device_id, token, expires_at)
     return Outcome(answer, sealed=True)
 
 
-@router.post(
-    "/devices",
-    summary="Bind this device to the payer (the first device, or a further one with a passkey)",
-    returns=PspDevice,
-)
+@router.post("/devices", returns=PspDevice)
 async def bind_device(
     database: DatabaseDep, payer: Payer, params: Body[DeviceBindParams]
 ) -> Outcome:
+    """Bind this device to the payer (the first device, or a further one with a passkey)."""
     await _counted_attempt(database, payer.id, params.device_id)
     device = await device_service.bind_attested(
         payer.session, payer.ring, payer.id, payer.context.session_id, params
@@ -345,30 +264,25 @@ async def bind_device(
     return Outcome(device_object(device, params.device_id))
 
 
-@router.get("/devices", summary="The payer's devices, newest first", returns=PspDeviceList)
+@router.get("/devices", returns=PspDevice)
 async def list_devices(payer: Payer) -> Listed:
+    """The payer's devices, newest first."""
     rows = await device_service.list(payer.session, payer.id)
     return Listed([device_object(row, payer.device_id) for row in rows])
 
 
-@router.post(
-    "/devices/{device}/revoke",
-    summary="Unbind a device: its sessions stop working at once",
-    returns=PspDevice,
-)
-async def revoke_device(device: DeviceParam, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/devices/{device}/revoke", returns=PspDevice)
+async def revoke_device(device: DeviceParam, payer: Payer) -> Outcome:
+    """Unbind a device: its sessions stop working at once."""
     row = await device_service.revoke(payer.session, payer.id, device)
     return Outcome(device_object(row, payer.device_id))
 
 
-@router.post(
-    "/device_links",
-    summary="Ask to link this device; one of the payer's bound devices approves",
-    returns=PspDeviceLink,
-)
+@router.post("/device_links", returns=PspDeviceLink)
 async def request_device_link(
     database: DatabaseDep, payer: Payer, params: Body[DeviceLinkParams]
 ) -> Outcome:
+    """Ask to link this device; one of the payer's bound devices approves."""
     await _counted_attempt(database, payer.id, params.device_id)
     row = await device_link_service.request(
         payer.session,
@@ -383,32 +297,24 @@ async def request_device_link(
     return Outcome(device_link_object(row))
 
 
-@router.get(
-    "/device_links", summary="Link requests waiting for approval", returns=PspDeviceLinkList
-)
+@router.get("/device_links", returns=PspDeviceLink)
 async def list_device_links(payer: Payer) -> Listed:
-    rows = await device_link_service.pending(payer.session, payer.id)
-    return Listed([device_link_object(row) for row in rows])
+    """Link requests waiting for approval."""
+    return listed(device_link_object, await device_link_service.pending(payer.session, payer.id))
 
 
-@router.post(
-    "/device_links/{link}/approve",
-    summary="Approve a link request from a session on a bound device: the device is bound",
-    returns=PspDeviceLink,
-)
-async def approve_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/device_links/{link}/approve", returns=PspDeviceLink)
+async def approve_device_link(link: LinkParam, payer: Payer) -> Outcome:
+    """Approve a link request from a session on a bound device: the device is bound."""
     row = await device_link_service.decide(
         payer.session, payer.id, payer.device_id, link, approve=True
     )
     return Outcome(device_link_object(row))
 
 
-@router.post(
-    "/device_links/{link}/decline",
-    summary="Decline a link request from a session on a bound device",
-    returns=PspDeviceLink,
-)
-async def decline_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/device_links/{link}/decline", returns=PspDeviceLink)
+async def decline_device_link(link: LinkParam, payer: Payer) -> Outcome:
+    """Decline a link request from a session on a bound device."""
     row = await device_link_service.decide(
         payer.session, payer.id, payer.device_id, link, approve=False
     )
@@ -418,17 +324,15 @@ async def decline_device_link(link: LinkParam, payer: Payer, _: Body[NoParams]) 
 # ---- freeze -----------------------------------------------------------------------------------
 
 
-@router.post(
-    "/freeze",
-    summary="Freeze the payer: no payment leaves until unfrozen with a passkey",
-    returns=PspPayer,
-)
-async def freeze(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/freeze", returns=PspPayer)
+async def freeze(payer: Payer) -> Outcome:
+    """Freeze the payer: no payment leaves until unfrozen with a passkey."""
     return Outcome(payer_object(await payer_service.freeze(payer.session, payer.id)))
 
 
-@router.post("/unfreeze", summary="Unfreeze the payer with a passkey step-up", returns=PspPayer)
+@router.post("/unfreeze", returns=PspPayer)
 async def unfreeze(payer: Payer, params: Body[StepUpParams]) -> Outcome:
+    """Unfreeze the payer with a passkey step-up."""
     row = await payer_service.unfreeze_with_passkey(payer.session, payer.id, params)
     return Outcome(payer_object(row))
 
@@ -436,90 +340,73 @@ async def unfreeze(payer: Payer, params: Body[StepUpParams]) -> Outcome:
 # ---- passkeys ---------------------------------------------------------------------------------
 
 
-@router.post(
-    "/passkeys/registration_options",
-    summary="Start registering a passkey (from a session on a bound device)",
-    returns=PspPasskeyChallenge,
-)
-async def passkey_registration_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/passkeys/registration_options", returns=PspPasskeyChallenge)
+async def passkey_registration_options(payer: Payer) -> Outcome:
+    """Start registering a passkey (from a session on a bound device)."""
     challenge = await passkey_enrolment_service.options(payer.session, payer.id, payer.device_id)
     return _challenge(challenge)
 
 
-@router.post(
-    "/passkeys",
-    summary="Finish registering a passkey with the authenticator's credential",
-    returns=PspPasskey,
-)
+@router.post("/passkeys", returns=PspPasskey)
 async def create_passkey(payer: Payer, params: Body[PasskeyCreateParams]) -> Outcome:
+    """Finish registering a passkey with the authenticator's credential."""
     row = await passkey_enrolment_service.register(payer.session, payer.id, payer.device_id, params)
     return Outcome(passkey_object(row))
 
 
-@router.get("/passkeys", summary="The payer's passkeys", returns=PspPasskeyList)
+@router.get("/passkeys", returns=PspPasskey)
 async def list_passkeys(payer: Payer) -> Listed:
-    rows = await passkey_service.list(payer.session, payer.id)
-    return Listed([passkey_object(row) for row in rows])
+    """The payer's passkeys."""
+    return listed(passkey_object, await passkey_service.list(payer.session, payer.id))
 
 
-@router.post(
-    "/passkeys/step_up/options",
-    summary="A challenge for a passkey step-up (unfreeze, linking a device, …)",
-    returns=PspPasskeyChallenge,
-)
-async def passkey_step_up_options(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/passkeys/step_up/options", returns=PspPasskeyChallenge)
+async def passkey_step_up_options(payer: Payer) -> Outcome:
+    """A challenge for a passkey step-up (unfreeze, linking a device, …)."""
     challenge = await passkey_service.step_up_options(payer.session, payer.id)
     return _challenge(challenge)
 
 
-@router.post(
-    "/passkeys/login/options",
-    summary="A challenge to sign in with a passkey",
-    returns=PspPasskeyChallenge,
-)
+@router.post("/passkeys/login/options", returns=PspPasskeyChallenge)
 async def passkey_login_options(
     session: SessionDep,
     ring: RingDep,
     params: Body[PasskeyLoginOptionsParams],
-    caller: Annotated[Caller, Depends(_passkey_options_caller)],
+    caller: Annotated[Caller, before_a_session(PasskeyLoginOptionsParams)],
 ) -> Outcome:
+    """A challenge to sign in with a passkey."""
     payer = await payer_service.find_by_mobile(session, ring, normalise_mobile(params.mobile))
     challenge = await passkey_service.login_options(session, payer)
     return _challenge(challenge)
 
 
-@router.post("/passkeys/login", summary="Sign in with a passkey: a new session", returns=PspSession)
+@router.post("/passkeys/login", returns=PspSession)
 async def passkey_login(
     session: SessionDep,
     ring: RingDep,
     params: Body[PasskeyLoginParams],
-    caller: Annotated[Caller, Depends(_passkey_caller)],
+    caller: Annotated[Caller, before_a_session(PasskeyLoginParams)],
 ) -> Outcome:
+    """Sign in with a passkey: a new session."""
     return _issued(await signup_service.log_in_with_passkey(session, ring, params))
 
 
 # ---- handoffs ---------------------------------------------------------------------------------
 
 
-@router.post(
-    "/handoffs",
-    summary="A one-time code (for a QR) that hands a session to another client",
-    returns=PspHandoff,
-)
-async def create_handoff(payer: Payer, _: Body[NoParams]) -> Outcome:
+@router.post("/handoffs", returns=PspHandoff)
+async def create_handoff(payer: Payer) -> Outcome:
+    """A one-time code (for a QR) that hands a session to another client."""
     issued = await handoff_service.create(payer.session, payer.ring, payer.id, payer.device_id)
     return Outcome(handoff_object(issued.row, issued.qr_payload), sealed=True)
 
 
-@router.post(
-    "/handoffs/redeem",
-    summary="Redeem a handoff code once: a session for this client",
-    returns=PspSession,
-)
+@router.post("/handoffs/redeem", returns=PspSession)
 async def redeem_handoff(
     session: SessionDep,
     ring: RingDep,
     params: Body[HandoffRedeemParams],
-    caller: Annotated[Caller, Depends(_handoff_caller)],
+    caller: Annotated[Caller, before_a_session(HandoffRedeemParams)],
 ) -> Outcome:
+    """Redeem a handoff code once: a session for this client."""
     return _issued(await handoff_service.redeem(session, ring, params.qr_payload))

@@ -14,17 +14,21 @@ and is sealed) is replayed only to a request presenting the same credential.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.api.auth import SessionDep, client_ip
+from beyondpay.api.routing import Body, RingDep
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.psp.identity.domain import PayerContext
 from beyondpay.psp.identity.errors import SessionInvalidError
+from beyondpay.psp.identity.schemas import CredentialParams
 from beyondpay.psp.identity.service import PSP_LIVEMODE, session_service
 
 # PayerContext lives in psp.identity.domain (use cases take it as plain data); routes name it
@@ -36,11 +40,14 @@ __all__ = [
     "PayerCall",
     "PayerContext",
     "PayerDep",
+    "before_a_session",
     "payer_call",
     "payer_caller",
     "payer_session",
     "public_caller",
 ]
+
+ACCESS_PUBLIC: Final = "payer: none (before a session)"
 
 AUTHORIZATION_CHARS_MAX: Final = 512
 # The key id of requests made before any session exists (sign-up, login, refresh).
@@ -67,6 +74,30 @@ def public_caller(ring: KeyRing, credential: str) -> Caller:
         merchant_id=scope,
         merchant_status=None,
     )
+
+
+@functools.cache
+def before_a_session(model: type[CredentialParams]) -> Any:
+    """``Annotated[Caller, before_a_session(Model)]``: the caller of a route before any session,
+    scoped by the credential its parameters present. The router reads the route's access
+    (public) from it, as it reads a payer's from their session."""
+
+    async def caller(ring: KeyRing, params: CredentialParams) -> Caller:
+        return public_caller(ring, params.presents())
+
+    # The parameters' model is this call's: FastAPI reads it from the signature.
+    caller.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("ring", inspect.Parameter.KEYWORD_ONLY, annotation=RingDep),
+            inspect.Parameter(
+                "params", inspect.Parameter.KEYWORD_ONLY, annotation=cast(Any, Body)[model]
+            ),
+        ],
+        return_annotation=Caller,
+    )
+    caller.__name__ = f"{model.__name__}_caller"
+    caller.__beyondpay_access__ = {"label": ACCESS_PUBLIC}  # type: ignore[attr-defined]
+    return Depends(caller)
 
 
 def _bearer(value: str | None) -> str:

@@ -16,6 +16,7 @@ from beyondpay.psp.identity.domain import (
     NAME_CHARS_MAX,
     TOKEN_CHARS_MAX,
     OtpPurpose,
+    normalise_mobile,
 )
 from beyondpay.psp.identity.models import (
     DeviceLinkRow,
@@ -62,26 +63,51 @@ def _name(value: str) -> str:
     return stripped
 
 
-class OtpSendParams(Params):
+def _digits(mobile: SecretStr) -> str:
+    return normalise_mobile(mobile).get_secret_value()
+
+
+class CredentialParams(Params):
+    """The parameters of a request made before any session: the credential it :meth:`presents`
+    (a mobile number and OTP, a refresh token, …) scopes its caller, so an idempotent answer,
+    which holds tokens, is replayed only to a request presenting the same credential."""
+
+    def presents(self) -> str:
+        raise NotImplementedError
+
+
+class OtpSendParams(CredentialParams):
     mobile: Mobile
     purpose: OtpPurpose
 
+    def presents(self) -> str:
+        return f"otp:{_digits(self.mobile)}"
 
-class SignupParams(Params):
+
+class SignupParams(CredentialParams):
     mobile: Mobile
     otp: Otp
     name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX), AfterValidator(_name)]
     device_id: DeviceId = None
 
+    def presents(self) -> str:
+        return f"signup:{_digits(self.mobile)}:{self.otp.get_secret_value()}"
 
-class LoginParams(Params):
+
+class LoginParams(CredentialParams):
     mobile: Mobile
     otp: Otp
     device_id: DeviceId = None
 
+    def presents(self) -> str:
+        return f"login:{_digits(self.mobile)}:{self.otp.get_secret_value()}"
 
-class RefreshParams(Params):
+
+class RefreshParams(CredentialParams):
     refresh_token: Token
+
+    def presents(self) -> str:
+        return f"refresh:{self.refresh_token.get_secret_value()}"
 
 
 class SandboxSmsParams(Params):
@@ -113,9 +139,12 @@ Credential = Annotated[
 ]
 
 
-class SimAttestationParams(Params):
+class SimAttestationParams(CredentialParams):
     mobile: Mobile
     device_id: RequiredDeviceId
+
+    def presents(self) -> str:
+        return f"sim:{_digits(self.mobile)}:{self.device_id}"
 
 
 class DeviceBindParams(Params):
@@ -149,18 +178,27 @@ class PasskeyCreateParams(Params):
     name: DeviceName = None
 
 
-class PasskeyLoginOptionsParams(Params):
+class PasskeyLoginOptionsParams(CredentialParams):
     mobile: Mobile
 
+    def presents(self) -> str:
+        return f"passkey-login:{_digits(self.mobile)}"
 
-class PasskeyLoginParams(Params):
+
+class PasskeyLoginParams(CredentialParams):
     challenge_id: ChallengeId
     credential: Credential
     device_id: DeviceId = None
 
+    def presents(self) -> str:
+        return f"passkey:{self.challenge_id}:{self.credential}"
 
-class HandoffRedeemParams(Params):
+
+class HandoffRedeemParams(CredentialParams):
     qr_payload: Annotated[SecretStr, Field(max_length=QR_PAYLOAD_CHARS_MAX)]
+
+    def presents(self) -> str:
+        return f"handoff:{self.qr_payload.get_secret_value()}"
 
 
 class PspPayer(BaseModel):
@@ -205,13 +243,6 @@ class PspSandboxSms(BaseModel):
     created: int
 
 
-class PspSandboxSmsList(BaseModel):
-    object: Literal["list"]
-    url: str
-    has_more: bool
-    data: list[PspSandboxSms]
-
-
 class PspSimAttestation(BaseModel):
     object: Literal["psp_sim_attestation"]
     mobile: str
@@ -231,13 +262,6 @@ class PspDevice(BaseModel):
     current: bool = Field(description="Whether the calling session is on this device.")
 
 
-class PspDeviceList(BaseModel):
-    object: Literal["list"]
-    url: str
-    has_more: bool
-    data: list[PspDevice]
-
-
 class PspDeviceLink(BaseModel):
     id: str
     object: Literal["psp_device_link"]
@@ -249,26 +273,12 @@ class PspDeviceLink(BaseModel):
     created: int
 
 
-class PspDeviceLinkList(BaseModel):
-    object: Literal["list"]
-    url: str
-    has_more: bool
-    data: list[PspDeviceLink]
-
-
 class PspPasskey(BaseModel):
     id: str
     object: Literal["psp_passkey"]
     name: str | None
     last_used_at: int | None
     created: int
-
-
-class PspPasskeyList(BaseModel):
-    object: Literal["list"]
-    url: str
-    has_more: bool
-    data: list[PspPasskey]
 
 
 class PspPasskeyChallenge(BaseModel):

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Final
 
 from fastapi import Path
 
-from beyondpay.api.lists import list_of
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import utcnow
@@ -31,7 +30,6 @@ from beyondpay.psp.transfers.schemas import (
     PaymentReviewParams,
     Transaction,
     TransactionListParams,
-    TransactionRetrieveParams,
     collect_request_object,
     transaction_object,
 )
@@ -40,8 +38,6 @@ from beyondpay.psp.transfers.service import collect_service, transfer_service
 router = Router(prefix="/v1/psp", tags=["psp"])
 TransactionId = Annotated[str, Path(max_length=255, description="The transaction's id (`ptx_…`).")]
 CollectId = Annotated[str, Path(max_length=255, description="The collect request's id (`pcr_…`).")]
-TransactionList = list_of(Transaction)
-CollectRequestList = list_of(CollectRequest)
 
 
 # The 402s of refused payments.
@@ -61,86 +57,59 @@ def _collect_request(row: CollectRequestRow, payer: PayerCall) -> dict[str, Any]
     return collect_request_object(row, payer.id, utcnow())
 
 
-@router.post(
-    "/payments/review",
-    summary="Preview a payment: the payee's verified name, the amount and the limits left",
-    returns=PaymentReview,
-)
+@router.post("/payments/review", returns=PaymentReview)
 async def review_payment(payer: Payer, params: Body[PaymentReviewParams]) -> Outcome:
+    """Preview a payment: the payee's verified name, the amount and the limits left."""
     return Outcome(await transfer_service.review(payer.session, payer.ring, payer.context, params))
 
 
-@router.post(
-    "/payments",
-    summary="Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN",
-    returns=Transaction,
-    responses={402: PAY_REFUSED},
-    answered=KEPT_REFUSALS,
-)
+@router.post("/payments", returns=Transaction, responses={402: PAY_REFUSED}, answered=KEPT_REFUSALS)
 async def create_payment(
     payer: Payer, params: Body[PaymentCreateParams], mutation: Mutation
 ) -> Outcome:
+    """Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN."""
     row = await transfer_service.pay(payer.session, payer.ring, payer.context, params, mutation)
     return Outcome(transaction_object(row, payer.id))
 
 
-@router.get(
-    "/transactions", summary="The payer's transactions, newest first", returns=TransactionList
-)
+@router.get("/transactions", returns=Transaction)
 async def list_transactions(payer: Payer, params: Query[TransactionListParams]) -> Listed:
+    """The payer's transactions, newest first."""
     rows, has_more = await transfer_service.list(payer.session, payer.id, params)
     return Listed([transaction_object(row, payer.id) for row in rows], has_more)
 
 
-@router.get(
-    "/transactions/{transaction}",
-    summary="Retrieve a transaction (its receipt)",
-    returns=Transaction,
-)
-async def retrieve_transaction(
-    transaction: TransactionId, payer: Payer, _: Query[TransactionRetrieveParams]
-) -> dict[str, Any]:
+@router.get("/transactions/{transaction}", returns=Transaction)
+async def retrieve_transaction(transaction: TransactionId, payer: Payer) -> dict[str, Any]:
+    """Retrieve a transaction (its receipt)."""
     row = await transfer_service.get(payer.session, payer.id, transaction)
     return transaction_object(row, payer.id)
 
 
-@router.post(
-    "/collect_requests",
-    summary="Ask another payer for money (a UPI collect request)",
-    returns=CollectRequest,
-    responses={402: COLLECT_REFUSED},
-)
+@router.post("/collect_requests", returns=CollectRequest, responses={402: COLLECT_REFUSED})
 async def create_collect_request(payer: Payer, params: Body[CollectCreateParams]) -> Outcome:
+    """Ask another payer for money (a UPI collect request)."""
     row = await collect_service.create(payer.session, payer.ring, payer.context, params)
     return Outcome(_collect_request(row, payer))
 
 
-@router.get(
-    "/collect_requests",
-    summary="Collect requests to the payer (role=payer) or from them (role=requester)",
-    returns=CollectRequestList,
-)
+@router.get("/collect_requests", returns=CollectRequest)
 async def list_collect_requests(payer: Payer, params: Query[CollectListParams]) -> Listed:
+    """Collect requests to the payer (role=payer) or from them (role=requester)."""
     rows, has_more = await collect_service.list(payer.session, payer.id, params)
     now = utcnow()
     return Listed([collect_request_object(row, payer.id, now) for row in rows], has_more)
 
 
-@router.get(
-    "/collect_requests/{collect_request}",
-    summary="Retrieve a collect request",
-    returns=CollectRequest,
-)
-async def retrieve_collect_request(
-    collect_request: CollectId, payer: Payer, _: Query[TransactionRetrieveParams]
-) -> dict[str, Any]:
+@router.get("/collect_requests/{collect_request}", returns=CollectRequest)
+async def retrieve_collect_request(collect_request: CollectId, payer: Payer) -> dict[str, Any]:
+    """Retrieve a collect request."""
     row = await collect_service.get(payer.session, payer.id, collect_request)
     return _collect_request(row, payer)
 
 
 @router.post(
     "/collect_requests/{collect_request}/approve",
-    summary="Pay a collect request with the UPI PIN",
     returns=CollectRequest,
     responses={402: PAY_REFUSED},
     answered=KEPT_REFUSALS,
@@ -148,6 +117,7 @@ async def retrieve_collect_request(
 async def approve_collect_request(
     collect_request: CollectId, payer: Payer, params: Body[CollectApproveParams], mutation: Mutation
 ) -> Outcome:
+    """Pay a collect request with the UPI PIN."""
     row = await collect_service.approve(
         payer.session,
         payer.ring,
@@ -161,13 +131,10 @@ async def approve_collect_request(
     return Outcome(_collect_request(row, payer))
 
 
-@router.post(
-    "/collect_requests/{collect_request}/decline",
-    summary="Decline a collect request (NPCI's ZA)",
-    returns=CollectRequest,
-)
+@router.post("/collect_requests/{collect_request}/decline", returns=CollectRequest)
 async def decline_collect_request(
     collect_request: CollectId, payer: Payer, _: Body[CollectDeclineParams], mutation: Mutation
 ) -> Outcome:
+    """Decline a collect request (NPCI's ZA)."""
     row = await collect_service.decline(payer.session, payer.context, collect_request, mutation)
     return Outcome(_collect_request(row, payer))

@@ -114,10 +114,6 @@ class TransactionListParams(ListParams):
     status: Literal["pending", "succeeded", "failed"] | None = None
 
 
-class TransactionRetrieveParams(Params):
-    pass
-
-
 # ---- objects ----------------------------------------------------------------------------------
 
 

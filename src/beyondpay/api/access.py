@@ -1,0 +1,46 @@
+"""Who may call a route: the caller each scope admits, declared once.
+
+A route names its access in its signature (``caller: RefundsWriter``); the router reads the
+OpenAPI ``x-beyondpay-access`` and ``security`` from it. A new scope (``merchants.domain.Scope``)
+gets its two lines here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from beyondpay.api.auth import authorize
+from beyondpay.merchants.domain import Caller, Scope
+
+SecretKey = Annotated[Caller, Depends(authorize())]
+PlatformAdmin = Annotated[Caller, Depends(authorize(platform=True))]
+
+CustomersReader = Annotated[Caller, Depends(authorize(Scope.customers_read))]
+CustomersWriter = Annotated[Caller, Depends(authorize(Scope.customers_write))]
+LedgerReader = Annotated[Caller, Depends(authorize(Scope.ledger_read))]
+LedgerWriter = Annotated[Caller, Depends(authorize(Scope.ledger_write))]
+AuditEventsReader = Annotated[Caller, Depends(authorize(Scope.audit_events_read))]
+ApiKeysReader = Annotated[Caller, Depends(authorize(Scope.api_keys_read))]
+ApiKeysWriter = Annotated[Caller, Depends(authorize(Scope.api_keys_write))]
+AccountReader = Annotated[Caller, Depends(authorize(Scope.account_read))]
+AccountWriter = Annotated[Caller, Depends(authorize(Scope.account_write))]
+EventsReader = Annotated[Caller, Depends(authorize(Scope.events_read))]
+WebhookEndpointsReader = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_read))]
+WebhookEndpointsWriter = Annotated[Caller, Depends(authorize(Scope.webhook_endpoints_write))]
+PaymentMethodsReader = Annotated[Caller, Depends(authorize(Scope.payment_methods_read))]
+PaymentMethodsWriter = Annotated[Caller, Depends(authorize(Scope.payment_methods_write))]
+PaymentIntentsReader = Annotated[Caller, Depends(authorize(Scope.payment_intents_read))]
+PaymentIntentsWriter = Annotated[Caller, Depends(authorize(Scope.payment_intents_write))]
+ChargesReader = Annotated[Caller, Depends(authorize(Scope.charges_read))]
+ChargesWriter = Annotated[Caller, Depends(authorize(Scope.charges_write))]
+RefundsReader = Annotated[Caller, Depends(authorize(Scope.refunds_read))]
+RefundsWriter = Annotated[Caller, Depends(authorize(Scope.refunds_write))]
+BalanceReader = Annotated[Caller, Depends(authorize(Scope.balance_read))]
+UpiReader = Annotated[Caller, Depends(authorize(Scope.upi_read))]
+UpiWriter = Annotated[Caller, Depends(authorize(Scope.upi_write))]
+LimitsReader = Annotated[Caller, Depends(authorize(Scope.limits_read))]
+LimitsWriter = Annotated[Caller, Depends(authorize(Scope.limits_write))]
+RiskReader = Annotated[Caller, Depends(authorize(Scope.risk_read))]
+RiskWriter = Annotated[Caller, Depends(authorize(Scope.risk_write))]
