@@ -136,6 +136,22 @@ async def test_a_cursor_from_another_merchant_is_unknown(
     assert both.status_code == 400
 
 
+async def test_a_cursor_outside_the_filters_keeps_its_place(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """A cursor must be the caller's, not a match of the filters: a client that narrows a list
+    (Stripe's lists behave so) pages on from where it was."""
+    older, middle, newer = [
+        (await _post(client, merchant, f"email={email}%40example.com")).json()["id"]
+        for email in ("asha", "ravi", "asha")
+    ]
+    narrowed = "/v1/customers?email=asha%40example.com&limit=100"
+    after = await client.get(f"{narrowed}&starting_after={middle}", headers=merchant.auth())
+    assert [c["id"] for c in after.json()["data"]] == [older]
+    before = await client.get(f"{narrowed}&ending_before={middle}", headers=merchant.auth())
+    assert [c["id"] for c in before.json()["data"]] == [newer]
+
+
 async def test_a_route_that_names_no_parameters_refuses_what_is_sent(
     client: httpx.AsyncClient, merchant: TestMerchant
 ) -> None:

@@ -3,11 +3,9 @@ parse, authorize, call the merchants service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -43,7 +41,7 @@ from beyondpay.api.access import (
 )
 from beyondpay.api.auditing import audit
 from beyondpay.api.auth import SessionDep
-from beyondpay.api.lists import ListParams, created_conditions, page
+from beyondpay.api.lists import ListParams
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
@@ -65,23 +63,6 @@ MerchantId = Annotated[str, Path(max_length=255, description="The account's id (
 DocumentId = Annotated[str, Path(max_length=255, description="The document's id (`kyc_…`).")]
 
 
-async def _page(
-    session: AsyncSession,
-    statement: Select[Any],
-    columns: tuple[Any, Any],
-    params: ListParams,
-    cursor_exists: Callable[[str], Select[Any]],
-    object_name: str,
-) -> tuple[list[Any], bool]:
-    id_column, created_column = columns
-    statement = statement.where(*created_conditions(created_column, params.created))
-    rows: Sequence[Any]
-    rows, has_more = await page(
-        session, statement, id_column, params, cursor_exists=cursor_exists, object_name=object_name
-    )
-    return list(rows), has_more
-
-
 async def _kyc_documents(
     session: AsyncSession,
     params: ListParams,
@@ -89,15 +70,8 @@ async def _kyc_documents(
     status: KycStatus | None = None,
 ) -> Listed:
     """A page of one merchant's KYC documents (``merchant_id``), or of every merchant's."""
-    rows, has_more = await _page(
-        session,
-        kyc_service.listed(merchant_id, status),
-        (kyc_service.id_column, kyc_service.created_column),
-        params,
-        lambda cursor: kyc_service.exists(merchant_id, cursor),
-        "kyc_document",
-    )
-    return Listed([kyc_document_object(view) for view in kyc_service.views(rows)], has_more)
+    views, has_more = await kyc_service.list_documents(session, params, merchant_id, status)
+    return Listed([kyc_document_object(view) for view in views], has_more)
 
 
 async def _kyc_details(params: Body[KycDocumentCreateParams]) -> dict[str, str]:
@@ -154,16 +128,8 @@ async def list_api_keys(
     session: SessionDep, caller: ApiKeysReader, params: Query[ApiKeyListParams]
 ) -> Listed:
     """List the API keys of the caller's mode."""
-    merchant_id, livemode = caller.merchant, caller.livemode
-    rows, has_more = await _page(
-        session,
-        api_key_service.listed(merchant_id, livemode),
-        (api_key_service.id_column, api_key_service.created_column),
-        params,
-        lambda cursor: api_key_service.exists(merchant_id, livemode, cursor),
-        "api_key",
-    )
-    return Listed([api_key_object(view) for view in api_key_service.views(rows)], has_more)
+    views, has_more = await api_key_service.list_keys(session, caller, params)
+    return Listed([api_key_object(view) for view in views], has_more)
 
 
 @api_keys_router.post("", returns=ApiKeyWithSecret, checks=[_check_key_params])
@@ -222,15 +188,7 @@ async def list_merchants(
     session: SessionDep, _caller: PlatformAdmin, params: Query[PlatformMerchantListParams]
 ) -> Listed:
     """List merchant accounts."""
-    rows, has_more = await _page(
-        session,
-        merchant_service.listed(params.status),
-        (merchant_service.id_column, merchant_service.created_column),
-        params,
-        merchant_service.exists,
-        "account",
-    )
-    views = await merchant_service.accounts(session, rows)
+    views, has_more = await merchant_service.list_accounts(session, params, params.status)
     return Listed([account_object(view) for view in views], has_more)
 
 

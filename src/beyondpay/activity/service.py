@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.activity.schemas import AuditEventListParams, EventListParams
 from beyondpay.audit.models import AuditEventRow
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.events.models import EventRow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.merchants.domain import Caller
@@ -52,35 +52,18 @@ def _event_conditions(params: EventListParams) -> list[Any]:
     return conditions
 
 
-def _cursor_exists(model: Any, merchant_id: str, livemode: bool) -> Any:
-    """Whether a cursor (``starting_after``, ``ending_before``) names a row of the scope."""
-
-    def exists(cursor: str) -> Select[Any]:
-        return select(model.id).where(
-            model.id == cursor, model.merchant_id == merchant_id, model.livemode == livemode
-        )
-
-    return exists
-
-
 class ActivityService:
     async def list_events(
         self, session: AsyncSession, caller: Caller, params: EventListParams
     ) -> tuple[Sequence[EventRow], bool]:
         merchant_id, livemode = caller.merchant, caller.livemode
-        statement = scoped(EventRow, merchant_id, livemode, *_event_conditions(params))
+        conditions = _event_conditions(params)
         if params.after_sequence is not None:
+            statement = scoped(EventRow, merchant_id, livemode, *conditions)
             return await self._numbered_after(session, statement, params, params.after_sequence)
-        rows: Sequence[EventRow]
-        rows, has_more = await page(
-            session,
-            statement,
-            EventRow.id,
-            params,
-            cursor_exists=_cursor_exists(EventRow, merchant_id, livemode),
-            object_name="event",
+        return await scoped_page(
+            session, EventRow, merchant_id, livemode, params, *conditions, object_name="event"
         )
-        return rows, has_more
 
     @staticmethod
     async def _numbered_after(
@@ -113,16 +96,15 @@ class ActivityService:
             conditions.append(AuditEventRow.api_key_id == params.api_key)
         if params.object_id is not None:
             conditions.append(AuditEventRow.object_id == params.object_id)
-        rows: Sequence[AuditEventRow]
-        rows, has_more = await page(
+        return await scoped_page(
             session,
-            scoped(AuditEventRow, merchant_id, livemode, *conditions),
-            AuditEventRow.id,
+            AuditEventRow,
+            merchant_id,
+            livemode,
             params,
-            cursor_exists=_cursor_exists(AuditEventRow, merchant_id, livemode),
+            *conditions,
             object_name="audit_event",
         )
-        return rows, has_more
 
 
 activity_service = ActivityService()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers import events
@@ -27,7 +27,7 @@ from beyondpay.customers.schemas import (
     CustomerUpdateParams,
     customer_object,
 )
-from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, page, scoped
+from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, scoped, scoped_page
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -225,26 +225,17 @@ class CustomerService:
     async def list(
         self, session: AsyncSession, caller: Caller, params: CustomerListParams
     ) -> tuple[Sequence[CustomerRow], bool]:
-        merchant_id, livemode = caller.merchant, caller.livemode
         conditions: list[Any] = [CustomerRow.deleted_at.is_(None)]
         conditions += created_conditions(CustomerRow.created_at, params.created)
         if params.email is not None:
             conditions.append(CustomerRow.email == params.email)
-        statement = scoped(CustomerRow, merchant_id, livemode, *conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(CustomerRow.id).where(
-                CustomerRow.id == cursor,
-                CustomerRow.merchant_id == merchant_id,
-                CustomerRow.livemode == livemode,
-            )
-
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            CustomerRow.id,
+            CustomerRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=cursor_exists,
+            *conditions,
             object_name="customer",
         )
 

@@ -2,9 +2,11 @@
 
 Objects are listed newest first. Public ids are time-ordered (``kit.ids``), so the id is the
 cursor and the sort key: ``starting_after`` pages to older objects, ``ending_before`` to newer.
-A cursor must name an object in the caller's scope, as Stripe requires. Every read starts from
-:func:`scoped`. No HTTP here: services and schemas use it, and ``api.lists`` renders the list
-envelope around a page.
+A cursor must name an object of the list's owner (a merchant and mode, a payer), as Stripe
+requires, whether or not it passes the list's filters: :func:`owned_page` derives that check
+from the owner, :func:`scoped_page` for a merchant and mode; :func:`page` takes a check of its
+own. Every read starts from :func:`scoped` or :func:`merchant_owner`. No HTTP here: services
+and schemas use it, and ``api.lists`` renders the list envelope around a page.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from pydantic import Field, model_validator
-from sqlalchemy import Select, and_, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -115,8 +117,59 @@ async def page(
     return rows, has_more
 
 
+def merchant_owner(
+    model: Any, merchant_id: str, livemode: bool
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """``merchant_id = … AND livemode = …``: the owner of most of a merchant's objects."""
+    return (model.merchant_id == merchant_id, model.livemode == livemode)
+
+
 def scoped(model: Any, merchant_id: str, livemode: bool, *extra: Any) -> Select[Any]:
     """``SELECT model WHERE merchant_id = … AND livemode = …``: where every read starts."""
-    return select(model).where(
-        and_(model.merchant_id == merchant_id, model.livemode == livemode, *extra)
+    return select(model).where(*merchant_owner(model, merchant_id, livemode), *extra)
+
+
+async def owned_page(
+    session: AsyncSession,
+    model: Any,
+    params: ListParams,
+    *,
+    owner: Sequence[ColumnElement[bool]],
+    filters: Sequence[ColumnElement[bool]] = (),
+    object_name: str,
+) -> tuple[Sequence[RowT], bool]:
+    """One page of ``model``'s rows of one owner (a merchant and mode, a payer) that pass
+    ``filters``. A cursor must name a row of the same owner but need not pass the filters, as
+    Stripe's need not: a client may narrow a list and keep its place."""
+
+    def cursor_exists(cursor: str) -> Select[Any]:
+        return select(model.id).where(model.id == cursor, *owner)
+
+    return await page(
+        session,
+        select(model).where(*owner, *filters),
+        model.id,
+        params,
+        cursor_exists=cursor_exists,
+        object_name=object_name,
+    )
+
+
+async def scoped_page(
+    session: AsyncSession,
+    model: Any,
+    merchant_id: str,
+    livemode: bool,
+    params: ListParams,
+    *filters: ColumnElement[bool],
+    object_name: str,
+) -> tuple[Sequence[RowT], bool]:
+    """One page of ``model``'s rows of a merchant in one mode that pass ``filters``."""
+    return await owned_page(
+        session,
+        model,
+        params,
+        owner=merchant_owner(model, merchant_id, livemode),
+        filters=filters,
+        object_name=object_name,
     )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.cache import ScopeCache
-from beyondpay.db.pagination import created_conditions, page
+from beyondpay.db.pagination import created_conditions, owned_page
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
@@ -589,28 +589,17 @@ class LimitsService:
         self, session: AsyncSession, scope: str, livemode: bool, params: PolicyListParams
     ) -> tuple[Sequence[LimitPolicyRow], bool]:
         conditions: list[Any] = [
-            LimitPolicyRow.scope == scope,
-            LimitPolicyRow.livemode == livemode,
             LimitPolicyRow.deleted_at.is_(None),
             *created_conditions(LimitPolicyRow.created_at, params.created),
         ]
         if params.kind is not None:
             conditions.append(LimitPolicyRow.kind == params.kind)
-        statement = select(LimitPolicyRow).where(*conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(LimitPolicyRow.id).where(
-                LimitPolicyRow.id == cursor,
-                LimitPolicyRow.scope == scope,
-                LimitPolicyRow.livemode == livemode,
-            )
-
-        return await page(
+        return await owned_page(
             session,
-            statement,
-            LimitPolicyRow.id,
+            LimitPolicyRow,
             params,
-            cursor_exists=cursor_exists,
+            owner=[LimitPolicyRow.scope == scope, LimitPolicyRow.livemode == livemode],
+            filters=conditions,
             object_name="limits.policy",
         )
 

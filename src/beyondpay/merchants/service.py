@@ -6,15 +6,16 @@ KYC document's sealed details and a key's fingerprint cannot reach a response by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.db.pagination import ListParams, created_conditions, owned_page, scoped_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import AuthenticationError, InvalidRequestError, ResourceMissingError
@@ -278,23 +279,19 @@ class MerchantService:
             for row in rows
         ]
 
-    def listed(self, status: MerchantStatus | None = None) -> Select[Any]:
-        """Every merchant (with ``status``, those in it): the statement a list pages through."""
-        statement = select(MerchantRow)
+    async def list_accounts(
+        self, session: AsyncSession, params: ListParams, status: MerchantStatus | None = None
+    ) -> tuple[list[AccountView], bool]:
+        """A page of every merchant (with ``status``, those in it), newest first."""
+        filters = created_conditions(MerchantRow.created_at, params.created)
         if status is not None:
-            statement = statement.where(MerchantRow.status == status.value)
-        return statement
-
-    def exists(self, merchant_id: str) -> Select[Any]:
-        return select(MerchantRow.id).where(MerchantRow.id == merchant_id)
-
-    @property
-    def id_column(self) -> Any:
-        return MerchantRow.id
-
-    @property
-    def created_column(self) -> Any:
-        return MerchantRow.created_at
+            filters.append(MerchantRow.status == status.value)
+        rows: Sequence[MerchantRow]
+        # The platform's list: no owner, any merchant is a cursor.
+        rows, has_more = await owned_page(
+            session, MerchantRow, params, owner=(), filters=filters, object_name="account"
+        )
+        return await self.accounts(session, rows), has_more
 
     async def _locked(self, session: AsyncSession, merchant_id: str) -> MerchantRow:
         row = await session.get(
@@ -410,33 +407,30 @@ class KycService:
         details = orjson.loads(ring.open(row.details_sealed, context=row.id))
         return _kyc_view(row), {str(key): str(value) for key, value in details.items()}
 
-    def listed(
-        self, merchant_id: str | None = None, status: KycStatus | None = None
-    ) -> Select[Any]:
-        """Documents of one merchant, or of all (a review queue), optionally in one status."""
-        statement = select(KycDocumentRow)
-        if merchant_id is not None:
-            statement = statement.where(KycDocumentRow.merchant_id == merchant_id)
+    async def list_documents(
+        self,
+        session: AsyncSession,
+        params: ListParams,
+        merchant_id: str | None,
+        status: KycStatus | None = None,
+    ) -> tuple[list[KycDocumentView], bool]:
+        """A page of one merchant's documents, or of every merchant's (a review queue), newest
+        first, optionally in one status."""
+        # Every merchant's (the review queue) has no owner: any document is a cursor of it.
+        owner = [] if merchant_id is None else [KycDocumentRow.merchant_id == merchant_id]
+        filters = created_conditions(KycDocumentRow.created_at, params.created)
         if status is not None:
-            statement = statement.where(KycDocumentRow.status == status.value)
-        return statement
-
-    def exists(self, merchant_id: str | None, document_id: str) -> Select[Any]:
-        statement = select(KycDocumentRow.id).where(KycDocumentRow.id == document_id)
-        if merchant_id is not None:
-            statement = statement.where(KycDocumentRow.merchant_id == merchant_id)
-        return statement
-
-    @property
-    def created_column(self) -> Any:
-        return KycDocumentRow.created_at
-
-    @property
-    def id_column(self) -> Any:
-        return KycDocumentRow.id
-
-    def views(self, rows: Iterable[Any]) -> list[KycDocumentView]:
-        return [_kyc_view(row) for row in rows]
+            filters.append(KycDocumentRow.status == status.value)
+        rows: Sequence[KycDocumentRow]
+        rows, has_more = await owned_page(
+            session,
+            KycDocumentRow,
+            params,
+            owner=owner,
+            filters=filters,
+            object_name="kyc_document",
+        )
+        return [_kyc_view(row) for row in rows], has_more
 
     async def approved_kinds(self, session: AsyncSession, merchant_id: str) -> set[KycKind]:
         kinds = await session.scalars(
@@ -642,31 +636,22 @@ class ApiKeyService:
         callers.put(ring, text, caller, row.expires_at, generation)
         return caller
 
-    def listed(self, merchant_id: str, livemode: bool) -> Select[Any]:
-        """The merchant's keys in one mode that are not revoked: what a list pages through."""
-        return select(ApiKeyRow).where(
-            ApiKeyRow.merchant_id == merchant_id,
-            ApiKeyRow.livemode == livemode,
+    async def list_keys(
+        self, session: AsyncSession, caller: Caller, params: ListParams
+    ) -> tuple[list[ApiKeyView], bool]:
+        """A page of the caller's keys in its mode that are not revoked, newest first."""
+        rows: Sequence[ApiKeyRow]
+        rows, has_more = await scoped_page(
+            session,
+            ApiKeyRow,
+            caller.merchant,
+            caller.livemode,
+            params,
             ApiKeyRow.revoked_at.is_(None),
+            *created_conditions(ApiKeyRow.created_at, params.created),
+            object_name="api_key",
         )
-
-    def exists(self, merchant_id: str, livemode: bool, key_id: str) -> Select[Any]:
-        return select(ApiKeyRow.id).where(
-            ApiKeyRow.merchant_id == merchant_id,
-            ApiKeyRow.livemode == livemode,
-            ApiKeyRow.id == key_id,
-        )
-
-    @property
-    def id_column(self) -> Any:
-        return ApiKeyRow.id
-
-    @property
-    def created_column(self) -> Any:
-        return ApiKeyRow.created_at
-
-    def views(self, rows: Iterable[Any]) -> list[ApiKeyView]:
-        return [_key_view(row) for row in rows]
+        return [_key_view(row) for row in rows], has_more
 
     async def _owned(self, session: AsyncSession, caller: Caller, key_id: str) -> ApiKeyRow:
         """The caller's key in the caller's mode, locked; 404 otherwise (another merchant's key

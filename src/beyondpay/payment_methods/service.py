@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers.service import customer_service
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
@@ -499,26 +499,17 @@ class PaymentMethodService:
             customer = None
         if customer is None or customer.deleted_at is not None:
             raise ResourceMissingError.for_object("customer", customer_id, param=customer_param)
-        merchant_id, livemode = caller.merchant, caller.livemode
         conditions: list[Any] = [PaymentMethodRow.customer_id == customer.id]
         conditions += created_conditions(PaymentMethodRow.created_at, params.created)
         if params.type is not None:
             conditions.append(PaymentMethodRow.type == params.type.value)
-        statement = scoped(PaymentMethodRow, merchant_id, livemode, *conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(PaymentMethodRow.id).where(
-                PaymentMethodRow.id == cursor,
-                PaymentMethodRow.merchant_id == merchant_id,
-                PaymentMethodRow.livemode == livemode,
-            )
-
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            PaymentMethodRow.id,
+            PaymentMethodRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=cursor_exists,
+            *conditions,
             object_name=OBJECT_NAME,
         )
 

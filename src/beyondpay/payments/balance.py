@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.merchants.domain import Caller
@@ -81,18 +81,13 @@ class BalanceService:
             conditions.append(BalanceTransactionRow.source == params.source)
         if params.currency is not None:
             conditions.append(BalanceTransactionRow.currency == params.currency)
-        statement = scoped(BalanceTransactionRow, caller.merchant, caller.livemode, *conditions)
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            BalanceTransactionRow.id,
+            BalanceTransactionRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=lambda cursor: scoped(
-                BalanceTransactionRow,
-                caller.merchant,
-                caller.livemode,
-                BalanceTransactionRow.id == cursor,
-            ),
+            *conditions,
             object_name="balance_transaction",
         )
 

@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.invariants import invariant
@@ -94,15 +94,13 @@ class ChargeService:
             conditions.append(ChargeRow.customer_id == params.customer)
         if params.payment_intent is not None:
             conditions.append(ChargeRow.payment_intent_id == params.payment_intent)
-        statement = scoped(ChargeRow, caller.merchant, caller.livemode, *conditions)
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            ChargeRow.id,
+            ChargeRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=lambda cursor: scoped(
-                ChargeRow, caller.merchant, caller.livemode, ChargeRow.id == cursor
-            ),
+            *conditions,
             object_name="charge",
         )
 

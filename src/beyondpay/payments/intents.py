@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers.service import customer_service
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.phases import STARTED, Phases
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
@@ -493,15 +493,13 @@ class PaymentIntentService:
         )
         if params.customer is not None:
             conditions.append(PaymentIntentRow.customer_id == params.customer)
-        statement = scoped(PaymentIntentRow, caller.merchant, caller.livemode, *conditions)
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            PaymentIntentRow.id,
+            PaymentIntentRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=lambda cursor: scoped(
-                PaymentIntentRow, caller.merchant, caller.livemode, PaymentIntentRow.id == cursor
-            ),
+            *conditions,
             object_name="payment_intent",
         )
 

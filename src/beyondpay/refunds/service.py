@@ -29,7 +29,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.phases import Phases
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -179,15 +179,13 @@ class RefundService:
             conditions.append(RefundRow.charge_id == params.charge)
         if params.payment_intent is not None:
             conditions.append(RefundRow.payment_intent_id == params.payment_intent)
-        statement = scoped(RefundRow, caller.merchant, caller.livemode, *conditions)
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            RefundRow.id,
+            RefundRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=lambda cursor: scoped(
-                RefundRow, caller.merchant, caller.livemode, RefundRow.id == cursor
-            ),
+            *conditions,
             object_name="refund",
         )
 

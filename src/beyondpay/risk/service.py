@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.cache import ScopeCache
-from beyondpay.db.pagination import created_conditions, page
+from beyondpay.db.pagination import created_conditions, owned_page
 from beyondpay.db.session import driver_connection
 from beyondpay.events.follower import CHANNEL, scope_payload
 from beyondpay.events.service import API_VERSION
@@ -672,16 +672,14 @@ async def _page(
     params: Any,
     object_name: str,
 ) -> tuple[Sequence[Any], bool]:
-    scope, livemode = caller.merchant, caller.livemode
-    statement = select(model).where(model.scope == scope, model.livemode == livemode, *conditions)
-
-    def cursor_exists(cursor: str) -> Any:
-        return select(model.id).where(
-            model.id == cursor, model.scope == scope, model.livemode == livemode
-        )
-
-    return await page(
-        session, statement, model.id, params, cursor_exists=cursor_exists, object_name=object_name
+    """A page of ``model``'s rows of the caller's scope and mode (risk's owner)."""
+    return await owned_page(
+        session,
+        model,
+        params,
+        owner=[model.scope == caller.merchant, model.livemode == caller.livemode],
+        filters=conditions,
+        object_name=object_name,
     )
 
 

@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import created_conditions, page, scoped
+from beyondpay.db.pagination import (
+    created_conditions,
+    merchant_owner,
+    owned_page,
+    scoped,
+    scoped_page,
+)
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
@@ -199,24 +205,15 @@ class WebhookEndpointService:
     async def list(
         self, session: AsyncSession, caller: Caller, params: WebhookEndpointListParams
     ) -> tuple[Sequence[WebhookEndpointRow], bool]:
-        merchant_id, livemode = caller.merchant, caller.livemode
         conditions: list[Any] = [WebhookEndpointRow.deleted_at.is_(None)]
         conditions += created_conditions(WebhookEndpointRow.created_at, params.created)
-        statement = scoped(WebhookEndpointRow, merchant_id, livemode, *conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(WebhookEndpointRow.id).where(
-                WebhookEndpointRow.id == cursor,
-                WebhookEndpointRow.merchant_id == merchant_id,
-                WebhookEndpointRow.livemode == livemode,
-            )
-
-        return await page(
+        return await scoped_page(
             session,
-            statement,
-            WebhookEndpointRow.id,
+            WebhookEndpointRow,
+            caller.merchant,
+            caller.livemode,
             params,
-            cursor_exists=cursor_exists,
+            *conditions,
             object_name=OBJECT_NAME,
         )
 
@@ -237,21 +234,17 @@ class WebhookDeliveryService:
         params: WebhookDeliveryListParams,
     ) -> tuple[Sequence[WebhookDeliveryRow], bool]:
         await webhook_endpoint_service.get(session, caller, endpoint_id)
-        conditions: list[Any] = [WebhookDeliveryRow.endpoint_id == endpoint_id]
-        conditions += created_conditions(WebhookDeliveryRow.created_at, params.created)
-        statement = scoped(WebhookDeliveryRow, caller.merchant, caller.livemode, *conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(WebhookDeliveryRow.id).where(
-                WebhookDeliveryRow.id == cursor, WebhookDeliveryRow.endpoint_id == endpoint_id
-            )
-
-        return await page(
+        # The endpoint (the caller's, checked above) owns its deliveries; the merchant and mode
+        # still bound what is read.
+        return await owned_page(
             session,
-            statement,
-            WebhookDeliveryRow.id,
+            WebhookDeliveryRow,
             params,
-            cursor_exists=cursor_exists,
+            owner=[WebhookDeliveryRow.endpoint_id == endpoint_id],
+            filters=[
+                *merchant_owner(WebhookDeliveryRow, caller.merchant, caller.livemode),
+                *created_conditions(WebhookDeliveryRow.created_at, params.created),
+            ],
             object_name=DELIVERY_OBJECT_NAME,
         )
 

@@ -12,13 +12,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import ListParams, page
+from beyondpay.db.pagination import ListParams, owned_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -224,17 +223,11 @@ class AliasService:
     async def list(
         self, session: AsyncSession, payer_id: str, params: ListParams
     ) -> tuple[Sequence[AliasRow], bool]:
-        statement = select(AliasRow).where(AliasRow.payer_id == payer_id)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(AliasRow.id).where(AliasRow.id == cursor, AliasRow.payer_id == payer_id)
-
-        return await page(
+        return await owned_page(
             session,
-            statement,
-            AliasRow.id,
+            AliasRow,
             params,
-            cursor_exists=cursor_exists,
+            owner=[AliasRow.payer_id == payer_id],
             object_name="psp_alias",
         )
 

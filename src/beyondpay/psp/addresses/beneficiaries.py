@@ -9,12 +9,12 @@ what a payer saves).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import ListParams, page
+from beyondpay.db.pagination import ListParams, owned_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -97,19 +97,10 @@ class BeneficiaryService:
     async def list(
         self, session: AsyncSession, payer_id: str, params: ListParams
     ) -> tuple[Sequence[BeneficiaryRow], bool]:
-        live = (BeneficiaryRow.payer_id == payer_id, BeneficiaryRow.deleted_at.is_(None))
-        statement = select(BeneficiaryRow).where(*live)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(BeneficiaryRow.id).where(BeneficiaryRow.id == cursor, *live)
-
-        return await page(
-            session,
-            statement,
-            BeneficiaryRow.id,
-            params,
-            cursor_exists=cursor_exists,
-            object_name="psp_beneficiary",
+        # A deleted beneficiary is gone for the payer, as a cursor too.
+        live = [BeneficiaryRow.payer_id == payer_id, BeneficiaryRow.deleted_at.is_(None)]
+        return await owned_page(
+            session, BeneficiaryRow, params, owner=live, object_name="psp_beneficiary"
         )
 
 

@@ -9,12 +9,13 @@ into a sandbox bank account of the merchant's, shown to payers under the merchan
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from pydantic import SecretStr
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import ListParams, page, scoped
+from beyondpay.db.pagination import ListParams, merchant_owner, owned_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -102,15 +103,17 @@ class MerchantVpaService:
         )
         return row, vpa
 
-    def _scoped(self, caller: Caller, *extra: Any) -> Any:
-        return scoped(
-            VpaRow, caller.merchant, caller.livemode, VpaRow.owner_kind == "merchant", *extra
-        )
+    @staticmethod
+    def _owner(caller: Caller) -> list[ColumnElement[bool]]:
+        """The caller's merchant VPAs (a payer's VPAs have their own service)."""
+        return [
+            *merchant_owner(VpaRow, caller.merchant, caller.livemode),
+            VpaRow.owner_kind == "merchant",
+        ]
 
     async def get(self, session: AsyncSession, caller: Caller, vpa_id: str) -> VpaRow:
-        row: VpaRow | None = (
-            (await session.execute(self._scoped(caller, VpaRow.id == vpa_id))).scalars().first()
-        )
+        statement = select(VpaRow).where(*self._owner(caller), VpaRow.id == vpa_id)
+        row: VpaRow | None = (await session.execute(statement)).scalars().first()
         if row is None:
             raise ResourceMissingError.for_object("upi_merchant_vpa", vpa_id)
         return row
@@ -118,18 +121,8 @@ class MerchantVpaService:
     async def list(
         self, session: AsyncSession, caller: Caller, params: ListParams
     ) -> tuple[Sequence[VpaRow], bool]:
-        statement = self._scoped(caller)
-
-        def cursor_exists(cursor: str) -> Any:
-            return self._scoped(caller, VpaRow.id == cursor)
-
-        return await page(
-            session,
-            statement,
-            VpaRow.id,
-            params,
-            cursor_exists=cursor_exists,
-            object_name="upi_merchant_vpa",
+        return await owned_page(
+            session, VpaRow, params, owner=self._owner(caller), object_name="upi_merchant_vpa"
         )
 
     def qr_link(self, ring: KeyRing, row: VpaRow, params: MerchantQrParams) -> str:

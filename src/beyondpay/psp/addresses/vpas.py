@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import ListParams, page
+from beyondpay.db.pagination import ListParams, owned_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -176,18 +176,8 @@ class VpaService:
     async def list(
         self, session: AsyncSession, payer_id: str, params: ListParams
     ) -> tuple[Sequence[VpaRow], bool]:
-        statement = select(VpaRow).where(VpaRow.payer_id == payer_id)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(VpaRow.id).where(VpaRow.id == cursor, VpaRow.payer_id == payer_id)
-
-        return await page(
-            session,
-            statement,
-            VpaRow.id,
-            params,
-            cursor_exists=cursor_exists,
-            object_name="psp_vpa",
+        return await owned_page(
+            session, VpaRow, params, owner=[VpaRow.payer_id == payer_id], object_name="psp_vpa"
         )
 
     async def _set_primary_flag(self, session: AsyncSession, row: VpaRow, is_primary: bool) -> None:

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import created_conditions, page
+from beyondpay.db.pagination import created_conditions, owned_page
 from beyondpay.db.phases import Phases
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
@@ -482,21 +482,17 @@ class TransferService:
         sent = TransferRow.payer_id == payer_id
         # What others paid them; a payment that failed never reached the payee.
         received = and_(TransferRow.payee_payer_id == payer_id, TransferRow.status == "succeeded")
-        mine = {"sent": sent, "received": received}.get(params.direction or "", or_(sent, received))
-        conditions: list[Any] = [mine, *created_conditions(TransferRow.created_at, params.created)]
+        conditions: list[Any] = created_conditions(TransferRow.created_at, params.created)
+        if params.direction is not None:
+            conditions.append({"sent": sent, "received": received}[params.direction])
         if params.status is not None:
             conditions.append(TransferRow.status == params.status)
-        statement = select(TransferRow).where(*conditions)
-
-        def cursor_exists(cursor: str) -> Any:
-            return select(TransferRow.id).where(TransferRow.id == cursor, or_(sent, received))
-
-        return await page(
+        return await owned_page(
             session,
-            statement,
-            TransferRow.id,
+            TransferRow,
             params,
-            cursor_exists=cursor_exists,
+            owner=[or_(sent, received)],
+            filters=conditions,
             object_name="psp_transaction",
         )
 
@@ -879,10 +875,7 @@ class CollectService:
             if params.role == "payer"
             else CollectRequestRow.requester_payer_id == payer_id
         )
-        conditions: list[Any] = [
-            mine,
-            *created_conditions(CollectRequestRow.created_at, params.created),
-        ]
+        conditions: list[Any] = created_conditions(CollectRequestRow.created_at, params.created)
         now = utcnow()
         # As ``schemas.collect_status`` reads them: a request being paid is pending until its
         # approval's answer, whatever the time.
@@ -906,15 +899,12 @@ class CollectService:
         elif params.status is not None:
             conditions.append(CollectRequestRow.status == params.status)
 
-        def cursor_exists(cursor: str) -> Any:
-            return select(CollectRequestRow.id).where(CollectRequestRow.id == cursor, mine)
-
-        return await page(
+        return await owned_page(
             session,
-            select(CollectRequestRow).where(*conditions),
-            CollectRequestRow.id,
+            CollectRequestRow,
             params,
-            cursor_exists=cursor_exists,
+            owner=[mine],
+            filters=conditions,
             object_name="psp_collect_request",
         )
 
