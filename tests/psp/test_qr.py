@@ -38,7 +38,10 @@ CHAI = UpiLink(
 
 
 def _decoded(png: bytes) -> str:
-    barcodes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    # QR codes only: with every format on, zxing may also read a stray 1-D barcode in the
+    # modules of a QR code (hypothesis found one), which is not what a UPI app scans for.
+    image = Image.open(io.BytesIO(png))
+    barcodes = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(barcodes) == 1
     return str(barcodes[0].text)
 
