@@ -77,7 +77,8 @@ def wire_modules() -> None:
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
     PSP's collects) and the PSP's claim on collects to its VPAs; what runs at a test clock's
     time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
-    available, customers deleted with their clock). Registering twice changes nothing."""
+    available and payers' answers expiring, customers deleted with their clock). Registering
+    twice changes nothing."""
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.psp.transfers.service import claim_collect
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
@@ -97,10 +98,11 @@ def wire_test_clocks() -> None:
     """What runs at a test clock's time, by stage (``test_clocks.timeline.Stage``): a module
     whose objects attach to a clock adds its handlers here."""
     from beyondpay.customers.service import customer_service
-    from beyondpay.payments.service import release_funds_on_clock
+    from beyondpay.payments.service import expire_payer_actions_on_clock, release_funds_on_clock
     from beyondpay.test_clocks.timeline import Stage, on_advance, on_delete
 
     on_advance(release_funds_on_clock, stage=Stage.funds)
+    on_advance(expire_payer_actions_on_clock, stage=Stage.expiry)
     on_delete(customer_service.delete_on_clock)
 
 

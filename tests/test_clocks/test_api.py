@@ -14,9 +14,10 @@ from sqlalchemy import text
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import FrozenClock, use_clock
 from beyondpay.payments.tasks import release_funds
+from beyondpay.rails.tasks import void_operation_on
 from beyondpay.test_clocks.tasks import advance_on, delete_expired_on
 from beyondpay.test_clocks.timeline import Interval, Stage, off_advance, on_advance
-from tests.payments.support import balance_and_transactions, get, pay
+from tests.payments.support import balance_and_transactions, deliver_callbacks, get, pay
 from tests.support import TestMerchant
 from tests.test_clocks.support import CLOCKS_PATH, advance, new_clock, run_advances
 
@@ -283,3 +284,54 @@ async def test_clocks_delete_themselves_after_30_days(
     gone = await get(client, merchant, f"{CLOCKS_PATH}/{clock['id']}")
     assert gone["deleted"] is True
     assert (await get(client, merchant, f"/v1/customers/{customer['id']}"))["deleted"] is True
+
+
+async def test_a_upi_collect_on_a_clock_expires_on_the_clocks_time(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock = await new_clock(client, merchant, JANUARY_2020)
+    customer = (await _customer(client, merchant, clock["id"])).json()
+    upi = {
+        "customer": customer["id"],
+        "payment_method_types[0]": "upi",
+        "payment_method_data[type]": "upi",
+        "payment_method_data[upi][vpa]": "success@sandbox",
+    }
+    intent = await pay(client, merchant, **upi)
+    assert intent["status"] == "requires_action"
+    assert intent["next_action"]["type"] == "upi_collect"
+    # The collect stays open 5 minutes (of the clock's time): a minute on, it still waits.
+    assert (await advance(client, merchant, clock["id"], JANUARY_2020 + 60)).status_code == 200
+    await run_advances(database)
+    waiting = await get(client, merchant, f"/v1/payment_intents/{intent['id']}")
+    assert waiting["status"] == "requires_action"
+    assert (await advance(client, merchant, clock["id"], JANUARY_2020 + 360)).status_code == 200
+    await run_advances(database)
+    expired = await get(client, merchant, f"/v1/payment_intents/{intent['id']}")
+    assert expired["status"] == "requires_payment_method"
+    error = expired["last_payment_error"]
+    assert error["code"] == "payment_intent_payment_attempt_expired"
+    assert error["network_decline_code"] == "U69"
+    charge = await get(client, merchant, f"/v1/charges/{intent['latest_charge']}")
+    assert charge["status"] == "failed"
+    assert "payment_intent.payment_failed" in await _events(database, intent["id"])
+    # The rail is asked to release the collect (the void job, run as the worker would, at
+    # once), so the sandbox payer's answer, arriving later in real time, changes nothing.
+    async with database.unit_of_work() as session:
+        voids = (
+            await session.execute(
+                text(
+                    "UPDATE procrastinate_jobs SET status = 'succeeded'"
+                    " WHERE task_name = 'rails:void_operation' AND status = 'todo'"
+                    " RETURNING args"
+                )
+            )
+        ).scalars()
+        asked = list(voids)
+    assert len(asked) == 1
+    await void_operation_on(database, **asked[0])
+    await deliver_callbacks(database)
+    after = await get(client, merchant, f"/v1/payment_intents/{intent['id']}")
+    assert after["status"] == "requires_payment_method"
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums == {"available": 0, "pending": 0}

@@ -211,6 +211,16 @@ class CustomerService:
             return None
         return await test_clock_service.frozen_time(session, clock)
 
+    async def ids_on_clock(self, session: AsyncSession, clock_id: str) -> list[str]:
+        """The customers attached to ``clock_id`` (at most ``CUSTOMERS_PER_CLOCK_MAX``)."""
+        rows = await session.execute(
+            select(CustomerRow.id)
+            .where(CustomerRow.test_clock == clock_id)
+            .order_by(CustomerRow.id)
+            .limit(CUSTOMERS_PER_CLOCK_MAX * 10)  # deleted ones included; still bounded
+        )
+        return list(rows.scalars())
+
     async def delete_on_clock(self, session: AsyncSession, clock: DeletedClock) -> None:
         """The customers of a clock being deleted are deleted with it, as Stripe's are
         (``test_clocks.timeline.on_delete``, wired in ``app.wire_modules``)."""

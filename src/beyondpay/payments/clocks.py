@@ -6,20 +6,29 @@ charge's ``created``, and its balance transaction's ``created`` and ``available_
 become available some days of the *clock's* time later). Such a balance transaction names its
 clock: the real-time job (``balance.release_due_funds``) leaves it alone, and the clock's
 advances make it available (:func:`release_funds_on_clock`, ``Stage.funds``, wired in
-``app.wire_modules``). Live mode has no clocks, and asks nothing.
+``app.wire_test_clocks``). A payment waiting for its payer whose time to answer (a UPI collect
+or intent link) runs out on the clock's time fails when the clock passes it
+(:func:`expire_payer_actions_on_clock`, ``Stage.expiry``). Live mode has no clocks, and asks
+nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers.service import customer_service
+from beyondpay.kit.ids import id_timestamp_ms
 from beyondpay.payments import postings
-from beyondpay.payments.domain import Chart
-from beyondpay.payments.models import BalanceTransactionRow
+from beyondpay.payments.charges import lock_pair
+from beyondpay.payments.domain import Chart, Status
+from beyondpay.payments.models import BalanceTransactionRow, ChargeRow, PaymentIntentRow
+from beyondpay.payments.outcomes import decline
+from beyondpay.rails.protocol import Rail, RailOutcome
+from beyondpay.rails.service import void_later
 from beyondpay.test_clocks.domain import ClockTime
 from beyondpay.test_clocks.timeline import Interval
 
@@ -62,3 +71,63 @@ async def release_funds_on_clock(session: AsyncSession, interval: Interval) -> N
         await session.flush()
         if len(rows) < RELEASES_PER_BATCH_MAX:
             return
+
+
+def _expires_on_clock(intent: PaymentIntentRow, charge: ChargeRow) -> datetime | None:
+    """When the payer's time to answer ends, on the clock: the rail gave it as a wall-clock
+    moment (``next_action.…expires_at``), counted from the charge's minting (its id's time);
+    the same span from the charge's ``created`` (the clock's time when it was made)."""
+    action = intent.next_action or {}
+    details = action.get(str(action.get("type")))
+    expires_at = details.get("expires_at") if isinstance(details, dict) else None
+    if not isinstance(expires_at, int):
+        return None  # no expiry known (a 3-D Secure page): it waits, as in real time
+    span_ms = expires_at * 1_000 - id_timestamp_ms(charge.id)
+    return charge.created_at + timedelta(milliseconds=max(span_ms, 0))
+
+
+async def expire_payer_actions_on_clock(session: AsyncSession, interval: Interval) -> None:
+    """Payments of the clock's customers waiting for their payer, whose time to answer ends by
+    the interval's end, fail as the rail's expiry would (``payment_intent_payment_attempt_expired``;
+    a UPI collect's NPCI code U69), and the rail is asked to release what it holds once this
+    commits. Idempotent: a charge no longer pending is left alone."""
+    customers = await customer_service.ids_on_clock(session, interval.clock_id)
+    if not customers:
+        return
+    waiting = await session.execute(
+        select(PaymentIntentRow.id, ChargeRow.id)
+        .join(ChargeRow, ChargeRow.id == PaymentIntentRow.latest_charge_id)
+        .where(
+            PaymentIntentRow.customer_id.in_(customers),
+            PaymentIntentRow.status == Status.requires_action,
+            ChargeRow.status == "pending",
+            ChargeRow.rail_operation.is_(None),
+        )
+        .order_by(ChargeRow.created_at, ChargeRow.id)
+    )
+    for intent_id, charge_id in waiting.all():
+        intent, charge = await lock_pair(session, intent_id, charge_id)
+        expires = _expires_on_clock(intent, charge)
+        if charge.status != "pending" or expires is None or expires > interval.end:
+            continue
+        await _expire(session, intent, charge)
+
+
+async def _expire(session: AsyncSession, intent: PaymentIntentRow, charge: ChargeRow) -> None:
+    expired = RailOutcome(
+        operation="authorize",
+        status="failed",
+        reference=charge.rail_reference or charge.id,
+        request_id=charge.id,
+        amount_minor=charge.amount,
+        currency=charge.currency,
+        code="U69" if charge.rail == Rail.upi else None,
+        failure_code="payment_intent_payment_attempt_expired",
+        decline_code="processing_error",
+        message="The payer did not answer in time.",
+    )
+    await decline(session, intent, charge, expired)
+    if charge.rail_reference is not None and ":" not in charge.rail_reference:
+        await void_later(
+            session, Rail(charge.rail), charge.livemode, f"{charge.id}:void", charge.rail_reference
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
 from beyondpay.payments.charges import ChargeService, charge_service
-from beyondpay.payments.clocks import release_funds_on_clock
+from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
 from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
@@ -41,6 +41,7 @@ __all__ = [
     "check_charge",
     "configure",
     "due_charges",
+    "expire_payer_actions_on_clock",
     "handle_rail_outcome",
     "payment_intent_service",
     "rail_answer_wait",
