@@ -33,6 +33,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.test_clocks.tasks import test_clocks_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
 
     return [
@@ -44,6 +45,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         refunds_jobs,
         webhooks_jobs,
         psp_transfers_jobs,
+        test_clocks_jobs,
     ]
 
 
@@ -73,8 +75,10 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
 def wire_modules() -> None:
     """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
-    PSP's collects) and the PSP's claim on collects to its VPAs. Registering twice changes
-    nothing."""
+    PSP's collects) and the PSP's claim on collects to its VPAs; what runs at a test clock's
+    time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
+    available and payers' answers expiring, customers deleted with their clock). Registering
+    twice changes nothing."""
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.psp.transfers.service import claim_collect
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
@@ -87,6 +91,19 @@ def wire_modules() -> None:
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
     on_collect(claim_collect)
+    wire_test_clocks()
+
+
+def wire_test_clocks() -> None:
+    """What runs at a test clock's time, by stage (``test_clocks.timeline.Stage``): a module
+    whose objects attach to a clock adds its handlers here."""
+    from beyondpay.customers.service import customer_service
+    from beyondpay.payments.service import expire_payer_actions_on_clock, release_funds_on_clock
+    from beyondpay.test_clocks.timeline import Stage, on_advance, on_delete
+
+    on_advance(release_funds_on_clock, stage=Stage.funds)
+    on_advance(expire_payer_actions_on_clock, stage=Stage.expiry)
+    on_delete(customer_service.delete_on_clock)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -209,6 +226,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
+    from beyondpay.test_clocks.api import router as test_clocks
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
@@ -230,4 +248,5 @@ def merchant_routers() -> list[APIRouter]:
         upi_merchant_vpas,
         limit_policies,
         risk,
+        test_clocks,
     ]

@@ -285,6 +285,14 @@ async def _risk_blocklist_item(actors: Actors) -> str:
     return str((await actors.owner("/v1/risk/blocklist_items", params))["id"])
 
 
+TEST_CLOCK_FROZEN_TIME: Final = 1_577_836_800  # 1 January 2020
+
+
+async def _test_clock(actors: Actors) -> str:
+    params = {"frozen_time": TEST_CLOCK_FROZEN_TIME, "name": "Matrix"}
+    return str((await actors.owner("/v1/test_helpers/test_clocks", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -306,7 +314,12 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/risk/assessments": _risk_assessment,
     "/v1/risk/rules": _risk_rule,
     "/v1/risk/blocklist_items": _risk_blocklist_item,
+    "/v1/test_helpers/test_clocks": _test_clock,
 }
+
+# Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
+# their objects with test keys, and a live key gets the same refusal for any id.
+TEST_MODE_ONLY: Final = frozenset({"/v1/test_helpers/test_clocks"})
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
 # has no rail, so a live intent can be neither confirmed nor (never authorized) captured. The
@@ -325,6 +338,9 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     # An hour ago: inside the window recover accepts (14 days), whenever the tests run.
     ("POST", "/v1/webhook_endpoints/{webhook_endpoint}/recover"): {
         "since": int(time.time()) - 3_600
+    },
+    ("POST", "/v1/test_helpers/test_clocks/{test_clock}/advance"): {
+        "frozen_time": TEST_CLOCK_FROZEN_TIME + 86_400
     },
 }
 

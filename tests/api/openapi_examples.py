@@ -28,6 +28,7 @@ from tests.psp.authenticator import SoftwareAuthenticator
 from tests.psp.support import attest_sim, bind_device, log_in, new_device_id, sign_up
 from tests.psp.transfers_support import PIN, ReadyPayer, card, pay, ready_payer
 from tests.support import TestMerchant, ring_for_tests
+from tests.test_clocks.support import run_advances
 
 AMOUNT_MINOR: Final = 1_500  # ₹15: under every PSP limit
 NEW_PIN: Final = "8147"
@@ -128,6 +129,7 @@ async def make_examples(
     await _webhooks(api, database)
     await _ledger(api)
     await _limits_and_risk(api)
+    await _test_clocks(api, database)
     await _merchant_vpas(api)
     payer, peer = await ready_payer(http), await ready_payer(http, name="Ravi Kumar")
     await _psp_identity(api, payer)
@@ -461,6 +463,19 @@ async def _limits_and_risk(api: Api) -> None:
     await api.get("/v1/risk/blocklist_items")
     await api.get(f"/v1/risk/blocklist_items/{item['id']}")
     await api.delete(f"/v1/risk/blocklist_items/{item['id']}")
+
+
+async def _test_clocks(api: Api, database: Database) -> None:
+    path = "/v1/test_helpers/test_clocks"
+    clock = await api.post(path, {"frozen_time": 1_577_836_800, "name": "Renewals"})
+    await api.post("/v1/customers", {"name": "Asha", "test_clock": clock["id"]})
+    await api.get(path)
+    await api.post(f"{path}/{clock['id']}/advance", {"frozen_time": 1_577_836_800 + 86_400})
+    await api.get(f"{path}/{clock['id']}")  # advancing, with its status_details
+    await run_advances(database)
+    await api.get(f"{path}/{clock['id']}")
+    await api.delete(f"{path}/{clock['id']}")
+    await api.get(f"{path}/{clock['id']}")
 
 
 async def _merchant_vpas(api: Api) -> None:

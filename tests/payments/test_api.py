@@ -19,6 +19,9 @@ from tests.payments.support import (
     post,
 )
 from tests.support import TestMerchant
+from tests.test_clocks.support import advance, new_clock, run_advances
+
+DAY_S = 86_400
 
 
 async def _events(database: Database, object_id: str) -> list[str]:
@@ -336,6 +339,26 @@ async def test_a_refund_that_fails_on_the_rail_gives_the_money_back(
 async def test_funds_become_available_after_the_delay(
     client: httpx.AsyncClient, merchant: TestMerchant, database: Database
 ) -> None:
+    """As a merchant sees it: a test clock, advanced through the API (Stripe's way to move a
+    customer's time), not the process clock."""
+    now_s = int(datetime.now(UTC).timestamp())
+    clock = await new_clock(client, merchant, now_s)
+    customer = await post(client, merchant, "/v1/customers", test_clock=clock["id"])
+    await pay(client, merchant, customer=customer.json()["id"], payment_method="pm_card_visa")
+    assert (await advance(client, merchant, clock["id"], now_s + 2 * DAY_S - 1)).status_code == 200
+    await run_advances(database)
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums == {"available": 0, "pending": 9_800}
+    assert (await advance(client, merchant, clock["id"], now_s + 2 * DAY_S)).status_code == 200
+    await run_advances(database)
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums == {"available": 9_800, "pending": 0}
+
+
+async def test_the_release_job_makes_due_funds_available_in_real_time(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """The periodic job's own timing (payments not on a clock), and its idempotence."""
     clock = FrozenClock(datetime.now(UTC))
     with use_clock(clock):
         await pay(client, merchant, payment_method="pm_card_visa")

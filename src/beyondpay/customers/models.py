@@ -29,3 +29,4 @@ class CustomerRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     deleted_at: Mapped[datetime | None] = mapped_column(_TIME)
+    test_clock: Mapped[str | None] = mapped_column(Text, default=None)

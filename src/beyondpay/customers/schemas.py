@@ -43,7 +43,9 @@ class AddressParams(Params):
     country: Annotated[str | None, Field(default=None, max_length=2)] = None
 
 
-class CustomerCreateParams(Params):
+class CustomerParams(Params):
+    """What creating and updating a customer share."""
+
     name: Annotated[str | None, Field(max_length=NAME_CHARS_MAX)] = None
     email: Email = None
     phone: Annotated[str | None, Field(max_length=PHONE_CHARS_MAX)] = None
@@ -53,12 +55,26 @@ class CustomerCreateParams(Params):
     expand: list[str] = Field(default_factory=list, max_length=20)
 
 
-class CustomerUpdateParams(CustomerCreateParams):
-    """As create; a parameter sent as "" is unset, as in Stripe."""
+class CustomerCreateParams(CustomerParams):
+    test_clock: Annotated[
+        str | None,
+        Field(
+            default=None,
+            max_length=255,
+            description="The test clock to attach the customer to (test mode only; at creation"
+            " only): the customer's objects live at the clock's frozen time.",
+        ),
+    ] = None
+
+
+class CustomerUpdateParams(CustomerParams):
+    """As create (but ``test_clock``, set at creation only, as Stripe's); a parameter sent as
+    "" is unset, as in Stripe."""
 
 
 class CustomerListParams(ListParams):
     email: Annotated[str | None, Field(max_length=EMAIL_CHARS_MAX)] = None
+    test_clock: Annotated[str | None, Field(default=None, max_length=255)] = None
 
 
 class CustomerSearchParams(Params):
@@ -94,6 +110,7 @@ class Customer(BaseModel):
     name: str | None
     phone: str | None
     preferred_locales: list[str]
+    test_clock: str | None = Field(description="The test clock the customer is attached to.")
 
 
 class CustomerSearchResult(BaseModel):
@@ -134,4 +151,5 @@ def customer_object(row: CustomerRow) -> dict[str, Any]:
         "name": row.name,
         "phone": row.phone,
         "preferred_locales": [],
+        "test_clock": row.test_clock,
     }

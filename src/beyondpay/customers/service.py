@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, update
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers import events
@@ -23,6 +23,7 @@ from beyondpay.customers.models import CustomerRow
 from beyondpay.customers.schemas import (
     CustomerCreateParams,
     CustomerListParams,
+    CustomerParams,
     CustomerSearchParams,
     CustomerUpdateParams,
     customer_object,
@@ -34,10 +35,14 @@ from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import is_valid_id, new_id
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
+from beyondpay.test_clocks.domain import CUSTOMERS_PER_CLOCK_MAX, ClockTime
+from beyondpay.test_clocks.errors import TestClockFullError
+from beyondpay.test_clocks.service import test_clock_service
+from beyondpay.test_clocks.timeline import DeletedClock
 
 _INSERT_SQL: Final = (
     "INSERT INTO customers (id, merchant_id, livemode, name, email, phone, description, address,"
-    " metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " metadata, created_at, test_clock) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -64,7 +69,7 @@ def _blank_to_none(value: str | None) -> str | None:
     return value if value else None
 
 
-def _address(params: CustomerCreateParams) -> dict[str, Any] | None:
+def _address(params: CustomerParams) -> dict[str, Any] | None:
     if params.address is None:
         return None
     values = params.address.model_dump()
@@ -146,7 +151,12 @@ class CustomerService:
             ),
             created_at=utcnow(),
             deleted_at=None,
+            test_clock=None,
         )
+        if params.test_clock is not None:
+            # On a clock, the customer is created at the clock's time, as Stripe's are.
+            clock = await self._attach(session, caller, params.test_clock)
+            row.test_clock, row.created_at = clock.clock_id, clock.frozen_time
         # One INSERT on the driver instead of the unit of work's flush: this runs on every
         # POST /v1/customers, and the row is complete as built. It stays out of the session.
         driver = await driver_connection(session)
@@ -163,10 +173,73 @@ class CustomerService:
                 None if row.address is None else Jsonb(row.address),
                 Jsonb(row.metadata_),
                 row.created_at,
+                row.test_clock,
             ),
         )
         await events.record(session, row, CustomerEvent.created)
         return row
+
+    async def _attach(self, session: AsyncSession, caller: Caller, clock_id: str) -> ClockTime:
+        """The clock a new customer attaches to: locked (a concurrent customer waits, so the
+        count holds), ready, and not full (Stripe's limit of customers per clock)."""
+        clock = await test_clock_service.attachable(session, caller, clock_id)
+        attached = (
+            await session.execute(
+                select(func.count())
+                .select_from(CustomerRow)
+                .where(CustomerRow.test_clock == clock.clock_id, CustomerRow.deleted_at.is_(None))
+            )
+        ).scalar_one()
+        if attached >= CUSTOMERS_PER_CLOCK_MAX:
+            raise TestClockFullError(
+                f"A test clock can have at most {CUSTOMERS_PER_CLOCK_MAX} customers.",
+                param="test_clock",
+            )
+        return clock
+
+    async def clock_time(self, session: AsyncSession, customer_id: str) -> ClockTime | None:
+        """The test clock ``customer_id`` is attached to, if any, and its frozen time: the time
+        of the customer's objects (a payment's ``created``, when its funds become available)."""
+        clock = (
+            await session.execute(
+                select(CustomerRow.test_clock).where(
+                    CustomerRow.id == customer_id, CustomerRow.test_clock.is_not(None)
+                )
+            )
+        ).scalar_one_or_none()
+        if clock is None:
+            return None
+        return await test_clock_service.frozen_time(session, clock)
+
+    async def ids_on_clock(self, session: AsyncSession, clock_id: str) -> list[str]:
+        """The customers attached to ``clock_id`` (at most ``CUSTOMERS_PER_CLOCK_MAX``)."""
+        rows = await session.execute(
+            select(CustomerRow.id)
+            .where(CustomerRow.test_clock == clock_id)
+            .order_by(CustomerRow.id)
+            .limit(CUSTOMERS_PER_CLOCK_MAX * 10)  # deleted ones included; still bounded
+        )
+        return list(rows.scalars())
+
+    async def delete_on_clock(self, session: AsyncSession, clock: DeletedClock) -> None:
+        """The customers of a clock being deleted are deleted with it, as Stripe's are
+        (``test_clocks.timeline.on_delete``, wired in ``app.wire_modules``)."""
+        rows = (
+            await session.execute(
+                select(CustomerRow)
+                .where(
+                    CustomerRow.test_clock == clock.clock_id,
+                    CustomerRow.merchant_id == clock.merchant_id,
+                    CustomerRow.deleted_at.is_(None),
+                )
+                .order_by(CustomerRow.id)
+                .with_for_update()
+            )
+        ).scalars()
+        for row in rows:
+            await events.record(session, row, CustomerEvent.deleted)
+            row.deleted_at = utcnow()
+        await session.flush()
 
     async def get(
         self, session: AsyncSession, caller: Caller, customer_id: str, *, for_update: bool = False
@@ -229,6 +302,8 @@ class CustomerService:
         conditions += created_conditions(CustomerRow.created_at, params.created)
         if params.email is not None:
             conditions.append(CustomerRow.email == params.email)
+        if params.test_clock is not None:
+            conditions.append(CustomerRow.test_clock == params.test_clock)
         return await scoped_page(
             session,
             CustomerRow,

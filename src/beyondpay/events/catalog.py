@@ -85,5 +85,10 @@ EVENT_TYPES: Final = frozenset(
         "refund.updated",
         "upi.merchant_vpa.created",
         "webhook_endpoint.disabled",
+        "test_helpers.test_clock.advancing",
+        "test_helpers.test_clock.created",
+        "test_helpers.test_clock.deleted",
+        "test_helpers.test_clock.internal_failure",
+        "test_helpers.test_clock.ready",
     }
 )

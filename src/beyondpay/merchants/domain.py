@@ -85,6 +85,8 @@ class Scope(StrEnum):
     limits_write = "limits:write"
     risk_read = "risk:read"
     risk_write = "risk:write"
+    test_clocks_read = "test_clocks:read"
+    test_clocks_write = "test_clocks:write"
 
     @property
     def resource(self) -> str:

@@ -107,6 +107,8 @@ async def release_due_funds(session: AsyncSession, limit: int) -> int:
             .where(
                 BalanceTransactionRow.status == "pending",
                 BalanceTransactionRow.available_on <= utcnow(),
+                # On a test clock, funds become available when the clock advances (clocks.py).
+                BalanceTransactionRow.test_clock.is_(None),
             )
             .order_by(BalanceTransactionRow.available_on)
             .limit(limit)

@@ -38,7 +38,7 @@ from beyondpay.payment_methods.service import (
     payment_method_details,
     payment_method_service,
 )
-from beyondpay.payments import postings
+from beyondpay.payments import clocks, postings
 from beyondpay.payments.charges import (
     AUTHENTICATION_REQUESTED,
     AUTHORIZE,
@@ -202,6 +202,9 @@ class PaymentIntentService:
                 raise ResourceMissingError.for_object("customer", params.customer, param="customer")
             customer_id = customer.id
         intent = _new_intent(caller, params, customer_id)
+        clock = await clocks.clock_time(session, intent.livemode, customer_id)
+        if clock is not None:  # a customer on a test clock: the payment is made at its time
+            intent.created_at = clock.frozen_time
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
         )
@@ -372,6 +375,9 @@ class PaymentIntentService:
             intent.return_url = return_url
         await self._abandon_attempt(session, intent)
         charge = _new_charge(intent, method)
+        clock = await clocks.clock_time(session, intent.livemode, intent.customer_id)
+        if clock is not None:
+            charge.created_at = clock.frozen_time
         session.add(charge)
         intent.latest_charge_id = charge.id
         intent.last_payment_error = None

@@ -101,3 +101,5 @@ class BalanceTransactionRow(Base):
     source: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
+    # The test clock of the payment's customer: its advances make the funds available.
+    test_clock: Mapped[str | None] = mapped_column(Text, default=None)

@@ -17,7 +17,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.payment_methods.service import PaymentMethodRow, payment_method_object
-from beyondpay.payments import postings
+from beyondpay.payments import clocks, postings
 from beyondpay.payments.charges import AUTHORIZE, lock_pair
 from beyondpay.payments.domain import Action, Chart, Status, next_status, platform_fee
 from beyondpay.payments.events import ChargeEvent, PaymentIntentEvent, record
@@ -260,6 +260,7 @@ async def capture_charge(
     config = settings()
     fee = platform_fee(amount, config.payments_fee_bps, config.payments_fee_fixed_minor)
     chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
+    clock = await clocks.clock_time(session, charge.livemode, charge.customer_id)
     transaction = postings.balance_transaction(
         merchant_id=charge.merchant_id,
         livemode=charge.livemode,
@@ -271,7 +272,9 @@ async def capture_charge(
         source=charge.id,
         description=charge.description,
         available_after=timedelta(seconds=config.payments_available_after_s),
+        now=clock.frozen_time if clock is not None else None,
     )
+    transaction.test_clock = clock.clock_id if clock is not None else None
     session.add(transaction)
     transfers = [postings.hold_transfer(chart, charge.rail, charge.id, charge.amount)]
     transfers = transfers if authorize else []

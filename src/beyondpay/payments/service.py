@@ -12,6 +12,7 @@ The module is split by noun, each file short enough to hold in mind:
   ignores a repeat) and the screening gate's refusal;
 - ``reconciliation``: charges the job finishes (an operation never applied, a status check);
 - ``balance``: the merchant's balance and balance transactions;
+- ``clocks``: payments for customers on test clocks (their time, their funds on an advance);
 - ``screening``: the shared risk-and-limits gate (``beyondpay.screening``) asked of a charge;
 - ``settings``: fees, availability, the rail's answer wait, the key ring.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
 from beyondpay.payments.charges import ChargeService, charge_service
+from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
 from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
@@ -39,8 +41,10 @@ __all__ = [
     "check_charge",
     "configure",
     "due_charges",
+    "expire_payer_actions_on_clock",
     "handle_rail_outcome",
     "payment_intent_service",
     "rail_answer_wait",
     "release_due_funds",
+    "release_funds_on_clock",
 ]
