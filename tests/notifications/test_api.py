@@ -157,7 +157,5 @@ async def test_the_sink_is_not_readable_with_a_live_key(
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "route_not_found"
-    refused = await client.get(
-        "/v1/notifications/sandbox/emails", headers=merchant.auth("pk_test")
-    )
+    refused = await client.get("/v1/notifications/sandbox/emails", headers=merchant.auth("pk_test"))
     assert refused.status_code in (401, 403)

@@ -29,3 +29,8 @@ notifications_jobs = jobs.blueprint("notifications")
 )
 async def send(context: procrastinate.JobContext, notification_id: str) -> None:
     await send_notification(jobs.job_database(context), notification_id)
+
+
+# Deferred from the transaction of whoever queues a message, which may run before the worker's
+# App is composed (a script, a test calling a service): bound at import.
+jobs.bind(notifications_jobs)
