@@ -190,3 +190,19 @@ async def test_the_smtp_sender_logs_in_and_hands_over_the_message() -> None:
         # auth_required: the server took the message only after the login above succeeded.
     finally:
         controller.stop()
+
+
+def test_a_malformed_smtp_url_is_refused_without_repeating_it() -> None:
+    from beyondpay.kit.settings import Settings
+    from tests.support import ring_for_tests
+
+    with pytest.raises(ValueError, match="BEYONDPAY_SMTP_URL") as refused:
+        NotificationsConfig.from_settings(
+            Settings(smtp_url="smpt://user:hunter2@mail.example.com"), ring=ring_for_tests()
+        )
+    assert "hunter2" not in str(refused.value)
+    configured = NotificationsConfig.from_settings(
+        Settings(smtp_url="smtps://user:hunter2@mail.example.com"), ring=ring_for_tests()
+    )
+    assert "hunter2" not in repr(configured)
+    assert "hunter2" not in repr(configured.email_sender(True))

@@ -9,7 +9,6 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
 
 import limits
 from pydantic import Field, SecretStr, field_validator
@@ -226,17 +225,6 @@ class Settings(BaseSettings):
         if value.strip():
             limits.parse_many(value)  # ValueError names the string that does not parse
         return value.strip()
-
-    @field_validator("smtp_url")
-    @classmethod
-    def _smtp_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
-        """``smtp://`` or ``smtps://`` with a host; the message never repeats the URL (it may
-        hold a password)."""
-        if value is not None:
-            parts = urlsplit(value.get_secret_value())
-            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                raise ValueError("it must be smtp://[user:password@]host[:port] or smtps://…")
-        return value
 
     def database_url_value(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

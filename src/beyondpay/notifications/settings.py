@@ -5,11 +5,24 @@ module's settings (``kit.module_settings``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.settings import Settings
 from beyondpay.notifications.senders import EmailSender, SinkSender, SmtpSender
+
+
+def _checked_smtp_url(url: str | None) -> str | None:
+    """``smtp://`` or ``smtps://`` with a host. Checked here rather than by pydantic, whose
+    message would repeat the URL, password included."""
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "BEYONDPAY_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…"
+            )
+    return url
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +36,7 @@ class NotificationsConfig:
         cls, settings: Settings, *, ring: KeyRing | None = None
     ) -> NotificationsConfig:
         return cls(
-            smtp_url=settings.smtp_url_value(),
+            smtp_url=_checked_smtp_url(settings.smtp_url_value()),
             email_from=settings.email_from,
             ring=ring if ring is not None else settings.key_ring(),
         )
