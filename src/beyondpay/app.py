@@ -22,6 +22,8 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
+from beyondpay.web.pages import STATIC_PATH, static_files
+from beyondpay.web.receipts import router as receipts_pages
 
 
 def job_blueprints() -> list[procrastinate.Blueprint]:
@@ -29,6 +31,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.api.tasks import api_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
+    from beyondpay.notifications.tasks import notifications_jobs
     from beyondpay.payments.tasks import payments_jobs
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
@@ -46,6 +49,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         webhooks_jobs,
         psp_transfers_jobs,
         test_clocks_jobs,
+        notifications_jobs,
     ]
 
 
@@ -54,6 +58,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     config, read with its ``CONFIG.current()``) and wires the modules together
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
     from beyondpay.limits.service import configure as configure_limits
+    from beyondpay.notifications.service import configure as configure_notifications
     from beyondpay.payments.service import configure as configure_payments
     from beyondpay.psp.addresses.service import configure as configure_addresses
     from beyondpay.psp.identity.passkeys import configure as configure_passkeys
@@ -69,17 +74,21 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_transfers(settings)
     configure_limits(settings)
     configure_risk(settings)
+    configure_notifications(settings, ring=ring)
     wire_modules()
 
 
 def wire_modules() -> None:
     """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
-    PSP's collects) and the PSP's claim on collects to its VPAs; what runs at a test clock's
-    time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
-    available and payers' answers expiring, customers deleted with their clock). Registering
-    twice changes nothing."""
+    PSP's collects), the PSP's claim on collects to its VPAs, who writes a receipt's email to
+    the outbox when payments say one is due, and what runs at a test clock's time when it
+    advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
+    payers' answers expiring, customers deleted with their clock). Registering twice changes
+    nothing."""
+    from beyondpay.notifications.service import queue_receipt
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
+    from beyondpay.payments.service import on_receipt_due
     from beyondpay.psp.transfers.service import claim_collect
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
     from beyondpay.rails.service import on_collect, on_outcome, use_scheduler
@@ -91,6 +100,7 @@ def wire_modules() -> None:
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
     on_collect(claim_collect)
+    on_receipt_due(queue_receipt)
     wire_test_clocks()
 
 
@@ -137,11 +147,13 @@ async def close_worker_resources() -> None:
     """What the jobs opened for the worker's lifetime: the bus connection, the engines."""
     from beyondpay.db.jobs import close_job_databases
     from beyondpay.events.relay import close_worker_bus
+    from beyondpay.notifications.senders import close_sink
     from beyondpay.webhooks.tasks import close_databases
 
     await close_worker_bus()
     await close_databases()
     await close_job_databases()
+    await close_sink()
 
 
 def create_app(
@@ -195,6 +207,8 @@ def create_app(
     app.add_middleware(EdgeMiddleware)
     app.include_router(health.router)
     app.include_router(pages_router)
+    app.include_router(receipts_pages)
+    app.mount(STATIC_PATH, static_files(), name="static")
     for router in merchant_routers():
         app.include_router(router)
     for router in psp_routers():
@@ -220,6 +234,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import events_router as events
     from beyondpay.customers.api import router as customers
     from beyondpay.limits.api import router as limit_policies
+    from beyondpay.notifications.api import router as notifications
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
     from beyondpay.payments.api import balance, charges, intents
@@ -249,4 +264,5 @@ def merchant_routers() -> list[APIRouter]:
         limit_policies,
         risk,
         test_clocks,
+        notifications,
     ]

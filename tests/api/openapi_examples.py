@@ -23,6 +23,7 @@ from beyondpay.merchants.domain import KeyKind
 from beyondpay.merchants.service import api_key_service
 from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
 from tests.events.support import numbering_pool
+from tests.notifications.support import send_queued
 from tests.payments.support import deliver_callbacks
 from tests.psp.authenticator import SoftwareAuthenticator
 from tests.psp.support import attest_sim, bind_device, log_in, new_device_id, sign_up
@@ -140,6 +141,7 @@ async def make_examples(
     await _psp_collects(api, payer, peer)
     await _psp_sessions(api)
     await _events(api)
+    await _notifications(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -648,3 +650,14 @@ async def _events(api: Api) -> None:
     listed = await api.get("/v1/events", {"limit": 100})
     for event in listed["data"][:20]:
         await api.get(f"/v1/events/{event['id']}")
+
+
+async def _notifications(api: Api, database: Database) -> None:
+    """A receipt sent (the paid intent of ``_payments`` had ``receipt_email``) and sent again;
+    the charge with its receipt number, and the sink's emails."""
+    await send_queued(database)
+    [charge] = (await api.get("/v1/charges", {"limit": 1}))["data"]
+    await api.post(f"/v1/charges/{charge['id']}", {"receipt_email": "ravi@example.com"})
+    await send_queued(database)
+    await api.get(f"/v1/charges/{charge['id']}")
+    await api.get("/v1/notifications/sandbox/emails", {"limit": 5})

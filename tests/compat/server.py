@@ -21,16 +21,21 @@ SERVER_STOP_TIMEOUT_S: Final = 10.0
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, database_url: str, *, run_worker: bool = False) -> Iterator[str]:
+def serving(
+    settings: Settings, database_url: str, *, run_worker: bool = False, public: bool = False
+) -> Iterator[str]:
     """Runs the app on a free loopback port (with the background worker in it, if asked);
-    yields its base URL."""
+    yields its base URL. ``public``: the links the app renders (``BEYONDPAY_PUBLIC_URL``: a
+    receipt's, a 3-D Secure page's) point at this server."""
     from beyondpay.app import create_app
 
-    app = create_app(settings, database_url, run_worker=run_worker)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    if public:
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(settings, database_url, run_worker=run_worker)
     config = uvicorn.Config(
         app, lifespan="on", log_level="warning", access_log=False, loop="asyncio"
     )

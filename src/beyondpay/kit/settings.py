@@ -25,6 +25,7 @@ RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
 RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
 PUBLIC_URL_DEFAULT: Final = "http://127.0.0.1:8000"
 PSP_ORIGIN_DEFAULT: Final = "http://localhost:8000"
+EMAIL_FROM_DEFAULT: Final = "receipts@beyondpay.localhost"
 SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
 # A sandbox rail's latency: "min-max" milliseconds, or one number; at most a minute.
 _LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
@@ -201,6 +202,21 @@ class Settings(BaseSettings):
         default=False,
         description="Let the model's score alone challenge or block test-mode payments.",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "SMTP server live-mode email is sent through: smtp://user:password@host:587"
+            " (STARTTLS when offered) or smtps://… (TLS from the start). Unset: test-mode email"
+            " goes to the in-process sink and live-mode email is not sent."
+        ),
+    )
+    email_from: str = Field(
+        default=EMAIL_FROM_DEFAULT,
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^\s@<>]+@[^\s@<>]+$",
+        description="The From address of email the platform sends (receipts).",
+    )
 
     @field_validator("rate_limit_live_per_key", "rate_limit_test_per_key", "rate_limit_per_ip")
     @classmethod
@@ -215,6 +231,9 @@ class Settings(BaseSettings):
 
     def redis_url_value(self) -> str | None:
         return self.redis_url.get_secret_value() if self.redis_url else None
+
+    def smtp_url_value(self) -> str | None:
+        return self.smtp_url.get_secret_value() if self.smtp_url else None
 
     def psp_origin_value(self) -> str:
         """The WebAuthn origin: ``psp_origin``, else the public URL's origin when one is set,

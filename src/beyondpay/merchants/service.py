@@ -441,6 +441,29 @@ class KycService:
         )
         return {KycKind(kind) for kind in kinds}
 
+    async def approved_gstin(
+        self, session: AsyncSession, ring: KeyRing, merchant_id: str
+    ) -> str | None:
+        """The merchant's GSTIN once approved (None for a business without GST registration).
+        A GSTIN is printed on every tax document the business issues, so it leaves the seal
+        for receipts; the PAN and bank account never do."""
+        row = (
+            await session.execute(
+                select(KycDocumentRow)
+                .where(
+                    KycDocumentRow.merchant_id == merchant_id,
+                    KycDocumentRow.kind == KycKind.gst.value,
+                    KycDocumentRow.status == KycStatus.approved.value,
+                )
+                .order_by(KycDocumentRow.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        details = orjson.loads(ring.open(row.details_sealed, context=row.id))
+        return str(details["number"])
+
     async def _pending(self, session: AsyncSession, document_id: str) -> KycDocumentRow:
         """The document, locked after its merchant (the order every review takes)."""
         merchant_id = await session.scalar(

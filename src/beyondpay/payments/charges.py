@@ -20,6 +20,7 @@ from beyondpay.payments import postings
 from beyondpay.payments.domain import Chart
 from beyondpay.payments.events import ChargeEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
+from beyondpay.payments.receipts import receipt_due
 from beyondpay.payments.schemas import ChargeListParams, ChargeUpdateParams
 
 # The rail operation a charge has asked and not yet applied (charges.rail_operation).
@@ -78,12 +79,18 @@ class ChargeService:
         sent = params.model_fields_set
         if "description" in sent:
             charge.description = params.description or None
+        if "receipt_email" in sent:
+            charge.receipt_email = params.receipt_email or None
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             charge.metadata_ = merge_metadata(charge.metadata_, metadata)
         charge.updated_at = utcnow()
         await session.flush()
         await record(session, charge, ChargeEvent.updated)
+        if "receipt_email" in sent and charge.captured:
+            # Stripe: setting it on a paid charge sends the receipt (an uncaptured one's goes
+            # when it is captured).
+            await receipt_due(session, charge)
         return charge
 
     async def list(

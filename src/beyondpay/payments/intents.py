@@ -175,6 +175,7 @@ def _new_charge(intent: PaymentIntentRow, method: PaymentMethodRow) -> ChargeRow
         capture_requested=intent.capture_method != CaptureMethod.manual,
         rail_details={},
         description=intent.description,
+        receipt_email=intent.receipt_email,
         metadata_={},
         checks_made=0,
         rail_operation=AUTHORIZE,

@@ -80,6 +80,9 @@ class ChargeRow(Base):
     # amount: set between the phases of a confirmation or a capture (migration 0019).
     rail_operation: Mapped[str | None] = mapped_column(Text, default=None)
     rail_operation_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Where the receipt goes, and its number once one is sent (migration 0023).
+    receipt_email: Mapped[str | None] = mapped_column(Text, default=None)
+    receipt_number: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 
@@ -103,3 +106,13 @@ class BalanceTransactionRow(Base):
     created_at: Mapped[datetime] = mapped_column(_TIME)
     # The test clock of the payment's customer: its advances make the funds available.
     test_clock: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ReceiptCounterRow(Base):
+    """The last receipt number given per merchant and mode (migration 0023)."""
+
+    __tablename__ = "receipt_counters"
+
+    merchant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)

@@ -22,6 +22,7 @@ from beyondpay.payments.charges import AUTHORIZE, lock_pair
 from beyondpay.payments.domain import Action, Chart, Status, next_status, platform_fee
 from beyondpay.payments.events import ChargeEvent, PaymentIntentEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
+from beyondpay.payments.receipts import receipt_due
 from beyondpay.payments.screening import (
     blocked_outcome,
     decline_code,
@@ -286,6 +287,7 @@ async def capture_charge(
     charge.amount_captured = amount
     charge.balance_transaction_id = transaction.id
     charge.updated_at = utcnow()
+    await receipt_due(session, charge)  # an outbox row, sent after commit
 
 
 async def fail_waiting_charge(

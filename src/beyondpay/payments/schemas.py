@@ -3,6 +3,7 @@ shape. Renderings hold no card number, CVC, VPA or client secret in events (``fo
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -13,6 +14,7 @@ from beyondpay.kit.params import Params, check_metadata
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.payments.domain import CaptureMethod
 from beyondpay.payments.models import BalanceTransactionRow, ChargeRow, PaymentIntentRow
+from beyondpay.payments.receipts import receipt_url
 
 DESCRIPTION_CHARS_MAX: Final = 1_000
 STATEMENT_DESCRIPTOR_CHARS_MAX: Final = 22
@@ -66,7 +68,17 @@ Description = Annotated[str | None, Field(default=None, max_length=DESCRIPTION_C
 StatementDescriptor = Annotated[
     str | None, Field(default=None, max_length=STATEMENT_DESCRIPTOR_CHARS_MAX)
 ]
-Email = Annotated[str | None, Field(default=None, max_length=512)]
+EMAIL_PATTERN: Final = re.compile(r"^[^\s@]+@[^\s@]+$")
+
+
+def _email(value: str | None) -> str | None:
+    # Stripe refuses an address that cannot be one; empty clears it.
+    if value and not EMAIL_PATTERN.match(value):
+        raise ValueError("it must be an email address")
+    return value
+
+
+Email = Annotated[str | None, Field(default=None, max_length=512), AfterValidator(_email)]
 
 
 class AutomaticPaymentMethods(Params):
@@ -146,6 +158,7 @@ class ChargeListParams(ListParams):
 
 class ChargeUpdateParams(Params):
     description: Description = None
+    receipt_email: Email = None
     metadata: MetadataParam = None
     expand: Expand
 
@@ -335,6 +348,10 @@ class Charge(BaseModel):
     payment_method: str
     payment_method_details: ChargePaymentMethodDetails
     receipt_email: str | None
+    receipt_number: str | None = Field(
+        description="Set when the first receipt is sent: consecutive per merchant and mode."
+    )
+    receipt_url: str | None = Field(description="The hosted receipt, once the charge succeeded.")
     refunded: bool
     rail: ChargeRail
     status: str
@@ -452,7 +469,9 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "payment_intent": row.payment_intent_id,
         "payment_method": row.payment_method_id,
         "payment_method_details": row.payment_method_details,
-        "receipt_email": None,
+        "receipt_email": row.receipt_email,
+        "receipt_number": row.receipt_number,
+        "receipt_url": receipt_url(row),
         "refunded": row.amount_captured > 0 and row.amount_refunded == row.amount_captured,
         "rail": {"name": row.rail, **row.rail_details},
         "status": row.status,

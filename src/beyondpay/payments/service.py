@@ -13,6 +13,8 @@ The module is split by noun, each file short enough to hold in mind:
 - ``reconciliation``: charges the job finishes (an operation never applied, a status check);
 - ``balance``: the merchant's balance and balance transactions;
 - ``clocks``: payments for customers on test clocks (their time, their funds on an advance);
+- ``receipts``: a charge's hosted receipt (its link, its number, what it shows) and who is told
+  when one is due;
 - ``screening``: the shared risk-and-limits gate (``beyondpay.screening``) asked of a charge;
 - ``settings``: fees, availability, the rail's answer wait, the key ring.
 """
@@ -26,6 +28,13 @@ from beyondpay.payments.intents import PaymentIntentService, payment_intent_serv
 from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
+from beyondpay.payments.receipts import (
+    ReceiptView,
+    assign_receipt_number,
+    on_receipt_due,
+    receipt_of_token,
+    receipt_view,
+)
 from beyondpay.payments.reconciliation import check_charge, due_charges
 from beyondpay.payments.settings import configure, rail_answer_wait
 
@@ -35,7 +44,9 @@ __all__ = [
     "ChargeService",
     "ConfirmResult",
     "PaymentIntentService",
+    "ReceiptView",
     "apply_outcome",
+    "assign_receipt_number",
     "balance_service",
     "charge_service",
     "check_charge",
@@ -43,8 +54,11 @@ __all__ = [
     "due_charges",
     "expire_payer_actions_on_clock",
     "handle_rail_outcome",
+    "on_receipt_due",
     "payment_intent_service",
     "rail_answer_wait",
+    "receipt_of_token",
+    "receipt_view",
     "release_due_funds",
     "release_funds_on_clock",
 ]
