@@ -51,6 +51,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     """Builds every module's settings once (``kit.module_settings``: each module's frozen
     config, read with its ``CONFIG.current()``) and wires the modules together
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
+    from beyondpay.disputes.settings import configure as configure_disputes
     from beyondpay.limits.service import configure as configure_limits
     from beyondpay.payments.service import configure as configure_payments
     from beyondpay.psp.addresses.service import configure as configure_addresses
@@ -67,6 +68,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_transfers(settings)
     configure_limits(settings)
     configure_risk(settings)
+    configure_disputes(settings)
     wire_modules()
 
 
@@ -75,6 +77,7 @@ def wire_modules() -> None:
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
     PSP's collects) and the PSP's claim on collects to its VPAs. Registering twice changes
     nothing."""
+    from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.psp.transfers.service import claim_collect
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
@@ -86,6 +89,7 @@ def wire_modules() -> None:
     on_outcome(payments_hear)
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
+    on_outcome(disputes_hear)
     on_collect(claim_collect)
 
 
@@ -202,6 +206,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.customers.api import router as customers
+    from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
@@ -230,4 +235,5 @@ def merchant_routers() -> list[APIRouter]:
         upi_merchant_vpas,
         limit_policies,
         risk,
+        disputes,
     ]

@@ -85,6 +85,8 @@ class Scope(StrEnum):
     limits_write = "limits:write"
     risk_read = "risk:read"
     risk_write = "risk:write"
+    disputes_read = "disputes:read"
+    disputes_write = "disputes:write"
 
     @property
     def resource(self) -> str:

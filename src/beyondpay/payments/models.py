@@ -80,6 +80,8 @@ class ChargeRow(Base):
     # amount: set between the phases of a confirmation or a capture (migration 0019).
     rail_operation: Mapped[str | None] = mapped_column(Text, default=None)
     rail_operation_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The payment was taken back by a dispute (migration 0022): refunds are refused.
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 
