@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final
 
 import httpx
@@ -351,8 +352,10 @@ async def _disputes(api: Api, database: Database) -> None:
         {**card, "payment_method_types": ["upi"], "payment_method_data": upi},
     )
     await deliver_callbacks(database)  # the disputes, and the UPI payer's approval
-    await deliver_callbacks(database)  # the UPI chargeback
+    # The UPI chargeback, 10 s after an approval delivered as if 5 minutes had passed.
+    await deliver_callbacks(database, after=timedelta(minutes=10))
     listed = await api.get("/v1/disputes", {"limit": 100})
+    assert {item["payment_method_details"]["type"] for item in listed["data"]} == {"card", "upi"}
     by_charge = {item["charge"]: item["id"] for item in listed["data"]}
     dispute = by_charge[won["latest_charge"]]
     await api.get(f"/v1/disputes/{dispute}")

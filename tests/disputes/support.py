@@ -33,8 +33,9 @@ async def disputed_card_payment(
 
 
 async def open_disputes(database: Database) -> int:
-    """Delivers the rails' callbacks queued so far, as if the network's delay had passed."""
-    return await deliver_callbacks(database, after=timedelta(seconds=DISPUTE_OPENS_AFTER_S))
+    """Delivers the rails' callbacks queued so far, as if the network's delay had passed (a few
+    times over: more than the few seconds a UPI payer takes too)."""
+    return await deliver_callbacks(database, after=timedelta(seconds=3 * DISPUTE_OPENS_AFTER_S))
 
 
 async def event_types(database: Database, object_id: str) -> list[str]:

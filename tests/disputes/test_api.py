@@ -5,6 +5,7 @@ transactions that still add up to the balance."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from tests.disputes.support import (
     event_types,
     open_disputes,
 )
-from tests.payments.support import balance_and_transactions, get, pay, post
+from tests.payments.support import balance_and_transactions, deliver_callbacks, get, pay, post
 from tests.support import TestMerchant, make_merchant
 
 NET: int = AMOUNT - PROCESSING_FEE
@@ -278,7 +279,7 @@ async def test_a_upi_payment_to_the_dispute_vpa_is_charged_back(
         },
     )
     assert intent["status"] == "requires_action"
-    await open_disputes(database)  # the payer approves
+    await deliver_callbacks(database, after=timedelta(seconds=5))  # the payer approves
     assert (await get(client, merchant, f"/v1/payment_intents/{intent['id']}"))["status"] == (
         "succeeded"
     )
@@ -364,3 +365,38 @@ async def test_another_merchant_sees_none_of_it(
     assert (await get(client, other, "/v1/disputes"))["data"] == []
     closing = await post(client, other, f"/v1/disputes/{dispute['id']}/close")
     assert closing.status_code == 404
+
+
+async def test_a_held_payment_is_disputed_only_once_captured(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    intent = await pay(
+        client, merchant, payment_method="pm_card_createDispute", capture_method="manual"
+    )
+    assert intent["status"] == "requires_capture"
+    assert await open_disputes(database) == 0  # a hold is not disputed
+    captured = await post(client, merchant, f"/v1/payment_intents/{intent['id']}/capture")
+    assert captured.status_code == 200, captured.text
+    assert await open_disputes(database) == 1
+    (dispute,) = (await get(client, merchant, "/v1/disputes"))["data"]
+    assert dispute["amount"] == AMOUNT and dispute["payment_intent"] == intent["id"]
+
+
+async def test_a_refund_before_the_dispute_is_not_taken_twice(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    partly = await pay(client, merchant, payment_method="pm_card_createDispute")
+    fully = await pay(client, merchant, payment_method="pm_card_createDispute")
+    for intent, amount in ((partly, 3_000), (fully, AMOUNT)):
+        refund = await post(
+            client, merchant, "/v1/refunds", payment_intent=intent["id"], amount=amount
+        )
+        assert refund.status_code == 200 and refund.json()["status"] == "succeeded"
+    assert await open_disputes(database) == 2
+    (dispute,) = (await get(client, merchant, "/v1/disputes"))["data"]  # none for the full one
+    assert dispute["payment_intent"] == partly["id"] and dispute["amount"] == AMOUNT - 3_000
+    fully_charge = await get(client, merchant, f"/v1/charges/{fully['latest_charge']}")
+    assert fully_charge["disputed"] is False
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums
+    assert balance["available"] == -3_000 - AMOUNT - (AMOUNT - 3_000) - DISPUTE_FEE

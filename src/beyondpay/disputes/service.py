@@ -238,7 +238,7 @@ def _payment_method_details(charge: ChargeRow, outcome: RailOutcome) -> dict[str
     return {"type": charge.rail, charge.rail: details}
 
 
-def _new_dispute(charge: ChargeRow, outcome: RailOutcome) -> DisputeRow:
+def _new_dispute(charge: ChargeRow, outcome: RailOutcome, amount: int) -> DisputeRow:
     now = utcnow()
     return DisputeRow(
         id=new_id("dp"),
@@ -246,7 +246,7 @@ def _new_dispute(charge: ChargeRow, outcome: RailOutcome) -> DisputeRow:
         livemode=charge.livemode,
         charge_id=charge.id,
         payment_intent_id=charge.payment_intent_id,
-        amount=outcome.amount_minor,
+        amount=amount,
         currency=charge.currency,
         status=Status.needs_response,
         reason=outcome.details.get("reason", "general"),
@@ -268,7 +268,7 @@ def _new_dispute(charge: ChargeRow, outcome: RailOutcome) -> DisputeRow:
 async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> None:
     """A rail took a captured payment back (a ``dispute`` outcome): the dispute is opened and
     its money withdrawn, in the rail's transaction. A repeat opens nothing."""
-    if outcome.operation != "dispute":
+    if outcome.operation != "dispute" or outcome.status != "succeeded":
         return
     charge = await charge_service.lock_for_dispute(session, outcome.request_id)
     if charge is None:
@@ -281,7 +281,14 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
         outcome.currency == charge.currency and 0 < outcome.amount_minor <= charge.amount,
         "a rail disputes at most the payment's amount, in its currency",
     )
-    dispute = _new_dispute(charge, outcome)
+    # What the merchant still holds of the payment (a refund of ours may be on its way to the
+    # rail); a capture not yet applied on our side (its process died) is the rail's amount.
+    held = charge.amount_captured - charge.amount_refunded if charge.captured else charge.amount
+    amount = min(outcome.amount_minor, held)
+    if amount <= 0:
+        _log.warning("rail_dispute_of_refunded_charge", charge=charge.id)
+        return
+    dispute = _new_dispute(charge, outcome, amount)
     transaction = await charge_service.withdraw_for_dispute(
         session, charge, dispute.id, dispute.amount, CONFIG.current().fee_minor
     )

@@ -269,21 +269,30 @@ class SandboxConnector:
 
     async def open_scripted_dispute(self, session: AsyncSession, parent: Row) -> None:
         """A captured payment whose test value scripts a dispute (``DISPUTE_SCENARIO``): the
-        network takes back what is left captured, reported by a callback
-        ``DISPUTE_OPENS_AFTER_S`` later (a ``dispute`` operation under the payment's request id,
-        so a payment is disputed once however often this runs)."""
-        amount_minor = parent.captured_minor - parent.refunded_minor
+        network reports a chargeback by a callback ``DISPUTE_OPENS_AFTER_S`` later (a
+        ``dispute`` operation under the payment's request id, so a payment is disputed once
+        however often this runs), for what is left captured then (:meth:`resolve_dispute`)."""
         if parent.scenario != DISPUTE_SCENARIO or parent.hold_state != "captured":
             return
-        if amount_minor <= 0:
-            return
-        row = self._child_row("dispute", parent.request_id, parent, amount_minor)
+        row = self._child_row("dispute", parent.request_id, parent, parent.captured_minor)
+        row.status = "pending"
         row.code = self.dispute_reason.network_reason_code
         row.details = {"reason": self.dispute_reason.reason}
         row.resolves_at = utcnow() + timedelta(seconds=DISPUTE_OPENS_AFTER_S)
         stored = await self.insert(session, row)
         if stored is row:
             await defer_callback(session, row.reference, row.resolves_at, delivery=1)
+
+    async def resolve_dispute(self, session: AsyncSession, row: Row) -> None:
+        """The chargeback reported: it takes back what is captured and not refunded by then (a
+        refund made meanwhile is not taken twice); nothing left, no chargeback (failed)."""
+        parent = await self._parent(session, row.parent_reference or "")
+        left_minor = parent.captured_minor - parent.refunded_minor
+        if left_minor <= 0:
+            self.refuse(row, "charge_already_refunded", "The payment was refunded in full.")
+        else:
+            row.status, row.amount_minor = "succeeded", left_minor
+        row.updated_at = utcnow()
 
     @staticmethod
     def refuse(row: Row, failure_code: str, message: str) -> Row:

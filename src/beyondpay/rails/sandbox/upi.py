@@ -273,7 +273,10 @@ class SandboxUpiConnector(SandboxConnector):
 
     async def resolve(self, session: AsyncSession, row: Row) -> None:
         """The payer answered (or the collect expired): with 00 the payer's bank debits them,
-        and the ledger itself refuses what they cannot afford (Z9)."""
+        and the ledger itself refuses what they cannot afford (Z9). A chargeback reported."""
+        if row.operation == "dispute":
+            await self.resolve_dispute(session, row)
+            return
         invariant(row.operation == "authorize", "the switch answers by itself on payments")
         invariant(row.final_code is not None, "a resolving payment knows its answer")
         code = row.final_code or "U30"
