@@ -57,6 +57,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     """Builds every module's settings once (``kit.module_settings``: each module's frozen
     config, read with its ``CONFIG.current()``) and wires the modules together
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
+    from beyondpay.disputes.settings import configure as configure_disputes
     from beyondpay.limits.service import configure as configure_limits
     from beyondpay.notifications.service import configure as configure_notifications
     from beyondpay.payments.service import configure as configure_payments
@@ -75,6 +76,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_limits(settings)
     configure_risk(settings)
     configure_notifications(settings, ring=ring)
+    configure_disputes(settings)
     wire_modules()
 
 
@@ -86,6 +88,7 @@ def wire_modules() -> None:
     advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
     payers' answers expiring, customers deleted with their clock). Registering twice changes
     nothing."""
+    from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import queue_receipt
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.payments.service import on_receipt_due
@@ -99,6 +102,7 @@ def wire_modules() -> None:
     on_outcome(payments_hear)
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
+    on_outcome(disputes_hear)
     on_collect(claim_collect)
     on_receipt_due(queue_receipt)
     wire_test_clocks()
@@ -233,6 +237,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.customers.api import router as customers
+    from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.notifications.api import router as notifications
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
@@ -265,4 +270,5 @@ def merchant_routers() -> list[APIRouter]:
         risk,
         test_clocks,
         notifications,
+        disputes,
     ]

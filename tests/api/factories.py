@@ -8,6 +8,7 @@ A factory gets the :class:`Actors` who may POST (each ``post(path, params)`` ret
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -215,6 +216,34 @@ async def _balance_transaction(actors: Actors) -> str:
     return (await _settled_charge(actors))["transaction"]
 
 
+async def _dispute(actors: Actors) -> str:
+    """A dispute of a settled charge, written straight to the table as the rail's report would
+    open it: live mode (the matrix's keys) has no rail to report one. No money moves with it,
+    so the ledger stays balanced."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the disputes factory needs Actors.database")
+    charge = (await _settled_charge(actors))["charge"]
+    dispute = f"dp_{uuid.uuid4().hex[:22]}"
+    network = {"brand": "visa", "case_type": "chargeback", "network": "visa"}
+    details = {"type": "card", "card": {**network, "network_reason_code": "10.4"}}
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO disputes (id, merchant_id, livemode, charge_id, payment_intent_id,"
+                " amount, currency, status, reason, network_reason_code, rail, rail_reference,"
+                " payment_method_details, evidence_due_by, created_at, updated_at)"
+                " SELECT :dispute, merchant_id, livemode, id, payment_intent_id, amount,"
+                " currency, 'needs_response', 'fraudulent', '10.4', rail, :dispute,"
+                " CAST(:details AS jsonb), now() + interval '7 days', now(), now()"
+                " FROM charges WHERE id = :charge"
+            ),
+            {"dispute": dispute, "charge": charge, "details": json.dumps(details)},
+        )
+    return dispute
+
+
 async def _merchant_vpa(actors: Actors) -> str:
     """A merchant VPA: through the API in test mode; in live mode (the matrix's keys), which has
     no UPI connector to open its bank account, written straight to the table as the API would."""
@@ -315,6 +344,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/risk/rules": _risk_rule,
     "/v1/risk/blocklist_items": _risk_blocklist_item,
     "/v1/test_helpers/test_clocks": _test_clock,
+    "/v1/disputes": _dispute,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

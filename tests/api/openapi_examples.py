@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final
 
 import httpx
@@ -127,6 +128,7 @@ async def make_examples(
     await _payment_methods(api, customer)
     await _payments(api, database, customer)
     await _refunds_and_balance(api)
+    await _disputes(api, database)
     await _webhooks(api, database)
     await _ledger(api)
     await _limits_and_risk(api)
@@ -340,6 +342,32 @@ async def _refunds_and_balance(api: Api) -> None:
     await api.get("/v1/balance")
     transactions = await api.get("/v1/balance_transactions", {"limit": 100})
     await api.get(f"/v1/balance_transactions/{transactions['data'][0]['id']}")
+
+
+async def _disputes(api: Api, database: Database) -> None:
+    """A card dispute won, one closed, and a UPI chargeback: each rendering of the object."""
+    intents = "/v1/payment_intents"
+    card = {"amount": 10_000, "currency": "inr", "confirm": True}
+    won = await api.post(intents, {**card, "payment_method": "pm_card_createDispute"})
+    closed = await api.post(intents, {**card, "payment_method": "pm_card_createDispute"})
+    upi = {"type": "upi", "upi": {"vpa": "dispute@sandbox"}}
+    await api.post(
+        intents,
+        {**card, "payment_method_types": ["upi"], "payment_method_data": upi},
+    )
+    await deliver_callbacks(database)  # the disputes, and the UPI payer's approval
+    # The UPI chargeback, 10 s after an approval delivered as if 5 minutes had passed.
+    await deliver_callbacks(database, after=timedelta(minutes=10))
+    listed = await api.get("/v1/disputes", {"limit": 100})
+    assert {item["payment_method_details"]["type"] for item in listed["data"]} == {"card", "upi"}
+    by_charge = {item["charge"]: item["id"] for item in listed["data"]}
+    dispute = by_charge[won["latest_charge"]]
+    await api.get(f"/v1/disputes/{dispute}")
+    evidence = {"uncategorized_text": "winning_evidence", "customer_name": "Asha"}
+    await api.post(f"/v1/disputes/{dispute}", {"evidence": evidence, "submit": False})
+    await api.post(f"/v1/disputes/{dispute}", {"submit": True, "metadata": {"case": "C-1"}})
+    await api.post(f"/v1/disputes/{by_charge[closed['latest_charge']]}/close")
+    await api.get("/v1/disputes", {"payment_intent": won["id"]})
 
 
 async def _webhooks(api: Api, database: Database) -> None:

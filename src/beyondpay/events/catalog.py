@@ -11,6 +11,11 @@ from typing import Final
 EVENT_TYPES: Final = frozenset(
     {
         "charge.captured",
+        "charge.dispute.closed",
+        "charge.dispute.created",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
         "charge.failed",
         "charge.refunded",
         "charge.succeeded",

@@ -111,6 +111,15 @@ class Settings(BaseSettings):
         le=90 * 86400,
         description="Seconds before a captured payment moves from pending to available balance.",
     )
+    disputes_fee_minor: int = Field(
+        default=1_500_00,
+        ge=0,
+        le=1_000_000,
+        description="Fee taken with each disputed amount, in the charge currency's minor units.",
+    )
+    disputes_fee_returned_when_won: bool = Field(
+        default=True, description="A won dispute returns its fee with the disputed amount."
+    )
     rail_answer_wait_s: int = Field(
         default=30,
         ge=1,

@@ -87,6 +87,8 @@ class Scope(StrEnum):
     risk_write = "risk:write"
     test_clocks_read = "test_clocks:read"
     test_clocks_write = "test_clocks:write"
+    disputes_read = "disputes:read"
+    disputes_write = "disputes:write"
 
     @property
     def resource(self) -> str:

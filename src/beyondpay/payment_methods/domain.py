@@ -222,6 +222,7 @@ TEST_CARD_TOKENS: Final[dict[str, TestCard]] = {
     "pm_card_authenticationRequiredOnSetup": TestCard("4000002500003155"),
     "pm_card_authenticationRequired": TestCard("4000002760003184"),
     "pm_card_refundFail": TestCard("4000000000005126"),
+    "pm_card_createDispute": TestCard("4000000000000259"),
 }
 TEST_CARD_NUMBERS: Final[dict[str, TestCard]] = {
     card.number: card for card in TEST_CARD_TOKENS.values()
@@ -235,6 +236,7 @@ TEST_CARD_EXPIRY_MONTH: Final = 12
 UPI_TEST_TOKENS: Final[dict[str, str | None]] = {
     "pm_upi_success": "success@sandbox",
     "pm_upi_failure": "failure@sandbox",
+    "pm_upi_dispute": "dispute@sandbox",
     "pm_upi_intent": None,
 }
 

@@ -191,5 +191,80 @@ class ChargeService:
     async def charge_for_refund_outcome(self, session: AsyncSession, charge_id: str) -> ChargeRow:
         return await lock_charge(session, charge_id)
 
+    async def lock_for_dispute(self, session: AsyncSession, charge_id: str) -> ChargeRow | None:
+        """The charge a rail's dispute names, locked (the order refunds lock it in); None when
+        no charge has that id."""
+        statement = (
+            select(ChargeRow)
+            .where(ChargeRow.id == charge_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        row: ChargeRow | None = (await session.execute(statement)).scalar_one_or_none()
+        return row
+
+    async def withdraw_for_dispute(
+        self, session: AsyncSession, charge: ChargeRow, dispute_id: str, amount: int, fee: int
+    ) -> str:
+        """A dispute took ``amount`` of the charge back: it and the dispute ``fee`` leave the
+        merchant's available balance in one linked ledger batch, shown by one ``adjustment``
+        balance transaction (Stripe's type and its ``dispute`` category), whose id is
+        returned. The charge is marked disputed (refunds of it are refused from now on)."""
+        chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
+        transaction = postings.balance_transaction(
+            merchant_id=charge.merchant_id,
+            livemode=charge.livemode,
+            amount=-amount,
+            fee=fee,
+            currency=charge.currency,
+            type="adjustment",
+            reporting_category="dispute",
+            source=dispute_id,
+            description=f"Chargeback withdrawal for {charge.id}",
+            available_after=None,
+        )
+        session.add(transaction)
+        charge.disputed = True
+        charge.updated_at = utcnow()
+        await session.flush()
+        transfers = postings.dispute_withdrawal_transfers(
+            chart, charge.rail, dispute_id, amount, fee
+        )
+        await postings.write(session, chart, charge.rail, transfers)
+        return transaction.id
+
+    async def reinstate_for_dispute(
+        self,
+        session: AsyncSession,
+        charge: ChargeRow,
+        dispute_id: str,
+        amount: int,
+        fee_refund: int,
+    ) -> str:
+        """A dispute won: ``amount`` comes back to the merchant's available balance, with the
+        dispute fee when it is returned (``fee_refund``), in one linked ledger batch shown by
+        one ``adjustment`` balance transaction (category ``dispute_reversal``, its fee
+        negative); returns its id."""
+        chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
+        transaction = postings.balance_transaction(
+            merchant_id=charge.merchant_id,
+            livemode=charge.livemode,
+            amount=amount,
+            fee=-fee_refund,
+            currency=charge.currency,
+            type="adjustment",
+            reporting_category="dispute_reversal",
+            source=dispute_id,
+            description=f"Chargeback reversal for {charge.id}",
+            available_after=None,
+        )
+        session.add(transaction)
+        await session.flush()
+        transfers = postings.dispute_reinstatement_transfers(
+            chart, charge.rail, dispute_id, amount, fee_refund
+        )
+        await postings.write(session, chart, charge.rail, transfers)
+        return transaction.id
+
 
 charge_service = ChargeService()

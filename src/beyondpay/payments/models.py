@@ -83,6 +83,8 @@ class ChargeRow(Base):
     # Where the receipt goes, and its number once one is sent (migration 0023).
     receipt_email: Mapped[str | None] = mapped_column(Text, default=None)
     receipt_number: Mapped[str | None] = mapped_column(Text, default=None)
+    # The payment was taken back by a dispute (migration 0024): refunds are refused.
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 

@@ -11,6 +11,11 @@ them to the merchant. Never commits.
 - **Refund**: a hold from the merchant's available balance to the rail's clearing account
   (``<refund>:hold``), posted when the rail refunds, voided when it fails: a failed refund gives
   the money back to the balance.
+- **Dispute**: the disputed amount from the merchant's available balance back to the rail's
+  clearing account (``<dispute>:withdrawal``), linked with the dispute fee to the platform's
+  fees (``<dispute>:fee``). **Won**: the amount back from the clearing account
+  (``<dispute>:reinstatement``), linked with the fee from the platform's fees when the fee is
+  returned (``<dispute>:fee_refund``). Lost: nothing moves (the money is already gone).
 
 A use case builds its transfers with the functions below and hands them to the ledger once
 (:func:`write`): an authorization captured at once is one linked chain of hold, capture, fee and
@@ -185,6 +190,62 @@ async def settle_refund(session: AsyncSession, refund_id: str, *, succeeded: boo
     await _apply(
         session, [Transfer(id=f"{refund_id}:{suffix}", pending_id=f"{refund_id}:hold", flags=flags)]
     )
+
+
+def dispute_withdrawal_transfers(
+    chart: Chart, rail: str, dispute_id: str, amount_minor: int, fee_minor: int
+) -> list[Transfer]:
+    invariant(amount_minor > 0 and fee_minor >= 0, "a dispute withdraws a positive amount")
+    transfers = [
+        Transfer(
+            id=f"{dispute_id}:withdrawal",
+            debit_account_id=chart.available,
+            credit_account_id=chart.rail_clearing(rail),
+            amount=amount_minor,
+            currency=chart.currency,
+            code="dispute_withdrawal",
+        )
+    ]
+    if fee_minor:
+        transfers.append(
+            Transfer(
+                id=f"{dispute_id}:fee",
+                debit_account_id=chart.available,
+                credit_account_id=chart.fees,
+                amount=fee_minor,
+                currency=chart.currency,
+                code="dispute_fee",
+            )
+        )
+    return transfers
+
+
+def dispute_reinstatement_transfers(
+    chart: Chart, rail: str, dispute_id: str, amount_minor: int, fee_refund_minor: int
+) -> list[Transfer]:
+    invariant(amount_minor > 0 and fee_refund_minor >= 0, "a won dispute returns its amount")
+    transfers = [
+        Transfer(
+            id=f"{dispute_id}:reinstatement",
+            debit_account_id=chart.rail_clearing(rail),
+            credit_account_id=chart.available,
+            amount=amount_minor,
+            currency=chart.currency,
+            code="dispute_reinstatement",
+        )
+    ]
+    if fee_refund_minor:
+        transfers.append(
+            Transfer(
+                id=f"{dispute_id}:fee_refund",
+                debit_account_id=chart.fees,
+                credit_account_id=chart.available,
+                amount=fee_refund_minor,
+                currency=chart.currency,
+                code="dispute_fee_refund",
+            )
+        )
+    return transfers
 
 
 async def balances(session: AsyncSession, chart: Chart) -> tuple[int, int]:

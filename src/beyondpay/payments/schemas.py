@@ -458,7 +458,7 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "currency": row.currency,
         "customer": row.customer_id,
         "description": row.description,
-        "disputed": False,
+        "disputed": bool(row.disputed),
         "failure_balance_transaction": None,
         "failure_code": row.failure_code,
         "failure_message": row.failure_message,
@@ -478,13 +478,19 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
     }
 
 
+# What a fee is, where it is not the processing fee (Stripe's words for a dispute's).
+_FEE_DESCRIPTIONS: Final = {"dispute": "Dispute fee", "dispute_reversal": "Dispute fee refund"}
+
+
 def balance_transaction_object(row: BalanceTransactionRow) -> dict[str, Any]:
     fee_details = (
         [
             {
                 "amount": row.fee,
                 "currency": row.currency,
-                "description": "beyondpay processing fees",
+                "description": _FEE_DESCRIPTIONS.get(
+                    row.reporting_category, "beyondpay processing fees"
+                ),
                 "type": "stripe_fee",
             }
         ]

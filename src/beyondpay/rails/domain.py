@@ -83,7 +83,7 @@ def parse_latency_ms(text: str) -> tuple[int, int]:
 class CardBehaviour:
     """What the sandbox network does with a card number."""
 
-    scenario: str  # approve | decline | challenge | challenge_decline | refund_fails
+    scenario: str  # approve | decline | challenge | challenge_decline | refund_fails | dispute
     network_code: str  # the ISO 8583 response code the network answers with
     failure_code: str | None = None
     decline_code: str | None = None
@@ -122,6 +122,7 @@ CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
     "4000000000003063": CardBehaviour("challenge", "1A"),
     "4000008400001629": CardBehaviour("challenge_decline", "1A"),
     "4000000000005126": CardBehaviour("refund_fails", "00"),
+    "4000000000000259": CardBehaviour("dispute", "00"),
 }
 PROCESSING_ERROR: Final = CARD_BEHAVIOURS["4000000000000119"]
 INCORRECT_NUMBER: Final = CardBehaviour(
@@ -169,6 +170,27 @@ def card_behaviour(number: str, exp_month: int, exp_year: int, now: datetime) ->
     return CARD_BEHAVIOURS.get(number, _APPROVE)
 
 
+# --- disputes ----------------------------------------------------------------------------------
+
+# A payment whose test value scripts a dispute (the card 4000 0000 0000 0259, the VPA
+# dispute@sandbox) is taken back by the network this long after its capture, as Stripe's test
+# card is "shortly after": long enough for the capture to be applied on our side first.
+DISPUTE_SCENARIO: Final = "dispute"
+DISPUTE_OPENS_AFTER_S: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeReason:
+    reason: str  # Stripe's reason: fraudulent, product_not_received, ...
+    network_reason_code: str | None  # the network's code; None where we know none to cite
+
+
+# Visa's 10.4 "Other fraud, card-absent environment", the reason of Stripe's 0259 card. For
+# UPI we cite no NPCI chargeback reason code (its circulars are not public in full).
+CARD_DISPUTE_REASON: Final = DisputeReason("fraudulent", "10.4")
+UPI_DISPUTE_REASON: Final = DisputeReason("product_not_received", None)
+
+
 # --- UPI ---------------------------------------------------------------------------------------
 
 # What the switch shows of a payer's VPA: one character, enough to recognise, not to reach.
@@ -211,6 +233,7 @@ class VpaBehaviour:
     final_code: str
     opening_balance_minor: int = 1_00_000_00  # ₹1,00,000 in the payer's sandbox bank account
     duplicate_callback: bool = False
+    disputed: bool = False  # approved, then taken back by a chargeback (DISPUTE_SCENARIO)
 
 
 INSUFFICIENT_OPENING_BALANCE_MINOR: Final = 100  # ₹1.00
@@ -228,6 +251,7 @@ VPA_BEHAVIOURS: Final[dict[str, VpaBehaviour]] = {
     "risk@sandbox": VpaBehaviour("collect", "U16"),
     "wrongpin@sandbox": VpaBehaviour("collect", "ZM"),
     "duplicate@sandbox": VpaBehaviour("collect", "00", duplicate_callback=True),
+    "dispute@sandbox": VpaBehaviour("collect", "00", disputed=True),
 }
 DEFAULT_VPA_BEHAVIOUR: Final = VpaBehaviour("collect", "00")
 

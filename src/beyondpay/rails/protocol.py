@@ -42,7 +42,9 @@ class Rail(StrEnum):
 
 OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
 # push: a payer's bank account pays another bank account through the UPI switch (the PSP's pay).
-Operation = Literal["authorize", "capture", "void", "refund", "push"]
+# dispute: the card network (a chargeback) or the UPI switch (an NPCI chargeback raised through
+# UDIR) took a captured payment's money back; reported by itself, with the payment's request id.
+Operation = Literal["authorize", "capture", "void", "refund", "push", "dispute"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,3 +11,7 @@ class ChargeAlreadyRefundedError(InvalidRequestError):
 
 class RefundAmountTooLargeError(InvalidRequestError):
     code = "amount_too_large"
+
+
+class ChargeDisputedError(InvalidRequestError):
+    code = "charge_disputed"

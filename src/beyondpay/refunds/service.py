@@ -46,7 +46,11 @@ from beyondpay.payments.service import (
 )
 from beyondpay.rails.protocol import Rail, RailOutcome
 from beyondpay.rails.service import connector_for, next_status_check
-from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
+from beyondpay.refunds.errors import (
+    ChargeAlreadyRefundedError,
+    ChargeDisputedError,
+    RefundAmountTooLargeError,
+)
 from beyondpay.refunds.events import RefundEvent, record
 from beyondpay.refunds.models import RefundRow
 from beyondpay.refunds.schemas import (
@@ -81,6 +85,11 @@ async def _charge_to_refund(
         raise InvalidRequestError(
             f"Charge {charge.id} has not been captured: there is nothing to refund.",
             param=param,
+        )
+    if charge.disputed:
+        # The network took the money back already: a refund would pay the customer twice.
+        raise ChargeDisputedError(
+            f"Charge {charge.id} has been charged back; cannot issue a refund.", param=param
         )
     return charge, param
 

@@ -122,7 +122,10 @@ class SandboxCardConnector(SandboxConnector):
         refund.check_after = refund.resolves_at
 
     async def resolve(self, session: AsyncSession, row: Row) -> None:
-        invariant(row.operation == "refund", "a card network answers by itself only on refunds")
+        if row.operation == "dispute":
+            await self.resolve_dispute(session, row)
+            return
+        invariant(row.operation == "refund", "a card network answers by itself on refunds")
         parent = await self._parent(session, row.parent_reference or "")
         # The refund failed: the money stays with the merchant, so it may be refunded again.
         parent.refunded_minor -= row.amount_minor

@@ -12,8 +12,8 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,7 +25,14 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.rails import callbacks
-from beyondpay.rails.domain import AMOUNT_MINOR_MAX, next_status_check
+from beyondpay.rails.domain import (
+    AMOUNT_MINOR_MAX,
+    CARD_DISPUTE_REASON,
+    DISPUTE_OPENS_AFTER_S,
+    DISPUTE_SCENARIO,
+    DisputeReason,
+    next_status_check,
+)
 from beyondpay.rails.errors import (
     RailAmountInvalidError,
     RailIntegrityError,
@@ -102,6 +109,8 @@ async def find_operation(
 
 class SandboxConnector:
     rail: Rail
+    # Why this rail's scripted disputes say the payer took the money back.
+    dispute_reason: ClassVar[DisputeReason] = CARD_DISPUTE_REASON
 
     def __init__(self, ring: KeyRing | None = None) -> None:
         self.ring = ring if ring is not None else CONFIG.current().ring
@@ -176,6 +185,7 @@ class SandboxConnector:
             self._check_same_authorization(stored, request)
             return self.outcome(stored)
         await self.after_insert(session, row)
+        await self.open_scripted_dispute(session, row)
         return self.outcome(row)
 
     def _check_same_authorization(self, row: Row, request: AuthorizeRequest) -> None:
@@ -257,6 +267,33 @@ class SandboxConnector:
             scenario=operation,
         )
 
+    async def open_scripted_dispute(self, session: AsyncSession, parent: Row) -> None:
+        """A captured payment whose test value scripts a dispute (``DISPUTE_SCENARIO``): the
+        network reports a chargeback by a callback ``DISPUTE_OPENS_AFTER_S`` later (a
+        ``dispute`` operation under the payment's request id, so a payment is disputed once
+        however often this runs), for what is left captured then (:meth:`resolve_dispute`)."""
+        if parent.scenario != DISPUTE_SCENARIO or parent.hold_state != "captured":
+            return
+        row = self._child_row("dispute", parent.request_id, parent, parent.captured_minor)
+        row.status = "pending"
+        row.code = self.dispute_reason.network_reason_code
+        row.details = {"reason": self.dispute_reason.reason}
+        row.resolves_at = utcnow() + timedelta(seconds=DISPUTE_OPENS_AFTER_S)
+        stored = await self.insert(session, row)
+        if stored is row:
+            await defer_callback(session, row.reference, row.resolves_at, delivery=1)
+
+    async def resolve_dispute(self, session: AsyncSession, row: Row) -> None:
+        """The chargeback reported: it takes back what is captured and not refunded by then (a
+        refund made meanwhile is not taken twice); nothing left, no chargeback (failed)."""
+        parent = await self._parent(session, row.parent_reference or "")
+        left_minor = parent.captured_minor - parent.refunded_minor
+        if left_minor <= 0:
+            self.refuse(row, "charge_already_refunded", "The payment was refunded in full.")
+        else:
+            row.status, row.amount_minor = "succeeded", left_minor
+        row.updated_at = utcnow()
+
     @staticmethod
     def refuse(row: Row, failure_code: str, message: str) -> Row:
         row.status, row.failure_code, row.message = "failed", failure_code, message
@@ -288,6 +325,7 @@ class SandboxConnector:
             # Capturing less than was held releases the rest: nothing more can be captured.
             parent.hold_state, parent.captured_minor = "captured", amount_minor
             parent.updated_at, row.code = utcnow(), "00"
+            await self.open_scripted_dispute(session, parent)
         await self.insert(session, row)
         return self.outcome(row)
 

@@ -33,7 +33,9 @@ from beyondpay.merchants.service import merchant_service
 from beyondpay.rails import callbacks
 from beyondpay.rails.domain import (
     AMOUNT_MINOR_MAX,
+    DISPUTE_SCENARIO,
     NPCI_CODES,
+    UPI_DISPUTE_REASON,
     VpaBehaviour,
     mask_switch_vpa,
     minor_from_rupees,
@@ -114,6 +116,7 @@ async def _check_payer_account(session: AsyncSession, account_ref: str | None) -
 
 class SandboxUpiConnector(SandboxConnector):
     rail = Rail.upi
+    dispute_reason = UPI_DISPUTE_REASON
 
     def to_wire(self, amount_minor: int, currency: str) -> dict[str, Any]:
         return {"amount": rupees_from_minor(amount_minor), "currency": currency.upper()}
@@ -217,6 +220,8 @@ class SandboxUpiConnector(SandboxConnector):
             return
         row.final_code = behaviour.final_code
         row.duplicate_callback = behaviour.duplicate_callback
+        if behaviour.disputed:
+            row.scenario = DISPUTE_SCENARIO  # a chargeback follows the payment (UDIR)
         if behaviour.final_code == "U69":
             row.resolves_at = row.action_expires_at  # the payer never answers
         else:
@@ -268,7 +273,10 @@ class SandboxUpiConnector(SandboxConnector):
 
     async def resolve(self, session: AsyncSession, row: Row) -> None:
         """The payer answered (or the collect expired): with 00 the payer's bank debits them,
-        and the ledger itself refuses what they cannot afford (Z9)."""
+        and the ledger itself refuses what they cannot afford (Z9). A chargeback reported."""
+        if row.operation == "dispute":
+            await self.resolve_dispute(session, row)
+            return
         invariant(row.operation == "authorize", "the switch answers by itself on payments")
         invariant(row.final_code is not None, "a resolving payment knows its answer")
         code = row.final_code or "U30"
@@ -276,6 +284,7 @@ class SandboxUpiConnector(SandboxConnector):
             invariant(row.payer_account_id is not None, "an approved payment has a payer")
             code = await self.debit_payer(session, row, row.payer_account_id or "")
         apply_code(row, code)
+        await self.open_scripted_dispute(session, row)
 
     async def debit_payer(self, session: AsyncSession, row: Row, payer_account_id: str) -> str:
         """The payer's bank debits them to its settlement with the switch: "00", or "Z9" when
