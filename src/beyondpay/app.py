@@ -33,6 +33,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.setup_intents.tasks import setup_intents_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
 
     return [
@@ -44,6 +45,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         refunds_jobs,
         webhooks_jobs,
         psp_transfers_jobs,
+        setup_intents_jobs,
     ]
 
 
@@ -58,6 +60,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     from beyondpay.psp.transfers.service import configure as configure_transfers
     from beyondpay.rails.service import configure as configure_rails
     from beyondpay.risk.service import configure as configure_risk
+    from beyondpay.setup_intents.settings import configure as configure_setup_intents
 
     ring = ring if ring is not None else settings.key_ring()
     configure_payments(settings, ring=ring)
@@ -67,6 +70,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_transfers(settings)
     configure_limits(settings)
     configure_risk(settings)
+    configure_setup_intents(settings, ring=ring)
     wire_modules()
 
 
@@ -75,18 +79,25 @@ def wire_modules() -> None:
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
     PSP's collects) and the PSP's claim on collects to its VPAs. Registering twice changes
     nothing."""
+    from beyondpay.customers.service import use_payment_methods
+    from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.psp.transfers.service import claim_collect
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
     from beyondpay.rails.service import on_collect, on_outcome, use_scheduler
     from beyondpay.rails.tasks import JobScheduler
     from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
+    from beyondpay.setup_intents.service import handle_rail_outcome as setup_intents_hear
 
     use_scheduler(JobScheduler())
     on_outcome(payments_hear)
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
+    on_outcome(setup_intents_hear)
     on_collect(claim_collect)
+    # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
+    # the payment methods, a module above customers, through this.
+    use_payment_methods(payment_method_service)
 
 
 def create_job_app(database_url: str) -> procrastinate.App:
@@ -209,6 +220,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
+    from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
     from beyondpay.webhooks.api import router as webhooks
@@ -230,4 +242,5 @@ def merchant_routers() -> list[APIRouter]:
         upi_merchant_vpas,
         limit_policies,
         risk,
+        setup_intents,
     ]

@@ -147,6 +147,11 @@ async def _payment_intent(actors: Actors) -> str:
     return str((await actors.owner("/v1/payment_intents", params))["id"])
 
 
+async def _setup_intent(actors: Actors) -> str:
+    params = {"payment_method": await _payment_method(actors)}
+    return str((await actors.owner("/v1/setup_intents", params))["id"])
+
+
 async def _settled_charge(actors: Actors) -> dict[str, str]:
     """A captured charge with its balance transaction and a refund, written straight to the
     tables: the matrix calls with live keys, and live mode has no rail to pay through (no
@@ -306,6 +311,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/risk/assessments": _risk_assessment,
     "/v1/risk/rules": _risk_rule,
     "/v1/risk/blocklist_items": _risk_blocklist_item,
+    "/v1/setup_intents": _setup_intent,
 }
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
@@ -314,6 +320,10 @@ FACTORIES: Final[dict[str, Factory]] = {
 OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("POST", "/v1/payment_intents/{intent}/confirm"): (400, "rail_unavailable"),
     ("POST", "/v1/payment_intents/{intent}/capture"): (400, "payment_intent_unexpected_state"),
+    ("POST", "/v1/setup_intents/{intent}/confirm"): (400, "rail_unavailable"),
+    # The matrix names one object for every path parameter: the customer is found (the owner
+    # got through), and no payment method has its id.
+    ("GET", "/v1/customers/{customer}/payment_methods/{payment_method}"): (404, "resource_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"

@@ -29,3 +29,5 @@ class CustomerRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     deleted_at: Mapped[datetime | None] = mapped_column(_TIME)
+    # invoice_settings.default_payment_method (migration 0022): attached to this customer.
+    default_payment_method_id: Mapped[str | None] = mapped_column(Text, default=None)

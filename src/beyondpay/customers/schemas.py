@@ -17,6 +17,7 @@ PHONE_CHARS_MAX: Final = 20
 DESCRIPTION_CHARS_MAX: Final = 350
 ADDRESS_FIELD_CHARS_MAX: Final = 200
 PAGE_CHARS_MAX: Final = 200
+ID_CHARS_MAX: Final = 255
 
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
 
@@ -43,7 +44,14 @@ class AddressParams(Params):
     country: Annotated[str | None, Field(default=None, max_length=2)] = None
 
 
-class CustomerCreateParams(Params):
+class InvoiceSettingsParams(Params):
+    # "" unsets it (update), as in Stripe.
+    default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
+
+
+class CustomerFields(Params):
+    """What create and update both take."""
+
     name: Annotated[str | None, Field(max_length=NAME_CHARS_MAX)] = None
     email: Email = None
     phone: Annotated[str | None, Field(max_length=PHONE_CHARS_MAX)] = None
@@ -51,10 +59,18 @@ class CustomerCreateParams(Params):
     address: AddressParams | None = None
     metadata: MetadataParam = None
     expand: list[str] = Field(default_factory=list, max_length=20)
+    invoice_settings: InvoiceSettingsParams | None = None
 
 
-class CustomerUpdateParams(CustomerCreateParams):
-    """As create; a parameter sent as "" is unset, as in Stripe."""
+class CustomerCreateParams(CustomerFields):
+    # Attached to the new customer (a payment method's id, or a test token: pm_card_visa).
+    payment_method: Annotated[
+        str | None, Field(default=None, min_length=1, max_length=ID_CHARS_MAX)
+    ]
+
+
+class CustomerUpdateParams(CustomerFields):
+    """As create, without payment_method; a parameter sent as "" is unset, as in Stripe."""
 
 
 class CustomerListParams(ListParams):
@@ -79,6 +95,16 @@ class Address(BaseModel):
     country: str | None
 
 
+class CustomerInvoiceSettings(BaseModel):
+    custom_fields: list[dict[str, str]] | None
+    default_payment_method: str | None = Field(
+        description="The payment method (`pm_…`, attached to this customer) invoices and"
+        " subscriptions charge by default."
+    )
+    footer: str | None
+    rendering_options: dict[str, Any] | None
+
+
 class Customer(BaseModel):
     id: str
     object: Literal["customer"]
@@ -94,6 +120,7 @@ class Customer(BaseModel):
     name: str | None
     phone: str | None
     preferred_locales: list[str]
+    invoice_settings: CustomerInvoiceSettings
 
 
 class CustomerSearchResult(BaseModel):
@@ -134,4 +161,10 @@ def customer_object(row: CustomerRow) -> dict[str, Any]:
         "name": row.name,
         "phone": row.phone,
         "preferred_locales": [],
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": row.default_payment_method_id,
+            "footer": None,
+            "rendering_options": None,
+        },
     }

@@ -83,6 +83,11 @@ EVENT_TYPES: Final = frozenset(
         "refund.created",
         "refund.failed",
         "refund.updated",
+        "setup_intent.canceled",
+        "setup_intent.created",
+        "setup_intent.requires_action",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
         "upi.merchant_vpa.created",
         "webhook_endpoint.disabled",
     }

@@ -85,6 +85,8 @@ class Scope(StrEnum):
     limits_write = "limits:write"
     risk_read = "risk:read"
     risk_write = "risk:write"
+    setup_intents_read = "setup_intents:read"
+    setup_intents_write = "setup_intents:write"
 
     @property
     def resource(self) -> str:
