@@ -36,6 +36,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.setup_intents.tasks import setup_intents_jobs
     from beyondpay.test_clocks.tasks import test_clocks_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
 
@@ -50,6 +51,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         psp_transfers_jobs,
         test_clocks_jobs,
         notifications_jobs,
+        setup_intents_jobs,
     ]
 
 
@@ -66,6 +68,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     from beyondpay.psp.transfers.service import configure as configure_transfers
     from beyondpay.rails.service import configure as configure_rails
     from beyondpay.risk.service import configure as configure_risk
+    from beyondpay.setup_intents.settings import configure as configure_setup_intents
 
     ring = ring if ring is not None else settings.key_ring()
     configure_payments(settings, ring=ring)
@@ -77,6 +80,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_risk(settings)
     configure_notifications(settings, ring=ring)
     configure_disputes(settings)
+    configure_setup_intents(settings, ring=ring)
     wire_modules()
 
 
@@ -88,8 +92,10 @@ def wire_modules() -> None:
     advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
     payers' answers expiring, customers deleted with their clock). Registering twice changes
     nothing."""
+    from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import queue_receipt
+    from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.payments.service import on_receipt_due
     from beyondpay.psp.transfers.service import claim_collect
@@ -97,14 +103,19 @@ def wire_modules() -> None:
     from beyondpay.rails.service import on_collect, on_outcome, use_scheduler
     from beyondpay.rails.tasks import JobScheduler
     from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
+    from beyondpay.setup_intents.service import handle_rail_outcome as setup_intents_hear
 
     use_scheduler(JobScheduler())
     on_outcome(payments_hear)
     on_outcome(refunds_hear)
     on_outcome(psp_hear)
     on_outcome(disputes_hear)
+    on_outcome(setup_intents_hear)
     on_collect(claim_collect)
     on_receipt_due(queue_receipt)
+    # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
+    # the payment methods, a module above customers, through this.
+    use_payment_methods(payment_method_service)
     wire_test_clocks()
 
 
@@ -246,6 +257,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
+    from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
     from beyondpay.wallets.api import router as wallets
     from beyondpay.webhooks.api import deliveries_router as webhook_deliveries
@@ -271,4 +283,5 @@ def merchant_routers() -> list[APIRouter]:
         test_clocks,
         notifications,
         disputes,
+        setup_intents,
     ]

@@ -148,6 +148,11 @@ async def _payment_intent(actors: Actors) -> str:
     return str((await actors.owner("/v1/payment_intents", params))["id"])
 
 
+async def _setup_intent(actors: Actors) -> str:
+    params = {"payment_method": await _payment_method(actors)}
+    return str((await actors.owner("/v1/setup_intents", params))["id"])
+
+
 async def _settled_charge(actors: Actors) -> dict[str, str]:
     """A captured charge with its balance transaction and a refund, written straight to the
     tables: the matrix calls with live keys, and live mode has no rail to pay through (no
@@ -345,6 +350,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/risk/blocklist_items": _risk_blocklist_item,
     "/v1/test_helpers/test_clocks": _test_clock,
     "/v1/disputes": _dispute,
+    "/v1/setup_intents": _setup_intent,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -357,6 +363,10 @@ TEST_MODE_ONLY: Final = frozenset({"/v1/test_helpers/test_clocks"})
 OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("POST", "/v1/payment_intents/{intent}/confirm"): (400, "rail_unavailable"),
     ("POST", "/v1/payment_intents/{intent}/capture"): (400, "payment_intent_unexpected_state"),
+    ("POST", "/v1/setup_intents/{intent}/confirm"): (400, "rail_unavailable"),
+    # The matrix names one object for every path parameter: the customer is found (the owner
+    # got through), and no payment method has its id.
+    ("GET", "/v1/customers/{customer}/payment_methods/{payment_method}"): (404, "resource_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"

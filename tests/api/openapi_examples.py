@@ -127,6 +127,7 @@ async def make_examples(
     customer = await _customers(api)
     await _payment_methods(api, customer)
     await _payments(api, database, customer)
+    await _setup_intents(api)
     await _refunds_and_balance(api)
     await _disputes(api, database)
     await _webhooks(api, database)
@@ -233,6 +234,49 @@ async def _payment_methods(api: Api, customer: str) -> None:
     await api.get(f"/v1/customers/{customer}/payment_methods")
     await api.post(f"/v1/payment_methods/{card_method['id']}", {"card": {"exp_month": 11}})
     await api.post(f"/v1/payment_methods/{bank['id']}/detach")
+
+
+async def _setup_intents(api: Api) -> None:
+    """Saving cards: a customer made with one (its default), SetupIntents succeeded, waiting
+    for 3-D Secure, canceled and declined, and a payment saving its card."""
+    customer = await api.post(
+        "/v1/customers",
+        {"payment_method": "pm_card_visa", "invoice_settings": {"default_payment_method": ""}},
+    )
+    saved = await api.post("/v1/payment_methods/pm_card_visa/attach", {"customer": customer["id"]})
+    await api.post(
+        f"/v1/customers/{customer['id']}",
+        {"invoice_settings": {"default_payment_method": saved["id"]}},
+    )
+    await api.get(f"/v1/customers/{customer['id']}/payment_methods/{saved['id']}")
+    setups = "/v1/setup_intents"
+    created = await api.post(setups, {"customer": customer["id"], "metadata": {"k": "v"}})
+    await api.post(f"{setups}/{created['id']}", {"payment_method": "pm_card_mastercard"})
+    await api.post(f"{setups}/{created['id']}/confirm", {"return_url": "https://shop.example/"})
+    challenged = await api.post(
+        setups, {"payment_method": "pm_card_authenticationRequiredOnSetup", "confirm": True}
+    )
+    await api.get(f"{setups}/{challenged['id']}")
+    await api.post(f"{setups}/{challenged['id']}/cancel", {"cancellation_reason": "abandoned"})
+    declined = await api.http.post(
+        setups,
+        json={"payment_method": "pm_card_chargeDeclined", "confirm": True},
+        headers=api.merchant.auth(),
+    )
+    assert declined.status_code == 402, declined.text
+    await api.get(f"{setups}/{declined.json()['error']['setup_intent']['id']}")
+    await api.get(setups, {"expand[]": ["data.payment_method"], "customer": customer["id"]})
+    await api.post(
+        "/v1/payment_intents",
+        {
+            "amount": AMOUNT_MINOR,
+            "currency": "inr",
+            "customer": customer["id"],
+            "payment_method": "pm_card_visa",
+            "setup_future_usage": "off_session",
+            "confirm": True,
+        },
+    )
 
 
 async def _payments(api: Api, database: Database, customer: str) -> None:

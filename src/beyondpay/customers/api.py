@@ -9,7 +9,7 @@ from fastapi import Path
 from beyondpay.api.access import CustomersReader, CustomersWriter
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, Listed, Query, Router, listed
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
 from beyondpay.customers.schemas import (
     Customer,
     CustomerCreateParams,
@@ -29,10 +29,10 @@ CustomerId = Annotated[str, Path(max_length=255, description="The customer's id 
 
 @router.post("", returns=Customer)
 async def create_customer(
-    session: SessionDep, caller: CustomersWriter, params: Body[CustomerCreateParams]
+    session: SessionDep, caller: CustomersWriter, ring: RingDep, params: Body[CustomerCreateParams]
 ) -> Outcome:
     """Create a customer."""
-    return Outcome(customer_object(await customer_service.create(session, caller, params)))
+    return Outcome(customer_object(await customer_service.create(session, caller, params, ring)))
 
 
 # Declared before /{customer}, which would otherwise take "search" for an id.

@@ -30,3 +30,5 @@ class CustomerRow(Base):
     created_at: Mapped[datetime] = mapped_column(_TIME)
     deleted_at: Mapped[datetime | None] = mapped_column(_TIME)
     test_clock: Mapped[str | None] = mapped_column(Text, default=None)
+    # invoice_settings.default_payment_method (migration 0025): attached to this customer.
+    default_payment_method_id: Mapped[str | None] = mapped_column(Text, default=None)

@@ -17,6 +17,7 @@ PHONE_CHARS_MAX: Final = 20
 DESCRIPTION_CHARS_MAX: Final = 350
 ADDRESS_FIELD_CHARS_MAX: Final = 200
 PAGE_CHARS_MAX: Final = 200
+ID_CHARS_MAX: Final = 255
 
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
 
@@ -43,6 +44,11 @@ class AddressParams(Params):
     country: Annotated[str | None, Field(default=None, max_length=2)] = None
 
 
+class InvoiceSettingsParams(Params):
+    # "" unsets it (update), as in Stripe.
+    default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
+
+
 class CustomerParams(Params):
     """What creating and updating a customer share."""
 
@@ -53,9 +59,14 @@ class CustomerParams(Params):
     address: AddressParams | None = None
     metadata: MetadataParam = None
     expand: list[str] = Field(default_factory=list, max_length=20)
+    invoice_settings: InvoiceSettingsParams | None = None
 
 
 class CustomerCreateParams(CustomerParams):
+    # Attached to the new customer (a payment method's id, or a test token: pm_card_visa).
+    payment_method: Annotated[
+        str | None, Field(default=None, min_length=1, max_length=ID_CHARS_MAX)
+    ]
     test_clock: Annotated[
         str | None,
         Field(
@@ -68,8 +79,8 @@ class CustomerCreateParams(CustomerParams):
 
 
 class CustomerUpdateParams(CustomerParams):
-    """As create (but ``test_clock``, set at creation only, as Stripe's); a parameter sent as
-    "" is unset, as in Stripe."""
+    """As create (but ``payment_method`` and ``test_clock``, set at creation only, as Stripe's);
+    a parameter sent as "" is unset, as in Stripe."""
 
 
 class CustomerListParams(ListParams):
@@ -95,6 +106,16 @@ class Address(BaseModel):
     country: str | None
 
 
+class CustomerInvoiceSettings(BaseModel):
+    custom_fields: list[dict[str, str]] | None
+    default_payment_method: str | None = Field(
+        description="The payment method (`pm_…`, attached to this customer) invoices and"
+        " subscriptions charge by default."
+    )
+    footer: str | None
+    rendering_options: dict[str, Any] | None
+
+
 class Customer(BaseModel):
     id: str
     object: Literal["customer"]
@@ -111,6 +132,7 @@ class Customer(BaseModel):
     phone: str | None
     preferred_locales: list[str]
     test_clock: str | None = Field(description="The test clock the customer is attached to.")
+    invoice_settings: CustomerInvoiceSettings
 
 
 class CustomerSearchResult(BaseModel):
@@ -152,4 +174,10 @@ def customer_object(row: CustomerRow) -> dict[str, Any]:
         "phone": row.phone,
         "preferred_locales": [],
         "test_clock": row.test_clock,
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": row.default_payment_method_id,
+            "footer": None,
+            "rendering_options": None,
+        },
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
@@ -31,8 +31,10 @@ from beyondpay.customers.schemas import (
 from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, scoped, scoped_page
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import is_valid_id, new_id
+from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.test_clocks.domain import CUSTOMERS_PER_CLOCK_MAX, ClockTime
@@ -42,8 +44,51 @@ from beyondpay.test_clocks.timeline import DeletedClock
 
 _INSERT_SQL: Final = (
     "INSERT INTO customers (id, merchant_id, livemode, name, email, phone, description, address,"
-    " metadata, created_at, test_clock) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " metadata, created_at, test_clock, default_payment_method_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+DEFAULT_PAYMENT_METHOD_PARAM: Final = "invoice_settings[default_payment_method]"
+
+
+class PaymentMethods(Protocol):
+    """What customers asks of payment methods, a module above it (``customers.create`` with
+    ``payment_method``, ``invoice_settings.default_payment_method``): handed in by the
+    composition root (``app.wire_modules``), as the rails' handlers are."""
+
+    async def attach_to_customer(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        payment_method: str,
+        customer_id: str,
+    ) -> str:
+        """Attach ``payment_method`` (an id or a test token; errors name ``payment_method``)
+        to the customer; its id."""
+        ...
+
+    async def customer_of(
+        self, session: AsyncSession, caller: Caller, payment_method_id: str, *, param: str
+    ) -> str | None:
+        """The customer the payment method is attached to; 404 naming ``param``."""
+        ...
+
+
+_payment_methods: list[PaymentMethods] = []
+
+
+def use_payment_methods(payment_methods: PaymentMethods) -> None:
+    """The payment methods module, handed in by the composition root; again replaces it."""
+    _payment_methods[:] = [payment_methods]
+
+
+def _linked() -> PaymentMethods:
+    invariant(bool(_payment_methods), "the composition root handed customers its payment methods")
+    return _payment_methods[0]
+
+
+class DefaultPaymentMethodNotAttachedError(InvalidRequestError):
+    code = "resource_missing"
 
 
 def _previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +180,13 @@ def _page_cursor(token: str) -> str:
 
 class CustomerService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: CustomerCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: CustomerCreateParams,
+        ring: KeyRing | None = None,
     ) -> CustomerRow:
+        default = _default_sent(params)
         row = CustomerRow(
             id=new_id("cus"),
             merchant_id=caller.merchant,
@@ -152,6 +202,7 @@ class CustomerService:
             created_at=utcnow(),
             deleted_at=None,
             test_clock=None,
+            default_payment_method_id=default or None,
         )
         if params.test_clock is not None:
             # On a clock, the customer is created at the clock's time, as Stripe's are.
@@ -174,9 +225,27 @@ class CustomerService:
                 Jsonb(row.metadata_),
                 row.created_at,
                 row.test_clock,
+                row.default_payment_method_id,
             ),
         )
         await events.record(session, row, CustomerEvent.created)
+        if params.payment_method is not None:
+            invariant(ring is not None, "a payment method to attach comes with the key ring")
+            assert ring is not None
+            attached = await _linked().attach_to_customer(
+                session, caller, ring, params.payment_method, row.id
+            )
+            if default == params.payment_method:
+                # A test token names a new payment method: the default is the one made.
+                row.default_payment_method_id = attached
+                await session.execute(
+                    update(CustomerRow)
+                    .where(CustomerRow.id == row.id)
+                    .values(default_payment_method_id=attached)
+                )
+        if row.default_payment_method_id is not None:
+            # Checked after the attachment; a refusal rolls the whole creation back.
+            await _check_default(session, caller, row.id, row.default_payment_method_id)
         return row
 
     async def _attach(self, session: AsyncSession, caller: Caller, clock_id: str) -> ClockTime:
@@ -272,6 +341,11 @@ class CustomerService:
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             values["metadata_"] = merge_metadata(row.metadata_, metadata)
+        default = _default_sent(params)
+        if default is not None:
+            if default:
+                await _check_default(session, caller, row.id, default)
+            values["default_payment_method_id"] = default or None
         for field, value in values.items():
             setattr(row, field, value)
         await session.flush()
@@ -333,6 +407,52 @@ class CustomerService:
         rows = rows[: params.limit]
         next_page = _page_token(rows[-1].id) if has_more else None
         return rows, has_more, next_page
+
+    async def forget_default_payment_method(
+        self, session: AsyncSession, customer_id: str, payment_method_id: str
+    ) -> None:
+        """A payment method detached from its customer is no longer their default."""
+        row = (
+            await session.execute(
+                select(CustomerRow).where(CustomerRow.id == customer_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None or row.default_payment_method_id != payment_method_id:
+            return
+        before = customer_object(row)
+        row.default_payment_method_id = None
+        await session.flush()
+        after = customer_object(row)
+        await events.record(
+            session,
+            row,
+            CustomerEvent.updated,
+            object=after,
+            previous_attributes=_previous_attributes(before, after),
+        )
+
+
+def _default_sent(params: CustomerParams) -> str | None:
+    """``invoice_settings[default_payment_method]`` as sent: None when not sent, "" to unset."""
+    settings = params.invoice_settings
+    if settings is None or "default_payment_method" not in settings.model_fields_set:
+        return None
+    return settings.default_payment_method or ""
+
+
+async def _check_default(
+    session: AsyncSession, caller: Caller, customer_id: str, payment_method_id: str
+) -> None:
+    """A default payment method must be attached to the customer (as Stripe refuses it)."""
+    owner = await _linked().customer_of(
+        session, caller, payment_method_id, param=DEFAULT_PAYMENT_METHOD_PARAM
+    )
+    if owner != customer_id:
+        raise DefaultPaymentMethodNotAttachedError(
+            f"The customer does not have a payment method with the ID {payment_method_id}."
+            " The payment method must be attached to the customer.",
+            param=DEFAULT_PAYMENT_METHOD_PARAM,
+        )
 
 
 customer_service = CustomerService()

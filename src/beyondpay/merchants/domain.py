@@ -89,6 +89,8 @@ class Scope(StrEnum):
     test_clocks_write = "test_clocks:write"
     disputes_read = "disputes:read"
     disputes_write = "disputes:write"
+    setup_intents_read = "setup_intents:read"
+    setup_intents_write = "setup_intents:write"
 
     @property
     def resource(self) -> str:

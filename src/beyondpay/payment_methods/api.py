@@ -125,3 +125,15 @@ async def list_customer_payment_methods(
     """List a customer's payment methods."""
     page = await payment_method_service.list(session, caller, params, customer, customer_param="id")
     return listed(payment_method_object, page)
+
+
+@customer_router.get("/{customer}/payment_methods/{payment_method}", returns=PaymentMethod)
+async def retrieve_customer_payment_method(
+    customer: CustomerId,
+    payment_method: PaymentMethodId,
+    session: SessionDep,
+    caller: PaymentMethodsReader,
+) -> dict[str, Any]:
+    """Retrieve a customer's payment method (404 unless it is attached to that customer)."""
+    row = await payment_method_service.get_of_customer(session, caller, customer, payment_method)
+    return payment_method_object(row)

@@ -36,6 +36,15 @@ EXPIRY_YEARS_AHEAD_MAX: Final = 50
 _BANK_CODE: Final = re.compile(r"^[A-Z]{4}$")
 
 
+# Saving a UPI payment method for later payments is a mandate (UPI Autopay), not a verification:
+# a SetupIntent or setup_future_usage with one is refused with this, until the mandates arrive.
+UPI_SAVE_IS_A_MANDATE: Final = (
+    "A UPI payment method cannot be saved for later with a SetupIntent or setup_future_usage:"
+    " in UPI, saving a payment method is a mandate (UPI Autopay), which the mandates API will"
+    " create."
+)
+
+
 class PaymentMethodType(StrEnum):
     card = "card"
     upi = "upi"

@@ -48,6 +48,11 @@ class PaymentMethodRow(Base):
     secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     detached_at: Mapped[datetime | None] = mapped_column(_TIME)
+    # Migration 0022: whether checkout flows may show it again to its customer (Stripe's
+    # allow_redisplay), and the network transaction id of the verification or payment that set
+    # the card up for off-session use: the stored credential merchant-initiated payments name.
+    allow_redisplay: Mapped[str] = mapped_column(Text, default="unspecified")
+    off_session_network_transaction_id: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"PaymentMethodRow(id={self.id!r}, type={self.type!r})"

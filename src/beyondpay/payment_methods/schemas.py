@@ -28,6 +28,8 @@ ID_CHARS_MAX: Final = 255
 BANK_CHARS_MAX: Final = 11  # an IFSC at most; the code is its first four letters
 
 Expand = Annotated[list[str], Field(default_factory=list, max_length=EXPAND_MAX)]
+# Whether checkout flows may show the payment method again to its customer (Stripe's).
+AllowRedisplay = Literal["always", "limited", "unspecified"]
 
 
 class CardParams(Params):
@@ -64,6 +66,7 @@ class PaymentMethodDataParams(Params):
     netbanking: NetbankingParams | None = None
     billing_details: BillingDetailsParams | None = None
     metadata: MetadataParam = None
+    allow_redisplay: AllowRedisplay | None = None
 
 
 class PaymentMethodCreateParams(PaymentMethodDataParams):
@@ -80,6 +83,7 @@ class PaymentMethodUpdateParams(Params):
     billing_details: BillingDetailsParams | None = None
     card: CardUpdateParams | None = None
     metadata: MetadataParam = None
+    allow_redisplay: AllowRedisplay | None = None
     expand: Expand
 
 
@@ -101,6 +105,7 @@ class PaymentMethodListParams(ListParams):
 
 class CustomerPaymentMethodListParams(ListParams):
     type: PaymentMethodType | None = None
+    allow_redisplay: AllowRedisplay | None = None
 
 
 # ---- the object ------------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def payment_method_object(row: PaymentMethodRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "object": "payment_method",
-        "allow_redisplay": "unspecified",
+        "allow_redisplay": row.allow_redisplay,
         "billing_details": billing_details_object(row.billing_details),
         "created": int(row.created_at.timestamp()),
         "customer": row.customer_id,

@@ -47,6 +47,7 @@ from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_YEARS,
     TEST_CARD_NUMBERS,
     TEST_CARD_TOKENS,
+    UPI_SAVE_IS_A_MANDATE,
     UPI_TEST_TOKENS,
     CardNumber,
     PaymentMethodType,
@@ -340,6 +341,8 @@ class PaymentMethodService:
             ),
             created_at=utcnow(),
             detached_at=None,
+            allow_redisplay=data.allow_redisplay or "unspecified",
+            off_session_network_transaction_id=None,
         )
         if data.card is not None:
             number, month, year = _check_card(data.card, caller, prefix)
@@ -503,6 +506,9 @@ class PaymentMethodService:
         conditions += created_conditions(PaymentMethodRow.created_at, params.created)
         if params.type is not None:
             conditions.append(PaymentMethodRow.type == params.type.value)
+        allow_redisplay = getattr(params, "allow_redisplay", None)
+        if allow_redisplay is not None:
+            conditions.append(PaymentMethodRow.allow_redisplay == allow_redisplay)
         return await scoped_page(
             session,
             PaymentMethodRow,
@@ -537,6 +543,8 @@ class PaymentMethodService:
             row.metadata_ = merge_metadata(row.metadata_, metadata)
         if params.card is not None:
             self._update_expiry(row, params)
+        if params.allow_redisplay is not None:
+            row.allow_redisplay = params.allow_redisplay
         await session.flush()
         after = payment_method_object(row)
         previous = {key: value for key, value in before.items() if after.get(key) != value}
@@ -567,8 +575,10 @@ class PaymentMethodService:
         ring: KeyRing,
         id_or_token: str,
         customer_id: str,
+        *,
+        param: str = "id",
     ) -> PaymentMethodRow:
-        row = await self.resolve(session, caller, ring, id_or_token, param="id", for_update=True)
+        row = await self.resolve(session, caller, ring, id_or_token, param=param, for_update=True)
         customer = await self._customer(session, caller, customer_id)
         if row.customer_id == customer:
             return row  # attaching again to the same customer changes nothing
@@ -581,7 +591,7 @@ class PaymentMethodService:
         if row.detached_at is not None:
             raise PaymentMethodUnexpectedStateError(
                 "This payment method was detached from a customer and may not be used again.",
-                param="id",
+                param=param,
             )
         row.customer_id = customer
         await session.flush()
@@ -599,16 +609,87 @@ class PaymentMethodService:
                 param="id",
             )
         previous = {"customer": row.customer_id}
+        # A customer's default payment method that leaves them is their default no more.
+        await customer_service.forget_default_payment_method(session, row.customer_id, row.id)
         row.customer_id = None
         row.detached_at = utcnow()
         await session.flush()
         await events.record(session, row, PaymentMethodEvent.detached, previous_attributes=previous)
         return row
 
+    async def get_of_customer(
+        self, session: AsyncSession, caller: Caller, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodRow:
+        """A payment method attached to this customer; 404 naming the customer when the
+        customer is unknown, the payment method otherwise (as Stripe)."""
+        customer = await self._customer(session, caller, customer_id)
+        row = await self.get(session, caller, payment_method_id, param="payment_method")
+        if row.customer_id != customer:
+            raise ResourceMissingError.for_object(
+                OBJECT_NAME, payment_method_id, param="payment_method"
+            )
+        return row
+
+    async def attach_to_customer(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        payment_method: str,
+        customer_id: str,
+    ) -> str:
+        """``customers.create(payment_method=…)``: attached, errors naming payment_method."""
+        row = await self.attach(
+            session, caller, ring, payment_method, customer_id, param="payment_method"
+        )
+        return row.id
+
+    async def customer_of(
+        self, session: AsyncSession, caller: Caller, payment_method_id: str, *, param: str
+    ) -> str | None:
+        """The customer a payment method of the caller's is attached to (None: none); 404
+        naming ``param`` for an unknown one."""
+        return (await self.get(session, caller, payment_method_id, param=param)).customer_id
+
+    async def save_for_later(
+        self,
+        session: AsyncSession,
+        payment_method_id: str,
+        customer_id: str | None,
+        *,
+        off_session: bool,
+        network_transaction_id: str | None,
+    ) -> PaymentMethodRow:
+        """What a succeeded setup (a SetupIntent, or a payment with ``setup_future_usage``)
+        leaves on its payment method: attached to the customer (``payment_method.attached``),
+        and, set up for off-session use, the stored credential later merchant-initiated
+        payments name. Run by whoever applies the rail's answer: no caller, the row's own
+        merchant and mode."""
+        row = (
+            await session.execute(
+                select(PaymentMethodRow)
+                .where(PaymentMethodRow.id == payment_method_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        if off_session and network_transaction_id is not None:
+            row.off_session_network_transaction_id = network_transaction_id
+        # A payment method another customer holds, or one detached, is not taken from them:
+        # the setup's checks refused both before the rail was asked.
+        attach = customer_id is not None and row.customer_id is None and row.detached_at is None
+        if attach:
+            row.customer_id = customer_id
+        await session.flush()
+        if attach:
+            await events.record(session, row, PaymentMethodEvent.attached)
+        return row
+
 
 payment_method_service = PaymentMethodService()
 
 __all__ = [
+    "UPI_SAVE_IS_A_MANDATE",
     "PaymentMethodDataParams",
     "PaymentMethodRow",
     "open_card_number",

@@ -34,6 +34,7 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import (
+    UPI_SAVE_IS_A_MANDATE,
     PaymentMethodRow,
     payment_method_details,
     payment_method_service,
@@ -148,7 +149,30 @@ def _new_intent(
         ),
         created_at=now,
         updated_at=now,
+        setup_future_usage=params.setup_future_usage,
+        off_session=params.off_session not in (None, False),
     )
+
+
+def _check_saving(intent: PaymentIntentRow, method: PaymentMethodRow | None) -> None:
+    """``setup_future_usage`` saves the payment method to the intent's customer when the
+    payment succeeds: a card only (a UPI method is saved by a mandate), and a customer to save
+    it to."""
+    if intent.setup_future_usage is None:
+        return
+    if method is not None and method.type == "upi":
+        raise InvalidRequestError(UPI_SAVE_IS_A_MANDATE, param="setup_future_usage")
+    if method is not None and method.type != "card":
+        raise InvalidRequestError(
+            f"A {method.type} payment method cannot be saved for future payments.",
+            param="setup_future_usage",
+        )
+    if intent.customer_id is None:
+        raise InvalidRequestError(
+            "setup_future_usage saves the payment method to the PaymentIntent's customer:"
+            " pass customer.",
+            param="customer",
+        )
 
 
 def _new_charge(intent: PaymentIntentRow, method: PaymentMethodRow) -> ChargeRow:
@@ -212,6 +236,11 @@ class PaymentIntentService:
         if method is not None:
             intent.payment_method_id = method.id
             intent.status = _transition(intent, Action.set_payment_method)
+        if intent.off_session and not params.confirm:
+            raise InvalidRequestError(
+                "You can only pass off_session when confirm is true.", param="off_session"
+            )
+        _check_saving(intent, method)
         # No flush here: the intent's row is written with the first statement that needs it
         # (with the charge of a confirmation, already pointing at it), not inserted then updated.
         session.add(intent)
@@ -317,6 +346,9 @@ class PaymentIntentService:
         if method is not None:
             intent.payment_method_id = method.id
             intent.status = _transition(intent, Action.set_payment_method)
+        if "setup_future_usage" in sent:
+            intent.setup_future_usage = params.setup_future_usage or None
+            _check_saving(intent, method)
         if intent.status != Status.requires_action:
             intent.next_action = None
         intent.updated_at = utcnow()
@@ -352,6 +384,10 @@ class PaymentIntentService:
                 " Update it with a payment_method or pass one to confirm.",
                 param="payment_method",
             )
+        if params.setup_future_usage is not None:
+            intent.setup_future_usage = params.setup_future_usage or None
+        intent.off_session = params.off_session not in (None, False)
+        _check_saving(intent, method)
         return await self._confirm_locked(session, ring, phases, intent, method, params.return_url)
 
     async def _confirm_locked(

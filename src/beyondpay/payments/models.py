@@ -44,6 +44,11 @@ class PaymentIntentRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Migration 0022: the payment method is saved to the customer when the payment succeeds
+    # (on_session | off_session), and whether the last confirmation was off-session (the
+    # customer away: no challenge can be shown).
+    setup_future_usage: Mapped[str | None] = mapped_column(Text, default=None)
+    off_session: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ChargeRow(Base):

@@ -118,6 +118,9 @@ def authorize_request(
         return_url=intent.return_url,
         description=intent.description,
         authenticate=AUTHENTICATION_REQUESTED in charge.rail_details,
+        # Off-session, the card names the setup that saved it (its stored credential).
+        off_session=intent.off_session,
+        stored_credential=method.off_session_network_transaction_id if intent.off_session else None,
     )
 
 

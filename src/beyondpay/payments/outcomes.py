@@ -16,7 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
-from beyondpay.payment_methods.service import PaymentMethodRow, payment_method_object
+from beyondpay.payment_methods.service import (
+    PaymentMethodRow,
+    payment_method_object,
+    payment_method_service,
+)
 from beyondpay.payments import clocks, postings
 from beyondpay.payments.charges import AUTHORIZE, lock_pair
 from beyondpay.payments.domain import Action, Chart, Status, next_status, platform_fee
@@ -244,6 +248,16 @@ async def _succeed(
     intent.next_action = None
     intent.last_payment_error = None
     intent.updated_at = utcnow()
+    if intent.setup_future_usage is not None:
+        # Saved for later as Stripe does once the payment is authorized: attached to the
+        # customer, and for off_session the network transaction id kept as its credential.
+        await payment_method_service.save_for_later(
+            session,
+            charge.payment_method_id,
+            intent.customer_id,
+            off_session=intent.setup_future_usage == "off_session",
+            network_transaction_id=charge.rail_details.get("network_transaction_id"),
+        )
     await session.flush()
     await record(session, charge, ChargeEvent.succeeded)
     if captured_by_rail:

@@ -81,6 +81,11 @@ def _email(value: str | None) -> str | None:
 Email = Annotated[str | None, Field(default=None, max_length=512), AfterValidator(_email)]
 
 
+SetupFutureUsage = Literal["on_session", "off_session"]
+# Stripe's off_session: true, or the kind of merchant-initiated payment it is.
+OffSession = bool | Literal["one_off", "recurring"]
+
+
 class AutomaticPaymentMethods(Params):
     enabled: bool
     allow_redirects: Literal["always", "never"] | None = None
@@ -102,6 +107,8 @@ class PaymentIntentCreateParams(Params):
     return_url: ReturnUrl = None
     metadata: MetadataParam = None
     expand: Expand
+    setup_future_usage: SetupFutureUsage | None = None
+    off_session: OffSession | None = None
 
 
 class PaymentIntentUpdateParams(Params):
@@ -117,6 +124,8 @@ class PaymentIntentUpdateParams(Params):
     statement_descriptor: StatementDescriptor = None
     metadata: MetadataParam = None
     expand: Expand
+    # "" unsets it, as in Stripe.
+    setup_future_usage: SetupFutureUsage | Literal[""] | None = None
 
 
 class PaymentIntentConfirmParams(Params):
@@ -126,6 +135,8 @@ class PaymentIntentConfirmParams(Params):
     capture_method: CaptureMethod | None = None
     receipt_email: Email = None
     expand: Expand
+    setup_future_usage: SetupFutureUsage | Literal[""] | None = None
+    off_session: OffSession | None = None
 
 
 class PaymentIntentCaptureParams(Params):
@@ -432,7 +443,7 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "processing": None,
         "receipt_email": row.receipt_email,
         "review": None,
-        "setup_future_usage": None,
+        "setup_future_usage": row.setup_future_usage,
         "shipping": None,
         "statement_descriptor": row.statement_descriptor,
         "statement_descriptor_suffix": None,

@@ -88,9 +88,15 @@ class CardBehaviour:
     failure_code: str | None = None
     decline_code: str | None = None
     message: str | None = None
+    # An off-session payment that would be challenged (the customer is away, so it cannot be):
+    # "authenticate" fails it with authentication_required, "unless_set_up" approves it when
+    # it names the stored credential of a setup of this card, "approve" approves it anyway
+    # (a card the issuer treats as set up already). Stripe's testing docs, "Authentication and
+    # setup": 4000 0025 0000 3155 authenticates unless set up, 4000 0027 6000 3184 always.
+    off_session: str = "authenticate"
 
 
-_APPROVE: Final = CardBehaviour("approve", "00")
+_APPROVE: Final = CardBehaviour("approve", "00", off_session="unless_set_up")
 # Stripe's documented test numbers and what they do (docs/testing.md, "Cards").
 CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
     "4242424242424242": _APPROVE,
@@ -118,7 +124,9 @@ CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
-    "4000002500003155": CardBehaviour("challenge", "1A"),
+    "4000002500003155": CardBehaviour("challenge", "1A", off_session="unless_set_up"),
+    "4000002760003184": CardBehaviour("challenge", "1A"),
+    "4000003800000446": CardBehaviour("challenge", "1A", off_session="approve"),
     "4000000000003063": CardBehaviour("challenge", "1A"),
     "4000008400001629": CardBehaviour("challenge_decline", "1A"),
     "4000000000005126": CardBehaviour("refund_fails", "00"),
@@ -137,6 +145,13 @@ AUTHENTICATION_FAILED: Final = CardBehaviour(
     "The provided payment method has failed authentication.",
 )
 DECLINED_AFTER_AUTHENTICATION: Final = CARD_BEHAVIOURS["4000000000000002"]
+AUTHENTICATION_REQUIRED: Final = CardBehaviour(
+    "decline",
+    "1A",
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+)
 
 
 CARD_DIGITS_MIN: Final = 12
@@ -189,6 +204,21 @@ class DisputeReason:
 # UPI we cite no NPCI chargeback reason code (its circulars are not public in full).
 CARD_DISPUTE_REASON: Final = DisputeReason("fraudulent", "10.4")
 UPI_DISPUTE_REASON: Final = DisputeReason("product_not_received", None)
+
+
+def off_session_behaviour(behaviour: CardBehaviour, *, forced: bool, set_up: bool) -> CardBehaviour:
+    """What an off-session payment meets where an on-session one would be challenged (by the
+    card, or by ``forced``: the risk engine asked for 3-D Secure): the customer is away, so the
+    issuer approves it only as its ``off_session`` rule says, given whether the payment names
+    the stored credential of a setup of this card (``set_up``)."""
+    challenged = behaviour.scenario.startswith("challenge") or (
+        forced and behaviour.scenario != "decline"
+    )
+    if not challenged:
+        return behaviour
+    if behaviour.off_session == "approve" or (behaviour.off_session == "unless_set_up" and set_up):
+        return _APPROVE
+    return AUTHENTICATION_REQUIRED
 
 
 # --- UPI ---------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
 # push: a payer's bank account pays another bank account through the UPI switch (the PSP's pay).
 # dispute: the card network (a chargeback) or the UPI switch (an NPCI chargeback raised through
 # UDIR) took a captured payment's money back; reported by itself, with the payment's request id.
-Operation = Literal["authorize", "capture", "void", "refund", "push", "dispute"]
+# verify: a zero-amount card verification (a SetupIntent's), which moves no money.
+Operation = Literal["authorize", "capture", "void", "refund", "push", "dispute", "verify"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,27 @@ class AuthorizeRequest:
     # Cards: the risk engine challenged the payment, so the payer must authenticate (3-D Secure)
     # whatever the card would do otherwise.
     authenticate: bool = False
+    # Cards: a merchant-initiated payment with the customer away (Stripe's off_session): no
+    # challenge can be shown, so a card that needs one fails with authentication_required
+    # unless ``stored_credential`` names the verification or payment that set it up.
+    off_session: bool = False
+    stored_credential: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRequest:
+    """A zero-amount verification of an instrument for later use (a SetupIntent's): the card
+    network checks the card and may ask the payer to authenticate (3-D Secure); no money is
+    held or moved. A verification for ``off_session`` use that succeeds answers the network
+    transaction id later merchant-initiated payments name as their stored credential."""
+
+    request_id: str  # the caller's id for this verification (the setup attempt's)
+    merchant_id: str
+    livemode: bool
+    currency: str
+    instrument: Instrument
+    off_session: bool = False  # the usage the card is set up for
+    return_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +163,10 @@ class Connector(Protocol):
 
     async def status(self, session: AsyncSession, reference: str) -> RailOutcome:
         """Where an operation stands now (``reference`` of an authorization or a refund)."""
+        ...
+
+    async def verify(self, session: AsyncSession, request: VerifyRequest) -> RailOutcome:
+        """A zero-amount verification (cards only; other rails refuse it)."""
         ...
 
 

@@ -194,7 +194,8 @@ class PageView:
 async def _page_row(session: AsyncSession, ring: KeyRing, kind: str, token: str) -> Row:
     reference = reference_of_token(ring, token)
     row = await lock_operation(session, reference)
-    if row is None or PAGE_KINDS.get(Rail(row.rail)) != kind or row.operation != "authorize":
+    paged = ("authorize", "verify")  # a verification's 3-D Secure challenge has a page too
+    if row is None or PAGE_KINDS.get(Rail(row.rail)) != kind or row.operation not in paged:
         raise RailPageNotFoundError()
     return row
 

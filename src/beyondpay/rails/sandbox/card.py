@@ -1,5 +1,6 @@
 """The sandbox card network: Stripe's test numbers, 3-D Secure challenges, holds, captures,
-refunds (one of which fails asynchronously).
+refunds (one of which fails asynchronously), zero-amount verifications (a SetupIntent's) and
+off-session payments, which name the verification that set the card up.
 
 On the wire, amounts are minor units with an upper-case ISO currency. The network gives its own
 references (``card_ref_…``) and a ``network_transaction_id``.
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.kit.clock import utcnow
@@ -22,10 +24,11 @@ from beyondpay.rails.domain import (
     CardBehaviour,
     card_behaviour,
     card_brand,
+    off_session_behaviour,
 )
 from beyondpay.rails.errors import RailInstrumentInvalidError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
-from beyondpay.rails.protocol import AuthorizeRequest, CardInstrument, Rail
+from beyondpay.rails.protocol import AuthorizeRequest, CardInstrument, Rail, VerifyRequest
 from beyondpay.rails.sandbox.common import SandboxConnector, page_token, random_digits
 
 # The refund of 4000000000005126 is pending this long, then fails (its callback reports it).
@@ -46,17 +49,21 @@ class SandboxCardConnector(SandboxConnector):
             raise TypeError("amount must be an integer")
         return amount, str(answer["currency"]).lower()
 
-    async def new_authorization(self, session: AsyncSession, request: AuthorizeRequest) -> Row:
-        card = request.instrument
-        if not isinstance(card, CardInstrument):
+    def _card(self, instrument: Any, currency: str) -> tuple[str, CardBehaviour]:
+        """The card's number and what the network does with it; the currency checked."""
+        if not isinstance(instrument, CardInstrument):
             raise RailInstrumentInvalidError("The card rail takes a card.", param="instrument")
-        currency = request.currency.lower()
         if len(currency) != _CURRENCY_LETTERS or not currency.isalpha():
             raise RailInstrumentInvalidError("Unknown currency.", param="currency")
-        number = card.number.get_secret_value().replace(" ", "")
-        behaviour = card_behaviour(number, card.exp_month, card.exp_year, utcnow())
+        number = instrument.number.get_secret_value().replace(" ", "")
+        behaviour = card_behaviour(number, instrument.exp_month, instrument.exp_year, utcnow())
         if behaviour.scenario != "decline" and self.config.fails_technically(self.rail):
             behaviour = PROCESSING_ERROR
+        return number, behaviour
+
+    async def new_authorization(self, session: AsyncSession, request: AuthorizeRequest) -> Row:
+        currency = request.currency.lower()
+        number, behaviour = self._card(request.instrument, currency)
         row = self.new_row(
             "authorize",
             request.request_id,
@@ -73,9 +80,61 @@ class SandboxCardConnector(SandboxConnector):
             return_url=request.return_url,
             details={"network_transaction_id": random_digits(NETWORK_TRANSACTION_ID_DIGITS)},
         )
+        if request.off_session:
+            set_up = await self._set_up(session, row, request.stored_credential)
+            behaviour = off_session_behaviour(behaviour, forced=request.authenticate, set_up=set_up)
+            row.scenario = behaviour.scenario
         forced = request.authenticate and behaviour.scenario != "decline"
-        if forced and not behaviour.scenario.startswith("challenge"):
+        if forced and not request.off_session and not behaviour.scenario.startswith("challenge"):
             row.scenario = "challenge"  # the risk engine asks for 3-D Secure on this payment
+        if row.scenario.startswith("challenge"):
+            row.status, row.code, row.action_type = "requires_action", "1A", "redirect_to_url"
+        elif behaviour.scenario == "decline":
+            self._decline(row, behaviour)
+        else:
+            self._approve(row)
+        return row
+
+    async def _set_up(self, session: AsyncSession, row: Row, stored_credential: str | None) -> bool:
+        """Whether ``stored_credential`` is the network transaction id of a verification or
+        payment of this same card, for this merchant, that succeeded: the card was set up."""
+        if stored_credential is None:
+            return False
+        found = await session.execute(
+            select(Row.reference)
+            .where(
+                Row.rail == self.rail.value,
+                Row.operation.in_(("verify", "authorize")),
+                Row.merchant_id == row.merchant_id,
+                Row.livemode == row.livemode,
+                Row.status == "succeeded",
+                Row.instrument_fingerprint == row.instrument_fingerprint,
+                Row.details["network_transaction_id"].astext == stored_credential,
+            )
+            .limit(1)
+        )
+        return found.scalar() is not None
+
+    async def new_verification(self, session: AsyncSession, request: VerifyRequest) -> Row:
+        """A zero-amount verification: the card is checked and, when its issuer asks, the
+        payer authenticates (3-D Secure); nothing is held."""
+        currency = request.currency.lower()
+        number, behaviour = self._card(request.instrument, currency)
+        row = self.new_row(
+            "verify",
+            request.request_id,
+            merchant_id=request.merchant_id,
+            livemode=request.livemode,
+            amount_minor=0,
+            currency=currency,
+            status="succeeded",
+            scenario=behaviour.scenario,
+            instrument_fingerprint=self.ring.fingerprint("card:" + number),
+            instrument_masked=f"•••• {number[-4:]}",
+            instrument_brand=card_brand(number),
+            return_url=request.return_url,
+            details={"network_transaction_id": random_digits(NETWORK_TRANSACTION_ID_DIGITS)},
+        )
         if row.scenario.startswith("challenge"):
             row.status, row.code, row.action_type = "requires_action", "1A", "redirect_to_url"
         elif behaviour.scenario == "decline":
@@ -87,6 +146,8 @@ class SandboxCardConnector(SandboxConnector):
     @staticmethod
     def _approve(row: Row) -> None:
         row.status, row.code = "succeeded", "00"
+        if row.operation == "verify":
+            return  # a verification holds nothing
         if row.capture_method == "automatic":
             row.hold_state, row.captured_minor = "captured", row.amount_minor
         else:

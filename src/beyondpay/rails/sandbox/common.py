@@ -35,13 +35,14 @@ from beyondpay.rails.domain import (
 )
 from beyondpay.rails.errors import (
     RailAmountInvalidError,
+    RailInstrumentInvalidError,
     RailIntegrityError,
     RailPageNotFoundError,
     RailReferenceUnknownError,
     RailRequestIdReusedError,
 )
 from beyondpay.rails.models import SandboxRailOperationRow as Row
-from beyondpay.rails.protocol import AuthorizeRequest, Operation, Rail, RailOutcome
+from beyondpay.rails.protocol import AuthorizeRequest, Operation, Rail, RailOutcome, VerifyRequest
 from beyondpay.rails.sandbox.config import CONFIG, SandboxConfig
 
 FINAL: Final = ("succeeded", "failed")
@@ -131,6 +132,14 @@ class SandboxConnector:
         """The row of a new authorization (not yet stored) with the rail's decision."""
         raise NotImplementedError
 
+    async def new_verification(self, session: AsyncSession, request: VerifyRequest) -> Row:
+        """The row of a new zero-amount verification: only the card network makes them (a UPI
+        method is saved by a mandate, which is not a verification)."""
+        raise RailInstrumentInvalidError(
+            f"The {self.rail.value} rail verifies no payment method for later use.",
+            param="instrument",
+        )
+
     async def after_insert(self, session: AsyncSession, row: Row) -> None:
         """Effects of a newly stored operation (callbacks scheduled, money moved)."""
         if row.resolves_at is not None:
@@ -188,6 +197,24 @@ class SandboxConnector:
         await self.open_scripted_dispute(session, row)
         return self.outcome(row)
 
+    async def verify(self, session: AsyncSession, request: VerifyRequest) -> RailOutcome:
+        await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            row = await self.new_verification(session, request)
+            self.exchange(row.amount_minor, row.currency)
+            stored = await self.insert(session, row)
+            if stored is not row:
+                same = (stored.merchant_id, stored.livemode, stored.operation) == (
+                    request.merchant_id,
+                    request.livemode,
+                    "verify",
+                )
+                if not same:
+                    raise RailRequestIdReusedError(param="request_id")
+                return self.outcome(stored)
+            await self.after_insert(session, row)
+            return self.outcome(row)
+
     def _check_same_authorization(self, row: Row, request: AuthorizeRequest) -> None:
         same = (
             row.amount_minor == request.amount_minor
@@ -240,7 +267,10 @@ class SandboxConnector:
 
     async def _parent(self, session: AsyncSession, reference: str) -> Row:
         parent = await lock_operation(session, reference)
-        if parent is None or parent.rail != self.rail.value or parent.operation != "authorize":
+        # A verification is a parent too: its challenge is withdrawn by a void (nothing else
+        # applies to it: it holds nothing to capture or refund).
+        operations = ("authorize", "verify")
+        if parent is None or parent.rail != self.rail.value or parent.operation not in operations:
             raise RailReferenceUnknownError(param="reference")
         return parent
 

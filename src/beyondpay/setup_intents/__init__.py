@@ -1,0 +1,1 @@
+"""SetupIntents: a payment method verified and saved for later payments (Stripe's)."""
