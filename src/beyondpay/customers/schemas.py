@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from beyondpay.customers.domain import QUERY_CHARS_MAX
 from beyondpay.customers.models import CustomerRow
@@ -43,6 +43,22 @@ class AddressParams(Params):
     country: Annotated[str | None, Field(default=None, max_length=2)] = None
 
 
+def _blank_is_unset(value: Any) -> Any:
+    """``shipping=`` (an empty string) unsets the hash on an update, as in Stripe."""
+    return None if value == "" else value
+
+
+class ShippingParams(Params):
+    """A shipping hash (Stripe's ``shipping``): ``name`` and ``address`` are required."""
+
+    address: AddressParams
+    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX)]
+    phone: Annotated[str | None, Field(max_length=PHONE_CHARS_MAX)] = None
+
+
+CustomerShipping = Annotated[ShippingParams | None, BeforeValidator(_blank_is_unset)]
+
+
 class CustomerCreateParams(Params):
     name: Annotated[str | None, Field(max_length=NAME_CHARS_MAX)] = None
     email: Email = None
@@ -51,6 +67,7 @@ class CustomerCreateParams(Params):
     address: AddressParams | None = None
     metadata: MetadataParam = None
     expand: list[str] = Field(default_factory=list, max_length=20)
+    shipping: CustomerShipping = None
 
 
 class CustomerUpdateParams(CustomerCreateParams):
@@ -79,6 +96,12 @@ class Address(BaseModel):
     country: str | None
 
 
+class Shipping(BaseModel):
+    address: Address
+    name: str
+    phone: str | None
+
+
 class Customer(BaseModel):
     id: str
     object: Literal["customer"]
@@ -94,6 +117,7 @@ class Customer(BaseModel):
     name: str | None
     phone: str | None
     preferred_locales: list[str]
+    shipping: Shipping | None
 
 
 class CustomerSearchResult(BaseModel):
@@ -111,6 +135,15 @@ class DeletedCustomer(BaseModel):
 
 
 _ADDRESS_FIELDS: Final = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def shipping_stored(params: ShippingParams | None) -> dict[str, Any] | None:
+    """The shipping hash as stored: every address field present (None where not sent)."""
+    if params is None:
+        return None
+    stored = params.model_dump()
+    stored["address"] = {field: stored["address"].get(field) or None for field in _ADDRESS_FIELDS}
+    return stored
 
 
 def customer_object(row: CustomerRow) -> dict[str, Any]:
@@ -134,4 +167,5 @@ def customer_object(row: CustomerRow) -> dict[str, Any]:
         "name": row.name,
         "phone": row.phone,
         "preferred_locales": [],
+        "shipping": row.shipping,
     }

@@ -26,6 +26,7 @@ from beyondpay.customers.schemas import (
     CustomerSearchParams,
     CustomerUpdateParams,
     customer_object,
+    shipping_stored,
 )
 from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, page, scoped
 from beyondpay.db.session import driver_connection
@@ -37,7 +38,7 @@ from beyondpay.merchants.domain import Caller
 
 _INSERT_SQL: Final = (
     "INSERT INTO customers (id, merchant_id, livemode, name, email, phone, description, address,"
-    " metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " metadata, created_at, shipping) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -146,6 +147,7 @@ class CustomerService:
             ),
             created_at=utcnow(),
             deleted_at=None,
+            shipping=shipping_stored(params.shipping),
         )
         # One INSERT on the driver instead of the unit of work's flush: this runs on every
         # POST /v1/customers, and the row is complete as built. It stays out of the session.
@@ -163,6 +165,7 @@ class CustomerService:
                 None if row.address is None else Jsonb(row.address),
                 Jsonb(row.metadata_),
                 row.created_at,
+                None if row.shipping is None else Jsonb(row.shipping),
             ),
         )
         await events.record(session, row, CustomerEvent.created)
@@ -196,6 +199,8 @@ class CustomerService:
                 values[field] = _blank_to_none(getattr(params, field))
         if "address" in sent:
             values["address"] = _address(params)
+        if "shipping" in sent:
+            values["shipping"] = shipping_stored(params.shipping)
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             values["metadata_"] = merge_metadata(row.metadata_, metadata)
