@@ -128,6 +128,7 @@ async def make_examples(
     await _payment_methods(api, customer)
     await _payments(api, database, customer)
     await _setup_intents(api)
+    await _payment_parameters(api)
     await _refunds_and_balance(api)
     await _disputes(api, database)
     await _webhooks(api, database)
@@ -325,6 +326,39 @@ async def _payments(api: Api, database: Database, customer: str) -> None:
     await api.get(f"{intents}/{declined.json()['error']['payment_intent']['id']}")
     await api.get(f"/v1/charges/{declined.json()['error']['charge']}")
     await _payments_with_actions(api, database)
+
+
+async def _payment_parameters(api: Api) -> None:
+    """Issue 17's current parameters: types chosen (automatic, allowed, excluded), options of
+    cards and UPI, shipping on an intent, its charge and a customer, a descriptor suffix."""
+    intents = "/v1/payment_intents"
+    address = {"line1": "12 MG Road", "city": "Bengaluru", "postal_code": "560001", "country": "IN"}
+    shipping = {"name": "Asha Rao", "phone": "+919800000001", "address": address}
+    parcel = {**shipping, "carrier": "India Post", "tracking_number": "EE123456789IN"}
+    paid = await api.post(
+        intents,
+        {
+            "amount": 4_000,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method": "pm_card_visa",
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "excluded_payment_method_types": ["netbanking"],
+            "payment_method_options": {
+                "card": {"request_three_d_secure": "automatic", "capture_method": "manual"},
+                "upi": {"setup_future_usage": "none"},
+            },
+            "shipping": parcel,
+            "statement_descriptor_suffix": "Order 8",
+            "receipt_email": "asha@example.com",
+        },
+    )
+    await api.get(f"/v1/charges/{paid['latest_charge']}")
+    await api.post(f"/v1/charges/{paid['latest_charge']}", {"shipping": parcel})
+    await api.post(
+        intents, {"amount": 1_000, "currency": "inr", "allowed_payment_method_types": ["upi"]}
+    )
+    await api.post("/v1/customers", {"name": "Asha Rao", "shipping": shipping})
 
 
 async def _payments_with_actions(api: Api, database: Database) -> None:

@@ -27,6 +27,7 @@ class CustomerRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    shipping: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)  # 0022
     created_at: Mapped[datetime] = mapped_column(_TIME)
     deleted_at: Mapped[datetime | None] = mapped_column(_TIME)
     test_clock: Mapped[str | None] = mapped_column(Text, default=None)

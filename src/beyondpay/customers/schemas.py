@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from beyondpay.customers.domain import QUERY_CHARS_MAX
 from beyondpay.customers.models import CustomerRow
@@ -49,6 +49,22 @@ class InvoiceSettingsParams(Params):
     default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
 
 
+def _blank_is_unset(value: Any) -> Any:
+    """``shipping=`` (an empty string) unsets the hash on an update, as in Stripe."""
+    return None if value == "" else value
+
+
+class ShippingParams(Params):
+    """A shipping hash (Stripe's ``shipping``): ``name`` and ``address`` are required."""
+
+    address: AddressParams
+    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX)]
+    phone: Annotated[str | None, Field(max_length=PHONE_CHARS_MAX)] = None
+
+
+CustomerShipping = Annotated[ShippingParams | None, BeforeValidator(_blank_is_unset)]
+
+
 class CustomerParams(Params):
     """What creating and updating a customer share."""
 
@@ -60,6 +76,7 @@ class CustomerParams(Params):
     metadata: MetadataParam = None
     expand: list[str] = Field(default_factory=list, max_length=20)
     invoice_settings: InvoiceSettingsParams | None = None
+    shipping: CustomerShipping = None
 
 
 class CustomerCreateParams(CustomerParams):
@@ -116,6 +133,12 @@ class CustomerInvoiceSettings(BaseModel):
     rendering_options: dict[str, Any] | None
 
 
+class Shipping(BaseModel):
+    address: Address
+    name: str
+    phone: str | None
+
+
 class Customer(BaseModel):
     id: str
     object: Literal["customer"]
@@ -133,6 +156,7 @@ class Customer(BaseModel):
     preferred_locales: list[str]
     test_clock: str | None = Field(description="The test clock the customer is attached to.")
     invoice_settings: CustomerInvoiceSettings
+    shipping: Shipping | None
 
 
 class CustomerSearchResult(BaseModel):
@@ -150,6 +174,15 @@ class DeletedCustomer(BaseModel):
 
 
 _ADDRESS_FIELDS: Final = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def shipping_stored(params: ShippingParams | None) -> dict[str, Any] | None:
+    """The shipping hash as stored: every address field present (None where not sent)."""
+    if params is None:
+        return None
+    stored = params.model_dump()
+    stored["address"] = {field: stored["address"].get(field) or None for field in _ADDRESS_FIELDS}
+    return stored
 
 
 def customer_object(row: CustomerRow) -> dict[str, Any]:
@@ -180,4 +213,5 @@ def customer_object(row: CustomerRow) -> dict[str, Any]:
             "footer": None,
             "rendering_options": None,
         },
+        "shipping": row.shipping,
     }

@@ -27,6 +27,7 @@ from beyondpay.customers.schemas import (
     CustomerSearchParams,
     CustomerUpdateParams,
     customer_object,
+    shipping_stored,
 )
 from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, scoped, scoped_page
 from beyondpay.db.session import driver_connection
@@ -44,8 +45,8 @@ from beyondpay.test_clocks.timeline import DeletedClock
 
 _INSERT_SQL: Final = (
     "INSERT INTO customers (id, merchant_id, livemode, name, email, phone, description, address,"
-    " metadata, created_at, test_clock, default_payment_method_id)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " metadata, created_at, test_clock, default_payment_method_id, shipping)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 DEFAULT_PAYMENT_METHOD_PARAM: Final = "invoice_settings[default_payment_method]"
 
@@ -203,6 +204,7 @@ class CustomerService:
             deleted_at=None,
             test_clock=None,
             default_payment_method_id=default or None,
+            shipping=shipping_stored(params.shipping),
         )
         if params.test_clock is not None:
             # On a clock, the customer is created at the clock's time, as Stripe's are.
@@ -226,6 +228,7 @@ class CustomerService:
                 row.created_at,
                 row.test_clock,
                 row.default_payment_method_id,
+                None if row.shipping is None else Jsonb(row.shipping),
             ),
         )
         await events.record(session, row, CustomerEvent.created)
@@ -338,6 +341,8 @@ class CustomerService:
                 values[field] = _blank_to_none(getattr(params, field))
         if "address" in sent:
             values["address"] = _address(params)
+        if "shipping" in sent:
+            values["shipping"] = shipping_stored(params.shipping)
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             values["metadata_"] = merge_metadata(row.metadata_, metadata)

@@ -228,6 +228,18 @@ class MerchantService:
     async def get(self, session: AsyncSession, merchant_id: str) -> MerchantRow | None:
         return await session.get(MerchantRow, merchant_id)
 
+    async def business_name(self, session: AsyncSession, merchant_id: str) -> str:
+        """The merchant's business name (statement descriptors are derived from it). Read
+        without flushing the caller's session: a payment's pending rows are written with the
+        statement that needs them, not earlier (``payments.intents``)."""
+        statement = (
+            select(MerchantRow.name)
+            .where(MerchantRow.id == merchant_id)
+            .execution_options(autoflush=False)
+        )
+        name = (await session.execute(statement)).scalar_one_or_none()
+        return str(name or "")
+
     async def set_status(
         self,
         session: AsyncSession,

@@ -48,7 +48,7 @@ class PaymentMethodRow(Base):
     secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     detached_at: Mapped[datetime | None] = mapped_column(_TIME)
-    # Migration 0022: whether checkout flows may show it again to its customer (Stripe's
+    # Migration 0025: whether checkout flows may show it again to its customer (Stripe's
     # allow_redisplay), and the network transaction id of the verification or payment that set
     # the card up for off-session use: the stored credential merchant-initiated payments name.
     allow_redisplay: Mapped[str] = mapped_column(Text, default="unspecified")

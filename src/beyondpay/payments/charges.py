@@ -10,6 +10,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.customers.schemas import shipping_stored
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ResourceMissingError
@@ -84,6 +85,8 @@ class ChargeService:
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             charge.metadata_ = merge_metadata(charge.metadata_, metadata)
+        if "shipping" in sent:
+            charge.shipping = shipping_stored(params.shipping)
         charge.updated_at = utcnow()
         await session.flush()
         await record(session, charge, ChargeEvent.updated)

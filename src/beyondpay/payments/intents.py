@@ -23,6 +23,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.customers.schemas import shipping_stored
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.phases import STARTED, Phases
@@ -33,6 +34,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_methods.service import (
     UPI_SAVE_IS_A_MANDATE,
     PaymentMethodRow,
@@ -66,22 +68,40 @@ from beyondpay.payments.operations import (
     confirm_result_of,
     request_for,
 )
+from beyondpay.payments.options import (
+    TypeChoice,
+    calculated_statement_descriptor,
+    card_captures_manually,
+    card_three_d_secure_forced,
+    choose_types,
+    merge_options,
+    suffix_chars_max,
+)
 from beyondpay.payments.outcomes import fail_waiting_charge, refuse
 from beyondpay.payments.schemas import (
-    PAYMENT_METHOD_TYPES,
     PaymentIntentCancelParams,
     PaymentIntentCaptureParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
     PaymentIntentListParams,
     PaymentIntentUpdateParams,
+    PaymentMethodOptionsParams,
+    PaymentShippingParams,
 )
 from beyondpay.payments.screening import authenticate, release_limits, screen
 from beyondpay.payments.settings import rail_answer_wait
 from beyondpay.rails.protocol import Rail
-from beyondpay.rails.service import connector_for, void_later
+from beyondpay.rails.service import (
+    REDIRECT_RAILS,
+    connector_for,
+    rails_for_currency,
+    void_later,
+)
 
 CLIENT_SECRET_BYTES: Final = 18
+# Without payment_method_types or anything choosing them, an intent takes cards (docs/api.md:
+# Stripe's newer API versions choose among the enabled methods by default instead).
+DEFAULT_PAYMENT_METHOD_TYPES: Final = ("card",)
 
 
 def _unexpected(error: UnexpectedStateError, intent: PaymentIntentRow) -> InvalidRequestError:
@@ -116,15 +136,97 @@ async def _refuse_busy(session: AsyncSession, intent: PaymentIntentRow) -> None:
         raise LockTimeoutError()
 
 
+def _choice(params: PaymentIntentCreateParams) -> TypeChoice:
+    automatic = params.automatic_payment_methods
+    return TypeChoice(
+        explicit=params.payment_method_types,
+        automatic=automatic is not None and automatic.enabled,
+        allow_redirects=automatic.allow_redirects if automatic is not None else None,
+        allowed=params.allowed_payment_method_types,
+        excluded=params.excluded_payment_method_types,
+    )
+
+
+def _stored_choice(intent: PaymentIntentRow, explicit: list[str] | None) -> TypeChoice:
+    automatic = intent.automatic_payment_methods or {}
+    return TypeChoice(
+        explicit=explicit,
+        automatic=bool(automatic.get("enabled")),
+        allow_redirects=automatic.get("allow_redirects"),
+        allowed=intent.allowed_payment_method_types,
+        excluded=intent.excluded_payment_method_types,
+    )
+
+
+def _types_for(choice: TypeChoice, currency: str) -> list[str]:
+    """The intent's types: named, or chosen among the rails its currency allows (no merchant
+    setting narrows them yet: rails.domain.rails_for_currency)."""
+    return choose_types(
+        choice,
+        offered=[str(rail) for rail in rails_for_currency(currency)],
+        redirecting={str(rail) for rail in REDIRECT_RAILS},
+        default=DEFAULT_PAYMENT_METHOD_TYPES,
+    )
+
+
+async def _check_suffix(session: AsyncSession, merchant_id: str, suffix: str | None) -> None:
+    """Stripe's rule: the merchant's prefix, ``* `` and the suffix hold at most 22 characters."""
+    if not suffix:
+        return
+    room = suffix_chars_max(await merchant_service.business_name(session, merchant_id))
+    if len(suffix) > room:
+        raise InvalidRequestError(
+            f"The statement_descriptor_suffix may be at most {room} characters for this account:"
+            " with the account's prefix and '* ' the descriptor holds at most 22.",
+            param="statement_descriptor_suffix",
+        )
+
+
+_CHOOSING: Final = frozenset(
+    {"payment_method_types", "allowed_payment_method_types", "excluded_payment_method_types"}
+)
+
+
+def _choose_again(
+    intent: PaymentIntentRow,
+    sent: set[str],
+    explicit: list[str] | None,
+    allowed: list[str] | None,
+    excluded: list[str] | None,
+) -> None:
+    """An update or a confirmation changing what chooses the types (or the currency): chosen
+    again. Types named anew replace an allowed or excluded list not sent with them."""
+    if not (_CHOOSING | {"currency"}) & sent:
+        return
+    if "allowed_payment_method_types" in sent or explicit is not None:
+        intent.allowed_payment_method_types = allowed
+    if "excluded_payment_method_types" in sent or explicit is not None:
+        intent.excluded_payment_method_types = excluded
+    choice = _stored_choice(intent, explicit)
+    if explicit is None and not choice.dynamic:
+        return  # named types stay what they were named
+    intent.payment_method_types = _types_for(choice, intent.currency)
+
+
+def _apply_intent_options(
+    intent: PaymentIntentRow,
+    sent: set[str],
+    options: PaymentMethodOptionsParams | None,
+    shipping: PaymentShippingParams | None,
+) -> None:
+    if options is not None:
+        intent.payment_method_options = merge_options(
+            intent.payment_method_options, options.stored()
+        )
+    if "shipping" in sent:
+        intent.shipping = shipping_stored(shipping)
+
+
 def _new_intent(
     caller: Caller, params: PaymentIntentCreateParams, customer_id: str | None
 ) -> PaymentIntentRow:
     now = utcnow()
-    types = params.payment_method_types or (
-        list(PAYMENT_METHOD_TYPES)
-        if params.automatic_payment_methods and params.automatic_payment_methods.enabled
-        else ["card"]
-    )
+    automatic = params.automatic_payment_methods
     intent_id = new_id("pi")
     return PaymentIntentRow(
         id=intent_id,
@@ -136,10 +238,10 @@ def _new_intent(
         capture_method=params.capture_method,
         customer_id=customer_id,
         payment_method_id=None,
-        payment_method_types=types,
+        payment_method_types=_types_for(_choice(params), params.currency),
         description=params.description,
         receipt_email=params.receipt_email,
-        statement_descriptor=params.statement_descriptor,
+        statement_descriptor=params.statement_descriptor or None,
         return_url=params.return_url,
         client_secret=f"{intent_id}_secret_{secrets.token_urlsafe(CLIENT_SECRET_BYTES)}",
         amount_capturable=0,
@@ -151,6 +253,14 @@ def _new_intent(
         updated_at=now,
         setup_future_usage=params.setup_future_usage,
         off_session=params.off_session not in (None, False),
+        automatic_payment_methods=None if automatic is None else automatic.model_dump(),
+        allowed_payment_method_types=params.allowed_payment_method_types,
+        excluded_payment_method_types=params.excluded_payment_method_types,
+        payment_method_options=merge_options(
+            {}, params.payment_method_options.stored() if params.payment_method_options else {}
+        ),
+        shipping=shipping_stored(params.shipping),
+        statement_descriptor_suffix=params.statement_descriptor_suffix or None,
     )
 
 
@@ -175,9 +285,16 @@ def _check_saving(intent: PaymentIntentRow, method: PaymentMethodRow | None) -> 
         )
 
 
-def _new_charge(intent: PaymentIntentRow, method: PaymentMethodRow) -> ChargeRow:
-    """A confirmation's charge, asking its rail to authorize (its id is the request id)."""
+def _new_charge(
+    intent: PaymentIntentRow, method: PaymentMethodRow, business_name: str
+) -> ChargeRow:
+    """A confirmation's charge, asking its rail to authorize (its id is the request id), with
+    what it carries from the intent to the payer's statement, receipt and parcel."""
     now = utcnow()
+    card = method.type == Rail.card
+    held = intent.capture_method == CaptureMethod.manual or (
+        card and card_captures_manually(intent.payment_method_options)
+    )
     return ChargeRow(
         id=new_id("ch"),
         merchant_id=intent.merchant_id,
@@ -196,16 +313,28 @@ def _new_charge(intent: PaymentIntentRow, method: PaymentMethodRow) -> ChargeRow
         authorized=False,
         captured=False,
         voided=False,
-        capture_requested=intent.capture_method != CaptureMethod.manual,
+        capture_requested=not held,
         rail_details={},
         description=intent.description,
         receipt_email=intent.receipt_email,
-        metadata_={},
+        # Stripe copies the intent's metadata to the charge it makes, once: later updates of
+        # either leave the other alone (support.stripe.com, "how metadata works with related
+        # objects").
+        metadata_=dict(intent.metadata_),
         checks_made=0,
         rail_operation=AUTHORIZE,
         next_check_at=now + rail_answer_wait(),
         created_at=now,
         updated_at=now,
+        shipping=intent.shipping,
+        statement_descriptor=intent.statement_descriptor,
+        statement_descriptor_suffix=intent.statement_descriptor_suffix if card else None,
+        calculated_statement_descriptor=calculated_statement_descriptor(
+            business_name,
+            card=card,
+            descriptor=intent.statement_descriptor,
+            suffix=intent.statement_descriptor_suffix,
+        ),
     )
 
 
@@ -230,6 +359,7 @@ class PaymentIntentService:
         clock = await clocks.clock_time(session, intent.livemode, customer_id)
         if clock is not None:  # a customer on a test clock: the payment is made at its time
             intent.created_at = clock.frozen_time
+        await _check_suffix(session, caller.merchant, intent.statement_descriptor_suffix)
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
         )
@@ -334,8 +464,17 @@ class PaymentIntentService:
                 setattr(intent, field, getattr(params, field))
         if params.capture_method is not None:
             intent.capture_method = params.capture_method
-        if params.payment_method_types is not None:
-            intent.payment_method_types = params.payment_method_types
+        _choose_again(
+            intent,
+            sent,
+            params.payment_method_types,
+            params.allowed_payment_method_types,
+            params.excluded_payment_method_types,
+        )
+        _apply_intent_options(intent, sent, params.payment_method_options, params.shipping)
+        if "statement_descriptor_suffix" in sent:
+            intent.statement_descriptor_suffix = params.statement_descriptor_suffix or None
+            await _check_suffix(session, caller.merchant, intent.statement_descriptor_suffix)
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             intent.metadata_ = merge_metadata(intent.metadata_, metadata)
@@ -369,6 +508,15 @@ class PaymentIntentService:
         intent = await self.get(session, caller, intent_id, for_update=True)
         await _refuse_busy(session, intent)
         _transition(intent, Action.confirm)
+        sent = params.model_fields_set
+        _choose_again(
+            intent,
+            sent,
+            None,
+            params.allowed_payment_method_types,
+            params.excluded_payment_method_types,
+        )
+        _apply_intent_options(intent, sent, params.payment_method_options, params.shipping)
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
         )
@@ -411,7 +559,8 @@ class PaymentIntentService:
         if return_url is not None:
             intent.return_url = return_url
         await self._abandon_attempt(session, intent)
-        charge = _new_charge(intent, method)
+        business_name = await merchant_service.business_name(session, intent.merchant_id)
+        charge = _new_charge(intent, method, business_name)
         clock = await clocks.clock_time(session, intent.livemode, intent.customer_id)
         if clock is not None:
             charge.created_at = clock.frozen_time
@@ -430,6 +579,8 @@ class PaymentIntentService:
             return confirm_result(intent, charge, method)
         if authenticate(verdict, charge):
             charge.rail_details = {AUTHENTICATION_REQUESTED: "risk"}
+        elif charge.rail == Rail.card and card_three_d_secure_forced(intent.payment_method_options):
+            charge.rail_details = {AUTHENTICATION_REQUESTED: "request_three_d_secure"}
         request = authorize_request(ring, intent, charge, method)
         # The recovery point: the charge and its screening are committed, asking the rail.
         await phases.checkpoint(f"{AUTHORIZE}:{charge.id}")

@@ -44,11 +44,23 @@ class PaymentIntentRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
-    # Migration 0022: the payment method is saved to the customer when the payment succeeds
+    # Migration 0025: the payment method is saved to the customer when the payment succeeds
     # (on_session | off_session), and whether the last confirmation was off-session (the
     # customer away: no challenge can be shown).
     setup_future_usage: Mapped[str | None] = mapped_column(Text, default=None)
     off_session: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Migration 0026: how the payment method types were chosen, the options by type, and what
+    # the charge carries to the payer's statement and the parcel.
+    automatic_payment_methods: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    allowed_payment_method_types: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), default=None
+    )
+    excluded_payment_method_types: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), default=None
+    )
+    payment_method_options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    shipping: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    statement_descriptor_suffix: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ChargeRow(Base):
@@ -92,6 +104,11 @@ class ChargeRow(Base):
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Migration 0026: carried from the intent when the charge is made.
+    shipping: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    statement_descriptor: Mapped[str | None] = mapped_column(Text, default=None)
+    statement_descriptor_suffix: Mapped[str | None] = mapped_column(Text, default=None)
+    calculated_statement_descriptor: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class BalanceTransactionRow(Base):

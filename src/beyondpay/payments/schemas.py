@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from beyondpay.customers.schemas import Shipping as CustomerShipping
+from beyondpay.customers.schemas import ShippingParams as CustomerShippingParams
 from beyondpay.db.pagination import ListParams
 from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
 from beyondpay.kit.params import Params, check_metadata
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.payments.domain import CaptureMethod
 from beyondpay.payments.models import BalanceTransactionRow, ChargeRow, PaymentIntentRow
+from beyondpay.payments.options import descriptor_problem, rendered_options
 from beyondpay.payments.receipts import receipt_url
 
 DESCRIPTION_CHARS_MAX: Final = 1_000
@@ -65,8 +68,19 @@ PaymentMethodTypes = Annotated[
     AfterValidator(_types),
 ]
 Description = Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)]
+
+
+def _descriptor(value: str | None) -> str | None:
+    problem = None if not value else descriptor_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 StatementDescriptor = Annotated[
-    str | None, Field(default=None, max_length=STATEMENT_DESCRIPTOR_CHARS_MAX)
+    str | None,
+    Field(default=None, max_length=STATEMENT_DESCRIPTOR_CHARS_MAX),
+    AfterValidator(_descriptor),
 ]
 EMAIL_PATTERN: Final = re.compile(r"^[^\s@]+@[^\s@]+$")
 
@@ -84,11 +98,94 @@ Email = Annotated[str | None, Field(default=None, max_length=512), AfterValidato
 SetupFutureUsage = Literal["on_session", "off_session"]
 # Stripe's off_session: true, or the kind of merchant-initiated payment it is.
 OffSession = bool | Literal["one_off", "recurring"]
+# Stripe's payment method type names (``klarna``, ``upi``, …): an allowed or excluded list may
+# name types this deployment does not offer, as it may name types an account has not enabled.
+STRIPE_TYPE_NAME_PATTERN: Final = "^[a-z][a-z0-9_]{0,63}$"
+STRIPE_TYPES_MAX: Final = 100
+ShippingText = Annotated[str | None, Field(default=None, max_length=200)]
+
+
+def _type_names(value: list[str] | None) -> list[str] | None:
+    return None if value is None else list(dict.fromkeys(value))
+
+
+TypeNames = Annotated[
+    list[Annotated[str, Field(pattern=STRIPE_TYPE_NAME_PATTERN)]] | None,
+    Field(default=None, min_length=1, max_length=STRIPE_TYPES_MAX),
+    AfterValidator(_type_names),
+]
 
 
 class AutomaticPaymentMethods(Params):
     enabled: bool
     allow_redirects: Literal["always", "never"] | None = None
+
+
+def _blank_is_unset(value: Any) -> Any:
+    """A hash sent as "" (``shipping=``) is unset on an update, as in Stripe."""
+    return None if value == "" else value
+
+
+class PaymentShippingParams(CustomerShippingParams):
+    """An intent's (and a charge's) ``shipping``: a customer's, with the parcel's carrier and
+    tracking number."""
+
+    carrier: ShippingText = None
+    tracking_number: ShippingText = None
+
+
+ShippingParam = Annotated[PaymentShippingParams | None, BeforeValidator(_blank_is_unset)]
+
+
+def _no_upi_saving(value: str | None) -> str | None:
+    if value in ("on_session", "off_session"):
+        raise ValueError(
+            "saving a UPI payment method for later is a UPI mandate, which this API does not"
+            " offer yet (it comes with mandates)"
+        )
+    return value
+
+
+class UpiMandateOptionsParams(Params):
+    amount: Amount | None = None
+    amount_type: Literal["fixed", "maximum"] | None = None
+    description: Description = None
+    end_date: Annotated[int | None, Field(default=None, ge=0)] = None
+
+
+def _no_mandate(value: UpiMandateOptionsParams | None) -> UpiMandateOptionsParams | None:
+    if value is not None:
+        raise ValueError("UPI mandates are not offered by this API yet (they come with mandates)")
+    return value
+
+
+class CardOptionsParams(Params):
+    """``payment_method_options[card]``: what this deployment's card rail acts on."""
+
+    capture_method: Literal["", "manual"] | None = None
+    request_three_d_secure: Literal["automatic", "any", "challenge"] | None = None
+
+
+class UpiOptionsParams(Params):
+    """``payment_method_options[upi]``: saving and mandates are refused, naming them."""
+
+    setup_future_usage: Annotated[
+        Literal["", "none", "off_session", "on_session"] | None, AfterValidator(_no_upi_saving)
+    ] = None
+    mandate_options: Annotated[UpiMandateOptionsParams | None, AfterValidator(_no_mandate)] = None
+
+
+class PaymentMethodOptionsParams(Params):
+    card: CardOptionsParams | None = None
+    upi: UpiOptionsParams | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The options sent, by type, as :func:`payments.options.merge_options` takes them."""
+        return {
+            kind: fields.model_dump(exclude_unset=True)
+            for kind, fields in (("card", self.card), ("upi", self.upi))
+            if fields is not None
+        }
 
 
 class PaymentIntentCreateParams(Params):
@@ -109,6 +206,11 @@ class PaymentIntentCreateParams(Params):
     expand: Expand
     setup_future_usage: SetupFutureUsage | None = None
     off_session: OffSession | None = None
+    allowed_payment_method_types: TypeNames = None
+    excluded_payment_method_types: TypeNames = None
+    payment_method_options: PaymentMethodOptionsParams | None = None
+    shipping: ShippingParam = None
+    statement_descriptor_suffix: StatementDescriptor = None
 
 
 class PaymentIntentUpdateParams(Params):
@@ -126,6 +228,11 @@ class PaymentIntentUpdateParams(Params):
     expand: Expand
     # "" unsets it, as in Stripe.
     setup_future_usage: SetupFutureUsage | Literal[""] | None = None
+    allowed_payment_method_types: TypeNames = None
+    excluded_payment_method_types: TypeNames = None
+    payment_method_options: PaymentMethodOptionsParams | None = None
+    shipping: ShippingParam = None
+    statement_descriptor_suffix: StatementDescriptor = None
 
 
 class PaymentIntentConfirmParams(Params):
@@ -137,6 +244,10 @@ class PaymentIntentConfirmParams(Params):
     expand: Expand
     setup_future_usage: SetupFutureUsage | Literal[""] | None = None
     off_session: OffSession | None = None
+    allowed_payment_method_types: TypeNames = None
+    excluded_payment_method_types: TypeNames = None
+    payment_method_options: PaymentMethodOptionsParams | None = None
+    shipping: ShippingParam = None
 
 
 class PaymentIntentCaptureParams(Params):
@@ -172,6 +283,7 @@ class ChargeUpdateParams(Params):
     receipt_email: Email = None
     metadata: MetadataParam = None
     expand: Expand
+    shipping: ShippingParam = None
 
 
 class BalanceTransactionListParams(ListParams):
@@ -225,6 +337,35 @@ class PaymentIntentLastPaymentError(BaseModel, extra="allow"):
     )
 
 
+class PaymentIntentAutomaticPaymentMethods(BaseModel):
+    allow_redirects: str | None = Field(description="always or never (no net banking).")
+    enabled: bool
+
+
+class PaymentIntentCardOptions(BaseModel):
+    capture_method: str | None = Field(description="manual: cards are held for a capture.")
+    installments: dict[str, Any] | None
+    mandate_options: dict[str, Any] | None
+    network: str | None
+    request_three_d_secure: str = Field(description="automatic, any or challenge.")
+
+
+class PaymentIntentUpiOptions(BaseModel):
+    setup_future_usage: str | None
+
+
+class PaymentIntentPaymentMethodOptions(BaseModel):
+    """A hash for each of the intent's types that takes options."""
+
+    card: PaymentIntentCardOptions | None = None
+    upi: PaymentIntentUpiOptions | None = None
+
+
+class ShippingDetails(CustomerShipping):
+    carrier: str | None
+    tracking_number: str | None
+
+
 class PaymentIntent(BaseModel):
     id: str
     object: Literal["payment_intent"]
@@ -234,7 +375,8 @@ class PaymentIntent(BaseModel):
     amount_received: int
     application: str | None
     application_fee_amount: int | None
-    automatic_payment_methods: dict[str, Any] | None
+    allowed_payment_method_types: list[str] | None
+    automatic_payment_methods: PaymentIntentAutomaticPaymentMethods | None
     canceled_at: int | None
     cancellation_reason: str | None
     capture_method: str
@@ -244,6 +386,7 @@ class PaymentIntent(BaseModel):
     currency: str
     customer: str | dict[str, Any] | None
     description: str | None
+    excluded_payment_method_types: list[str] | None
     last_payment_error: PaymentIntentLastPaymentError | None
     latest_charge: str | Charge | None = Field(description="The charge's id, or expanded.")
     livemode: bool
@@ -253,13 +396,13 @@ class PaymentIntent(BaseModel):
     payment_method: str | dict[str, Any] | None = Field(
         description="The payment method's id, or expanded: the payment method object."
     )
-    payment_method_options: dict[str, Any]
+    payment_method_options: PaymentIntentPaymentMethodOptions
     payment_method_types: list[str]
     processing: dict[str, Any] | None
     receipt_email: str | None
     review: str | None
     setup_future_usage: str | None
-    shipping: dict[str, Any] | None
+    shipping: ShippingDetails | None
     statement_descriptor: str | None
     statement_descriptor_suffix: str | None
     status: str
@@ -326,7 +469,9 @@ class ChargeRail(BaseModel, extra="allow"):
     bank: str | None = None
     bank_reference: str | None = None
     authentication_requested: str | None = Field(
-        default=None, description="Who asked for authentication (3-D Secure): `risk`."
+        default=None,
+        description="Who asked for authentication (3-D Secure): `risk`, or"
+        " `request_three_d_secure` (`payment_method_options[card]`).",
     )
 
 
@@ -365,6 +510,9 @@ class Charge(BaseModel):
     receipt_url: str | None = Field(description="The hosted receipt, once the charge succeeded.")
     refunded: bool
     rail: ChargeRail
+    shipping: ShippingDetails | None
+    statement_descriptor: str | None
+    statement_descriptor_suffix: str | None
     status: str
 
 
@@ -410,6 +558,15 @@ def _unix(moment: Any) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
+def _automatic(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Stripe's rendering: ``allow_redirects`` is ``always`` unless ``never`` was asked."""
+    if stored is None:
+        return None
+    enabled = bool(stored.get("enabled"))
+    default = "always" if enabled else None
+    return {"allow_redirects": stored.get("allow_redirects") or default, "enabled": enabled}
+
+
 def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -420,7 +577,8 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "amount_received": row.amount_received,
         "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": None,
+        "allowed_payment_method_types": row.allowed_payment_method_types,
+        "automatic_payment_methods": _automatic(row.automatic_payment_methods),
         "canceled_at": _unix(row.canceled_at),
         "cancellation_reason": row.cancellation_reason,
         "capture_method": row.capture_method,
@@ -431,6 +589,7 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "currency": row.currency,
         "customer": row.customer_id,
         "description": row.description,
+        "excluded_payment_method_types": row.excluded_payment_method_types,
         "last_payment_error": row.last_payment_error,
         "latest_charge": row.latest_charge_id,
         "livemode": row.livemode,
@@ -438,15 +597,17 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "next_action": row.next_action,
         "on_behalf_of": None,
         "payment_method": row.payment_method_id,
-        "payment_method_options": {},
+        "payment_method_options": rendered_options(
+            row.payment_method_options, row.payment_method_types
+        ),
         "payment_method_types": row.payment_method_types,
         "processing": None,
         "receipt_email": row.receipt_email,
         "review": None,
         "setup_future_usage": row.setup_future_usage,
-        "shipping": None,
+        "shipping": row.shipping,
         "statement_descriptor": row.statement_descriptor,
-        "statement_descriptor_suffix": None,
+        "statement_descriptor_suffix": row.statement_descriptor_suffix,
         "status": row.status,
         "transfer_data": None,
         "transfer_group": None,
@@ -463,7 +624,7 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "application_fee_amount": None,
         "balance_transaction": row.balance_transaction_id,
         "billing_details": {"address": None, "email": None, "name": None, "phone": None},
-        "calculated_statement_descriptor": None,
+        "calculated_statement_descriptor": row.calculated_statement_descriptor,
         "captured": row.captured,
         "created": _unix(row.created_at),
         "currency": row.currency,
@@ -485,6 +646,9 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "receipt_url": receipt_url(row),
         "refunded": row.amount_captured > 0 and row.amount_refunded == row.amount_captured,
         "rail": {"name": row.rail, **row.rail_details},
+        "shipping": row.shipping,
+        "statement_descriptor": row.statement_descriptor,
+        "statement_descriptor_suffix": row.statement_descriptor_suffix,
         "status": row.status,
     }
 

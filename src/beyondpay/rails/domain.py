@@ -44,6 +44,27 @@ def next_status_check(rail: Rail, checks_made: int, started_at: datetime) -> dat
     return started_at + timedelta(seconds=offsets[checks_made])
 
 
+# --- what each rail carries -------------------------------------------------------------------
+
+# The rails this deployment offers, in the order a payer is shown them. UPI and net banking carry
+# rupees only (NPCI's and the Indian banks' networks); the card network takes any currency. No
+# merchant setting narrows this yet: every merchant is "enabled" for every rail its currency
+# allows (docs/api.md, "Choosing payment method types").
+RAILS_IN_ORDER: Final = (Rail.card, Rail.upi, Rail.netbanking)
+_INR_ONLY: Final = frozenset({Rail.upi, Rail.netbanking})
+# Rails whose payer always leaves the merchant's page (the bank's login page): what Stripe calls
+# redirect-based, left out by ``automatic_payment_methods[allow_redirects]=never``. A card's
+# 3-D Secure page and a UPI collect are not: a card without a challenge, a collect approved in
+# the payer's app, never leave it.
+REDIRECT_RAILS: Final = frozenset({Rail.netbanking})
+
+
+def rails_for_currency(currency: str) -> tuple[Rail, ...]:
+    """The rails a payment in ``currency`` (ISO 4217, any case) may be made on, in order."""
+    inr = currency.lower() == "inr"
+    return tuple(rail for rail in RAILS_IN_ORDER if inr or rail not in _INR_ONLY)
+
+
 # --- amounts on the wire ---------------------------------------------------------------------
 
 _RUPEES: Final = re.compile(r"^(0|[1-9][0-9]{0,15})\.([0-9]{2})$")

@@ -31,7 +31,14 @@ from beyondpay.rails.callbacks import (
     on_outcome,
     use_scheduler,
 )
-from beyondpay.rails.domain import NETBANKING_BANKS, SANDBOX_BANKS, SandboxBank, next_status_check
+from beyondpay.rails.domain import (
+    NETBANKING_BANKS,
+    REDIRECT_RAILS,
+    SANDBOX_BANKS,
+    SandboxBank,
+    next_status_check,
+    rails_for_currency,
+)
 from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
 from beyondpay.rails.protocol import (
@@ -59,6 +66,7 @@ from beyondpay.rails.sandbox.switch import SandboxSwitch
 from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
 
 __all__ = [
+    "REDIRECT_RAILS",
     "BankAccountInfo",
     "CollectListener",
     "CollectNotice",
@@ -81,6 +89,7 @@ __all__ = [
     "on_collect",
     "on_outcome",
     "open_payer_account",
+    "rails_for_currency",
     "sandbox_banks",
     "switch_for",
     "upi_push",
