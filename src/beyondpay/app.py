@@ -205,6 +205,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
+    from beyondpay.payment_methods.api import tokens_router as tokens
     from beyondpay.payments.api import balance, charges, intents
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
@@ -230,4 +231,5 @@ def merchant_routers() -> list[APIRouter]:
         upi_merchant_vpas,
         limit_policies,
         risk,
+        tokens,
     ]

@@ -44,3 +44,6 @@ LimitsReader = Annotated[Caller, Depends(authorize(Scope.limits_read))]
 LimitsWriter = Annotated[Caller, Depends(authorize(Scope.limits_write))]
 RiskReader = Annotated[Caller, Depends(authorize(Scope.risk_read))]
 RiskWriter = Annotated[Caller, Depends(authorize(Scope.risk_write))]
+TokensReader = Annotated[Caller, Depends(authorize(Scope.tokens_read))]
+# Stripe lets a browser's publishable key make a token (Stripe.js did, before payment methods).
+TokensWriter = Annotated[Caller, Depends(authorize(Scope.tokens_write, publishable=True))]

@@ -12,17 +12,28 @@ import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, Final
 
+from pydantic import Field
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.db.pagination import UNIX_S_MAX
+from beyondpay.db.pagination import EXPAND_MAX, LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX
 from beyondpay.kit.errors import InvalidRequestError
 from beyondpay.kit.ids import is_valid_id
-from beyondpay.kit.search import METADATA_FIELD, Clause, FieldKind, Query, QueryInvalidError
+from beyondpay.kit.params import Params
+from beyondpay.kit.search import (
+    METADATA_FIELD,
+    QUERY_CHARS_MAX,
+    Clause,
+    FieldKind,
+    Query,
+    QueryInvalidError,
+    SearchFields,
+)
 
-RowT = TypeVar("RowT")
+# The longest next_page token accepted back: an encoded id is about 40 characters.
+PAGE_CHARS_MAX: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,14 @@ class Searchable:
     kind: FieldKind
     ignore_case: bool = False
     lower_value: bool = False
+
+
+def searchable_fields(fields: Mapping[str, Searchable], *, metadata: bool = True) -> SearchFields:
+    """The query language's view of ``fields`` (names and kinds), with ``metadata['key']``."""
+    kinds: dict[str, FieldKind] = {name: field.kind for name, field in fields.items()}
+    if metadata:
+        kinds[METADATA_FIELD] = FieldKind.metadata
+    return kinds
 
 
 def _like_pattern(value: str) -> str:
@@ -127,20 +146,30 @@ def page_cursor(token: str, prefix: str) -> str:
 
 async def search(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[Any],
     id_column: Any,
     *,
     limit: int,
     page: str | None,
     prefix: str,
-) -> tuple[Sequence[RowT], bool, str | None]:
+) -> tuple[Sequence[Any], bool, str | None]:
     """The page of ``statement``'s rows (already scoped and filtered) newest first, whether
     more remain, and the ``next_page`` token."""
     if page is not None:
         statement = statement.where(id_column < page_cursor(page, prefix))
     statement = statement.order_by(id_column.desc()).limit(limit + 1)
-    rows = list((await session.execute(statement)).scalars())
+    rows: list[Any] = list((await session.execute(statement)).scalars())
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_page = page_token(str(rows[-1].id)) if has_more else None
     return rows, has_more, next_page
+
+
+class SearchParams(Params):
+    """Stripe's search: ``query`` in its query language, ``page`` the previous ``next_page``.
+    Each resource subclasses it under its own name (the OpenAPI document names models)."""
+
+    query: Annotated[str, Field(max_length=QUERY_CHARS_MAX)]
+    limit: int = Field(default=LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
+    page: Annotated[str | None, Field(default=None, min_length=1, max_length=PAGE_CHARS_MAX)] = None
+    expand: list[str] = Field(default_factory=list, max_length=EXPAND_MAX)

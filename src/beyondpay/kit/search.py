@@ -121,9 +121,11 @@ def _raw_value(text: str, at: int, field: str) -> tuple[str | int, int]:
 
 def _clause(text: str, at: int, fields: SearchFields) -> tuple[Clause, int]:
     field_match = _FIELD.match(text, at)
-    metadata_key = field_match.group(4) if field_match else None
-    field = METADATA_FIELD if metadata_key is not None else (field_match and field_match.group(2))
-    if field_match is None or field not in fields:
+    if field_match is None:
+        raise QueryInvalidError(f"a clause must start with one of {_field_names(fields)}")
+    metadata_key: str | None = field_match.group(4)
+    field = METADATA_FIELD if metadata_key is not None else str(field_match.group(2))
+    if field not in fields:
         raise QueryInvalidError(f"a clause must start with one of {_field_names(fields)}")
     if fields[field] is FieldKind.metadata and metadata_key is None:
         raise QueryInvalidError(f"{field} is searched by key: {field}['key']")

@@ -85,6 +85,8 @@ class Scope(StrEnum):
     limits_write = "limits:write"
     risk_read = "risk:read"
     risk_write = "risk:write"
+    tokens_read = "tokens:read"
+    tokens_write = "tokens:write"
 
     @property
     def resource(self) -> str:

@@ -9,7 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Path
 
-from beyondpay.api.access import PaymentMethodsReader, PaymentMethodsWriter
+from beyondpay.api.access import (
+    PaymentMethodsReader,
+    PaymentMethodsWriter,
+    TokensReader,
+    TokensWriter,
+)
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
@@ -21,9 +26,12 @@ from beyondpay.payment_methods.schemas import (
     PaymentMethodDetachParams,
     PaymentMethodListParams,
     PaymentMethodUpdateParams,
+    Token,
+    TokenCreateParams,
     payment_method_object,
 )
 from beyondpay.payment_methods.service import payment_method_service
+from beyondpay.payment_methods.tokens import token_object, token_service
 
 router = Router(prefix="/v1/payment_methods", tags=["payment_methods"])
 # Not imported from customers.api: a module reaches another only through its service, schemas
@@ -125,3 +133,34 @@ async def list_customer_payment_methods(
     """List a customer's payment methods."""
     page = await payment_method_service.list(session, caller, params, customer, customer_param="id")
     return listed(payment_method_object, page)
+
+
+# ---- tokens -----------------------------------------------------------------------------------
+
+tokens_router = Router(prefix="/v1/tokens", tags=["tokens"])
+TokenId = Annotated[str, Path(max_length=255, description="The token's id (`tok_…`).")]
+
+
+@tokens_router.post(
+    "",
+    returns=Token,
+    responses={402: "A card number, expiry or CVC the network refuses: a `card_error`."},
+)
+async def create_token(
+    session: SessionDep, caller: TokensWriter, ring: RingDep, params: Body[TokenCreateParams]
+) -> Outcome:
+    """Create a card token (test mode only).
+
+    A single-use token for a card, as Stripe's legacy flows make them: charge it
+    (`POST /v1/charges` with `source`) or turn it into a payment method (`card[token]`) once.
+    Live mode answers 403 `tokens_test_mode_only`: create a payment method instead.
+    """
+    return Outcome(token_object(*await token_service.create(session, caller, ring, params)))
+
+
+@tokens_router.get("/{token}", returns=Token)
+async def retrieve_token(
+    token: TokenId, session: SessionDep, caller: TokensReader
+) -> dict[str, Any]:
+    """Retrieve a token."""
+    return token_object(*await token_service.get(session, caller, token))

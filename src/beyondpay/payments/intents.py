@@ -26,12 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, page, scoped
 from beyondpay.db.phases import STARTED, Phases
+from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, LockTimeoutError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.search import FieldKind, parse_query
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import (
     PaymentMethodRow,
@@ -73,6 +75,7 @@ from beyondpay.payments.schemas import (
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
     PaymentIntentListParams,
+    PaymentIntentSearchParams,
     PaymentIntentUpdateParams,
 )
 from beyondpay.payments.screening import authenticate, release_limits, screen
@@ -81,6 +84,14 @@ from beyondpay.rails.protocol import Rail
 from beyondpay.rails.service import connector_for, void_later
 
 CLIENT_SECRET_BYTES: Final = 18
+# Stripe's "Query fields for payment intents".
+INTENT_SEARCHABLE: Final = {
+    "amount": Searchable(PaymentIntentRow.amount, FieldKind.number),
+    "created": Searchable(PaymentIntentRow.created_at, FieldKind.timestamp),
+    "currency": Searchable(PaymentIntentRow.currency, FieldKind.exact, lower_value=True),
+    "customer": Searchable(PaymentIntentRow.customer_id, FieldKind.exact),
+    "status": Searchable(PaymentIntentRow.status, FieldKind.exact),
+}
 
 
 def _unexpected(error: UnexpectedStateError, intent: PaymentIntentRow) -> InvalidRequestError:
@@ -192,7 +203,11 @@ class PaymentIntentService:
         ring: KeyRing,
         params: PaymentIntentCreateParams,
         phases: Phases,
+        *,
+        charge_metadata: dict[str, str] | None = None,
     ) -> ConfirmResult:
+        """``charge_metadata``: the metadata of the charge a confirmation makes (a legacy
+        ``POST /v1/charges`` sets its own; an intent's charges start with none)."""
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         customer_id = None
@@ -214,7 +229,7 @@ class PaymentIntentService:
         await record(session, intent, PaymentIntentEvent.created)
         if params.confirm:
             return await self._confirm_locked(
-                session, ring, phases, intent, method, params.return_url
+                session, ring, phases, intent, method, params.return_url, charge_metadata
             )
         return ConfirmResult(intent)
 
@@ -358,6 +373,7 @@ class PaymentIntentService:
         intent: PaymentIntentRow,
         method: PaymentMethodRow | None,
         return_url: str | None,
+        charge_metadata: dict[str, str] | None = None,
     ) -> ConfirmResult:
         """Phase one of a confirmation (the intent locked): the charge, screened; refused, it
         fails here and now; otherwise committed as the recovery point, and the rail asked."""
@@ -372,6 +388,8 @@ class PaymentIntentService:
             intent.return_url = return_url
         await self._abandon_attempt(session, intent)
         charge = _new_charge(intent, method)
+        if charge_metadata:
+            charge.metadata_ = dict(charge_metadata)
         session.add(charge)
         intent.latest_charge_id = charge.id
         intent.last_payment_error = None
@@ -503,6 +521,23 @@ class PaymentIntentService:
                 PaymentIntentRow, caller.merchant, caller.livemode, PaymentIntentRow.id == cursor
             ),
             object_name="payment_intent",
+        )
+
+    async def search(
+        self, session: AsyncSession, caller: Caller, params: PaymentIntentSearchParams
+    ) -> tuple[Sequence[PaymentIntentRow], bool, str | None]:
+        """Intents matching ``params.query`` (Stripe's search query language), newest first:
+        the page, whether more remain, and the ``next_page`` token."""
+        query = parse_query(params.query, searchable_fields(INTENT_SEARCHABLE))
+        matched = query_condition(query, INTENT_SEARCHABLE, PaymentIntentRow.metadata_)
+        statement = scoped(PaymentIntentRow, caller.merchant, caller.livemode, matched)
+        return await search(
+            session,
+            statement,
+            PaymentIntentRow.id,
+            limit=params.limit,
+            page=params.page,
+            prefix="pi",
         )
 
 

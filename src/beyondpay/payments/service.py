@@ -11,6 +11,7 @@ The module is split by noun, each file short enough to hold in mind:
 - ``outcomes``: a charge's answers applied — the rail's (idempotent: a charge already final
   ignores a repeat) and the screening gate's refusal;
 - ``reconciliation``: charges the job finishes (an operation never applied, a status check);
+- ``legacy``: the Charges API (``POST /v1/charges``, its capture) made on top of intents;
 - ``balance``: the merchant's balance and balance transactions;
 - ``screening``: the shared risk-and-limits gate (``beyondpay.screening``) asked of a charge;
 - ``settings``: fees, availability, the rail's answer wait, the key ring.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
+from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_charge_service
 from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
@@ -29,9 +31,11 @@ from beyondpay.payments.settings import configure, rail_answer_wait
 
 __all__ = [
     "BalanceService",
+    "ChargeResult",
     "ChargeRow",
     "ChargeService",
     "ConfirmResult",
+    "LegacyChargeService",
     "PaymentIntentService",
     "apply_outcome",
     "balance_service",
@@ -40,6 +44,7 @@ __all__ = [
     "configure",
     "due_charges",
     "handle_rail_outcome",
+    "legacy_charge_service",
     "payment_intent_service",
     "rail_answer_wait",
     "release_due_funds",

@@ -1,0 +1,212 @@
+"""The calls legacy integrations and test suites still make, over HTTP on the sandbox rails:
+tokens (``POST /v1/tokens``, ``tok_visa``, ``card[token]``), ``POST /v1/charges`` with
+``source`` and its capture. The ledger is verified after each test (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from beyondpay.db.session import Database
+from tests.payments.support import balance_and_transactions, get, post
+from tests.support import TestMerchant
+
+CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2040", "cvc": "123"}
+
+
+async def _token(client: httpx.AsyncClient, merchant: TestMerchant, **card: str) -> dict[str, Any]:
+    fields = {f"card[{key}]": value for key, value in {**CARD, **card}.items()}
+    response = await post(client, merchant, "/v1/tokens", **fields)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def _charge(
+    client: httpx.AsyncClient, merchant: TestMerchant, status: int = 200, **params: Any
+) -> dict[str, Any]:
+    body = {"amount": "5000", "currency": "inr", **params}
+    response = await post(client, merchant, "/v1/charges", **body)
+    assert response.status_code == status, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def test_a_token_is_a_card_in_the_vault_charged_once(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    token = await _token(client, merchant, name="Asha Rao", address_zip="560001")
+    assert token["object"] == "token" and token["id"].startswith("tok_")
+    assert (token["type"], token["used"], token["livemode"]) == ("card", False, False)
+    card = token["card"]
+    assert card["id"].startswith("card_") and card["object"] == "card"
+    assert (card["brand"], card["last4"], card["exp_month"], card["exp_year"]) == (
+        "Visa",
+        "4242",
+        12,
+        2040,
+    )
+    assert (card["cvc_check"], card["name"], card["address_zip"]) == ("pass", "Asha Rao", "560001")
+    assert "4242424242424242" not in str(token) and "123" not in str(card)
+    charge = await _charge(client, merchant, source=token["id"], description="Order 9")
+    assert (charge["status"], charge["captured"], charge["paid"]) == ("succeeded", True, True)
+    assert charge["payment_method_details"]["card"]["last4"] == "4242"
+    assert charge["description"] == "Order 9"
+    assert (await get(client, merchant, f"/v1/tokens/{token['id']}"))["used"] is True
+    again = await _charge(client, merchant, 400, source=token["id"])
+    assert again["error"]["code"] == "token_already_used"
+    assert again["error"]["param"] == "source"
+    assert again["error"]["message"] == (
+        f"You cannot use a Stripe token more than once: {token['id']}."
+    )
+    async with database.unit_of_work() as session:
+        stored = await session.execute(text("SELECT row_to_json(tokens)::text FROM tokens"))
+        methods = await session.execute(
+            text("SELECT row_to_json(payment_methods)::text FROM payment_methods")
+        )
+        dumped = " ".join([*stored.scalars(), *methods.scalars()])
+    assert "4242424242424242" not in dumped and '"123"' not in dumped
+
+
+async def test_tokens_are_refused_in_live_mode_and_bad_cards_name_the_parameter(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    fields = {f"card[{key}]": value for key, value in CARD.items()}
+    live = await client.post("/v1/tokens", data=fields, headers=merchant.auth("sk_live"))
+    assert live.status_code == 403, live.text
+    assert live.json()["error"]["code"] == "tokens_test_mode_only"
+    bad = await post(
+        client, merchant, "/v1/tokens", **{**fields, "card[number]": "4242424242424241"}
+    )
+    assert (bad.status_code, bad.json()["error"]["param"]) == (402, "card[number]")
+    missing = await post(client, merchant, "/v1/tokens", **{"card[number]": CARD["number"]})
+    assert missing.status_code == 400 and "card" in missing.json()["error"]["param"]
+    publishable = await client.post("/v1/tokens", data=fields, headers=merchant.auth("pk_test"))
+    assert publishable.status_code == 200, publishable.text
+    unknown = await client.get("/v1/tokens/tok_nothing", headers=merchant.auth())
+    assert unknown.status_code == 404
+
+
+async def test_test_tokens_charge_and_decline_as_their_cards(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    first = await _charge(client, merchant, source="tok_visa", **{"metadata[order]": "42"})
+    second = await _charge(client, merchant, source="tok_visa")  # reusable, as Stripe's
+    assert first["status"] == second["status"] == "succeeded"
+    assert first["metadata"] == {"order": "42"}
+    assert first["payment_intent"].startswith("pi_")
+    mastercard = await _charge(client, merchant, source="tok_mastercard")
+    assert mastercard["payment_method_details"]["card"]["brand"] == "mastercard"
+    declined = await _charge(client, merchant, 402, source="tok_chargeDeclinedInsufficientFunds")
+    error = declined["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == (
+        "card_error",
+        "card_declined",
+        "insufficient_funds",
+    )
+    failed = await get(client, merchant, f"/v1/charges/{error['charge']}")
+    assert failed["status"] == "failed" and "payment_intent" not in error
+    secured = await _charge(client, merchant, 402, source="tok_threeDSecure2Required")
+    assert secured["error"]["decline_code"] == "authentication_required"
+    abandoned = await get(client, merchant, f"/v1/charges/{secured['error']['charge']}")
+    assert abandoned["status"] == "failed"
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums
+
+
+async def test_charge_sources_are_checked(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    missing = await _charge(client, merchant, 400)
+    assert missing["error"]["param"] == "source"
+    unknown = await _charge(client, merchant, 404, source="tok_unknown")
+    assert unknown["error"]["param"] == "source"
+    by_method = await _charge(client, merchant, source="pm_card_visa")
+    assert by_method["status"] == "succeeded"
+    upi = await _charge(client, merchant, 400, source="pm_upi_success")
+    assert upi["error"]["param"] == "source"
+    live = await client.post(
+        "/v1/charges",
+        data={"amount": "100", "currency": "inr", "source": "tok_visa"},
+        headers=merchant.auth("sk_live"),
+    )
+    assert (live.status_code, live.json()["error"]["param"]) == (404, "source")
+
+
+async def test_card_token_makes_a_payment_method_and_its_card_id_charges_with_the_customer(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer = (await post(client, merchant, "/v1/customers", name="Asha")).json()["id"]
+    token = await _token(client, merchant)
+    created = await post(
+        client,
+        merchant,
+        "/v1/payment_methods",
+        type="card",
+        customer=customer,
+        **{"card[token]": token["id"], "metadata[source]": "token"},
+    )
+    assert created.status_code == 200, created.text
+    method = created.json()
+    assert (method["customer"], method["card"]["last4"]) == (customer, "4242")
+    assert method["metadata"] == {"source": "token"}
+    reused = await post(
+        client, merchant, "/v1/payment_methods", type="card", **{"card[token]": token["id"]}
+    )
+    assert reused.json()["error"]["code"] == "token_already_used"
+    both = await post(
+        client,
+        merchant,
+        "/v1/payment_methods",
+        type="card",
+        **{"card[token]": "tok_visa", "card[number]": CARD["number"]},
+    )
+    assert (both.status_code, both.json()["error"]["param"]) == (400, "card[number]")
+    magic = await post(
+        client, merchant, "/v1/payment_methods", type="card", **{"card[token]": "tok_amex"}
+    )
+    assert magic.json()["card"]["brand"] == "amex"
+    card_id = token["card"]["id"]
+    charged = await _charge(client, merchant, source=card_id, customer=customer)
+    assert (charged["status"], charged["customer"]) == ("succeeded", customer)
+    assert charged["payment_method"] == method["id"]
+    alone = await _charge(client, merchant, 400, source=card_id)
+    assert alone["error"]["param"] == "customer"
+
+
+async def test_an_authorized_charge_is_captured_once(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    held = await _charge(client, merchant, source="tok_visa", capture="false")
+    assert (held["status"], held["captured"], held["amount_captured"]) == ("succeeded", False, 0)
+    path = f"/v1/charges/{held['id']}/capture"
+    too_much = await post(client, merchant, path, amount="6000")
+    assert (too_much.status_code, too_much.json()["error"]["param"]) == (400, "amount")
+    captured = await post(client, merchant, path, amount="3000")
+    assert captured.status_code == 200, captured.text
+    charge = captured.json()
+    assert (charge["captured"], charge["amount_captured"]) == (True, 3000)
+    twice = await post(client, merchant, path)
+    assert twice.json()["error"]["code"] == "charge_already_captured"
+    intent = await get(client, merchant, f"/v1/payment_intents/{charge['payment_intent']}")
+    assert (intent["status"], intent["amount_received"]) == ("succeeded", 3000)
+    manual = await post(
+        client,
+        merchant,
+        "/v1/payment_intents",
+        amount="2000",
+        currency="inr",
+        confirm="true",
+        capture_method="manual",
+        payment_method="pm_card_visa",
+    )
+    latest = manual.json()["latest_charge"]
+    whole = await post(client, merchant, f"/v1/charges/{latest}/capture")
+    assert whole.json()["amount_captured"] == 2000
+    failed = await _charge(client, merchant, 402, source="tok_chargeDeclined", capture="false")
+    refused = await post(client, merchant, f"/v1/charges/{failed['error']['charge']}/capture")
+    assert refused.json()["error"]["code"] == "charge_not_capturable"
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums
