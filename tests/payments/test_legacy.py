@@ -210,3 +210,133 @@ async def test_an_authorized_charge_is_captured_once(
     assert refused.json()["error"]["code"] == "charge_not_capturable"
     balance, sums = await balance_and_transactions(client, merchant)
     assert balance == sums
+
+
+async def _search(
+    client: httpx.AsyncClient, merchant: TestMerchant, path: str, query: str, **extra: Any
+) -> httpx.Response:
+    return await client.get(path, params={"query": query, **extra}, headers=merchant.auth())
+
+
+async def _found(
+    client: httpx.AsyncClient, merchant: TestMerchant, path: str, query: str
+) -> list[str]:
+    response = await _search(client, merchant, path, query)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["object"], body["url"]) == ("search_result", path)
+    return [item["id"] for item in body["data"]]
+
+
+async def test_payment_intents_and_charges_are_searched_in_stripes_query_language(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer = (await post(client, merchant, "/v1/customers", name="Asha")).json()["id"]
+    intents = "/v1/payment_intents"
+    paid = (
+        await post(
+            client,
+            merchant,
+            intents,
+            amount="4200",
+            currency="inr",
+            confirm="true",
+            customer=customer,
+            payment_method="pm_card_visa",
+            **{"metadata[order]": "42"},
+        )
+    ).json()
+    open_intent = (
+        await post(
+            client, merchant, intents, amount="900", currency="inr", **{"metadata[order]": "7"}
+        )
+    ).json()
+    search = f"{intents}/search"
+    assert await _found(client, merchant, search, "metadata['order']:'42'") == [paid["id"]]
+    assert await _found(client, merchant, search, "amount>1000") == [paid["id"]]
+    assert await _found(client, merchant, search, "amount<=900 AND currency:'INR'") == [
+        open_intent["id"]
+    ]
+    assert await _found(client, merchant, search, f"customer:'{customer}'") == [paid["id"]]
+    assert await _found(
+        client, merchant, search, "status:'succeeded' OR status:'requires_payment_method'"
+    ) == [
+        open_intent["id"],
+        paid["id"],
+    ]
+    assert await _found(client, merchant, search, "-status:'succeeded' AND created>0") == [
+        open_intent["id"]
+    ]
+    charge = await _charge(client, merchant, source="tok_mastercard")
+    await post(client, merchant, "/v1/refunds", charge=charge["id"])
+    charges = "/v1/charges/search"
+    assert await _found(client, merchant, charges, "refunded:'true'") == [charge["id"]]
+    assert await _found(client, merchant, charges, "refunded:false") == [paid["latest_charge"]]
+    assert await _found(client, merchant, charges, "payment_method_details.card.last4:'4444'") == [
+        charge["id"]
+    ]
+    assert await _found(
+        client, merchant, charges, f"payment_intent:'{paid['id']}' AND amount:4200"
+    ) == [paid["latest_charge"]]
+    expanded = await _search(
+        client, merchant, charges, "status:'succeeded'", **{"expand[]": "data.payment_intent"}
+    )
+    assert all(
+        item["payment_intent"]["object"] == "payment_intent" for item in expanded.json()["data"]
+    )
+
+
+async def test_searches_page_and_refuse_bad_queries_naming_the_query(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    for _ in range(3):
+        await _charge(client, merchant, source="tok_visa", **{"metadata[batch]": "b"})
+    path = "/v1/charges/search"
+    first = (await _search(client, merchant, path, "metadata['batch']:'b'", limit=2)).json()
+    assert first["has_more"] and len(first["data"]) == 2
+    second = (
+        await _search(
+            client, merchant, path, "metadata['batch']:'b'", limit=2, page=first["next_page"]
+        )
+    ).json()
+    assert (second["has_more"], second["next_page"], len(second["data"])) == (False, None, 1)
+    for query in ("amount~'12'", "refunded:'maybe'", "email:'a@b.c'", "amount:'many'", "status"):
+        bad = await _search(client, merchant, path, query)
+        assert (bad.status_code, bad.json()["error"]["param"]) == (400, "query"), query
+    wrong_page = await _search(client, merchant, "/v1/payment_intents/search", "amount>0", page="x")
+    assert wrong_page.json()["error"]["param"] == "page"
+
+
+async def test_only_a_refund_waiting_for_the_customer_is_canceled(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    charge = await _charge(client, merchant, source="tok_visa")
+    refund = (
+        await post(client, merchant, "/v1/refunds", charge=charge["id"], amount="1000")
+    ).json()
+    refused = await post(client, merchant, f"/v1/refunds/{refund['id']}/cancel")
+    assert refused.status_code == 400
+    assert (refused.json()["error"]["code"], refused.json()["error"]["param"]) == (
+        "refund_unexpected_state",
+        "refund",
+    )
+    # A refund the sandbox card network has not answered yet (4000000000005126's is pending),
+    # as if it waited for the customer: no rail here asks for a customer's action on a refund.
+    failing = await _charge(client, merchant, source="tok_refundFail")
+    waiting = (await post(client, merchant, "/v1/refunds", charge=failing["id"])).json()
+    assert waiting["status"] == "pending"
+    async with database.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE refunds SET status = 'requires_action' WHERE id = :id"),
+            {"id": waiting["id"]},
+        )
+    canceled = await post(client, merchant, f"/v1/refunds/{waiting['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["failure_balance_transaction"] is not None
+    again = await post(client, merchant, f"/v1/refunds/{waiting['id']}/cancel")
+    assert again.json()["error"]["code"] == "refund_unexpected_state"
+    missing = await post(client, merchant, "/v1/refunds/re_missing/cancel")
+    assert missing.status_code == 404
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums

@@ -11,3 +11,10 @@ class ChargeAlreadyRefundedError(InvalidRequestError):
 
 class RefundAmountTooLargeError(InvalidRequestError):
     code = "amount_too_large"
+
+
+class RefundUnexpectedStateError(InvalidRequestError):
+    """A refund whose status does not allow the operation (only ``requires_action`` refunds
+    may be canceled, as in Stripe)."""
+
+    code = "refund_unexpected_state"
