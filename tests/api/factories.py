@@ -285,6 +285,27 @@ async def _risk_blocklist_item(actors: Actors) -> str:
     return str((await actors.owner("/v1/risk/blocklist_items", params))["id"])
 
 
+async def _token(actors: Actors) -> str:
+    """A token on a card payment method, written straight to its table: the matrix calls with
+    live keys, and tokens are made in test mode only."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the tokens factory needs Actors.database")
+    method = await _payment_method(actors)
+    token_id, card_id = f"tok_{uuid.uuid4().hex[:22]}", f"card_{uuid.uuid4().hex[:22]}"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO tokens (id, merchant_id, livemode, type, payment_method_id, card_id,"
+                " created_at) SELECT :token, merchant_id, livemode, 'card', id, :card, now()"
+                " FROM payment_methods WHERE id = :method"
+            ),
+            {"token": token_id, "card": card_id, "method": method},
+        )
+    return token_id
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -306,6 +327,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/risk/assessments": _risk_assessment,
     "/v1/risk/rules": _risk_rule,
     "/v1/risk/blocklist_items": _risk_blocklist_item,
+    "/v1/tokens": _token,
 }
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
@@ -314,6 +336,9 @@ FACTORIES: Final[dict[str, Factory]] = {
 OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("POST", "/v1/payment_intents/{intent}/confirm"): (400, "rail_unavailable"),
     ("POST", "/v1/payment_intents/{intent}/capture"): (400, "payment_intent_unexpected_state"),
+    # The charges factory's charge is captured already, its refund succeeded (not cancelable).
+    ("POST", "/v1/charges/{charge}/capture"): (400, "charge_already_captured"),
+    ("POST", "/v1/refunds/{refund}/cancel"): (400, "refund_unexpected_state"),
 }
 
 REASON: Final = "Checked by the access matrix"

@@ -45,5 +45,4 @@ LimitsWriter = Annotated[Caller, Depends(authorize(Scope.limits_write))]
 RiskReader = Annotated[Caller, Depends(authorize(Scope.risk_read))]
 RiskWriter = Annotated[Caller, Depends(authorize(Scope.risk_write))]
 TokensReader = Annotated[Caller, Depends(authorize(Scope.tokens_read))]
-# Stripe lets a browser's publishable key make a token (Stripe.js did, before payment methods).
-TokensWriter = Annotated[Caller, Depends(authorize(Scope.tokens_write, publishable=True))]
+TokensWriter = Annotated[Caller, Depends(authorize(Scope.tokens_write))]
