@@ -1,4 +1,5 @@
-"""Tokens (Stripe's single-use card tokens, ``tok_…``), and refunds' ``requires_action``.
+"""Tokens (Stripe's single-use card tokens, ``tok_…``), refunds' ``requires_action``, and
+incremental authorization of a held charge.
 
 A token's card is kept as a payment method (the same vault: the number under its own data key,
 sealed by the ring; no CVC), never attached until the token is used; ``card_id`` is the
@@ -45,6 +46,24 @@ def upgrade() -> None:
         ALTER TABLE refunds ADD CONSTRAINT refunds_status_check CHECK (
             status IN ('pending', 'requires_action', 'succeeded', 'failed', 'canceled')
         );
+
+        -- Incremental authorization: a held charge's authorization raised on its rail (the rail
+        -- operation 'increment', asked between phases like a capture), and how many times, which
+        -- names its current ledger hold (payments.postings.hold_id).
+        ALTER TABLE charges
+            ADD COLUMN authorization_increments integer NOT NULL DEFAULT 0
+                CHECK (authorization_increments >= 0),
+            DROP CONSTRAINT charges_rail_operation_check,
+            ADD CONSTRAINT charges_rail_operation_check
+                CHECK (rail_operation IN ('authorize', 'capture', 'increment')),
+            DROP CONSTRAINT ck_charges_capture_amount,
+            ADD CONSTRAINT ck_charges_capture_amount CHECK (
+                (rail_operation IN ('capture', 'increment')) = (rail_operation_amount IS NOT NULL)
+            );
+        ALTER TABLE sandbox_rail_operations
+            DROP CONSTRAINT sandbox_rail_operations_operation_check,
+            ADD CONSTRAINT sandbox_rail_operations_operation_check
+                CHECK (operation IN ('authorize', 'capture', 'void', 'refund', 'push', 'increment'));
         """
     )
 
@@ -53,6 +72,18 @@ def downgrade() -> None:
     op.execute(
         """
         DROP TABLE tokens;
+        ALTER TABLE sandbox_rail_operations
+            DROP CONSTRAINT sandbox_rail_operations_operation_check,
+            ADD CONSTRAINT sandbox_rail_operations_operation_check
+                CHECK (operation IN ('authorize', 'capture', 'void', 'refund', 'push'));
+        ALTER TABLE charges
+            DROP CONSTRAINT ck_charges_capture_amount,
+            ADD CONSTRAINT ck_charges_capture_amount
+                CHECK ((rail_operation = 'capture') = (rail_operation_amount IS NOT NULL)),
+            DROP CONSTRAINT charges_rail_operation_check,
+            ADD CONSTRAINT charges_rail_operation_check
+                CHECK (rail_operation IN ('authorize', 'capture')),
+            DROP COLUMN authorization_increments;
         ALTER TABLE refunds DROP CONSTRAINT refunds_status_check;
         ALTER TABLE refunds ADD CONSTRAINT refunds_status_check
             CHECK (status IN ('pending', 'succeeded', 'failed', 'canceled'));

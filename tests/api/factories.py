@@ -338,6 +338,10 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("POST", "/v1/payment_intents/{intent}/capture"): (400, "payment_intent_unexpected_state"),
     # The charges factory's charge is captured already, its refund succeeded (not cancelable).
     ("POST", "/v1/charges/{charge}/capture"): (400, "charge_already_captured"),
+    ("POST", "/v1/payment_intents/{intent}/increment_authorization"): (
+        400,
+        "payment_intent_unexpected_state",
+    ),
     ("POST", "/v1/refunds/{refund}/cancel"): (400, "refund_unexpected_state"),
 }
 

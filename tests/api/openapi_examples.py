@@ -326,6 +326,10 @@ async def _legacy(api: Api, database: Database) -> None:
         "/v1/charges",
         {"amount": 4_000, "currency": "inr", "source": token["id"], "capture": False},
     )
+    await api.post(
+        f"/v1/payment_intents/{held['payment_intent']}/increment_authorization",
+        {"amount": 4_500, "description": "With a tip", "metadata": {"tip": "500"}},
+    )
     await api.post(f"/v1/charges/{held['id']}/capture", {"amount": 3_000})
     await api.post(
         "/v1/charges",

@@ -1,7 +1,7 @@
 """The official ``stripe`` SDK making the legacy calls test suites still make, over real HTTP on
 the sandbox rails: a ``tok_visa`` charge through ``POST /v1/charges``, a token made and charged
-once, a ``capture=false`` charge captured, searching payment intents by metadata, and a refund
-that cannot be canceled."""
+once, a ``capture=false`` charge captured, an authorization incremented, searching payment
+intents by metadata, and a refund that cannot be canceled."""
 
 from __future__ import annotations
 
@@ -122,3 +122,23 @@ def test_cancel_a_refund_that_does_not_wait_for_the_customer(client: stripe.Stri
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.refunds.cancel(refund.id)
     assert refused.value.code == "refund_unexpected_state"
+
+
+def test_increment_authorization_then_capture(client: stripe.StripeClient) -> None:
+    intent = client.v1.payment_intents.create(
+        {
+            "amount": 3_000,
+            "currency": "inr",
+            "payment_method": "pm_card_visa",
+            "capture_method": "manual",
+            "confirm": True,
+        }
+    )
+    assert intent.status == "requires_capture"
+    raised = client.v1.payment_intents.increment_authorization(intent.id, {"amount": 4_000})
+    assert (raised.amount, raised.amount_capturable) == (4_000, 4_000)
+    captured = client.v1.payment_intents.capture(intent.id)
+    assert (captured.status, captured.amount_received) == ("succeeded", 4_000)
+    with pytest.raises(stripe.InvalidRequestError) as late:
+        client.v1.payment_intents.increment_authorization(intent.id, {"amount": 5_000})
+    assert late.value.code == "payment_intent_unexpected_state"

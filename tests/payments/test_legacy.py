@@ -341,3 +341,96 @@ async def test_only_a_refund_waiting_for_the_customer_is_canceled(
     assert missing.status_code == 404
     balance, sums = await balance_and_transactions(client, merchant)
     assert balance == sums
+
+
+async def _held(client: httpx.AsyncClient, merchant: TestMerchant, method: str) -> dict[str, Any]:
+    response = await post(
+        client,
+        merchant,
+        "/v1/payment_intents",
+        amount="5000",
+        currency="inr",
+        confirm="true",
+        capture_method="manual",
+        payment_method=method,
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    assert answer["status"] == "requires_capture"
+    return answer
+
+
+async def test_an_authorization_is_incremented_then_captured_up_to_the_new_total(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    intent = await _held(client, merchant, "pm_card_visa")
+    path = f"/v1/payment_intents/{intent['id']}"
+    smaller = await post(client, merchant, f"{path}/increment_authorization", amount="5000")
+    assert (smaller.status_code, smaller.json()["error"]["param"]) == (400, "amount")
+    raised = await post(
+        client,
+        merchant,
+        f"{path}/increment_authorization",
+        amount="8000",
+        **{"metadata[tip]": "yes"},
+    )
+    assert raised.status_code == 200, raised.text
+    body = raised.json()
+    assert (body["amount"], body["amount_capturable"], body["status"]) == (
+        8000,
+        8000,
+        "requires_capture",
+    )
+    assert body["metadata"] == {"tip": "yes"}
+    again = await post(client, merchant, f"{path}/increment_authorization", amount="9000")
+    assert again.json()["amount"] == 9000
+    charge = await get(client, merchant, f"/v1/charges/{intent['latest_charge']}")
+    assert (charge["amount"], charge["captured"]) == (9000, False)
+    async with database.unit_of_work() as session:
+        holds = await session.execute(
+            text(
+                "SELECT id, amount FROM ledger_transfers WHERE id LIKE :charge"
+                " AND flags & 2 = 2 ORDER BY id"
+            ),
+            {"charge": f"{charge['id']}:hold%"},
+        )
+        assert [tuple(row) for row in holds] == [
+            (f"{charge['id']}:hold", 5000),
+            (f"{charge['id']}:hold:1", 8000),
+            (f"{charge['id']}:hold:2", 9000),
+        ]
+    captured = await post(client, merchant, f"/v1/charges/{charge['id']}/capture", amount="8500")
+    assert captured.json()["amount_captured"] == 8500
+    after = await post(client, merchant, f"{path}/increment_authorization", amount="9500")
+    assert after.json()["error"]["code"] == "payment_intent_unexpected_state"
+    balance, sums = await balance_and_transactions(client, merchant)
+    assert balance == sums and sums["pending"] > 0
+
+
+async def test_an_incremented_authorization_is_released_whole_and_rupay_is_refused(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    intent = await _held(client, merchant, "pm_card_mastercard")
+    path = f"/v1/payment_intents/{intent['id']}"
+    raised = await post(client, merchant, f"{path}/increment_authorization", amount="7000")
+    assert raised.status_code == 200, raised.text
+    canceled = await post(client, merchant, f"{path}/cancel")
+    assert (canceled.json()["status"], canceled.json()["amount_capturable"]) == ("canceled", 0)
+    rupay = await _held(client, merchant, "pm_card_rupay")
+    refused = await post(
+        client,
+        merchant,
+        f"/v1/payment_intents/{rupay['id']}/increment_authorization",
+        amount="6000",
+    )
+    assert refused.json()["error"]["code"] == "payment_intent_unexpected_state"
+    open_intent = (
+        await post(client, merchant, "/v1/payment_intents", amount="100", currency="inr")
+    ).json()
+    not_held = await post(
+        client,
+        merchant,
+        f"/v1/payment_intents/{open_intent['id']}/increment_authorization",
+        amount="6000",
+    )
+    assert not_held.status_code == 400

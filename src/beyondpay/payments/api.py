@@ -38,6 +38,7 @@ from beyondpay.payments.schemas import (
     PaymentIntentCaptureParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
+    PaymentIntentIncrementAuthorizationParams,
     PaymentIntentListParams,
     PaymentIntentSearchParams,
     PaymentIntentSearchResult,
@@ -200,6 +201,32 @@ async def capture_payment_intent(
 ) -> Outcome:
     """Capture a payment intent."""
     result = await payment_intent_service.capture(session, caller, ring, intent, params, mutation)
+    return await _answer(session, caller, result, expand)
+
+
+@intents.post(
+    "/{intent}/increment_authorization",
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
+    responses={402: "The issuer refused to raise the authorization: `card_declined`."},
+)
+async def increment_payment_intent_authorization(
+    intent: IntentId,
+    session: SessionDep,
+    caller: PaymentIntentsWriter,
+    ring: RingDep,
+    params: Body[PaymentIntentIncrementAuthorizationParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    """Increment a payment intent's authorization.
+
+    Raises the amount held by a `requires_capture` card intent to `amount` (the new total); the
+    intent and its charge take the new amount and a capture may take up to it.
+    """
+    result = await payment_intent_service.increment_authorization(
+        session, caller, ring, intent, params, mutation
+    )
     return await _answer(session, caller, result, expand)
 
 

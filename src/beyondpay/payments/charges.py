@@ -27,6 +27,7 @@ from beyondpay.payments.schemas import ChargeListParams, ChargeSearchParams, Cha
 # The rail operation a charge has asked and not yet applied (charges.rail_operation).
 AUTHORIZE: Final = "authorize"
 CAPTURE: Final = "capture"
+INCREMENT: Final = "increment"  # an authorization raised (increment_authorization)
 # Written in a charge's rail details when the risk engine asked the rail for 3-D Secure, so an
 # authorization asked again after a crash asks for it too.
 AUTHENTICATION_REQUESTED: Final = "authentication_requested"

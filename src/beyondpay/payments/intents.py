@@ -45,6 +45,7 @@ from beyondpay.payments.charges import (
     AUTHENTICATION_REQUESTED,
     AUTHORIZE,
     CAPTURE,
+    INCREMENT,
     charge_service,
     lock_charge,
 )
@@ -65,6 +66,7 @@ from beyondpay.payments.operations import (
     capture_on_rail,
     confirm_result,
     confirm_result_of,
+    increment_on_rail,
     request_for,
 )
 from beyondpay.payments.outcomes import fail_waiting_charge, refuse
@@ -74,6 +76,7 @@ from beyondpay.payments.schemas import (
     PaymentIntentCaptureParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
+    PaymentIntentIncrementAuthorizationParams,
     PaymentIntentListParams,
     PaymentIntentSearchParams,
     PaymentIntentUpdateParams,
@@ -84,6 +87,9 @@ from beyondpay.rails.protocol import Rail
 from beyondpay.rails.service import connector_for, void_later
 
 CLIENT_SECRET_BYTES: Final = 18
+# Stripe: at most 10 incremental authorizations of one intent, on these networks' cards.
+AUTHORIZATION_INCREMENTS_MAX: Final = 10
+INCREMENTABLE_BRANDS: Final = frozenset({"visa", "mastercard", "amex", "discover", "unionpay"})
 # Stripe's "Query fields for payment intents".
 INTENT_SEARCHABLE: Final = {
     "amount": Searchable(PaymentIntentRow.amount, FieldKind.number),
@@ -423,6 +429,8 @@ class PaymentIntentService:
         await phases.checkpoint(phases.recovery_point)
         if operation == CAPTURE:
             return await capture_on_rail(session, intent, charge)
+        if operation == INCREMENT:
+            return await increment_on_rail(session, intent, charge)
         invariant(operation == AUTHORIZE, "a payment's recovery point names its operation")
         if charge.rail_operation != AUTHORIZE:
             return await confirm_result_of(session, intent.id, charge.id)
@@ -480,6 +488,40 @@ class PaymentIntentService:
         await session.flush()
         await phases.checkpoint(f"{CAPTURE}:{charge.id}")
         return await capture_on_rail(session, intent, charge)
+
+    async def increment_authorization(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent_id: str,
+        params: PaymentIntentIncrementAuthorizationParams,
+        phases: Phases,
+    ) -> ConfirmResult:
+        """Raise a held card authorization to ``params.amount`` (Stripe's incremental
+        authorization): asked of the rail in phases, as a capture is; refused, the intent stays
+        capturable for what was held and the answer is 402 ``card_declined``."""
+        if phases.recovery_point != STARTED:
+            result = await self._resume(session, caller, ring, phases)
+        else:
+            intent = await self.get(session, caller, intent_id, for_update=True)
+            await _refuse_busy(session, intent)
+            charge = await _incrementable(session, intent, params.amount)
+            charge.rail_operation, charge.rail_operation_amount = INCREMENT, params.amount
+            charge.next_check_at = utcnow() + rail_answer_wait()
+            await session.flush()
+            await phases.checkpoint(f"{INCREMENT}:{charge.id}")
+            result = await increment_on_rail(session, intent, charge)
+        sent = params.model_fields_set
+        if result.failure is None and result.intent.amount == params.amount:
+            intent = result.intent
+            if "description" in sent:
+                intent.description = params.description or None
+            if "metadata" in sent:
+                metadata = params.metadata if isinstance(params.metadata, dict) else {}
+                intent.metadata_ = merge_metadata(intent.metadata_, metadata)
+            await session.flush()
+        return result
 
     async def cancel(
         self,
@@ -541,6 +583,35 @@ class PaymentIntentService:
         )
 
 
+async def _incrementable(session: AsyncSession, intent: PaymentIntentRow, amount: int) -> ChargeRow:
+    """The held card charge an increment raises, locked, or Stripe's refusal naming why."""
+    if intent.status != Status.requires_capture or intent.latest_charge_id is None:
+        raise PaymentIntentUnexpectedStateError(
+            "You cannot increment the authorization of this PaymentIntent because it has a"
+            f" status of {intent.status}. It must be requires_capture.",
+        )
+    charge = await lock_charge(session, intent.latest_charge_id)
+    invariant(charge.authorized and not charge.captured, "a held intent's charge is held")
+    brand = (charge.payment_method_details.get("card") or {}).get("brand")
+    if charge.rail != Rail.card or brand not in INCREMENTABLE_BRANDS:
+        raise PaymentIntentUnexpectedStateError(
+            "Incremental authorization is available for Visa, Mastercard, American Express,"
+            " Discover and UnionPay card payments only.",
+        )
+    if charge.authorization_increments >= AUTHORIZATION_INCREMENTS_MAX:
+        raise PaymentIntentUnexpectedStateError(
+            f"This PaymentIntent's authorization was incremented {AUTHORIZATION_INCREMENTS_MAX}"
+            " times already, the most allowed.",
+        )
+    if amount <= intent.amount:
+        raise InvalidRequestError(
+            f"The amount ({amount}) must be greater than the PaymentIntent's current amount"
+            f" ({intent.amount}).",
+            param="amount",
+        )
+    return charge
+
+
 async def _release_attempt(session: AsyncSession, charge: ChargeRow) -> None:
     """A canceled intent's charge lets go of its money: an authorization's hold is voided (ours
     now, the rail's by a job once this commits); an attempt still waiting fails."""
@@ -552,7 +623,7 @@ async def _release_attempt(session: AsyncSession, charge: ChargeRow) -> None:
             f"{charge.id}:void",
             str(charge.rail_reference),
         )
-        await postings.void(session, charge.id)
+        await postings.void(session, charge.id, charge.authorization_increments)
         charge.voided = True
         charge.updated_at = utcnow()
         await release_limits(session, charge)  # the held money never moved

@@ -80,6 +80,9 @@ class ChargeRow(Base):
     # amount: set between the phases of a confirmation or a capture (migration 0019).
     rail_operation: Mapped[str | None] = mapped_column(Text, default=None)
     rail_operation_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # How many times the authorization was raised (increment_authorization): it names the
+    # current ledger hold, ``postings.hold_id`` (migration 0022).
+    authorization_increments: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 

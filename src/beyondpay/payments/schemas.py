@@ -546,3 +546,12 @@ class ChargeCaptureParams(Params):
     amount: Amount | None = None
     receipt_email: Email = None
     expand: Expand
+
+
+class PaymentIntentIncrementAuthorizationParams(Params):
+    """``amount``: the new total to hold, more than the intent's amount now."""
+
+    amount: Amount
+    description: Description = None
+    metadata: MetadataParam = None
+    expand: Expand

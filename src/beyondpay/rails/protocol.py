@@ -42,7 +42,8 @@ class Rail(StrEnum):
 
 OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
 # push: a payer's bank account pays another bank account through the UPI switch (the PSP's pay).
-Operation = Literal["authorize", "capture", "void", "refund", "push"]
+# increment: a held card authorization raised to a new total (incremental authorization).
+Operation = Literal["authorize", "capture", "void", "refund", "push", "increment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,13 @@ class Connector(Protocol):
         ...
 
     async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome: ...
+
+    async def increment(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        """Raise a held authorization to ``amount_minor`` (the new total, more than held);
+        cards only. Refused (a failed outcome): nothing changes, the old hold stays."""
+        ...
 
     async def refund(
         self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
