@@ -355,6 +355,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/v1/webhook_endpoints/{webhook_endpoint}/recover"): {
         "since": int(time.time()) - 3_600
     },
+    ("POST", "/v1/payment_intents/{intent}/increment_authorization"): {"amount": 2_000},
 }
 
 

@@ -169,7 +169,18 @@ async def test_card_token_makes_a_payment_method_and_its_card_id_charges_with_th
         client, merchant, "/v1/payment_methods", type="card", **{"card[token]": "tok_amex"}
     )
     assert magic.json()["card"]["brand"] == "amex"
+    by_data = await post(
+        client,
+        merchant,
+        "/v1/payment_intents",
+        amount="700",
+        currency="inr",
+        confirm="true",
+        **{"payment_method_data[type]": "card", "payment_method_data[card][token]": "tok_visa"},
+    )
+    assert by_data.json()["status"] == "succeeded", by_data.text
     card_id = token["card"]["id"]
+
     charged = await _charge(client, merchant, source=card_id, customer=customer)
     assert (charged["status"], charged["customer"]) == ("succeeded", customer)
     assert charged["payment_method"] == method["id"]

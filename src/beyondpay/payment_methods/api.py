@@ -75,7 +75,11 @@ async def retrieve_payment_method(
     return payment_method_object(await payment_method_service.get(session, caller, payment_method))
 
 
-@router.post("/{payment_method}", returns=PaymentMethod)
+@router.post(
+    "/{payment_method}",
+    returns=PaymentMethod,
+    responses={402: "A card expiry the network refuses: a `card_error`."},
+)
 async def update_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
