@@ -253,6 +253,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.notifications.api import router as notifications
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
+    from beyondpay.payment_methods.api import tokens_router as tokens
     from beyondpay.payments.api import balance, charges, intents
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
@@ -284,4 +285,5 @@ def merchant_routers() -> list[APIRouter]:
         notifications,
         disputes,
         setup_intents,
+        tokens,
     ]

@@ -327,6 +327,27 @@ async def _test_clock(actors: Actors) -> str:
     return str((await actors.owner("/v1/test_helpers/test_clocks", params))["id"])
 
 
+async def _token(actors: Actors) -> str:
+    """A token on a card payment method, written straight to its table: the matrix calls with
+    live keys, and tokens are made in test mode only."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the tokens factory needs Actors.database")
+    method = await _payment_method(actors)
+    token_id, card_id = f"tok_{uuid.uuid4().hex[:22]}", f"card_{uuid.uuid4().hex[:22]}"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO tokens (id, merchant_id, livemode, type, payment_method_id, card_id,"
+                " created_at) SELECT :token, merchant_id, livemode, 'card', id, :card, now()"
+                " FROM payment_methods WHERE id = :method"
+            ),
+            {"token": token_id, "card": card_id, "method": method},
+        )
+    return token_id
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -351,6 +372,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/test_helpers/test_clocks": _test_clock,
     "/v1/disputes": _dispute,
     "/v1/setup_intents": _setup_intent,
+    "/v1/tokens": _token,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -367,6 +389,13 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # The matrix names one object for every path parameter: the customer is found (the owner
     # got through), and no payment method has its id.
     ("GET", "/v1/customers/{customer}/payment_methods/{payment_method}"): (404, "resource_missing"),
+    # The charges factory's charge is captured already, its refund succeeded (not cancelable).
+    ("POST", "/v1/charges/{charge}/capture"): (400, "charge_already_captured"),
+    ("POST", "/v1/payment_intents/{intent}/increment_authorization"): (
+        400,
+        "payment_intent_unexpected_state",
+    ),
+    ("POST", "/v1/refunds/{refund}/cancel"): (400, "refund_unexpected_state"),
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -382,6 +411,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/v1/test_helpers/test_clocks/{test_clock}/advance"): {
         "frozen_time": TEST_CLOCK_FROZEN_TIME + 86_400
     },
+    ("POST", "/v1/payment_intents/{intent}/increment_authorization"): {"amount": 2_000},
 }
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 import httpx
+from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.events.tasks import number_events_on
@@ -131,6 +132,7 @@ async def make_examples(
     await _payment_parameters(api)
     await _refunds_and_balance(api)
     await _disputes(api, database)
+    await _legacy(api, database)
     await _webhooks(api, database)
     await _ledger(api)
     await _limits_and_risk(api)
@@ -397,6 +399,41 @@ async def _payments_with_actions(api: Api, database: Database) -> None:
     await api.get(f"/v1/charges/{collected['latest_charge']}")
     await api.get(intents)
     await api.get("/v1/charges")
+
+
+async def _legacy(api: Api, database: Database) -> None:
+    """Tokens, charges with a source and their capture, searches, a refund canceled."""
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+    token = await api.post("/v1/tokens", {"card": {**card, "name": "Asha", "address_zip": "1"}})
+    await api.get(f"/v1/tokens/{token['id']}")
+    held = await api.post(
+        "/v1/charges",
+        {"amount": 4_000, "currency": "inr", "source": token["id"], "capture": False},
+    )
+    await api.post(
+        f"/v1/payment_intents/{held['payment_intent']}/increment_authorization",
+        {"amount": 4_500, "description": "With a tip", "metadata": {"tip": "500"}},
+    )
+    await api.post(f"/v1/charges/{held['id']}/capture", {"amount": 3_000})
+    await api.post(
+        "/v1/charges",
+        {"amount": 2_000, "currency": "inr", "source": "tok_refundFail", "metadata": {"o": "1"}},
+    )
+    await api.get("/v1/payment_intents/search", {"query": "amount>0", "limit": 2})
+    await api.get(
+        "/v1/charges/search",
+        {"query": "metadata['o']:'1'", "expand[]": ["data.balance_transaction"]},
+    )
+    failing = await api.post(
+        "/v1/charges", {"amount": 1_000, "currency": "inr", "source": "tok_refundFail"}
+    )
+    refund = await api.post("/v1/refunds", {"charge": failing["id"]})
+    async with database.unit_of_work() as session:  # as if it waited for the customer
+        await session.execute(
+            text("UPDATE refunds SET status = 'requires_action' WHERE id = :id"),
+            {"id": refund["id"]},
+        )
+    await api.post(f"/v1/refunds/{refund['id']}/cancel")
 
 
 async def _refunds_and_balance(api: Api) -> None:

@@ -7,17 +7,15 @@ holds no secret, card number, PIN or VPA, so the events carry it whole.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers import events
-from beyondpay.customers.domain import Clause, QueryInvalidError, parse_query
+from beyondpay.customers.domain import parse_query
 from beyondpay.customers.events import CustomerEvent
 from beyondpay.customers.models import CustomerRow
 from beyondpay.customers.schemas import (
@@ -29,14 +27,16 @@ from beyondpay.customers.schemas import (
     customer_object,
     shipping_stored,
 )
-from beyondpay.db.pagination import UNIX_S_MAX, created_conditions, scoped, scoped_page
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
+from beyondpay.db.search import Searchable, query_condition, search
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
-from beyondpay.kit.ids import is_valid_id, new_id
+from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.search import FieldKind
 from beyondpay.merchants.domain import Caller
 from beyondpay.test_clocks.domain import CUSTOMERS_PER_CLOCK_MAX, ClockTime
 from beyondpay.test_clocks.errors import TestClockFullError
@@ -122,61 +122,12 @@ def _address(params: CustomerParams) -> dict[str, Any] | None:
     return {key: _blank_to_none(item) for key, item in values.items()}
 
 
-def _like_pattern(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _created_condition(clause: Clause) -> ColumnElement[bool]:
-    seconds = int(clause.value)
-    if not 0 <= seconds <= UNIX_S_MAX:
-        raise QueryInvalidError(f"created must be unix seconds from 0 to {UNIX_S_MAX}")
-    start = datetime.fromtimestamp(seconds, tz=UTC)
-    end = start.replace(microsecond=999_999)
-    column = CustomerRow.created_at
-    conditions: dict[str, ColumnElement[bool]] = {
-        ":": and_(column >= start, column <= end),
-        ">": column > end,
-        ">=": column >= start,
-        "<": column < start,
-        "<=": column <= end,
-    }
-    return conditions[clause.operator]
-
-
-def _condition(clause: Clause) -> ColumnElement[bool]:
-    if clause.field == "created":
-        condition = _created_condition(clause)
-    elif clause.field == "metadata":
-        condition = CustomerRow.metadata_.contains({clause.metadata_key: clause.value})
-    else:
-        column = getattr(CustomerRow, clause.field)
-        value = str(clause.value)
-        if clause.operator == "~":
-            condition = column.ilike(_like_pattern(value), escape="\\")
-        elif clause.field == "phone":
-            condition = column == value
-        else:  # email and name match whatever the case, as Stripe's do
-            condition = func.lower(column) == value.lower()
-    if clause.negated:
-        # A customer without the field is one whose field is not the value.
-        return not_(func.coalesce(condition, false()))
-    return condition
-
-
-def _page_token(customer_id: str) -> str:
-    return base64.urlsafe_b64encode(customer_id.encode()).decode().rstrip("=")
-
-
-def _page_cursor(token: str) -> str:
-    """The last id of the previous page, from the opaque ``next_page`` token."""
-    try:
-        cursor = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        cursor = ""
-    if not is_valid_id(cursor, "cus"):
-        raise InvalidRequestError("Invalid page: use the next_page of a search.", param="page")
-    return cursor
+_SEARCHABLE: Final = {
+    "email": Searchable(CustomerRow.email, FieldKind.string, ignore_case=True),
+    "name": Searchable(CustomerRow.name, FieldKind.string, ignore_case=True),
+    "phone": Searchable(CustomerRow.phone, FieldKind.string),
+    "created": Searchable(CustomerRow.created_at, FieldKind.timestamp),
+}
 
 
 class CustomerService:
@@ -399,19 +350,15 @@ class CustomerService:
         """Customers matching ``params.query``, newest first: the page, whether more remain, and
         the ``next_page`` token. Results are consistent at once (no indexing delay, unlike
         Stripe's search)."""
-        query = parse_query(params.query)
-        conditions = [_condition(clause) for clause in query.clauses]
-        matched = and_(*conditions) if query.connective == "AND" else or_(*conditions)
-        extra: list[Any] = [CustomerRow.deleted_at.is_(None), matched]
-        if params.page is not None:
-            extra.append(CustomerRow.id < _page_cursor(params.page))
-        statement = scoped(CustomerRow, caller.merchant, caller.livemode, *extra)
-        statement = statement.order_by(CustomerRow.id.desc()).limit(params.limit + 1)
-        rows = list((await session.execute(statement)).scalars())
-        has_more = len(rows) > params.limit
-        rows = rows[: params.limit]
-        next_page = _page_token(rows[-1].id) if has_more else None
-        return rows, has_more, next_page
+        matched = query_condition(
+            parse_query(params.query), _SEARCHABLE, metadata_column=CustomerRow.metadata_
+        )
+        statement = scoped(
+            CustomerRow, caller.merchant, caller.livemode, CustomerRow.deleted_at.is_(None), matched
+        )
+        return await search(
+            session, statement, CustomerRow.id, limit=params.limit, page=params.page, prefix="cus"
+        )
 
     async def forget_default_payment_method(
         self, session: AsyncSession, customer_id: str, payment_method_id: str

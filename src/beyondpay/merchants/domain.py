@@ -91,6 +91,8 @@ class Scope(StrEnum):
     disputes_write = "disputes:write"
     setup_intents_read = "setup_intents:read"
     setup_intents_write = "setup_intents:write"
+    tokens_read = "tokens:read"
+    tokens_write = "tokens:write"
 
     @property
     def resource(self) -> str:

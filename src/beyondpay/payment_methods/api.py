@@ -9,7 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Path
 
-from beyondpay.api.access import PaymentMethodsReader, PaymentMethodsWriter
+from beyondpay.api.access import (
+    PaymentMethodsReader,
+    PaymentMethodsWriter,
+    TokensReader,
+    TokensWriter,
+)
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
@@ -21,9 +26,12 @@ from beyondpay.payment_methods.schemas import (
     PaymentMethodDetachParams,
     PaymentMethodListParams,
     PaymentMethodUpdateParams,
+    Token,
+    TokenCreateParams,
     payment_method_object,
 )
 from beyondpay.payment_methods.service import payment_method_service
+from beyondpay.payment_methods.tokens import token_object, token_service
 
 router = Router(prefix="/v1/payment_methods", tags=["payment_methods"])
 # Not imported from customers.api: a module reaches another only through its service, schemas
@@ -67,7 +75,11 @@ async def retrieve_payment_method(
     return payment_method_object(await payment_method_service.get(session, caller, payment_method))
 
 
-@router.post("/{payment_method}", returns=PaymentMethod)
+@router.post(
+    "/{payment_method}",
+    returns=PaymentMethod,
+    responses={402: "A card expiry the network refuses: a `card_error`."},
+)
 async def update_payment_method(
     payment_method: PaymentMethodId,
     session: SessionDep,
@@ -137,3 +149,34 @@ async def retrieve_customer_payment_method(
     """Retrieve a customer's payment method (404 unless it is attached to that customer)."""
     row = await payment_method_service.get_of_customer(session, caller, customer, payment_method)
     return payment_method_object(row)
+
+
+# ---- tokens -----------------------------------------------------------------------------------
+
+tokens_router = Router(prefix="/v1/tokens", tags=["tokens"])
+TokenId = Annotated[str, Path(max_length=255, description="The token's id (`tok_…`).")]
+
+
+@tokens_router.post(
+    "",
+    returns=Token,
+    responses={402: "A card number, expiry or CVC the network refuses: a `card_error`."},
+)
+async def create_token(
+    session: SessionDep, caller: TokensWriter, ring: RingDep, params: Body[TokenCreateParams]
+) -> Outcome:
+    """Create a card token (test mode only).
+
+    A single-use token for a card, as Stripe's legacy flows make them: charge it
+    (`POST /v1/charges` with `source`) or turn it into a payment method (`card[token]`) once.
+    Live mode answers 403 `tokens_test_mode_only`: create a payment method instead.
+    """
+    return Outcome(token_object(*await token_service.create(session, caller, ring, params)))
+
+
+@tokens_router.get("/{token}", returns=Token)
+async def retrieve_token(
+    token: TokenId, session: SessionDep, caller: TokensReader
+) -> dict[str, Any]:
+    """Retrieve a token."""
+    return token_object(*await token_service.get(session, caller, token))

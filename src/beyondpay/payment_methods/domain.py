@@ -249,6 +249,28 @@ UPI_TEST_TOKENS: Final[dict[str, str | None]] = {
     "pm_upi_intent": None,
 }
 
+# Stripe's legacy test tokens (``tok_visa``, ``tok_chargeDeclined``, …): one for each
+# ``pm_card_*`` above, the same card. Unlike a token made by ``POST /v1/tokens`` they may be
+# used any number of times, as Stripe's are.
+TEST_SOURCE_TOKENS: Final[dict[str, TestCard]] = {
+    "tok_" + name.removeprefix("pm_card_"): card for name, card in TEST_CARD_TOKENS.items()
+}
+
 
 def is_test_token(value: str) -> bool:
     return value in TEST_CARD_TOKENS or value in UPI_TEST_TOKENS
+
+
+# The card object's ``brand`` is spelled as Stripe's legacy card objects spell it (a payment
+# method's ``card.brand`` is the lower-case network).
+LEGACY_BRAND_NAMES: Final[dict[str, str]] = {
+    Brand.visa: "Visa",
+    Brand.mastercard: "MasterCard",
+    Brand.amex: "American Express",
+    Brand.rupay: "RuPay",
+    Brand.discover: "Discover",
+    Brand.diners: "Diners Club",
+    Brand.jcb: "JCB",
+    Brand.unionpay: "UnionPay",
+    Brand.unknown: "Unknown",
+}

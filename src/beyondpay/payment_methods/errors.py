@@ -3,7 +3,7 @@ CVC or a VPA: only the parameter's name."""
 
 from __future__ import annotations
 
-from beyondpay.kit.errors import BeyondpayError, InvalidRequestError
+from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, PermissionDeniedError
 
 
 class CardError(BeyondpayError):
@@ -60,3 +60,20 @@ class BankInvalidError(InvalidRequestError):
 class PaymentMethodUnexpectedStateError(InvalidRequestError):
     code = "payment_method_unexpected_state"
     default_message = "The payment method's state does not allow this operation."
+
+
+class TokenAlreadyUsedError(InvalidRequestError):
+    """Stripe's answer to a token used a second time."""
+
+    code = "token_already_used"
+
+
+class TokensTestModeOnlyError(PermissionDeniedError):
+    """Tokens are made in test mode only: in live mode card data comes through payment methods
+    (docs/api.md, "Tokens and legacy charges")."""
+
+    code = "tokens_test_mode_only"
+    default_message = (
+        "Tokens can be created only with test mode keys: in live mode, create a payment method"
+        " (POST /v1/payment_methods) instead."
+    )

@@ -67,3 +67,21 @@ class FingerprintKeyRow(Base):
     key_sealed: Mapped[str] = mapped_column(Text)
     ring_key_id: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class TokenRow(Base):
+    """A single-use card token (migration 0027): its card is the payment method it names,
+    kept in the same vault and never attached before the token is used."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    type: Mapped[str] = mapped_column(Text)
+    payment_method_id: Mapped[str] = mapped_column(Text)
+    card_id: Mapped[str] = mapped_column(Text)
+    client_ip: Mapped[str | None] = mapped_column(Text)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(_TIME)
+    created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, Field, SecretStr
 
 from beyondpay.customers.schemas import (
+    ADDRESS_FIELD_CHARS_MAX,
     NAME_CHARS_MAX,
     PHONE_CHARS_MAX,
     Address,
@@ -33,11 +34,15 @@ AllowRedisplay = Literal["always", "limited", "unspecified"]
 
 
 class CardParams(Params):
-    number: SecretStr
-    exp_month: int
-    exp_year: int
+    """A card's details, or (``POST /v1/payment_methods`` only) ``token``: a ``tok_…`` whose
+    card the payment method becomes. Without a token, number and expiry are required."""
+
+    number: SecretStr | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
     # Checked, then forgotten: never stored, never rendered.
     cvc: SecretStr | None = None
+    token: Annotated[str | None, Field(min_length=1, max_length=ID_CHARS_MAX)] = None
 
 
 class UpiParams(Params):
@@ -243,3 +248,101 @@ def payment_method_details(row: PaymentMethodRow) -> dict[str, Any]:
     else:
         details = _details_of_type(row)
     return {"type": row.type, row.type: details}
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+# The card's name and address become its billing details: the same limits as theirs.
+CardText = Annotated[str | None, Field(max_length=ADDRESS_FIELD_CHARS_MAX)]
+
+
+class TokenCardParams(Params):
+    """``POST /v1/tokens``'s ``card``: the number, expiry and CVC (checked, never stored),
+    and the legacy card's holder name and address (kept as the billing details)."""
+
+    number: SecretStr
+    exp_month: int
+    exp_year: int
+    cvc: SecretStr | None = None
+    name: Annotated[str | None, Field(max_length=NAME_CHARS_MAX)] = None
+    address_line1: CardText = None
+    address_line2: CardText = None
+    address_city: CardText = None
+    address_state: CardText = None
+    address_zip: CardText = None
+    address_country: Annotated[str | None, Field(max_length=2)] = None
+    currency: Annotated[str | None, Field(max_length=3)] = None
+
+
+class TokenCreateParams(Params):
+    card: TokenCardParams
+    expand: Expand
+
+
+class LegacyCard(BaseModel):
+    """The card a token holds, in Stripe's legacy ``card`` object's shape."""
+
+    id: str
+    object: Literal["card"]
+    address_city: str | None
+    address_country: str | None
+    address_line1: str | None
+    address_line1_check: str | None
+    address_line2: str | None
+    address_state: str | None
+    address_zip: str | None
+    address_zip_check: str | None
+    brand: str
+    country: str | None
+    cvc_check: str | None
+    dynamic_last4: str | None
+    exp_month: int
+    exp_year: int
+    fingerprint: str
+    funding: str
+    last4: str
+    metadata: dict[str, str]
+    name: str | None
+    tokenization_method: str | None
+    wallet: dict[str, Any] | None
+
+
+class Token(BaseModel):
+    id: str
+    object: Literal["token"]
+    card: LegacyCard
+    client_ip: str | None
+    created: int
+    livemode: bool
+    type: Literal["card"]
+    used: bool
+
+
+def legacy_card_object(card_id: str, row: PaymentMethodRow, brand: str) -> dict[str, Any]:
+    """A card payment method as Stripe's legacy ``card`` object (``brand`` spelled as there)."""
+    address = row.billing_details.get("address") or {}
+    return {
+        "id": card_id,
+        "object": "card",
+        "address_city": address.get("city"),
+        "address_country": address.get("country"),
+        "address_line1": address.get("line1"),
+        "address_line1_check": "unchecked" if address.get("line1") else None,
+        "address_line2": address.get("line2"),
+        "address_state": address.get("state"),
+        "address_zip": address.get("postal_code"),
+        "address_zip_check": "unchecked" if address.get("postal_code") else None,
+        "brand": brand,
+        "country": row.card_country,
+        "cvc_check": "pass" if row.card_cvc_given else None,
+        "dynamic_last4": None,
+        "exp_month": row.card_exp_month,
+        "exp_year": row.card_exp_year,
+        "fingerprint": row.fingerprint,
+        "funding": row.card_funding,
+        "last4": row.card_last4,
+        "metadata": {},
+        "name": row.billing_details.get("name"),
+        "tokenization_method": None,
+        "wallet": None,
+    }

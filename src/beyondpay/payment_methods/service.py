@@ -47,6 +47,7 @@ from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_YEARS,
     TEST_CARD_NUMBERS,
     TEST_CARD_TOKENS,
+    TEST_SOURCE_TOKENS,
     UPI_SAVE_IS_A_MANDATE,
     UPI_TEST_TOKENS,
     CardNumber,
@@ -60,9 +61,10 @@ from beyondpay.payment_methods.domain import (
 from beyondpay.payment_methods.errors import (
     CardDeclinedError,
     PaymentMethodUnexpectedStateError,
+    TokenAlreadyUsedError,
 )
 from beyondpay.payment_methods.events import PaymentMethodEvent
-from beyondpay.payment_methods.models import FingerprintKeyRow, PaymentMethodRow
+from beyondpay.payment_methods.models import FingerprintKeyRow, PaymentMethodRow, TokenRow
 from beyondpay.payment_methods.schemas import (
     BillingDetailsParams,
     CardParams,
@@ -275,6 +277,10 @@ def _check_type_details(data: PaymentMethodDataParams, prefix: str | None) -> No
 def _check_card(
     card: CardParams, caller: Caller, prefix: str | None
 ) -> tuple[CardNumber, int, int]:
+    for field in ("number", "exp_month", "exp_year"):
+        if getattr(card, field) is None:
+            raise ParameterMissingError.for_param(_named(prefix, f"card[{field}]"))
+    assert card.number is not None and card.exp_month is not None and card.exp_year is not None
     number = check_card_number(card.number, _named(prefix, "card[number]"))
     now = utcnow()
     month, year = check_expiry(
@@ -328,6 +334,8 @@ class PaymentMethodService:
         prefix: str | None,
     ) -> PaymentMethodRow:
         _check_type_details(data, prefix)
+        if data.card is not None and data.card.token is not None:
+            return await self._from_card_token(session, caller, ring, data, customer_id, prefix)
         payment_method_id = new_id("pm")
         row = PaymentMethodRow(
             id=payment_method_id,
@@ -429,6 +437,94 @@ class PaymentMethodService:
             upi = UpiParams(vpa=None if vpa is None else SecretStr(vpa))
             data = PaymentMethodDataParams(type=PaymentMethodType.upi, upi=upi)
         return await self._create(session, caller, ring, data, None, param)
+
+    async def _from_card_token(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        data: PaymentMethodDataParams,
+        customer_id: str | None,
+        prefix: str | None,
+    ) -> PaymentMethodRow:
+        """``card[token]``: the token's card becomes the payment method (the token is used up),
+        with the billing details and metadata sent beside it."""
+        card = data.card
+        assert card is not None and card.token is not None
+        for field in ("number", "exp_month", "exp_year", "cvc"):
+            if getattr(card, field) is not None:
+                raise InvalidRequestError(
+                    f"You cannot pass card[{field}] with card[token]: the token holds the card.",
+                    param=_named(prefix, f"card[{field}]"),
+                )
+        row = await self.consume_token(
+            session, caller, ring, card.token, param=_named(prefix, "card[token]")
+        )
+        if data.billing_details is not None:
+            row.billing_details = _billing_details(data.billing_details)
+        if isinstance(data.metadata, dict):
+            row.metadata_ = merge_metadata(row.metadata_, data.metadata)
+        if customer_id is not None:
+            row.customer_id = await self._customer(session, caller, customer_id)
+        await session.flush()
+        if row.customer_id is not None:
+            await events.record(session, row, PaymentMethodEvent.attached)
+        return row
+
+    # ---- tokens (``tok_…``): their cards are payment methods kept in the same vault ----------
+
+    async def create_for_token(
+        self, session: AsyncSession, caller: Caller, ring: KeyRing, data: PaymentMethodDataParams
+    ) -> PaymentMethodRow:
+        """The payment method that holds a new token's card (checked as any card; errors name
+        ``card[…]``), never attached until the token is used."""
+        return await self._create(session, caller, ring, data, None, None)
+
+    async def consume_token(
+        self, session: AsyncSession, caller: Caller, ring: KeyRing, token_id: str, *, param: str
+    ) -> PaymentMethodRow:
+        """The payment method of a token, which is used up (a second use is refused, as
+        Stripe's), or a fresh one from a test token (``tok_visa``: usable any number of times)."""
+        if token_id in TEST_SOURCE_TOKENS:
+            if caller.livemode:
+                raise ResourceMissingError(
+                    f"No such token: '{token_id}'; a similar object exists in test mode, but a"
+                    " live mode key was used to make this request.",
+                    param=param,
+                )
+            return await self.resolve(
+                session, caller, ring, "pm_card_" + token_id.removeprefix("tok_"), param=param
+            )
+        statement = scoped(
+            TokenRow, caller.merchant, caller.livemode, TokenRow.id == token_id
+        ).with_for_update()
+        token: TokenRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if token is None:
+            raise ResourceMissingError.for_object("token", token_id, param=param)
+        if token.used:
+            raise TokenAlreadyUsedError(
+                f"You cannot use a Stripe token more than once: {token.id}.", param=param
+            )
+        token.used, token.used_at = True, utcnow()
+        return await self.get(session, caller, token.payment_method_id, for_update=True)
+
+    async def from_card_id(
+        self, session: AsyncSession, caller: Caller, card_id: str, customer_id: str | None
+    ) -> PaymentMethodRow:
+        """The payment method behind a token's card id (``card_…``). As Stripe's, a card id
+        is charged only with the customer it is saved to (``card[token]`` with ``customer``)."""
+        statement = scoped(TokenRow, caller.merchant, caller.livemode, TokenRow.card_id == card_id)
+        token: TokenRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if token is None:
+            raise ResourceMissingError.for_object("source", card_id, param="source")
+        row = await self.get(session, caller, token.payment_method_id, param="source")
+        if customer_id is None or row.customer_id != customer_id:
+            raise InvalidRequestError(
+                f"Customer {customer_id or '(none)'} does not have a linked source with ID"
+                f" {card_id}: a card id is charged with the customer it is saved to.",
+                param="customer" if customer_id is None else "source",
+            )
+        return row
 
     async def _customer(self, session: AsyncSession, caller: Caller, customer_id: str) -> str:
         """The id of a live (not deleted) customer of the caller; 404 naming ``customer``."""

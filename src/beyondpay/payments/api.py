@@ -18,6 +18,7 @@ from beyondpay.api.access import (
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.kit.invariants import invariant
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
@@ -26,14 +27,21 @@ from beyondpay.payments.schemas import (
     BalanceTransaction,
     BalanceTransactionListParams,
     Charge,
+    ChargeCaptureParams,
+    ChargeCreateParams,
     ChargeListParams,
+    ChargeSearchParams,
+    ChargeSearchResult,
     ChargeUpdateParams,
     PaymentIntent,
     PaymentIntentCancelParams,
     PaymentIntentCaptureParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
+    PaymentIntentIncrementAuthorizationParams,
     PaymentIntentListParams,
+    PaymentIntentSearchParams,
+    PaymentIntentSearchResult,
     PaymentIntentUpdateParams,
     PaymentRetrieveParams,
     balance_transaction_object,
@@ -41,9 +49,11 @@ from beyondpay.payments.schemas import (
     payment_intent_object,
 )
 from beyondpay.payments.service import (
+    ChargeResult,
     ConfirmResult,
     balance_service,
     charge_service,
+    legacy_charge_service,
     payment_intent_service,
 )
 
@@ -53,6 +63,7 @@ INTENT_EXPANSIONS: Final = frozenset(
 CHARGE_EXPANSIONS: Final = frozenset({"balance_transaction", "payment_intent"})
 # Stripe answers a card payment the rail (or screening) refused at once with 402 card_error.
 DECLINED: Final = "The card was declined: a `card_error` with `decline_code`, and the intent."
+CHARGE_DECLINED: Final = "The card was declined: a `card_error` with `decline_code` and `charge`."
 
 intents = Router(prefix="/v1/payment_intents", tags=["payment_intents"])
 charges = Router(prefix="/v1/charges", tags=["charges"])
@@ -118,6 +129,20 @@ async def create_payment_intent(
     return await _answer(session, caller, result, expand)
 
 
+# Declared before /{intent}, which would otherwise take "search" for an id.
+@intents.get("/search", returns=PaymentIntentSearchResult, expand=INTENT_EXPANSIONS, listing=True)
+async def search_payment_intents(
+    session: SessionDep,
+    caller: PaymentIntentsReader,
+    params: Query[PaymentIntentSearchParams],
+    expand: list[str],
+) -> Listed:
+    """Search payment intents with Stripe's search query language."""
+    rows, has_more, next_page = await payment_intent_service.search(session, caller, params)
+    data = [await render_intent(session, caller, row, expand) for row in rows]
+    return Listed(data, has_more, object="search_result", extra={"next_page": next_page})
+
+
 @intents.get("/{intent}", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def retrieve_payment_intent(
     intent: IntentId,
@@ -179,6 +204,32 @@ async def capture_payment_intent(
     return await _answer(session, caller, result, expand)
 
 
+@intents.post(
+    "/{intent}/increment_authorization",
+    returns=PaymentIntent,
+    expand=INTENT_EXPANSIONS,
+    responses={402: "The issuer refused to raise the authorization: `card_declined`."},
+)
+async def increment_payment_intent_authorization(
+    intent: IntentId,
+    session: SessionDep,
+    caller: PaymentIntentsWriter,
+    ring: RingDep,
+    params: Body[PaymentIntentIncrementAuthorizationParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    """Increment a payment intent's authorization.
+
+    Raises the amount held by a `requires_capture` card intent to `amount` (the new total); the
+    intent and its charge take the new amount and a capture may take up to it.
+    """
+    result = await payment_intent_service.increment_authorization(
+        session, caller, ring, intent, params, mutation
+    )
+    return await _answer(session, caller, result, expand)
+
+
 @intents.post("/{intent}/cancel", returns=PaymentIntent, expand=INTENT_EXPANSIONS)
 async def cancel_payment_intent(
     intent: IntentId,
@@ -202,6 +253,68 @@ async def list_payment_intents(
     """List payment intents."""
     rows, has_more = await payment_intent_service.list(session, caller, params)
     return Listed([await render_intent(session, caller, row, expand) for row in rows], has_more)
+
+
+async def _charge_answer(
+    session: AsyncSession, caller: Caller, result: ChargeResult, expand: list[str]
+) -> Outcome:
+    """The charge, or the error body of a payment refused at once (its work committed)."""
+    if result.failure is not None:
+        return Outcome(result.failure, status=result.failure_status)
+    invariant(result.charge is not None, "a charge answered without a failure exists")
+    assert result.charge is not None
+    return Outcome(await render_charge(session, caller, result.charge, expand))
+
+
+@charges.post("", returns=Charge, expand=CHARGE_EXPANSIONS, responses={402: CHARGE_DECLINED})
+async def create_charge(
+    session: SessionDep,
+    caller: ChargesWriter,
+    ring: RingDep,
+    params: Body[ChargeCreateParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    """Create a charge (Stripe's legacy Charges API).
+
+    Charges `source` (a token `tok_…`, a saved card `card_…` with its `customer`, or a
+    payment method `pm_…`) at once, or only authorizes it with `capture=false`. Made through an
+    internal payment intent, which the charge names in `payment_intent`.
+    """
+    result = await legacy_charge_service.create(session, caller, ring, params, mutation)
+    return await _charge_answer(session, caller, result, expand)
+
+
+@charges.post(
+    "/{charge}/capture", returns=Charge, expand=CHARGE_EXPANSIONS, responses={402: DECLINED}
+)
+async def capture_charge(
+    charge: ChargeId,
+    session: SessionDep,
+    caller: ChargesWriter,
+    ring: RingDep,
+    params: Body[ChargeCaptureParams],
+    mutation: Mutation,
+    expand: list[str],
+) -> Outcome:
+    """Capture a charge.
+
+    Captures `amount` (or all) of an authorized, uncaptured charge — one created with
+    `capture=false`, or a payment intent's with manual capture — by capturing its intent.
+    """
+    result = await legacy_charge_service.capture(session, caller, ring, charge, params, mutation)
+    return await _charge_answer(session, caller, result, expand)
+
+
+# Declared before /{charge}, which would otherwise take "search" for an id.
+@charges.get("/search", returns=ChargeSearchResult, expand=CHARGE_EXPANSIONS, listing=True)
+async def search_charges(
+    session: SessionDep, caller: ChargesReader, params: Query[ChargeSearchParams], expand: list[str]
+) -> Listed:
+    """Search charges with Stripe's search query language."""
+    rows, has_more, next_page = await charge_service.search(session, caller, params)
+    data = [await render_charge(session, caller, row, expand) for row in rows]
+    return Listed(data, has_more, object="search_result", extra={"next_page": next_page})
 
 
 @charges.get("/{charge}", returns=Charge, expand=CHARGE_EXPANSIONS)

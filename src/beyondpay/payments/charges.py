@@ -7,29 +7,63 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.customers.schemas import shipping_stored
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
+from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.search import FieldKind, parse_query
 from beyondpay.merchants.domain import Caller
 from beyondpay.payments import postings
 from beyondpay.payments.domain import Chart
 from beyondpay.payments.events import ChargeEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.receipts import receipt_due
-from beyondpay.payments.schemas import ChargeListParams, ChargeUpdateParams
+from beyondpay.payments.schemas import ChargeListParams, ChargeSearchParams, ChargeUpdateParams
 
 # The rail operation a charge has asked and not yet applied (charges.rail_operation).
 AUTHORIZE: Final = "authorize"
 CAPTURE: Final = "capture"
+INCREMENT: Final = "increment"  # an authorization raised (increment_authorization)
 # Written in a charge's rail details when the risk engine asked the rail for 3-D Secure, so an
 # authorization asked again after a crash asks for it too.
 AUTHENTICATION_REQUESTED: Final = "authentication_requested"
+
+
+def _card_detail(name: str) -> Any:
+    return ChargeRow.payment_method_details[("card", name)].astext
+
+
+# Stripe's "Query fields for charges" that a charge here has (no billing address, no disputes).
+CHARGE_SEARCHABLE: Final = {
+    "amount": Searchable(ChargeRow.amount, FieldKind.number),
+    "created": Searchable(ChargeRow.created_at, FieldKind.timestamp),
+    "currency": Searchable(ChargeRow.currency, FieldKind.exact, lower_value=True),
+    "customer": Searchable(ChargeRow.customer_id, FieldKind.exact),
+    "payment_intent": Searchable(ChargeRow.payment_intent_id, FieldKind.exact),
+    "status": Searchable(ChargeRow.status, FieldKind.exact),
+    # As the rendering's ``refunded``: all that was captured is refunded.
+    "refunded": Searchable(
+        and_(ChargeRow.amount_captured > 0, ChargeRow.amount_refunded == ChargeRow.amount_captured),
+        FieldKind.boolean,
+    ),
+    "payment_method_details.card.brand": Searchable(_card_detail("brand"), FieldKind.exact),
+    "payment_method_details.card.last4": Searchable(_card_detail("last4"), FieldKind.exact),
+    "payment_method_details.card.fingerprint": Searchable(
+        _card_detail("fingerprint"), FieldKind.exact
+    ),
+    "payment_method_details.card.exp_month": Searchable(
+        cast(_card_detail("exp_month"), Integer), FieldKind.number
+    ),
+    "payment_method_details.card.exp_year": Searchable(
+        cast(_card_detail("exp_year"), Integer), FieldKind.number
+    ),
+}
 
 
 async def lock_charge(session: AsyncSession, charge_id: str) -> ChargeRow:
@@ -112,6 +146,18 @@ class ChargeService:
             params,
             *conditions,
             object_name="charge",
+        )
+
+    async def search(
+        self, session: AsyncSession, caller: Caller, params: ChargeSearchParams
+    ) -> tuple[Sequence[ChargeRow], bool, str | None]:
+        """Charges matching ``params.query`` (Stripe's search query language), newest first:
+        the page, whether more remain, and the ``next_page`` token."""
+        query = parse_query(params.query, searchable_fields(CHARGE_SEARCHABLE))
+        matched = query_condition(query, CHARGE_SEARCHABLE, ChargeRow.metadata_)
+        statement = scoped(ChargeRow, caller.merchant, caller.livemode, matched)
+        return await search(
+            session, statement, ChargeRow.id, limit=params.limit, page=params.page, prefix="ch"
         )
 
     async def lock_for_refund(

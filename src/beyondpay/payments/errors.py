@@ -58,3 +58,17 @@ def payment_failure_body(
     if network_decline_code is not None:
         error["network_decline_code"] = network_decline_code
     return {"error": error}
+
+
+class ChargeAlreadyCapturedError(InvalidRequestError):
+    code = "charge_already_captured"
+
+
+class ChargeAlreadyRefundedError(InvalidRequestError):
+    code = "charge_already_refunded"
+
+
+class ChargeNotCapturableError(InvalidRequestError):
+    """A charge that holds no authorization to capture (it failed, or was never authorized)."""
+
+    code = "charge_not_capturable"

@@ -27,12 +27,14 @@ from beyondpay.customers.schemas import shipping_stored
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.phases import STARTED, Phases
+from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, LockTimeoutError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.kit.search import FieldKind, parse_query
 from beyondpay.merchants.domain import Caller
 from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_methods.service import (
@@ -46,6 +48,7 @@ from beyondpay.payments.charges import (
     AUTHENTICATION_REQUESTED,
     AUTHORIZE,
     CAPTURE,
+    INCREMENT,
     charge_service,
     lock_charge,
 )
@@ -66,6 +69,7 @@ from beyondpay.payments.operations import (
     capture_on_rail,
     confirm_result,
     confirm_result_of,
+    increment_on_rail,
     request_for,
 )
 from beyondpay.payments.options import (
@@ -83,7 +87,9 @@ from beyondpay.payments.schemas import (
     PaymentIntentCaptureParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
+    PaymentIntentIncrementAuthorizationParams,
     PaymentIntentListParams,
+    PaymentIntentSearchParams,
     PaymentIntentUpdateParams,
     PaymentMethodOptionsParams,
     PaymentShippingParams,
@@ -102,6 +108,17 @@ CLIENT_SECRET_BYTES: Final = 18
 # Without payment_method_types or anything choosing them, an intent takes cards (docs/api.md:
 # Stripe's newer API versions choose among the enabled methods by default instead).
 DEFAULT_PAYMENT_METHOD_TYPES: Final = ("card",)
+# Stripe: at most 10 incremental authorizations of one intent, on these networks' cards.
+AUTHORIZATION_INCREMENTS_MAX: Final = 10
+INCREMENTABLE_BRANDS: Final = frozenset({"visa", "mastercard", "amex", "discover", "unionpay"})
+# Stripe's "Query fields for payment intents".
+INTENT_SEARCHABLE: Final = {
+    "amount": Searchable(PaymentIntentRow.amount, FieldKind.number),
+    "created": Searchable(PaymentIntentRow.created_at, FieldKind.timestamp),
+    "currency": Searchable(PaymentIntentRow.currency, FieldKind.exact, lower_value=True),
+    "customer": Searchable(PaymentIntentRow.customer_id, FieldKind.exact),
+    "status": Searchable(PaymentIntentRow.status, FieldKind.exact),
+}
 
 
 def _unexpected(error: UnexpectedStateError, intent: PaymentIntentRow) -> InvalidRequestError:
@@ -346,7 +363,11 @@ class PaymentIntentService:
         ring: KeyRing,
         params: PaymentIntentCreateParams,
         phases: Phases,
+        *,
+        charge_metadata: dict[str, str] | None = None,
     ) -> ConfirmResult:
+        """``charge_metadata``: the metadata of the charge a confirmation makes (a legacy
+        ``POST /v1/charges`` sets its own; an intent's charges start with none)."""
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         customer_id = None
@@ -377,7 +398,7 @@ class PaymentIntentService:
         await record(session, intent, PaymentIntentEvent.created)
         if params.confirm:
             return await self._confirm_locked(
-                session, ring, phases, intent, method, params.return_url
+                session, ring, phases, intent, method, params.return_url, charge_metadata
             )
         return ConfirmResult(intent)
 
@@ -546,6 +567,7 @@ class PaymentIntentService:
         intent: PaymentIntentRow,
         method: PaymentMethodRow | None,
         return_url: str | None,
+        charge_metadata: dict[str, str] | None = None,
     ) -> ConfirmResult:
         """Phase one of a confirmation (the intent locked): the charge, screened; refused, it
         fails here and now; otherwise committed as the recovery point, and the rail asked."""
@@ -564,6 +586,8 @@ class PaymentIntentService:
         clock = await clocks.clock_time(session, intent.livemode, intent.customer_id)
         if clock is not None:
             charge.created_at = clock.frozen_time
+        if charge_metadata:
+            charge.metadata_ = dict(charge_metadata)
         session.add(charge)
         intent.latest_charge_id = charge.id
         intent.last_payment_error = None
@@ -599,6 +623,8 @@ class PaymentIntentService:
         await phases.checkpoint(phases.recovery_point)
         if operation == CAPTURE:
             return await capture_on_rail(session, intent, charge)
+        if operation == INCREMENT:
+            return await increment_on_rail(session, intent, charge)
         invariant(operation == AUTHORIZE, "a payment's recovery point names its operation")
         if charge.rail_operation != AUTHORIZE:
             return await confirm_result_of(session, intent.id, charge.id)
@@ -657,6 +683,40 @@ class PaymentIntentService:
         await phases.checkpoint(f"{CAPTURE}:{charge.id}")
         return await capture_on_rail(session, intent, charge)
 
+    async def increment_authorization(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        ring: KeyRing,
+        intent_id: str,
+        params: PaymentIntentIncrementAuthorizationParams,
+        phases: Phases,
+    ) -> ConfirmResult:
+        """Raise a held card authorization to ``params.amount`` (Stripe's incremental
+        authorization): asked of the rail in phases, as a capture is; refused, the intent stays
+        capturable for what was held and the answer is 402 ``card_declined``."""
+        if phases.recovery_point != STARTED:
+            result = await self._resume(session, caller, ring, phases)
+        else:
+            intent = await self.get(session, caller, intent_id, for_update=True)
+            await _refuse_busy(session, intent)
+            charge = await _incrementable(session, intent, params.amount)
+            charge.rail_operation, charge.rail_operation_amount = INCREMENT, params.amount
+            charge.next_check_at = utcnow() + rail_answer_wait()
+            await session.flush()
+            await phases.checkpoint(f"{INCREMENT}:{charge.id}")
+            result = await increment_on_rail(session, intent, charge)
+        sent = params.model_fields_set
+        if result.failure is None and result.intent.amount == params.amount:
+            intent = result.intent
+            if "description" in sent:
+                intent.description = params.description or None
+            if "metadata" in sent:
+                metadata = params.metadata if isinstance(params.metadata, dict) else {}
+                intent.metadata_ = merge_metadata(intent.metadata_, metadata)
+            await session.flush()
+        return result
+
     async def cancel(
         self,
         session: AsyncSession,
@@ -697,6 +757,52 @@ class PaymentIntentService:
             object_name="payment_intent",
         )
 
+    async def search(
+        self, session: AsyncSession, caller: Caller, params: PaymentIntentSearchParams
+    ) -> tuple[Sequence[PaymentIntentRow], bool, str | None]:
+        """Intents matching ``params.query`` (Stripe's search query language), newest first:
+        the page, whether more remain, and the ``next_page`` token."""
+        query = parse_query(params.query, searchable_fields(INTENT_SEARCHABLE))
+        matched = query_condition(query, INTENT_SEARCHABLE, PaymentIntentRow.metadata_)
+        statement = scoped(PaymentIntentRow, caller.merchant, caller.livemode, matched)
+        return await search(
+            session,
+            statement,
+            PaymentIntentRow.id,
+            limit=params.limit,
+            page=params.page,
+            prefix="pi",
+        )
+
+
+async def _incrementable(session: AsyncSession, intent: PaymentIntentRow, amount: int) -> ChargeRow:
+    """The held card charge an increment raises, locked, or Stripe's refusal naming why."""
+    if intent.status != Status.requires_capture or intent.latest_charge_id is None:
+        raise PaymentIntentUnexpectedStateError(
+            "You cannot increment the authorization of this PaymentIntent because it has a"
+            f" status of {intent.status}. It must be requires_capture.",
+        )
+    charge = await lock_charge(session, intent.latest_charge_id)
+    invariant(charge.authorized and not charge.captured, "a held intent's charge is held")
+    brand = (charge.payment_method_details.get("card") or {}).get("brand")
+    if charge.rail != Rail.card or brand not in INCREMENTABLE_BRANDS:
+        raise PaymentIntentUnexpectedStateError(
+            "Incremental authorization is available for Visa, Mastercard, American Express,"
+            " Discover and UnionPay card payments only.",
+        )
+    if charge.authorization_increments >= AUTHORIZATION_INCREMENTS_MAX:
+        raise PaymentIntentUnexpectedStateError(
+            f"This PaymentIntent's authorization was incremented {AUTHORIZATION_INCREMENTS_MAX}"
+            " times already, the most allowed.",
+        )
+    if amount <= intent.amount:
+        raise InvalidRequestError(
+            f"The amount ({amount}) must be greater than the PaymentIntent's current amount"
+            f" ({intent.amount}).",
+            param="amount",
+        )
+    return charge
+
 
 async def _release_attempt(session: AsyncSession, charge: ChargeRow) -> None:
     """A canceled intent's charge lets go of its money: an authorization's hold is voided (ours
@@ -709,7 +815,7 @@ async def _release_attempt(session: AsyncSession, charge: ChargeRow) -> None:
             f"{charge.id}:void",
             str(charge.rail_reference),
         )
-        await postings.void(session, charge.id)
+        await postings.void(session, charge.id, charge.authorization_increments)
         charge.voided = True
         charge.updated_at = utcnow()
         await release_limits(session, charge)  # the held money never moved

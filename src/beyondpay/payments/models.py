@@ -102,6 +102,9 @@ class ChargeRow(Base):
     receipt_number: Mapped[str | None] = mapped_column(Text, default=None)
     # The payment was taken back by a dispute (migration 0024): refunds are refused.
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many times the authorization was raised (increment_authorization): it names the
+    # current ledger hold, ``postings.hold_id`` (migration 0027).
+    authorization_increments: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
     # Migration 0026: carried from the intent when the charge is made.

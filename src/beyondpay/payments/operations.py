@@ -22,8 +22,9 @@ from beyondpay.payment_methods.service import (
     open_vpa,
     payment_method_object,
 )
-from beyondpay.payments.charges import AUTHENTICATION_REQUESTED, CAPTURE, lock_pair
-from beyondpay.payments.domain import Action, Status, next_status
+from beyondpay.payments import postings
+from beyondpay.payments.charges import AUTHENTICATION_REQUESTED, CAPTURE, INCREMENT, lock_pair
+from beyondpay.payments.domain import Action, Chart, Status, next_status
 from beyondpay.payments.errors import payment_failure_body
 from beyondpay.payments.events import ChargeEvent, PaymentIntentEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
@@ -227,3 +228,86 @@ async def apply_capture(
         param="amount_to_capture",
     )
     return ConfirmResult(intent, refusal.to_dict(), refusal.status)
+
+
+async def increment_on_rail(
+    session: AsyncSession, intent: PaymentIntentRow, charge: ChargeRow
+) -> ConfirmResult:
+    """An incremental authorization asked of the rail outside any transaction (phase two),
+    then applied (phase three)."""
+    outcome = await ask_increment(session, charge) if charge.rail_operation == INCREMENT else None
+    return await apply_increment(session, intent.id, charge.id, outcome)
+
+
+async def ask_increment(session: AsyncSession, charge: ChargeRow) -> RailOutcome:
+    amount = int(charge.rail_operation_amount or 0)
+    invariant(amount > charge.amount, "an increment in flight raises the amount held")
+    connector = connector_for(Rail(charge.rail), charge.livemode)
+    request_id = f"{charge.id}:increment:{charge.authorization_increments + 1}"
+    try:
+        return await connector.increment(session, request_id, str(charge.rail_reference), amount)
+    except BeyondpayError as error:
+        return RailOutcome(
+            operation="increment",
+            status="failed",
+            reference=str(charge.rail_reference),
+            request_id=request_id,
+            amount_minor=amount,
+            currency=charge.currency,
+            failure_code=error.code,
+            message=error.message,
+        )
+
+
+async def apply_increment(
+    session: AsyncSession, intent_id: str, charge_id: str, outcome: RailOutcome | None
+) -> ConfirmResult:
+    """The rail's answer to an increment (None: applied already), in its own transaction:
+    raised, the hold is replaced by one for the new total (one linked ledger batch) and the
+    intent and charge take the new amount; refused, nothing changes but the error answered."""
+    intent, charge = await lock_pair(session, intent_id, charge_id)
+    if charge.rail_operation != INCREMENT or outcome is None:
+        return ConfirmResult(intent)
+    amount = int(charge.rail_operation_amount or 0)
+    charge.rail_operation, charge.rail_operation_amount = None, None
+    charge.next_check_at = None
+    charge.updated_at = utcnow()
+    if outcome.status != "succeeded":
+        await session.flush()
+        return ConfirmResult(intent, _increment_declined(charge, outcome), 402)
+    invariant(
+        intent.status == Status.requires_capture and not charge.captured and not charge.voided,
+        "an increment applies to a held authorization",
+    )
+    chart = Chart(charge.merchant_id, charge.livemode, charge.currency)
+    await postings.write(
+        session,
+        chart,
+        charge.rail,
+        postings.increment_transfers(
+            chart, charge.rail, charge.id, charge.authorization_increments, amount
+        ),
+    )
+    charge.authorization_increments += 1
+    charge.amount = amount
+    intent.amount = intent.amount_capturable = amount
+    intent.updated_at = charge.updated_at
+    await session.flush()
+    await record(session, charge, ChargeEvent.updated)
+    await record(session, intent, PaymentIntentEvent.amount_capturable_updated)
+    return ConfirmResult(intent)
+
+
+def _increment_declined(charge: ChargeRow, outcome: RailOutcome) -> dict[str, Any]:
+    """Stripe's answer to a refused increment: ``card_declined``; the authorization stays."""
+    error: dict[str, Any] = {
+        "type": "card_error",
+        "code": "card_declined",
+        "message": outcome.message or "The card's issuer refused to raise the authorization.",
+        "charge": charge.id,
+        "param": None,
+        "doc_url": "https://docs.stripe.com/error-codes/card-declined",
+    }
+    if outcome.failure_code is not None:
+        error["decline_code"] = outcome.failure_code
+    return {"error": error}

@@ -293,7 +293,9 @@ async def capture_charge(
     session.add(transaction)
     transfers = [postings.hold_transfer(chart, charge.rail, charge.id, charge.amount)]
     transfers = transfers if authorize else []
-    transfers += postings.capture_transfers(chart, charge.id, amount, fee)
+    transfers += postings.capture_transfers(
+        chart, charge.id, amount, fee, increments=charge.authorization_increments
+    )
     if transaction.status == "available":
         transfers += postings.available_transfers(chart, transaction.id, transaction.net)
     await postings.write(session, chart, charge.rail, transfers)
@@ -315,7 +317,7 @@ async def fail_waiting_charge(
             session, Rail(charge.rail), charge.livemode, f"{charge.id}:void", charge.rail_reference
         )
     if charge.authorized and not charge.captured and not charge.voided:
-        await postings.void(session, charge.id)
+        await postings.void(session, charge.id, charge.authorization_increments)
         charge.voided = True
     charge.status = "failed"
     charge.failure_code = code

@@ -6,6 +6,10 @@ them to the merchant. Never commits.
 - **Capture**: the hold posted for the captured amount (less than held releases the rest),
   linked with the platform's fee from the merchant's pending balance (``<charge>:capture`` and
   ``<charge>:fee``): both or neither. **Void**: the hold voided (``<charge>:void``).
+- **Incremental authorization**: the current hold voided and a new one, for the new total,
+  made in its place, linked (``<charge>:increment:<n>:release`` and ``<charge>:hold:<n>``): the
+  hold always names what the rail holds, and a capture or void acts on the current one
+  (:func:`hold_id`).
 - **Availability**: the charge's net amount from pending to available (``<txn>:available``),
   once its ``available_on`` has come.
 - **Refund**: a hold from the merchant's available balance to the rail's clearing account
@@ -103,15 +107,37 @@ def hold_transfer(chart: Chart, rail: str, charge_id: str, amount_minor: int) ->
     )
 
 
+def hold_id(charge_id: str, increments: int = 0) -> str:
+    """The charge's current hold: the authorization's, or the last increment's."""
+    invariant(increments >= 0, "a charge's increments are counted from 0")
+    return f"{charge_id}:hold" if increments == 0 else f"{charge_id}:hold:{increments}"
+
+
+def increment_transfers(
+    chart: Chart, rail: str, charge_id: str, increments: int, amount_minor: int
+) -> list[Transfer]:
+    """The hold raised to ``amount_minor`` (increment number ``increments + 1``): the current
+    hold voided and the new total held in its place; linked by :func:`write`."""
+    raised = increments + 1
+    return [
+        Transfer(
+            id=f"{charge_id}:increment:{raised}:release",
+            pending_id=hold_id(charge_id, increments),
+            flags=TransferFlags.VOID_PENDING,
+        ),
+        replace(hold_transfer(chart, rail, charge_id, amount_minor), id=hold_id(charge_id, raised)),
+    ]
+
+
 def capture_transfers(
-    chart: Chart, charge_id: str, amount_minor: int, fee_minor: int
+    chart: Chart, charge_id: str, amount_minor: int, fee_minor: int, *, increments: int = 0
 ) -> list[Transfer]:
     invariant(0 <= fee_minor <= amount_minor, "the fee is within the captured amount")
     transfers = [
         Transfer(
             id=f"{charge_id}:capture",
             amount=amount_minor,
-            pending_id=f"{charge_id}:hold",
+            pending_id=hold_id(charge_id, increments),
             flags=TransferFlags.POST_PENDING,
         )
     ]
@@ -129,9 +155,11 @@ def capture_transfers(
     return transfers
 
 
-def void_transfer(charge_id: str) -> Transfer:
+def void_transfer(charge_id: str, increments: int = 0) -> Transfer:
     return Transfer(
-        id=f"{charge_id}:void", pending_id=f"{charge_id}:hold", flags=TransferFlags.VOID_PENDING
+        id=f"{charge_id}:void",
+        pending_id=hold_id(charge_id, increments),
+        flags=TransferFlags.VOID_PENDING,
     )
 
 
@@ -152,8 +180,8 @@ def available_transfers(
     ]
 
 
-async def void(session: AsyncSession, charge_id: str) -> None:
-    await _apply(session, [void_transfer(charge_id)])
+async def void(session: AsyncSession, charge_id: str, increments: int = 0) -> None:
+    await _apply(session, [void_transfer(charge_id, increments)])
 
 
 async def make_available(

@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.invariants import invariant
-from beyondpay.payments.charges import AUTHORIZE, CAPTURE, lock_pair
+from beyondpay.payments.charges import AUTHORIZE, CAPTURE, INCREMENT, lock_pair
 from beyondpay.payments.domain import Status
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import (
     apply_capture,
+    apply_increment,
     ask_capture,
+    ask_increment,
     authorize_on_rail,
     request_for,
 )
@@ -47,6 +49,9 @@ async def check_charge(session: AsyncSession, charge_id: str) -> str:
     elif charge.rail_operation == CAPTURE:
         await session.commit()
         await apply_capture(session, intent.id, charge.id, await ask_capture(session, charge))
+    elif charge.rail_operation == INCREMENT:
+        await session.commit()
+        await apply_increment(session, intent.id, charge.id, await ask_increment(session, charge))
     elif charge.status == "pending" and charge.next_check_at is not None:
         await session.commit()
         await _status_check(session, intent.id, charge)

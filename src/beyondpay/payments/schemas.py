@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from beyondpay.customers.schemas import Shipping as CustomerShipping
 from beyondpay.customers.schemas import ShippingParams as CustomerShippingParams
 from beyondpay.db.pagination import ListParams
+from beyondpay.db.search import SearchParams
 from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
 from beyondpay.kit.params import Params, check_metadata
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
@@ -689,3 +690,68 @@ def balance_transaction_object(row: BalanceTransactionRow) -> dict[str, Any]:
         "status": row.status,
         "type": row.type,
     }
+
+
+# ---- search (Stripe's search query language: kit.search) --------------------------------------
+
+
+class PaymentIntentSearchParams(SearchParams):
+    """Search payment intents: ``query`` over ``amount``, ``created``, ``currency``,
+    ``customer``, ``status`` and ``metadata['key']``."""
+
+
+class ChargeSearchParams(SearchParams):
+    """Search charges: ``query`` over ``amount``, ``created``, ``currency``, ``customer``,
+    ``payment_intent``, ``status``, ``refunded``, ``metadata['key']`` and
+    ``payment_method_details.card.{brand,last4,exp_month,exp_year,fingerprint}``."""
+
+
+class PaymentIntentSearchResult(BaseModel):
+    object: Literal["search_result"]
+    url: str
+    has_more: bool
+    data: list[PaymentIntent]
+    next_page: str | None
+
+
+class ChargeSearchResult(BaseModel):
+    object: Literal["search_result"]
+    url: str
+    has_more: bool
+    data: list[Charge]
+    next_page: str | None
+
+
+# ---- legacy charges (POST /v1/charges, its capture) -----------------------------------------
+
+
+class ChargeCreateParams(Params):
+    """Stripe's ``POST /v1/charges``: ``source`` a token (``tok_…``, ``tok_visa``), a saved
+    card's id (``card_…``, with its ``customer``) or a payment method (``pm_…``,
+    ``pm_card_visa``); ``capture=false`` authorizes only."""
+
+    amount: Amount
+    currency: Currency
+    source: Id | None = None
+    customer: Id | None = None
+    capture: bool = True
+    description: Description = None
+    receipt_email: Email = None
+    statement_descriptor: StatementDescriptor = None
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class ChargeCaptureParams(Params):
+    amount: Amount | None = None
+    receipt_email: Email = None
+    expand: Expand
+
+
+class PaymentIntentIncrementAuthorizationParams(Params):
+    """``amount``: the new total to hold, more than the intent's amount now."""
+
+    amount: Amount
+    description: Description = None
+    metadata: MetadataParam = None
+    expand: Expand

@@ -11,6 +11,7 @@ The module is split by noun, each file short enough to hold in mind:
 - ``outcomes``: a charge's answers applied — the rail's (idempotent: a charge already final
   ignores a repeat) and the screening gate's refusal;
 - ``reconciliation``: charges the job finishes (an operation never applied, a status check);
+- ``legacy``: the Charges API (``POST /v1/charges``, its capture) made on top of intents;
 - ``balance``: the merchant's balance and balance transactions;
 - ``clocks``: payments for customers on test clocks (their time, their funds on an advance);
 - ``receipts``: a charge's hosted receipt (its link, its number, what it shows) and who is told
@@ -25,6 +26,7 @@ from beyondpay.payments.balance import BalanceService, balance_service, release_
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
+from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_charge_service
 from beyondpay.payments.models import ChargeRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
@@ -40,9 +42,11 @@ from beyondpay.payments.settings import configure, rail_answer_wait
 
 __all__ = [
     "BalanceService",
+    "ChargeResult",
     "ChargeRow",
     "ChargeService",
     "ConfirmResult",
+    "LegacyChargeService",
     "PaymentIntentService",
     "ReceiptView",
     "apply_outcome",
@@ -54,6 +58,7 @@ __all__ = [
     "due_charges",
     "expire_payer_actions_on_clock",
     "handle_rail_outcome",
+    "legacy_charge_service",
     "on_receipt_due",
     "payment_intent_service",
     "rail_answer_wait",

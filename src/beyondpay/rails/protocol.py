@@ -45,7 +45,10 @@ OutcomeStatus = Literal["succeeded", "pending", "requires_action", "failed"]
 # dispute: the card network (a chargeback) or the UPI switch (an NPCI chargeback raised through
 # UDIR) took a captured payment's money back; reported by itself, with the payment's request id.
 # verify: a zero-amount card verification (a SetupIntent's), which moves no money.
-Operation = Literal["authorize", "capture", "void", "refund", "push", "dispute", "verify"]
+# increment: a held card authorization raised to a new total (incremental authorization).
+Operation = Literal[
+    "authorize", "capture", "void", "refund", "push", "dispute", "verify", "increment"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,13 @@ class Connector(Protocol):
         ...
 
     async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome: ...
+
+    async def increment(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        """Raise a held authorization to ``amount_minor`` (the new total, more than held);
+        cards only. Refused (a failed outcome): nothing changes, the old hold stays."""
+        ...
 
     async def refund(
         self, session: AsyncSession, request_id: str, reference: str, amount_minor: int

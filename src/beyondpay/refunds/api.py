@@ -89,6 +89,19 @@ async def update_refund(
     return Outcome(await _one(session, caller, row, expand))
 
 
+@router.post("/{refund}/cancel", returns=Refund, expand=EXPANSIONS)
+async def cancel_refund(
+    refund: RefundId, session: SessionDep, caller: RefundsWriter, expand: list[str]
+) -> Outcome:
+    """Cancel a refund.
+
+    Only a refund with status `requires_action` can be canceled (Stripe's rule); any other
+    answers 400 `refund_unexpected_state`. Its money returns to the balance.
+    """
+    row = await refund_service.cancel(session, caller, refund)
+    return Outcome(await _one(session, caller, row, expand))
+
+
 @router.get("", returns=Refund, expand=EXPANSIONS)
 async def list_refunds(
     session: SessionDep, caller: RefundsReader, params: Query[RefundListParams], expand: list[str]

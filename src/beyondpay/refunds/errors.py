@@ -15,3 +15,10 @@ class RefundAmountTooLargeError(InvalidRequestError):
 
 class ChargeDisputedError(InvalidRequestError):
     code = "charge_disputed"
+
+
+class RefundUnexpectedStateError(InvalidRequestError):
+    """A refund whose status does not allow the operation (only ``requires_action`` refunds
+    may be canceled, as in Stripe)."""
+
+    code = "refund_unexpected_state"

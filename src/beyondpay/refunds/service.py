@@ -50,6 +50,7 @@ from beyondpay.refunds.errors import (
     ChargeAlreadyRefundedError,
     ChargeDisputedError,
     RefundAmountTooLargeError,
+    RefundUnexpectedStateError,
 )
 from beyondpay.refunds.events import RefundEvent, record
 from beyondpay.refunds.models import RefundRow
@@ -61,6 +62,8 @@ from beyondpay.refunds.schemas import (
 
 _log = get_logger(__name__)
 RECOVERY_PREFIX: Final = "refund:"
+# The one status a refund may be canceled from (it waits for the customer: Stripe's rule).
+CANCELABLE: Final = "requires_action"
 
 
 async def _charge_to_refund(
@@ -178,6 +181,29 @@ class RefundService:
             refund.updated_at = utcnow()
             await session.flush()
             await record(session, refund, RefundEvent.updated)
+        return refund
+
+    async def cancel(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
+        """Cancel a refund waiting for the customer's action (Stripe: only ``requires_action``
+        refunds can be canceled; card refunds never wait for one, so theirs are refused). The
+        refund's hold is voided: its money is back in the balance, shown by its
+        ``failure_balance_transaction``."""
+        found = await self.get(session, caller, refund_id)
+        charge, refund = await _locked_existing(session, found.id)
+        if refund.status != CANCELABLE:
+            raise RefundUnexpectedStateError(
+                f"You cannot cancel this refund because it has a status of {refund.status}."
+                f" Only refunds with a status of {CANCELABLE} can be canceled.",
+                param="refund",
+            )
+        refund.failure_balance_transaction_id = await charge_service.settle_refund(
+            session, charge, refund.id, refund.amount, succeeded=False
+        )
+        refund.status = "canceled"
+        refund.next_check_at = None
+        refund.updated_at = utcnow()
+        await session.flush()
+        await record(session, refund, RefundEvent.updated)
         return refund
 
     async def list(

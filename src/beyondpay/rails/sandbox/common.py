@@ -359,6 +359,36 @@ class SandboxConnector:
         await self.insert(session, row)
         return self.outcome(row)
 
+    async def increment(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        if not 0 < amount_minor <= AMOUNT_MINOR_MAX:
+            raise RailAmountInvalidError(param="amount")
+        await self.config.sleep_latency(self.rail)
+        async with own_transaction(session):
+            return await self._increment(session, request_id, reference, amount_minor)
+
+    async def _increment(
+        self, session: AsyncSession, request_id: str, reference: str, amount_minor: int
+    ) -> RailOutcome:
+        parent = await self._parent(session, reference)
+        existing = await self._child(session, "increment", request_id, parent, amount_minor)
+        if existing is not None:
+            return self.outcome(existing)
+        row = self._child_row("increment", request_id, parent, amount_minor)
+        if self.rail is not Rail.card:
+            self.refuse(row, "incremental_authorization_unsupported", "Only cards hold money.")
+        elif parent.hold_state != "held" or parent.status != "succeeded":
+            self.refuse(row, "charge_not_capturable", "The payment is not held for capture.")
+        elif amount_minor <= parent.amount_minor:
+            self.refuse(row, "amount_too_small", "An increment must raise the amount held.")
+        else:
+            self.exchange(amount_minor, parent.currency)
+            # The network holds the new total: a capture may now take up to it.
+            parent.amount_minor, parent.updated_at, row.code = amount_minor, utcnow(), "00"
+        await self.insert(session, row)
+        return self.outcome(row)
+
     async def void(self, session: AsyncSession, request_id: str, reference: str) -> RailOutcome:
         await self.config.sleep_latency(self.rail)
         async with own_transaction(session):
