@@ -18,7 +18,6 @@ from rich.table import Table
 from beyondpay import __version__
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
-from beyondpay.listen import DEFAULT_API_URL
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -99,14 +98,18 @@ def serve(
     from beyondpay.db.runtime import open_database
     from beyondpay.db.urls import redacted
 
-    settings = _settings()
-    host = host or settings.host
-    port = port or settings.port
+    configured = _settings()
+    # --host and --port are the settings of this run: the sandbox's page links and the
+    # default passkey origin follow them as they follow BEYONDPAY_HOST and BEYONDPAY_PORT.
+    settings = configured.model_copy(
+        update={"host": host or configured.host, "port": port or configured.port}
+    )
+    host, port = settings.host, settings.port
     target = open_database(settings)
     try:
         upgrade(target.url)
         plan = plan_processes(settings, target.url, workers)
-        base = f"http://{host}:{port}"
+        base = settings.local_url()
         where = (
             f"embedded PostgreSQL in {target.embedded.pgdata}"
             if target.embedded
@@ -252,6 +255,8 @@ def _serve_processes(settings: Settings, url: str, host: str, port: int, plan: P
         BEYONDPAY_DATABASE_POOL_SIZE=str(plan.pool_size),
         BEYONDPAY_DATABASE_POOL_MAX_OVERFLOW=str(plan.pool_max_overflow),
         BEYONDPAY_RUN_WORKER_IN_API="false",
+        BEYONDPAY_HOST=host,
+        BEYONDPAY_PORT=str(port),
     )
     background = None
     if settings.run_worker_in_api:
@@ -366,8 +371,14 @@ def listen(
         ),
     ] = None,
     api_url: Annotated[
-        str, typer.Option("--api-url", help="The beyondpay deployment to read.")
-    ] = DEFAULT_API_URL,
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="The beyondpay deployment to read [default: http://BEYONDPAY_HOST:BEYONDPAY_PORT,"
+            " where `beyondpay serve` listens].",
+            show_default=False,
+        ),
+    ] = None,
     events: Annotated[
         str,
         typer.Option(
@@ -403,6 +414,7 @@ def listen(
     from beyondpay.listen import listen as forward_events
     from beyondpay.webhooks.signing import new_secret
 
+    api_url = api_url or Settings().local_url()
     if not api_key:
         console.print("[red]--api-key[/red] (or BEYONDPAY_API_KEY) is required")
         raise typer.Exit(code=2)
@@ -451,9 +463,15 @@ def listen(
     "database, as `beyondpay merchants create` does.",
 )
 def demo(
-    url: Annotated[str, typer.Option("--url", help="The running beyondpay server.")] = (
-        DEFAULT_API_URL
-    ),
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="The running beyondpay server [default: http://BEYONDPAY_HOST:BEYONDPAY_PORT,"
+            " where `beyondpay serve` listens].",
+            show_default=False,
+        ),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -478,7 +496,7 @@ def demo(
     """Pay by card and by UPI, refund, show the balance: test mode, against a running server."""
     from beyondpay.demo import DemoError, check_reachable, create_merchant_as_admin, run_demo
 
-    url = url.rstrip("/")
+    url = (url or Settings().local_url()).rstrip("/")
     if key is not None and not key.startswith(("sk_test_", "rk_test_")):
         console.print("[red]--key[/red] must be a test key (sk_test_…): the demo makes payments")
         raise typer.Exit(code=2)

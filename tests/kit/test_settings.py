@@ -53,3 +53,22 @@ def test_doctor_refuses_the_development_ring_with_a_configured_database(tmp_path
     broken = check_key_ring(Settings(data_dir=tmp_path, secret_keys="k3:not-base64!"))
     assert not broken.ok
     assert "not-base64" not in broken.detail
+
+
+def test_addresses_follow_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset, the public URL (the sandbox pages' links) and the passkey origin are where
+    `beyondpay serve` listens as configured; set, the public URL wins."""
+    monkeypatch.setenv("BEYONDPAY_PORT", "9001")
+    settings = Settings()
+    assert settings.local_url() == "http://127.0.0.1:9001"
+    assert settings.public_url_value() == "http://127.0.0.1:9001"
+    assert settings.psp_origin_value() == "http://localhost:9001"
+    # Listening on every interface: a browser on this machine comes in on loopback.
+    assert Settings(host="0.0.0.0", port=8080).public_url_value() == "http://127.0.0.1:8080"
+    assert Settings(host="::", port=8080).public_url_value() == "http://[::1]:8080"
+    assert Settings(host="::1", port=8080).local_url() == "http://[::1]:8080"
+    assert Settings(host="pay.local", port=8080).local_url() == "http://pay.local:8080"
+    monkeypatch.setenv("BEYONDPAY_PUBLIC_URL", "https://pay.example.com/base")
+    behind = Settings()
+    assert behind.public_url_value() == "https://pay.example.com/base"
+    assert behind.psp_origin_value() == "https://pay.example.com"

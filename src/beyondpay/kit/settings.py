@@ -23,8 +23,12 @@ IDEMPOTENCY_RETENTION_S_DEFAULT: Final = 24 * 3600
 RATE_LIMIT_LIVE_PER_KEY_DEFAULT: Final = "100/second"
 RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
 RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
-PUBLIC_URL_DEFAULT: Final = "http://127.0.0.1:8000"
-PSP_ORIGIN_DEFAULT: Final = "http://localhost:8000"
+# Where a browser on this machine reaches a server listening on every interface.
+_LOOPBACK_FOR_UNSPECIFIED: Final = {
+    "": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",  # noqa: S104 -- read, not bound: mapped to loopback
+    "::": "::1",
+}
 SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
 # A sandbox rail's latency: "min-max" milliseconds, or one number; at most a minute.
 _LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
@@ -124,10 +128,10 @@ class Settings(BaseSettings):
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )
-    public_url: str = Field(
-        default=PUBLIC_URL_DEFAULT,
+    public_url: str | None = Field(
+        default=None,
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
-        description="Base URL payers' browsers reach this server at (sandbox pages' links).",
+        description="Base URL payers' browsers reach this server at; unset: host and port.",
     )
     sandbox_card_latency_ms: str = Field(
         default="0", pattern=_LATENCY_RANGE, description="Sandbox card network latency: min-max ms."
@@ -216,15 +220,28 @@ class Settings(BaseSettings):
     def redis_url_value(self) -> str | None:
         return self.redis_url.get_secret_value() if self.redis_url else None
 
+    def local_url(self) -> str:
+        """``http://<host>:<port>``: where a client on this machine reaches ``beyondpay serve``
+        as configured (a server listening on every interface is reached on loopback)."""
+        host = _LOOPBACK_FOR_UNSPECIFIED.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address in a URL
+        return f"http://{host}:{self.port}"
+
+    def public_url_value(self) -> str:
+        """``public_url``, else :meth:`local_url`, so that the sandbox's pages follow a
+        non-default port without a second setting."""
+        return self.public_url if self.public_url is not None else self.local_url()
+
     def psp_origin_value(self) -> str:
         """The WebAuthn origin: ``psp_origin``, else the public URL's origin when one is set,
-        else ``http://localhost:8000`` (where a browser may use the ``localhost`` RP id)."""
+        else ``http://localhost:<port>`` (where a browser may use the ``localhost`` RP id)."""
         if self.psp_origin is not None:
             return self.psp_origin
-        if "public_url" in self.model_fields_set:
+        if self.public_url is not None:
             scheme, _, rest = self.public_url.partition("://")
             return f"{scheme}://{rest.split('/', 1)[0]}"
-        return PSP_ORIGIN_DEFAULT
+        return f"http://localhost:{self.port}"
 
     def key_ring(self) -> KeyRing:
         """The configured ring, else the development ring kept in the data dir."""
