@@ -60,13 +60,47 @@ def _settings() -> Settings:
     return settings
 
 
+def _existing_data(settings: Settings, *, ring: bool) -> Settings:
+    """``settings``, unless this command would create a database (or, with ``ring``, a key
+    ring) in a data directory that holds none: only ``serve`` makes them. A command run from
+    another folder would otherwise work on a second database and ring of its own, and keys it
+    printed would never authenticate against the server. Refused (exit 1), naming the folder."""
+    from rich.markup import escape
+
+    from beyondpay.db.embedded import EmbeddedPostgres
+
+    missing = []
+    if settings.database_url is None and not EmbeddedPostgres.exists_in(settings.data_dir):
+        missing.append("no embedded database (pgdata/)")
+    if ring and not settings.ring_configured() and not settings.dev_ring_path().exists():
+        missing.append("no development key ring (secret_keys)")
+    if not missing:
+        return settings
+    if "data_dir" in settings.model_fields_set:
+        chosen = "BEYONDPAY_DATA_DIR"
+    elif settings.data_dir.is_dir():
+        chosen = f"the nearest .beyondpay/ up from {Path.cwd()}"
+    else:
+        chosen = f"no .beyondpay/ in {Path.cwd()} or any folder above it"
+    console.print(
+        f"[red]refused[/red]: the data directory would be {escape(str(settings.data_dir))}"
+        f" ({escape(chosen)}), which holds {' and '.join(missing)}; this command would create"
+        " new ones there, apart from the server's. Run it in the project's folder (where `beyondpay"
+        " serve` keeps .beyondpay/), set BEYONDPAY_DATA_DIR to the server's data directory, or"
+        " set BEYONDPAY_DATABASE_URL and BEYONDPAY_SECRET_KEYS.",
+        highlight=False,
+        soft_wrap=True,  # a path the user copies is never folded
+    )
+    raise typer.Exit(code=1)
+
+
 @cli.command()
 def migrate() -> None:
     """Bring the database schema (and the job queue's) to the latest revision."""
     from beyondpay.db.migrate import head_revision, upgrade
     from beyondpay.db.runtime import open_database
 
-    target = open_database(_settings())
+    target = open_database(_existing_data(_settings(), ring=False))
     try:
         upgrade(target.url)
         console.print(f"[green]migrated[/green] to {head_revision()}")
@@ -257,6 +291,7 @@ def _serve_processes(settings: Settings, url: str, host: str, port: int, plan: P
         BEYONDPAY_RUN_WORKER_IN_API="false",
         BEYONDPAY_HOST=host,
         BEYONDPAY_PORT=str(port),
+        BEYONDPAY_DATA_DIR=str(settings.data_dir),
     )
     background = None
     if settings.run_worker_in_api:
@@ -296,7 +331,7 @@ def worker(
     from beyondpay.db.jobs import run_worker
     from beyondpay.db.runtime import open_database
 
-    settings = _settings()
+    settings = _existing_data(_settings(), ring=True)
     configure_modules(settings)
     target = open_database(settings)
 
@@ -327,7 +362,7 @@ def doctor() -> None:
     from beyondpay.db.runtime import open_database
     from beyondpay.kit.services import check_key_ring, check_nats, check_redis
 
-    settings = _settings()
+    settings = _existing_data(_settings(), ring=False)
     target = open_database(settings)
     try:
         checks = check_database(target.url)
@@ -561,7 +596,7 @@ def ledger_verify(
     from beyondpay.db.runtime import open_database
     from beyondpay.ledger.journal import verify_database
 
-    target = open_database(_settings())
+    target = open_database(_existing_data(_settings(), ring=False))
     try:
         with Progress(
             TextColumn("replaying the journal"), BarColumn(), MofNCompleteColumn(), console=console
@@ -654,7 +689,7 @@ def _ready_database(settings: Settings) -> DatabaseTarget:
     from beyondpay.db.migrate import is_at_head, upgrade
     from beyondpay.db.runtime import open_database
 
-    target = open_database(settings)
+    target = open_database(_existing_data(settings, ring=True))
     if target.embedded is not None:
         upgrade(target.url)
     elif not is_at_head(target.url):

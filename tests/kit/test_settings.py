@@ -38,6 +38,11 @@ def test_doctor_refuses_the_development_ring_with_a_configured_database(tmp_path
     from beyondpay.kit.crypto import KeyRing
     from beyondpay.kit.services import check_key_ring
 
+    # Checking never makes a ring: one made here would not be the server's.
+    before_serve = check_key_ring(Settings(data_dir=tmp_path))
+    assert not before_serve.ok and "no development ring" in before_serve.detail
+    assert not (tmp_path / "secret_keys").exists()
+    Settings(data_dir=tmp_path).key_ring()  # what `beyondpay serve` does on a laptop
     laptop = check_key_ring(Settings(data_dir=tmp_path))
     assert laptop.ok
     assert (tmp_path / "secret_keys").stat().st_mode & 0o777 == 0o600
@@ -72,3 +77,25 @@ def test_addresses_follow_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None
     behind = Settings()
     assert behind.public_url_value() == "https://pay.example.com/base"
     assert behind.psp_origin_value() == "https://pay.example.com"
+
+
+def test_the_data_dir_is_the_nearest_beyondpay_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git finds .git/: every command run anywhere in a project uses the project's data."""
+    from beyondpay.kit.settings import find_data_dir
+
+    monkeypatch.delenv("BEYONDPAY_DATA_DIR", raising=False)
+    project = tmp_path / "project"
+    deep = project / "src" / "deep"
+    deep.mkdir(parents=True)
+    if find_data_dir(tmp_path) is not None:
+        pytest.skip(f"a .beyondpay/ above the temporary folder: {find_data_dir(tmp_path)}")
+    monkeypatch.chdir(deep)
+    assert Settings().data_dir == deep.resolve() / ".beyondpay"  # none yet: here
+    (project / ".beyondpay").mkdir()
+    assert Settings().data_dir == project.resolve() / ".beyondpay"
+    (deep / ".beyondpay").mkdir()
+    assert Settings().data_dir == deep.resolve() / ".beyondpay"  # the nearest
+    monkeypatch.setenv("BEYONDPAY_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert Settings().data_dir == tmp_path / "elsewhere"

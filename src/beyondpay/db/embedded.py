@@ -25,6 +25,11 @@ class EmbeddedPostgres:
         self.pgdata = (data_dir / "pgdata").resolve()
         self._server: Any = None
 
+    @staticmethod
+    def exists_in(data_dir: Path) -> bool:
+        """Whether ``data_dir`` holds an initialized embedded database."""
+        return (data_dir / "pgdata" / "PG_VERSION").is_file()
+
     def start(self) -> str:
         """Start (or attach to) the server; returns a SQLAlchemy URL for psycopg."""
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent / "run"))

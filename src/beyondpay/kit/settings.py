@@ -34,6 +34,26 @@ SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
 _LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
 
 
+DATA_DIR_NAME: Final = ".beyondpay"
+DEV_RING_FILE: Final = "secret_keys"
+
+
+def find_data_dir(start: Path | None = None) -> Path | None:
+    """The nearest ``.beyondpay/`` folder in ``start`` (default: the working directory) or a
+    folder above it, as git finds ``.git/``: every command run anywhere in a project uses the
+    data ``beyondpay serve`` keeps at its root."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DATA_DIR_NAME).is_dir():
+            return folder / DATA_DIR_NAME
+    return None
+
+
+def default_data_dir() -> Path:
+    """``BEYONDPAY_DATA_DIR`` unset: the nearest ``.beyondpay/``, else ``./.beyondpay``."""
+    return find_data_dir() or Path.cwd().resolve() / DATA_DIR_NAME
+
+
 class LogFormat(StrEnum):
     json = "json"
     console = "console"
@@ -68,7 +88,10 @@ class Settings(BaseSettings):
         default=RATE_LIMIT_PER_IP_DEFAULT, description="Requests each client IP may make."
     )
     nats_url: str | None = Field(default=None, description="NATS URL; enables JetStream events.")
-    data_dir: Path = Field(default=Path(".beyondpay"), description="Embedded data and dev keys.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Embedded data and dev keys; unset: the nearest .beyondpay/ up from here.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error|critical)$")
@@ -249,7 +272,17 @@ class Settings(BaseSettings):
             return KeyRing.parse(self.secret_keys.get_secret_value())
         if self.secret_keys_file is not None:
             return KeyRing.parse(self.secret_keys_file.read_text())
-        return load_or_create_dev_ring(self.data_dir / "secret_keys")
+        return load_or_create_dev_ring(self.dev_ring_path())
+
+    def dev_ring_path(self) -> Path:
+        return self.data_dir / DEV_RING_FILE
+
+    def uses_data_dir(self) -> bool:
+        """Whether the database or the key ring lives in the data dir (nothing configured)."""
+        return self.database_url is None or not self.ring_configured()
+
+    def ring_configured(self) -> bool:
+        return self.secret_keys is not None or self.secret_keys_file is not None
 
 
 @lru_cache(maxsize=1)
