@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,6 @@ def serve(
     from beyondpay.app import create_app
     from beyondpay.db.migrate import upgrade
     from beyondpay.db.runtime import open_database
-    from beyondpay.db.urls import redacted
 
     configured = _settings()
     # --host and --port are the settings of this run: the sandbox's page links and the
@@ -139,38 +139,94 @@ def serve(
         update={"host": host or configured.host, "port": port or configured.port}
     )
     host, port = settings.host, settings.port
+    _stop_gracefully_on_sigterm()
+    if settings.database_url is None:
+        _hold_serve_lock(settings.data_dir)
     target = open_database(settings)
     try:
         upgrade(target.url)
         plan = plan_processes(settings, target.url, workers)
-        base = settings.local_url()
-        where = (
-            f"embedded PostgreSQL in {target.embedded.pgdata}"
-            if target.embedded
-            else redacted(target.url)
-        )
-        lines = [
-            f"[bold]API[/bold]       {base}/v1",
-            f"[bold]API docs[/bold]  {base}/docs",
-            f"[bold]Ready[/bold]     {base}/readyz",
-            f"[bold]Data[/bold]      {where}",
-            f"[bold]Processes[/bold] {plan.describe(settings.run_worker_in_api)}",
-        ]
-        if target.embedded is not None:
-            dev_keys = ensure_dev_merchant(settings, target.url)
-            lines += [
-                f"[bold]Merchant[/bold]  {dev_keys['merchant']} (test mode)",
-                f"[bold]Secret[/bold]    {dev_keys['sk_test']}",
-                f"[bold]Public[/bold]    {dev_keys['pk_test']}",
-            ]
-        console.print(Panel.fit("\n".join(lines), title=f"beyondpay {__version__}"))
+        console.print(_banner(settings, target, plan))
         if plan.api_processes == 1:
             app = create_app(settings, target.url, run_worker=settings.run_worker_in_api)
             uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
         else:
             _serve_processes(settings, target.url, host, port, plan)
     finally:
+        # A second signal while the embedded database stops would leave it running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         target.close()
+
+
+def _banner(settings: Settings, target: DatabaseTarget, plan: ProcessPlan) -> Panel:
+    from beyondpay.db.urls import redacted
+
+    base = settings.local_url()
+    where = (
+        f"embedded PostgreSQL in {target.embedded.pgdata}"
+        if target.embedded
+        else redacted(target.url)
+    )
+    lines = [
+        f"[bold]API[/bold]       {base}/v1",
+        f"[bold]API docs[/bold]  {base}/docs",
+        f"[bold]Ready[/bold]     {base}/readyz",
+        f"[bold]Data[/bold]      {where}",
+        f"[bold]Processes[/bold] {plan.describe(settings.run_worker_in_api)}",
+    ]
+    if target.embedded is not None:
+        dev_keys = ensure_dev_merchant(settings, target.url)
+        lines += [
+            f"[bold]Merchant[/bold]  {dev_keys['merchant']} (test mode)",
+            f"[bold]Secret[/bold]    {dev_keys['sk_test']}",
+            f"[bold]Public[/bold]    {dev_keys['pk_test']}",
+        ]
+    return Panel.fit("\n".join(lines), title=f"beyondpay {__version__}")
+
+
+# ---- stopping what `serve` starts ----------------------------------------------------------------
+
+SERVE_LOCK_FILE: Final = "serve.lock"
+
+
+def _stop_gracefully_on_sigterm() -> None:
+    """SIGTERM (what systemd and Docker send) ends ``serve`` as Ctrl-C does: through its
+    ``finally``, which stops the embedded PostgreSQL. While it serves, uvicorn handles SIGTERM
+    itself, then puts this handler back and raises the signal again; Python's default action
+    would end the process there, with no ``finally`` and no ``atexit``."""
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _hold_serve_lock(data_dir: Path) -> int:
+    """One ``serve`` per data directory on the embedded database, or refused (exit 1) naming
+    the one running. An exclusive ``flock`` on ``<data dir>/serve.lock``, held until the
+    process ends: the kernel releases it however the process ends (SIGKILL too), so a lock is
+    never stale. The file holds the holder's pid, to name it."""
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(data_dir / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(descriptor, 32).decode(errors="replace").strip() or "unknown"
+        os.close(descriptor)
+        console.print(
+            f"[red]refused[/red]: beyondpay serve is already running on the data in {data_dir}"
+            f" (pid {holder}). Stop it first (Ctrl-C, or SIGTERM to that pid), or set"
+            " BEYONDPAY_DATA_DIR to another folder.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1) from None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    return descriptor
 
 
 # ---- `serve --workers N`: API processes, one worker process, PostgreSQL's connection budget -----
