@@ -358,3 +358,92 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# ---- the data directory: every command finds the server's, or refuses -------------------------
+
+ADMIN_COMMANDS = [
+    ["merchants", "create", "--name", "Acme"],
+    ["merchants", "activate", "acct_nobody"],
+    ["admin-keys", "create"],
+    ["migrate"],
+    ["doctor"],
+    ["ledger", "verify"],
+    ["worker"],
+]
+
+
+@pytest.fixture
+def no_configured_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no .beyondpay/ at or above it, nothing configured."""
+    from beyondpay.kit.settings import find_data_dir
+
+    for name in list(os.environ):
+        if name.startswith("BEYONDPAY_") and not name.startswith("BEYONDPAY_TEST_"):
+            monkeypatch.delenv(name)
+    if find_data_dir(tmp_path) is not None:
+        pytest.skip(f"a .beyondpay/ above the temporary folder: {find_data_dir(tmp_path)}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return elsewhere
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS, ids=lambda command: " ".join(command[:2]))
+def test_admin_commands_refuse_to_make_a_second_database_and_ring(
+    no_configured_data: Path, command: list[str]
+) -> None:
+    result = runner.invoke(cli, command)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert f"refused: the data directory would be {no_configured_data / '.beyondpay'}" in output
+    assert "BEYONDPAY_DATA_DIR" in output
+    assert not (no_configured_data / ".beyondpay").exists(), "nothing was created"
+
+
+def test_a_data_dir_named_but_empty_is_refused_too(no_configured_data: Path) -> None:
+    empty = no_configured_data / "typo"
+    result = runner.invoke(
+        cli, ["merchants", "create", "--name", "Acme"], env={"BEYONDPAY_DATA_DIR": str(empty)}
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert f"the data directory would be {empty} (BEYONDPAY_DATA_DIR)" in output
+    assert "no embedded database" in output and "no development key ring" in output
+    assert not empty.exists()
+
+
+async def test_admin_commands_in_a_subfolder_use_the_projects_data(
+    no_configured_data: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` made the project's .beyondpay/ (here: its development ring, beside a configured
+    database); a command run deeper in the project uses that ring, so its keys authenticate."""
+    from beyondpay.db.session import Database
+    from beyondpay.kit.settings import Settings
+    from beyondpay.merchants.service import api_key_service
+
+    project = no_configured_data / "project"
+    ring = Settings(data_dir=project / ".beyondpay").key_ring()
+    ring_text = (project / ".beyondpay" / "secret_keys").read_text()
+    deep = project / "src" / "deep"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, list(args), env={"BEYONDPAY_DATABASE_URL": database_url})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    keys = _keys_in(await asyncio.to_thread(invoke, "merchants", "create", "--name", "Acme"))
+    admin = KEY_TEXT.search(await asyncio.to_thread(invoke, "admin-keys", "create"))
+    assert admin is not None
+    assert not (deep / ".beyondpay").exists()
+    assert (project / ".beyondpay" / "secret_keys").read_text() == ring_text
+    database = Database(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with database.unit_of_work() as session:
+            caller = await api_key_service.authenticate(session, ring, keys["sk_test"])
+            assert caller.merchant_id is not None
+            assert (await api_key_service.authenticate(session, ring, admin.group(0))).kind
+    finally:
+        await database.dispose()

@@ -104,7 +104,13 @@ async def test_the_command_makes_a_merchant_with_an_admin_key(
     finally:
         await database.dispose()
 
-    result = runner.invoke(cli, ["demo", "--url", server_url, "--admin-key", admin.secret])
+    # No --url: the demo goes where `beyondpay serve` listens as configured.
+    served = httpx.URL(server_url)
+    result = runner.invoke(
+        cli,
+        ["demo", "--admin-key", admin.secret],
+        env={"BEYONDPAY_HOST": served.host, "BEYONDPAY_PORT": str(served.port)},
+    )
 
     assert result.exit_code == 0, result.output
     assert "created a demo merchant" in result.output

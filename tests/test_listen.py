@@ -261,6 +261,23 @@ async def test_a_refused_key_stops_with_the_apis_message(server_url: str) -> Non
         await asyncio.wait_for(listen(options, lambda _line: None), WAIT_S)
 
 
+def test_the_command_reads_where_serve_listens_by_default(server_url: str) -> None:
+    """No --api-url: BEYONDPAY_HOST and BEYONDPAY_PORT, as `beyondpay serve` uses them (here a
+    server on a port of its own, which answers the refused key)."""
+    served = httpx.URL(server_url)
+    result = runner.invoke(
+        cli,
+        ["listen", "--forward-to", "http://127.0.0.1:9/x"],
+        env={
+            "BEYONDPAY_API_KEY": "sk_test_" + "0" * 40,
+            "BEYONDPAY_HOST": served.host,
+            "BEYONDPAY_PORT": str(served.port),
+        },
+    )
+    assert result.exit_code == 1, result.output
+    assert "401" in result.output
+
+
 def test_a_live_key_is_refused_without_live(merchant: TestMerchant) -> None:
     for name in ("sk_live", "rk_live"):
         key = merchant.keys.get(name, f"{name}_" + "0" * 40)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from beyondpay import __version__
 from beyondpay.api import health
+from beyondpay.api.docs import install_docs
 from beyondpay.api.errors import install_error_handlers
 from beyondpay.api.middleware import EdgeMiddleware
 from beyondpay.api.openapi import install_openapi
@@ -213,12 +214,14 @@ def create_app(
         version=__version__,
         description="Stripe-compatible payments, UPI and programmable money on one ledger.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc are installed below with their assets served here, not a CDN.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(EdgeMiddleware)
     app.include_router(health.router)
     app.include_router(pages_router)

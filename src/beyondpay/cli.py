@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,6 @@ from rich.table import Table
 from beyondpay import __version__
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
-from beyondpay.listen import DEFAULT_API_URL
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -61,13 +61,47 @@ def _settings() -> Settings:
     return settings
 
 
+def _existing_data(settings: Settings, *, ring: bool) -> Settings:
+    """``settings``, unless this command would create a database (or, with ``ring``, a key
+    ring) in a data directory that holds none: only ``serve`` makes them. A command run from
+    another folder would otherwise work on a second database and ring of its own, and keys it
+    printed would never authenticate against the server. Refused (exit 1), naming the folder."""
+    from rich.markup import escape
+
+    from beyondpay.db.embedded import EmbeddedPostgres
+
+    missing = []
+    if settings.database_url is None and not EmbeddedPostgres.exists_in(settings.data_dir):
+        missing.append("no embedded database (pgdata/)")
+    if ring and not settings.ring_configured() and not settings.dev_ring_path().exists():
+        missing.append("no development key ring (secret_keys)")
+    if not missing:
+        return settings
+    if "data_dir" in settings.model_fields_set:
+        chosen = "BEYONDPAY_DATA_DIR"
+    elif settings.data_dir.is_dir():
+        chosen = f"the nearest .beyondpay/ up from {Path.cwd()}"
+    else:
+        chosen = f"no .beyondpay/ in {Path.cwd()} or any folder above it"
+    console.print(
+        f"[red]refused[/red]: the data directory would be {escape(str(settings.data_dir))}"
+        f" ({escape(chosen)}), which holds {' and '.join(missing)}; this command would create"
+        " new ones there, apart from the server's. Run it in the project's folder (where `beyondpay"
+        " serve` keeps .beyondpay/), set BEYONDPAY_DATA_DIR to the server's data directory, or"
+        " set BEYONDPAY_DATABASE_URL and BEYONDPAY_SECRET_KEYS.",
+        highlight=False,
+        soft_wrap=True,  # a path the user copies is never folded
+    )
+    raise typer.Exit(code=1)
+
+
 @cli.command()
 def migrate() -> None:
     """Bring the database schema (and the job queue's) to the latest revision."""
     from beyondpay.db.migrate import head_revision, upgrade
     from beyondpay.db.runtime import open_database
 
-    target = open_database(_settings())
+    target = open_database(_existing_data(_settings(), ring=False))
     try:
         upgrade(target.url)
         console.print(f"[green]migrated[/green] to {head_revision()}")
@@ -97,43 +131,102 @@ def serve(
     from beyondpay.app import create_app
     from beyondpay.db.migrate import upgrade
     from beyondpay.db.runtime import open_database
-    from beyondpay.db.urls import redacted
 
-    settings = _settings()
-    host = host or settings.host
-    port = port or settings.port
+    configured = _settings()
+    # --host and --port are the settings of this run: the sandbox's page links and the
+    # default passkey origin follow them as they follow BEYONDPAY_HOST and BEYONDPAY_PORT.
+    settings = configured.model_copy(
+        update={"host": host or configured.host, "port": port or configured.port}
+    )
+    host, port = settings.host, settings.port
+    _stop_gracefully_on_sigterm()
+    if settings.database_url is None:
+        _hold_serve_lock(settings.data_dir)
     target = open_database(settings)
     try:
         upgrade(target.url)
         plan = plan_processes(settings, target.url, workers)
-        base = f"http://{host}:{port}"
-        where = (
-            f"embedded PostgreSQL in {target.embedded.pgdata}"
-            if target.embedded
-            else redacted(target.url)
-        )
-        lines = [
-            f"[bold]API[/bold]       {base}/v1",
-            f"[bold]API docs[/bold]  {base}/docs",
-            f"[bold]Ready[/bold]     {base}/readyz",
-            f"[bold]Data[/bold]      {where}",
-            f"[bold]Processes[/bold] {plan.describe(settings.run_worker_in_api)}",
-        ]
-        if target.embedded is not None:
-            dev_keys = ensure_dev_merchant(settings, target.url)
-            lines += [
-                f"[bold]Merchant[/bold]  {dev_keys['merchant']} (test mode)",
-                f"[bold]Secret[/bold]    {dev_keys['sk_test']}",
-                f"[bold]Public[/bold]    {dev_keys['pk_test']}",
-            ]
-        console.print(Panel.fit("\n".join(lines), title=f"beyondpay {__version__}"))
+        console.print(_banner(settings, target, plan))
         if plan.api_processes == 1:
             app = create_app(settings, target.url, run_worker=settings.run_worker_in_api)
             uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
         else:
             _serve_processes(settings, target.url, host, port, plan)
     finally:
+        # A second signal while the embedded database stops would leave it running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         target.close()
+
+
+def _banner(settings: Settings, target: DatabaseTarget, plan: ProcessPlan) -> Panel:
+    from beyondpay.db.urls import redacted
+
+    base = settings.local_url()
+    where = (
+        f"embedded PostgreSQL in {target.embedded.pgdata}"
+        if target.embedded
+        else redacted(target.url)
+    )
+    lines = [
+        f"[bold]API[/bold]       {base}/v1",
+        f"[bold]API docs[/bold]  {base}/docs",
+        f"[bold]Ready[/bold]     {base}/readyz",
+        f"[bold]Data[/bold]      {where}",
+        f"[bold]Processes[/bold] {plan.describe(settings.run_worker_in_api)}",
+    ]
+    if target.embedded is not None:
+        dev_keys = ensure_dev_merchant(settings, target.url)
+        lines += [
+            f"[bold]Merchant[/bold]  {dev_keys['merchant']} (test mode)",
+            f"[bold]Secret[/bold]    {dev_keys['sk_test']}",
+            f"[bold]Public[/bold]    {dev_keys['pk_test']}",
+        ]
+    return Panel.fit("\n".join(lines), title=f"beyondpay {__version__}")
+
+
+# ---- stopping what `serve` starts ----------------------------------------------------------------
+
+SERVE_LOCK_FILE: Final = "serve.lock"
+
+
+def _stop_gracefully_on_sigterm() -> None:
+    """SIGTERM (what systemd and Docker send) ends ``serve`` as Ctrl-C does: through its
+    ``finally``, which stops the embedded PostgreSQL. While it serves, uvicorn handles SIGTERM
+    itself, then puts this handler back and raises the signal again; Python's default action
+    would end the process there, with no ``finally`` and no ``atexit``."""
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _hold_serve_lock(data_dir: Path) -> int:
+    """One ``serve`` per data directory on the embedded database, or refused (exit 1) naming
+    the one running. An exclusive ``flock`` on ``<data dir>/serve.lock``, held until the
+    process ends: the kernel releases it however the process ends (SIGKILL too), so a lock is
+    never stale. The file holds the holder's pid, to name it."""
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(data_dir / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(descriptor, 32).decode(errors="replace").strip() or "unknown"
+        os.close(descriptor)
+        console.print(
+            f"[red]refused[/red]: beyondpay serve is already running on the data in {data_dir}"
+            f" (pid {holder}). Stop it first (Ctrl-C, or SIGTERM to that pid), or set"
+            " BEYONDPAY_DATA_DIR to another folder.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1) from None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    return descriptor
 
 
 # ---- `serve --workers N`: API processes, one worker process, PostgreSQL's connection budget -----
@@ -252,6 +345,9 @@ def _serve_processes(settings: Settings, url: str, host: str, port: int, plan: P
         BEYONDPAY_DATABASE_POOL_SIZE=str(plan.pool_size),
         BEYONDPAY_DATABASE_POOL_MAX_OVERFLOW=str(plan.pool_max_overflow),
         BEYONDPAY_RUN_WORKER_IN_API="false",
+        BEYONDPAY_HOST=host,
+        BEYONDPAY_PORT=str(port),
+        BEYONDPAY_DATA_DIR=str(settings.data_dir),
     )
     background = None
     if settings.run_worker_in_api:
@@ -291,7 +387,7 @@ def worker(
     from beyondpay.db.jobs import run_worker
     from beyondpay.db.runtime import open_database
 
-    settings = _settings()
+    settings = _existing_data(_settings(), ring=True)
     configure_modules(settings)
     target = open_database(settings)
 
@@ -322,7 +418,7 @@ def doctor() -> None:
     from beyondpay.db.runtime import open_database
     from beyondpay.kit.services import check_key_ring, check_nats, check_redis
 
-    settings = _settings()
+    settings = _existing_data(_settings(), ring=False)
     target = open_database(settings)
     try:
         checks = check_database(target.url)
@@ -366,8 +462,14 @@ def listen(
         ),
     ] = None,
     api_url: Annotated[
-        str, typer.Option("--api-url", help="The beyondpay deployment to read.")
-    ] = DEFAULT_API_URL,
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="The beyondpay deployment to read [default: http://BEYONDPAY_HOST:BEYONDPAY_PORT,"
+            " where `beyondpay serve` listens].",
+            show_default=False,
+        ),
+    ] = None,
     events: Annotated[
         str,
         typer.Option(
@@ -403,6 +505,7 @@ def listen(
     from beyondpay.listen import listen as forward_events
     from beyondpay.webhooks.signing import new_secret
 
+    api_url = api_url or Settings().local_url()
     if not api_key:
         console.print("[red]--api-key[/red] (or BEYONDPAY_API_KEY) is required")
         raise typer.Exit(code=2)
@@ -451,9 +554,15 @@ def listen(
     "database, as `beyondpay merchants create` does.",
 )
 def demo(
-    url: Annotated[str, typer.Option("--url", help="The running beyondpay server.")] = (
-        DEFAULT_API_URL
-    ),
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="The running beyondpay server [default: http://BEYONDPAY_HOST:BEYONDPAY_PORT,"
+            " where `beyondpay serve` listens].",
+            show_default=False,
+        ),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -478,7 +587,7 @@ def demo(
     """Pay by card and by UPI, refund, show the balance: test mode, against a running server."""
     from beyondpay.demo import DemoError, check_reachable, create_merchant_as_admin, run_demo
 
-    url = url.rstrip("/")
+    url = (url or Settings().local_url()).rstrip("/")
     if key is not None and not key.startswith(("sk_test_", "rk_test_")):
         console.print("[red]--key[/red] must be a test key (sk_test_…): the demo makes payments")
         raise typer.Exit(code=2)
@@ -543,7 +652,7 @@ def ledger_verify(
     from beyondpay.db.runtime import open_database
     from beyondpay.ledger.journal import verify_database
 
-    target = open_database(_settings())
+    target = open_database(_existing_data(_settings(), ring=False))
     try:
         with Progress(
             TextColumn("replaying the journal"), BarColumn(), MofNCompleteColumn(), console=console
@@ -636,7 +745,7 @@ def _ready_database(settings: Settings) -> DatabaseTarget:
     from beyondpay.db.migrate import is_at_head, upgrade
     from beyondpay.db.runtime import open_database
 
-    target = open_database(settings)
+    target = open_database(_existing_data(settings, ring=True))
     if target.embedded is not None:
         upgrade(target.url)
     elif not is_at_head(target.url):

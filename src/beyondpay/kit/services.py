@@ -69,7 +69,15 @@ async def check_nats(url: str | None) -> Check:
 def check_key_ring(settings: Settings) -> Check:
     """The key ring loads; a configured (production) database needs a configured ring, since
     the development ring lives in the data dir beside it and is lost with the machine."""
-    configured = settings.secret_keys is not None or settings.secret_keys_file is not None
+    configured = settings.ring_configured()
+    if not configured and not settings.dev_ring_path().exists():
+        # Checking never creates one: a new ring here would not be the server's.
+        return Check(
+            "key ring",
+            False,
+            f"none: BEYONDPAY_SECRET_KEYS unset and no development ring at "
+            f"{settings.dev_ring_path()}",
+        )
     try:
         ring = settings.key_ring()
     except (OSError, KeyRingError) as exc:

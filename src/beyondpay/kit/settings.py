@@ -23,12 +23,36 @@ IDEMPOTENCY_RETENTION_S_DEFAULT: Final = 24 * 3600
 RATE_LIMIT_LIVE_PER_KEY_DEFAULT: Final = "100/second"
 RATE_LIMIT_TEST_PER_KEY_DEFAULT: Final = "25/second"
 RATE_LIMIT_PER_IP_DEFAULT: Final = "500/second"
-PUBLIC_URL_DEFAULT: Final = "http://127.0.0.1:8000"
-PSP_ORIGIN_DEFAULT: Final = "http://localhost:8000"
 EMAIL_FROM_DEFAULT: Final = "receipts@beyondpay.localhost"
+# Where a browser on this machine reaches a server listening on every interface.
+_LOOPBACK_FOR_UNSPECIFIED: Final = {
+    "": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",  # noqa: S104 -- read, not bound: mapped to loopback
+    "::": "::1",
+}
 SANDBOX_UPI_APPROVAL_DELAY_S_DEFAULT: Final = 2.0
 # A sandbox rail's latency: "min-max" milliseconds, or one number; at most a minute.
 _LATENCY_RANGE: Final = r"^\d{1,5}(-\d{1,5})?$"
+
+
+DATA_DIR_NAME: Final = ".beyondpay"
+DEV_RING_FILE: Final = "secret_keys"
+
+
+def find_data_dir(start: Path | None = None) -> Path | None:
+    """The nearest ``.beyondpay/`` folder in ``start`` (default: the working directory) or a
+    folder above it, as git finds ``.git/``: every command run anywhere in a project uses the
+    data ``beyondpay serve`` keeps at its root."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DATA_DIR_NAME).is_dir():
+            return folder / DATA_DIR_NAME
+    return None
+
+
+def default_data_dir() -> Path:
+    """``BEYONDPAY_DATA_DIR`` unset: the nearest ``.beyondpay/``, else ``./.beyondpay``."""
+    return find_data_dir() or Path.cwd().resolve() / DATA_DIR_NAME
 
 
 class LogFormat(StrEnum):
@@ -65,7 +89,10 @@ class Settings(BaseSettings):
         default=RATE_LIMIT_PER_IP_DEFAULT, description="Requests each client IP may make."
     )
     nats_url: str | None = Field(default=None, description="NATS URL; enables JetStream events.")
-    data_dir: Path = Field(default=Path(".beyondpay"), description="Embedded data and dev keys.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Embedded data and dev keys; unset: the nearest .beyondpay/ up from here.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error|critical)$")
@@ -134,10 +161,10 @@ class Settings(BaseSettings):
     run_worker_in_api: bool = Field(
         default=True, description="`serve` runs the background worker in the API process."
     )
-    public_url: str = Field(
-        default=PUBLIC_URL_DEFAULT,
+    public_url: str | None = Field(
+        default=None,
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
-        description="Base URL payers' browsers reach this server at (sandbox pages' links).",
+        description="Base URL payers' browsers reach this server at; unset: host and port.",
     )
     sandbox_card_latency_ms: str = Field(
         default="0", pattern=_LATENCY_RANGE, description="Sandbox card network latency: min-max ms."
@@ -244,15 +271,28 @@ class Settings(BaseSettings):
     def smtp_url_value(self) -> str | None:
         return self.smtp_url.get_secret_value() if self.smtp_url else None
 
+    def local_url(self) -> str:
+        """``http://<host>:<port>``: where a client on this machine reaches ``beyondpay serve``
+        as configured (a server listening on every interface is reached on loopback)."""
+        host = _LOOPBACK_FOR_UNSPECIFIED.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address in a URL
+        return f"http://{host}:{self.port}"
+
+    def public_url_value(self) -> str:
+        """``public_url``, else :meth:`local_url`, so that the sandbox's pages follow a
+        non-default port without a second setting."""
+        return self.public_url if self.public_url is not None else self.local_url()
+
     def psp_origin_value(self) -> str:
         """The WebAuthn origin: ``psp_origin``, else the public URL's origin when one is set,
-        else ``http://localhost:8000`` (where a browser may use the ``localhost`` RP id)."""
+        else ``http://localhost:<port>`` (where a browser may use the ``localhost`` RP id)."""
         if self.psp_origin is not None:
             return self.psp_origin
-        if "public_url" in self.model_fields_set:
+        if self.public_url is not None:
             scheme, _, rest = self.public_url.partition("://")
             return f"{scheme}://{rest.split('/', 1)[0]}"
-        return PSP_ORIGIN_DEFAULT
+        return f"http://localhost:{self.port}"
 
     def key_ring(self) -> KeyRing:
         """The configured ring, else the development ring kept in the data dir."""
@@ -260,7 +300,17 @@ class Settings(BaseSettings):
             return KeyRing.parse(self.secret_keys.get_secret_value())
         if self.secret_keys_file is not None:
             return KeyRing.parse(self.secret_keys_file.read_text())
-        return load_or_create_dev_ring(self.data_dir / "secret_keys")
+        return load_or_create_dev_ring(self.dev_ring_path())
+
+    def dev_ring_path(self) -> Path:
+        return self.data_dir / DEV_RING_FILE
+
+    def uses_data_dir(self) -> bool:
+        """Whether the database or the key ring lives in the data dir (nothing configured)."""
+        return self.database_url is None or not self.ring_configured()
+
+    def ring_configured(self) -> bool:
+        return self.secret_keys is not None or self.secret_keys_file is not None
 
 
 @lru_cache(maxsize=1)

@@ -102,7 +102,7 @@ def receipt_url(charge: ChargeRow) -> str | None:
     """The hosted receipt of a charge that succeeded (None before: there is nothing to show)."""
     if charge.status != "succeeded":
         return None
-    base = settings().public_url.rstrip("/")
+    base = settings().public_url_value().rstrip("/")
     return f"{base}{RECEIPT_PATH}{receipt_token(key_ring(), charge.id)}"
 
 

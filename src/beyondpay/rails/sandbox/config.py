@@ -30,7 +30,7 @@ class SandboxConfig:
     @classmethod
     def from_settings(cls, settings: Settings, *, ring: KeyRing | None = None) -> SandboxConfig:
         return cls(
-            public_url=settings.public_url.rstrip("/"),
+            public_url=settings.public_url_value().rstrip("/"),
             latency_ms={
                 Rail.card: parse_latency_ms(settings.sandbox_card_latency_ms),
                 Rail.upi: parse_latency_ms(settings.sandbox_upi_latency_ms),
