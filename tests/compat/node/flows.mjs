@@ -24,6 +24,48 @@ function caught(error) {
   };
 }
 
+
+const WAIT_MS = 20000;
+const POLL_MS = 100;
+
+async function until(read, done) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+// The payer completes 3-D Secure on the sandbox page the intent's next_action names.
+async function authenticate(intent) {
+  const page = new URL(intent.next_action.redirect_to_url.url);
+  const target = `${url.origin}${page.pathname}${page.search}`;
+  const shown = await fetch(target);
+  if (shown.status !== 200) throw new Error(`3-D Secure page answered ${shown.status}`);
+  await fetch(target, {
+    method: "POST",
+    body: new URLSearchParams({ outcome: "complete" }),
+    redirect: "manual",
+  });
+}
+
+async function saveCard(customer, card) {
+  const created = await stripe.setupIntents.create({
+    customer,
+    payment_method: card,
+    usage: "off_session",
+    confirm: true,
+    return_url: "https://shop.example/saved",
+  });
+  await authenticate(created);
+  return { challenged: created.status, saved: await stripe.setupIntents.retrieve(created.id) };
+}
+
+function inr(amounts) {
+  return amounts.filter((item) => item.currency === "inr").reduce((sum, item) => sum + item.amount, 0);
+}
+
 const flows = {
   // Create, retrieve, update, list with auto-paging, delete.
   async customers() {
@@ -83,6 +125,120 @@ const flows = {
     }
     return results;
   },
+  // A card saved with a SetupIntent is charged off-session; one that always needs
+  // authentication fails off-session with authentication_required.
+  async saved_card() {
+    const asha = await stripe.customers.create({ email: "asha@example.com" });
+    const { challenged, saved } = await saveCard(asha.id, "pm_card_authenticationRequiredOnSetup");
+    const payment = await stripe.paymentIntents.create({
+      amount: 49900,
+      currency: "inr",
+      customer: asha.id,
+      payment_method: saved.payment_method,
+      off_session: true,
+      confirm: true,
+    });
+    const ravi = await stripe.customers.create({ name: "Ravi" });
+    const always = await saveCard(ravi.id, "pm_card_authenticationRequired");
+    let failure = null;
+    try {
+      await stripe.paymentIntents.create({
+        amount: 49900,
+        currency: "inr",
+        customer: ravi.id,
+        payment_method: always.saved.payment_method,
+        off_session: true,
+        confirm: true,
+      });
+    } catch (error) {
+      failure = { ...caught(error), intent_status: error.raw?.payment_intent?.status };
+    }
+    return { challenged, saved, payment, failure };
+  },
+
+  // tok_visa charged through the legacy charges API; intents searched by metadata.
+  async legacy() {
+    const charge = await stripe.charges.create({
+      amount: 2000,
+      currency: "inr",
+      source: "tok_visa",
+      description: "Order 41",
+    });
+    const wanted = await stripe.paymentIntents.create({ amount: 4200, currency: "inr", metadata: { order: "42" } });
+    await stripe.paymentIntents.create({ amount: 700, currency: "inr", metadata: { order: "7" } });
+    const found = await stripe.paymentIntents.search({ query: "metadata['order']:'42'" });
+    return { charge, wanted: wanted.id, found: found.data.map((intent) => intent.id), object: found.object };
+  },
+
+  // A test clock advanced three days makes a payment's funds available.
+  async clock() {
+    const now = Math.floor(Date.now() / 1000);
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: now, name: "Node" });
+    const customer = await stripe.customers.create({ name: "Asha", test_clock: clock.id });
+    const intent = await stripe.paymentIntents.create({
+      amount: 10000,
+      currency: "inr",
+      customer: customer.id,
+      payment_method: "pm_card_visa",
+      confirm: true,
+    });
+    const charge = await stripe.charges.retrieve(intent.latest_charge);
+    const before = await stripe.balance.retrieve();
+    const advancing = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: now + 3 * 86400 });
+    const ready = await until(
+      () => stripe.testHelpers.testClocks.retrieve(clock.id),
+      (value) => value.status !== "advancing",
+    );
+    const after = await stripe.balance.retrieve();
+    const transaction = await stripe.balanceTransactions.retrieve(charge.balance_transaction);
+    return {
+      now,
+      advancing: advancing.status,
+      ready,
+      available_before: inr(before.available),
+      available_after: inr(after.available),
+      transaction,
+    };
+  },
+
+  // A receipt email in the sink, with the charge's receipt URL, whose page renders.
+  async receipt() {
+    const intent = await stripe.paymentIntents.create({
+      amount: 100000,
+      currency: "inr",
+      payment_method: "pm_card_visa",
+      confirm: true,
+      receipt_email: "asha@example.com",
+    });
+    const charge = await stripe.charges.retrieve(intent.latest_charge);
+    const emails = await until(
+      async () => {
+        // Our sandbox's route, not Stripe's: the SDK's raw request answers its decoded JSON.
+        const answer = await stripe.rawRequest("GET", `/v1/notifications/sandbox/emails?related=${charge.id}`, null);
+        return answer.data ?? [];
+      },
+      (data) => data.length > 0,
+    );
+    const page = await fetch(charge.receipt_url);
+    return { charge, emails, page: { status: page.status, text: await page.text() } };
+  },
+
+  // Pays with Stripe's dispute test card (the test then delivers the network's report).
+  async dispute_pay() {
+    const method = await stripe.paymentMethods.create({
+      type: "card",
+      card: { number: "4000000000000259", exp_month: 12, exp_year: 2034, cvc: "123" },
+    });
+    return await stripe.paymentIntents.create({ amount: 100000, currency: "inr", payment_method: method.id, confirm: true });
+  },
+
+  // The dispute of that payment: winning evidence submitted, and won.
+  async dispute_win(intentId) {
+    const listed = await stripe.disputes.list({ payment_intent: intentId });
+    const dispute = listed.data[0];
+    const won = await stripe.disputes.update(dispute.id, { evidence: { uncategorized_text: "winning_evidence" } });
+    return { opened: dispute, won };
+  },
 };
 
 const name = process.argv[2];
@@ -91,7 +247,7 @@ if (!(name in flows)) {
   process.exit(2);
 }
 try {
-  console.log(JSON.stringify(await flows[name]()));
+  console.log(JSON.stringify(await flows[name](...process.argv.slice(3))));
 } catch (error) {
   console.log(JSON.stringify({ uncaught: caught(error), message: error.message }));
   process.exit(1);
