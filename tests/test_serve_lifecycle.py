@@ -173,9 +173,28 @@ def test_sigterm_stops_the_embedded_postgres_and_a_second_serve_is_refused(
         server.kill()
 
 
-def test_an_admin_command_in_a_subfolder_uses_the_servers_database(project: Path) -> None:
+@pytest.fixture
+def served_project(tmp_path: Path) -> Iterator[Path]:
+    """A project of its own that `serve` has run in once (its .beyondpay/ made), so that the
+    test using it does not depend on another test having run before it on the same worker."""
+    folder = tmp_path / "served"
+    (folder / "src").mkdir(parents=True)
+    server = Serve(folder, _free_port())
+    try:
+        server.wait_ready()
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    finally:
+        server.kill()
+    yield folder
+    pid = _postgres_pid(folder)
+    if pid is not None and _running(pid):
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's fast shutdown
+
+
+def test_an_admin_command_in_a_subfolder_uses_the_servers_database(served_project: Path) -> None:
     """Run from src/, `merchants create` finds the project's .beyondpay/ (the embedded database
     `serve` made, its ring), makes no second one, and stops the server it started."""
+    project = served_project
     ring = (project / ".beyondpay" / "secret_keys").read_text()
     created = subprocess.run(
         [sys.executable, "-m", "beyondpay.cli", "merchants", "create", "--name", "Acme"],
