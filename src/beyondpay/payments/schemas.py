@@ -165,6 +165,8 @@ class CardOptionsParams(Params):
 
     capture_method: Literal["", "manual"] | None = None
     request_three_d_secure: Literal["automatic", "any", "challenge"] | None = None
+    # Stripe: an authorization may be incremented only where this was asked at confirmation.
+    request_incremental_authorization: Literal["", "if_available", "never"] | None = None
 
 
 class UpiOptionsParams(Params):
@@ -349,6 +351,9 @@ class PaymentIntentCardOptions(BaseModel):
     mandate_options: dict[str, Any] | None
     network: str | None
     request_three_d_secure: str = Field(description="automatic, any or challenge.")
+    request_incremental_authorization: str | None = Field(
+        description="if_available: the held authorization may be incremented."
+    )
 
 
 class PaymentIntentUpiOptions(BaseModel):
