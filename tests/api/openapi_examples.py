@@ -410,8 +410,21 @@ async def _legacy(api: Api, database: Database) -> None:
         "/v1/charges",
         {"amount": 4_000, "currency": "inr", "source": token["id"], "capture": False},
     )
+    incrementable = await api.post(
+        "/v1/payment_intents",
+        {
+            "amount": 4_000,
+            "currency": "inr",
+            "payment_method": "pm_card_visa",
+            "capture_method": "manual",
+            "confirm": True,
+            "payment_method_options": {
+                "card": {"request_incremental_authorization": "if_available"}
+            },
+        },
+    )
     await api.post(
-        f"/v1/payment_intents/{held['payment_intent']}/increment_authorization",
+        f"/v1/payment_intents/{incrementable['id']}/increment_authorization",
         {"amount": 4_500, "description": "With a tip", "metadata": {"tip": "500"}},
     )
     await api.post(f"/v1/charges/{held['id']}/capture", {"amount": 3_000})

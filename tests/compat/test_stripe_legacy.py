@@ -132,9 +132,15 @@ def test_increment_authorization_then_capture(client: stripe.StripeClient) -> No
             "payment_method": "pm_card_visa",
             "capture_method": "manual",
             "confirm": True,
+            "payment_method_options": {
+                "card": {"request_incremental_authorization": "if_available"}
+            },
         }
     )
     assert intent.status == "requires_capture"
+    assert intent.payment_method_options is not None
+    assert intent.payment_method_options.card is not None
+    assert intent.payment_method_options.card.request_incremental_authorization == "if_available"
     raised = client.v1.payment_intents.increment_authorization(intent.id, {"amount": 4_000})
     assert (raised.amount, raised.amount_capturable) == (4_000, 4_000)
     captured = client.v1.payment_intents.capture(intent.id)

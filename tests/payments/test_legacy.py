@@ -364,11 +364,37 @@ async def _held(client: httpx.AsyncClient, merchant: TestMerchant, method: str) 
         confirm="true",
         capture_method="manual",
         payment_method=method,
+        **{"payment_method_options[card][request_incremental_authorization]": "if_available"},
     )
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     assert answer["status"] == "requires_capture"
     return answer
+
+
+async def test_an_authorization_that_did_not_ask_for_increments_is_not_incremented(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """Stripe increments only an authorization confirmed with
+    ``request_incremental_authorization=if_available``."""
+    response = await post(
+        client,
+        merchant,
+        "/v1/payment_intents",
+        amount="5000",
+        currency="inr",
+        confirm="true",
+        capture_method="manual",
+        payment_method="pm_card_visa",
+    )
+    assert response.json()["status"] == "requires_capture", response.text
+    path = f"/v1/payment_intents/{response.json()['id']}"
+    refused = await post(client, merchant, f"{path}/increment_authorization", amount="8000")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "payment_intent_unexpected_state"
+    assert "request_incremental_authorization" in refused.json()["error"]["message"]
+    unchanged = await get(client, merchant, path)
+    assert (unchanged["amount"], unchanged["amount_capturable"]) == (5000, 5000)
 
 
 async def test_an_authorization_is_incremented_then_captured_up_to_the_new_total(

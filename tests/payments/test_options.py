@@ -84,6 +84,7 @@ def test_options_merge_by_field_and_render_for_the_intents_types() -> None:
             "mandate_options": None,
             "network": None,
             "request_three_d_secure": "any",
+            "request_incremental_authorization": None,
         }
     }
     assert rendered_options({}, ["upi"]) == {"upi": {"setup_future_usage": None}}

@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from beyondpay.api.params import plain_message
 from beyondpay.kit.errors import (
     BeyondpayError,
     BodyMalformedError,
@@ -58,7 +59,7 @@ def validation_error(exc: RequestValidationError) -> BeyondpayError:
     if kind == "missing":
         return ParameterMissingError(f"Missing required param: {param}.", param=param)
     # Pydantic's message describes the constraint; the input value is deliberately left out.
-    detail = str(first.get("msg", "is invalid"))
+    detail = plain_message(str(first.get("msg", "is invalid")))
     return InvalidRequestError(f"Invalid {param}: {detail}", param=param)
 
 

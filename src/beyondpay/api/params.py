@@ -53,6 +53,7 @@ __all__ = [
     "decode_form",
     "merge_metadata",
     "param_name",
+    "plain_message",
     "query",
     "refuse_nul",
     "validate",
@@ -77,6 +78,11 @@ _INTEGER_ERRORS: Final = frozenset(
     {"int_parsing", "int_type", "int_from_float", "int_parsing_size"}
 )
 _STRING_ERRORS: Final = frozenset({"string_type", "string_unicode"})
+# What pydantic puts before a validator's own message; our messages never carry it.
+PYDANTIC_PREFIXES: Final = ("Value error, ", "Assertion failed, ")
+AMOUNT_HINT: Final = (
+    "Amounts are integers in the currency's smallest unit (paise for INR: ₹49.90 is 4990)."
+)
 
 
 # Models whose JSON schema the OpenAPI document must carry (see api.openapi).
@@ -111,12 +117,23 @@ def validation_failure(error: ValidationError) -> BeyondpayError:
     if kind == "missing":
         return ParameterMissingError.for_param(param)
     if kind in _INTEGER_ERRORS:
-        return ParameterInvalidIntegerError(f"Invalid integer for parameter: {param}", param=param)
+        message = f"Invalid integer for parameter: {param}"
+        if first["loc"] and "amount" in str(first["loc"][-1]):
+            message = f"{message}. {AMOUNT_HINT}"
+        return ParameterInvalidIntegerError(message, param=param)
     if kind in _STRING_ERRORS:
         return ParameterInvalidStringError.for_param(param)
     if kind == "string_too_short" and first.get("input") == "":
         return ParameterInvalidEmptyError.for_param(param)
-    return InvalidRequestError(f"Invalid {param}: {first['msg']}", param=param)
+    return InvalidRequestError(f"Invalid {param}: {plain_message(first['msg'])}", param=param)
+
+
+def plain_message(message: str) -> str:
+    """Pydantic's message without the prefix it puts before a validator's (``Value error, ``)."""
+    for prefix in PYDANTIC_PREFIXES:
+        if message.startswith(prefix):
+            return message.removeprefix(prefix)
+    return message
 
 
 def decode_form(raw: bytes | str) -> dict[str, Any]:

@@ -80,6 +80,13 @@ def _echo(value: object) -> str:
     return text if len(text) <= _ECHO_CHARS_MAX else text[:_ECHO_CHARS_MAX] + "..."
 
 
+def accepted_currencies_message() -> str:
+    """What a request with a currency this platform does not handle is told."""
+    return "it must be a three-letter ISO 4217 code with no spaces, one of " + ", ".join(
+        sorted(CURRENCY_EXPONENTS)
+    )
+
+
 def normalize_currency(code: str) -> str:
     """Return the lowercase ISO 4217 code, or raise ``UnknownCurrencyError``."""
     # isascii() first: str.lower() maps some non-ASCII letters (the Kelvin sign) onto ASCII ones.

@@ -6,9 +6,11 @@ metadata with :func:`merge_metadata`; ``api.params`` decodes requests into these
 
 from __future__ import annotations
 
-from typing import Final
+import types
+from typing import Annotated, Any, Final, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from beyondpay.kit.errors import InvalidRequestError
 
@@ -22,6 +24,27 @@ class Params(BaseModel):
     """Base of every request-parameter model: unknown parameters are an error."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_booleans_for_integers(cls, value: Any, info: ValidationInfo) -> Any:
+        """A JSON ``true`` where an integer is expected is an error, not 1: pydantic's lax mode
+        would read ``"amount": true`` as ₹0.01 (a form body sends text, which this never
+        sees as a boolean)."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _expects_integer(field.annotation):
+                raise PydanticCustomError("int_type", "Input should be a valid integer")
+        return value
+
+
+def _expects_integer(annotation: Any) -> bool:
+    """``int``, or a union holding ``int`` (``Amount | None``), through ``Annotated``."""
+    if get_origin(annotation) is Annotated:
+        return _expects_integer(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_expects_integer(member) for member in get_args(annotation))
+    return annotation is int
 
 
 def check_metadata(value: dict[str, str] | str | None) -> dict[str, str] | None:

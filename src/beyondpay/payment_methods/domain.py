@@ -203,6 +203,10 @@ class TestCard:
     number: str
     funding: str = "credit"
     country: str = "US"
+    # What the card asks of the risk engine in test mode (``risk.domain.TestCardRisk``): any
+    # documented test card is never stopped by the default rules or the model there, and
+    # Radar's three test cards set the risk outcome themselves.
+    risk: str = "normal"
 
 
 # Stripe's documented test cards, by the number and by the pm_card_* token that stands for it.
@@ -232,6 +236,9 @@ TEST_CARD_TOKENS: Final[dict[str, TestCard]] = {
     "pm_card_authenticationRequired": TestCard("4000002760003184"),
     "pm_card_refundFail": TestCard("4000000000005126"),
     "pm_card_createDispute": TestCard("4000000000000259"),
+    "pm_card_radarBlock": TestCard("4100000000000019", risk="blocked"),
+    "pm_card_riskLevelHighest": TestCard("4000000000004954", risk="highest"),
+    "pm_card_riskLevelElevated": TestCard("4000000000009235", risk="elevated"),
 }
 TEST_CARD_NUMBERS: Final[dict[str, TestCard]] = {
     card.number: card for card in TEST_CARD_TOKENS.values()

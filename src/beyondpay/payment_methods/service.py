@@ -52,6 +52,7 @@ from beyondpay.payment_methods.domain import (
     UPI_TEST_TOKENS,
     CardNumber,
     PaymentMethodType,
+    TestCard,
     check_bank,
     check_card_number,
     check_cvc,
@@ -537,6 +538,20 @@ class PaymentMethodService:
         return customer.id
 
     # ---- reading ------------------------------------------------------------------------------
+
+    async def test_card_of(
+        self, session: AsyncSession, ring: KeyRing, method: PaymentMethodRow
+    ) -> TestCard | None:
+        """The documented test card ``method`` holds, in test mode, or None. Found by the
+        fingerprint, as the number itself is sealed: a few dozen HMACs, only in test mode (live
+        mode refuses the test cards when they are made)."""
+        if method.livemode or method.type != PaymentMethodType.card or not method.fingerprint:
+            return None
+        key = await _fingerprint_key(session, ring, method.merchant_id)
+        for number, card in TEST_CARD_NUMBERS.items():
+            if hmac.compare_digest(_fingerprint(key, "card", number), method.fingerprint):
+                return card
+        return None
 
     async def get(
         self,

@@ -76,6 +76,7 @@ from beyondpay.payments.options import (
     TypeChoice,
     calculated_statement_descriptor,
     card_captures_manually,
+    card_increments_requested,
     card_three_d_secure_forced,
     choose_types,
     merge_options,
@@ -789,6 +790,11 @@ async def _incrementable(session: AsyncSession, intent: PaymentIntentRow, amount
         raise PaymentIntentUnexpectedStateError(
             "Incremental authorization is available for Visa, Mastercard, American Express,"
             " Discover and UnionPay card payments only.",
+        )
+    if not card_increments_requested(intent.payment_method_options):
+        raise PaymentIntentUnexpectedStateError(
+            "This PaymentIntent's authorization cannot be incremented: it was not confirmed with"
+            " payment_method_options[card][request_incremental_authorization]=if_available.",
         )
     if charge.authorization_increments >= AUTHORIZATION_INCREMENTS_MAX:
         raise PaymentIntentUnexpectedStateError(

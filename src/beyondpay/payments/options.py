@@ -181,6 +181,7 @@ def rendered_options(stored: dict[str, Any], types: Sequence[str]) -> dict[str, 
             "mandate_options": None,
             "network": None,
             "request_three_d_secure": card.get("request_three_d_secure", "automatic"),
+            "request_incremental_authorization": card.get("request_incremental_authorization"),
         }
     if "upi" in types:
         upi = stored.get("upi", {})
@@ -193,6 +194,12 @@ def card_captures_manually(stored: dict[str, Any]) -> bool:
     """``payment_method_options[card][capture_method]=manual``: a card is held, whatever the
     intent's own ``capture_method``."""
     return bool(stored.get("card", {}).get("capture_method") == "manual")
+
+
+def card_increments_requested(stored: dict[str, Any]) -> bool:
+    """``request_incremental_authorization=if_available``: Stripe increments only an
+    authorization that asked for it."""
+    return bool(stored.get("card", {}).get("request_incremental_authorization") == "if_available")
 
 
 def card_three_d_secure_forced(stored: dict[str, Any]) -> bool:

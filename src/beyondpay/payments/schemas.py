@@ -12,7 +12,12 @@ from beyondpay.customers.schemas import Shipping as CustomerShipping
 from beyondpay.customers.schemas import ShippingParams as CustomerShippingParams
 from beyondpay.db.pagination import ListParams
 from beyondpay.db.search import SearchParams
-from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.money import (
+    AMOUNT_MINOR_MAX,
+    UnknownCurrencyError,
+    accepted_currencies_message,
+    normalize_currency,
+)
 from beyondpay.kit.params import Params, check_metadata
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.payments.domain import CaptureMethod
@@ -37,7 +42,7 @@ def _currency(value: str) -> str:
     try:
         return normalize_currency(value)
     except UnknownCurrencyError:
-        raise ValueError("it is not a currency this platform handles") from None
+        raise ValueError(accepted_currencies_message()) from None
 
 
 def _url(value: str | None) -> str | None:
@@ -165,6 +170,8 @@ class CardOptionsParams(Params):
 
     capture_method: Literal["", "manual"] | None = None
     request_three_d_secure: Literal["automatic", "any", "challenge"] | None = None
+    # Stripe: an authorization may be incremented only where this was asked at confirmation.
+    request_incremental_authorization: Literal["", "if_available", "never"] | None = None
 
 
 class UpiOptionsParams(Params):
@@ -349,6 +356,9 @@ class PaymentIntentCardOptions(BaseModel):
     mandate_options: dict[str, Any] | None
     network: str | None
     request_three_d_secure: str = Field(description="automatic, any or challenge.")
+    request_incremental_authorization: str | None = Field(
+        description="if_available: the held authorization may be incremented."
+    )
 
 
 class PaymentIntentUpiOptions(BaseModel):

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.kit.clock import utcnow
 from beyondpay.limits.domain import LimitContext
 from beyondpay.limits.service import limits_service
-from beyondpay.payment_methods.service import PaymentMethodRow
+from beyondpay.payment_methods.service import PaymentMethodRow, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
+from beyondpay.payments.settings import key_ring
 from beyondpay.rails.protocol import Rail
 from beyondpay.screening.domain import Payment, Refusal, Stop, Verdict
 from beyondpay.screening.service import screening_service
@@ -45,6 +46,7 @@ async def screen(
     """The gate's verdict on ``charge``. Its risk fields start the charge's Stripe ``outcome``
     (the rail's answer completes it); the caller decides by the verdict itself."""
     payer_key = intent.customer_id or method.fingerprint or method.id
+    test_card = await payment_method_service.test_card_of(session, key_ring(), method)
     verdict = await screening_service.screen(
         session,
         Payment(
@@ -59,6 +61,7 @@ async def screen(
             occurred_at=charge.created_at,
             merchant_id=charge.merchant_id,
             instrument_fingerprint=method.fingerprint,
+            test_card_risk=test_card.risk if test_card is not None else None,
         ),
     )
     charge.outcome = _risk(verdict)

@@ -62,6 +62,27 @@ DECLINE_CODE_UPI: Final = "U16"
 DECLINE_CODE_CARD: Final = "fraudulent"
 
 
+class TestCardRisk(StrEnum):
+    """What a documented test card asks of the risk engine in test mode, as Stripe's Radar test
+    cards do. Any of them is never stopped by the default rules or the model; a merchant's own
+    rules and blocklists still act on all of them."""
+
+    __test__ = False
+
+    normal = "normal"  # 4242… and the rest: the model's score, shown but never acted on
+    elevated = "elevated"  # 4000 0000 0000 9235: an elevated score, let through
+    highest = "highest"  # 4000 0000 0000 4954: the highest score, blocked as the model would
+    blocked = "blocked"  # 4100 0000 0000 0019: blocked whatever the rules say
+
+
+# The score each of Radar's risk test cards gets (the others keep the model's).
+TEST_CARD_SCORES: Final[dict[str, int]] = {
+    TestCardRisk.elevated: 70,
+    TestCardRisk.highest: 95,
+    TestCardRisk.blocked: 100,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentContext:
     payment_id: str  # idempotency: the same payment id gets the stored assessment
@@ -83,6 +104,14 @@ class PaymentContext:
     mcc: str | None = None
     payer_created_at: datetime | None = None
     segment: str = "default"  # "minor" comes later
+    # In test mode, the documented test card paying (a TestCardRisk), or None for any other
+    # instrument; ignored in live mode.
+    test_card_risk: str | None = None
+
+    def test_card(self) -> TestCardRisk | None:
+        if self.livemode or self.test_card_risk is None:
+            return None
+        return TestCardRisk(self.test_card_risk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +193,12 @@ def decide(
     if rule_action == "challenge":
         return strictest(Decision.challenge, by_model)
     return by_model
+
+
+def test_card_score(test_card: TestCardRisk, model_score: int) -> int:
+    """The score of a test card's payment: Radar's risk test cards set it, others keep the
+    model's."""
+    return TEST_CARD_SCORES.get(test_card, model_score)
 
 
 def strictest(first: Decision, second: Decision) -> Decision:

@@ -13,7 +13,12 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.db.pagination import ListParams
-from beyondpay.kit.money import AMOUNT_MINOR_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.money import (
+    AMOUNT_MINOR_MAX,
+    UnknownCurrencyError,
+    accepted_currencies_message,
+    normalize_currency,
+)
 from beyondpay.kit.params import Params
 from beyondpay.risk.domain import Rail, Segment
 from beyondpay.risk.models import AssessmentRow, BlocklistItemRow, RuleRow
@@ -41,7 +46,7 @@ def _currency(value: str) -> str:
     try:
         return normalize_currency(value)
     except UnknownCurrencyError:
-        raise ValueError("it is not a currency this platform handles") from None
+        raise ValueError(accepted_currencies_message()) from None
 
 
 def check_fingerprint(value: str | None) -> str | None:

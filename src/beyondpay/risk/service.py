@@ -76,6 +76,11 @@ UNAVAILABLE_RULE: Final = {
     "reason": "The payer's history could not be read: the payment is challenged.",
 }
 BLOCKLIST_RULE_ID: Final = "blocklist"
+TEST_CARD_BLOCKED_RULE: Final = {
+    "id": "test_card_blocked",
+    "action": "block",
+    "reason": "Test mode: 4100 0000 0000 0019 is always blocked.",
+}
 
 # How long a process uses a scope's rules without reading them again: the bound on how late a
 # change made in another process applies (one made in this process applies at once).
@@ -367,6 +372,10 @@ class RiskService:
         *,
         unavailable: bool,
     ) -> _Verdict:
+        test_card = ctx.test_card()
+        if test_card is not None:
+            # Stripe's test mode: a documented test card meets only the merchant's own rules.
+            rules = [rule for rule in rules if rule not in DEFAULT_RULES]
         outcome = evaluate(rules, values_of(ctx, features), ctx.segment)
         fired = [_fired(rule) for rule in outcome.fired]
         action = outcome.action.value if outcome.action is not None else None
@@ -374,17 +383,23 @@ class RiskService:
             fired.insert(0, dict(UNAVAILABLE_RULE))
             if action in (None, Action.review.value):
                 action = Action.challenge.value
+        if test_card is domain.TestCardRisk.blocked:
+            blocked_by = blocked_by or dict(TEST_CARD_BLOCKED_RULE)
         if blocked_by is not None:
             fired.insert(0, blocked_by)
         scorer = _scorer()
         probability, explanation = scorer.predict(features)
         score = domain.score_of(min(1.0, max(0.0, float(probability))))
+        model_decides = ctx.livemode or CONFIG.current().model_decides_in_test_mode
+        if test_card is not None:
+            score = domain.test_card_score(test_card, score)
+            model_decides = test_card is domain.TestCardRisk.highest
         decision = domain.decide(
             score,
             ctx.segment,
             rule_action=action,
             blocklisted=blocked_by is not None,
-            model_decides=ctx.livemode or CONFIG.current().model_decides_in_test_mode,
+            model_decides=model_decides,
         )
         contributions = [_contribution(item) for item in explanation][:CONTRIBUTIONS_SHOWN]
         return _Verdict(score, decision, fired, contributions, str(scorer.version))

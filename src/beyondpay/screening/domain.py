@@ -40,6 +40,7 @@ class Payment:
     mcc: str | None = None
     payer_created_at: datetime | None = None
     vpa_key: str | None = None  # the payee's VPA, which limits policies may name
+    test_card_risk: str | None = None  # test mode: the documented test card paying, if one
 
     def risk_context(self) -> PaymentContext:
         return PaymentContext(
@@ -58,6 +59,7 @@ class Payment:
             device_bound_at=self.device_bound_at,
             mcc=self.mcc,
             payer_created_at=self.payer_created_at,
+            test_card_risk=self.test_card_risk,
         )
 
     def limit_context(self) -> LimitContext:

@@ -10,7 +10,12 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.db.pagination import LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX, ListParams
-from beyondpay.kit.money import INT64_MAX, UnknownCurrencyError, normalize_currency
+from beyondpay.kit.money import (
+    INT64_MAX,
+    UnknownCurrencyError,
+    accepted_currencies_message,
+    normalize_currency,
+)
 from beyondpay.kit.params import Params, check_metadata
 from beyondpay.ledger.domain import TIMEOUT_S_MAX, AccountFlags, TransferFlags, available
 from beyondpay.ledger.service import AccountBalance, HistoryEntry, JournalEntry
@@ -45,7 +50,7 @@ def _currency(value: str) -> str:
     try:
         return normalize_currency(value)
     except UnknownCurrencyError:
-        raise ValueError("it is not a currency this platform handles") from None
+        raise ValueError(accepted_currencies_message()) from None
 
 
 # The patterns are also written into the OpenAPI document (json_schema_extra), so that clients
