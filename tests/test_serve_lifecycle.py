@@ -174,11 +174,12 @@ def test_sigterm_stops_the_embedded_postgres_and_a_second_serve_is_refused(
 
 
 @pytest.fixture
-def served_project(tmp_path: Path) -> Iterator[Path]:
+def served_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project of its own that `serve` has run in once (its .beyondpay/ made), so that the
-    test using it does not depend on another test having run before it on the same worker."""
-    folder = tmp_path / "served"
-    (folder / "src").mkdir(parents=True)
+    test using it does not depend on another test having run before it on the same worker. A
+    short path, as the module's: the embedded server's socket path must fit in 107 bytes."""
+    folder = tmp_path_factory.mktemp("served")
+    (folder / "src").mkdir()
     server = Serve(folder, _free_port())
     try:
         server.wait_ready()
