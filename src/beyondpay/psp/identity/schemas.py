@@ -6,6 +6,7 @@ log line or an error cannot show them; objects show a mobile number only masked.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
@@ -72,8 +73,9 @@ class CredentialParams(Params):
     (a mobile number and OTP, a refresh token, …) scopes its caller, so an idempotent answer,
     which holds tokens, is replayed only to a request presenting the same credential."""
 
+    @abstractmethod
     def presents(self) -> str:
-        raise NotImplementedError
+        """The credential, as text: what scopes the caller (never logged or stored)."""
 
 
 class OtpSendParams(CredentialParams):
