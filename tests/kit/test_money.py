@@ -255,6 +255,20 @@ def test_other_currencies_use_western_grouping(money: Money, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("money", "figure", "symbol"),
+    [
+        (inr(14_995_000), "1,49,950.00", "₹"),
+        (inr(-5), "-0.05", "₹"),
+        (Money(123_456, "usd"), "1,234.56", "$"),
+        (Money(1_234_567, "kwd"), "1,234.567", "KWD"),
+    ],
+)
+def test_the_figure_alone_keeps_the_grouping(money: Money, figure: str, symbol: str) -> None:
+    assert money.format(symbol=False) == figure
+    assert money.currency_symbol() == symbol
+
+
+@pytest.mark.parametrize(
     ("money", "text"),
     [(inr(149_950), "1499.50"), (inr(-5), "-0.05"), (Money(1235, "jpy"), "1235")],
 )

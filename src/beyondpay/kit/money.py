@@ -304,16 +304,24 @@ class Money:
             return f"{sign}{whole}"
         return f"{sign}{whole}.{fraction:0{self.exponent}d}"
 
-    def format(self) -> str:
-        """Human text: "₹1,49,950.00" (Indian grouping), "$1,234.56", "KWD 1,234.567"."""
+    def format(self, *, symbol: bool = True) -> str:
+        """Human text: "₹1,49,950.00" (Indian grouping), "$1,234.56", "KWD 1,234.567"; with
+        ``symbol=False`` the grouped figure alone ("1,49,950.00"), as a table whose heading names
+        the currency shows it."""
         sign = "-" if self.amount_minor < 0 else ""
         whole, fraction = divmod(abs(self.amount_minor), 10**self.exponent)
         number = _group(str(whole), indian=self.currency == "inr")
         if self.exponent:
             number = f"{number}.{fraction:0{self.exponent}d}"
-        symbol = _SYMBOLS.get(self.currency)
-        prefix = symbol if symbol is not None else f"{self.currency.upper()} "
+        if not symbol:
+            return f"{sign}{number}"
+        known = _SYMBOLS.get(self.currency)
+        prefix = known if known is not None else f"{self.currency.upper()} "
         return f"{sign}{prefix}{number}"
+
+    def currency_symbol(self) -> str:
+        """The currency's sign as ``format`` prints it: "₹", "$", or the upper-case code."""
+        return _SYMBOLS.get(self.currency, self.currency.upper())
 
     def __str__(self) -> str:
         return self.format()

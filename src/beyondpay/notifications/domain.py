@@ -14,6 +14,10 @@ SEND_TIMEOUT_S: Final = 30.0
 SEND_ATTEMPTS_MAX: Final = 12
 RETRY_EXPONENTIAL_WAIT_S: Final = 2
 ERROR_CHARS_MAX: Final = 500
+# What one email may carry: an invoice's PDF is some 30 kB a page; a mail server commonly
+# refuses a message over 10 to 25 MB.
+ATTACHMENTS_MAX: Final = 5
+ATTACHMENT_BYTES_MAX: Final = 5 * 1024 * 1024
 
 
 class Channel(StrEnum):
@@ -21,7 +25,12 @@ class Channel(StrEnum):
 
 
 class Kind(StrEnum):
+    """What a message is about. A receipt is composed here; every other kind by the composer
+    its owner registered (``composers``), from the object ``subject_id`` names."""
+
     receipt = "receipt"
+    invoice = "invoice"
+    credit_note = "credit_note"
 
 
 class Status(StrEnum):

@@ -1,10 +1,12 @@
-"""The notifications tables (migration 0023). Only this module writes them."""
+"""The notifications tables (migrations 0023, 0032). Only this module writes them."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ARRAY, Boolean, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
@@ -49,4 +51,6 @@ class SandboxEmailRow(Base):
     subject: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    # What was attached (0032): filename, content type, size and SHA-256 each; not the bytes.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     received_at: Mapped[datetime] = mapped_column(_TIME)

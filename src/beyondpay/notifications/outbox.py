@@ -23,6 +23,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
+from beyondpay.notifications.composers import Addressed, composer_for
 from beyondpay.notifications.domain import (
     ERROR_CHARS_MAX,
     SEND_ATTEMPTS_MAX,
@@ -32,7 +33,7 @@ from beyondpay.notifications.domain import (
     Status,
     message_id_for,
 )
-from beyondpay.notifications.messages import receipt_email
+from beyondpay.notifications.messages import composed_email, receipt_email
 from beyondpay.notifications.models import NotificationRow, SandboxEmailRow
 from beyondpay.notifications.senders import EmailSender, SentEmail
 from beyondpay.notifications.settings import CONFIG
@@ -70,14 +71,25 @@ async def _locked(session: AsyncSession, notification_id: str) -> NotificationRo
 
 async def _message(session: AsyncSession, row: NotificationRow) -> EmailMessage:
     config = CONFIG.current()
-    invariant(row.kind == Kind.receipt, "receipts are the only kind of notification yet")
+    message_id = message_id_for(row.id, config.email_from)
+    kind = Kind(row.kind)
+    if kind != Kind.receipt:
+        addressed = Addressed(
+            notification_id=row.id,
+            merchant_id=row.merchant_id,
+            livemode=row.livemode,
+            kind=kind,
+            subject_id=row.subject_id,
+            recipient=row.recipient,
+        )
+        composed = await composer_for(kind)(session, addressed)
+        return composed_email(
+            composed, sender=config.email_from, recipient=row.recipient, message_id=message_id
+        )
     charge = await assign_receipt_number(session, row.subject_id)
     view = await receipt_view(session, config.ring, charge)
     return receipt_email(
-        view,
-        sender=config.email_from,
-        recipient=row.recipient,
-        message_id=message_id_for(row.id, config.email_from),
+        view, sender=config.email_from, recipient=row.recipient, message_id=message_id
     )
 
 
@@ -124,6 +136,7 @@ async def record_sent(session: AsyncSession, notification_id: str, sent: SentEma
                 subject=copy.subject,
                 text_body=copy.text_body,
                 html_body=copy.html_body,
+                attachments=[attachment.as_json() for attachment in copy.attachments],
                 received_at=now,
             )
             .on_conflict_do_nothing()

@@ -16,19 +16,32 @@ class SandboxEmailListParams(Params):
     limit: int = Field(default=10, ge=1, le=100)
 
 
+class SandboxEmailAttachment(BaseModel):
+    """A file the email carried, as the sink received it (described, not kept)."""
+
+    filename: str
+    content_type: str = Field(description="Its MIME type: `application/pdf` for a document.")
+    size_bytes: int
+    sha256: str = Field(description="The hex SHA-256 of its bytes.")
+
+
 class SandboxEmail(BaseModel):
     """An email the test-mode SMTP sink received."""
 
     id: str = Field(description="The notification's id (`ntf_…`).")
     object: Literal["notification_sandbox_email"]
-    kind: str = Field(description="What it is: `receipt`.")
-    related: str = Field(description="The object it is about: a charge (`ch_…`) for a receipt.")
+    kind: str = Field(description="What it is: `receipt`, `invoice` or `credit_note`.")
+    related: str = Field(
+        description="The object it is about: a charge (`ch_…`) for a receipt, the invoice or"
+        " credit note for the others."
+    )
     message_id: str
     sender: str = Field(description="The envelope's sender (`BEYONDPAY_EMAIL_FROM`).")
     recipients: list[str]
     subject: str
     text: str
     html: str | None
+    attachments: list[SandboxEmailAttachment]
     created: int = Field(description="When the sink received it.")
 
 
@@ -44,5 +57,6 @@ def sandbox_email_object(email: SandboxEmailRow, notification: NotificationRow) 
         "subject": email.subject,
         "text": email.text_body,
         "html": email.html_body,
+        "attachments": list(email.attachments),
         "created": int(email.received_at.timestamp()),
     }

@@ -10,6 +10,7 @@ is called outside any database transaction.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,6 +33,25 @@ SMTPS_PORT_DEFAULT: Final = 465
 
 
 @dataclass(frozen=True, slots=True)
+class ReceivedAttachment:
+    """An attachment as the sink received it: described, not kept (its digest identifies it;
+    a deterministic document, rendered again, gives the same one)."""
+
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+    def as_json(self) -> dict[str, str | int]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ReceivedEmail:
     """A message as an SMTP server received it."""
 
@@ -41,6 +61,7 @@ class ReceivedEmail:
     subject: str
     text_body: str
     html_body: str | None
+    attachments: tuple[ReceivedAttachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +117,22 @@ def _bodies(parsed: EmailMessage) -> tuple[str, str | None]:
     )
 
 
+def _attachments(parsed: EmailMessage) -> tuple[ReceivedAttachment, ...]:
+    received = []
+    for part in parsed.iter_attachments():
+        data = part.get_payload(decode=True)
+        content = data if isinstance(data, bytes) else b""
+        received.append(
+            ReceivedAttachment(
+                filename=str(part.get_filename() or ""),
+                content_type=part.get_content_type(),
+                size_bytes=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+            )
+        )
+    return tuple(received)
+
+
 class _SinkHandler:
     """aiosmtpd's handler: keeps each message by its Message-ID."""
 
@@ -115,6 +152,7 @@ class _SinkHandler:
             subject=str(parsed["Subject"] or ""),
             text_body=text,
             html_body=html,
+            attachments=_attachments(parsed),
         )
         while len(self.received) > SINK_MESSAGES_MAX:
             self.received.popitem(last=False)

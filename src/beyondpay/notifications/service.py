@@ -3,7 +3,10 @@ commits: the request or the job owns the transaction.
 
 ``queue_receipt`` is registered by ``app.wire_modules`` with payments' ``on_receipt_due``: it
 writes the receipt email to the outbox and defers the job that sends it, both in the payment's
-own transaction, so the email goes after commit and never from inside it.
+own transaction, so the email goes after commit and never from inside it. Messages about the
+objects of modules above this one (invoices, credit notes) are queued with ``queue_email`` by
+their owner, which registers their ``Composer`` (``register_composer``, from
+``app.wire_modules``): the job rebuilds the message from the row's reference when it sends it.
 """
 
 from __future__ import annotations
@@ -18,14 +21,32 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.merchants.domain import Caller
+from beyondpay.notifications.composers import (
+    Addressed,
+    Composer,
+    register_composer,
+    registered_composer,
+)
 from beyondpay.notifications.domain import Channel, Kind, Status
+from beyondpay.notifications.messages import Attachment, ComposedEmail
 from beyondpay.notifications.models import NotificationRow, SandboxEmailRow
 from beyondpay.notifications.schemas import SandboxEmailListParams
 from beyondpay.notifications.settings import configure
 from beyondpay.notifications.tasks import send
 from beyondpay.payments.service import ChargeRow
 
-__all__ = ["NotificationService", "configure", "notification_service", "queue_receipt"]
+__all__ = [
+    "Addressed",
+    "Attachment",
+    "ComposedEmail",
+    "Composer",
+    "Kind",
+    "NotificationService",
+    "configure",
+    "notification_service",
+    "queue_receipt",
+    "register_composer",
+]
 
 
 class NotificationService:
@@ -39,7 +60,13 @@ class NotificationService:
         subject_id: str,
         recipient: str,
     ) -> NotificationRow:
-        """An email in the outbox and the job that sends it, in the caller's transaction."""
+        """An email in the outbox and the job that sends it, in the caller's transaction. A kind
+        other than a receipt needs its composer registered (``register_composer``): refused
+        here, in the transaction that would queue it, rather than found missing by the job."""
+        invariant(
+            kind == Kind.receipt or registered_composer(kind) is not None,
+            f"a composer is registered for {kind} messages",
+        )
         now = utcnow()
         row = NotificationRow(
             id=new_id("ntf"),
