@@ -250,6 +250,9 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.accounts.api import router as accounts
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
+    from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
+    from beyondpay.billing.tax.api import router as tax_rates
+    from beyondpay.billing.tax.api import tax_ids_router as tax_ids
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
@@ -289,4 +292,7 @@ def merchant_routers() -> list[APIRouter]:
         disputes,
         setup_intents,
         tokens,
+        tax_rates,
+        tax_ids,
+        customer_tax_ids,
     ]

@@ -348,6 +348,30 @@ async def _token(actors: Actors) -> str:
     return token_id
 
 
+def unique_gstin() -> str:
+    """A well-formed GSTIN (Maharashtra) of a random PAN: an owner holds a GSTIN once, and a
+    collection may be asked for several objects of one merchant."""
+    import secrets
+    import string
+
+    from beyondpay.billing.tax.domain import gstin_check_character
+
+    letters = "".join(secrets.choice(string.ascii_uppercase) for _ in range(5))
+    digits = "".join(secrets.choice(string.digits) for _ in range(4))
+    body = f"27{letters}{digits}F1Z"
+    return body + gstin_check_character(body)
+
+
+async def _tax_rate(actors: Actors) -> str:
+    params = {"display_name": "GST", "percentage": 18, "inclusive": False, "tax_type": "gst"}
+    return str((await actors.owner("/v1/tax_rates", params))["id"])
+
+
+async def _tax_id(actors: Actors) -> str:
+    params = {"type": "in_gst", "value": unique_gstin()}
+    return str((await actors.owner("/v1/tax_ids", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -373,6 +397,8 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/disputes": _dispute,
     "/v1/setup_intents": _setup_intent,
     "/v1/tokens": _token,
+    "/v1/tax_rates": _tax_rate,
+    "/v1/tax_ids": _tax_id,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -396,6 +422,9 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
         "payment_intent_unexpected_state",
     ),
     ("POST", "/v1/refunds/{refund}/cancel"): (400, "refund_unexpected_state"),
+    # As with payment methods: the customer is found, and no tax id has its id.
+    ("GET", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
+    ("DELETE", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -412,6 +441,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "frozen_time": TEST_CLOCK_FROZEN_TIME + 86_400
     },
     ("POST", "/v1/payment_intents/{intent}/increment_authorization"): {"amount": 2_000},
+    ("POST", "/v1/customers/{customer}/tax_ids"): {"type": "in_gst", "value": "27AAPFU0939F1ZV"},
 }
 
 

@@ -138,6 +138,7 @@ async def make_examples(
     await _limits_and_risk(api)
     await _test_clocks(api, database)
     await _merchant_vpas(api)
+    await _tax(api, customer)
     payer, peer = await ready_payer(http), await ready_payer(http, name="Ravi Kumar")
     await _psp_identity(api, payer)
     await _psp_passkeys(api, payer)
@@ -800,6 +801,28 @@ async def _psp_sessions(api: Api) -> None:
         "/v1/psp/logout_everywhere",
         headers={"Authorization": f"Bearer {session['access_token']}"},
     )
+
+
+async def _tax(api: Api, customer: str) -> None:
+    """Tax rates, and tax ids: a customer's GSTIN and the merchant's own."""
+    rate = await api.post(
+        "/v1/tax_rates",
+        {"display_name": "GST", "percentage": 18, "inclusive": False, "country": "IN",
+         "state": "KA", "tax_type": "gst", "metadata": {"hsn": "9983"}},
+    )  # fmt: skip
+    await api.get(f"/v1/tax_rates/{rate['id']}")
+    await api.post(f"/v1/tax_rates/{rate['id']}", {"active": False, "description": "Archived"})
+    await api.get("/v1/tax_rates", {"active": "false"})
+    owned = f"/v1/customers/{customer}/tax_ids"
+    theirs = await api.post(owned, {"type": "in_gst", "value": "27AAPFU0939F1ZV"})
+    await api.get(f"{owned}/{theirs['id']}")
+    await api.get(owned)
+    await api.get("/v1/tax_ids", {"owner[type]": "customer", "owner[customer]": customer})
+    await api.delete(f"{owned}/{theirs['id']}")
+    own = await api.post("/v1/tax_ids", {"type": "in_gst", "value": "29AAPFU0939F1ZR"})
+    await api.get(f"/v1/tax_ids/{own['id']}")
+    await api.get("/v1/tax_ids")
+    await api.delete(f"/v1/tax_ids/{own['id']}")
 
 
 async def _events(api: Api) -> None:

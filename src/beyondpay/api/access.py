@@ -52,3 +52,7 @@ SetupIntentsReader = Annotated[Caller, Depends(authorize(Scope.setup_intents_rea
 SetupIntentsWriter = Annotated[Caller, Depends(authorize(Scope.setup_intents_write))]
 TokensReader = Annotated[Caller, Depends(authorize(Scope.tokens_read))]
 TokensWriter = Annotated[Caller, Depends(authorize(Scope.tokens_write))]
+TaxRatesReader = Annotated[Caller, Depends(authorize(Scope.tax_rates_read))]
+TaxRatesWriter = Annotated[Caller, Depends(authorize(Scope.tax_rates_write))]
+TaxIdsReader = Annotated[Caller, Depends(authorize(Scope.tax_ids_read))]
+TaxIdsWriter = Annotated[Caller, Depends(authorize(Scope.tax_ids_write))]

@@ -93,6 +93,10 @@ class Scope(StrEnum):
     setup_intents_write = "setup_intents:write"
     tokens_read = "tokens:read"
     tokens_write = "tokens:write"
+    tax_rates_read = "tax_rates:read"
+    tax_rates_write = "tax_rates:write"
+    tax_ids_read = "tax_ids:read"
+    tax_ids_write = "tax_ids:write"
 
     @property
     def resource(self) -> str:
