@@ -7,7 +7,7 @@ composer that billing registers. The sink's copy describes each attachment (file
 type, size, SHA-256) without keeping its bytes.
 
 Revision ID: 0032
-Revises: 0027
+Revises: 0031
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0032"
-down_revision = "0027"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
