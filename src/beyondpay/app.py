@@ -250,6 +250,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.accounts.api import router as accounts
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
+    from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
@@ -289,4 +290,8 @@ def merchant_routers() -> list[APIRouter]:
         disputes,
         setup_intents,
         tokens,
+        products,
+        prices,
+        coupons,
+        promotion_codes,
     ]

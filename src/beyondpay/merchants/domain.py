@@ -93,6 +93,14 @@ class Scope(StrEnum):
     setup_intents_write = "setup_intents:write"
     tokens_read = "tokens:read"
     tokens_write = "tokens:write"
+    products_read = "products:read"
+    products_write = "products:write"
+    prices_read = "prices:read"
+    prices_write = "prices:write"
+    coupons_read = "coupons:read"
+    coupons_write = "coupons:write"
+    promotion_codes_read = "promotion_codes:read"
+    promotion_codes_write = "promotion_codes:write"
 
     @property
     def resource(self) -> str:
