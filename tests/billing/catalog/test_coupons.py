@@ -221,3 +221,22 @@ async def test_lists_page_newest_first_whatever_the_ids(
     reader = await make_merchant(database, name="Reader", restricted_scopes=("coupons:read",))
     await post(client, reader, "/v1/coupons", {"percent_off": 1}, key="rk_test", status=403)
     await get(client, reader, "/v1/promotion_codes", key="rk_test", status=403)
+
+
+async def test_creations_are_idempotent(client: httpx.AsyncClient, merchant: TestMerchant) -> None:
+    """A coupon's and a promotion code's generated id and code are the first answer's: a
+    retry with the same key replays it instead of making another."""
+    headers = {**merchant.auth(), "Idempotency-Key": "coupon-1"}
+    first = await client.post("/v1/coupons", json={"percent_off": 5}, headers=headers)
+    again = await client.post("/v1/coupons", json={"percent_off": 5}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    coupon = first.json()["id"]
+    headers = {**merchant.auth(), "Idempotency-Key": "code-1"}
+    params = {"promotion": {"type": "coupon", "coupon": coupon}}
+    code = await client.post("/v1/promotion_codes", json=params, headers=headers)
+    retried = await client.post("/v1/promotion_codes", json=params, headers=headers)
+    assert retried.content == code.content
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert len((await get(client, merchant, "/v1/coupons"))["data"]) == 1
+    assert len((await get(client, merchant, "/v1/promotion_codes"))["data"]) == 1

@@ -304,11 +304,19 @@ async def test_a_lookup_key_names_one_active_price(
         client, merchant, f"/v1/prices/{second['id']}", {"active": True}, status=400
     )
     assert refused(restore) == ("lookup_key_in_use", "active")
+    restated = await post(
+        client,
+        merchant,
+        f"/v1/prices/{second['id']}",
+        {"active": True, "lookup_key": "standard"},
+        status=400,
+    )
+    assert refused(restated) == ("lookup_key_in_use", "lookup_key")
     restored = await post(
         client,
         merchant,
         f"/v1/prices/{second['id']}",
-        {"active": True, "transfer_lookup_key": True},
+        {"active": True, "lookup_key": "standard", "transfer_lookup_key": True},
     )
     assert (restored["active"], restored["lookup_key"]) == (True, "standard")
     assert (await get(client, merchant, f"/v1/prices/{third['id']}"))["lookup_key"] is None
@@ -319,6 +327,22 @@ async def test_a_lookup_key_names_one_active_price(
         client, merchant, f"/v1/prices/{third['id']}", {"lookup_key": "standard"}, status=400
     )
     assert refused(refusal) == ("lookup_key_in_use", "lookup_key")
+    # A price refused after its product was made leaves neither, nor their events.
+    refused_with_product = await post(
+        client,
+        merchant,
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 1,
+            "lookup_key": "standard",
+            "product_data": {"name": "Half", "id": "prod_half"},
+        },
+        status=400,
+    )
+    assert refused(refused_with_product) == ("lookup_key_in_use", "lookup_key")
+    await get(client, merchant, "/v1/products/prod_half", status=404)
+    assert await event_types(database, "prod_half") == []
     listed = await get(client, merchant, "/v1/prices", {"lookup_keys[0]": "standard"})
     assert [item["id"] for item in listed["data"]] == [second["id"]]
     removed = await post(client, merchant, f"/v1/prices/{third['id']}", {"lookup_key": ""})

@@ -307,15 +307,18 @@ class PriceService:
                     " product: set another default_price on the product first.",
                     param="active",
                 )
-        elif row.lookup_key is not None and "lookup_key" not in params.model_fields_set:
-            await claim_lookup_key(
-                session,
-                caller,
-                row.lookup_key,
-                transfer=params.transfer_lookup_key,
-                param="active",
-                claimant=row.id,
-            )
+        else:
+            sent = "lookup_key" in params.model_fields_set
+            key = (params.lookup_key or None) if sent else row.lookup_key
+            if key is not None:
+                await claim_lookup_key(
+                    session,
+                    caller,
+                    key,
+                    transfer=params.transfer_lookup_key,
+                    param="lookup_key" if sent else "active",
+                    claimant=row.id,
+                )
         row.active = bool(params.active)
 
     async def list(
