@@ -7,7 +7,7 @@ traced. One owner (the merchant itself, or one customer) holds a value of a type
 tax ids that are not deleted; the unique index is what holds it under concurrent requests.
 
 Revision ID: 0031
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-09
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0031"
-down_revision = "0027"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

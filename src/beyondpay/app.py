@@ -253,6 +253,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
+    from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
@@ -295,4 +296,8 @@ def merchant_routers() -> list[APIRouter]:
         tax_rates,
         tax_ids,
         customer_tax_ids,
+        products,
+        prices,
+        coupons,
+        promotion_codes,
     ]

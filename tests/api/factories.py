@@ -373,6 +373,24 @@ async def _tax_id(actors: Actors) -> str:
 
 
 # The collection path (an object route's path before its first parameter) → its factory.
+async def _product(actors: Actors) -> str:
+    return str((await actors.owner("/v1/products", {"name": "Gold plan"}))["id"])
+
+
+async def _price(actors: Actors) -> str:
+    params = {"currency": "inr", "unit_amount": 49_900, "product_data": {"name": "Gold plan"}}
+    return str((await actors.owner("/v1/prices", params))["id"])
+
+
+async def _coupon(actors: Actors) -> str:
+    return str((await actors.owner("/v1/coupons", {"percent_off": 10}))["id"])
+
+
+async def _promotion_code(actors: Actors) -> str:
+    params = {"promotion": {"type": "coupon", "coupon": await _coupon(actors)}}
+    return str((await actors.owner("/v1/promotion_codes", params))["id"])
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -399,6 +417,10 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/tokens": _token,
     "/v1/tax_rates": _tax_rate,
     "/v1/tax_ids": _tax_id,
+    "/v1/products": _product,
+    "/v1/prices": _price,
+    "/v1/coupons": _coupon,
+    "/v1/promotion_codes": _promotion_code,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

@@ -149,6 +149,7 @@ async def make_examples(
     await _psp_sessions(api)
     await _events(api)
     await _notifications(api, database)
+    await _catalog(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -840,3 +841,96 @@ async def _notifications(api: Api, database: Database) -> None:
     await send_queued(database)
     await api.get(f"/v1/charges/{charge['id']}")
     await api.get("/v1/notifications/sandbox/emails", {"limit": 5})
+
+
+async def _catalog(api: Api) -> None:
+    """Products (with every field, with a default price expanded, deleted), prices (one-time,
+    recurring, with their product expanded), coupons (percent and amount off, limited to
+    products, deleted) and promotion codes (restricted, with their coupon expanded)."""
+    product = await api.post(
+        "/v1/products",
+        {
+            "name": "Gold plan",
+            "description": "Priority support",
+            "hsn_sac": "998314",
+            "images": ["https://shop.example/gold.png"],
+            "marketing_features": [{"name": "Priority"}],
+            "package_dimensions": {"height": 1, "length": 2, "weight": 3, "width": 4},
+            "shippable": False,
+            "statement_descriptor": "GOLD PLAN",
+            "tax_code": "txcd_10000000",
+            "unit_label": "seat",
+            "url": "https://shop.example/gold",
+            "metadata": {"tier": "gold"},
+            "default_price_data": {
+                "currency": "inr",
+                "unit_amount": 49_900,
+                "recurring": {"interval": "month"},
+            },
+            "expand": ["default_price"],
+        },
+    )
+    path = f"/v1/products/{product['id']}"
+    await api.get(path)
+    await api.get(path, {"expand[]": "default_price"})
+    await api.post(path, {"name": "Gold", "active": True})
+    await api.get("/v1/products", {"expand[]": "data.default_price"})
+    await api.get("/v1/products/search", {"query": "name:'Gold'", "expand[]": "data.default_price"})
+    bare = await api.post("/v1/products", {"name": "Unpriced"})
+    await api.delete(f"/v1/products/{bare['id']}")
+
+    once = await api.post(
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 1_500,
+            "lookup_key": "setup_fee",
+            "product_data": {"name": "Setup fee", "hsn_sac": "998311"},
+            "expand": ["product"],
+        },
+    )
+    await api.get(f"/v1/prices/{once['id']}", {"expand[]": "product"})
+    await api.post(f"/v1/prices/{once['id']}", {"nickname": "Setup", "tax_behavior": "inclusive"})
+    await api.get("/v1/prices", {"expand[]": "data.product"})
+    await api.get("/v1/prices/search", {"query": "type:'recurring'"})
+
+    percent = await api.post(
+        "/v1/coupons",
+        {
+            "percent_off": 12.5,
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "max_redemptions": 10,
+            "redeem_by": int(time.time()) + 86_400,
+            "name": "Launch",
+            "applies_to": {"products": [product["id"]]},
+        },
+    )
+    amount = await api.post(
+        "/v1/coupons",
+        {"amount_off": 10_000, "currency": "inr", "currency_options": {"usd": {"amount_off": 120}}},
+    )
+    await api.get(f"/v1/coupons/{percent['id']}")
+    await api.post(f"/v1/coupons/{percent['id']}", {"metadata": {"k": "v"}})
+    await api.get("/v1/coupons")
+    code = await api.post(
+        "/v1/promotion_codes",
+        {
+            "promotion": {"type": "coupon", "coupon": amount["id"]},
+            "code": "LAUNCH",
+            "expires_at": int(time.time()) + 3_600,
+            "max_redemptions": 5,
+            "restrictions": {
+                "first_time_transaction": True,
+                "minimum_amount": 50_000,
+                "minimum_amount_currency": "inr",
+                "currency_options": {"usd": {"minimum_amount": 600}},
+            },
+            "expand": ["promotion.coupon"],
+        },
+    )
+    await api.post("/v1/promotion_codes", {"coupon": percent["id"]})
+    await api.get(f"/v1/promotion_codes/{code['id']}")
+    await api.post(f"/v1/promotion_codes/{code['id']}", {"active": False})
+    await api.get("/v1/promotion_codes", {"expand[]": "data.promotion.coupon"})
+    await api.delete(f"/v1/coupons/{amount['id']}")

@@ -106,5 +106,15 @@ EVENT_TYPES: Final = frozenset(
         "test_helpers.test_clock.deleted",
         "test_helpers.test_clock.internal_failure",
         "test_helpers.test_clock.ready",
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "price.created",
+        "price.updated",
+        "coupon.created",
+        "coupon.updated",
+        "coupon.deleted",
+        "promotion_code.created",
+        "promotion_code.updated",
     }
 )

@@ -97,6 +97,14 @@ class Scope(StrEnum):
     tax_rates_write = "tax_rates:write"
     tax_ids_read = "tax_ids:read"
     tax_ids_write = "tax_ids:write"
+    products_read = "products:read"
+    products_write = "products:write"
+    prices_read = "prices:read"
+    prices_write = "prices:write"
+    coupons_read = "coupons:read"
+    coupons_write = "coupons:write"
+    promotion_codes_read = "promotion_codes:read"
+    promotion_codes_write = "promotion_codes:write"
 
     @property
     def resource(self) -> str:
