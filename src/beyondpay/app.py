@@ -250,10 +250,10 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.accounts.api import router as accounts
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
+    from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
-    from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
