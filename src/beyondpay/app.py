@@ -88,7 +88,8 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
 def wire_modules() -> None:
     """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
-    PSP's collects), the PSP's claim on collects to its VPAs, who writes a receipt's email to
+    PSP's collects), the PSP's claim on collects to its VPAs and on credits to its merchants'
+    VPAs (each becomes the merchant's payment), who writes a receipt's email to
     the outbox when payments say one is due, and what runs at a test clock's time when it
     advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
     payers' answers expiring, customers deleted with their clock). Registering twice changes
@@ -99,9 +100,9 @@ def wire_modules() -> None:
     from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.payments.service import on_receipt_due
-    from beyondpay.psp.transfers.service import claim_collect
+    from beyondpay.psp.transfers.service import claim_collect, credit_merchant
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
-    from beyondpay.rails.service import on_collect, on_outcome, use_scheduler
+    from beyondpay.rails.service import on_collect, on_credit, on_outcome, use_scheduler
     from beyondpay.rails.tasks import JobScheduler
     from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
     from beyondpay.setup_intents.service import handle_rail_outcome as setup_intents_hear
@@ -113,6 +114,7 @@ def wire_modules() -> None:
     on_outcome(disputes_hear)
     on_outcome(setup_intents_hear)
     on_collect(claim_collect)
+    on_credit(credit_merchant)
     on_receipt_due(queue_receipt)
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
     # the payment methods, a module above customers, through this.

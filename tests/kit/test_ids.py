@@ -7,6 +7,7 @@ import pytest
 from beyondpay.kit.clock import FrozenClock, use_clock
 from beyondpay.kit.ids import (
     ID_BODY_CHARS,
+    derived_id,
     id_timestamp_ms,
     is_valid_id,
     new_id,
@@ -63,6 +64,27 @@ def test_bad_prefix_is_rejected(prefix: str) -> None:
 def test_out_of_range_time_is_rejected(now_ms: int) -> None:
     with pytest.raises(ValueError):
         new_id("cus", now_ms=now_ms)
+
+
+def test_a_derived_id_is_the_same_for_the_same_name_and_moment() -> None:
+    at_ms = 1_704_164_645_678
+    first = derived_id("ch", "m1:test:SBX123", at_ms=at_ms)
+    assert first == derived_id("ch", "m1:test:SBX123", at_ms=at_ms)
+    assert is_valid_id(first, "ch") and id_timestamp_ms(first) == at_ms
+    others = {
+        derived_id("ch", "m1:test:SBX124", at_ms=at_ms),
+        derived_id("pi", "m1:test:SBX123", at_ms=at_ms),
+        derived_id("ch", "m1:test:SBX123", at_ms=at_ms + 1),
+    }
+    assert first not in others and len(others) == 3
+    # Ordered by time among ids minted at random, as a list pages them.
+    assert new_id("ch", now_ms=at_ms - 1) < first < new_id("ch", now_ms=at_ms + 1)
+
+
+@pytest.mark.parametrize("prefix", ["", "Cus", "cus_"])
+def test_a_derived_id_refuses_a_bad_prefix(prefix: str) -> None:
+    with pytest.raises(ValueError):
+        derived_id(prefix, "name", at_ms=0)
 
 
 def test_longest_prefix_is_accepted() -> None:

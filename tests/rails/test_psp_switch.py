@@ -28,7 +28,13 @@ from beyondpay.rails.errors import (
     RailReferenceUnknownError,
     RailRequestIdReusedError,
 )
-from beyondpay.rails.protocol import CollectNotice, PushRequest, Rail, RailOutcome
+from beyondpay.rails.protocol import (
+    CollectNotice,
+    CreditNotice,
+    PushRequest,
+    Rail,
+    RailOutcome,
+)
 from beyondpay.rails.sandbox import banks
 from tests.payments.support import deliver_callbacks, get, pay, post
 from tests.rails.conftest import rail_caller, sandbox_settings
@@ -168,6 +174,11 @@ async def test_push_refuses_bad_input(database: Database) -> None:
         (PushRequest("p4", "bank:sbx1:funding", payee, 1), RailAccountUnknownError, ""),
         (PushRequest("p5", payer, "bank:sbx9:payer:" + "0" * 32, 1), RailAccountUnknownError, ""),
         (PushRequest("p6", payer, payee, 1, note="x" * 101), RailParameterInvalidError, "note"),
+        (
+            PushRequest("p7", payer, payee, 1, payee_reference="x" * 36),
+            RailParameterInvalidError,
+            "payee_reference",
+        ),
     ]
     for request, error, param in cases:
         async with rail_caller(database) as session:
@@ -415,3 +426,93 @@ def test_payers_of_one_bank_spread_over_its_settlement_sub_accounts() -> None:
     assert set(chosen) == set(banks.settlement_account_ids("sbx1"))
     assert len(banks.settlement_account_ids("sbx1")) == banks.SETTLEMENT_ACCOUNTS_PER_BANK
     assert chosen == [banks.settlement_account_id("sbx1", payer) for payer in payers]  # stable
+
+
+# --- credits to accounts another module owns -------------------------------------------------
+
+
+class Payee:
+    """A module owning one account: it claims the credits to it for its merchant and records
+    each notice the switch gives (claimed or not)."""
+
+    def __init__(self, account_ref: str) -> None:
+        self.account_ref = account_ref
+        self.told: list[CreditNotice] = []
+
+    async def __call__(self, session: AsyncSession, notice: CreditNotice) -> str | None:
+        assert session.in_transaction()  # the push's own: the money moved in it
+        self.told.append(notice)
+        return "acct_payee" if notice.payee_account_ref == self.account_ref else None
+
+
+async def test_a_credit_is_told_once_in_the_pushs_transaction_and_kept_with_its_owner(
+    database: Database,
+) -> None:
+    payer, payee = await _account(database, ODD), await _account(database, OTHER)
+    listener = Payee(payee)
+    service.on_credit(listener)
+    try:
+        request = PushRequest(
+            "ptx_credit",
+            payer,
+            payee,
+            42_00,
+            note="chai",
+            payee_reference="ORDER-1",
+            payer_name="Asha Rao",
+            payer_vpa_masked="as****@beyondpay",
+        )
+        async with rail_caller(database) as session:
+            outcome = await service.upi_push(session, request)
+        async with rail_caller(database) as session:
+            assert await service.upi_push(session, request) == outcome  # answered, not told
+        refused = await _push(database, payer, payee, AMOUNT_MINOR_MAX + 1, request_id="ptx_z8")
+    finally:
+        service.off_credit(listener)
+    assert (outcome.code, refused.code) == ("00", "Z8")
+    [notice] = listener.told
+    assert (notice.reference, notice.payee_account_ref, notice.amount_minor) == (
+        outcome.reference,
+        payee,
+        42_00,
+    )
+    assert notice.upi_transaction_id == outcome.details["upi_transaction_id"]
+    assert (notice.payee_reference, notice.note, notice.payer_name) == (
+        "ORDER-1",
+        "chai",
+        "Asha Rao",
+    )
+    assert notice.payer_vpa_masked == "as****@beyondpay" and notice.livemode is False
+    async with rail_caller(database) as session:
+        owner = await session.execute(
+            text("SELECT merchant_id FROM sandbox_rail_operations WHERE reference = :reference"),
+            {"reference": outcome.reference},
+        )
+        assert owner.scalar_one() == "acct_payee"
+
+
+async def test_a_push_a_merchant_claimed_is_refunded_to_its_payer(database: Database) -> None:
+    payer, payee = await _account(database, EVEN, "sbx2"), await _account(database, OTHER)
+    listener = Payee(payee)
+    service.on_credit(listener)
+    try:
+        outcome = await _push(database, payer, payee, 30_00, request_id="ptx_refunded")
+    finally:
+        service.off_credit(listener)
+    [before] = await _balances(database, payer)
+    upi = service.connector_for(Rail.upi, False)
+    async with rail_caller(database) as session:
+        refund = await upi.refund(session, "re_1", outcome.reference, 10_00)
+    async with rail_caller(database) as session:
+        too_much = await upi.refund(session, "re_2", outcome.reference, 20_01)
+    assert (refund.status, too_much.status) == ("succeeded", "failed")
+    assert too_much.failure_code == "amount_too_large"
+    assert await _balances(database, payer) == [before + 10_00]
+    # Each bank's books still balance on their own; nothing is held or captured twice.
+    assert {ledger: net for ledger, (net, _) in (await _bank_books(database)).items()} == {
+        "bank:sbx1": 0,
+        "bank:sbx2": 0,
+    }
+    async with rail_caller(database) as session:
+        capture = await upi.capture(session, "cap_1", outcome.reference, 1_00)
+    assert (capture.status, capture.failure_code) == ("failed", "charge_not_capturable")

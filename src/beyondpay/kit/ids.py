@@ -4,8 +4,14 @@ A public id is ``<prefix>_`` followed by 22 base62 characters encoding 128 bits:
 milliseconds, then 80 random bits. The alphabet is in ASCII order and the text is zero-padded
 to a fixed width, so for one prefix string order is time order (ids minted in the same
 millisecond order randomly). Time comes from the injectable clock in ``kit.clock``.
+
+A derived id (:func:`derived_id`) has the same shape, with the 80 bits taken from a hash of a
+name instead of drawn at random: the same name and moment give the same id, so an object made
+for something another system names once (a UPI transaction id) is made once, however often it
+is told.
 """
 
+import hashlib
 import re
 import secrets
 import threading
@@ -17,6 +23,7 @@ from beyondpay.kit.clock import unix_now_ms
 __all__ = [
     "ID_BODY_CHARS",
     "ID_PREFIX_PATTERN",
+    "derived_id",
     "id_timestamp_ms",
     "is_valid_id",
     "new_id",
@@ -70,6 +77,18 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     timestamp_ms = unix_now_ms() if now_ms is None else now_ms
     _check_timestamp_ms(timestamp_ms)
     value = (timestamp_ms << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+    return f"{prefix}_{_encode_base62(value)}"
+
+
+def derived_id(prefix: str, name: str, *, at_ms: int) -> str:
+    """The id of ``prefix`` for ``name`` at ``at_ms``: shaped and ordered as :func:`new_id`'s
+    (its time part is ``at_ms``), its other 80 bits a hash of the prefix and ``name``, so it is
+    the same every time it is derived. ``name`` must name the object uniquely for its prefix."""
+    if not isinstance(prefix, str) or not ID_PREFIX_PATTERN.fullmatch(prefix):
+        raise ValueError("id prefix must match ^[a-z][a-z0-9]{0,15}$")
+    _check_timestamp_ms(at_ms)
+    digest = hashlib.blake2b(f"{prefix}:{name}".encode(), digest_size=_RANDOM_BITS // 8).digest()
+    value = (at_ms << _RANDOM_BITS) | int.from_bytes(digest, "big")
     return f"{prefix}_{_encode_base62(value)}"
 
 

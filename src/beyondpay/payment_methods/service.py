@@ -432,6 +432,37 @@ class PaymentMethodService:
             ciphertext,
         )
 
+    async def record_upi_payer(
+        self,
+        session: AsyncSession,
+        merchant_id: str,
+        livemode: bool,
+        *,
+        payer_name: str | None,
+        vpa_masked: str | None,
+    ) -> PaymentMethodRow:
+        """The payment method of a UPI payment a payer pushed to the merchant's VPA (a QR
+        paid): the payer's name and their VPA as their PSP lets a payee see it, masked. No VPA
+        is sealed or fingerprinted (none reached us in clear), so no collect can be asked of it,
+        as of the intent flow's; attached to no customer, so no event."""
+        row = PaymentMethodRow(
+            id=new_id("pm"),
+            merchant_id=merchant_id,
+            livemode=livemode,
+            type=PaymentMethodType.upi.value,
+            customer_id=None,
+            billing_details={"name": payer_name} if payer_name else {},
+            metadata_={},
+            created_at=utcnow(),
+            detached_at=None,
+            allow_redisplay="unspecified",
+            off_session_network_transaction_id=None,
+            upi_vpa_masked=vpa_masked,
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
     async def _from_test_token(
         self, session: AsyncSession, caller: Caller, ring: KeyRing, token: str, param: str
     ) -> PaymentMethodRow:

@@ -143,3 +143,17 @@ class ReceiptCounterRow(Base):
     merchant_id: Mapped[str] = mapped_column(Text, primary_key=True)
     livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class UpiCreditRow(Base):
+    """A UPI credit to a merchant's VPA recorded as the merchant's payment (migration 0028):
+    one per (merchant, mode, UPI transaction id), whoever tells it and however often."""
+
+    __tablename__ = "upi_credits"
+
+    merchant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    upi_transaction_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(Text)
+    charge_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -12,6 +12,8 @@ The module is split by noun, each file short enough to hold in mind:
   ignores a repeat) and the screening gate's refusal;
 - ``reconciliation``: charges the job finishes (an operation never applied, a status check);
 - ``legacy``: the Charges API (``POST /v1/charges``, its capture) made on top of intents;
+- ``upi_credits``: a UPI push to a merchant's VPA (its QR paid) recorded as the merchant's
+  succeeded payment, once per UPI transaction id;
 - ``balance``: the merchant's balance and balance transactions;
 - ``clocks``: payments for customers on test clocks (their time, their funds on an advance);
 - ``receipts``: a charge's hosted receipt (its link, its number, what it shows) and who is told
@@ -39,6 +41,7 @@ from beyondpay.payments.receipts import (
 )
 from beyondpay.payments.reconciliation import check_charge, due_charges
 from beyondpay.payments.settings import configure, rail_answer_wait
+from beyondpay.payments.upi_credits import UpiCredit, record_upi_credit
 
 __all__ = [
     "BalanceService",
@@ -49,6 +52,7 @@ __all__ = [
     "LegacyChargeService",
     "PaymentIntentService",
     "ReceiptView",
+    "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
     "balance_service",
@@ -64,6 +68,7 @@ __all__ = [
     "rail_answer_wait",
     "receipt_of_token",
     "receipt_view",
+    "record_upi_credit",
     "release_due_funds",
     "release_funds_on_clock",
 ]

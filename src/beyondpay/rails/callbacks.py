@@ -1,8 +1,9 @@
 """What the composition root plugs into the rails: who hears them (outcome handlers, collect
-listeners) and the scheduler of their later work.
+and credit listeners) and the scheduler of their later work.
 
 ``app.wire_modules`` registers every handler and listener (payments' and refunds' outcome
-handlers, the PSP's switch handler and collect listener) and the scheduler, in one place. The
+handlers, the PSP's switch handler, collect listener and credit listener) and the scheduler,
+in one place. The
 handlers and listeners run in the transaction of the rail's state change, so the rail's record
 and theirs move together or not at all.
 """
@@ -15,6 +16,8 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.rails.protocol import (
     CollectListener,
     CollectNotice,
+    CreditListener,
+    CreditNotice,
     OutcomeHandler,
     RailOutcome,
     Scheduler,
@@ -22,6 +25,7 @@ from beyondpay.rails.protocol import (
 
 _handlers: list[OutcomeHandler] = []
 _collect_listeners: list[CollectListener] = []
+_credit_listeners: list[CreditListener] = []
 _schedulers: list[Scheduler] = []
 
 
@@ -74,3 +78,25 @@ async def claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
         if await listener(session, notice):
             return True
     return False
+
+
+def on_credit(listener: CreditListener) -> None:
+    """Register ``listener`` (once: registering it again changes nothing)."""
+    if listener not in _credit_listeners:
+        _credit_listeners.append(listener)
+
+
+def off_credit(listener: CreditListener) -> None:
+    """Unregister ``listener`` (tests register their own and remove it after)."""
+    if listener in _credit_listeners:
+        _credit_listeners.remove(listener)
+
+
+async def tell_credit(session: AsyncSession, notice: CreditNotice) -> str | None:
+    """Tell the listeners in the order they registered; the first to answer a merchant's id
+    owns the account (the rest are not told: one account has one owner). That id, or None."""
+    for listener in list(_credit_listeners):
+        merchant_id = await listener(session, notice)
+        if merchant_id is not None:
+            return merchant_id
+    return None

@@ -211,6 +211,12 @@ class PushRequest:
     amount_minor: int
     currency: str = "inr"
     note: str | None = None  # the payer's remark; the switch forwards it and keeps none
+    # What the payee's side is told of the payment (the switch forwards them, keeps none): the
+    # payee's own reference (``tr`` of a merchant's QR), and who paid as the payee may see
+    # them — the payer's name and VPA masked by the payer's PSP, never a VPA in clear.
+    payee_reference: str | None = None
+    payer_name: str | None = None
+    payer_vpa_masked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,32 @@ class CollectNotice:
 # Asked, in the transaction of a new collect, whether it owns the VPA: True means the owner will
 # answer (approve or decline) before ``expires_at``, and the switch scripts no answer of its own.
 CollectListener = Callable[[AsyncSession, CollectNotice], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNotice:
+    """The switch credited a bank account with a push: told to whoever may own the account
+    (a merchant's VPA is paid into one), in the transaction the money moved in."""
+
+    reference: str  # the push's reference on the switch (a refund of the payment names it)
+    upi_transaction_id: str
+    rrn: str | None
+    payee_account_ref: str
+    amount_minor: int
+    currency: str
+    livemode: bool
+    credited_at: datetime
+    payee_reference: str | None  # ``tr``: the payee's own reference, from its QR
+    note: str | None
+    payer_name: str | None
+    payer_vpa_masked: str | None
+
+
+# Told, in the transaction of a push that credited an account, of the credit: answers the id of
+# the merchant whose payment it became (the account is behind that merchant's VPA), else None.
+# A push moves money once (unique per request id), so a listener hears of it once; it must
+# still treat a repeat as a no-op.
+CreditListener = Callable[[AsyncSession, CreditNotice], Awaitable[str | None]]
 
 
 class Switch(Protocol):

@@ -8,8 +8,9 @@ paces status checks. Nothing here commits: the caller's request or job owns the 
 The PSP's side: ``switch_for(livemode)`` gives the UPI switch (``rails.protocol.Switch``; the
 sandbox's in test mode), and its calls are here under the names the PSP uses:
 ``discover_accounts`` by mobile number, ``verify_debit_card``, ``account_balance``,
-``open_payer_account``, ``upi_push`` (and ``upi_push_status``), and collects to VPAs another
-module owns (``on_collect`` / ``off_collect``, then ``answer_collect``).
+``open_payer_account``, ``upi_push`` (and ``upi_push_status``), collects to VPAs another
+module owns (``on_collect`` / ``off_collect``, then ``answer_collect``), and credits to
+accounts another module owns (``on_credit`` / ``off_credit``: a merchant's VPA paid).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from beyondpay.kit.settings import Settings
 from beyondpay.rails import callbacks
 from beyondpay.rails.callbacks import (
     off_collect,
+    off_credit,
     off_outcome,
     on_collect,
+    on_credit,
     on_outcome,
     use_scheduler,
 )
@@ -46,6 +49,8 @@ from beyondpay.rails.protocol import (
     CollectListener,
     CollectNotice,
     Connector,
+    CreditListener,
+    CreditNotice,
     PushRequest,
     Rail,
     RailOutcome,
@@ -70,6 +75,8 @@ __all__ = [
     "BankAccountInfo",
     "CollectListener",
     "CollectNotice",
+    "CreditListener",
+    "CreditNotice",
     "PageView",
     "PushRequest",
     "RailOutcome",
@@ -85,8 +92,10 @@ __all__ = [
     "move_between",
     "next_status_check",
     "off_collect",
+    "off_credit",
     "off_outcome",
     "on_collect",
+    "on_credit",
     "on_outcome",
     "open_payer_account",
     "rails_for_currency",

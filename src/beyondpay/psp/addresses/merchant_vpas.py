@@ -125,6 +125,15 @@ class MerchantVpaService:
             session, VpaRow, params, owner=self._owner(caller), object_name="upi_merchant_vpa"
         )
 
+    async def of_account(self, session: AsyncSession, account_ref: str) -> VpaRow | None:
+        """The merchant VPA paid into the sandbox account ``account_ref`` (each has its own:
+        ``create``), whatever its status: a credit the switch made to it is the merchant's."""
+        statement = select(VpaRow).where(
+            VpaRow.owner_kind == "merchant", VpaRow.account_ref == account_ref
+        )
+        row: VpaRow | None = (await session.execute(statement)).scalars().first()
+        return row
+
     def qr_link(self, ring: KeyRing, row: VpaRow, params: MerchantQrParams) -> str:
         """The merchant's ``upi://pay`` link: static without an amount (the payer types it),
         dynamic with one, which needs the merchant's reference ``tr`` to reconcile it."""

@@ -90,6 +90,12 @@ class AddressService:
         row = await vpa_service.find_active(session, ring, vpa)
         return row if row is not None and row.payer_id == payer_id else None
 
+    async def merchant_vpa_of_account(
+        self, session: AsyncSession, account_ref: str
+    ) -> VpaRow | None:
+        """See :meth:`~beyondpay.psp.addresses.merchant_vpas.MerchantVpaService.of_account`."""
+        return await merchant_vpa_service.of_account(session, account_ref)
+
     async def consume_alias(
         self,
         session: AsyncSession,

@@ -51,6 +51,7 @@ from beyondpay.kit.module_settings import ModuleSettings
 from beyondpay.kit.settings import Settings
 from beyondpay.limits.domain import LimitContext
 from beyondpay.limits.service import limits_service
+from beyondpay.payments.service import UpiCredit, record_upi_credit
 from beyondpay.psp.addresses.qr import parse_upi_link
 from beyondpay.psp.addresses.service import Payee, address_service
 from beyondpay.psp.banking.service import bank_account_service
@@ -100,6 +101,7 @@ from beyondpay.psp.transfers.schemas import (
 from beyondpay.rails.protocol import RailOutcome
 from beyondpay.rails.service import (
     CollectNotice,
+    CreditNotice,
     PushRequest,
     answer_collect,
     upi_push,
@@ -574,6 +576,10 @@ class _Asked:
     # A merchant's collect is answered on the switch under its reference; the rest are pushes
     # under the transfer's id as the request id.
     collect_reference: str | None
+    # What the payee's side is told: their QR's reference, and the payer as a payee sees them.
+    payee_reference: str | None
+    payer_name: str
+    payer_vpa_masked: str | None
 
     @classmethod
     def of(cls, row: TransferRow) -> _Asked:
@@ -587,6 +593,10 @@ class _Asked:
             amount_minor=row.amount_minor,
             note=row.note,
             collect_reference=row.rail_reference if answers_collect else None,
+            payee_reference=row.reference,
+            payer_name=row.payer_name,
+            # A payer with no VPA yet is shown by their masked mobile number: not a VPA.
+            payer_vpa_masked=row.payer_masked if "@" in row.payer_masked else None,
         )
 
     @property
@@ -656,6 +666,9 @@ async def _ask_switch(session: AsyncSession, asked: _Asked) -> _Answer:
                     amount_minor=asked.amount_minor,
                     currency=CURRENCY,
                     note=asked.note,
+                    payee_reference=asked.payee_reference,
+                    payer_name=asked.payer_name,
+                    payer_vpa_masked=asked.payer_vpa_masked,
                 ),
             )
     except (InvalidRequestError, ResourceMissingError) as refusal:
@@ -1100,6 +1113,33 @@ async def claim_collect(session: AsyncSession, notice: CollectNotice) -> bool:
     return True
 
 
+async def credit_merchant(session: AsyncSession, notice: CreditNotice) -> str | None:
+    """The switch credited an account (a push, in its own transaction): when it is the account
+    behind a merchant's VPA, the credit becomes the merchant's succeeded payment, in the same
+    transaction, so the money and the merchant's books move together (``payments.upi_credits``:
+    once per UPI transaction id). The merchant's id, or None when the account is no merchant's
+    (a payer paid a payer)."""
+    vpa = await address_service.merchant_vpa_of_account(session, notice.payee_account_ref)
+    if vpa is None or vpa.merchant_id is None or vpa.livemode != notice.livemode:
+        return None
+    credit = UpiCredit(
+        merchant_id=vpa.merchant_id,
+        livemode=vpa.livemode,
+        upi_transaction_id=notice.upi_transaction_id,
+        rail_reference=notice.reference,
+        amount_minor=notice.amount_minor,
+        currency=notice.currency,
+        credited_at=notice.credited_at,
+        rrn=notice.rrn,
+        reference=notice.payee_reference,
+        merchant_vpa_id=vpa.id,
+        payer_name=notice.payer_name,
+        payer_vpa_masked=notice.payer_vpa_masked,
+    )
+    await record_upi_credit(session, credit)
+    return vpa.merchant_id
+
+
 async def _answer(
     session: AsyncSession, reference: str, *, approve: bool, payer_account_ref: str | None
 ) -> RailOutcome:
@@ -1146,6 +1186,7 @@ __all__ = [
     "claim_collect",
     "collect_service",
     "configure",
+    "credit_merchant",
     "handle_rail_outcome",
     "limits",
     "transfer_service",

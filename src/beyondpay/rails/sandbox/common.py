@@ -112,6 +112,10 @@ class SandboxConnector:
     rail: Rail
     # Why this rail's scripted disputes say the payer took the money back.
     dispute_reason: ClassVar[DisputeReason] = CARD_DISPUTE_REASON
+    # What a later operation (capture, void, refund, …) may name as its parent. A verification
+    # is one too: its challenge is withdrawn by a void (nothing else applies to it: it holds
+    # nothing to capture or refund).
+    parent_operations: ClassVar[tuple[str, ...]] = ("authorize", "verify")
 
     def __init__(self, ring: KeyRing | None = None) -> None:
         self.ring = ring if ring is not None else CONFIG.current().ring
@@ -267,9 +271,7 @@ class SandboxConnector:
 
     async def _parent(self, session: AsyncSession, reference: str) -> Row:
         parent = await lock_operation(session, reference)
-        # A verification is a parent too: its challenge is withdrawn by a void (nothing else
-        # applies to it: it holds nothing to capture or refund).
-        operations = ("authorize", "verify")
+        operations = self.parent_operations
         if parent is None or parent.rail != self.rail.value or parent.operation not in operations:
             raise RailReferenceUnknownError(param="reference")
         return parent

@@ -13,6 +13,13 @@ and runs in a short transaction of its own after its latency (``common.own_trans
 A push is a row of ``sandbox_rail_operations`` (operation ``push``), unique per request id: the
 row is stored before any money moves, so a concurrent push with the same id waits on it and then
 reads the stored answer, and nothing moves twice.
+
+A push that credited its payee is told, in the same transaction, to the credit listeners
+(``callbacks.tell_credit``): the PSP owns merchants' VPAs, and a credit to the account behind
+one becomes the merchant's payment there, so the money and the merchant's books move together
+or not at all. The merchant that claims it is kept on the row (``merchant_id``), and the push
+can then be refunded like a captured UPI payment (``upi.SandboxUpiConnector``): the payer's
+bank credits the payer back.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.kit.invariants import invariant
 from beyondpay.ledger.domain import CreateTransferResult
+from beyondpay.rails import callbacks
 from beyondpay.rails.domain import AMOUNT_MINOR_MAX
 from beyondpay.rails.errors import (
     RailAccountUnknownError,
@@ -33,13 +41,18 @@ from beyondpay.rails.errors import (
     RailRequestIdReusedError,
 )
 from beyondpay.rails.models import SandboxRailOperationRow as Row
-from beyondpay.rails.protocol import PushRequest, Rail, RailOutcome
+from beyondpay.rails.protocol import CreditNotice, PushRequest, Rail, RailOutcome
 from beyondpay.rails.sandbox import banks
 from beyondpay.rails.sandbox.common import find_operation, own_transaction
 from beyondpay.rails.sandbox.upi import SandboxUpiConnector, apply_code, rrn, upi_transaction_id
 
 NOTE_CHARS_MAX: Final = 100  # the sandbox switch's limit on a payer's remark
 REQUEST_ID_CHARS_MAX: Final = 255
+PAYEE_REFERENCE_CHARS_MAX: Final = 35  # NPCI's ``tr``
+# What the payer's PSP tells the payee's side of the payer: bounded, not checked further (a
+# PSP's own rules for names and VPAs are its own).
+PAYER_NAME_CHARS_MAX: Final = 255
+PAYER_VPA_CHARS_MAX: Final = 255
 _MOVED: Final = {CreateTransferResult.ok, CreateTransferResult.exists}
 
 
@@ -56,6 +69,15 @@ def _check_request(request: PushRequest) -> None:
         raise RailParameterInvalidError(
             f"The note must be at most {NOTE_CHARS_MAX} characters.", param="note"
         )
+    for param, value, chars_max in (
+        ("payee_reference", request.payee_reference, PAYEE_REFERENCE_CHARS_MAX),
+        ("payer_name", request.payer_name, PAYER_NAME_CHARS_MAX),
+        ("payer_vpa_masked", request.payer_vpa_masked, PAYER_VPA_CHARS_MAX),
+    ):
+        if value is not None and not 0 < len(value) <= chars_max:
+            raise RailParameterInvalidError(
+                f"The {param} must be 1 to {chars_max} characters.", param=param
+            )
     if request.payer_account_ref == request.payee_account_ref:
         raise RailParameterInvalidError(
             "The payer and the payee are the same account.", param="payee_account_ref"
@@ -119,8 +141,27 @@ async def _push(
         _check_same_push(stored, request)
         return connector.outcome(stored)
     apply_code(row, await _move(session, connector, row))
+    if row.status == "succeeded":
+        row.merchant_id = await callbacks.tell_credit(session, _credit_notice(row, request))
     await session.flush()
     return connector.outcome(row)
+
+
+def _credit_notice(row: Row, request: PushRequest) -> CreditNotice:
+    return CreditNotice(
+        reference=row.reference,
+        upi_transaction_id=str(row.details["upi_transaction_id"]),
+        rrn=row.details.get("rrn"),
+        payee_account_ref=request.payee_account_ref,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        livemode=row.livemode,
+        credited_at=row.created_at,
+        payee_reference=request.payee_reference,
+        note=request.note,
+        payer_name=request.payer_name,
+        payer_vpa_masked=request.payer_vpa_masked,
+    )
 
 
 async def _move(session: AsyncSession, connector: SandboxUpiConnector, row: Row) -> str:

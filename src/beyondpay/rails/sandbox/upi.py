@@ -93,7 +93,7 @@ def apply_code(row: Row, code: str) -> None:
     row.code, row.failure_code, row.decline_code = code, npci.failure_code, npci.decline_code
     row.message = npci.message
     row.status = "succeeded" if code == "00" else "failed"
-    if code == "00" and row.operation == "authorize":  # a payment taken can be refunded
+    if code == "00" and row.operation in ("authorize", "push"):  # taken: it can be refunded
         row.hold_state, row.captured_minor = "captured", row.amount_minor
     row.updated_at = utcnow()
 
@@ -117,6 +117,10 @@ async def _check_payer_account(session: AsyncSession, account_ref: str | None) -
 class SandboxUpiConnector(SandboxConnector):
     rail = Rail.upi
     dispute_reason = UPI_DISPUTE_REASON
+    # A push that paid a merchant's VPA is that merchant's payment (push.py): refunded like
+    # a collect's, the payer's bank crediting the payer back. Nothing else applies to it (it
+    # holds nothing to capture or void).
+    parent_operations = ("authorize", "verify", "push")
 
     def to_wire(self, amount_minor: int, currency: str) -> dict[str, Any]:
         return {"amount": rupees_from_minor(amount_minor), "currency": currency.upper()}
