@@ -7,7 +7,7 @@
   credits that account (each merchant VPA has an account of its own).
 
 Revision ID: 0028
-Revises: 0027
+Revises: 0032
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0028"
-down_revision = "0027"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
