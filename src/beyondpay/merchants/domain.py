@@ -93,6 +93,8 @@ class Scope(StrEnum):
     setup_intents_write = "setup_intents:write"
     tokens_read = "tokens:read"
     tokens_write = "tokens:write"
+    billing_portal_read = "billing_portal:read"
+    billing_portal_write = "billing_portal:write"
 
     @property
     def resource(self) -> str:
