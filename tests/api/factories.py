@@ -348,6 +348,11 @@ async def _token(actors: Actors) -> str:
     return token_id
 
 
+async def _billing_portal_configuration(actors: Actors) -> str:
+    params = {"features": {"invoice_history": {"enabled": True}}}
+    return str((await actors.owner("/v1/billing_portal/configurations", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -373,6 +378,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/disputes": _dispute,
     "/v1/setup_intents": _setup_intent,
     "/v1/tokens": _token,
+    "/v1/billing_portal/configurations": _billing_portal_configuration,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

@@ -6,6 +6,7 @@ default and removed, and nothing reaches another customer or merchant."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from beyondpay.billing.portal.domain import csrf_token
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from beyondpay.merchants.domain import MerchantStatus
@@ -204,6 +206,25 @@ async def test_a_form_sent_twice_acts_once(
     assert len(await _methods(client, merchant, customer_id)) == 1
 
 
+async def test_the_same_form_sent_twice_at_once_saves_one_card(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    page = await client.get(page_path)
+    form = form_to(page.text, "/cards")
+    fields = {"number": VISA, "exp_month": "12", "exp_year": "2035", "cvc": "123"}
+    answers = await asyncio.gather(*(post_form(client, form, **fields) for _ in range(2)))
+    for answer in answers:
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] in (
+            f"/billing_portal/{session['id']}?notice=card_added",
+            f"/billing_portal/{session['id']}?notice=card_pending",
+        )
+    assert len(await _methods(client, merchant, customer_id)) == 1
+    rows = await execute(database, "SELECT count(*) FROM setup_intents")
+    assert rows[0][0] == 1
+
+
 async def test_three_d_secure_is_completed_on_the_sandbox_page_and_the_visit_returns(
     client: httpx.AsyncClient, merchant: TestMerchant, database: Database
 ) -> None:
@@ -392,6 +413,12 @@ async def test_features_the_configuration_turns_off_are_not_offered(
     default_page = await portal_session(client, merchant, customer_id)
     other_path = await open_visit(client, default_page)
     form = form_to((await client.get(other_path)).text, "/cards")
+    # The visit's own token (the page has no form to take it from), for a feature that is off.
+    secret = client.cookies.get(f"portal_visit_{session['id']}")
+    assert secret is not None
+    own = {"action": f"{page_path}/cards", "csrf_token": csrf_token(secret), "form_id": "A" * 22}
+    off = await post_form(client, own, number=VISA, exp_month="1", exp_year="2035")
+    assert off.status_code == 403 and "does not offer this" in off.text
     # A form of a visit that offers cards, posted to the visit that does not: no token there.
     posted = await post_form(
         client,
