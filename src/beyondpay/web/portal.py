@@ -31,16 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from beyondpay.api.auditing import audit
-from beyondpay.billing.portal.domain import FORM_ID_PATTERN, VISIT_S
 from beyondpay.billing.portal.errors import FormExpiredError, PortalPageError, VisitMissingError
 from beyondpay.billing.portal.service import (
+    FORM_ID_PATTERN,
+    VISIT_S,
     CardForm,
     CardFormError,
     PageAnswer,
     Visit,
+    secure_cookies,
     visit_service,
 )
-from beyondpay.billing.portal.settings import CONFIG
 from beyondpay.db.phases import JobPhases
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
@@ -184,7 +185,7 @@ async def open_portal(request: Request, token: str) -> Response:
     try:
         async with _database(request).unit_of_work() as session:
             opened = await visit_service.open(session, _ring(request), token, held)
-    except PortalPageError as refusal:
+    except BeyondpayError as refusal:
         return _problem(refusal)
     response = _see_other(_page_path(opened.session_id))
     if opened.secret is not None:
@@ -193,7 +194,7 @@ async def open_portal(request: Request, token: str) -> Response:
             opened.secret,
             max_age=VISIT_S,
             path=PORTAL_PATH,
-            secure=CONFIG.current().secure_cookies,
+            secure=secure_cookies(),
             httponly=True,
             samesite="lax",
         )

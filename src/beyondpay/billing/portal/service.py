@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.portal.domain import (
+    FORM_ID_PATTERN,
+    VISIT_S,
     blank_features,
     default_features,
     features_with,
@@ -69,6 +71,8 @@ from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 
 __all__ = [
+    "FORM_ID_PATTERN",
+    "VISIT_S",
     "CardForm",
     "CardFormError",
     "ConfigurationService",
@@ -79,8 +83,15 @@ __all__ = [
     "Visit",
     "configuration_service",
     "portal_session_service",
+    "secure_cookies",
     "visit_service",
 ]
+
+
+def secure_cookies() -> bool:
+    """Whether the visit's cookie is sent over HTTPS only (``settings.PortalConfig``)."""
+    return CONFIG.current().secure_cookies
+
 
 OBJECT_NAME: Final = "configuration"  # Stripe's "No such configuration: 'bpc_…'"
 LINK_PATH: Final = "/billing_portal/session/"

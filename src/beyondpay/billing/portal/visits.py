@@ -335,7 +335,9 @@ class VisitService:
         await session.flush()
         return Opened(row.id, secret)
 
-    async def _check_open(self, session: AsyncSession, row: PortalSessionRow) -> tuple[str, Any]:
+    async def _check_open(
+        self, session: AsyncSession, row: PortalSessionRow
+    ) -> tuple[str, MerchantStatus]:
         """The merchant's name and status, refusing a portal that is closed: the merchant
         suspended (or, in live mode, not active), or the customer deleted."""
         merchant = await merchant_service.get(session, row.merchant_id)
