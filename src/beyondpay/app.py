@@ -24,6 +24,7 @@ from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
 from beyondpay.web.pages import STATIC_PATH, static_files
+from beyondpay.web.portal import router as portal_pages
 from beyondpay.web.receipts import router as receipts_pages
 
 
@@ -60,6 +61,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     """Builds every module's settings once (``kit.module_settings``: each module's frozen
     config, read with its ``CONFIG.current()``) and wires the modules together
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
+    from beyondpay.billing.portal.settings import configure as configure_billing_portal
     from beyondpay.disputes.settings import configure as configure_disputes
     from beyondpay.limits.service import configure as configure_limits
     from beyondpay.notifications.service import configure as configure_notifications
@@ -82,6 +84,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_notifications(settings, ring=ring)
     configure_disputes(settings)
     configure_setup_intents(settings, ring=ring)
+    configure_billing_portal(settings)
     wire_modules()
 
 
@@ -228,6 +231,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages_router)
     app.include_router(receipts_pages)
+    app.include_router(portal_pages)
     app.mount(STATIC_PATH, static_files(), name="static")
     for router in merchant_routers():
         app.include_router(router)
@@ -253,6 +257,8 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
+    from beyondpay.billing.portal.api import configurations_router as billing_portal_configurations
+    from beyondpay.billing.portal.api import sessions_router as billing_portal_sessions
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
@@ -302,4 +308,6 @@ def merchant_routers() -> list[APIRouter]:
         prices,
         coupons,
         promotion_codes,
+        billing_portal_configurations,
+        billing_portal_sessions,
     ]

@@ -372,6 +372,11 @@ async def _tax_id(actors: Actors) -> str:
     return str((await actors.owner("/v1/tax_ids", params))["id"])
 
 
+async def _billing_portal_configuration(actors: Actors) -> str:
+    params = {"features": {"invoice_history": {"enabled": True}}}
+    return str((await actors.owner("/v1/billing_portal/configurations", params))["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 async def _product(actors: Actors) -> str:
     return str((await actors.owner("/v1/products", {"name": "Gold plan"}))["id"])
@@ -421,6 +426,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/prices": _price,
     "/v1/coupons": _coupon,
     "/v1/promotion_codes": _promotion_code,
+    "/v1/billing_portal/configurations": _billing_portal_configuration,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

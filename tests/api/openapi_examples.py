@@ -150,6 +150,7 @@ async def make_examples(
     await _events(api)
     await _notifications(api, database)
     await _catalog(api)
+    await _billing_portal(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -934,3 +935,53 @@ async def _catalog(api: Api) -> None:
     await api.post(f"/v1/promotion_codes/{code['id']}", {"active": False})
     await api.get("/v1/promotion_codes", {"expand[]": "data.promotion.coupon"})
     await api.delete(f"/v1/coupons/{amount['id']}")
+
+
+async def _billing_portal(api: Api) -> None:
+    """The customer portal: a configuration with every feature's settings, updated, read and
+    listed (with the default the list makes), and sessions with the default and expanded."""
+    features = {
+        "invoice_history": {"enabled": True},
+        "payment_method_update": {"enabled": True},
+        "subscription_cancel": {
+            "enabled": True,
+            "mode": "immediately",
+            "proration_behavior": "create_prorations",
+            "cancellation_reason": {"enabled": True, "options": ["too_expensive"]},
+        },
+        "subscription_update": {
+            "enabled": True,
+            "default_allowed_updates": ["price", "quantity"],
+            "products": [
+                {
+                    "product": "prod_basic",
+                    "prices": ["price_monthly"],
+                    "adjustable_quantity": {"enabled": True, "maximum": 10},
+                }
+            ],
+            "schedule_at_period_end": {"conditions": [{"type": "shortening_interval"}]},
+        },
+    }
+    configurations = "/v1/billing_portal/configurations"
+    made = await api.post(
+        configurations,
+        {
+            "features": features,
+            "business_profile": {"headline": "Acme billing"},
+            "default_return_url": "https://shop.example/account",
+            "name": "Plans",
+            "metadata": {"k": "v"},
+        },
+    )
+    await api.post(f"{configurations}/{made['id']}", {"active": False})
+    await api.get(f"{configurations}/{made['id']}")
+    await api.get(configurations)
+    customer = await api.post("/v1/customers", {"name": "Asha Rao"})
+    await api.post(
+        "/v1/billing_portal/sessions",
+        {"customer": customer["id"], "return_url": "https://shop.example/", "locale": "en-IN"},
+    )
+    await api.post(
+        "/v1/billing_portal/sessions",
+        {"customer": customer["id"], "expand": ["configuration"]},
+    )

@@ -65,12 +65,30 @@ def _typed_parameters(params_class: str, sources: dict[str, ast.ClassDef]) -> fr
 
 
 def _params_classes(root: Path) -> dict[str, ast.ClassDef]:
+    """Every ``…Params`` class by its name and by its module and name
+    (``stripe.params.billing_portal._configuration_create_params.ConfigurationCreateParams``):
+    two resources may each have a ``ConfigurationCreateParams`` (billing portal, terminal)."""
     classes: dict[str, ast.ClassDef] = {}
     for source in sorted(root.rglob("params/**/*.py")):
+        module = ".".join(("stripe", *source.relative_to(root).with_suffix("").parts))
         for node in ast.parse(source.read_text()).body:
             if isinstance(node, ast.ClassDef) and node.name.endswith("Params"):
                 classes[node.name] = node
+                classes[f"{module}.{node.name}"] = node
     return classes
+
+
+def _imported_params(tree: ast.Module, classes: dict[str, ast.ClassDef]) -> dict[str, ast.ClassDef]:
+    """``classes`` as a service module sees them: the ``…Params`` names it imports resolve to
+    the classes of the modules it imports them from."""
+    seen = dict(classes)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stripe.params"):
+            for alias in node.names:
+                found = classes.get(f"{node.module}.{alias.name}")
+                if found is not None:
+                    seen[alias.asname or alias.name] = found
+    return seen
 
 
 def _request_of(function: ast.FunctionDef) -> tuple[str, str] | None:
@@ -109,9 +127,11 @@ def stripe_operations() -> list[Operation]:
     for source in sorted(root.rglob("_*_service.py")):
         if "v2" in source.relative_to(root).parts:
             continue
-        for node in ast.parse(source.read_text()).body:
+        tree = ast.parse(source.read_text())
+        seen = _imported_params(tree, classes)
+        for node in tree.body:
             if isinstance(node, ast.ClassDef):
-                for operation in _service_operations(node, classes):
+                for operation in _service_operations(node, seen):
                     operations[(operation.method, operation.path)] = operation
     return sorted(operations.values(), key=lambda o: (o.resource, o.path, o.method))
 

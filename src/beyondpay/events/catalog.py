@@ -10,6 +10,9 @@ from typing import Final
 
 EVENT_TYPES: Final = frozenset(
     {
+        "billing_portal.configuration.created",
+        "billing_portal.configuration.updated",
+        "billing_portal.session.created",
         "charge.captured",
         "charge.dispute.closed",
         "charge.dispute.created",

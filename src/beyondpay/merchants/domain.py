@@ -105,6 +105,8 @@ class Scope(StrEnum):
     coupons_write = "coupons:write"
     promotion_codes_read = "promotion_codes:read"
     promotion_codes_write = "promotion_codes:write"
+    billing_portal_read = "billing_portal:read"
+    billing_portal_write = "billing_portal:write"
 
     @property
     def resource(self) -> str:

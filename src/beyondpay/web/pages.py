@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -14,6 +15,10 @@ STATIC_PATH: Final = "/static"
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
+)
+# A page with forms (the customer portal) posts them to the platform itself and nowhere else.
+FORMS_CONTENT_SECURITY_POLICY: Final = CONTENT_SECURITY_POLICY.replace(
+    "form-action 'none'", "form-action 'self'"
 )
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -34,11 +39,45 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
+# Dates on pages are for people in India: IST (UTC+05:30 all year, no daylight saving).
+IST: Final = timezone(timedelta(hours=5, minutes=30), "IST")
 
 
-def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+# Spelled out rather than strftime("%b"), which follows the process's locale.
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _date_ist(moment: datetime) -> str:
+    """ "07 Apr 2026": a day as a person in India names it."""
+    local = moment.astimezone(IST)
+    return f"{local.day:02d} {_MONTHS[local.month - 1]} {local.year}"
+
+
+templates.filters["date_ist"] = _date_ist
+
+
+def page(
+    template: str, status_code: int = 200, *, forms: bool = False, **context: Any
+) -> HTMLResponse:
+    """``template`` rendered with ``context``; ``forms``: the page posts forms to us."""
     html = templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    headers = PAGE_HEADERS
+    if forms:
+        headers = {**PAGE_HEADERS, "Content-Security-Policy": FORMS_CONTENT_SECURITY_POLICY}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def static_files() -> StaticFiles:

@@ -1,0 +1,461 @@
+"""The hosted customer portal over HTTP, as a browser drives it: the link opens once and starts
+a visit (an ``HttpOnly`` cookie), an expired or used link says so (never a 5xx), each form
+carries the visit's anti-forgery token and a one-time id (sent twice, it acts once), cards are
+saved through a SetupIntent (3-D Secure on the sandbox page where the card asks), made the
+default and removed, and nothing reaches another customer or merchant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from beyondpay.billing.portal.domain import csrf_token
+from beyondpay.db.session import Database
+from beyondpay.kit.clock import utcnow
+from beyondpay.merchants.domain import MerchantStatus
+from beyondpay.merchants.service import merchant_service
+from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY
+from tests.billing.portal.support import (
+    add_card,
+    customer,
+    event_types,
+    execute,
+    form_to,
+    open_visit,
+    path_of,
+    portal_session,
+    post_form,
+)
+from tests.support import TestMerchant, make_merchant
+
+VISA = "4242424242424242"
+THREE_D_SECURE = "4000002500003155"  # authenticates when set up
+DECLINED = "4000000000000002"
+
+
+@pytest.fixture
+async def browser_client(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser: its own cookies."""
+    transport = httpx.ASGITransport(app=api_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def _visit(
+    client: httpx.AsyncClient, merchant: TestMerchant, **customer_fields: Any
+) -> tuple[str, dict[str, Any], str]:
+    """A customer, their portal session, and the portal page's path (the visit open)."""
+    customer_id = await customer(client, merchant, **customer_fields)
+    session = await portal_session(client, merchant, customer_id)
+    return customer_id, session, await open_visit(client, session)
+
+
+async def _customer(client: httpx.AsyncClient, merchant: TestMerchant, customer_id: str) -> Any:
+    answer = await client.get(f"/v1/customers/{customer_id}", headers=merchant.auth())
+    assert answer.status_code == 200
+    return answer.json()
+
+
+async def _methods(client: httpx.AsyncClient, merchant: TestMerchant, customer_id: str) -> Any:
+    answer = await client.get(
+        f"/v1/customers/{customer_id}/payment_methods", headers=merchant.auth()
+    )
+    assert answer.status_code == 200
+    return answer.json()["data"]
+
+
+def _notice(answer: httpx.Response, session: dict[str, Any], notice: str) -> None:
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"/billing_portal/{session['id']}?notice={notice}"
+
+
+async def test_the_link_opens_a_visit_once_and_the_page_shows_the_customer(
+    client: httpx.AsyncClient, browser_client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer_id = await customer(client, merchant)
+    session = await portal_session(client, merchant, customer_id)
+    opened = await client.get(path_of(session["url"]))
+    assert opened.status_code == 303
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith(f"portal_visit_{session['id']}=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/billing_portal" in cookie
+    assert "Max-Age=3600" in cookie
+    page = await client.get(opened.headers["location"])
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == FORMS_CONTENT_SECURITY_POLICY
+    assert "form-action 'self'" in FORMS_CONTENT_SECURITY_POLICY
+    assert "script-src" not in FORMS_CONTENT_SECURITY_POLICY
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    html = page.text
+    assert "<title>Billing · Acme</title>" in html and "Asha Rao" in html
+    assert "asha@example.com" in html and "Test mode" in html
+    assert 'href="https://shop.example/account"' in html and "Return to Acme" in html
+    assert "No payment method is saved yet." in html
+    assert "You have no subscriptions." in html and "No invoices yet." in html
+    assert "<script" not in html and " style=" not in html
+    # Opened again in the same browser: back to its visit, no new cookie.
+    again = await client.get(path_of(session["url"]))
+    assert again.status_code == 303 and "set-cookie" not in again.headers
+    # In another browser: the link is spent.
+    used = await browser_client.get(path_of(session["url"]))
+    assert used.status_code == 410 and "This link has already been used" in used.text
+    assert "Asha" not in used.text
+    # The page without the visit's cookie shows nothing of the customer.
+    stranger = await browser_client.get(opened.headers["location"])
+    assert stranger.status_code == 403 and "Asha" not in stranger.text
+    assert "Open the billing portal from its link" in stranger.text
+
+
+async def test_an_expired_link_and_an_expired_visit_say_so(
+    client: httpx.AsyncClient,
+    browser_client: httpx.AsyncClient,
+    merchant: TestMerchant,
+    database: Database,
+) -> None:
+    customer_id = await customer(client, merchant)
+    session = await portal_session(client, merchant, customer_id)
+    await execute(
+        database,
+        "UPDATE billing_portal_sessions SET link_expires_at = :at WHERE id = :id",
+        at=utcnow() - timedelta(seconds=1),
+        id=session["id"],
+    )
+    expired = await client.get(path_of(session["url"]))
+    assert expired.status_code == 410, expired.text
+    assert "This link has expired" in expired.text and "set-cookie" not in expired.headers
+    assert 'href="https://shop.example/account"' in expired.text
+    assert "Return to Acme" in expired.text
+    # A visit past its hour.
+    fresh = await portal_session(client, merchant, customer_id)
+    page_path = await open_visit(browser_client, fresh)
+    await execute(
+        database,
+        "UPDATE billing_portal_sessions SET visit_expires_at = :at WHERE id = :id",
+        at=utcnow() - timedelta(seconds=1),
+        id=fresh["id"],
+    )
+    late = await browser_client.get(page_path)
+    assert late.status_code == 410 and "This link has expired" in late.text
+    # Links that are not ours.
+    token = path_of(fresh["url"]).rsplit("/", 1)[1]
+    for path in (
+        "/billing_portal/session/" + token[:-2] + ("AA" if token[-2:] != "AA" else "BB"),
+        "/billing_portal/session/x",
+        "/billing_portal/session/" + "A" * 700,
+        "/billing_portal/" + fresh["id"],
+        "/billing_portal/not-a-session",
+    ):
+        answer = await client.get(path)
+        assert answer.status_code in (403, 404), (path, answer.status_code)
+        assert "text/html" in answer.headers["content-type"]
+
+
+async def test_a_card_is_saved_made_the_default_and_listed(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    saved = await add_card(client, page_path, VISA, name="Asha Rao")
+    _notice(saved, session, "card_added")
+    (method,) = await _methods(client, merchant, customer_id)
+    assert method["card"]["last4"] == "4242" and method["allow_redisplay"] == "always"
+    assert method["billing_details"]["name"] == "Asha Rao"
+    assert (await _customer(client, merchant, customer_id))["invoice_settings"][
+        "default_payment_method"
+    ] == method["id"]
+    page = await client.get(saved.headers["location"])
+    html = page.text
+    assert (
+        "Visa •••• 4242" in html and "Expires 12/2035" in html and 'data-testid="default"' in html
+    )
+    assert "Your card was saved." in html and VISA not in html
+    assert "payment_method.attached" in await event_types(database, method["id"])
+    assert "customer.updated" in await event_types(database, customer_id)
+    (setup,) = await execute(
+        database,
+        "SELECT id, status, usage FROM setup_intents WHERE payment_method_id = :id",
+        id=method["id"],
+    )
+    assert setup[1:] == ("succeeded", "off_session")
+    # What the visit did is in the merchant's audit trail, under the session.
+    audited = await execute(
+        database,
+        "SELECT route, status FROM audit_events WHERE api_key_id = :id",
+        id=session["id"],
+    )
+    assert audited == [("/billing_portal/{session_id}/cards", 303)]
+
+
+async def test_a_form_sent_twice_acts_once(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    page = await client.get(page_path)
+    form = form_to(page.text, "/cards")
+    fields = {"number": VISA, "exp_month": "12", "exp_year": "2035", "cvc": "123"}
+    first = await post_form(client, form, **fields)
+    second = await post_form(client, form, **fields)
+    _notice(first, session, "card_added")
+    _notice(second, session, "card_added")
+    assert len(await _methods(client, merchant, customer_id)) == 1
+
+
+async def test_the_same_form_sent_twice_at_once_saves_one_card(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    page = await client.get(page_path)
+    form = form_to(page.text, "/cards")
+    fields = {"number": VISA, "exp_month": "12", "exp_year": "2035", "cvc": "123"}
+    answers = await asyncio.gather(*(post_form(client, form, **fields) for _ in range(2)))
+    for answer in answers:
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] in (
+            f"/billing_portal/{session['id']}?notice=card_added",
+            f"/billing_portal/{session['id']}?notice=card_pending",
+        )
+    assert len(await _methods(client, merchant, customer_id)) == 1
+    rows = await execute(database, "SELECT count(*) FROM setup_intents")
+    assert rows[0][0] == 1
+
+
+async def test_three_d_secure_is_completed_on_the_sandbox_page_and_the_visit_returns(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    asked = await add_card(client, page_path, THREE_D_SECURE)
+    assert asked.status_code == 303
+    challenge = path_of(asked.headers["location"])
+    assert challenge.startswith("/sandbox/3ds/")
+    # Not saved until the customer authenticates.
+    assert await _methods(client, merchant, customer_id) == []
+    shown = await client.get(challenge)
+    assert shown.status_code == 200
+    answered = await client.post(challenge, data={"outcome": "complete"})
+    assert answered.status_code == 303
+    back = path_of(answered.headers["location"])
+    assert back.startswith(f"/billing_portal/{session['id']}/cards/")
+    returned = await client.get(back)
+    _notice(returned, session, "card_added")
+    (method,) = await _methods(client, merchant, customer_id)
+    assert method["card"]["last4"] == "3155"
+    default = (await _customer(client, merchant, customer_id))["invoice_settings"]
+    assert default["default_payment_method"] == method["id"]
+    # Coming back again changes nothing.
+    _notice(await client.get(back), session, "card_added")
+
+
+async def test_a_failed_challenge_and_a_declined_card_save_nothing(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    asked = await add_card(client, page_path, THREE_D_SECURE)
+    challenge = path_of(asked.headers["location"])
+    answered = await client.post(challenge, data={"outcome": "fail"})
+    _notice(await client.get(path_of(answered.headers["location"])), session, "card_declined")
+    declined = await add_card(client, page_path, DECLINED)
+    _notice(declined, session, "card_declined")
+    assert await _methods(client, merchant, customer_id) == []
+    page = await client.get(declined.headers["location"])
+    assert "Your card could not be saved" in page.text
+
+
+async def test_card_details_refused_are_shown_beside_their_field(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, _, page_path = await _visit(client, merchant)
+    for number, fields, field, message in (
+        ("4242424242424241", {}, "number", "Your card number is incorrect."),
+        ("", {}, "number", "Enter your card number."),
+        (VISA, {"exp_month": "13"}, "exp_month", "expiration month is invalid"),
+        (VISA, {"exp_month": "ab"}, "exp_month", "Enter the expiry month"),
+        (VISA, {"exp_year": "1999"}, "exp_year", "expiration year is invalid"),
+        (VISA, {"cvc": "12"}, "cvc", "security code is invalid"),
+    ):
+        refused = await add_card(client, page_path, number, name="Asha R", **fields)
+        assert refused.status_code == 400, refused.text
+        html = refused.text
+        assert message in html, (field, html[:200])
+        assert f'id="card-{field}" name="{field}"' in html
+        assert 'aria-invalid="true" aria-describedby="card-error" autofocus' in html
+        assert 'value="Asha R"' in html  # the name is kept; the number and CVC never echoed
+        assert not number or number not in html
+    assert await _methods(client, merchant, customer_id) == []
+    rows = await execute(database, "SELECT count(*) FROM payment_methods")
+    assert rows[0][0] == 0
+
+
+async def test_forms_without_the_visits_token_are_refused(
+    client: httpx.AsyncClient,
+    browser_client: httpx.AsyncClient,
+    merchant: TestMerchant,
+) -> None:
+    customer_id, _session, page_path = await _visit(client, merchant)
+    page = await client.get(page_path)
+    form = form_to(page.text, "/cards")
+    card = {"number": VISA, "exp_month": "12", "exp_year": "2035", "cvc": "123"}
+    forged = {**form, "csrf_token": "A" * 43}
+    refused = await post_form(client, forged, **card)
+    assert refused.status_code == 403 and "This form has expired" in refused.text
+    missing = await client.post(form["action"], data={"form_id": form["form_id"], **card})
+    assert missing.status_code == 403
+    bad_id = await post_form(client, {**form, "form_id": "short"}, **card)
+    assert bad_id.status_code == 403
+    as_json = await client.post(form["action"], json={**form, **card})
+    assert as_json.status_code == 403
+    # Another browser has the token (copied from the page) but not the visit's cookie.
+    stranger = await post_form(browser_client, form, **card)
+    assert stranger.status_code == 403 and "Open the billing portal from its link" in stranger.text
+    assert await _methods(client, merchant, customer_id) == []
+
+
+async def test_the_default_changes_and_a_card_is_removed(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, session, page_path = await _visit(client, merchant)
+    _notice(await add_card(client, page_path, VISA), session, "card_added")
+    _notice(await add_card(client, page_path, "5555555555554444"), session, "card_added")
+    methods = await _methods(client, merchant, customer_id)
+    visa = next(method for method in methods if method["card"]["last4"] == "4242")
+    mastercard = next(method for method in methods if method["card"]["last4"] == "4444")
+    default = await _customer(client, merchant, customer_id)
+    assert default["invoice_settings"]["default_payment_method"] == mastercard["id"]
+    page = await client.get(page_path)
+    assert page.text.index("Mastercard •••• 4444") < page.text.index("Visa •••• 4242")
+    made_default = await post_form(client, form_to(page.text, f"{visa['id']}/default"))
+    _notice(made_default, session, "default_updated")
+    default = await _customer(client, merchant, customer_id)
+    assert default["invoice_settings"]["default_payment_method"] == visa["id"]
+    page = await client.get(page_path)
+    remove = form_to(page.text, f"{mastercard['id']}/remove")
+    _notice(await post_form(client, remove), session, "method_removed")
+    _notice(await post_form(client, remove), session, "method_removed")  # sent twice: once
+    assert [method["id"] for method in await _methods(client, merchant, customer_id)] == [
+        visa["id"]
+    ]
+    assert "payment_method.detached" in await event_types(database, mastercard["id"])
+    # Removing the default (no subscription is billed to it) leaves no default.
+    page = await client.get(page_path)
+    _notice(
+        await post_form(client, form_to(page.text, f"{visa['id']}/remove")),
+        session,
+        "method_removed",
+    )
+    default = await _customer(client, merchant, customer_id)
+    assert default["invoice_settings"]["default_payment_method"] is None
+
+
+async def test_nothing_of_another_customer_or_merchant_is_reachable(
+    client: httpx.AsyncClient,
+    browser_client: httpx.AsyncClient,
+    merchant: TestMerchant,
+    database: Database,
+) -> None:
+    # Asha (of Acme) has a card.
+    asha, asha_session, asha_page = await _visit(client, merchant)
+    _notice(await add_card(client, asha_page, VISA), asha_session, "card_added")
+    (asha_card,) = await _methods(client, merchant, asha)
+    # Ravi, of another merchant, opens his own portal in another browser.
+    other = await make_merchant(database, name="Globex")
+    _ravi, ravi_session, ravi_page = await _visit(
+        browser_client, other, name="Ravi Kumar", email="ravi@example.com"
+    )
+    page = await browser_client.get(ravi_page)
+    assert "Globex" in page.text and "Ravi Kumar" in page.text
+    assert "Asha" not in page.text and "Visa •••• 4242" not in page.text
+    form = form_to(page.text, "/cards")
+    for action in ("default", "remove"):
+        target = f"/billing_portal/{ravi_session['id']}/payment_methods/{asha_card['id']}"
+        forged = {**form, "action": f"{target}/{action}"}
+        refused = await post_form(browser_client, forged)
+        assert refused.status_code == 404, refused.text
+        assert "Not found" in refused.text and "4242" not in refused.text
+    # Nor with Acme's other customer: same merchant, another customer.
+    _bob, bob_session, bob_page = await _visit(
+        browser_client, merchant, name="Bob", email="bob@example.com"
+    )
+    page = await browser_client.get(bob_page)
+    form = form_to(page.text, "/cards")
+    forged = {
+        **form,
+        "action": f"/billing_portal/{bob_session['id']}/payment_methods/{asha_card['id']}/remove",
+    }
+    assert (await post_form(browser_client, forged)).status_code == 404
+    # Ravi's visit cookie does not open Asha's session, in Ravi's browser.
+    assert (await browser_client.get(asha_page)).status_code == 403
+    assert [m["id"] for m in await _methods(client, merchant, asha)] == [asha_card["id"]]
+    default = await _customer(client, merchant, asha)
+    assert default["invoice_settings"]["default_payment_method"] == asha_card["id"]
+
+
+async def test_features_the_configuration_turns_off_are_not_offered(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    configuration = await client.post(
+        "/v1/billing_portal/configurations",
+        data={"features[invoice_history][enabled]": "false"},
+        headers=merchant.auth(),
+    )
+    assert configuration.status_code == 200, configuration.text
+    customer_id = await customer(client, merchant)
+    session = await portal_session(
+        client, merchant, customer_id, configuration=configuration.json()["id"]
+    )
+    page_path = await open_visit(client, session)
+    page = await client.get(page_path)
+    assert "Add a card" not in page.text and "Invoice history" not in page.text
+    default_page = await portal_session(client, merchant, customer_id)
+    other_path = await open_visit(client, default_page)
+    form = form_to((await client.get(other_path)).text, "/cards")
+    # The visit's own token (the page has no form to take it from), for a feature that is off.
+    secret = client.cookies.get(f"portal_visit_{session['id']}")
+    assert secret is not None
+    own = {"action": f"{page_path}/cards", "csrf_token": csrf_token(secret), "form_id": "A" * 22}
+    off = await post_form(client, own, number=VISA, exp_month="1", exp_year="2035")
+    assert off.status_code == 403 and "does not offer this" in off.text
+    # A form of a visit that offers cards, posted to the visit that does not: no token there.
+    posted = await post_form(
+        client,
+        {**form, "action": f"{page_path}/cards"},
+        number=VISA,
+        exp_month="1",
+        exp_year="2035",
+    )
+    assert posted.status_code == 403
+
+
+async def test_subscription_actions_reach_the_seams(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """No subscription exists yet (billing.subscriptions is wired in later): canceling one by id
+    is 'not found', and switching is off in the default configuration."""
+    _, _session, page_path = await _visit(client, merchant)
+    form = form_to((await client.get(page_path)).text, "/cards")
+    cancel = await post_form(client, {**form, "action": f"{page_path}/subscriptions/sub_1/cancel"})
+    assert cancel.status_code == 404 and "Not found" in cancel.text
+    switch = await post_form(
+        client, {**form, "action": f"{page_path}/subscriptions/sub_1/switch"}, price="price_1"
+    )
+    assert switch.status_code == 403 and "not offer this" in switch.text
+
+
+async def test_a_suspended_merchant_or_a_deleted_customer_closes_the_portal(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    customer_id, _session, page_path = await _visit(client, merchant)
+    deleted = await client.delete(f"/v1/customers/{customer_id}", headers=merchant.auth())
+    assert deleted.status_code == 200
+    closed = await client.get(page_path)
+    assert closed.status_code == 403 and "not available" in closed.text
+    other_customer = await customer(client, merchant)
+    fresh = await portal_session(client, merchant, other_customer)
+    async with database.unit_of_work() as session_:
+        await merchant_service.set_status(session_, merchant.id, MerchantStatus.suspended)
+    refused = await client.get(path_of(fresh["url"]))
+    assert refused.status_code == 403 and "not available" in refused.text
