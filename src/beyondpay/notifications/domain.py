@@ -22,6 +22,8 @@ class Channel(StrEnum):
 
 class Kind(StrEnum):
     receipt = "receipt"
+    # An invoice sent to its customer (billing composes it: ``messages.on_compose``).
+    invoice = "invoice"
 
 
 class Status(StrEnum):

@@ -32,7 +32,7 @@ from beyondpay.notifications.domain import (
     Status,
     message_id_for,
 )
-from beyondpay.notifications.messages import receipt_email
+from beyondpay.notifications.messages import composed_email, composer_for, receipt_email
 from beyondpay.notifications.models import NotificationRow, SandboxEmailRow
 from beyondpay.notifications.senders import EmailSender, SentEmail
 from beyondpay.notifications.settings import CONFIG
@@ -70,7 +70,14 @@ async def _locked(session: AsyncSession, notification_id: str) -> NotificationRo
 
 async def _message(session: AsyncSession, row: NotificationRow) -> EmailMessage:
     config = CONFIG.current()
-    invariant(row.kind == Kind.receipt, "receipts are the only kind of notification yet")
+    if row.kind != Kind.receipt:
+        content = await composer_for(Kind(row.kind))(session, row.subject_id)
+        return composed_email(
+            content,
+            sender=config.email_from,
+            recipient=row.recipient,
+            message_id=message_id_for(row.id, config.email_from),
+        )
     charge = await assign_receipt_number(session, row.subject_id)
     view = await receipt_view(session, config.ring, charge)
     return receipt_email(

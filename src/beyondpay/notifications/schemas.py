@@ -21,8 +21,10 @@ class SandboxEmail(BaseModel):
 
     id: str = Field(description="The notification's id (`ntf_…`).")
     object: Literal["notification_sandbox_email"]
-    kind: str = Field(description="What it is: `receipt`.")
-    related: str = Field(description="The object it is about: a charge (`ch_…`) for a receipt.")
+    kind: str = Field(description="What it is: `receipt` or `invoice`.")
+    related: str = Field(
+        description="The object it is about: a charge (`ch_…`) for a receipt, an invoice (`in_…`)."
+    )
     message_id: str
     sender: str = Field(description="The envelope's sender (`BEYONDPAY_EMAIL_FROM`).")
     recipients: list[str]

@@ -19,13 +19,22 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.merchants.domain import Caller
 from beyondpay.notifications.domain import Channel, Kind, Status
+from beyondpay.notifications.messages import MessageContent, on_compose
 from beyondpay.notifications.models import NotificationRow, SandboxEmailRow
 from beyondpay.notifications.schemas import SandboxEmailListParams
 from beyondpay.notifications.settings import configure
 from beyondpay.notifications.tasks import send
 from beyondpay.payments.service import ChargeRow
 
-__all__ = ["NotificationService", "configure", "notification_service", "queue_receipt"]
+__all__ = [
+    "Kind",
+    "MessageContent",
+    "NotificationService",
+    "configure",
+    "notification_service",
+    "on_compose",
+    "queue_receipt",
+]
 
 
 class NotificationService:
