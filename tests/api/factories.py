@@ -348,6 +348,25 @@ async def _token(actors: Actors) -> str:
     return token_id
 
 
+async def _invoice(actors: Actors) -> str:
+    """A send_invoice draft with one line, for a customer with an email (live keys: no card)."""
+    customer = await actors.owner("/v1/customers", {"email": "billing@example.com"})
+    invoice = await actors.owner(
+        "/v1/invoices", {"customer": customer["id"], "collection_method": "send_invoice"}
+    )
+    await actors.owner("/v1/invoiceitems", {"invoice": invoice["id"], "amount": 1_000})
+    return str(invoice["id"])
+
+
+async def _invoice_item(actors: Actors) -> str:
+    params = {"customer": await _customer(actors), "currency": "inr", "amount": 1_000}
+    return str((await actors.owner("/v1/invoiceitems", params))["id"])
+
+
+async def _finalize_invoice(actors: Actors, invoice_id: str) -> None:
+    await actors.owner(f"/v1/invoices/{invoice_id}/finalize", {})
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
@@ -373,6 +392,8 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/disputes": _dispute,
     "/v1/setup_intents": _setup_intent,
     "/v1/tokens": _token,
+    "/v1/invoices": _invoice,
+    "/v1/invoiceitems": _invoice_item,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -396,6 +417,8 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
         "payment_intent_unexpected_state",
     ),
     ("POST", "/v1/refunds/{refund}/cancel"): (400, "refund_unexpected_state"),
+    # The invoice's customer has no payment method (a live key saves no test card).
+    ("POST", "/v1/invoices/{invoice}/pay"): (400, "invoice_payment_method_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -423,6 +446,8 @@ async def _suspend(actors: Actors, merchant_id: str) -> None:
 PREPARATIONS: Final[dict[tuple[str, str], Preparation]] = {
     ("POST", "/v1/platform/merchants/{merchant}/reactivate"): _suspend,
     ("POST", "/v1/payment_methods/{payment_method}/detach"): _attach_to_new_customer,
+    ("POST", "/v1/invoices/{invoice}/void"): _finalize_invoice,
+    ("POST", "/v1/invoices/{invoice}/mark_uncollectible"): _finalize_invoice,
 }
 
 # (method, path template) → the owner's body where it names another object made for the call.

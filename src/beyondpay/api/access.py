@@ -52,3 +52,5 @@ SetupIntentsReader = Annotated[Caller, Depends(authorize(Scope.setup_intents_rea
 SetupIntentsWriter = Annotated[Caller, Depends(authorize(Scope.setup_intents_write))]
 TokensReader = Annotated[Caller, Depends(authorize(Scope.tokens_read))]
 TokensWriter = Annotated[Caller, Depends(authorize(Scope.tokens_write))]
+InvoicesReader = Annotated[Caller, Depends(authorize(Scope.invoices_read))]
+InvoicesWriter = Annotated[Caller, Depends(authorize(Scope.invoices_write))]

@@ -93,6 +93,9 @@ class Scope(StrEnum):
     setup_intents_write = "setup_intents:write"
     tokens_read = "tokens:read"
     tokens_write = "tokens:write"
+    # Invoices and their items (Stripe's restricted keys hold both under "Invoices").
+    invoices_read = "invoices:read"
+    invoices_write = "invoices:write"
 
     @property
     def resource(self) -> str:

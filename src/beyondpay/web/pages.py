@@ -15,6 +15,11 @@ CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
+# A page with a form of its own (the hosted invoice's payment): its forms post to the platform
+# and nowhere else.
+FORM_CONTENT_SECURITY_POLICY: Final = CONTENT_SECURITY_POLICY.replace(
+    "form-action 'none'", "form-action 'self'"
+)
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     # A receipt's link is its only credential: never sent on to another site, never cached
@@ -36,9 +41,16 @@ templates = Environment(
 templates.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
 
 
-def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    template: str, status_code: int = 200, *, forms: bool = False, **context: Any
+) -> HTMLResponse:
+    """The page ``template`` renders, with every page's headers; ``forms``: its forms may post
+    to the platform."""
     html = templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    headers = dict(PAGE_HEADERS)
+    if forms:
+        headers["Content-Security-Policy"] = FORM_CONTENT_SECURITY_POLICY
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def static_files() -> StaticFiles:
