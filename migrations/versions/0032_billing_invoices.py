@@ -7,7 +7,8 @@
   at finalization), ``test_clock`` the clock of its customer (its timers follow the clock).
   The customer and the merchant are copied as they were at finalization.
 - ``invoice_items``: Stripe's InvoiceItem, pending (no invoice) or on an invoice, where it is
-  also the invoice's line (``line_id``, ``il_…``). Amounts are integers in minor units.
+  also the invoice's line (``line_id``, ``il_…``, at ``line_position``). Amounts are integers
+  in minor units.
 - ``invoice_number_counters``: the last number given per merchant, mode and Indian financial
   year (it starts on 1 April): locked only by that merchant's finalizations, taken in the
   finalization's transaction, so numbers are consecutive without gaps.
@@ -101,6 +102,8 @@ def upgrade() -> None:
             customer_id text NOT NULL,
             invoice_id text REFERENCES invoices (id),
             line_id text UNIQUE,
+            -- The line's place on its invoice (1, 2, …): lines are listed in the order added.
+            line_position integer CHECK (line_position > 0),
             amount bigint NOT NULL,
             currency text NOT NULL,
             unit_amount bigint NOT NULL,
@@ -115,10 +118,11 @@ def upgrade() -> None:
             updated_at timestamptz NOT NULL,
             CHECK (amount = unit_amount * quantity),
             CHECK (period_end >= period_start),
-            CHECK ((invoice_id IS NULL) = (line_id IS NULL))
+            CHECK ((invoice_id IS NULL) = (line_id IS NULL)),
+            CHECK ((invoice_id IS NULL) = (line_position IS NULL))
         );
         CREATE INDEX ix_invoice_items_scope ON invoice_items (merchant_id, livemode, id DESC);
-        CREATE INDEX ix_invoice_items_invoice ON invoice_items (invoice_id, line_id)
+        CREATE UNIQUE INDEX ix_invoice_items_invoice ON invoice_items (invoice_id, line_position)
             WHERE invoice_id IS NOT NULL;
         -- A customer's pending items: what the next invoice may take in.
         CREATE INDEX ix_invoice_items_pending ON invoice_items (customer_id, id)

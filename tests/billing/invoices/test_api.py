@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from beyondpay.db.session import Database
+from beyondpay.kit.clock import FrozenClock, use_clock, utcnow
 from tests.billing.invoices.support import customer, draft, events_of, ok
 from tests.notifications.support import sandbox_emails, send_queued
 from tests.payments.support import balance_and_transactions, get, post
@@ -666,3 +667,26 @@ async def test_update_a_draft_and_its_events(
         {"collection_method": "send_invoice", "days_until_due": 7, "due_date": updated["due_date"]},
         {"default_payment_method": None},
     ]
+
+
+async def test_lines_keep_the_order_they_were_added_in(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    buyer = await customer(client, merchant)
+    # One frozen millisecond: ids minted in it order randomly, lines must not.
+    with use_clock(FrozenClock(utcnow())):
+        invoice = await draft(client, merchant, buyer["id"], (100, 200, 300, 400))
+    path = f"/v1/invoices/{invoice['id']}/lines"
+    every = await get(client, merchant, path)
+    assert [line["amount"] for line in every["data"]] == [100, 200, 300, 400]
+    ids = [line["id"] for line in every["data"]]
+    after = await get(client, merchant, path, starting_after=ids[0], limit=2)
+    assert [line["amount"] for line in after["data"]] == [200, 300] and after["has_more"]
+    before = await get(client, merchant, path, ending_before=ids[3], limit=2)
+    assert [line["amount"] for line in before["data"]] == [200, 300] and before["has_more"]
+    _error(
+        await client.get(path, params={"starting_after": "il_nope"}, headers=merchant.auth()),
+        404,
+        "resource_missing",
+        "starting_after",
+    )

@@ -339,7 +339,7 @@ class InvoiceService:
         transition(invoice, Action.delete)
         await announce(session, invoice, InvoiceEvent.deleted)
         for item in await _items_on(session, invoice.id):
-            item.invoice_id, item.line_id = None, None
+            item.invoice_id, item.line_id, item.line_position = None, None, None
             item.updated_at = utcnow()
             await session.flush()
             await record(session, item, InvoiceItemEvent.updated, invoice_item_object(item))
@@ -448,23 +448,26 @@ class InvoiceService:
                 param="ending_before",
             )
         statement = select(InvoiceItemRow).where(InvoiceItemRow.invoice_id == invoice_id)
+        position = InvoiceItemRow.line_position
         cursor = params.starting_after or params.ending_before
+        at = None
         if cursor is not None:
-            known = await session.execute(
-                select(InvoiceItemRow.id).where(
-                    InvoiceItemRow.invoice_id == invoice_id, InvoiceItemRow.line_id == cursor
+            at = (
+                await session.execute(
+                    select(position).where(
+                        InvoiceItemRow.invoice_id == invoice_id, InvoiceItemRow.line_id == cursor
+                    )
                 )
-            )
-            if known.first() is None:
+            ).scalar_one_or_none()
+            if at is None:
                 param = "starting_after" if params.starting_after else "ending_before"
                 raise ResourceMissingError.for_object("line_item", cursor, param=param)
         if params.ending_before:
-            statement = statement.where(InvoiceItemRow.line_id < params.ending_before)
-            statement = statement.order_by(InvoiceItemRow.line_id.desc())
+            statement = statement.where(position < at).order_by(position.desc())
         else:
-            if params.starting_after:
-                statement = statement.where(InvoiceItemRow.line_id > params.starting_after)
-            statement = statement.order_by(InvoiceItemRow.line_id)
+            if at is not None:
+                statement = statement.where(position > at)
+            statement = statement.order_by(position)
         rows = list((await session.execute(statement.limit(params.limit + 1))).scalars())
         has_more = len(rows) > params.limit
         rows = rows[: params.limit]
@@ -556,9 +559,9 @@ async def _take_in(
     session: AsyncSession, invoice: InvoiceRow, items: Sequence[InvoiceItemRow]
 ) -> None:
     """Pending items become the new draft's lines."""
-    for item in items:
+    for position, item in enumerate(items, start=1):
         item.invoice_id = invoice.id
-        item.line_id = new_id("il")
+        item.line_id, item.line_position = new_id("il"), position
         item.updated_at = utcnow()
     if items:
         await recompute(session, invoice)
@@ -572,7 +575,7 @@ async def _items_on(session: AsyncSession, invoice_id: str) -> Sequence[InvoiceI
             await session.execute(
                 select(InvoiceItemRow)
                 .where(InvoiceItemRow.invoice_id == invoice_id)
-                .order_by(InvoiceItemRow.line_id)
+                .order_by(InvoiceItemRow.line_position)
                 .with_for_update()
             )
         ).scalars()

@@ -78,6 +78,8 @@ class InvoiceItemRow(Base):
     customer_id: Mapped[str] = mapped_column(Text)
     invoice_id: Mapped[str | None] = mapped_column(Text)
     line_id: Mapped[str | None] = mapped_column(Text)
+    # Its place among its invoice's lines (1, 2, …), under the invoice's lock.
+    line_position: Mapped[int | None] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(Text)
     unit_amount: Mapped[int] = mapped_column(BigInteger)

@@ -123,11 +123,11 @@ async def find_item(
 async def lines_of(
     session: AsyncSession, invoice_id: str, limit: int | None = None
 ) -> Sequence[InvoiceItemRow]:
-    """The invoice's lines in the order they were added (their ``il_…`` ids are time-ordered)."""
+    """The invoice's lines in the order they were added."""
     statement = (
         select(InvoiceItemRow)
         .where(InvoiceItemRow.invoice_id == invoice_id)
-        .order_by(InvoiceItemRow.line_id)
+        .order_by(InvoiceItemRow.line_position)
     )
     if limit is not None:
         statement = statement.limit(limit)
@@ -141,6 +141,16 @@ async def line_count(session: AsyncSession, invoice_id: str) -> int:
         .where(InvoiceItemRow.invoice_id == invoice_id)
     )
     return int(counted.scalar_one())
+
+
+async def next_position(session: AsyncSession, invoice_id: str) -> int:
+    """The place of a line added now to the (locked) invoice: after its last."""
+    last = await session.execute(
+        select(func.max(InvoiceItemRow.line_position)).where(
+            InvoiceItemRow.invoice_id == invoice_id
+        )
+    )
+    return int(last.scalar_one() or 0) + 1
 
 
 async def embedded_lines(
