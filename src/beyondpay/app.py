@@ -94,10 +94,11 @@ def wire_modules() -> None:
     """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
     PSP's collects), the PSP's claim on collects to its VPAs, who writes a receipt's email to
-    the outbox when payments say one is due, and what runs at a test clock's time when it
-    advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
-    payers' answers expiring, customers deleted with their clock). Registering twice changes
-    nothing."""
+    the outbox when payments say one is due, who hears a PaymentIntent's events in their
+    transaction (invoices, paid with their intent) and who writes an invoice's email, and what
+    runs at a test clock's time when it advances or is deleted (``test_clocks.timeline``:
+    payments' funds becoming available and payers' answers expiring, invoices' auto-advance
+    and due dates, customers deleted with their clock). Registering twice changes nothing."""
     from beyondpay.billing.invoices.service import compose_invoice_email, hear_payment
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
