@@ -23,6 +23,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
+from beyondpay.web.invoices import router as invoices_pages
 from beyondpay.web.pages import STATIC_PATH, static_files
 from beyondpay.web.portal import router as portal_pages
 from beyondpay.web.receipts import router as receipts_pages
@@ -31,6 +32,7 @@ from beyondpay.web.receipts import router as receipts_pages
 def job_blueprints() -> list[procrastinate.Blueprint]:
     """Every module's jobs; a module adds its blueprint here."""
     from beyondpay.api.tasks import api_jobs
+    from beyondpay.billing.invoices.tasks import invoices_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
     from beyondpay.notifications.tasks import notifications_jobs
@@ -54,6 +56,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         test_clocks_jobs,
         notifications_jobs,
         setup_intents_jobs,
+        invoices_jobs,
     ]
 
 
@@ -61,6 +64,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     """Builds every module's settings once (``kit.module_settings``: each module's frozen
     config, read with its ``CONFIG.current()``) and wires the modules together
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
+    from beyondpay.billing.invoices.service import configure as configure_invoices
     from beyondpay.billing.portal.settings import configure as configure_billing_portal
     from beyondpay.disputes.settings import configure as configure_disputes
     from beyondpay.limits.service import configure as configure_limits
@@ -85,6 +89,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_disputes(settings)
     configure_setup_intents(settings, ring=ring)
     configure_billing_portal(settings)
+    configure_invoices(settings, ring=ring)
     wire_modules()
 
 
@@ -92,17 +97,19 @@ def wire_modules() -> None:
     """Who hears whom, in one place: the rails' scheduler (their callbacks and voids are jobs),
     and every handler of what a rail reports by itself (payments' authorizations, refunds', the
     PSP's collects), the PSP's claim on collects to its VPAs and on credits to its merchants'
-    VPAs (each becomes the merchant's payment), who writes a receipt's email to
-    the outbox when payments say one is due, and what runs at a test clock's time when it
-    advances or is deleted (``test_clocks.timeline``: payments' funds becoming available and
-    payers' answers expiring, customers deleted with their clock). Registering twice changes
-    nothing."""
+    VPAs (each becomes the merchant's payment), who writes a receipt's email to the outbox when
+    payments say one is due, who hears a PaymentIntent's events in their transaction (invoices,
+    paid with their intent) and who writes an invoice's email, and what runs at a test clock's
+    time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
+    available and payers' answers expiring, invoices' auto-advance and due dates, customers
+    deleted with their clock). Registering twice changes nothing."""
+    from beyondpay.billing.invoices.service import compose_invoice_email, hear_payment
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
-    from beyondpay.notifications.service import queue_receipt
+    from beyondpay.notifications.service import Kind, queue_receipt, register_composer
     from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
-    from beyondpay.payments.service import on_receipt_due
+    from beyondpay.payments.service import on_intent_event, on_receipt_due
     from beyondpay.psp.transfers.service import claim_collect, credit_merchant
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
     from beyondpay.rails.service import on_collect, on_credit, on_outcome, use_scheduler
@@ -119,6 +126,9 @@ def wire_modules() -> None:
     on_collect(claim_collect)
     on_credit(credit_merchant)
     on_receipt_due(queue_receipt)
+    # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
+    on_intent_event(hear_payment)
+    register_composer(Kind.invoice, compose_invoice_email)
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
     # the payment methods, a module above customers, through this.
     use_payment_methods(payment_method_service)
@@ -128,12 +138,14 @@ def wire_modules() -> None:
 def wire_test_clocks() -> None:
     """What runs at a test clock's time, by stage (``test_clocks.timeline.Stage``): a module
     whose objects attach to a clock adds its handlers here."""
+    from beyondpay.billing.invoices.service import advance_invoices_on_clock
     from beyondpay.customers.service import customer_service
     from beyondpay.payments.service import expire_payer_actions_on_clock, release_funds_on_clock
     from beyondpay.test_clocks.timeline import Stage, on_advance, on_delete
 
     on_advance(release_funds_on_clock, stage=Stage.funds)
     on_advance(expire_payer_actions_on_clock, stage=Stage.expiry)
+    on_advance(advance_invoices_on_clock, stage=Stage.billing)
     on_delete(customer_service.delete_on_clock)
 
 
@@ -232,6 +244,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(receipts_pages)
     app.include_router(portal_pages)
+    app.include_router(invoices_pages)
     app.mount(STATIC_PATH, static_files(), name="static")
     for router in merchant_routers():
         app.include_router(router)
@@ -257,6 +270,9 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
+    from beyondpay.billing.invoices.api import items_router as invoice_items
+    from beyondpay.billing.invoices.api import router as invoices
+    from beyondpay.billing.invoices.api import settings_router as invoice_settings
     from beyondpay.billing.portal.api import configurations_router as billing_portal_configurations
     from beyondpay.billing.portal.api import sessions_router as billing_portal_sessions
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
@@ -310,4 +326,7 @@ def merchant_routers() -> list[APIRouter]:
         promotion_codes,
         billing_portal_configurations,
         billing_portal_sessions,
+        invoices,
+        invoice_items,
+        invoice_settings,
     ]

@@ -377,6 +377,25 @@ async def _billing_portal_configuration(actors: Actors) -> str:
     return str((await actors.owner("/v1/billing_portal/configurations", params))["id"])
 
 
+async def _invoice(actors: Actors) -> str:
+    """A send_invoice draft with one line, for a customer with an email (live keys: no card)."""
+    customer = await actors.owner("/v1/customers", {"email": "billing@example.com"})
+    invoice = await actors.owner(
+        "/v1/invoices", {"customer": customer["id"], "collection_method": "send_invoice"}
+    )
+    await actors.owner("/v1/invoiceitems", {"invoice": invoice["id"], "amount": 1_000})
+    return str(invoice["id"])
+
+
+async def _invoice_item(actors: Actors) -> str:
+    params = {"customer": await _customer(actors), "currency": "inr", "amount": 1_000}
+    return str((await actors.owner("/v1/invoiceitems", params))["id"])
+
+
+async def _finalize_invoice(actors: Actors, invoice_id: str) -> None:
+    await actors.owner(f"/v1/invoices/{invoice_id}/finalize", {})
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 async def _product(actors: Actors) -> str:
     return str((await actors.owner("/v1/products", {"name": "Gold plan"}))["id"])
@@ -427,6 +446,8 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/coupons": _coupon,
     "/v1/promotion_codes": _promotion_code,
     "/v1/billing_portal/configurations": _billing_portal_configuration,
+    "/v1/invoices": _invoice,
+    "/v1/invoiceitems": _invoice_item,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -453,6 +474,8 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # As with payment methods: the customer is found, and no tax id has its id.
     ("GET", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
     ("DELETE", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
+    # The invoice's customer has no payment method (a live key saves no test card).
+    ("POST", "/v1/invoices/{invoice}/pay"): (400, "invoice_payment_method_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -481,6 +504,8 @@ async def _suspend(actors: Actors, merchant_id: str) -> None:
 PREPARATIONS: Final[dict[tuple[str, str], Preparation]] = {
     ("POST", "/v1/platform/merchants/{merchant}/reactivate"): _suspend,
     ("POST", "/v1/payment_methods/{payment_method}/detach"): _attach_to_new_customer,
+    ("POST", "/v1/invoices/{invoice}/void"): _finalize_invoice,
+    ("POST", "/v1/invoices/{invoice}/mark_uncollectible"): _finalize_invoice,
 }
 
 # (method, path template) → the owner's body where it names another object made for the call.

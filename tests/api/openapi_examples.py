@@ -151,6 +151,7 @@ async def make_examples(
     await _notifications(api, database)
     await _catalog(api)
     await _billing_portal(api)
+    await _invoices(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -985,3 +986,60 @@ async def _billing_portal(api: Api) -> None:
         "/v1/billing_portal/sessions",
         {"customer": customer["id"], "expand": ["configuration"]},
     )
+
+
+async def _invoices(api: Api) -> None:
+    """Invoices and their items: pending and on drafts, finalized, paid (its payment and secret
+    expanded), sent, voided, uncollectible, deleted; lines, lists, search, settings."""
+    customer = await api.post(
+        "/v1/customers",
+        {
+            "email": "asha@example.com",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+    )
+    items, invoices = "/v1/invoiceitems", "/v1/invoices"
+    pending = await api.post(
+        items,
+        {
+            "customer": customer["id"],
+            "currency": "inr",
+            "unit_amount_decimal": "500",
+            "quantity": 2,
+        },
+    )
+    await api.post(
+        f"{items}/{pending['id']}", {"metadata": {"k": "v"}, "period": {"start": 1, "end": 2}}
+    )
+    await api.get(f"{items}/{pending['id']}")
+    await api.get(items, {"pending": "true"})
+    invoice = await api.post(
+        invoices,
+        {
+            "customer": customer["id"],
+            "pending_invoice_items_behavior": "include",
+            "metadata": {"k": "v"},
+        },
+    )
+    extra = await api.post(items, {"invoice": invoice["id"], "amount": 1_000})
+    await api.delete(f"{items}/{extra['id']}")
+    await api.post(f"{invoices}/{invoice['id']}", {"description": "Q4", "footer": "Thanks"})
+    await api.get(f"{invoices}/{invoice['id']}/lines")
+    await api.post(f"{invoices}/{invoice['id']}/finalize", {"auto_advance": False})
+    await api.get(f"{invoices}/{invoice['id']}", {"expand[]": ["payments", "confirmation_secret"]})
+    await api.post(f"{invoices}/{invoice['id']}/pay", {"expand": ["payments"]})
+    await api.get(invoices, {"customer": customer["id"], "expand[]": ["data.payments"]})
+    await api.get(f"{invoices}/search", {"query": "status:'paid'"})
+    sent = await api.post(
+        invoices,
+        {"customer": customer["id"], "collection_method": "send_invoice", "days_until_due": 5},
+    )
+    await api.post(items, {"invoice": sent["id"], "amount": 2_000})
+    await api.post(f"{invoices}/{sent['id']}/send")
+    await api.post(f"{invoices}/{sent['id']}/mark_uncollectible")
+    await api.post(f"{invoices}/{sent['id']}/void")
+    dropped = await api.post(invoices, {"customer": customer["id"]})
+    await api.delete(f"{invoices}/{dropped['id']}")
+    await api.get("/v1/billing/invoice_settings")
+    await api.post("/v1/billing/invoice_settings", {"number_prefix": "ACME"})

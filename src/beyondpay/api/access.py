@@ -66,3 +66,5 @@ PromotionCodesReader = Annotated[Caller, Depends(authorize(Scope.promotion_codes
 PromotionCodesWriter = Annotated[Caller, Depends(authorize(Scope.promotion_codes_write))]
 BillingPortalReader = Annotated[Caller, Depends(authorize(Scope.billing_portal_read))]
 BillingPortalWriter = Annotated[Caller, Depends(authorize(Scope.billing_portal_write))]
+InvoicesReader = Annotated[Caller, Depends(authorize(Scope.invoices_read))]
+InvoicesWriter = Annotated[Caller, Depends(authorize(Scope.invoices_write))]

@@ -107,6 +107,9 @@ class Scope(StrEnum):
     promotion_codes_write = "promotion_codes:write"
     billing_portal_read = "billing_portal:read"
     billing_portal_write = "billing_portal:write"
+    # Invoices and their items (Stripe's restricted keys hold both under "Invoices").
+    invoices_read = "invoices:read"
+    invoices_write = "invoices:write"
 
     @property
     def resource(self) -> str:

@@ -19,7 +19,9 @@ The module is split by noun, each file short enough to hold in mind:
 - ``receipts``: a charge's hosted receipt (its link, its number, what it shows) and who is told
   when one is due;
 - ``screening``: the shared risk-and-limits gate (``beyondpay.screening``) asked of a charge;
-- ``settings``: fees, availability, the rail's answer wait, the key ring.
+- ``settings``: fees, availability, the rail's answer wait, the key ring;
+- ``events``: who hears an intent's events in their transaction (``on_intent_event``: an
+  invoice paid through its PaymentIntent).
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ from __future__ import annotations
 from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
+from beyondpay.payments.events import (
+    IntentChange,
+    PaymentIntentEvent,
+    off_intent_event,
+    on_intent_event,
+)
 from beyondpay.payments.intents import PaymentIntentService, payment_intent_service
 from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_charge_service
-from beyondpay.payments.models import ChargeRow
+from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
 from beyondpay.payments.receipts import (
@@ -49,7 +57,10 @@ __all__ = [
     "ChargeRow",
     "ChargeService",
     "ConfirmResult",
+    "IntentChange",
     "LegacyChargeService",
+    "PaymentIntentEvent",
+    "PaymentIntentRow",
     "PaymentIntentService",
     "ReceiptView",
     "UpiCredit",
@@ -63,6 +74,8 @@ __all__ = [
     "expire_payer_actions_on_clock",
     "handle_rail_outcome",
     "legacy_charge_service",
+    "off_intent_event",
+    "on_intent_event",
     "on_receipt_due",
     "payment_intent_service",
     "rail_answer_wait",

@@ -14,9 +14,10 @@ too), what must happen to them when the clock moves from ``start`` to ``end``:
 - ``on_delete(handler)``: ``handler(session, clock)`` removes or detaches the module's objects
   on a clock being deleted (customers are deleted with their clock, as Stripe does).
 
-Registered today: payments' funds availability (``Stage.funds``) and the expiry of a payer's
-answer (``Stage.expiry``), and customers' deletion with their clock. Subscriptions, holds,
-mandates and payouts register theirs when they arrive.
+Registered today: payments' funds availability (``Stage.funds``), the expiry of a payer's
+answer (``Stage.expiry``), invoices' auto-advance and due dates (``Stage.billing``), and
+customers' deletion with their clock. Subscriptions, holds, mandates and payouts register
+theirs when they arrive.
 
 The advance is one transaction, under the clock's row lock: everything in the interval happens,
 the clock is at ``end`` and ``ready`` and its event is recorded — or nothing happened and the

@@ -1,0 +1,52 @@
+"""The events invoices record: their names (Stripe's), and the one place that records them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.events.service import event_service
+
+
+class InvoiceEvent(StrEnum):
+    created = "invoice.created"
+    updated = "invoice.updated"
+    deleted = "invoice.deleted"
+    finalized = "invoice.finalized"
+    sent = "invoice.sent"
+    paid = "invoice.paid"
+    payment_succeeded = "invoice.payment_succeeded"
+    payment_failed = "invoice.payment_failed"
+    payment_action_required = "invoice.payment_action_required"
+    voided = "invoice.voided"
+    marked_uncollectible = "invoice.marked_uncollectible"
+    overdue = "invoice.overdue"
+
+
+class InvoiceItemEvent(StrEnum):
+    created = "invoiceitem.created"
+    updated = "invoiceitem.updated"
+    deleted = "invoiceitem.deleted"
+
+
+async def record(
+    session: AsyncSession,
+    row: InvoiceRow | InvoiceItemRow,
+    type: InvoiceEvent | InvoiceItemEvent,
+    object: dict[str, Any],
+    *,
+    previous_attributes: dict[str, Any] | None = None,
+) -> None:
+    """``type`` about ``row``, rendered by the caller as it stands now (an invoice's lines need
+    the session), in the caller's transaction."""
+    await event_service.record(
+        session,
+        merchant_id=row.merchant_id,
+        livemode=row.livemode,
+        type=type,
+        object=object,
+        previous_attributes=previous_attributes,
+    )

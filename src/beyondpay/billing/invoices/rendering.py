@@ -1,0 +1,395 @@
+"""How an invoice is shown: the object (with its first lines, its links and, expanded, its
+payment), its events, the hosted page's view, its PDF and its email.
+
+The hosted page (``hosted_invoice_url``) is ``<public url>/invoices/<token>`` and the PDF
+(``invoice_pdf``) the same with ``/pdf``: the token is an HMAC of the invoice's id under the key
+ring followed by the id, as a receipt's link is. Nothing stored, unguessable without the ring,
+checked with every key of the ring (rotation keeps old links valid while the old key stays).
+Both exist once the invoice is finalized, as Stripe's.
+
+Seams for the documents part of billing (wired in its second round): :func:`invoice_pdf_bytes`
+renders the PDF from :class:`InvoiceDocument`, a plain dataclass; today it writes a minimal PDF
+of the document's text, so that the link answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.billing.invoices.domain import IST, Status, TaxAmount, invoice_taxes, line_taxes
+from beyondpay.billing.invoices.events import InvoiceEvent, record
+from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.invoices.schemas import (
+    InvoiceView,
+    invoice_object,
+    invoice_payment_object,
+    line_object,
+)
+from beyondpay.billing.invoices.settings import CONFIG
+from beyondpay.billing.invoices.store import acting_for, embedded_lines, lines_of
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import ResourceMissingError
+from beyondpay.kit.money import Money
+from beyondpay.merchants.service import kyc_service, merchant_service
+from beyondpay.notifications.service import Addressed, ComposedEmail
+from beyondpay.payments.service import payment_intent_service
+
+PAGE_PATH: Final = "/invoices/"
+_LINK_LABEL: Final = "invoice_page:"
+_TOKEN_MAC_BYTES: Final = 16
+_INVOICE_ID_BYTES_MAX: Final = 255
+EXPANSIONS: Final = frozenset({"payments", "confirmation_secret"})
+
+
+# ---- links -------------------------------------------------------------------------------------
+
+
+def invoice_token(ring: KeyRing, invoice_id: str) -> str:
+    mac = ring.fingerprint(_LINK_LABEL + invoice_id)[:_TOKEN_MAC_BYTES]
+    return base64.urlsafe_b64encode(mac + invoice_id.encode()).decode().rstrip("=")
+
+
+def invoice_id_of_token(ring: KeyRing, token: str) -> str | None:
+    """The invoice a link's token names, or None when the token is not one of ours."""
+    if len(token) > 2 * (_TOKEN_MAC_BYTES + _INVOICE_ID_BYTES_MAX):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        invoice_id = raw[_TOKEN_MAC_BYTES:].decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    mac = raw[:_TOKEN_MAC_BYTES]
+    for fingerprint in ring.fingerprints(_LINK_LABEL + invoice_id):
+        if invoice_id and hmac.compare_digest(fingerprint[:_TOKEN_MAC_BYTES], mac):
+            return invoice_id
+    return None
+
+
+def hosted_invoice_url(invoice: InvoiceRow) -> str | None:
+    if invoice.status == Status.draft:
+        return None
+    config = CONFIG.current()
+    return f"{config.public_url}{PAGE_PATH}{invoice_token(config.ring, invoice.id)}"
+
+
+def invoice_pdf_url(invoice: InvoiceRow) -> str | None:
+    hosted = hosted_invoice_url(invoice)
+    return None if hosted is None else f"{hosted}/pdf"
+
+
+# ---- the object and its events -----------------------------------------------------------------
+
+
+def taxes_of(lines: Sequence[InvoiceItemRow]) -> tuple[TaxAmount, ...]:
+    return invoice_taxes([line_taxes(line.amount, line.currency) for line in lines])
+
+
+async def rendered(
+    session: AsyncSession, invoice: InvoiceRow, expand: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The invoice object: its first lines embedded, its links, and what ``expand`` names
+    (``payments``, ``confirmation_secret``)."""
+    lines, count = await embedded_lines(session, invoice.id)
+    expanded = set(expand)
+    payments = secret = None
+    if invoice.payment_intent_id is not None and expanded & EXPANSIONS:
+        intent = await payment_intent_service.get(
+            session, acting_for(invoice.merchant_id, invoice.livemode), invoice.payment_intent_id
+        )
+        if "payments" in expanded:
+            payments = [
+                invoice_payment_object(
+                    invoice, intent.status, intent.amount_received, intent.created_at
+                )
+            ]
+        if "confirmation_secret" in expanded and invoice.status != Status.paid:
+            secret = intent.client_secret
+    elif "payments" in expanded:
+        payments = []
+    all_lines = lines if count == len(lines) else await lines_of(session, invoice.id)
+    view = InvoiceView(
+        lines=[line_object(line, line_taxes(line.amount, line.currency)) for line in lines],
+        lines_has_more=count > len(lines),
+        lines_count=count,
+        hosted_invoice_url=hosted_invoice_url(invoice),
+        invoice_pdf=invoice_pdf_url(invoice),
+        taxes=taxes_of(all_lines),
+        payments=payments,
+        confirmation_secret=secret,
+    )
+    return invoice_object(invoice, view)
+
+
+async def announce(
+    session: AsyncSession,
+    invoice: InvoiceRow,
+    *types: InvoiceEvent,
+    previous_attributes: dict[str, Any] | None = None,
+) -> None:
+    """Records ``types`` about the invoice as it stands now, in the caller's transaction."""
+    await session.flush()
+    rendering = await rendered(session, invoice)
+    for type in types:
+        await record(session, invoice, type, rendering, previous_attributes=previous_attributes)
+
+
+# ---- the document: what the page, the PDF and the email show -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLine:
+    description: str
+    quantity: int
+    unit_amount: str
+    amount: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    """An invoice as a person reads it: amounts formatted in its currency (₹ with Indian
+    grouping), dates in IST. The PDF renderer (billing/documents) takes exactly this."""
+
+    invoice_id: str
+    livemode: bool
+    number: str | None
+    status: str
+    merchant_name: str
+    gstin: str | None
+    customer_name: str | None
+    customer_email: str | None
+    currency: str
+    issued_on: str | None
+    due_on: str | None
+    paid_on: str | None
+    lines: tuple[DocumentLine, ...]
+    subtotal: str
+    total: str
+    amount_paid: str
+    amount_due: str
+    amount_remaining: str
+    amount_remaining_minor: int
+    description: str | None
+    footer: str | None
+    overdue: bool
+    hosted_url: str | None
+    pdf_url: str | None
+
+
+def _day(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(IST).strftime("%d %b %Y")
+
+
+async def invoice_document(
+    session: AsyncSession, ring: KeyRing, invoice: InvoiceRow
+) -> InvoiceDocument:
+    def money(amount: int) -> str:
+        return Money(amount, invoice.currency).format()
+
+    lines = await lines_of(session, invoice.id)
+    merchant_name = invoice.account_name or await merchant_service.business_name(
+        session, invoice.merchant_id
+    )
+    remaining = invoice.amount_due - invoice.amount_paid
+    return InvoiceDocument(
+        invoice_id=invoice.id,
+        livemode=invoice.livemode,
+        number=invoice.number,
+        status=invoice.status,
+        merchant_name=merchant_name,
+        gstin=await kyc_service.approved_gstin(session, ring, invoice.merchant_id),
+        customer_name=invoice.customer_name,
+        customer_email=invoice.customer_email,
+        currency=invoice.currency,
+        issued_on=_day(invoice.finalized_at),
+        due_on=_day(invoice.due_date),
+        paid_on=_day(invoice.paid_at),
+        lines=tuple(
+            DocumentLine(
+                description=line.description or "Item",
+                quantity=line.quantity,
+                unit_amount=money(line.unit_amount),
+                amount=money(line.amount),
+            )
+            for line in lines
+        ),
+        subtotal=money(invoice.subtotal),
+        total=money(invoice.total),
+        amount_paid=money(invoice.amount_paid),
+        amount_due=money(invoice.amount_due),
+        amount_remaining=money(remaining),
+        amount_remaining_minor=remaining,
+        description=invoice.description,
+        footer=invoice.footer,
+        overdue=invoice.overdue_at is not None and invoice.status == Status.open,
+        hosted_url=hosted_invoice_url(invoice),
+        pdf_url=invoice_pdf_url(invoice),
+    )
+
+
+def invoice_pdf_bytes(document: InvoiceDocument) -> bytes:
+    """Seam: the invoice's PDF. The documents part of billing renders the GST tax invoice (with
+    ₹, Indian grouping and the amount in words) from this same dataclass when it is wired in;
+    until then, a one-page PDF of the document's text in a standard font."""
+    title = f"Invoice {document.number or document.invoice_id}"
+    rows = [
+        title,
+        f"From: {document.merchant_name}"
+        + (f" (GSTIN {document.gstin})" if document.gstin else ""),
+        f"To: {document.customer_name or document.customer_email or 'Customer'}",
+        f"Issued: {document.issued_on or '-'}   Due: {document.due_on or '-'}",
+        "",
+        *(f"{line.description}  x{line.quantity}  {line.amount}" for line in document.lines),
+        "",
+        f"Total: {document.total}",
+        f"Amount paid: {document.amount_paid}",
+        f"Amount remaining: {document.amount_remaining}",
+    ]
+    return _text_pdf(rows)
+
+
+# A minimal PDF (ISO 32000-1): one page, Helvetica, WinAnsi text; what cannot be written in it
+# (₹) is written as "Rs. ".
+_PDF_LEADING_PT: Final = 16
+_PDF_TOP_PT: Final = 800
+_PDF_LINES_MAX: Final = 45
+
+
+def _pdf_text(text: str) -> str:
+    text = text.replace("₹", "Rs. ")
+    text = text.encode("cp1252", "replace").decode("cp1252")
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _text_pdf(rows: Sequence[str]) -> bytes:
+    shown = list(rows[:_PDF_LINES_MAX])
+    commands = [f"BT /F1 11 Tf {_PDF_LEADING_PT} TL 50 {_PDF_TOP_PT} Td"]
+    commands += [f"({_pdf_text(row)}) '" for row in shown]
+    commands.append("ET")
+    stream = "\n".join(commands).encode("cp1252", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    table = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{table}\n%%EOF\n".encode()
+    )
+    return bytes(out)
+
+
+# ---- the hosted page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    """What the hosted invoice page shows: the document, whether it can be paid, and where its
+    PaymentIntent's last attempt stands (a UPI link to pay in an app, a page the customer left,
+    the reason the last attempt failed)."""
+
+    document: InvoiceDocument
+    token: str
+    payable: bool
+    intent_status: str | None
+    upi_link: str | None
+    action_url: str | None
+    last_error_code: str | None
+
+
+def upi_link_for(link: str, number: str | None) -> str:
+    """The rail's ``upi://pay`` link with the invoice number as the transaction reference
+    (``tr``) and note (``tn``) a payer's UPI app shows, values percent-encoded."""
+    query = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+    if number is not None:
+        query["tr"] = number
+        query["tn"] = f"Invoice {number}"
+    return "upi://pay?" + "&".join(
+        f"{key}={quote(value, safe='@.')}" for key, value in query.items()
+    )
+
+
+async def invoice_page(session: AsyncSession, ring: KeyRing, token: str) -> InvoicePage:
+    """The page a link shows; 404 for a token that is not ours or an invoice not finalized."""
+    invoice_id = invoice_id_of_token(ring, token)
+    invoice = await session.get(InvoiceRow, invoice_id) if invoice_id is not None else None
+    if invoice is None or invoice.status == Status.draft:
+        raise ResourceMissingError("No such invoice.")
+    document = await invoice_document(session, ring, invoice)
+    status = upi = action = error = None
+    if invoice.payment_intent_id is not None:
+        intent = await payment_intent_service.get(
+            session, acting_for(invoice.merchant_id, invoice.livemode), invoice.payment_intent_id
+        )
+        status = intent.status
+        next_action = intent.next_action or {}
+        if next_action.get("type") == "upi_intent":
+            upi = upi_link_for(str(next_action["upi_intent"]["url"]), invoice.number)
+        elif next_action.get("type") == "redirect_to_url":
+            action = str(next_action["redirect_to_url"]["url"])
+        if intent.last_payment_error:
+            error = str(intent.last_payment_error.get("decline_code") or "") or str(
+                intent.last_payment_error.get("code")
+            )
+    payable = invoice.status in (Status.open, Status.uncollectible) and status not in (
+        "processing",
+        "succeeded",
+    )
+    return InvoicePage(document, token, payable, status, upi, action, error)
+
+
+# ---- the email ---------------------------------------------------------------------------------
+
+
+def _email_text(document: InvoiceDocument) -> str:
+    lines = [f"Invoice {document.number} from {document.merchant_name}", ""]
+    if not document.livemode:
+        lines += ["(Test mode: no money moves.)", ""]
+    if document.status == Status.paid:
+        lines.append(f"Amount paid: {document.amount_paid}")
+    else:
+        lines.append(f"Amount due: {document.amount_remaining}")
+        if document.due_on:
+            lines.append(f"Due: {document.due_on}")
+    lines += ["", "Items:"]
+    lines += [f"- {line.description} x{line.quantity}: {line.amount}" for line in document.lines]
+    lines += ["", f"Total: {document.total}", ""]
+    lines.append(f"View and pay the invoice: {document.hosted_url}")
+    lines.append(f"Download it as a PDF: {document.pdf_url}")
+    return "\n".join(lines) + "\n"
+
+
+async def compose_invoice_email(session: AsyncSession, addressed: Addressed) -> ComposedEmail:
+    """The email of a sent invoice (notifications' composer for ``invoice``): a plain message
+    with the amount, the due date and the hosted link. The PDF is attached when billing's
+    documents part is wired in."""
+    invoice = await session.get(InvoiceRow, addressed.subject_id)
+    if invoice is None:  # deleted drafts are never sent; an id here names a finalized invoice
+        raise LookupError(addressed.subject_id)
+    document = await invoice_document(session, CONFIG.current().ring, invoice)
+    subject = f"Invoice {document.number} from {document.merchant_name}"
+    if document.status != Status.paid:
+        subject += f": {document.amount_remaining} due"
+        if document.due_on:
+            subject += f" by {document.due_on}"
+    return ComposedEmail(
+        from_name=document.merchant_name, subject=subject, text=_email_text(document)
+    )

@@ -1,0 +1,70 @@
+"""Invoices' use cases, as other parts of billing, the pages and the composition root reach
+them. Never commits, except where a use case asks a rail (``collection``: payments' phases
+commit at their recovery point): the request or job owns the transaction.
+
+The part is split by noun, each file short enough to hold in mind:
+
+- ``invoices``: invoices (create, read, update, delete, list, search, lines; finalize, send,
+  void, mark uncollectible) and the merchant's invoice settings (the number prefix);
+- ``items``: invoice items, pending or on a draft;
+- ``lifecycle``: finalization (numbering, the PaymentIntent), settlement, sending, the jobs of
+  the timers;
+- ``collection``: paying (the API's pay, the automatic collection job, the hosted page) and
+  hearing the PaymentIntent's outcomes (:func:`hear_payment`);
+- ``timers``: auto-advance and overdue, in real time and on test clocks;
+- ``rendering``: the object, its events, links, the hosted page's view, the PDF and the email;
+- ``store``: rows, locks (the PaymentIntent before the invoice, the invoice before its items),
+  the invoice's time.
+
+For the parts wired in the second round: ``domain.line_price``, ``domain.line_taxes`` /
+``domain.invoice_taxes``, ``domain.invoice_discounts`` and ``rendering.invoice_pdf_bytes`` are
+the seams (prices, GST, discounts, the PDF), and :class:`InvoiceService` and
+:class:`InvoiceItemService` are what subscriptions call to bill a period.
+"""
+
+from __future__ import annotations
+
+from beyondpay.billing.invoices.collection import (
+    CollectionService,
+    PayResult,
+    collection_service,
+    hear_payment,
+)
+from beyondpay.billing.invoices.invoices import InvoiceService, invoice_service
+from beyondpay.billing.invoices.items import InvoiceItemService, invoice_item_service
+from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.invoices.rendering import (
+    InvoiceDocument,
+    InvoicePage,
+    compose_invoice_email,
+    invoice_document,
+    invoice_id_of_token,
+    invoice_page,
+    invoice_pdf_bytes,
+    rendered,
+)
+from beyondpay.billing.invoices.settings import configure
+from beyondpay.billing.invoices.timers import advance_invoices_on_clock
+
+__all__ = [
+    "CollectionService",
+    "InvoiceDocument",
+    "InvoiceItemRow",
+    "InvoiceItemService",
+    "InvoicePage",
+    "InvoiceRow",
+    "InvoiceService",
+    "PayResult",
+    "advance_invoices_on_clock",
+    "collection_service",
+    "compose_invoice_email",
+    "configure",
+    "hear_payment",
+    "invoice_document",
+    "invoice_id_of_token",
+    "invoice_item_service",
+    "invoice_page",
+    "invoice_pdf_bytes",
+    "invoice_service",
+    "rendered",
+]
