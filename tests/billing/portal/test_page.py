@@ -459,3 +459,37 @@ async def test_a_suspended_merchant_or_a_deleted_customer_closes_the_portal(
         await merchant_service.set_status(session_, merchant.id, MerchantStatus.suspended)
     refused = await client.get(path_of(fresh["url"]))
     assert refused.status_code == 403 and "not available" in refused.text
+
+
+async def test_the_invoice_history_lists_finalized_invoices_with_their_links(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    customer_id = await customer(client, merchant)
+    auth = merchant.auth()
+    invoice_ids = []
+    for amount in (150_000, 2_500):
+        made = await client.post(
+            "/v1/invoices",
+            data={"customer": customer_id, "collection_method": "send_invoice"},
+            headers=auth,
+        )
+        assert made.status_code == 200, made.text
+        invoice_ids.append(made.json()["id"])
+        item = await client.post(
+            "/v1/invoiceitems",
+            data={"invoice": invoice_ids[-1], "amount": amount, "currency": "inr"},
+            headers=auth,
+        )
+        assert item.status_code == 200, item.text
+    finalized = await client.post(f"/v1/invoices/{invoice_ids[0]}/finalize", headers=auth)
+    assert finalized.status_code == 200, finalized.text
+    invoice = finalized.json()
+    session = await portal_session(client, merchant, customer_id)
+    page = await client.get(await open_visit(client, session))
+    assert page.status_code == 200
+    html = page.text
+    # The finalized invoice, with its number, amount and links; the draft is not listed.
+    assert html.count('data-testid="invoice"') == 1
+    assert invoice["number"] in html and "₹1,500.00" in html
+    assert invoice["hosted_invoice_url"] in html and invoice["invoice_pdf"] in html
+    assert invoice_ids[1] not in html and "₹25.00" not in html

@@ -433,6 +433,24 @@ class InvoiceService:
             object_name=OBJECT,
         )
 
+    async def finalized_of_customer(
+        self, session: AsyncSession, caller: Caller, customer_id: str, *, limit: int
+    ) -> Sequence[InvoiceRow]:
+        """The customer's invoices that are not drafts, newest first, at most ``limit`` (the
+        customer portal's invoice history)."""
+        statement = (
+            select(InvoiceRow)
+            .where(
+                InvoiceRow.merchant_id == caller.merchant,
+                InvoiceRow.livemode == caller.livemode,
+                InvoiceRow.customer_id == customer_id,
+                InvoiceRow.status != "draft",
+            )
+            .order_by(InvoiceRow.created_at.desc(), InvoiceRow.id.desc())
+            .limit(limit)
+        )
+        return (await session.scalars(statement)).all()
+
     async def lines(
         self,
         session: AsyncSession,

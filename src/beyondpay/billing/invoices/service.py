@@ -37,10 +37,12 @@ from beyondpay.billing.invoices.rendering import (
     InvoiceDocument,
     InvoicePage,
     compose_invoice_email,
+    hosted_invoice_url,
     invoice_document,
     invoice_id_of_token,
     invoice_page,
     invoice_pdf_bytes,
+    invoice_pdf_url,
     rendered,
 )
 from beyondpay.billing.invoices.settings import configure
@@ -60,11 +62,13 @@ __all__ = [
     "compose_invoice_email",
     "configure",
     "hear_payment",
+    "hosted_invoice_url",
     "invoice_document",
     "invoice_id_of_token",
     "invoice_item_service",
     "invoice_page",
     "invoice_pdf_bytes",
+    "invoice_pdf_url",
     "invoice_service",
     "rendered",
 ]

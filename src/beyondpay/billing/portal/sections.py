@@ -1,11 +1,11 @@
 """The portal's seams to the billing parts above the catalog: what the "Subscriptions" and
 "Invoice history" sections show and the subscription actions they offer.
 
-Subscriptions and invoices are being built beside the portal (issue 18), so each seam answers
-what a customer with neither has: nothing to list, no plan to switch to, no subscription to
-act on. When ``billing.invoices`` and ``billing.subscriptions`` land, each function's body
-becomes a call to their service, with the same signature; the page, its forms, its anti-forgery
-and idempotency checks, and the configuration's switches are already in place and tested.
+The invoice history reads ``billing.invoices``. Subscriptions are being built (issue 18), so
+their seams answer what a customer without one has: nothing to list, no plan to switch to, no
+subscription to act on. When ``billing.subscriptions`` lands, each body becomes a call to its
+service, with the same signature; the page, its forms, its anti-forgery and idempotency checks,
+and the configuration's switches are already in place and tested.
 
 Every seam is called with the portal's caller (the session's merchant and mode) and the
 session's customer: an implementation must answer only about that customer's objects (a
@@ -21,7 +21,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.billing.invoices.service import hosted_invoice_url, invoice_pdf_url, invoice_service
 from beyondpay.billing.portal.errors import PortalObjectMissingError
+from beyondpay.kit.money import Money
 from beyondpay.merchants.domain import Caller
 
 
@@ -76,8 +78,20 @@ async def invoices_for(
     session: AsyncSession, caller: Caller, customer_id: str, *, limit: int
 ) -> list[InvoiceSummary]:
     """The customer's finalized invoices (drafts are the merchant's business), newest first,
-    at most ``limit``. Wired to ``billing.invoices`` when it lands."""
-    return []
+    at most ``limit``."""
+    rows = await invoice_service.finalized_of_customer(session, caller, customer_id, limit=limit)
+    return [
+        InvoiceSummary(
+            id=row.id,
+            number=row.number,
+            created=row.created_at,
+            amount=Money(row.total, row.currency).format(),
+            status=row.status,
+            hosted_invoice_url=hosted_invoice_url(row),
+            invoice_pdf=invoice_pdf_url(row),
+        )
+        for row in rows
+    ]
 
 
 async def plan_choices(
