@@ -54,6 +54,11 @@ def upgrade() -> None:
             ended_at timestamptz,
             cancellation_reason text,
             latest_invoice_id text,
+            -- Dunning (billing/subscriptions/dunning.py): the latest invoice's first failed
+            -- charge, the retries made since, and when the next one is charged.
+            first_failure_at timestamptz,
+            retries_made integer NOT NULL DEFAULT 0 CHECK (retries_made >= 0),
+            next_retry_at timestamptz,
             metadata jsonb NOT NULL DEFAULT '{}',
             test_clock text,
             created_at timestamptz NOT NULL,

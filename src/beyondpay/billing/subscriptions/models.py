@@ -41,6 +41,10 @@ class SubscriptionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(_TIME)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     latest_invoice_id: Mapped[str | None] = mapped_column(Text)
+    # Dunning: the latest invoice's first failed charge, retries since, the next one's time.
+    first_failure_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
+    retries_made: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     test_clock: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -35,11 +35,12 @@ from beyondpay.billing.invoices.service import (
     InvoiceEvent,
     InvoiceRow,
     SubscriptionBilling,
+    collection_service,
     invoice_item_service,
     invoice_service,
 )
 from beyondpay.billing.invoices.store import acting_for
-from beyondpay.billing.subscriptions import tasks
+from beyondpay.billing.subscriptions import dunning, tasks
 from beyondpay.billing.subscriptions.domain import (
     INCOMPLETE_EXPIRY_S,
     TERMINAL,
@@ -85,6 +86,14 @@ REASON_CREATE: Final = "subscription_create"
 REASON_CYCLE: Final = "subscription_cycle"
 # Stripe's cancellation_details.reason when the merchant (or the customer) asks.
 CANCELLATION_REQUESTED: Final = "cancellation_requested"
+CANCELLATION_PAYMENT_FAILED: Final = "payment_failed"
+# Stripe's recommended schedule, 8 tries in 2 weeks, then cancel (dunning.DunningSettings'
+# defaults). Per-merchant settings are a later step; this is every merchant's for now.
+DUNNING_SETTINGS: Final = dunning.DunningSettings()
+# Renewals are charged to a saved card; the platform's cards are issued in India, so RBI's
+# pre-debit rules shape the retries. UPI Autopay mandates (dunning.Rail.upi_autopay) plug in
+# here when mandates land: the rail comes from the default payment method.
+RENEWAL_RAIL: Final = dunning.Rail.card_india
 # A renewal's draft finalizes about an hour after the period starts (Stripe's auto-advance),
 # then is collected: billing/invoices does both.
 _LIVE: Final = (Status.trialing, Status.active, Status.past_due, Status.unpaid)
@@ -578,8 +587,9 @@ async def _after_start(
 async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: InvoiceEvent) -> None:
     """What an invoice's outcome does to its subscription, in the transaction that records it
     (``invoices.on_invoice_event``, registered by ``app.wire_modules``): paid, it is active
-    (or stays trialing); a failed or waiting payment makes it past_due (or leaves it
-    incomplete). Only the latest invoice moves it."""
+    (or stays trialing) and dunning stops; a failed or waiting payment makes it past_due (or
+    leaves it incomplete) and dunning plans the next retry, or applies the merchant's final
+    action after the last. Only the latest invoice moves it."""
     event = _HEARD.get(type)
     if event is None or invoice.subscription_id is None:
         return
@@ -591,7 +601,88 @@ async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: Invoice
     except IllegalTransitionError as error:
         _log.info("subscription_invoice_ignored", subscription=subscription.id, why=str(error))
         return
+    if event is Event.invoice_paid:
+        subscription.first_failure_at, subscription.next_retry_at = None, None
+        subscription.retries_made = 0
+        await _set_status(session, subscription, status)
+        return
     await _set_status(session, subscription, status)
+    if status == Status.past_due and invoice.collection_method == "charge_automatically":
+        await _plan_retry(session, subscription, invoice)
+
+
+async def _plan_retry(
+    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow
+) -> None:
+    """After a failed charge of the latest invoice: the next retry of the merchant's schedule
+    (dunning.plan_attempts), or, after the last, the final action."""
+    now = await _now(session, subscription)
+    if subscription.first_failure_at is None:
+        subscription.first_failure_at = now
+    attempts = dunning.plan_attempts(
+        subscription.first_failure_at,
+        RENEWAL_RAIL,
+        invoice.amount_due,
+        DUNNING_SETTINGS,
+        attempts_made=subscription.retries_made,
+        last_attempt_at=now if subscription.retries_made else None,
+    )
+    if attempts:
+        subscription.next_retry_at = attempts[0].charge_at
+        subscription.updated_at = utcnow()
+        await _schedule_retry(session, subscription)
+        return
+    subscription.next_retry_at = None
+    # The failed invoice is the renewal's: the period paid for ended when this one began.
+    outcome = dunning.after_final_attempt(now, subscription.current_period_start, DUNNING_SETTINGS)
+    if outcome.status == Status.canceled:
+        subscription.cancellation_reason = CANCELLATION_PAYMENT_FAILED
+        await _end(session, subscription, outcome.status, outcome.effective_at)
+    else:
+        await _set_status(session, subscription, outcome.status)
+
+
+async def _schedule_retry(session: AsyncSession, subscription: SubscriptionRow) -> None:
+    if subscription.test_clock is not None or subscription.next_retry_at is None:
+        return
+    await jobs.defer(
+        session,
+        tasks.retry,
+        schedule_in_s=max((subscription.next_retry_at - utcnow()).total_seconds(), 0.0),
+        subscription=subscription.id,
+        retry=subscription.retries_made + 1,
+    )
+
+
+async def retry_locked(
+    session: AsyncSession, subscription: SubscriptionRow, retry: int, now: datetime
+) -> bool:
+    """Retry ``retry`` of the latest invoice is due: counted on the subscription, then the
+    invoice's collection job is deferred (billing/invoices charges off-session, outside this
+    transaction; its outcome comes back through :func:`hear_invoice`). Once, whoever runs it."""
+    if (
+        subscription.status != Status.past_due
+        or subscription.next_retry_at is None
+        or subscription.next_retry_at > as_utc(now)
+        or subscription.retries_made + 1 != retry
+        or subscription.latest_invoice_id is None
+    ):
+        return False
+    subscription.retries_made = retry
+    subscription.next_retry_at = None
+    subscription.updated_at = utcnow()
+    caller = acting_for(subscription.merchant_id, subscription.livemode)
+    invoice = await invoice_service.get(session, caller, subscription.latest_invoice_id)
+    # The invoice's attempts: 1 was the renewal's own charge, so retry k is attempt k + 1.
+    await collection_service.schedule_attempt(session, invoice, retry + 1)
+    return True
+
+
+async def retry_now(session: AsyncSession, subscription_id: str, retry: int) -> bool:
+    subscription = await _lock(session, subscription_id)
+    if subscription is None or subscription.test_clock is not None:
+        return False
+    return await retry_locked(session, subscription, retry, utcnow())
 
 
 # ---- the times: renewals, the expiry of an unpaid start ----------------------------------------
@@ -725,6 +816,8 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                     or_(
                         SubscriptionRow.status.in_(_LIVE)
                         & (SubscriptionRow.current_period_end <= interval.end),
+                        (SubscriptionRow.status == Status.past_due)
+                        & (SubscriptionRow.next_retry_at <= interval.end),
                         (SubscriptionRow.status == Status.incomplete)
                         & (SubscriptionRow.created_at <= interval.end - _EXPIRY),
                     ),
@@ -739,7 +832,13 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                 continue
             if subscription.status == Status.incomplete:
                 moved |= await expire_locked(session, subscription, interval.end)
-            else:
+                continue
+            retry_at = subscription.next_retry_at
+            if retry_at is not None and retry_at <= subscription.current_period_end:
+                moved |= await retry_locked(
+                    session, subscription, subscription.retries_made + 1, retry_at
+                )
+            if subscription.current_period_end <= interval.end:
                 moved |= await renew_locked(session, subscription)
         if not moved:
             return

@@ -3,6 +3,8 @@ rollback schedules nothing:
 
 - ``renew``: a period (or trial) is over: the next one begins and is invoiced, or the
   subscription ends as it was set to;
+- ``retry``: dunning's next charge of a past_due subscription's latest invoice (counted on the
+  subscription, then the invoice's collection job);
 - ``expire``: an incomplete subscription whose first invoice is unpaid 23 hours on ends
   ``incomplete_expired`` (its invoice voided).
 
@@ -33,6 +35,14 @@ async def expire(context: procrastinate.JobContext, subscription: str) -> None:
 
     async with jobs.job_database(context).unit_of_work() as session:
         await expire_now(session, subscription)
+
+
+@subscriptions_jobs.task(name="retry", pass_context=True)
+async def retry(context: procrastinate.JobContext, subscription: str, retry: int) -> None:
+    from beyondpay.billing.subscriptions.service import retry_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await retry_now(session, subscription, retry)
 
 
 jobs.bind(subscriptions_jobs)
