@@ -1074,4 +1074,8 @@ async def _subscriptions(api: Api) -> None:
     await api.get("/v1/subscriptions", {"customer": customer["id"], "status": "all"})
     items = await api.get("/v1/subscription_items", {"subscription": subscription["id"]})
     await api.get(f"/v1/subscription_items/{items['data'][0]['id']}")
+    await api.post(
+        f"/v1/subscriptions/{subscription['id']}",
+        {"metadata": {"k": "v"}, "proration_behavior": "none"},
+    )
     await api.delete(f"/v1/subscriptions/{subscription['id']}")

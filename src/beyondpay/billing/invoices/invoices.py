@@ -174,7 +174,7 @@ class SubscriptionBilling:
     and the period the invoice is for."""
 
     subscription_id: str
-    period_index: int
+    period_index: int | None  # None: not a period's invoice (an update's prorations)
     billing_reason: str
     period_start: datetime
     period_end: datetime

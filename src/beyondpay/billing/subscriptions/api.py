@@ -17,6 +17,7 @@ from beyondpay.billing.subscriptions.schemas import (
     SubscriptionItem,
     SubscriptionItemListParams,
     SubscriptionListParams,
+    SubscriptionUpdateParams,
 )
 from beyondpay.billing.subscriptions.service import rendered, subscription_service
 
@@ -45,6 +46,19 @@ async def retrieve_subscription(
 ) -> dict[str, Any]:
     """Retrieve a subscription."""
     return await rendered(session, await subscription_service.get(session, caller, subscription))
+
+
+@router.post("/{subscription}", returns=Subscription)
+async def update_subscription(
+    subscription: SubscriptionId,
+    session: SessionDep,
+    caller: SubscriptionsWriter,
+    params: Body[SubscriptionUpdateParams],
+) -> Outcome:
+    """Update a subscription: its items (prorated by ``proration_behavior``),
+    ``cancel_at_period_end``, default payment method and metadata."""
+    row = await subscription_service.update(session, caller, subscription, params)
+    return Outcome(await rendered(session, row))
 
 
 @router.delete("/{subscription}", returns=Subscription)

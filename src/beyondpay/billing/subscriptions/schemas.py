@@ -58,6 +58,25 @@ class SubscriptionCreateParams(Params):
     expand: Expand
 
 
+class ItemUpdateParams(Params):
+    id: Id | None = None  # an existing item; without it, a new one (price required)
+    price: Id | None = None
+    quantity: Quantity | None = None
+    deleted: bool | None = None
+    metadata: MetadataParam = None
+
+
+class SubscriptionUpdateParams(Params):
+    items: (
+        Annotated[list[ItemUpdateParams], Field(max_length=ITEMS_PER_SUBSCRIPTION_MAX)] | None
+    ) = None
+    cancel_at_period_end: bool | None = None
+    default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    metadata: MetadataParam = None
+    expand: Expand
+
+
 class SubscriptionCancelParams(Params):
     invoice_now: bool | None = None
     prorate: bool | None = None

@@ -48,6 +48,7 @@ from beyondpay.billing.subscriptions.domain import (
     Event,
     IllegalTransitionError,
     Interval,
+    ItemTerms,
     Period,
     Status,
     as_utc,
@@ -55,6 +56,7 @@ from beyondpay.billing.subscriptions.domain import (
     next_period,
     next_status,
     plan_start,
+    prorate_change,
 )
 from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateError
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
@@ -64,6 +66,7 @@ from beyondpay.billing.subscriptions.schemas import (
     SubscriptionCreateParams,
     SubscriptionItemListParams,
     SubscriptionListParams,
+    SubscriptionUpdateParams,
     item_object,
     subscription_object,
 )
@@ -84,6 +87,7 @@ ITEM_OBJECT: Final = "subscription_item"
 # Stripe's billing_reason of a subscription's invoices.
 REASON_CREATE: Final = "subscription_create"
 REASON_CYCLE: Final = "subscription_cycle"
+REASON_UPDATE: Final = "subscription_update"
 # Stripe's cancellation_details.reason when the merchant (or the customer) asks.
 CANCELLATION_REQUESTED: Final = "cancellation_requested"
 CANCELLATION_PAYMENT_FAILED: Final = "payment_failed"
@@ -439,6 +443,121 @@ class SubscriptionService:
         await _end(session, subscription, _move(subscription, Event.cancel), now)
         return subscription
 
+    async def update(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        subscription_id: str,
+        params: SubscriptionUpdateParams,
+    ) -> SubscriptionRow:
+        """Changes items (prorated by ``proration_behavior``: pending items for the next
+        invoice, or an invoice at once with ``always_invoice``), ``cancel_at_period_end``,
+        the default payment method and metadata; ``customer.subscription.updated``."""
+        subscription = await _find(session, caller, subscription_id, for_update=True)
+        sent = params.model_fields_set - {"expand"}
+        previous: dict[str, Any] = {}
+        if params.items is not None:
+            _move(subscription, Event.update_items)
+            await self._change_items(session, caller, subscription, params)
+            previous["items"] = "changed"
+        if params.cancel_at_period_end is not None:
+            flag = params.cancel_at_period_end
+            _move(subscription, Event.schedule_cancel if flag else Event.unschedule_cancel)
+            if flag != subscription.cancel_at_period_end:
+                previous["cancel_at_period_end"] = subscription.cancel_at_period_end
+                subscription.cancel_at_period_end = flag
+        if "default_payment_method" in sent:
+            method = params.default_payment_method
+            before = subscription.default_payment_method_id
+            subscription.default_payment_method_id = (
+                await _check_payment_method(session, caller, subscription.customer_id, method)
+                if method
+                else None
+            )
+            if before != subscription.default_payment_method_id:
+                previous["default_payment_method"] = before
+        if "metadata" in sent:
+            metadata = params.metadata if isinstance(params.metadata, dict) else {}
+            before_metadata = dict(subscription.metadata_)
+            subscription.metadata_ = merge_metadata(subscription.metadata_, metadata)
+            if before_metadata != subscription.metadata_:
+                previous["metadata"] = before_metadata
+        if previous:
+            subscription.updated_at = utcnow()
+            await _announce(session, subscription, SubscriptionEvent.updated, previous)
+        return subscription
+
+    async def _change_items(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        subscription: SubscriptionRow,
+        params: SubscriptionUpdateParams,
+    ) -> None:
+        assert params.items is not None
+        rows = list(await _items(session, subscription.id))
+        old = [_terms(row) for row in rows]
+        now = await _now(session, subscription)
+        for index, change in enumerate(params.items):
+            param = f"items[{index}]"
+            row = next((r for r in rows if r.id == change.id), None) if change.id else None
+            if change.id and row is None:
+                raise ResourceMissingError.for_object(ITEM_OBJECT, change.id, param=f"{param}[id]")
+            if row is not None and change.deleted:
+                rows.remove(row)
+                await session.delete(row)
+                continue
+            price = None
+            if change.price is not None:
+                price = await price_service.billable(
+                    session, caller, change.price, param=f"{param}[price]"
+                )
+                _check_same_cycle(subscription, price, f"{param}[price]")
+            if row is None:
+                if price is None:
+                    raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
+                row = _new_item(subscription, price, change.quantity, now)
+                session.add(row)
+                rows.append(row)
+            elif price is not None:
+                row.price_id, row.product_id = price.price_id, price.product_id
+                row.product_name, row.unit_amount = price.product_name, price.unit_amount
+            if change.quantity is not None:
+                row.quantity = change.quantity
+            if isinstance(change.metadata, dict):
+                row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+            row.updated_at = utcnow()
+        if not rows:
+            raise InvalidRequestError("A subscription keeps at least one item.", param="items")
+        await session.flush()
+        period = Period(subscription.current_period_start, subscription.current_period_end)
+        proration = prorate_change(
+            old,
+            [_terms(row) for row in rows],
+            period,
+            now,
+            params.proration_behavior,
+            trialing=subscription.status == Status.trialing,
+        )
+        for line in proration.lines:
+            await invoice_item_service.create(
+                session,
+                caller,
+                InvoiceItemCreateParams(
+                    customer=subscription.customer_id,
+                    currency=subscription.currency,
+                    amount=line.amount_minor,
+                    description=line.description,
+                    period=PeriodParams(
+                        start=int(line.period.start.timestamp()),
+                        end=int(line.period.end.timestamp()),
+                    ),
+                    expand=[],
+                ),
+            )
+        if proration.invoice_now and proration.lines:
+            await _bill_pending(session, subscription, period)
+
     async def items(
         self, session: AsyncSession, caller: Caller, params: SubscriptionItemListParams
     ) -> tuple[Sequence[dict[str, Any]], bool]:
@@ -467,6 +586,79 @@ class SubscriptionService:
 
 
 subscription_service = SubscriptionService()
+
+
+def _terms(row: SubscriptionItemRow) -> ItemTerms:
+    return ItemTerms(row.product_name, row.unit_amount, row.quantity)
+
+
+def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
+    recurring = price.recurring
+    if recurring is None:
+        raise InvalidRequestError(
+            f"The price {price.price_id} is one-time: a subscription takes recurring prices only.",
+            param=param,
+        )
+    if (recurring.interval, recurring.interval_count) != (
+        subscription.interval,
+        subscription.interval_count,
+    ) or price.currency != subscription.currency:
+        # A change of interval restarts the billing cycle (domain.credit_unused): not yet.
+        raise InvalidRequestError(
+            "The new price must have the subscription's currency and billing interval.",
+            param=param,
+        )
+
+
+def _new_item(
+    subscription: SubscriptionRow, price: BillablePrice, quantity: int | None, now: datetime
+) -> SubscriptionItemRow:
+    return SubscriptionItemRow(
+        id=new_id("si"),
+        merchant_id=subscription.merchant_id,
+        livemode=subscription.livemode,
+        subscription_id=subscription.id,
+        price_id=price.price_id,
+        product_id=price.product_id,
+        product_name=price.product_name,
+        unit_amount=price.unit_amount,
+        quantity=1 if quantity is None else quantity,
+        metadata_={},
+        created_at=now,
+        updated_at=utcnow(),
+    )
+
+
+async def _bill_pending(
+    session: AsyncSession, subscription: SubscriptionRow, period: Period
+) -> None:
+    """``always_invoice``: the customer's pending items (the prorations just made) invoiced and
+    finalized now; it becomes the subscription's latest invoice."""
+    caller = acting_for(subscription.merchant_id, subscription.livemode)
+    invoice = await invoice_service.create(
+        session,
+        caller,
+        InvoiceCreateParams(
+            customer=subscription.customer_id,
+            collection_method=CollectionMethod(subscription.collection_method),
+            currency=subscription.currency,
+            days_until_due=subscription.days_until_due,
+            default_payment_method=subscription.default_payment_method_id,
+            pending_invoice_items_behavior="include",
+            expand=[],
+        ),
+        subscription=SubscriptionBilling(
+            subscription_id=subscription.id,
+            period_index=None,
+            billing_reason=REASON_UPDATE,
+            period_start=period.start,
+            period_end=period.end,
+        ),
+    )
+    subscription.latest_invoice_id = invoice.id
+    await invoice_service.finalize(
+        session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
+    )
 
 
 # ---- moving ----------------------------------------------------------------------------------
@@ -539,6 +731,8 @@ async def _bill(
             currency=subscription.currency,
             days_until_due=subscription.days_until_due,
             default_payment_method=subscription.default_payment_method_id,
+            # A renewal takes in the customer's pending items (an update's prorations).
+            pending_invoice_items_behavior="exclude" if finalize_now else "include",
             expand=[],
         ),
         subscription=SubscriptionBilling(
