@@ -827,8 +827,18 @@ async def _plan_retry(
         await _schedule_retry(session, subscription)
         return
     subscription.next_retry_at = None
-    # The failed invoice is the renewal's: the period paid for ended when this one began.
-    outcome = dunning.after_final_attempt(now, subscription.current_period_start, DUNNING_SETTINGS)
+    # A renewal's failure: the period paid for ended when this one began. An update's
+    # (a mid-period proration): the current period is paid for and is never cut short.
+    paid_through = (
+        subscription.current_period_end
+        if invoice.billing_reason == REASON_UPDATE
+        else subscription.current_period_start
+    )
+    outcome = dunning.after_final_attempt(now, paid_through, DUNNING_SETTINGS)
+    if outcome.deferred(now):
+        # Still past_due until the paid period ends; its renewal then applies the final action
+        # through period_ended (not yet: the renewal bills as usual, a known gap).
+        return
     if outcome.status == Status.canceled:
         subscription.cancellation_reason = CANCELLATION_PAYMENT_FAILED
         await _end(session, subscription, outcome.status, outcome.effective_at)
