@@ -33,6 +33,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     """Every module's jobs; a module adds its blueprint here."""
     from beyondpay.api.tasks import api_jobs
     from beyondpay.billing.invoices.tasks import invoices_jobs
+    from beyondpay.billing.subscriptions.tasks import subscriptions_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
     from beyondpay.notifications.tasks import notifications_jobs
@@ -57,6 +58,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         notifications_jobs,
         setup_intents_jobs,
         invoices_jobs,
+        subscriptions_jobs,
     ]
 
 
@@ -103,7 +105,12 @@ def wire_modules() -> None:
     time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
     available and payers' answers expiring, invoices' auto-advance and due dates, customers
     deleted with their clock). Registering twice changes nothing."""
-    from beyondpay.billing.invoices.service import compose_invoice_email, hear_payment
+    from beyondpay.billing.invoices.service import (
+        compose_invoice_email,
+        hear_payment,
+        on_invoice_event,
+    )
+    from beyondpay.billing.subscriptions.service import hear_invoice
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import Kind, queue_receipt, register_composer
@@ -129,6 +136,8 @@ def wire_modules() -> None:
     # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
     on_intent_event(hear_payment)
     register_composer(Kind.invoice, compose_invoice_email)
+    # A subscription follows its invoices' outcomes, in their transaction.
+    on_invoice_event(hear_invoice)
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
     # the payment methods, a module above customers, through this.
     use_payment_methods(payment_method_service)
@@ -139,12 +148,15 @@ def wire_test_clocks() -> None:
     """What runs at a test clock's time, by stage (``test_clocks.timeline.Stage``): a module
     whose objects attach to a clock adds its handlers here."""
     from beyondpay.billing.invoices.service import advance_invoices_on_clock
+    from beyondpay.billing.subscriptions.service import advance_subscriptions_on_clock
     from beyondpay.customers.service import customer_service
     from beyondpay.payments.service import expire_payer_actions_on_clock, release_funds_on_clock
     from beyondpay.test_clocks.timeline import Stage, on_advance, on_delete
 
     on_advance(release_funds_on_clock, stage=Stage.funds)
     on_advance(expire_payer_actions_on_clock, stage=Stage.expiry)
+    # Subscriptions before invoices: a renewal's draft due in the interval is finalized in it.
+    on_advance(advance_subscriptions_on_clock, stage=Stage.billing)
     on_advance(advance_invoices_on_clock, stage=Stage.billing)
     on_delete(customer_service.delete_on_clock)
 
@@ -275,6 +287,8 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.invoices.api import settings_router as invoice_settings
     from beyondpay.billing.portal.api import configurations_router as billing_portal_configurations
     from beyondpay.billing.portal.api import sessions_router as billing_portal_sessions
+    from beyondpay.billing.subscriptions.api import items_router as subscription_items
+    from beyondpay.billing.subscriptions.api import router as subscriptions
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
@@ -329,4 +343,6 @@ def merchant_routers() -> list[APIRouter]:
         invoices,
         invoice_items,
         invoice_settings,
+        subscriptions,
+        subscription_items,
     ]

@@ -392,6 +392,36 @@ async def _invoice_item(actors: Actors) -> str:
     return str((await actors.owner("/v1/invoiceitems", params))["id"])
 
 
+async def _new_subscription(actors: Actors) -> dict[str, Any]:
+    """A send_invoice subscription to a monthly price (live keys: no card to charge)."""
+    customer = await actors.owner("/v1/customers", {"email": "billing@example.com"})
+    price = await actors.owner(
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 49_900,
+            "product_data": {"name": "Gold plan"},
+            "recurring": {"interval": "month"},
+        },
+    )
+    params = {
+        "customer": customer["id"],
+        "items": [{"price": price["id"]}],
+        "collection_method": "send_invoice",
+        "days_until_due": 7,
+    }
+    subscription: dict[str, Any] = await actors.owner("/v1/subscriptions", params)
+    return subscription
+
+
+async def _subscription(actors: Actors) -> str:
+    return str((await _new_subscription(actors))["id"])
+
+
+async def _subscription_item(actors: Actors) -> str:
+    return str((await _new_subscription(actors))["items"]["data"][0]["id"])
+
+
 async def _finalize_invoice(actors: Actors, invoice_id: str) -> None:
     await actors.owner(f"/v1/invoices/{invoice_id}/finalize", {})
 
@@ -448,6 +478,8 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/billing_portal/configurations": _billing_portal_configuration,
     "/v1/invoices": _invoice,
     "/v1/invoiceitems": _invoice_item,
+    "/v1/subscriptions": _subscription,
+    "/v1/subscription_items": _subscription_item,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

@@ -152,6 +152,7 @@ async def make_examples(
     await _catalog(api)
     await _billing_portal(api)
     await _invoices(api)
+    await _subscriptions(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1043,3 +1044,38 @@ async def _invoices(api: Api) -> None:
     await api.delete(f"{invoices}/{dropped['id']}")
     await api.get("/v1/billing/invoice_settings")
     await api.post("/v1/billing/invoice_settings", {"number_prefix": "ACME"})
+
+
+async def _subscriptions(api: Api) -> None:
+    """Subscriptions: created (its first invoice charged later by a job), read, listed with
+    their items, canceled."""
+    customer = await api.post(
+        "/v1/customers",
+        {
+            "email": "asha@example.com",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+    )
+    price = await api.post(
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 99_900,
+            "product_data": {"name": "Pro"},
+            "recurring": {"interval": "month"},
+        },
+    )
+    subscription = await api.post(
+        "/v1/subscriptions",
+        {"customer": customer["id"], "items": [{"price": price["id"], "quantity": 2}]},
+    )
+    await api.get(f"/v1/subscriptions/{subscription['id']}")
+    await api.get("/v1/subscriptions", {"customer": customer["id"], "status": "all"})
+    items = await api.get("/v1/subscription_items", {"subscription": subscription["id"]})
+    await api.get(f"/v1/subscription_items/{items['data'][0]['id']}")
+    await api.post(
+        f"/v1/subscriptions/{subscription['id']}",
+        {"metadata": {"k": "v"}, "proration_behavior": "none"},
+    )
+    await api.delete(f"/v1/subscriptions/{subscription['id']}")

@@ -68,3 +68,5 @@ BillingPortalReader = Annotated[Caller, Depends(authorize(Scope.billing_portal_r
 BillingPortalWriter = Annotated[Caller, Depends(authorize(Scope.billing_portal_write))]
 InvoicesReader = Annotated[Caller, Depends(authorize(Scope.invoices_read))]
 InvoicesWriter = Annotated[Caller, Depends(authorize(Scope.invoices_write))]
+SubscriptionsReader = Annotated[Caller, Depends(authorize(Scope.subscriptions_read))]
+SubscriptionsWriter = Annotated[Caller, Depends(authorize(Scope.subscriptions_write))]

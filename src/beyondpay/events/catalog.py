@@ -134,5 +134,12 @@ EVENT_TYPES: Final = frozenset(
         "invoiceitem.created",
         "invoiceitem.deleted",
         "invoiceitem.updated",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.trial_will_end",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "customer.subscription.pending_update_applied",
     }
 )

@@ -110,6 +110,8 @@ class Scope(StrEnum):
     # Invoices and their items (Stripe's restricted keys hold both under "Invoices").
     invoices_read = "invoices:read"
     invoices_write = "invoices:write"
+    subscriptions_read = "subscriptions:read"
+    subscriptions_write = "subscriptions:write"
 
     @property
     def resource(self) -> str:

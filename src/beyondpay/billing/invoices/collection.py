@@ -281,6 +281,13 @@ class CollectionService:
             session, caller, CONFIG.current().ring, invoice.payment_intent_id or "", confirm, phases
         )
 
+    async def schedule_attempt(
+        self, session: AsyncSession, invoice: InvoiceRow, attempt: int
+    ) -> None:
+        """Dunning's retry (billing.subscriptions): the ``attempt``-th automatic collection of
+        the open invoice, as a job (made once: ``collect`` counts it under the invoice's lock)."""
+        await lifecycle.schedule_collection(session, invoice, attempt)
+
 
 collection_service = CollectionService()
 

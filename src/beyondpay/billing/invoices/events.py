@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,18 @@ class InvoiceItemEvent(StrEnum):
     deleted = "invoiceitem.deleted"
 
 
+InvoiceListener = Callable[[AsyncSession, InvoiceRow, InvoiceEvent], Awaitable[None]]
+_listeners: list[InvoiceListener] = []
+
+
+def on_invoice_event(listener: InvoiceListener) -> None:
+    """Register ``listener`` to hear every invoice event in the transaction that records it
+    (subscriptions follow their invoices: billing's parts above this one cannot be imported
+    here). Registered by ``app.wire_modules``; registering twice changes nothing."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 async def record(
     session: AsyncSession,
     row: InvoiceRow | InvoiceItemRow,
@@ -50,3 +63,6 @@ async def record(
         object=object,
         previous_attributes=previous_attributes,
     )
+    if isinstance(row, InvoiceRow) and isinstance(type, InvoiceEvent):
+        for listener in _listeners:
+            await listener(session, row, type)

@@ -6,6 +6,7 @@ request or job owns the transaction. Each change records its event in the same t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -165,9 +166,28 @@ def _tracked(invoice: InvoiceRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionBilling:
+    """What a subscription's invoice bills (``billing.subscriptions`` creates it): the
+    subscription, the index of its period (one invoice a period: unique), Stripe's
+    ``billing_reason`` (``subscription_create``, ``subscription_cycle``, ``subscription_update``)
+    and the period the invoice is for."""
+
+    subscription_id: str
+    period_index: int | None  # None: not a period's invoice (an update's prorations)
+    billing_reason: str
+    period_start: datetime
+    period_end: datetime
+
+
 class InvoiceService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: InvoiceCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: InvoiceCreateParams,
+        *,
+        subscription: SubscriptionBilling | None = None,
     ) -> InvoiceRow:
         customer = await _customer(session, caller, params.customer)
         clock: ClockTime | None = None
@@ -220,11 +240,15 @@ class InvoiceService:
             customer_address=customer.address,
             customer_shipping=customer.shipping,
             test_clock=clock.clock_id if clock is not None else None,
-            period_start=now,
-            period_end=now,
+            period_start=now if subscription is None else subscription.period_start,
+            period_end=now if subscription is None else subscription.period_end,
             created_at=now,
             updated_at=utcnow(),
         )
+        if subscription is not None:
+            invoice.subscription_id = subscription.subscription_id
+            invoice.subscription_period = subscription.period_index
+            invoice.billing_reason = subscription.billing_reason
         session.add(invoice)
         await session.flush()
         await _take_in(session, invoice, pending)

@@ -63,6 +63,9 @@ class InvoiceRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(_TIME)
     # When invoice.overdue was recorded (once).
     overdue_at: Mapped[datetime | None] = mapped_column(_TIME)
+    # The subscription billed and its period's index (migration 0040): one invoice a period.
+    subscription_id: Mapped[str | None] = mapped_column(Text, default=None)
+    subscription_period: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
 

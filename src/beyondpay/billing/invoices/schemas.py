@@ -562,6 +562,17 @@ def _status_details(invoice: InvoiceRow) -> dict[str, Any] | None:
     return None
 
 
+def _parent(invoice: InvoiceRow) -> dict[str, Any] | None:
+    """Stripe's ``parent``: the subscription an invoice bills, if any."""
+    if invoice.subscription_id is None:
+        return None
+    return {
+        "type": "subscription_details",
+        "quote_details": None,
+        "subscription_details": {"metadata": None, "subscription": invoice.subscription_id},
+    }
+
+
 def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
     exclusive_taxes = sum(tax.amount for tax in view.taxes if not tax.inclusive)
     finalized = invoice.status != Status.draft
@@ -630,7 +641,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "next_payment_attempt": unix(invoice.next_payment_attempt),
         "number": invoice.number,
         "on_behalf_of": None,
-        "parent": None,
+        "parent": _parent(invoice),
         "payment_settings": {
             "default_mandate": None,
             "payment_method_options": None,

@@ -30,7 +30,12 @@ from beyondpay.billing.invoices.collection import (
     collection_service,
     hear_payment,
 )
-from beyondpay.billing.invoices.invoices import InvoiceService, invoice_service
+from beyondpay.billing.invoices.events import InvoiceEvent, on_invoice_event
+from beyondpay.billing.invoices.invoices import (
+    InvoiceService,
+    SubscriptionBilling,
+    invoice_service,
+)
 from beyondpay.billing.invoices.items import InvoiceItemService, invoice_item_service
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
 from beyondpay.billing.invoices.rendering import (
@@ -51,12 +56,14 @@ from beyondpay.billing.invoices.timers import advance_invoices_on_clock
 __all__ = [
     "CollectionService",
     "InvoiceDocument",
+    "InvoiceEvent",
     "InvoiceItemRow",
     "InvoiceItemService",
     "InvoicePage",
     "InvoiceRow",
     "InvoiceService",
     "PayResult",
+    "SubscriptionBilling",
     "advance_invoices_on_clock",
     "collection_service",
     "compose_invoice_email",
@@ -70,5 +77,6 @@ __all__ = [
     "invoice_pdf_bytes",
     "invoice_pdf_url",
     "invoice_service",
+    "on_invoice_event",
     "rendered",
 ]

@@ -1,0 +1,68 @@
+"""The subscriptions tables (migration 0040). Only this part of billing writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+from beyondpay.db.base import Base
+
+_TIME = DateTime(timezone=True)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    customer_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    collection_method: Mapped[str] = mapped_column(Text)
+    days_until_due: Mapped[int | None] = mapped_column(Integer)
+    default_payment_method_id: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    interval: Mapped[str] = mapped_column(Text)
+    interval_count: Mapped[int] = mapped_column(Integer)
+    billing_cycle_anchor: Mapped[datetime] = mapped_column(_TIME)
+    # The current period's index from the anchor; -1 for a trial or a stub before it.
+    period_index: Mapped[int] = mapped_column(Integer)
+    current_period_start: Mapped[datetime] = mapped_column(_TIME)
+    current_period_end: Mapped[datetime] = mapped_column(_TIME)
+    trial_start: Mapped[datetime | None] = mapped_column(_TIME)
+    trial_end: Mapped[datetime | None] = mapped_column(_TIME)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_at: Mapped[datetime | None] = mapped_column(_TIME)
+    canceled_at: Mapped[datetime | None] = mapped_column(_TIME)
+    ended_at: Mapped[datetime | None] = mapped_column(_TIME)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    latest_invoice_id: Mapped[str | None] = mapped_column(Text)
+    # Dunning: the latest invoice's first failed charge, retries since, the next one's time.
+    first_failure_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
+    retries_made: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    test_clock: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class SubscriptionItemRow(Base):
+    __tablename__ = "subscription_items"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    subscription_id: Mapped[str] = mapped_column(Text)
+    price_id: Mapped[str] = mapped_column(Text)
+    product_id: Mapped[str] = mapped_column(Text)
+    product_name: Mapped[str] = mapped_column(Text)
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)

@@ -1,0 +1,250 @@
+"""Subscription and subscription item parameters and objects, in the shape of Stripe's API
+version stripe-python 16 targets: a period lives on each item (``current_period_start`` and
+``current_period_end``), the subscription names its ``latest_invoice``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from beyondpay.billing.invoices.domain import DAYS_UNTIL_DUE_MAX, QUANTITY_MAX, CollectionMethod
+from beyondpay.billing.subscriptions.domain import (
+    TRIAL_PERIOD_DAYS_MAX,
+    ProrationBehavior,
+    Status,
+)
+from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
+from beyondpay.db.pagination import EXPAND_MAX, UNIX_S_MAX, ListParams
+from beyondpay.db.pagination import CreatedFilter as DateFilter
+from beyondpay.kit.params import Params, check_metadata
+
+ID_CHARS_MAX: Final = 255
+# Stripe's limit on a subscription's items.
+ITEMS_PER_SUBSCRIPTION_MAX: Final = 20
+
+MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
+Id = Annotated[str, Field(min_length=1, max_length=ID_CHARS_MAX)]
+Expand = Annotated[list[str], Field(default_factory=list, max_length=EXPAND_MAX)]
+Quantity = Annotated[int, Field(ge=0, le=QUANTITY_MAX)]
+UnixTime = Annotated[int, Field(ge=0, le=UNIX_S_MAX)]
+
+
+class ItemParams(Params):
+    price: Id
+    quantity: Quantity | None = None
+    metadata: MetadataParam = None
+
+
+class SubscriptionCreateParams(Params):
+    customer: Id
+    items: Annotated[list[ItemParams], Field(min_length=1, max_length=ITEMS_PER_SUBSCRIPTION_MAX)]
+    default_payment_method: Id | None = None
+    collection_method: CollectionMethod = CollectionMethod.charge_automatically
+    days_until_due: Annotated[int, Field(ge=0, le=DAYS_UNTIL_DUE_MAX)] | None = None
+    trial_period_days: Annotated[int, Field(ge=0, le=TRIAL_PERIOD_DAYS_MAX)] | None = None
+    # A Unix time, or "now" (no trial), as Stripe takes it.
+    trial_end: UnixTime | Literal["now"] | None = None
+    trial_from_plan: bool | None = None
+    billing_cycle_anchor: UnixTime | None = None
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    payment_behavior: Literal[
+        "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
+    ] = "allow_incomplete"
+    cancel_at_period_end: bool | None = None
+    off_session: bool | None = None
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class ItemUpdateParams(Params):
+    id: Id | None = None  # an existing item; without it, a new one (price required)
+    price: Id | None = None
+    quantity: Quantity | None = None
+    deleted: bool | None = None
+    metadata: MetadataParam = None
+
+
+class SubscriptionUpdateParams(Params):
+    items: (
+        Annotated[list[ItemUpdateParams], Field(max_length=ITEMS_PER_SUBSCRIPTION_MAX)] | None
+    ) = None
+    cancel_at_period_end: bool | None = None
+    default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class SubscriptionCancelParams(Params):
+    invoice_now: bool | None = None
+    prorate: bool | None = None
+    expand: Expand
+
+
+class SubscriptionListParams(ListParams):
+    customer: Id | None = None
+    price: Id | None = None
+    # Stripe's list takes "all" and "ended" besides the statuses; its default leaves out
+    # canceled subscriptions.
+    status: Status | Literal["all", "ended"] | None = None
+    collection_method: CollectionMethod | None = None
+    current_period_start: DateFilter | None = None
+    current_period_end: DateFilter | None = None
+
+
+class SubscriptionItemListParams(ListParams):
+    subscription: Id
+
+
+class SubscriptionItem(BaseModel):
+    id: str
+    object: Literal["subscription_item"]
+    billing_thresholds: None
+    created: int
+    current_period_end: int
+    current_period_start: int
+    discounts: list[str]
+    metadata: dict[str, str]
+    price: dict[str, Any] = Field(description="The price, as /v1/prices renders it.")
+    quantity: int
+    subscription: str
+    tax_rates: list[dict[str, Any]]
+
+
+class Subscription(BaseModel):
+    id: str
+    object: Literal["subscription"]
+    application: None
+    application_fee_percent: None
+    automatic_tax: dict[str, Any]
+    billing_cycle_anchor: int
+    billing_cycle_anchor_config: None
+    billing_thresholds: None
+    cancel_at: int | None
+    cancel_at_period_end: bool
+    canceled_at: int | None
+    cancellation_details: dict[str, Any]
+    collection_method: CollectionMethod
+    created: int
+    currency: str
+    customer: str
+    days_until_due: int | None
+    default_payment_method: str | None
+    default_source: None
+    default_tax_rates: list[dict[str, Any]]
+    description: str | None
+    discounts: list[str]
+    ended_at: int | None
+    invoice_settings: dict[str, Any]
+    items: dict[str, Any] = Field(description="A list of subscription_item objects.")
+    latest_invoice: str | None
+    livemode: bool
+    metadata: dict[str, str]
+    next_pending_invoice_item_invoice: None
+    on_behalf_of: None
+    pause_collection: dict[str, Any] | None
+    payment_settings: dict[str, Any]
+    pending_invoice_item_interval: None
+    pending_setup_intent: str | None
+    pending_update: dict[str, Any] | None
+    schedule: None
+    start_date: int
+    status: Status
+    test_clock: str | None
+    transfer_data: None
+    trial_end: int | None
+    trial_settings: dict[str, Any]
+    trial_start: int | None
+
+
+def unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def _unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def item_object(
+    item: SubscriptionItemRow, subscription: SubscriptionRow, price: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": _unix(item.created_at),
+        "current_period_end": _unix(subscription.current_period_end),
+        "current_period_start": _unix(subscription.current_period_start),
+        "discounts": [],
+        "metadata": item.metadata_,
+        "price": price,
+        "quantity": item.quantity,
+        "subscription": item.subscription_id,
+        "tax_rates": [],
+    }
+
+
+def subscription_object(
+    subscription: SubscriptionRow, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": subscription.id,
+        "object": "subscription",
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": _unix(subscription.billing_cycle_anchor),
+        "billing_cycle_anchor_config": None,
+        "billing_thresholds": None,
+        "cancel_at": unix(subscription.cancel_at),
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "canceled_at": unix(subscription.canceled_at),
+        "cancellation_details": {
+            "comment": None,
+            "feedback": None,
+            "reason": subscription.cancellation_reason,
+        },
+        "collection_method": subscription.collection_method,
+        "created": _unix(subscription.created_at),
+        "currency": subscription.currency,
+        "customer": subscription.customer_id,
+        "days_until_due": subscription.days_until_due,
+        "default_payment_method": subscription.default_payment_method_id,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "ended_at": unix(subscription.ended_at),
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "items": {
+            "object": "list",
+            "data": items,
+            "has_more": False,
+            "total_count": len(items),
+            "url": f"/v1/subscription_items?subscription={subscription.id}",
+        },
+        "latest_invoice": subscription.latest_invoice_id,
+        "livemode": subscription.livemode,
+        "metadata": subscription.metadata_,
+        "next_pending_invoice_item_invoice": None,
+        "on_behalf_of": None,
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": _unix(subscription.created_at),
+        "status": subscription.status,
+        "test_clock": subscription.test_clock,
+        "transfer_data": None,
+        "trial_end": unix(subscription.trial_end),
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": unix(subscription.trial_start),
+    }

@@ -1,0 +1,48 @@
+"""Background jobs of subscriptions, each deferred in the transaction that set its time, so a
+rollback schedules nothing:
+
+- ``renew``: a period (or trial) is over: the next one begins and is invoiced, or the
+  subscription ends as it was set to;
+- ``retry``: dunning's next charge of a past_due subscription's latest invoice (counted on the
+  subscription, then the invoice's collection job);
+- ``expire``: an incomplete subscription whose first invoice is unpaid 23 hours on ends
+  ``incomplete_expired`` (its invoice voided).
+
+Each is safe to run twice or late (it locks the subscription and finds its work done or not
+due); subscriptions on test clocks are left to the clock's advances.
+"""
+
+from __future__ import annotations
+
+import procrastinate
+
+from beyondpay.db import jobs
+
+subscriptions_jobs = jobs.blueprint("subscriptions")
+
+
+@subscriptions_jobs.task(name="renew", pass_context=True)
+async def renew(context: procrastinate.JobContext, subscription: str, period_index: int) -> None:
+    from beyondpay.billing.subscriptions.service import renew_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await renew_now(session, subscription, period_index)
+
+
+@subscriptions_jobs.task(name="expire", pass_context=True)
+async def expire(context: procrastinate.JobContext, subscription: str) -> None:
+    from beyondpay.billing.subscriptions.service import expire_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await expire_now(session, subscription)
+
+
+@subscriptions_jobs.task(name="retry", pass_context=True)
+async def retry(context: procrastinate.JobContext, subscription: str, retry: int) -> None:
+    from beyondpay.billing.subscriptions.service import retry_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await retry_now(session, subscription, retry)
+
+
+jobs.bind(subscriptions_jobs)
