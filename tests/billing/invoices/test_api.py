@@ -297,10 +297,10 @@ async def test_bad_input_is_refused_naming_the_parameter(
         ),
         (
             items,
-            {"customer": buyer["id"], "currency": "inr", "amount": 1, "price": "p"},
+            {"customer": buyer["id"], "currency": "inr", "amount": 1, "plan": "p"},
             400,
             "parameter_unknown",
-            "price",
+            "plan",
         ),
         ("/v1/invoices", {}, 400, "parameter_missing", "customer"),
         ("/v1/invoices", {"customer": "cus_nope"}, 404, "resource_missing", "customer"),

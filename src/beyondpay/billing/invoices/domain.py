@@ -167,17 +167,19 @@ def invoice_number(prefix: str, year: int, sequence: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LinePrice:
-    """Where a line's unit amount comes from. Today only an amount given with the item; the
-    catalog's prices (``price``, ``pricing[price]``) arrive when the parts are wired."""
+    """Where a line's unit amount comes from: an amount given with the item, or a price of the
+    catalog (``pricing[price]``) and its product."""
 
     unit_amount: int
     price_id: str | None = None
     product_id: str | None = None
 
 
-def line_price(unit_amount: int) -> LinePrice:
-    """Seam: the price of a line. An item names its unit amount directly this round."""
-    return LinePrice(unit_amount=unit_amount)
+def line_price(
+    unit_amount: int, price_id: str | None = None, product_id: str | None = None
+) -> LinePrice:
+    """The price of a line: its unit amount, and the catalog price it came from, if any."""
+    return LinePrice(unit_amount=unit_amount, price_id=price_id, product_id=product_id)
 
 
 def line_amount(unit_amount: int, quantity: int) -> int:

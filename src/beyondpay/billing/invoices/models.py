@@ -84,6 +84,10 @@ class InvoiceItemRow(Base):
     currency: Mapped[str] = mapped_column(Text)
     unit_amount: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(BigInteger)
+    # The catalog price it is priced at (migration 0037), and its product's HSN/SAC code then.
+    price_id: Mapped[str | None] = mapped_column(Text, default=None)
+    product_id: Mapped[str | None] = mapped_column(Text, default=None)
+    hsn_sac: Mapped[str | None] = mapped_column(Text, default=None)
     description: Mapped[str | None] = mapped_column(Text)
     discountable: Mapped[bool] = mapped_column(Boolean, default=True)
     period_start: Mapped[datetime] = mapped_column(_TIME)

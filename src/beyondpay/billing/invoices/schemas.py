@@ -81,11 +81,19 @@ class PeriodParams(Params):
     end: UnixTime
 
 
+class ItemPricingParams(Params):
+    price: Id | None = None
+
+
 class InvoiceItemAmountParams(Params):
     """What an item costs: ``amount``, or a unit amount (``unit_amount_decimal``, as the
-    current API sends it, or ``unit_amount``, as older versions do) times ``quantity``."""
+    current API sends it, or ``unit_amount``, as older versions do) times ``quantity``, or a
+    catalog price (``pricing[price]``, as the current API sends it, or ``price``, as older
+    versions do) times ``quantity``."""
 
     amount: SignedAmount | None = None
+    pricing: ItemPricingParams | None = None
+    price: Id | None = None
     unit_amount: SignedAmount | None = None
     unit_amount_decimal: UnitAmountDecimal = None
     quantity: Quantity | None = None
@@ -204,7 +212,8 @@ class Period(BaseModel):
 class Pricing(BaseModel):
     type: Literal["price_details"]
     price_details: dict[str, Any] | None = Field(
-        description="The catalog price the item is priced at: none yet (amounts are given)."
+        description="The catalog price the item is priced at (`price`, `product`); null when"
+        " the amount was given."
     )
     unit_amount_decimal: str
 
@@ -432,9 +441,12 @@ def _unix(moment: datetime) -> int:
 
 
 def _pricing(item: InvoiceItemRow) -> dict[str, Any]:
+    details = None
+    if item.price_id is not None:
+        details = {"price": item.price_id, "product": item.product_id}
     return {
         "type": "price_details",
-        "price_details": None,
+        "price_details": details,
         "unit_amount_decimal": str(item.unit_amount),
     }
 
