@@ -11,10 +11,10 @@ Numbers: consecutive per merchant, mode and Indian financial year (1 April to 31
 invoice of FY 2026-27 with the default prefix. ``financial_year`` and ``invoice_number`` are a
 local version of billing/tax's, which the invoices take over when the parts are wired together.
 
-Seams for the parts being built beside this one (wired in their second round): a line's price
-(``line_price``), its taxes and the invoice's (``line_taxes``, ``invoice_taxes``: GST's CGST +
-SGST or IGST), and discounts (``invoice_discounts``). Each returns nothing today, so an invoice's
-total is the sum of its lines.
+A line's price (``line_price``: an amount, or a catalog price), its taxes and the invoice's
+(``line_taxes``, ``invoice_taxes``: per tax rate, GST's CGST + SGST or IGST by the place of
+supply, through billing/tax's ``line_tax`` and ``gst_split``), and discounts
+(``invoice_discounts``, not wired yet: none).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from beyondpay.billing.tax.domain import gst_split, line_tax
 from beyondpay.kit.money import AMOUNT_MINOR_MAX
 
 # Stripe finalizes an auto-advancing draft about an hour after it is created.
@@ -192,19 +193,100 @@ def line_amount(unit_amount: int, quantity: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TaxAmount:
-    """One tax on a line or an invoice, Stripe's ``total_taxes`` item: GST's CGST and SGST, or
-    IGST, when billing/tax is wired in."""
+    """One tax on a line or an invoice, Stripe's ``total_taxes`` item, and (a GST rate) how GST
+    charges it: CGST + SGST (or UTGST) within a state, IGST across states."""
 
     amount: int
     tax_rate: str
     taxable_amount: int
     inclusive: bool = False
     taxability_reason: str = "standard_rated"
+    cgst: int = 0
+    sgst: int = 0
+    igst: int = 0
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "tax_rate": self.tax_rate,
+            "amount": self.amount,
+            "taxable_amount": self.taxable_amount,
+            "inclusive": self.inclusive,
+            "cgst": self.cgst,
+            "sgst": self.sgst,
+            "igst": self.igst,
+        }
+
+    @classmethod
+    def of_stored(cls, stored: dict[str, Any]) -> TaxAmount:
+        return cls(
+            amount=int(stored["amount"]),
+            tax_rate=str(stored["tax_rate"]),
+            taxable_amount=int(stored["taxable_amount"]),
+            inclusive=bool(stored["inclusive"]),
+            cgst=int(stored["cgst"]),
+            sgst=int(stored["sgst"]),
+            igst=int(stored["igst"]),
+        )
 
 
-def line_taxes(amount: int, currency: str) -> tuple[TaxAmount, ...]:
-    """Seam: the taxes of one line. None until GST lines are wired in (billing/tax)."""
-    return ()
+@dataclass(frozen=True, slots=True)
+class RateTerms:
+    """A tax rate as a line applies it: GST rates (``tax_type`` gst or igst) are the whole GST
+    rate (18%), split by the place of supply, and charged only by a registered supplier."""
+
+    tax_rate: str
+    rate_basis_points: int
+    inclusive: bool
+    gst: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GstPlace:
+    """Where an invoice's GST goes: the supplier's state and the place of supply."""
+
+    supplier_state: str
+    place_of_supply: str
+
+
+def _split(tax: int, gst: GstPlace) -> tuple[int, int, int]:
+    """``(cgst, sgst, igst)`` of a tax (a credit's negative tax mirrors a charge's)."""
+    split = gst_split(
+        tax_minor=abs(tax), supplier_state=gst.supplier_state, place_of_supply=gst.place_of_supply
+    )
+    sign = -1 if tax < 0 else 1
+    return sign * split.cgst_minor, sign * split.state_minor, sign * split.igst_minor
+
+
+def line_taxes(
+    taxable_base: int,
+    rates: Sequence[RateTerms],
+    gst: GstPlace | None,
+    *,
+    price_inclusive: bool = False,
+) -> tuple[TaxAmount, ...]:
+    """The taxes of one line of ``taxable_base`` (its amount less its discounts), one per rate.
+    A rate is inclusive when it says so or the line's price does (``tax_behavior``
+    inclusive): the base then holds the tax. A GST rate on an invoice without GST (the merchant
+    has no GSTIN) is not charged: an unregistered supplier may not collect GST."""
+    taxes = []
+    for rate in rates:
+        if rate.gst and gst is None:
+            continue
+        inclusive = rate.inclusive or price_inclusive
+        taxable, tax = line_tax(taxable_base, rate.rate_basis_points, inclusive)
+        cgst, sgst, igst = _split(tax, gst) if rate.gst and gst is not None else (0, 0, 0)
+        taxes.append(
+            TaxAmount(
+                amount=tax,
+                tax_rate=rate.tax_rate,
+                taxable_amount=taxable,
+                inclusive=inclusive,
+                cgst=cgst,
+                sgst=sgst,
+                igst=igst,
+            )
+        )
+    return tuple(taxes)
 
 
 def invoice_taxes(line_taxes_by_line: Sequence[Sequence[TaxAmount]]) -> tuple[TaxAmount, ...]:
@@ -212,12 +294,22 @@ def invoice_taxes(line_taxes_by_line: Sequence[Sequence[TaxAmount]]) -> tuple[Ta
     summed: dict[tuple[str, bool], list[int]] = {}
     for taxes in line_taxes_by_line:
         for tax in taxes:
-            amounts = summed.setdefault((tax.tax_rate, tax.inclusive), [0, 0])
-            amounts[0] += tax.amount
-            amounts[1] += tax.taxable_amount
+            amounts = summed.setdefault((tax.tax_rate, tax.inclusive), [0, 0, 0, 0, 0])
+            for index, part in enumerate(
+                (tax.amount, tax.taxable_amount, tax.cgst, tax.sgst, tax.igst)
+            ):
+                amounts[index] += part
     return tuple(
-        TaxAmount(amount=amount, tax_rate=rate, taxable_amount=taxable, inclusive=inclusive)
-        for (rate, inclusive), (amount, taxable) in summed.items()
+        TaxAmount(
+            amount=amount,
+            tax_rate=rate,
+            taxable_amount=taxable,
+            inclusive=inclusive,
+            cgst=cgst,
+            sgst=sgst,
+            igst=igst,
+        )
+        for (rate, inclusive), (amount, taxable, cgst, sgst, igst) in summed.items()
     )
 
 
@@ -239,12 +331,14 @@ class Totals:
 def totals(line_amounts: Sequence[int], taxes: Sequence[TaxAmount] = ()) -> Totals:
     """Stripe's invoice arithmetic: the subtotal of the lines, less discounts, plus exclusive
     taxes (inclusive ones are inside the lines already), is the total; what is due is the
-    total, never below zero (a negative total would be a credit, which credit notes bring)."""
+    total, never below zero (a negative total would be a credit, which credit notes bring).
+    ``total_excluding_tax`` leaves every tax out, inclusive ones too."""
     subtotal = sum(line_amounts)
     discount = invoice_discounts(subtotal)
-    excluding_tax = subtotal - discount
     exclusive = sum(tax.amount for tax in taxes if not tax.inclusive)
-    total = excluding_tax + exclusive
+    inclusive = sum(tax.amount for tax in taxes if tax.inclusive)
+    excluding_tax = subtotal - discount - inclusive
+    total = subtotal - discount + exclusive
     return Totals(
         subtotal=subtotal,
         discount=discount,

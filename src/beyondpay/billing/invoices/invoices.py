@@ -53,6 +53,7 @@ from beyondpay.billing.invoices.schemas import (
     unix,
 )
 from beyondpay.billing.invoices.store import OBJECT, find, now_for, recompute, transition
+from beyondpay.billing.invoices.taxing import account_tax_id, rate_objects
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
@@ -186,6 +187,10 @@ class InvoiceService:
         if params.pending_invoice_items_behavior == "include":
             pending = await _pending_items(session, customer.id, params.currency)
         currency = params.currency or (pending[0].currency if pending else CURRENCY_DEFAULT)
+        default_rates = await rate_objects(
+            session, caller, params.default_tax_rates or [], param="default_tax_rates"
+        )
+        account_tax = await account_tax_id(session, caller, params.account_tax_ids or [])
         auto_advance = bool(params.auto_advance)
         invoice = InvoiceRow(
             id=new_id("in"),
@@ -220,6 +225,8 @@ class InvoiceService:
             customer_address=customer.address,
             customer_shipping=customer.shipping,
             test_clock=clock.clock_id if clock is not None else None,
+            default_tax_rates=default_rates,
+            account_tax_id=account_tax,
             period_start=now,
             period_end=now,
             created_at=now,
@@ -228,6 +235,7 @@ class InvoiceService:
         session.add(invoice)
         await session.flush()
         await _take_in(session, invoice, pending)
+        await recompute(session, invoice)
         await lifecycle.schedule_finalization(session, invoice)
         await announce(session, invoice, InvoiceEvent.created)
         return invoice
@@ -292,8 +300,29 @@ class InvoiceService:
             )
         if sent & {"collection_method", "days_until_due", "due_date"}:
             await self._terms(session, invoice, params, sent)
+        if sent & {"default_tax_rates", "account_tax_ids"}:
+            await self._taxes(session, caller, invoice, params, sent)
         if "auto_advance" in sent and params.auto_advance is not None:
             await self._auto_advance(session, invoice, params.auto_advance)
+
+    async def _taxes(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        invoice: InvoiceRow,
+        params: InvoiceUpdateParams,
+        sent: set[str],
+    ) -> None:
+        """A draft's tax settings ("" empties a list): its lines' taxes follow at once."""
+        if "default_tax_rates" in sent:
+            ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
+            invoice.default_tax_rates = await rate_objects(
+                session, caller, ids, param="default_tax_rates"
+            )
+        if "account_tax_ids" in sent:
+            ids = params.account_tax_ids if isinstance(params.account_tax_ids, list) else []
+            invoice.account_tax_id = await account_tax_id(session, caller, ids)
+        await recompute(session, invoice)
 
     async def _terms(
         self,

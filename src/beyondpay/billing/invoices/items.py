@@ -48,6 +48,7 @@ from beyondpay.billing.invoices.store import (
     recompute,
     transition,
 )
+from beyondpay.billing.invoices.taxing import rate_objects
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped_page
 from beyondpay.kit.clock import utcnow
@@ -162,6 +163,7 @@ def _apply_price(item: InvoiceItemRow, billable: BillablePrice | None) -> None:
     item.price_id = priced.price_id if priced is not None else None
     item.product_id = priced.product_id if priced is not None else None
     item.hsn_sac = billable.hsn_sac if billable is not None else None
+    item.tax_behavior = str(billable.tax_behavior) if billable is not None else None
 
 
 def _amount(unit_amount: int, quantity: int) -> int:
@@ -257,6 +259,10 @@ class InvoiceItemService:
             updated_at=utcnow(),
         )
         _apply_price(item, billable)
+        if params.tax_rates:
+            item.tax_rates = await rate_objects(
+                session, caller, params.tax_rates, param="tax_rates"
+            )
         now = await now_for(session, item)
         item.created_at = now
         item.period_start, item.period_end = _period(params.period, now)
@@ -327,6 +333,9 @@ class InvoiceItemService:
             item.metadata_ = merge_metadata(item.metadata_, metadata)
         if params.period is not None:
             item.period_start, item.period_end = _period(params.period, item.created_at)
+        if "tax_rates" in sent:
+            ids = params.tax_rates if isinstance(params.tax_rates, list) else []
+            item.tax_rates = await rate_objects(session, caller, ids, param="tax_rates")
         item.updated_at = utcnow()
         if invoice is not None:
             await recompute(session, invoice)

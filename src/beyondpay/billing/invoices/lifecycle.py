@@ -46,7 +46,13 @@ from beyondpay.billing.invoices.models import (
 )
 from beyondpay.billing.invoices.rendering import announce
 from beyondpay.billing.invoices.settings import CONFIG
-from beyondpay.billing.invoices.store import NoRecoveryPoint, acting_for, now_for, transition
+from beyondpay.billing.invoices.store import (
+    NoRecoveryPoint,
+    acting_for,
+    now_for,
+    recompute,
+    transition,
+)
 from beyondpay.customers.service import customer_service
 from beyondpay.db import jobs
 from beyondpay.kit.clock import utcnow
@@ -145,6 +151,9 @@ async def finalize_locked(
     PaymentIntent and its timers; ``invoice.finalized``. Nothing due: it is paid at once, as
     Stripe marks a zero invoice paid."""
     status = transition(invoice, Action.finalize)
+    # The GST facts (the customer's GSTIN, the place of supply) and taxes as they stand now:
+    # the finalized invoice keeps them, whatever changes later.
+    await recompute(session, invoice)
     if invoice.total < 0:
         raise InvoiceTotalNegativeError(
             f"This invoice's total is {invoice.total}: an invoice cannot be finalized for less"

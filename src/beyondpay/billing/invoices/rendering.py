@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.billing.invoices.domain import IST, Status, TaxAmount, invoice_taxes, line_taxes
+from beyondpay.billing.invoices.domain import IST, Status, TaxAmount, invoice_taxes
 from beyondpay.billing.invoices.events import InvoiceEvent, record
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
 from beyondpay.billing.invoices.schemas import (
@@ -36,6 +36,7 @@ from beyondpay.billing.invoices.schemas import (
 )
 from beyondpay.billing.invoices.settings import CONFIG
 from beyondpay.billing.invoices.store import acting_for, embedded_lines, lines_of
+from beyondpay.billing.invoices.taxing import stored_taxes
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.money import Money
@@ -90,7 +91,7 @@ def invoice_pdf_url(invoice: InvoiceRow) -> str | None:
 
 
 def taxes_of(lines: Sequence[InvoiceItemRow]) -> tuple[TaxAmount, ...]:
-    return invoice_taxes([line_taxes(line.amount, line.currency) for line in lines])
+    return invoice_taxes([stored_taxes(line) for line in lines])
 
 
 async def rendered(
@@ -117,7 +118,7 @@ async def rendered(
         payments = []
     all_lines = lines if count == len(lines) else await lines_of(session, invoice.id)
     view = InvoiceView(
-        lines=[line_object(line, line_taxes(line.amount, line.currency)) for line in lines],
+        lines=[line_object(line, stored_taxes(line)) for line in lines],
         lines_has_more=count > len(lines),
         lines_count=count,
         hosted_invoice_url=hosted_invoice_url(invoice),

@@ -81,6 +81,14 @@ class PeriodParams(Params):
     end: UnixTime
 
 
+# Stripe's limits: 10 tax rates on an invoice or an item; "" empties the list on an update.
+TAX_RATES_MAX: Final = 10
+TaxRateIds = Annotated[list[Id], Field(max_length=TAX_RATES_MAX)]
+# The merchant's tax ids an invoice is issued under (one GSTIN: see taxing.account_tax_id).
+TaxIds = Annotated[list[Id], Field(max_length=TAX_RATES_MAX)]
+Blank = Literal[""]
+
+
 class ItemPricingParams(Params):
     price: Id | None = None
 
@@ -107,6 +115,7 @@ class InvoiceItemCreateParams(InvoiceItemAmountParams):
     discountable: bool | None = None
     metadata: MetadataParam = None
     period: PeriodParams | None = None
+    tax_rates: TaxRateIds | None = None
     expand: Expand
 
 
@@ -115,6 +124,7 @@ class InvoiceItemUpdateParams(InvoiceItemAmountParams):
     discountable: bool | None = None
     metadata: MetadataParam = None
     period: PeriodParams | None = None
+    tax_rates: TaxRateIds | Blank | None = None
     expand: Expand
 
 
@@ -137,6 +147,8 @@ class InvoiceCreateParams(Params):
     metadata: MetadataParam = None
     # Stripe's default (API versions since 2022-08-01): pending items stay pending.
     pending_invoice_items_behavior: Literal["include", "exclude"] = "exclude"
+    default_tax_rates: TaxRateIds | None = None
+    account_tax_ids: TaxIds | None = None
     expand: Expand
 
 
@@ -150,6 +162,8 @@ class InvoiceUpdateParams(Params):
     description: Description = None
     footer: Footer = None
     metadata: MetadataParam = None
+    default_tax_rates: TaxRateIds | Blank | None = None
+    account_tax_ids: TaxIds | Blank | None = None
     expand: Expand
 
 
@@ -269,6 +283,7 @@ class InvoiceLineItem(BaseModel):
     quantity: int
     quantity_decimal: str
     subtotal: int
+    tax_rates: list[dict[str, Any]]
     taxes: list[dict[str, Any]]
 
 
@@ -367,6 +382,15 @@ class Invoice(BaseModel):
     ending_balance: int | None
     footer: str | None
     from_invoice: dict[str, Any] | None
+    gst: dict[str, Any] | None = Field(
+        description="Our extension: the GST of the invoice, null when the merchant has no GSTIN."
+        " `supplier_gstin`, `supplier_state`, `customer_gstin` (null: an unregistered"
+        " customer), `place_of_supply` (a GST state code; 96 outside India) and"
+        " `place_of_supply_basis` (gstin, shipping, address or supplier), `supply_type`"
+        " (`intra_state`: CGST + SGST; `inter_state`: IGST), and the `cgst`, `sgst` (UTGST in"
+        " the union territories without a legislature) and `igst` totals in minor units."
+        " Recomputed on a draft, fixed at finalization."
+    )
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     issuer: dict[str, Any]
@@ -485,7 +509,7 @@ def invoice_item_object(item: InvoiceItemRow) -> dict[str, Any]:
         "proration_details": {"credited_items": None, "discount_amounts": []},
         "quantity": item.quantity,
         "quantity_decimal": str(item.quantity),
-        "tax_rates": [],
+        "tax_rates": item.tax_rates,
         "test_clock": item.test_clock,
     }
 
@@ -524,6 +548,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "quantity": item.quantity,
         "quantity_decimal": str(item.quantity),
         "subtotal": item.amount,
+        "tax_rates": item.tax_rates,
         "taxes": [_tax_object(tax) for tax in taxes],
     }
 
@@ -574,15 +599,30 @@ def _status_details(invoice: InvoiceRow) -> dict[str, Any] | None:
     return None
 
 
+def gst_summary(invoice: InvoiceRow, taxes: tuple[TaxAmount, ...]) -> dict[str, Any] | None:
+    """Our extension ``gst``: the GST facts of the invoice (fixed at finalization) and its
+    CGST, SGST (or UTGST, in the union territories without a legislature) and IGST totals;
+    null when the merchant has no GSTIN and so charges no GST."""
+    if invoice.gst is None:
+        return None
+    return {
+        **invoice.gst,
+        "cgst": sum(tax.cgst for tax in taxes),
+        "sgst": sum(tax.sgst for tax in taxes),
+        "igst": sum(tax.igst for tax in taxes),
+    }
+
+
 def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
-    exclusive_taxes = sum(tax.amount for tax in view.taxes if not tax.inclusive)
+    all_taxes = sum(tax.amount for tax in view.taxes)
+    inclusive_taxes = sum(tax.amount for tax in view.taxes if tax.inclusive)
     finalized = invoice.status != Status.draft
     rendered: dict[str, Any] = {
         "id": invoice.id,
         "object": "invoice",
         "account_country": ACCOUNT_COUNTRY,
         "account_name": invoice.account_name,
-        "account_tax_ids": None,
+        "account_tax_ids": [invoice.account_tax_id] if invoice.account_tax_id else None,
         "amount_due": invoice.amount_due,
         "amount_overpaid": 0,
         "amount_paid": invoice.amount_paid,
@@ -617,7 +657,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "customer_tax_ids": [],
         "default_payment_method": invoice.default_payment_method_id,
         "default_source": None,
-        "default_tax_rates": [],
+        "default_tax_rates": invoice.default_tax_rates,
         "description": invoice.description,
         "discounts": [],
         "due_date": unix(invoice.due_date),
@@ -625,6 +665,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "ending_balance": 0 if finalized else None,
         "footer": invoice.footer,
         "from_invoice": None,
+        "gst": gst_summary(invoice, view.taxes),
         "hosted_invoice_url": view.hosted_invoice_url,
         "invoice_pdf": view.invoice_pdf,
         "issuer": {"type": "self"},
@@ -667,12 +708,12 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
             "voided_at": unix(invoice.voided_at),
         },
         "subtotal": invoice.subtotal,
-        "subtotal_excluding_tax": invoice.subtotal,
+        "subtotal_excluding_tax": invoice.subtotal - inclusive_taxes,
         "test_clock": invoice.test_clock,
         "threshold_reason": None,
         "total": invoice.total,
         "total_discount_amounts": [],
-        "total_excluding_tax": invoice.total - exclusive_taxes,
+        "total_excluding_tax": invoice.total - all_taxes,
         "total_pretax_credit_amounts": [],
         "total_taxes": [_tax_object(tax) for tax in view.taxes],
         "webhooks_delivered_at": unix(invoice.created_at),
