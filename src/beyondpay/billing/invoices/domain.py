@@ -6,10 +6,9 @@ names the status an action leads to or raises :class:`UnexpectedStateError` nami
 the action is allowed from; tests/billing/invoices/test_domain.py walks every (status, action)
 pair.
 
-Numbers: consecutive per merchant, mode and Indian financial year (1 April to 31 March), at most
-16 characters of letters, digits and ``/`` (GST rule 46(b)): ``INV/2627/000001`` is the first
-invoice of FY 2026-27 with the default prefix. ``financial_year`` and ``invoice_number`` are a
-local version of billing/tax's, which the invoices take over when the parts are wired together.
+Numbers: consecutive per merchant, mode and Indian financial year (1 April to 31 March), made
+by billing/tax's ``invoice_number`` and ``financial_year_at``: exactly 16 characters (GST rule
+46(b)), ``INV/2627/0000001`` the first invoice of FY 2026-27 with the default prefix.
 
 A line's price (``line_price``: an amount, or a catalog price), its taxes and the invoice's
 (``line_taxes``, ``invoice_taxes``: per tax rate, GST's CGST + SGST or IGST by the place of
@@ -19,7 +18,6 @@ supply, through billing/tax's ``line_tax`` and ``gst_split``), and discounts
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,13 +40,9 @@ LINES_EMBEDDED_MAX: Final = 10
 QUANTITY_MAX: Final = 1_000_000_000
 DESCRIPTION_CHARS_MAX: Final = 1_500
 FOOTER_CHARS_MAX: Final = 5_000
-# GST rule 46(b): a serial number of at most 16 characters, letters, digits, "-" and "/",
-# unique for a financial year.
-INVOICE_NUMBER_CHARS_MAX: Final = 16
+# The prefix of a merchant's invoice numbers until it sets one; billing/tax's ``invoice_number``
+# makes the number (GST rule 46(b): 16 characters, one series per financial year).
 NUMBER_PREFIX_DEFAULT: Final = "INV"
-NUMBER_PREFIX_PATTERN: Final = re.compile(r"[A-Z0-9]{1,4}")
-SEQUENCE_DIGITS_MIN: Final = 6
-FINANCIAL_YEAR_START_MONTH: Final = 4  # India's financial year starts on 1 April
 IST: Final = ZoneInfo("Asia/Kolkata")
 
 
@@ -132,35 +126,6 @@ UPDATABLE_WHEN: Final[dict[Status, frozenset[str]]] = {
 
 
 # ---- numbering ---------------------------------------------------------------------------------
-
-
-class InvoiceNumberTooLongError(ValueError):
-    """The year's sequence outgrew the 16 characters GST allows with this prefix."""
-
-
-def financial_year(at: datetime) -> int:
-    """The Indian financial year ``at`` falls in, by the year it starts (2026 for 1 April 2026
-    to 31 March 2027), on India's clock."""
-    local = at.astimezone(IST)
-    return local.year if local.month >= FINANCIAL_YEAR_START_MONTH else local.year - 1
-
-
-def financial_year_code(year: int) -> str:
-    """``2627`` for FY 2026-27: the two years' last two digits."""
-    return f"{year % 100:02d}{(year + 1) % 100:02d}"
-
-
-def invoice_number(prefix: str, year: int, sequence: int) -> str:
-    """``INV/2627/000001``: the prefix, the financial year and the sequence (at least six
-    digits, more when the year needs them), at most 16 characters."""
-    if not NUMBER_PREFIX_PATTERN.fullmatch(prefix):
-        raise ValueError("an invoice number prefix is 1 to 4 upper-case letters or digits")
-    if sequence < 1:
-        raise ValueError("invoice sequences start at 1")
-    number = f"{prefix}/{financial_year_code(year)}/{sequence:0{SEQUENCE_DIGITS_MIN}d}"
-    if len(number) > INVOICE_NUMBER_CHARS_MAX:
-        raise InvoiceNumberTooLongError(number)
-    return number
 
 
 # ---- lines and totals --------------------------------------------------------------------------

@@ -21,12 +21,9 @@ from beyondpay.billing.invoices.domain import (
     UPDATABLE_WHEN,
     Action,
     CollectionMethod,
-    InvoiceNumberTooLongError,
     Status,
     due_date_after,
     finalizes_at,
-    financial_year,
-    invoice_number,
 )
 from beyondpay.billing.invoices.errors import (
     InvoiceLinesLimitError,
@@ -54,6 +51,7 @@ from beyondpay.billing.invoices.schemas import (
 )
 from beyondpay.billing.invoices.store import OBJECT, find, now_for, recompute, transition
 from beyondpay.billing.invoices.taxing import account_tax_id, rate_objects
+from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
@@ -519,7 +517,7 @@ class InvoiceService:
     async def settings(self, session: AsyncSession, caller: Caller) -> dict[str, Any]:
         """The number prefix, and the number the next invoice finalized now would take."""
         prefix = await lifecycle.number_prefix(session, caller.merchant, caller.livemode)
-        year = financial_year(utcnow())
+        year = financial_year_at(utcnow())
         last = (
             await session.execute(
                 select(InvoiceNumberCounterRow.last_number).where(
@@ -531,7 +529,7 @@ class InvoiceService:
         ).scalar_one_or_none()
         try:
             upcoming = invoice_number(prefix, year, (last or 0) + 1)
-        except InvoiceNumberTooLongError:
+        except InvoiceNumberError:
             upcoming = ""
         return invoice_settings_object(caller.livemode, prefix, upcoming)
 

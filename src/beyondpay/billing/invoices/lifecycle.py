@@ -29,10 +29,7 @@ from beyondpay.billing.invoices.domain import (
     NUMBER_PREFIX_DEFAULT,
     Action,
     CollectionMethod,
-    InvoiceNumberTooLongError,
     Status,
-    financial_year,
-    invoice_number,
 )
 from beyondpay.billing.invoices.errors import (
     InvoiceNumberExhaustedError,
@@ -53,6 +50,7 @@ from beyondpay.billing.invoices.store import (
     recompute,
     transition,
 )
+from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
 from beyondpay.customers.service import customer_service
 from beyondpay.db import jobs
 from beyondpay.kit.clock import utcnow
@@ -81,7 +79,7 @@ async def number_prefix(session: AsyncSession, merchant_id: str, livemode: bool)
 
 async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datetime) -> str:
     """The next number of the merchant's financial year, taken in the caller's transaction."""
-    year = financial_year(moment)
+    year = financial_year_at(moment)
     prefix = await number_prefix(session, invoice.merchant_id, invoice.livemode)
     taken = await session.execute(
         insert(InvoiceNumberCounterRow)
@@ -103,7 +101,7 @@ async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datet
     )
     try:
         return invoice_number(prefix, year, int(taken.scalar_one()))
-    except InvoiceNumberTooLongError:
+    except InvoiceNumberError:
         raise InvoiceNumberExhaustedError(
             f"The invoice numbers of this financial year no longer fit the 16 characters GST"
             f" allows with the prefix {prefix!r}: set a shorter number_prefix.",

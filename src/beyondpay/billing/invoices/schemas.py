@@ -17,13 +17,17 @@ from beyondpay.billing.invoices.domain import (
     DAYS_UNTIL_DUE_MAX,
     DESCRIPTION_CHARS_MAX,
     FOOTER_CHARS_MAX,
-    NUMBER_PREFIX_PATTERN,
     QUANTITY_MAX,
     CollectionMethod,
     Status,
     TaxAmount,
 )
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.tax.domain import (
+    INVOICE_PREFIX_CHARS_MAX,
+    InvoiceNumberError,
+    check_invoice_prefix,
+)
 from beyondpay.db.pagination import EXPAND_MAX, LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX, ListParams
 from beyondpay.db.pagination import CreatedFilter as DateFilter
 from beyondpay.db.search import SearchParams
@@ -71,8 +75,14 @@ UnitAmountDecimal = Annotated[
 
 
 def _prefix(value: str | None) -> str | None:
-    if value is not None and not NUMBER_PREFIX_PATTERN.fullmatch(value):
-        raise ValueError("it must be 1 to 4 upper-case letters or digits")
+    if value is not None:
+        try:
+            check_invoice_prefix(value)
+        except InvoiceNumberError:
+            raise ValueError(
+                f"it must be 1 to {INVOICE_PREFIX_CHARS_MAX} upper-case letters, digits or"
+                " inner hyphens"
+            ) from None
     return value
 
 
@@ -212,7 +222,11 @@ class InvoiceSearchParams(SearchParams):
 
 
 class InvoiceSettingsUpdateParams(Params):
-    number_prefix: Annotated[str | None, Field(default=None, max_length=4), AfterValidator(_prefix)]
+    number_prefix: Annotated[
+        str | None,
+        Field(default=None, max_length=INVOICE_PREFIX_CHARS_MAX),
+        AfterValidator(_prefix),
+    ]
 
 
 # ---- the objects -------------------------------------------------------------------------------
@@ -449,7 +463,10 @@ class InvoiceSearchResult(BaseModel):
 class InvoiceSettings(BaseModel):
     object: Literal["invoice_settings"]
     livemode: bool
-    number_prefix: str = Field(description="Starts every invoice number: `INV/2627/000001`.")
+    number_prefix: str = Field(
+        description="Starts every invoice number: `INV/2627/0000001` (1 to 5 upper-case"
+        " letters, digits or inner hyphens; the serial fills GST's 16 characters)."
+    )
     next_number: str = Field(description="The number the next invoice finalized now would take.")
 
 
