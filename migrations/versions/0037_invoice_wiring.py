@@ -13,6 +13,9 @@
   under (none: its oldest); ``invoices.gst`` the GST facts of the invoice (supplier and customer
   GSTIN, place of supply, intra- or inter-state), recomputed on a draft, copied at finalization
   and never changed after; null when the merchant has no GSTIN (no GST is charged).
+- ``invoices.discounts``: the coupons and promotion codes applied (each with its ``di_`` id and
+  its coupon's terms as applied), and ``invoice_items.discount_amounts`` what each took off the
+  line as last computed (fixed at finalization, where each is redeemed once).
 
 Revision ID: 0037
 Revises: 0036
@@ -40,12 +43,14 @@ def upgrade() -> None:
                 CHECK (tax_behavior IN ('inclusive', 'exclusive', 'unspecified')),
             ADD COLUMN tax_rates jsonb NOT NULL DEFAULT '[]',
             ADD COLUMN taxes jsonb NOT NULL DEFAULT '[]',
+            ADD COLUMN discount_amounts jsonb NOT NULL DEFAULT '[]',
             ADD CONSTRAINT invoice_items_price_has_product
                 CHECK ((price_id IS NULL) = (product_id IS NULL));
         ALTER TABLE invoices
             ADD COLUMN default_tax_rates jsonb NOT NULL DEFAULT '[]',
             ADD COLUMN account_tax_id text,
-            ADD COLUMN gst jsonb;
+            ADD COLUMN gst jsonb,
+            ADD COLUMN discounts jsonb NOT NULL DEFAULT '[]';
         """
     )
 
@@ -54,11 +59,13 @@ def downgrade() -> None:
     op.execute(
         """
         ALTER TABLE invoices
+            DROP COLUMN discounts,
             DROP COLUMN gst,
             DROP COLUMN account_tax_id,
             DROP COLUMN default_tax_rates;
         ALTER TABLE invoice_items
             DROP CONSTRAINT invoice_items_price_has_product,
+            DROP COLUMN discount_amounts,
             DROP COLUMN taxes,
             DROP COLUMN tax_rates,
             DROP COLUMN tax_behavior,

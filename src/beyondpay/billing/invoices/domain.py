@@ -13,7 +13,7 @@ by billing/tax's ``invoice_number`` and ``financial_year_at``: exactly 16 charac
 A line's price (``line_price``: an amount, or a catalog price), its taxes and the invoice's
 (``line_taxes``, ``invoice_taxes``: per tax rate, GST's CGST + SGST or IGST by the place of
 supply, through billing/tax's ``line_tax`` and ``gst_split``), and discounts
-(``invoice_discounts``, not wired yet: none).
+(``line_discounts``: coupons' terms from billing/catalog, taken off before tax).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from beyondpay.billing.catalog.domain import CouponTerms, applies_to_product, discount_amount
 from beyondpay.billing.tax.domain import gst_split, line_tax
 from beyondpay.kit.money import AMOUNT_MINOR_MAX
 
@@ -278,9 +279,49 @@ def invoice_taxes(line_taxes_by_line: Sequence[Sequence[TaxAmount]]) -> tuple[Ta
     )
 
 
-def invoice_discounts(subtotal: int) -> int:
-    """Seam: the invoice's discount (coupons and promotion codes, billing/catalog). None yet."""
-    return 0
+@dataclass(frozen=True, slots=True)
+class DiscountLine:
+    """What discounts need of a line: its amount, whether it may be discounted, its product."""
+
+    amount: int
+    discountable: bool
+    product_id: str | None
+
+
+def line_discounts(
+    lines: Sequence[DiscountLine],
+    discounts: Sequence[tuple[str, CouponTerms]],
+    currency: str,
+) -> list[list[tuple[str, int]]]:
+    """Per line, what each discount (by its id, in order) takes off it. Each discount applies to
+    what the ones before it left, on the discountable lines of positive amount its coupon
+    applies to: a percentage line by line, an amount off once across them, shared in proportion
+    to what they have left (the paise that do not divide go to the first lines), never more
+    than they have left. GST is charged on what remains (the taxable value)."""
+    left = [line.amount if line.discountable and line.amount > 0 else 0 for line in lines]
+    taken: list[list[tuple[str, int]]] = [[] for _ in lines]
+    for discount_id, terms in discounts:
+        applies = [
+            index
+            for index, line in enumerate(lines)
+            if left[index] > 0 and applies_to_product(terms, line.product_id)
+        ]
+        if terms.percent_off_basis_points is not None:
+            shares = {index: discount_amount(left[index], currency, terms) for index in applies}
+        else:
+            base = sum(left[index] for index in applies)
+            off = discount_amount(base, currency, terms) if base > 0 else 0
+            shares = {index: off * left[index] // base for index in applies} if base else {}
+            rest = off - sum(shares.values())
+            for index in applies:
+                extra = min(rest, left[index] - shares[index])
+                shares[index] += extra
+                rest -= extra
+        for index, share in shares.items():
+            if share > 0:
+                left[index] -= share
+                taken[index].append((discount_id, share))
+    return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,13 +334,14 @@ class Totals:
     amount_due: int
 
 
-def totals(line_amounts: Sequence[int], taxes: Sequence[TaxAmount] = ()) -> Totals:
+def totals(
+    line_amounts: Sequence[int], taxes: Sequence[TaxAmount] = (), discount: int = 0
+) -> Totals:
     """Stripe's invoice arithmetic: the subtotal of the lines, less discounts, plus exclusive
     taxes (inclusive ones are inside the lines already), is the total; what is due is the
     total, never below zero (a negative total would be a credit, which credit notes bring).
     ``total_excluding_tax`` leaves every tax out, inclusive ones too."""
     subtotal = sum(line_amounts)
-    discount = invoice_discounts(subtotal)
     exclusive = sum(tax.amount for tax in taxes if not tax.inclusive)
     inclusive = sum(tax.amount for tax in taxes if tax.inclusive)
     excluding_tax = subtotal - discount - inclusive

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from beyondpay.billing.invoices import lifecycle
+from beyondpay.billing.invoices import discounting, lifecycle
 from beyondpay.billing.invoices.domain import (
     DAYS_UNTIL_DUE_DEFAULT,
     LINES_PER_INVOICE_MAX,
@@ -189,6 +189,13 @@ class InvoiceService:
             session, caller, params.default_tax_rates or [], param="default_tax_rates"
         )
         account_tax = await account_tax_id(session, caller, params.account_tax_ids or [])
+        discounts = await discounting.named(
+            session,
+            caller,
+            [(wanted.coupon, wanted.promotion_code) for wanted in params.discounts or []],
+            customer_id=customer.id,
+            currency=currency,
+        )
         auto_advance = bool(params.auto_advance)
         invoice = InvoiceRow(
             id=new_id("in"),
@@ -225,6 +232,7 @@ class InvoiceService:
             test_clock=clock.clock_id if clock is not None else None,
             default_tax_rates=default_rates,
             account_tax_id=account_tax,
+            discounts=discounts,
             period_start=now,
             period_end=now,
             created_at=now,
@@ -298,7 +306,7 @@ class InvoiceService:
             )
         if sent & {"collection_method", "days_until_due", "due_date"}:
             await self._terms(session, invoice, params, sent)
-        if sent & {"default_tax_rates", "account_tax_ids"}:
+        if sent & {"default_tax_rates", "account_tax_ids", "discounts"}:
             await self._taxes(session, caller, invoice, params, sent)
         if "auto_advance" in sent and params.auto_advance is not None:
             await self._auto_advance(session, invoice, params.auto_advance)
@@ -311,7 +319,7 @@ class InvoiceService:
         params: InvoiceUpdateParams,
         sent: set[str],
     ) -> None:
-        """A draft's tax settings ("" empties a list): its lines' taxes follow at once."""
+        """A draft's tax settings and discounts ("" empties a list): its lines follow at once."""
         if "default_tax_rates" in sent:
             ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
             invoice.default_tax_rates = await rate_objects(
@@ -320,6 +328,15 @@ class InvoiceService:
         if "account_tax_ids" in sent:
             ids = params.account_tax_ids if isinstance(params.account_tax_ids, list) else []
             invoice.account_tax_id = await account_tax_id(session, caller, ids)
+        if "discounts" in sent:
+            wanted = params.discounts if isinstance(params.discounts, list) else []
+            invoice.discounts = await discounting.named(
+                session,
+                caller,
+                [(each.coupon, each.promotion_code) for each in wanted],
+                customer_id=invoice.customer_id,
+                currency=invoice.currency,
+            )
         await recompute(session, invoice)
 
     async def _terms(

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.billing.invoices import tasks
+from beyondpay.billing.invoices import discounting, tasks
 from beyondpay.billing.invoices.domain import (
     NUMBER_PREFIX_DEFAULT,
     Action,
@@ -149,8 +149,11 @@ async def finalize_locked(
     PaymentIntent and its timers; ``invoice.finalized``. Nothing due: it is paid at once, as
     Stripe marks a zero invoice paid."""
     status = transition(invoice, Action.finalize)
-    # The GST facts (the customer's GSTIN, the place of supply) and taxes as they stand now:
-    # the finalized invoice keeps them, whatever changes later.
+    # Its discounts checked again and redeemed once, and the GST facts (the customer's GSTIN,
+    # the place of supply) and taxes as they stand now: the finalized invoice keeps them.
+    await discounting.redeem(
+        session, acting_for(invoice.merchant_id, invoice.livemode), invoice, moment
+    )
     await recompute(session, invoice)
     if invoice.total < 0:
         raise InvoiceTotalNegativeError(

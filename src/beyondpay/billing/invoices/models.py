@@ -59,6 +59,8 @@ class InvoiceRow(Base):
     default_tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     account_tax_id: Mapped[str | None] = mapped_column(Text, default=None)
     gst: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # Its coupons and promotion codes: [{"id": "di_…", "coupon", "promotion_code", "terms"}].
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     period_start: Mapped[datetime] = mapped_column(_TIME)
     period_end: Mapped[datetime] = mapped_column(_TIME)
     finalized_at: Mapped[datetime | None] = mapped_column(_TIME)
@@ -97,6 +99,8 @@ class InvoiceItemRow(Base):
     # Its tax rates (Stripe's objects as applied) and its taxes as last computed (migration 0037).
     tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # What each of its invoice's discounts took off it: [{"discount": "di_…", "amount": …}].
+    discount_amounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     discountable: Mapped[bool] = mapped_column(Boolean, default=True)
     period_start: Mapped[datetime] = mapped_column(_TIME)

@@ -94,6 +94,15 @@ def taxes_of(lines: Sequence[InvoiceItemRow]) -> tuple[TaxAmount, ...]:
     return invoice_taxes([stored_taxes(line) for line in lines])
 
 
+def discounts_of(invoice: InvoiceRow, lines: Sequence[InvoiceItemRow]) -> list[dict[str, Any]]:
+    """Stripe's ``total_discount_amounts``: what each discount took off, over the lines."""
+    summed = {entry["id"]: 0 for entry in invoice.discounts}
+    for line in lines:
+        for taken in line.discount_amounts:
+            summed[taken["discount"]] = summed.get(taken["discount"], 0) + taken["amount"]
+    return [{"discount": id, "amount": amount} for id, amount in summed.items()]
+
+
 async def rendered(
     session: AsyncSession, invoice: InvoiceRow, expand: Iterable[str] = ()
 ) -> dict[str, Any]:
@@ -124,6 +133,7 @@ async def rendered(
         hosted_invoice_url=hosted_invoice_url(invoice),
         invoice_pdf=invoice_pdf_url(invoice),
         taxes=taxes_of(all_lines),
+        discount_amounts=discounts_of(invoice, all_lines),
         payments=payments,
         confirmation_secret=secret,
     )

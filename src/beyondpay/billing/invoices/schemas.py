@@ -6,7 +6,7 @@ is its invoice item; an item's unit amount is ``pricing.unit_amount_decimal``.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
@@ -99,6 +99,17 @@ TaxIds = Annotated[list[Id], Field(max_length=TAX_RATES_MAX)]
 Blank = Literal[""]
 
 
+DISCOUNTS_MAX: Final = 20  # Stripe's limit of discounts on an invoice
+
+
+class DiscountParams(Params):
+    coupon: Id | None = None
+    promotion_code: Id | None = None
+
+
+Discounts = Annotated[list[DiscountParams], Field(max_length=DISCOUNTS_MAX)]
+
+
 class ItemPricingParams(Params):
     price: Id | None = None
 
@@ -159,6 +170,7 @@ class InvoiceCreateParams(Params):
     pending_invoice_items_behavior: Literal["include", "exclude"] = "exclude"
     default_tax_rates: TaxRateIds | None = None
     account_tax_ids: TaxIds | None = None
+    discounts: Discounts | None = None
     expand: Expand
 
 
@@ -174,6 +186,7 @@ class InvoiceUpdateParams(Params):
     metadata: MetadataParam = None
     default_tax_rates: TaxRateIds | Blank | None = None
     account_tax_ids: TaxIds | Blank | None = None
+    discounts: Discounts | Blank | None = None
     expand: Expand
 
 
@@ -543,7 +556,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "amount": item.amount,
         "currency": item.currency,
         "description": item.description,
-        "discount_amounts": [],
+        "discount_amounts": item.discount_amounts,
         "discountable": item.discountable,
         "discounts": [],
         "invoice": item.invoice_id,
@@ -581,6 +594,7 @@ class InvoiceView:
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     taxes: tuple[TaxAmount, ...] = ()
+    discount_amounts: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] | None = None
     confirmation_secret: str | None = None
 
@@ -676,7 +690,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "default_source": None,
         "default_tax_rates": invoice.default_tax_rates,
         "description": invoice.description,
-        "discounts": [],
+        "discounts": [entry["id"] for entry in invoice.discounts],
         "due_date": unix(invoice.due_date),
         "effective_at": unix(invoice.finalized_at),
         "ending_balance": 0 if finalized else None,
@@ -729,7 +743,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "test_clock": invoice.test_clock,
         "threshold_reason": None,
         "total": invoice.total,
-        "total_discount_amounts": [],
+        "total_discount_amounts": view.discount_amounts,
         "total_excluding_tax": invoice.total - all_taxes,
         "total_pretax_credit_amounts": [],
         "total_taxes": [_tax_object(tax) for tax in view.taxes],

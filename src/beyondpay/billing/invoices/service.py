@@ -14,12 +14,12 @@ The part is split by noun, each file short enough to hold in mind:
 - ``timers``: auto-advance and overdue, in real time and on test clocks;
 - ``rendering``: the object, its events, links, the hosted page's view, the PDF and the email;
 - ``store``: rows, locks (the PaymentIntent before the invoice, the invoice before its items),
-  the invoice's time.
+  the invoice's time, a draft's recomputation (discounts, GST, totals);
+- ``taxing``: tax rates and GST through billing/tax; ``discounting``: coupons and promotion
+  codes through billing/catalog.
 
-For the parts wired in the second round: ``domain.line_price``, ``domain.line_taxes`` /
-``domain.invoice_taxes``, ``domain.invoice_discounts`` and ``rendering.invoice_pdf_bytes`` are
-the seams (prices, GST, discounts, the PDF), and :class:`InvoiceService` and
-:class:`InvoiceItemService` are what subscriptions call to bill a period.
+:class:`InvoiceService` and :class:`InvoiceItemService` are what subscriptions call to bill a
+period; ``rendering.invoice_pdf_bytes`` is the seam for the documents part's PDF.
 """
 
 from __future__ import annotations

@@ -16,12 +16,15 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.billing.invoices.discounting import terms_of
 from beyondpay.billing.invoices.domain import (
     LINES_EMBEDDED_MAX,
     Action,
+    DiscountLine,
     Status,
     UnexpectedStateError,
     invoice_taxes,
+    line_discounts,
     next_status,
     totals,
 )
@@ -171,12 +174,19 @@ async def recompute(session: AsyncSession, invoice: InvoiceRow) -> None:
         session, acting_for(invoice.merchant_id, invoice.livemode), invoice
     )
     lines = await lines_of(session, invoice.id)
+    off = line_discounts(
+        [DiscountLine(line.amount, line.discountable, line.product_id) for line in lines],
+        [(entry["id"], terms_of(entry["terms"])) for entry in invoice.discounts],
+        invoice.currency,
+    )
     by_line = []
-    for line in lines:
-        taxes = taxes_of_line(line, invoice, line.amount)
+    for line, taken in zip(lines, off, strict=True):
+        line.discount_amounts = [{"discount": id, "amount": amount} for id, amount in taken]
+        taxes = taxes_of_line(line, invoice, line.amount - sum(amount for _, amount in taken))
         line.taxes = [tax.stored() for tax in taxes]
         by_line.append(taxes)
-    figures = totals([line.amount for line in lines], invoice_taxes(by_line))
+    discount = sum(amount for taken in off for _, amount in taken)
+    figures = totals([line.amount for line in lines], invoice_taxes(by_line), discount)
     invoice.subtotal = figures.subtotal
     invoice.total = figures.total
     invoice.amount_due = figures.amount_due
