@@ -19,7 +19,8 @@ The part is split by noun, each file short enough to hold in mind:
   codes through billing/catalog.
 
 :class:`InvoiceService` and :class:`InvoiceItemService` are what subscriptions call to bill a
-period; ``rendering.invoice_pdf_bytes`` is the seam for the documents part's PDF.
+period; ``tax_invoice`` is an invoice as billing/documents' GST tax invoice (its PDF, its
+email with the PDF attached).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ from beyondpay.billing.invoices.rendering import (
     invoice_document,
     invoice_id_of_token,
     invoice_page,
+    invoice_pdf,
     invoice_pdf_bytes,
+    pdf_of_token,
     rendered,
+    tax_invoice,
 )
 from beyondpay.billing.invoices.settings import configure
 from beyondpay.billing.invoices.timers import advance_invoices_on_clock
@@ -64,7 +68,10 @@ __all__ = [
     "invoice_id_of_token",
     "invoice_item_service",
     "invoice_page",
+    "invoice_pdf",
     "invoice_pdf_bytes",
     "invoice_service",
+    "pdf_of_token",
     "rendered",
+    "tax_invoice",
 ]
