@@ -138,7 +138,8 @@ def upgrade() -> None:
         CREATE TABLE invoice_settings (
             merchant_id text NOT NULL,
             livemode boolean NOT NULL,
-            number_prefix text NOT NULL CHECK (number_prefix ~ '^[A-Z0-9]{1,4}$'),
+            number_prefix text NOT NULL
+                CHECK (number_prefix ~ '^[A-Z0-9]([A-Z0-9-]{0,3}[A-Z0-9])?$'),
             updated_at timestamptz NOT NULL,
             PRIMARY KEY (merchant_id, livemode)
         );

@@ -11,7 +11,7 @@
 - ``invoices`` gains the subscription it bills and the period index it bills for.
 
 Revision ID: 0040
-Revises: 0036
+Revises: 0037
 Create Date: 2027-01-20
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0040"
-down_revision = "0036"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 

@@ -2,13 +2,16 @@
 invoices over real HTTP: invoice items pending and on a draft, an invoice created, finalized
 (number, links), paid with the customer's saved card and read back with its payment expanded,
 its lines listed and paged; another voided; a declined payment raised as ``CardError``; the
-refusals the SDK raises as ``InvalidRequestError`` with Stripe-like codes; a search."""
+refusals the SDK raises as ``InvalidRequestError`` with Stripe-like codes; a search; GST
+invoices (CGST + SGST within a state, IGST across) with a catalog price, a tax rate and a
+coupon."""
 
 from __future__ import annotations
 
 import pytest
 import stripe
 
+from beyondpay.billing.tax.domain import gstin_check_character
 from tests.compat.server import new_merchant, sdk_client
 
 
@@ -145,3 +148,73 @@ def test_items_deleted_and_a_draft_deleted(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.invoices.retrieve(draft.id)
     assert missing.value.code == "resource_missing"
+
+
+def _gst_invoice(
+    client: stripe.StripeClient, customer_state: str, **invoice: object
+) -> stripe.Invoice:
+    """A merchant registered in Maharashtra, a customer registered in ``customer_state``, an
+    18% GST rate and a ₹1,000 price (SAC 998222), drafted into one invoice with 10% off."""
+    if not list(client.v1.tax_ids.list().data):
+        client.v1.tax_ids.create({"type": "in_gst", "value": "27AAPFU0939F1ZV"})
+    customer = _customer(client)
+    first = f"{customer_state}AABCT1332L1Z"
+    client.v1.customers.tax_ids.create(
+        customer.id, {"type": "in_gst", "value": first + gstin_check_character(first)}
+    )
+    rate = client.v1.tax_rates.create(
+        {"display_name": "GST", "percentage": 18, "inclusive": False, "tax_type": "gst"}
+    )
+    product = client.v1.products.create({"name": "Audit", "hsn_sac": "998222"})  # type: ignore[typeddict-unknown-key]
+    price = client.v1.prices.create(
+        {"product": product.id, "unit_amount": 100_000, "currency": "inr"}
+    )
+    coupon = client.v1.coupons.create({"percent_off": 10, "duration": "once"})
+    drafted = client.v1.invoices.create(
+        {
+            "customer": customer.id,
+            "default_tax_rates": [rate.id],
+            "discounts": [{"coupon": coupon.id}],
+            **invoice,  # type: ignore[typeddict-item]
+        }
+    )
+    item = client.v1.invoice_items.create(
+        {"customer": customer.id, "invoice": drafted.id, "pricing": {"price": price.id}}
+    )
+    assert item.pricing is not None and item.pricing.price_details is not None
+    assert item.pricing.price_details.price == price.id
+    return client.v1.invoices.finalize_invoice(drafted.id)
+
+
+def test_gst_within_a_state_is_cgst_and_sgst_on_the_discounted_amount(
+    client: stripe.StripeClient,
+) -> None:
+    invoice = _gst_invoice(client, "27")
+    assert (invoice.subtotal, invoice.total_excluding_tax, invoice.total) == (
+        100_000,
+        90_000,
+        106_200,
+    )
+    assert invoice.total_taxes is not None
+    [tax] = invoice.total_taxes
+    assert (tax.amount, tax.taxable_amount, tax.tax_behavior) == (16_200, 90_000, "exclusive")
+    assert invoice.total_discount_amounts is not None
+    assert [found.amount for found in invoice.total_discount_amounts] == [10_000]
+    gst = invoice["gst"]
+    assert (gst["supply_type"], gst["cgst"], gst["sgst"], gst["igst"]) == (
+        "intra_state",
+        8_100,
+        8_100,
+        0,
+    )
+
+
+def test_gst_across_states_is_igst(client: stripe.StripeClient) -> None:
+    invoice = _gst_invoice(client, "29")
+    gst = invoice["gst"]
+    assert (gst["place_of_supply"], gst["supply_type"], gst["igst"]) == (
+        "29",
+        "inter_state",
+        16_200,
+    )
+    assert gst["customer_gstin"].startswith("29")

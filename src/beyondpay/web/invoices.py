@@ -25,7 +25,7 @@ from beyondpay.billing.invoices.service import (
     collection_service,
     invoice_id_of_token,
     invoice_page,
-    invoice_pdf_bytes,
+    pdf_of_token,
 )
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
@@ -134,16 +134,14 @@ async def invoice_page_view(request: Request, token: str = Token) -> HTMLRespons
 async def invoice_pdf(request: Request, token: str = Token) -> Response:
     try:
         async with _database(request).unit_of_work() as session:
-            view = await invoice_page(session, _ring(request), token)
-            document = view.document
+            filename, pdf = await pdf_of_token(session, _ring(request), token)
     except ResourceMissingError:
         return page("invoice_missing.html", status_code=404)
-    filename = (document.number or document.invoice_id).replace("/", "-")
     headers = {
         **{key: value for key, value in PAGE_HEADERS.items() if key != "Content-Security-Policy"},
-        "Content-Disposition": f'inline; filename="Invoice-{filename}.pdf"',
+        "Content-Disposition": f'inline; filename="{filename}"',
     }
-    return Response(invoice_pdf_bytes(document), media_type="application/pdf", headers=headers)
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 def _method_data(form: dict[str, str]) -> PaymentMethodDataParams:

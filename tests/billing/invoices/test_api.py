@@ -69,7 +69,7 @@ async def test_an_invoice_is_drafted_finalized_and_paid_with_the_saved_card(
 
     opened = await _finalize(client, merchant, invoice["id"])
     assert opened["status"] == "open" and opened["number"] == opened["number"].upper()
-    assert opened["number"].startswith("INV/") and opened["number"].endswith("/000001")
+    assert opened["number"].startswith("INV/") and opened["number"].endswith("/0000001")
     assert len(opened["number"]) <= 16
     assert opened["hosted_invoice_url"].startswith("http") and opened["invoice_pdf"].endswith(
         "/pdf"
@@ -113,7 +113,7 @@ async def test_numbers_are_consecutive_per_merchant_and_take_the_prefix(
     for _ in range(3):
         invoice = await draft(client, merchant, buyer["id"])
         numbers.append((await _finalize(client, merchant, invoice["id"]))["number"])
-    assert [number.rsplit("/", 1)[1] for number in numbers] == ["000001", "000002", "000003"]
+    assert [number.rsplit("/", 1)[1] for number in numbers] == ["0000001", "0000002", "0000003"]
     settings = await ok(
         await post(client, merchant, "/v1/billing/invoice_settings", number_prefix="ACME")
     )
@@ -131,7 +131,7 @@ async def test_numbers_are_consecutive_per_merchant_and_take_the_prefix(
     other = await make_merchant(database, name="Other")
     other_buyer = await customer(client, other)
     other_invoice = await draft(client, other, other_buyer["id"])
-    assert (await _finalize(client, other, other_invoice["id"]))["number"].endswith("/000001")
+    assert (await _finalize(client, other, other_invoice["id"]))["number"].endswith("/0000001")
 
 
 async def test_pending_items_are_taken_in_only_when_asked(
@@ -297,10 +297,10 @@ async def test_bad_input_is_refused_naming_the_parameter(
         ),
         (
             items,
-            {"customer": buyer["id"], "currency": "inr", "amount": 1, "price": "p"},
+            {"customer": buyer["id"], "currency": "inr", "amount": 1, "plan": "p"},
             400,
             "parameter_unknown",
-            "price",
+            "plan",
         ),
         ("/v1/invoices", {}, 400, "parameter_missing", "customer"),
         ("/v1/invoices", {"customer": "cus_nope"}, 404, "resource_missing", "customer"),

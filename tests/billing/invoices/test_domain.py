@@ -4,26 +4,18 @@ numbers (consecutive, at most 16 characters), the totals and the timers."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from beyondpay.billing.invoices.domain import (
-    INVOICE_NUMBER_CHARS_MAX,
     Action,
-    InvoiceNumberTooLongError,
     Status,
     TaxAmount,
     UnexpectedStateError,
     allowed_from,
     due_date_after,
     finalizes_at,
-    financial_year,
-    financial_year_code,
-    invoice_number,
     invoice_taxes,
     is_overdue,
     line_amount,
@@ -74,62 +66,9 @@ def test_paid_and_void_are_final_but_for_metadata_and_a_paid_invoices_email() ->
     assert next_status(S.uncollectible, A.settle) is S.paid  # Stripe: uncollectible may be paid
 
 
-def _ist(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    # India is UTC+05:30 all year.
-    return datetime(year, month, day, hour, minute, tzinfo=UTC) - timedelta(hours=5, minutes=30)
-
-
-def test_the_financial_year_starts_on_1_april_in_india() -> None:
-    assert financial_year(_ist(2027, 3, 31, 23, 59)) == 2026
-    assert financial_year(_ist(2027, 4, 1, 0, 0)) == 2027
-    # 1 April 00:00 in India is still 31 March in UTC: India's date decides.
-    assert financial_year(datetime(2027, 3, 31, 18, 30, tzinfo=UTC)) == 2027
-    assert financial_year(datetime(2027, 3, 31, 18, 29, tzinfo=UTC)) == 2026
-    assert financial_year(_ist(2027, 1, 15)) == 2026
-
-
-def test_financial_year_codes() -> None:
-    assert financial_year_code(2026) == "2627"
-    assert financial_year_code(1999) == "9900"
-    assert financial_year_code(2009) == "0910"
-
-
-def test_invoice_numbers() -> None:
-    assert invoice_number("INV", 2026, 1) == "INV/2627/000001"
-    assert invoice_number("A", 2027, 42) == "A/2728/000042"
-    # The sequence widens past six digits while the number fits 16 characters...
-    assert invoice_number("INV", 2026, 1_000_000) == "INV/2627/1000000"
-    assert len(invoice_number("INV", 2026, 9_999_999)) == INVOICE_NUMBER_CHARS_MAX
-    # ...and a prefix too long for it is refused.
-    assert invoice_number("ABCD", 2026, 999_999) == "ABCD/2627/999999"
-    with pytest.raises(InvoiceNumberTooLongError):
-        invoice_number("ABCD", 2026, 1_000_000)
-    for prefix in ("", "inv", "ABCDE", "IN-V"):
-        with pytest.raises(ValueError, match="prefix"):
-            invoice_number(prefix, 2026, 1)
-    with pytest.raises(ValueError, match="start at 1"):
-        invoice_number("INV", 2026, 0)
-
-
-GST_SERIAL = re.compile(r"[A-Za-z0-9/-]{1,16}")
-
-
-@given(
-    prefix=st.from_regex(r"[A-Z0-9]{1,4}", fullmatch=True),
-    year=st.integers(min_value=2000, max_value=2998),
-    sequence=st.integers(min_value=1, max_value=99_999_999),
-)
-def test_every_number_given_is_a_gst_serial_or_refused(
-    prefix: str, year: int, sequence: int
-) -> None:
-    try:
-        number = invoice_number(prefix, year, sequence)
-    except InvoiceNumberTooLongError:
-        assert len(prefix) + 2 + 4 + max(len(str(sequence)), 6) > INVOICE_NUMBER_CHARS_MAX
-        return
-    assert GST_SERIAL.fullmatch(number)
-    assert int(number.rsplit("/", 1)[1]) == sequence  # the sequence reads back
-    assert number.split("/")[1] == financial_year_code(year)
+# Numbers and financial years are billing/tax's (tests/billing/tax/test_domain.py); the
+# invoices' use of them (consecutive, the rollover on 1 April) is tested over HTTP in
+# test_api.py and test_timers.py.
 
 
 def test_totals() -> None:
@@ -151,7 +90,8 @@ def test_totals() -> None:
         ("txr_incl", 50, 1_000),
     }
     with_taxes = totals([11_000], taxes)
-    assert (with_taxes.total_excluding_tax, with_taxes.total) == (11_000, 11_000 + 990 + 900)
+    # total_excluding_tax leaves the inclusive tax out too.
+    assert (with_taxes.total_excluding_tax, with_taxes.total) == (10_950, 11_000 + 990 + 900)
 
 
 def test_line_amounts_are_bounded() -> None:

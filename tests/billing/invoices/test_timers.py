@@ -49,7 +49,7 @@ async def test_an_auto_advancing_draft_is_finalized_an_hour_later_then_charged(
         await advance_draft(database, invoice["id"])
         await advance_draft(database, invoice["id"])  # run twice: finalized once
     opened = await get(client, merchant, f"/v1/invoices/{invoice['id']}")
-    assert opened["status"] == "open" and opened["number"].endswith("/000001")
+    assert opened["status"] == "open" and opened["number"].endswith("/0000001")
     assert opened["automatically_finalizes_at"] is None
     (collection,) = await queued(database, "invoices:collect")
     assert collection == {"invoice": invoice["id"], "attempt": 1}
@@ -163,7 +163,7 @@ async def test_a_test_clock_finalizes_charges_and_marks_overdue_at_its_time(
     assert opened["status"] == "open"
     assert opened["status_transitions"]["finalized_at"] == start + 3_600
     # Finalized on the clock's 31 March (IST evening): FY 2026-27's number.
-    assert opened["number"] == "INV/2627/000001"
+    assert opened["number"] == "INV/2627/0000001"
     emailed = await get(client, merchant, f"/v1/invoices/{sent['id']}")
     assert emailed["status"] == "open" and emailed["due_date"] == start + 86_400
     assert "invoice.sent" in await events_of(database, sent["id"])
@@ -181,4 +181,4 @@ async def test_a_test_clock_finalizes_charges_and_marks_overdue_at_its_time(
     # A draft finalized after 1 April on the clock takes the new financial year's first number.
     later = await draft(client, merchant, on_clock["id"])
     renewed = await ok(await post(client, merchant, f"/v1/invoices/{later['id']}/finalize"))
-    assert renewed["number"] == "INV/2728/000001"
+    assert renewed["number"] == "INV/2728/0000001"

@@ -6,27 +6,27 @@ names the status an action leads to or raises :class:`UnexpectedStateError` nami
 the action is allowed from; tests/billing/invoices/test_domain.py walks every (status, action)
 pair.
 
-Numbers: consecutive per merchant, mode and Indian financial year (1 April to 31 March), at most
-16 characters of letters, digits and ``/`` (GST rule 46(b)): ``INV/2627/000001`` is the first
-invoice of FY 2026-27 with the default prefix. ``financial_year`` and ``invoice_number`` are a
-local version of billing/tax's, which the invoices take over when the parts are wired together.
+Numbers: consecutive per merchant, mode and Indian financial year (1 April to 31 March), made
+by billing/tax's ``invoice_number`` and ``financial_year_at``: exactly 16 characters (GST rule
+46(b)), ``INV/2627/0000001`` the first invoice of FY 2026-27 with the default prefix.
 
-Seams for the parts being built beside this one (wired in their second round): a line's price
-(``line_price``), its taxes and the invoice's (``line_taxes``, ``invoice_taxes``: GST's CGST +
-SGST or IGST), and discounts (``invoice_discounts``). Each returns nothing today, so an invoice's
-total is the sum of its lines.
+A line's price (``line_price``: an amount, or a catalog price), its taxes and the invoice's
+(``line_taxes``, ``invoice_taxes``: per tax rate, GST's CGST + SGST or IGST by the place of
+supply, through billing/tax's ``line_tax`` and ``gst_split``), and discounts
+(``line_discounts``: coupons' terms from billing/catalog, taken off before tax).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from beyondpay.billing.catalog.domain import CouponTerms, applies_to_product, discount_amount
+from beyondpay.billing.tax.domain import gst_split, line_tax
 from beyondpay.kit.money import AMOUNT_MINOR_MAX
 
 # Stripe finalizes an auto-advancing draft about an hour after it is created.
@@ -41,13 +41,9 @@ LINES_EMBEDDED_MAX: Final = 10
 QUANTITY_MAX: Final = 1_000_000_000
 DESCRIPTION_CHARS_MAX: Final = 1_500
 FOOTER_CHARS_MAX: Final = 5_000
-# GST rule 46(b): a serial number of at most 16 characters, letters, digits, "-" and "/",
-# unique for a financial year.
-INVOICE_NUMBER_CHARS_MAX: Final = 16
+# The prefix of a merchant's invoice numbers until it sets one; billing/tax's ``invoice_number``
+# makes the number (GST rule 46(b): 16 characters, one series per financial year).
 NUMBER_PREFIX_DEFAULT: Final = "INV"
-NUMBER_PREFIX_PATTERN: Final = re.compile(r"[A-Z0-9]{1,4}")
-SEQUENCE_DIGITS_MIN: Final = 6
-FINANCIAL_YEAR_START_MONTH: Final = 4  # India's financial year starts on 1 April
 IST: Final = ZoneInfo("Asia/Kolkata")
 
 
@@ -133,51 +129,24 @@ UPDATABLE_WHEN: Final[dict[Status, frozenset[str]]] = {
 # ---- numbering ---------------------------------------------------------------------------------
 
 
-class InvoiceNumberTooLongError(ValueError):
-    """The year's sequence outgrew the 16 characters GST allows with this prefix."""
-
-
-def financial_year(at: datetime) -> int:
-    """The Indian financial year ``at`` falls in, by the year it starts (2026 for 1 April 2026
-    to 31 March 2027), on India's clock."""
-    local = at.astimezone(IST)
-    return local.year if local.month >= FINANCIAL_YEAR_START_MONTH else local.year - 1
-
-
-def financial_year_code(year: int) -> str:
-    """``2627`` for FY 2026-27: the two years' last two digits."""
-    return f"{year % 100:02d}{(year + 1) % 100:02d}"
-
-
-def invoice_number(prefix: str, year: int, sequence: int) -> str:
-    """``INV/2627/000001``: the prefix, the financial year and the sequence (at least six
-    digits, more when the year needs them), at most 16 characters."""
-    if not NUMBER_PREFIX_PATTERN.fullmatch(prefix):
-        raise ValueError("an invoice number prefix is 1 to 4 upper-case letters or digits")
-    if sequence < 1:
-        raise ValueError("invoice sequences start at 1")
-    number = f"{prefix}/{financial_year_code(year)}/{sequence:0{SEQUENCE_DIGITS_MIN}d}"
-    if len(number) > INVOICE_NUMBER_CHARS_MAX:
-        raise InvoiceNumberTooLongError(number)
-    return number
-
-
 # ---- lines and totals --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class LinePrice:
-    """Where a line's unit amount comes from. Today only an amount given with the item; the
-    catalog's prices (``price``, ``pricing[price]``) arrive when the parts are wired."""
+    """Where a line's unit amount comes from: an amount given with the item, or a price of the
+    catalog (``pricing[price]``) and its product."""
 
     unit_amount: int
     price_id: str | None = None
     product_id: str | None = None
 
 
-def line_price(unit_amount: int) -> LinePrice:
-    """Seam: the price of a line. An item names its unit amount directly this round."""
-    return LinePrice(unit_amount=unit_amount)
+def line_price(
+    unit_amount: int, price_id: str | None = None, product_id: str | None = None
+) -> LinePrice:
+    """The price of a line: its unit amount, and the catalog price it came from, if any."""
+    return LinePrice(unit_amount=unit_amount, price_id=price_id, product_id=product_id)
 
 
 def line_amount(unit_amount: int, quantity: int) -> int:
@@ -190,19 +159,100 @@ def line_amount(unit_amount: int, quantity: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TaxAmount:
-    """One tax on a line or an invoice, Stripe's ``total_taxes`` item: GST's CGST and SGST, or
-    IGST, when billing/tax is wired in."""
+    """One tax on a line or an invoice, Stripe's ``total_taxes`` item, and (a GST rate) how GST
+    charges it: CGST + SGST (or UTGST) within a state, IGST across states."""
 
     amount: int
     tax_rate: str
     taxable_amount: int
     inclusive: bool = False
     taxability_reason: str = "standard_rated"
+    cgst: int = 0
+    sgst: int = 0
+    igst: int = 0
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "tax_rate": self.tax_rate,
+            "amount": self.amount,
+            "taxable_amount": self.taxable_amount,
+            "inclusive": self.inclusive,
+            "cgst": self.cgst,
+            "sgst": self.sgst,
+            "igst": self.igst,
+        }
+
+    @classmethod
+    def of_stored(cls, stored: dict[str, Any]) -> TaxAmount:
+        return cls(
+            amount=int(stored["amount"]),
+            tax_rate=str(stored["tax_rate"]),
+            taxable_amount=int(stored["taxable_amount"]),
+            inclusive=bool(stored["inclusive"]),
+            cgst=int(stored["cgst"]),
+            sgst=int(stored["sgst"]),
+            igst=int(stored["igst"]),
+        )
 
 
-def line_taxes(amount: int, currency: str) -> tuple[TaxAmount, ...]:
-    """Seam: the taxes of one line. None until GST lines are wired in (billing/tax)."""
-    return ()
+@dataclass(frozen=True, slots=True)
+class RateTerms:
+    """A tax rate as a line applies it: GST rates (``tax_type`` gst or igst) are the whole GST
+    rate (18%), split by the place of supply, and charged only by a registered supplier."""
+
+    tax_rate: str
+    rate_basis_points: int
+    inclusive: bool
+    gst: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GstPlace:
+    """Where an invoice's GST goes: the supplier's state and the place of supply."""
+
+    supplier_state: str
+    place_of_supply: str
+
+
+def _split(tax: int, gst: GstPlace) -> tuple[int, int, int]:
+    """``(cgst, sgst, igst)`` of a tax (a credit's negative tax mirrors a charge's)."""
+    split = gst_split(
+        tax_minor=abs(tax), supplier_state=gst.supplier_state, place_of_supply=gst.place_of_supply
+    )
+    sign = -1 if tax < 0 else 1
+    return sign * split.cgst_minor, sign * split.state_minor, sign * split.igst_minor
+
+
+def line_taxes(
+    taxable_base: int,
+    rates: Sequence[RateTerms],
+    gst: GstPlace | None,
+    *,
+    price_inclusive: bool = False,
+) -> tuple[TaxAmount, ...]:
+    """The taxes of one line of ``taxable_base`` (its amount less its discounts), one per rate.
+    A rate is inclusive when it says so or the line's price does (``tax_behavior``
+    inclusive): the base then holds the tax. A GST rate on an invoice without GST (the merchant
+    has no GSTIN) is not charged: an unregistered supplier may not collect GST."""
+    taxes = []
+    for rate in rates:
+        if rate.gst and gst is None:
+            continue
+        inclusive = rate.inclusive or price_inclusive
+        taxable, tax = line_tax(taxable_base, rate.rate_basis_points, inclusive)
+        cgst, sgst, igst = _split(tax, gst) if rate.gst and gst is not None else (0, 0, 0)
+        taxes.append(
+            TaxAmount(
+                amount=tax,
+                tax_rate=rate.tax_rate,
+                taxable_amount=taxable,
+                inclusive=inclusive,
+                cgst=cgst,
+                sgst=sgst,
+                igst=igst,
+            )
+        )
+    return tuple(taxes)
 
 
 def invoice_taxes(line_taxes_by_line: Sequence[Sequence[TaxAmount]]) -> tuple[TaxAmount, ...]:
@@ -210,18 +260,68 @@ def invoice_taxes(line_taxes_by_line: Sequence[Sequence[TaxAmount]]) -> tuple[Ta
     summed: dict[tuple[str, bool], list[int]] = {}
     for taxes in line_taxes_by_line:
         for tax in taxes:
-            amounts = summed.setdefault((tax.tax_rate, tax.inclusive), [0, 0])
-            amounts[0] += tax.amount
-            amounts[1] += tax.taxable_amount
+            amounts = summed.setdefault((tax.tax_rate, tax.inclusive), [0, 0, 0, 0, 0])
+            for index, part in enumerate(
+                (tax.amount, tax.taxable_amount, tax.cgst, tax.sgst, tax.igst)
+            ):
+                amounts[index] += part
     return tuple(
-        TaxAmount(amount=amount, tax_rate=rate, taxable_amount=taxable, inclusive=inclusive)
-        for (rate, inclusive), (amount, taxable) in summed.items()
+        TaxAmount(
+            amount=amount,
+            tax_rate=rate,
+            taxable_amount=taxable,
+            inclusive=inclusive,
+            cgst=cgst,
+            sgst=sgst,
+            igst=igst,
+        )
+        for (rate, inclusive), (amount, taxable, cgst, sgst, igst) in summed.items()
     )
 
 
-def invoice_discounts(subtotal: int) -> int:
-    """Seam: the invoice's discount (coupons and promotion codes, billing/catalog). None yet."""
-    return 0
+@dataclass(frozen=True, slots=True)
+class DiscountLine:
+    """What discounts need of a line: its amount, whether it may be discounted, its product."""
+
+    amount: int
+    discountable: bool
+    product_id: str | None
+
+
+def line_discounts(
+    lines: Sequence[DiscountLine],
+    discounts: Sequence[tuple[str, CouponTerms]],
+    currency: str,
+) -> list[list[tuple[str, int]]]:
+    """Per line, what each discount (by its id, in order) takes off it. Each discount applies to
+    what the ones before it left, on the discountable lines of positive amount its coupon
+    applies to: a percentage line by line, an amount off once across them, shared in proportion
+    to what they have left (the paise that do not divide go to the first lines), never more
+    than they have left. GST is charged on what remains (the taxable value)."""
+    left = [line.amount if line.discountable and line.amount > 0 else 0 for line in lines]
+    taken: list[list[tuple[str, int]]] = [[] for _ in lines]
+    for discount_id, terms in discounts:
+        applies = [
+            index
+            for index, line in enumerate(lines)
+            if left[index] > 0 and applies_to_product(terms, line.product_id)
+        ]
+        if terms.percent_off_basis_points is not None:
+            shares = {index: discount_amount(left[index], currency, terms) for index in applies}
+        else:
+            base = sum(left[index] for index in applies)
+            off = discount_amount(base, currency, terms) if base > 0 else 0
+            shares = {index: off * left[index] // base for index in applies} if base else {}
+            rest = off - sum(shares.values())
+            for index in applies:
+                extra = min(rest, left[index] - shares[index])
+                shares[index] += extra
+                rest -= extra
+        for index, share in shares.items():
+            if share > 0:
+                left[index] -= share
+                taken[index].append((discount_id, share))
+    return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,15 +334,18 @@ class Totals:
     amount_due: int
 
 
-def totals(line_amounts: Sequence[int], taxes: Sequence[TaxAmount] = ()) -> Totals:
+def totals(
+    line_amounts: Sequence[int], taxes: Sequence[TaxAmount] = (), discount: int = 0
+) -> Totals:
     """Stripe's invoice arithmetic: the subtotal of the lines, less discounts, plus exclusive
     taxes (inclusive ones are inside the lines already), is the total; what is due is the
-    total, never below zero (a negative total would be a credit, which credit notes bring)."""
+    total, never below zero (a negative total would be a credit, which credit notes bring).
+    ``total_excluding_tax`` leaves every tax out, inclusive ones too."""
     subtotal = sum(line_amounts)
-    discount = invoice_discounts(subtotal)
-    excluding_tax = subtotal - discount
     exclusive = sum(tax.amount for tax in taxes if not tax.inclusive)
-    total = excluding_tax + exclusive
+    inclusive = sum(tax.amount for tax in taxes if tax.inclusive)
+    excluding_tax = subtotal - discount - inclusive
+    total = subtotal - discount + exclusive
     return Totals(
         subtotal=subtotal,
         discount=discount,

@@ -15,19 +15,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from beyondpay.billing.invoices import lifecycle
+from beyondpay.billing.invoices import discounting, lifecycle
 from beyondpay.billing.invoices.domain import (
     DAYS_UNTIL_DUE_DEFAULT,
     LINES_PER_INVOICE_MAX,
     UPDATABLE_WHEN,
     Action,
     CollectionMethod,
-    InvoiceNumberTooLongError,
     Status,
     due_date_after,
     finalizes_at,
-    financial_year,
-    invoice_number,
 )
 from beyondpay.billing.invoices.errors import (
     InvoiceLinesLimitError,
@@ -54,6 +51,8 @@ from beyondpay.billing.invoices.schemas import (
     unix,
 )
 from beyondpay.billing.invoices.store import OBJECT, find, now_for, recompute, transition
+from beyondpay.billing.invoices.taxing import account_tax_id, rate_objects
+from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
@@ -206,6 +205,17 @@ class InvoiceService:
         if params.pending_invoice_items_behavior == "include":
             pending = await _pending_items(session, customer.id, params.currency)
         currency = params.currency or (pending[0].currency if pending else CURRENCY_DEFAULT)
+        default_rates = await rate_objects(
+            session, caller, params.default_tax_rates or [], param="default_tax_rates"
+        )
+        account_tax = await account_tax_id(session, caller, params.account_tax_ids or [])
+        discounts = await discounting.named(
+            session,
+            caller,
+            [(wanted.coupon, wanted.promotion_code) for wanted in params.discounts or []],
+            customer_id=customer.id,
+            currency=currency,
+        )
         auto_advance = bool(params.auto_advance)
         invoice = InvoiceRow(
             id=new_id("in"),
@@ -240,6 +250,9 @@ class InvoiceService:
             customer_address=customer.address,
             customer_shipping=customer.shipping,
             test_clock=clock.clock_id if clock is not None else None,
+            default_tax_rates=default_rates,
+            account_tax_id=account_tax,
+            discounts=discounts,
             period_start=now if subscription is None else subscription.period_start,
             period_end=now if subscription is None else subscription.period_end,
             created_at=now,
@@ -252,6 +265,7 @@ class InvoiceService:
         session.add(invoice)
         await session.flush()
         await _take_in(session, invoice, pending)
+        await recompute(session, invoice)
         await lifecycle.schedule_finalization(session, invoice)
         await announce(session, invoice, InvoiceEvent.created)
         return invoice
@@ -316,8 +330,38 @@ class InvoiceService:
             )
         if sent & {"collection_method", "days_until_due", "due_date"}:
             await self._terms(session, invoice, params, sent)
+        if sent & {"default_tax_rates", "account_tax_ids", "discounts"}:
+            await self._taxes(session, caller, invoice, params, sent)
         if "auto_advance" in sent and params.auto_advance is not None:
             await self._auto_advance(session, invoice, params.auto_advance)
+
+    async def _taxes(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        invoice: InvoiceRow,
+        params: InvoiceUpdateParams,
+        sent: set[str],
+    ) -> None:
+        """A draft's tax settings and discounts ("" empties a list): its lines follow at once."""
+        if "default_tax_rates" in sent:
+            ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
+            invoice.default_tax_rates = await rate_objects(
+                session, caller, ids, param="default_tax_rates"
+            )
+        if "account_tax_ids" in sent:
+            ids = params.account_tax_ids if isinstance(params.account_tax_ids, list) else []
+            invoice.account_tax_id = await account_tax_id(session, caller, ids)
+        if "discounts" in sent:
+            wanted = params.discounts if isinstance(params.discounts, list) else []
+            invoice.discounts = await discounting.named(
+                session,
+                caller,
+                [(each.coupon, each.promotion_code) for each in wanted],
+                customer_id=invoice.customer_id,
+                currency=invoice.currency,
+            )
+        await recompute(session, invoice)
 
     async def _terms(
         self,
@@ -532,7 +576,7 @@ class InvoiceService:
     async def settings(self, session: AsyncSession, caller: Caller) -> dict[str, Any]:
         """The number prefix, and the number the next invoice finalized now would take."""
         prefix = await lifecycle.number_prefix(session, caller.merchant, caller.livemode)
-        year = financial_year(utcnow())
+        year = financial_year_at(utcnow())
         last = (
             await session.execute(
                 select(InvoiceNumberCounterRow.last_number).where(
@@ -544,7 +588,7 @@ class InvoiceService:
         ).scalar_one_or_none()
         try:
             upcoming = invoice_number(prefix, year, (last or 0) + 1)
-        except InvoiceNumberTooLongError:
+        except InvoiceNumberError:
             upcoming = ""
         return invoice_settings_object(caller.livemode, prefix, upcoming)
 

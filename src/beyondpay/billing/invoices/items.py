@@ -6,8 +6,10 @@ on an invoice changes only while the invoice is a draft (Stripe's rule), and eve
 draft's lines updates its totals in the same transaction, under the draft's lock (taken before
 the item's, the order every use case locks them in).
 
-What an item costs: ``amount``, or a unit amount times ``quantity``. Its price from the catalog
-(``pricing[price]``) arrives with billing/catalog (``domain.line_price`` is the seam).
+What an item costs: ``amount``, or a unit amount times ``quantity``, or a one-time price of the
+catalog (``pricing[price]``, or ``price`` as older API versions send it) times ``quantity``: the
+price gives the unit amount and the currency, its product the description (unless one is given)
+and the HSN/SAC code the GST invoice prints, all copied onto the item when it is priced.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.billing.catalog.service import BillablePrice, price_service
 from beyondpay.billing.invoices.domain import (
     LINES_PER_INVOICE_MAX,
     Action,
@@ -45,6 +48,7 @@ from beyondpay.billing.invoices.store import (
     recompute,
     transition,
 )
+from beyondpay.billing.invoices.taxing import rate_objects
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, scoped_page
 from beyondpay.kit.clock import utcnow
@@ -103,6 +107,65 @@ def _priced(params: InvoiceItemAmountParams, *, current: InvoiceItemRow | None) 
     return line_price(unit_amount).unit_amount, quantity
 
 
+def _named_price(params: InvoiceItemAmountParams) -> tuple[str, str] | None:
+    """The catalog price the item names, and the parameter it was named by."""
+    in_pricing = params.pricing.price if params.pricing is not None else None
+    if in_pricing is not None and params.price is not None:
+        raise InvalidRequestError(
+            "You may only specify one of these parameters: price, pricing[price].", param="price"
+        )
+    if in_pricing is not None:
+        return in_pricing, "pricing[price]"
+    if params.price is not None:
+        return params.price, "price"
+    return None
+
+
+async def _catalog_price(
+    session: AsyncSession,
+    caller: Caller,
+    params: InvoiceItemAmountParams,
+    *,
+    currency: str | None,
+) -> BillablePrice | None:
+    """The one-time price the item names, checked against the amounts sent beside it and the
+    currency it must be in (its invoice's, or the one sent); None when it names none."""
+    named = _named_price(params)
+    if named is None:
+        return None
+    price_id, param = named
+    for given in ("amount", "unit_amount", "unit_amount_decimal"):
+        if getattr(params, given) is not None:
+            raise InvalidRequestError(
+                f"You may only specify one of these parameters: {given}, {param}.", param=param
+            )
+    billable = await price_service.billable(session, caller, price_id, param=param)
+    if billable.recurring is not None:
+        raise InvalidRequestError(
+            f"The price {price_id} is recurring: an invoice item takes a one-time price"
+            " (recurring prices are billed through subscriptions).",
+            param=param,
+        )
+    if currency is not None and billable.currency != currency:
+        raise InvalidRequestError(
+            f"The price {price_id} is in {billable.currency}, and the item must be in {currency}.",
+            param=param,
+        )
+    return billable
+
+
+def _apply_price(item: InvoiceItemRow, billable: BillablePrice | None) -> None:
+    priced = (
+        line_price(billable.unit_amount, billable.price_id, billable.product_id)
+        if billable is not None
+        else None
+    )
+    item.price_id = priced.price_id if priced is not None else None
+    item.product_id = priced.product_id if priced is not None else None
+    item.hsn_sac = billable.hsn_sac if billable is not None else None
+    item.tax_behavior = str(billable.tax_behavior) if billable is not None else None
+
+
 def _amount(unit_amount: int, quantity: int) -> int:
     try:
         return line_amount(unit_amount, quantity)
@@ -137,7 +200,11 @@ class InvoiceItemService:
     async def create(
         self, session: AsyncSession, caller: Caller, params: InvoiceItemCreateParams
     ) -> InvoiceItemRow:
-        unit_amount, quantity = _priced(params, current=None)
+        billable = await _catalog_price(session, caller, params, currency=params.currency)
+        if billable is not None:
+            unit_amount, quantity = billable.unit_amount, params.quantity or 1
+        else:
+            unit_amount, quantity = _priced(params, current=None)
         amount = _amount(unit_amount, quantity)
         invoice: InvoiceRow | None = None
         if params.invoice is not None:
@@ -152,16 +219,23 @@ class InvoiceItemService:
                     f"The invoice {invoice.id} is in {invoice.currency}: an item on it must be.",
                     param="currency",
                 )
+            if billable is not None and billable.currency != invoice.currency:
+                raise InvalidRequestError(
+                    f"The invoice {invoice.id} is in {invoice.currency}, and the price"
+                    f" {billable.price_id} in {billable.currency}.",
+                    param="pricing[price]" if params.pricing is not None else "price",
+                )
             await _room_for_a_line(session, invoice)
             customer_id, currency = invoice.customer_id, invoice.currency
             clock_id = invoice.test_clock
         else:
             if params.customer is None:
                 raise ParameterMissingError.for_param("customer")
-            if params.currency is None:
+            currency_given = params.currency or (billable.currency if billable else None)
+            if currency_given is None:
                 raise ParameterMissingError.for_param("currency")
             customer = await self._customer(session, caller, params.customer)
-            customer_id, currency = customer.id, params.currency
+            customer_id, currency = customer.id, currency_given
             clock_id = customer.test_clock if not caller.livemode else None
         item = InvoiceItemRow(
             id=new_id("ii"),
@@ -175,7 +249,8 @@ class InvoiceItemService:
             currency=currency,
             unit_amount=unit_amount,
             quantity=quantity,
-            description=params.description or None,
+            description=params.description
+            or (billable.product_name if billable is not None else None),
             discountable=params.discountable if params.discountable is not None else True,
             metadata_=merge_metadata(
                 {}, params.metadata if isinstance(params.metadata, dict) else None
@@ -183,6 +258,11 @@ class InvoiceItemService:
             test_clock=clock_id,
             updated_at=utcnow(),
         )
+        _apply_price(item, billable)
+        if params.tax_rates:
+            item.tax_rates = await rate_objects(
+                session, caller, params.tax_rates, param="tax_rates"
+            )
         now = await now_for(session, item)
         item.created_at = now
         item.period_start, item.period_end = _period(params.period, now)
@@ -230,7 +310,18 @@ class InvoiceItemService:
     ) -> InvoiceItemRow:
         item, invoice = await self._locked(session, caller, item_id)
         sent = params.model_fields_set - {"expand"}
-        if sent & {"amount", "unit_amount", "unit_amount_decimal", "quantity"}:
+        if _named_price(params) is not None:
+            billable = await _catalog_price(session, caller, params, currency=item.currency)
+            assert billable is not None  # a price was named
+            _apply_price(item, billable)
+            item.unit_amount = billable.unit_amount
+            item.quantity = params.quantity if params.quantity is not None else item.quantity
+            item.amount = _amount(item.unit_amount, item.quantity)
+            if "description" not in sent:
+                item.description = billable.product_name
+        elif sent & {"amount", "unit_amount", "unit_amount_decimal", "quantity"}:
+            if sent & {"amount", "unit_amount", "unit_amount_decimal"}:
+                _apply_price(item, None)  # an amount given replaces the price
             item.unit_amount, item.quantity = _priced(params, current=item)
             item.amount = _amount(item.unit_amount, item.quantity)
         if "description" in sent:
@@ -242,6 +333,9 @@ class InvoiceItemService:
             item.metadata_ = merge_metadata(item.metadata_, metadata)
         if params.period is not None:
             item.period_start, item.period_end = _period(params.period, item.created_at)
+        if "tax_rates" in sent:
+            ids = params.tax_rates if isinstance(params.tax_rates, list) else []
+            item.tax_rates = await rate_objects(session, caller, ids, param="tax_rates")
         item.updated_at = utcnow()
         if invoice is not None:
             await recompute(session, invoice)

@@ -24,15 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.billing.invoices import tasks
+from beyondpay.billing.invoices import discounting, tasks
 from beyondpay.billing.invoices.domain import (
     NUMBER_PREFIX_DEFAULT,
     Action,
     CollectionMethod,
-    InvoiceNumberTooLongError,
     Status,
-    financial_year,
-    invoice_number,
 )
 from beyondpay.billing.invoices.errors import (
     InvoiceNumberExhaustedError,
@@ -46,7 +43,14 @@ from beyondpay.billing.invoices.models import (
 )
 from beyondpay.billing.invoices.rendering import announce
 from beyondpay.billing.invoices.settings import CONFIG
-from beyondpay.billing.invoices.store import NoRecoveryPoint, acting_for, now_for, transition
+from beyondpay.billing.invoices.store import (
+    NoRecoveryPoint,
+    acting_for,
+    now_for,
+    recompute,
+    transition,
+)
+from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
 from beyondpay.customers.service import customer_service
 from beyondpay.db import jobs
 from beyondpay.kit.clock import utcnow
@@ -75,7 +79,7 @@ async def number_prefix(session: AsyncSession, merchant_id: str, livemode: bool)
 
 async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datetime) -> str:
     """The next number of the merchant's financial year, taken in the caller's transaction."""
-    year = financial_year(moment)
+    year = financial_year_at(moment)
     prefix = await number_prefix(session, invoice.merchant_id, invoice.livemode)
     taken = await session.execute(
         insert(InvoiceNumberCounterRow)
@@ -97,7 +101,7 @@ async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datet
     )
     try:
         return invoice_number(prefix, year, int(taken.scalar_one()))
-    except InvoiceNumberTooLongError:
+    except InvoiceNumberError:
         raise InvoiceNumberExhaustedError(
             f"The invoice numbers of this financial year no longer fit the 16 characters GST"
             f" allows with the prefix {prefix!r}: set a shorter number_prefix.",
@@ -145,6 +149,12 @@ async def finalize_locked(
     PaymentIntent and its timers; ``invoice.finalized``. Nothing due: it is paid at once, as
     Stripe marks a zero invoice paid."""
     status = transition(invoice, Action.finalize)
+    # Its discounts checked again and redeemed once, and the GST facts (the customer's GSTIN,
+    # the place of supply) and taxes as they stand now: the finalized invoice keeps them.
+    await discounting.redeem(
+        session, acting_for(invoice.merchant_id, invoice.livemode), invoice, moment
+    )
+    await recompute(session, invoice)
     if invoice.total < 0:
         raise InvoiceTotalNegativeError(
             f"This invoice's total is {invoice.total}: an invoice cannot be finalized for less"

@@ -54,6 +54,13 @@ class InvoiceRow(Base):
     customer_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     customer_shipping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     test_clock: Mapped[str | None] = mapped_column(Text)
+    # Tax (migration 0037): its default tax rates (Stripe's objects as applied), the merchant's
+    # GSTIN it is issued under, and its GST facts (fixed at finalization; None: no GST).
+    default_tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    account_tax_id: Mapped[str | None] = mapped_column(Text, default=None)
+    gst: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # Its coupons and promotion codes: [{"id": "di_…", "coupon", "promotion_code", "terms"}].
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     period_start: Mapped[datetime] = mapped_column(_TIME)
     period_end: Mapped[datetime] = mapped_column(_TIME)
     finalized_at: Mapped[datetime | None] = mapped_column(_TIME)
@@ -87,6 +94,16 @@ class InvoiceItemRow(Base):
     currency: Mapped[str] = mapped_column(Text)
     unit_amount: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(BigInteger)
+    # The catalog price it is priced at (migration 0037), and its product's HSN/SAC code then.
+    price_id: Mapped[str | None] = mapped_column(Text, default=None)
+    product_id: Mapped[str | None] = mapped_column(Text, default=None)
+    hsn_sac: Mapped[str | None] = mapped_column(Text, default=None)
+    tax_behavior: Mapped[str | None] = mapped_column(Text, default=None)
+    # Its tax rates (Stripe's objects as applied) and its taxes as last computed (migration 0037).
+    tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # What each of its invoice's discounts took off it: [{"discount": "di_…", "amount": …}].
+    discount_amounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     discountable: Mapped[bool] = mapped_column(Boolean, default=True)
     period_start: Mapped[datetime] = mapped_column(_TIME)

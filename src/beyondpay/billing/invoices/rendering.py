@@ -20,12 +20,27 @@ import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.billing.invoices.domain import IST, Status, TaxAmount, invoice_taxes, line_taxes
+from beyondpay.billing.documents.service import (
+    DocumentEmail,
+    DocumentKind,
+    Party,
+    State,
+    TaxCharge,
+    document_service,
+)
+from beyondpay.billing.documents.service import (
+    DocumentLine as TaxInvoiceLine,
+)
+from beyondpay.billing.documents.service import (
+    InvoiceDocument as TaxInvoice,
+)
+from beyondpay.billing.invoices.domain import IST, Status, TaxAmount, invoice_taxes
 from beyondpay.billing.invoices.events import InvoiceEvent, record
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
 from beyondpay.billing.invoices.schemas import (
@@ -36,6 +51,9 @@ from beyondpay.billing.invoices.schemas import (
 )
 from beyondpay.billing.invoices.settings import CONFIG
 from beyondpay.billing.invoices.store import acting_for, embedded_lines, lines_of
+from beyondpay.billing.invoices.taxing import stored_taxes
+from beyondpay.billing.tax.domain import financial_year_at
+from beyondpay.billing.tax.states import state_name
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.money import Money
@@ -90,7 +108,16 @@ def invoice_pdf_url(invoice: InvoiceRow) -> str | None:
 
 
 def taxes_of(lines: Sequence[InvoiceItemRow]) -> tuple[TaxAmount, ...]:
-    return invoice_taxes([line_taxes(line.amount, line.currency) for line in lines])
+    return invoice_taxes([stored_taxes(line) for line in lines])
+
+
+def discounts_of(invoice: InvoiceRow, lines: Sequence[InvoiceItemRow]) -> list[dict[str, Any]]:
+    """Stripe's ``total_discount_amounts``: what each discount took off, over the lines."""
+    summed = {entry["id"]: 0 for entry in invoice.discounts}
+    for line in lines:
+        for taken in line.discount_amounts:
+            summed[taken["discount"]] = summed.get(taken["discount"], 0) + taken["amount"]
+    return [{"discount": id, "amount": amount} for id, amount in summed.items()]
 
 
 async def rendered(
@@ -117,12 +144,13 @@ async def rendered(
         payments = []
     all_lines = lines if count == len(lines) else await lines_of(session, invoice.id)
     view = InvoiceView(
-        lines=[line_object(line, line_taxes(line.amount, line.currency)) for line in lines],
+        lines=[line_object(line, stored_taxes(line)) for line in lines],
         lines_has_more=count > len(lines),
         lines_count=count,
         hosted_invoice_url=hosted_invoice_url(invoice),
         invoice_pdf=invoice_pdf_url(invoice),
         taxes=taxes_of(all_lines),
+        discount_amounts=discounts_of(invoice, all_lines),
         payments=payments,
         confirmation_secret=secret,
     )
@@ -235,10 +263,118 @@ async def invoice_document(
     )
 
 
+# ---- the GST tax invoice: its PDF and its email ------------------------------------------------
+
+
+def _state(code: str) -> State:
+    return State(code, state_name(code))
+
+
+def _charge(rate_percent: Decimal, amount: int) -> TaxCharge:
+    return TaxCharge(rate_percent, amount)
+
+
+def _tax_line(
+    line: InvoiceItemRow, applied: list[dict[str, Any]], gst: dict[str, Any]
+) -> TaxInvoiceLine:
+    """One line as the tax invoice prints it: its value before discount and without an
+    inclusive tax, its discount, and its GST parts at their rates (a rate's CGST and SGST are
+    each half of it)."""
+    taxes = stored_taxes(line)
+    inclusive = sum(tax.amount for tax in taxes if tax.inclusive)
+    discount = sum(int(taken["amount"]) for taken in line.discount_amounts)
+    rates = {str(rate["id"]): Decimal(str(rate["percentage"])) for rate in applied}
+    cgst = sgst = igst = None
+    gst_taxes = [tax for tax in taxes if tax.cgst or tax.sgst or tax.igst]
+    if gst_taxes:
+        percent = sum((rates.get(tax.tax_rate, Decimal(0)) for tax in gst_taxes), Decimal(0))
+        if gst["supply_type"] == "intra_state":
+            half = (percent / 2).normalize()
+            cgst = _charge(half, sum(tax.cgst for tax in gst_taxes))
+            sgst = _charge(half, sum(tax.sgst for tax in gst_taxes))
+        else:
+            igst = _charge(percent.normalize(), sum(tax.igst for tax in gst_taxes))
+    return TaxInvoiceLine(
+        description=line.description or "Item",
+        quantity=line.quantity,
+        unit_amount=line.unit_amount,
+        amount=line.amount - inclusive,
+        hsn_sac=line.hsn_sac,
+        discount=discount,
+        cgst=cgst,
+        sgst=sgst,
+        igst=igst,
+    )
+
+
+async def tax_invoice(session: AsyncSession, invoice: InvoiceRow) -> TaxInvoice | None:
+    """The finalized invoice as a GST tax invoice (billing/documents), or None when it cannot
+    be one: a draft, no GST (the merchant has no GSTIN), or no lines."""
+    gst = invoice.gst
+    if invoice.status == Status.draft or gst is None or invoice.number is None:
+        return None
+    lines = await lines_of(session, invoice.id)
+    if not lines:
+        return None
+    finalized = invoice.finalized_at or invoice.created_at
+    year = financial_year_at(finalized)
+    customer_gstin = gst["customer_gstin"]
+    address = invoice.customer_address or {}
+    # A line's own rates, or else the invoice's defaults, as its taxes were computed.
+    document_lines = [
+        _tax_line(line, line.tax_rates or invoice.default_tax_rates, gst) for line in lines
+    ]
+    return TaxInvoice(
+        kind=DocumentKind.invoice,
+        number=invoice.number,
+        issue_date=finalized.astimezone(IST).date(),
+        financial_year=f"{year}-{(year + 1) % 100:02d}",
+        supplier=Party(
+            name=invoice.account_name or "Merchant",
+            gstin=gst["supplier_gstin"],
+            state=_state(gst["supplier_state"]),
+        ),
+        recipient=Party(
+            name=invoice.customer_name or invoice.customer_email or "Customer",
+            address_lines=tuple(
+                str(address[key])
+                for key in ("line1", "line2", "city", "postal_code")
+                if address.get(key)
+            ),
+            gstin=customer_gstin,
+            state=_state(customer_gstin[:2]) if customer_gstin else None,
+        ),
+        place_of_supply=_state(gst["place_of_supply"]),
+        currency=invoice.currency,
+        lines=tuple(document_lines),
+        due_date=invoice.due_date.astimezone(IST).date() if invoice.due_date else None,
+        amount_paid=invoice.amount_paid,
+        notes=invoice.description,
+        footer=invoice.footer,
+    )
+
+
+async def invoice_pdf(session: AsyncSession, ring: KeyRing, invoice: InvoiceRow) -> bytes:
+    """The invoice's PDF: the GST tax invoice billing/documents renders, or, for an invoice
+    without GST (a merchant with no GSTIN), a one-page PDF of its text."""
+    document = await tax_invoice(session, invoice)
+    if document is not None:
+        return await document_service.render_pdf(document)
+    return invoice_pdf_bytes(await invoice_document(session, ring, invoice))
+
+
+async def pdf_of_token(session: AsyncSession, ring: KeyRing, token: str) -> tuple[str, bytes]:
+    """The PDF a link's token names and the file name it is served under; 404 as the page."""
+    page = await invoice_page(session, ring, token)
+    invoice = await session.get(InvoiceRow, page.document.invoice_id)
+    assert invoice is not None  # the page found it
+    name = (invoice.number or invoice.id).replace("/", "-")
+    return f"Invoice-{name}.pdf", await invoice_pdf(session, ring, invoice)
+
+
 def invoice_pdf_bytes(document: InvoiceDocument) -> bytes:
-    """Seam: the invoice's PDF. The documents part of billing renders the GST tax invoice (with
-    ₹, Indian grouping and the amount in words) from this same dataclass when it is wired in;
-    until then, a one-page PDF of the document's text in a standard font."""
+    """The PDF of an invoice without GST (no GST tax invoice can be made of it): one page of
+    the invoice's text in a standard font."""
     title = f"Invoice {document.number or document.invoice_id}"
     rows = [
         title,
@@ -378,12 +514,20 @@ def _email_text(document: InvoiceDocument) -> str:
 
 
 async def compose_invoice_email(session: AsyncSession, addressed: Addressed) -> ComposedEmail:
-    """The email of a sent invoice (notifications' composer for ``invoice``): a plain message
-    with the amount, the due date and the hosted link. The PDF is attached when billing's
-    documents part is wired in."""
+    """The email of a sent invoice (notifications' composer for ``invoice``): the GST tax
+    invoice's email with its PDF attached (billing/documents' composer), or, for an invoice
+    without GST, a plain message with the amount, the due date and the hosted link."""
     invoice = await session.get(InvoiceRow, addressed.subject_id)
     if invoice is None:  # deleted drafts are never sent; an id here names a finalized invoice
         raise LookupError(addressed.subject_id)
+    issued = await tax_invoice(session, invoice)
+    if issued is not None:
+        email = DocumentEmail(issued, payment_url=hosted_invoice_url(invoice))
+
+        async def load(_session: AsyncSession, _id: str) -> DocumentEmail:
+            return email
+
+        return await document_service.composer(load)(session, addressed)
     document = await invoice_document(session, CONFIG.current().ring, invoice)
     subject = f"Invoice {document.number} from {document.merchant_name}"
     if document.status != Status.paid:

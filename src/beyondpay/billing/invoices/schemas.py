@@ -6,7 +6,7 @@ is its invoice item; an item's unit amount is ``pricing.unit_amount_decimal``.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
@@ -17,13 +17,17 @@ from beyondpay.billing.invoices.domain import (
     DAYS_UNTIL_DUE_MAX,
     DESCRIPTION_CHARS_MAX,
     FOOTER_CHARS_MAX,
-    NUMBER_PREFIX_PATTERN,
     QUANTITY_MAX,
     CollectionMethod,
     Status,
     TaxAmount,
 )
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.tax.domain import (
+    INVOICE_PREFIX_CHARS_MAX,
+    InvoiceNumberError,
+    check_invoice_prefix,
+)
 from beyondpay.db.pagination import EXPAND_MAX, LIMIT_DEFAULT, LIMIT_MAX, UNIX_S_MAX, ListParams
 from beyondpay.db.pagination import CreatedFilter as DateFilter
 from beyondpay.db.search import SearchParams
@@ -71,8 +75,14 @@ UnitAmountDecimal = Annotated[
 
 
 def _prefix(value: str | None) -> str | None:
-    if value is not None and not NUMBER_PREFIX_PATTERN.fullmatch(value):
-        raise ValueError("it must be 1 to 4 upper-case letters or digits")
+    if value is not None:
+        try:
+            check_invoice_prefix(value)
+        except InvoiceNumberError:
+            raise ValueError(
+                f"it must be 1 to {INVOICE_PREFIX_CHARS_MAX} upper-case letters, digits or"
+                " inner hyphens"
+            ) from None
     return value
 
 
@@ -81,11 +91,38 @@ class PeriodParams(Params):
     end: UnixTime
 
 
+# Stripe's limits: 10 tax rates on an invoice or an item; "" empties the list on an update.
+TAX_RATES_MAX: Final = 10
+TaxRateIds = Annotated[list[Id], Field(max_length=TAX_RATES_MAX)]
+# The merchant's tax ids an invoice is issued under (one GSTIN: see taxing.account_tax_id).
+TaxIds = Annotated[list[Id], Field(max_length=TAX_RATES_MAX)]
+Blank = Literal[""]
+
+
+DISCOUNTS_MAX: Final = 20  # Stripe's limit of discounts on an invoice
+
+
+class DiscountParams(Params):
+    coupon: Id | None = None
+    promotion_code: Id | None = None
+
+
+Discounts = Annotated[list[DiscountParams], Field(max_length=DISCOUNTS_MAX)]
+
+
+class ItemPricingParams(Params):
+    price: Id | None = None
+
+
 class InvoiceItemAmountParams(Params):
     """What an item costs: ``amount``, or a unit amount (``unit_amount_decimal``, as the
-    current API sends it, or ``unit_amount``, as older versions do) times ``quantity``."""
+    current API sends it, or ``unit_amount``, as older versions do) times ``quantity``, or a
+    catalog price (``pricing[price]``, as the current API sends it, or ``price``, as older
+    versions do) times ``quantity``."""
 
     amount: SignedAmount | None = None
+    pricing: ItemPricingParams | None = None
+    price: Id | None = None
     unit_amount: SignedAmount | None = None
     unit_amount_decimal: UnitAmountDecimal = None
     quantity: Quantity | None = None
@@ -99,6 +136,7 @@ class InvoiceItemCreateParams(InvoiceItemAmountParams):
     discountable: bool | None = None
     metadata: MetadataParam = None
     period: PeriodParams | None = None
+    tax_rates: TaxRateIds | None = None
     expand: Expand
 
 
@@ -107,6 +145,7 @@ class InvoiceItemUpdateParams(InvoiceItemAmountParams):
     discountable: bool | None = None
     metadata: MetadataParam = None
     period: PeriodParams | None = None
+    tax_rates: TaxRateIds | Blank | None = None
     expand: Expand
 
 
@@ -129,6 +168,9 @@ class InvoiceCreateParams(Params):
     metadata: MetadataParam = None
     # Stripe's default (API versions since 2022-08-01): pending items stay pending.
     pending_invoice_items_behavior: Literal["include", "exclude"] = "exclude"
+    default_tax_rates: TaxRateIds | None = None
+    account_tax_ids: TaxIds | None = None
+    discounts: Discounts | None = None
     expand: Expand
 
 
@@ -142,6 +184,9 @@ class InvoiceUpdateParams(Params):
     description: Description = None
     footer: Footer = None
     metadata: MetadataParam = None
+    default_tax_rates: TaxRateIds | Blank | None = None
+    account_tax_ids: TaxIds | Blank | None = None
+    discounts: Discounts | Blank | None = None
     expand: Expand
 
 
@@ -190,7 +235,11 @@ class InvoiceSearchParams(SearchParams):
 
 
 class InvoiceSettingsUpdateParams(Params):
-    number_prefix: Annotated[str | None, Field(default=None, max_length=4), AfterValidator(_prefix)]
+    number_prefix: Annotated[
+        str | None,
+        Field(default=None, max_length=INVOICE_PREFIX_CHARS_MAX),
+        AfterValidator(_prefix),
+    ]
 
 
 # ---- the objects -------------------------------------------------------------------------------
@@ -204,7 +253,8 @@ class Period(BaseModel):
 class Pricing(BaseModel):
     type: Literal["price_details"]
     price_details: dict[str, Any] | None = Field(
-        description="The catalog price the item is priced at: none yet (amounts are given)."
+        description="The catalog price the item is priced at (`price`, `product`); null when"
+        " the amount was given."
     )
     unit_amount_decimal: str
 
@@ -260,6 +310,7 @@ class InvoiceLineItem(BaseModel):
     quantity: int
     quantity_decimal: str
     subtotal: int
+    tax_rates: list[dict[str, Any]]
     taxes: list[dict[str, Any]]
 
 
@@ -358,6 +409,15 @@ class Invoice(BaseModel):
     ending_balance: int | None
     footer: str | None
     from_invoice: dict[str, Any] | None
+    gst: dict[str, Any] | None = Field(
+        description="Our extension: the GST of the invoice, null when the merchant has no GSTIN."
+        " `supplier_gstin`, `supplier_state`, `customer_gstin` (null: an unregistered"
+        " customer), `place_of_supply` (a GST state code; 96 outside India) and"
+        " `place_of_supply_basis` (gstin, shipping, address or supplier), `supply_type`"
+        " (`intra_state`: CGST + SGST; `inter_state`: IGST), and the `cgst`, `sgst` (UTGST in"
+        " the union territories without a legislature) and `igst` totals in minor units."
+        " Recomputed on a draft, fixed at finalization."
+    )
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     issuer: dict[str, Any]
@@ -416,7 +476,10 @@ class InvoiceSearchResult(BaseModel):
 class InvoiceSettings(BaseModel):
     object: Literal["invoice_settings"]
     livemode: bool
-    number_prefix: str = Field(description="Starts every invoice number: `INV/2627/000001`.")
+    number_prefix: str = Field(
+        description="Starts every invoice number: `INV/2627/0000001` (1 to 5 upper-case"
+        " letters, digits or inner hyphens; the serial fills GST's 16 characters)."
+    )
     next_number: str = Field(description="The number the next invoice finalized now would take.")
 
 
@@ -432,9 +495,12 @@ def _unix(moment: datetime) -> int:
 
 
 def _pricing(item: InvoiceItemRow) -> dict[str, Any]:
+    details = None
+    if item.price_id is not None:
+        details = {"price": item.price_id, "product": item.product_id}
     return {
         "type": "price_details",
-        "price_details": None,
+        "price_details": details,
         "unit_amount_decimal": str(item.unit_amount),
     }
 
@@ -473,7 +539,7 @@ def invoice_item_object(item: InvoiceItemRow) -> dict[str, Any]:
         "proration_details": {"credited_items": None, "discount_amounts": []},
         "quantity": item.quantity,
         "quantity_decimal": str(item.quantity),
-        "tax_rates": [],
+        "tax_rates": item.tax_rates,
         "test_clock": item.test_clock,
     }
 
@@ -490,7 +556,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "amount": item.amount,
         "currency": item.currency,
         "description": item.description,
-        "discount_amounts": [],
+        "discount_amounts": item.discount_amounts,
         "discountable": item.discountable,
         "discounts": [],
         "invoice": item.invoice_id,
@@ -512,6 +578,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "quantity": item.quantity,
         "quantity_decimal": str(item.quantity),
         "subtotal": item.amount,
+        "tax_rates": item.tax_rates,
         "taxes": [_tax_object(tax) for tax in taxes],
     }
 
@@ -527,6 +594,7 @@ class InvoiceView:
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     taxes: tuple[TaxAmount, ...] = ()
+    discount_amounts: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] | None = None
     confirmation_secret: str | None = None
 
@@ -573,15 +641,30 @@ def _parent(invoice: InvoiceRow) -> dict[str, Any] | None:
     }
 
 
+def gst_summary(invoice: InvoiceRow, taxes: tuple[TaxAmount, ...]) -> dict[str, Any] | None:
+    """Our extension ``gst``: the GST facts of the invoice (fixed at finalization) and its
+    CGST, SGST (or UTGST, in the union territories without a legislature) and IGST totals;
+    null when the merchant has no GSTIN and so charges no GST."""
+    if invoice.gst is None:
+        return None
+    return {
+        **invoice.gst,
+        "cgst": sum(tax.cgst for tax in taxes),
+        "sgst": sum(tax.sgst for tax in taxes),
+        "igst": sum(tax.igst for tax in taxes),
+    }
+
+
 def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
-    exclusive_taxes = sum(tax.amount for tax in view.taxes if not tax.inclusive)
+    all_taxes = sum(tax.amount for tax in view.taxes)
+    inclusive_taxes = sum(tax.amount for tax in view.taxes if tax.inclusive)
     finalized = invoice.status != Status.draft
     rendered: dict[str, Any] = {
         "id": invoice.id,
         "object": "invoice",
         "account_country": ACCOUNT_COUNTRY,
         "account_name": invoice.account_name,
-        "account_tax_ids": None,
+        "account_tax_ids": [invoice.account_tax_id] if invoice.account_tax_id else None,
         "amount_due": invoice.amount_due,
         "amount_overpaid": 0,
         "amount_paid": invoice.amount_paid,
@@ -616,14 +699,15 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "customer_tax_ids": [],
         "default_payment_method": invoice.default_payment_method_id,
         "default_source": None,
-        "default_tax_rates": [],
+        "default_tax_rates": invoice.default_tax_rates,
         "description": invoice.description,
-        "discounts": [],
+        "discounts": [entry["id"] for entry in invoice.discounts],
         "due_date": unix(invoice.due_date),
         "effective_at": unix(invoice.finalized_at),
         "ending_balance": 0 if finalized else None,
         "footer": invoice.footer,
         "from_invoice": None,
+        "gst": gst_summary(invoice, view.taxes),
         "hosted_invoice_url": view.hosted_invoice_url,
         "invoice_pdf": view.invoice_pdf,
         "issuer": {"type": "self"},
@@ -666,12 +750,12 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
             "voided_at": unix(invoice.voided_at),
         },
         "subtotal": invoice.subtotal,
-        "subtotal_excluding_tax": invoice.subtotal,
+        "subtotal_excluding_tax": invoice.subtotal - inclusive_taxes,
         "test_clock": invoice.test_clock,
         "threshold_reason": None,
         "total": invoice.total,
-        "total_discount_amounts": [],
-        "total_excluding_tax": invoice.total - exclusive_taxes,
+        "total_discount_amounts": view.discount_amounts,
+        "total_excluding_tax": invoice.total - all_taxes,
         "total_pretax_credit_amounts": [],
         "total_taxes": [_tax_object(tax) for tax in view.taxes],
         "webhooks_delivered_at": unix(invoice.created_at),

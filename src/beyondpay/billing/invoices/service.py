@@ -14,12 +14,13 @@ The part is split by noun, each file short enough to hold in mind:
 - ``timers``: auto-advance and overdue, in real time and on test clocks;
 - ``rendering``: the object, its events, links, the hosted page's view, the PDF and the email;
 - ``store``: rows, locks (the PaymentIntent before the invoice, the invoice before its items),
-  the invoice's time.
+  the invoice's time, a draft's recomputation (discounts, GST, totals);
+- ``taxing``: tax rates and GST through billing/tax; ``discounting``: coupons and promotion
+  codes through billing/catalog.
 
-For the parts wired in the second round: ``domain.line_price``, ``domain.line_taxes`` /
-``domain.invoice_taxes``, ``domain.invoice_discounts`` and ``rendering.invoice_pdf_bytes`` are
-the seams (prices, GST, discounts, the PDF), and :class:`InvoiceService` and
-:class:`InvoiceItemService` are what subscriptions call to bill a period.
+:class:`InvoiceService` and :class:`InvoiceItemService` are what subscriptions call to bill a
+period; ``tax_invoice`` is an invoice as billing/documents' GST tax invoice (its PDF, its
+email with the PDF attached).
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ from beyondpay.billing.invoices.rendering import (
     invoice_document,
     invoice_id_of_token,
     invoice_page,
+    invoice_pdf,
     invoice_pdf_bytes,
     invoice_pdf_url,
+    pdf_of_token,
     rendered,
+    tax_invoice,
 )
 from beyondpay.billing.invoices.settings import configure
 from beyondpay.billing.invoices.timers import advance_invoices_on_clock
@@ -74,9 +78,12 @@ __all__ = [
     "invoice_id_of_token",
     "invoice_item_service",
     "invoice_page",
+    "invoice_pdf",
     "invoice_pdf_bytes",
     "invoice_pdf_url",
     "invoice_service",
     "on_invoice_event",
+    "pdf_of_token",
     "rendered",
+    "tax_invoice",
 ]

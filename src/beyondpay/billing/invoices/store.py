@@ -16,18 +16,21 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.billing.invoices.discounting import terms_of
 from beyondpay.billing.invoices.domain import (
     LINES_EMBEDDED_MAX,
     Action,
+    DiscountLine,
     Status,
     UnexpectedStateError,
     invoice_taxes,
-    line_taxes,
+    line_discounts,
     next_status,
     totals,
 )
 from beyondpay.billing.invoices.errors import InvoiceNotEditableError, InvoiceUnexpectedStateError
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.invoices.taxing import gst_facts, taxes_of_line
 from beyondpay.db.pagination import scoped
 from beyondpay.db.phases import STARTED
 from beyondpay.kit.clock import utcnow
@@ -163,12 +166,27 @@ async def embedded_lines(
 
 
 async def recompute(session: AsyncSession, invoice: InvoiceRow) -> None:
-    """A draft's totals from its lines, after any of them changed (the draft is locked)."""
+    """A draft's GST facts, its lines' taxes and its totals, after any of its lines or tax
+    settings changed, and at finalization (the draft is locked)."""
     invariant(invoice.status == Status.draft, "only a draft's lines change")
     await session.flush()
-    amounts = [line.amount for line in await lines_of(session, invoice.id)]
-    taxes = invoice_taxes([line_taxes(amount, invoice.currency) for amount in amounts])
-    figures = totals(amounts, taxes)
+    invoice.gst = await gst_facts(
+        session, acting_for(invoice.merchant_id, invoice.livemode), invoice
+    )
+    lines = await lines_of(session, invoice.id)
+    off = line_discounts(
+        [DiscountLine(line.amount, line.discountable, line.product_id) for line in lines],
+        [(entry["id"], terms_of(entry["terms"])) for entry in invoice.discounts],
+        invoice.currency,
+    )
+    by_line = []
+    for line, taken in zip(lines, off, strict=True):
+        line.discount_amounts = [{"discount": id, "amount": amount} for id, amount in taken]
+        taxes = taxes_of_line(line, invoice, line.amount - sum(amount for _, amount in taken))
+        line.taxes = [tax.stored() for tax in taxes]
+        by_line.append(taxes)
+    discount = sum(amount for taken in off for _, amount in taken)
+    figures = totals([line.amount for line in lines], invoice_taxes(by_line), discount)
     invoice.subtotal = figures.subtotal
     invoice.total = figures.total
     invoice.amount_due = figures.amount_due
