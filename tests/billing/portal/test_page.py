@@ -430,19 +430,176 @@ async def test_features_the_configuration_turns_off_are_not_offered(
     assert posted.status_code == 403
 
 
-async def test_subscription_actions_reach_the_seams(
+async def _update_configuration(
+    client: httpx.AsyncClient, merchant: TestMerchant, prices: list[dict[str, Any]], **extra: str
+) -> str:
+    """A configuration offering a switch between ``prices`` (all of one product)."""
+    fields = {
+        "features[subscription_update][enabled]": "true",
+        "features[subscription_update][default_allowed_updates][0]": "price",
+        "features[subscription_update][proration_behavior]": "none",
+        "features[subscription_update][products][0][product]": prices[0]["product"],
+        **{
+            f"features[subscription_update][products][0][prices][{index}]": price["id"]
+            for index, price in enumerate(prices)
+        },
+        **extra,
+    }
+    made = await client.post(
+        "/v1/billing_portal/configurations", data=fields, headers=merchant.auth()
+    )
+    assert made.status_code == 200, made.text
+    return str(made.json()["id"])
+
+
+async def _price(
+    client: httpx.AsyncClient, merchant: TestMerchant, amount: int, product: str | None = None
+) -> dict[str, Any]:
+    fields = {"currency": "inr", "unit_amount": amount, "recurring[interval]": "month"}
+    fields |= {"product": product} if product else {"product_data[name]": "Pro plan"}
+    made = await client.post("/v1/prices", data=fields, headers=merchant.auth())
+    assert made.status_code == 200, made.text
+    answer: dict[str, Any] = made.json()
+    return answer
+
+
+async def _subscription(
+    client: httpx.AsyncClient, merchant: TestMerchant, customer_id: str, price_id: str
+) -> dict[str, Any]:
+    """A trialing subscription (nothing to pay before the trial ends)."""
+    made = await client.post(
+        "/v1/subscriptions",
+        data={
+            "customer": customer_id,
+            "items[0][price]": price_id,
+            "items[0][quantity]": "2",
+            "trial_period_days": "14",
+        },
+        headers=merchant.auth(),
+    )
+    assert made.status_code == 200, made.text
+    answer: dict[str, Any] = made.json()
+    return answer
+
+
+async def test_the_section_lists_a_subscription_and_cancels_it_at_period_end(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    price = await _price(client, merchant, 149_900)
+    customer_id, session, page_path = await _visit(client, merchant)
+    subscription = await _subscription(client, merchant, customer_id, price["id"])
+    page = await client.get(page_path)
+    assert page.text.count('data-testid="subscription"') == 1
+    assert "Pro plan \N{MULTIPLICATION SIGN} 2" in page.text
+    assert "₹2,998.00 / month" in page.text and "trialing" in page.text
+    form = form_to(page.text, f"/subscriptions/{subscription['id']}/cancel")
+    canceled = await post_form(client, form)
+    _notice(canceled, session, "subscription_canceled")
+    again = await post_form(client, form)  # the same form twice: one change
+    _notice(again, session, "subscription_canceled")
+    read = await client.get(f"/v1/subscriptions/{subscription['id']}", headers=merchant.auth())
+    assert read.json()["cancel_at_period_end"] is True and read.json()["status"] == "trialing"
+    assert (await event_types(database, subscription["id"])).count(
+        "customer.subscription.updated"
+    ) == 1
+    # Set to end: still listed ("ends …"), no cancel form any more.
+    page = await client.get(page_path)
+    assert "ends " in page.text and "/cancel" not in page.text
+
+
+async def test_canceling_immediately_ends_it_and_it_leaves_the_list(
     client: httpx.AsyncClient, merchant: TestMerchant
 ) -> None:
-    """No subscription exists yet (billing.subscriptions is wired in later): canceling one by id
-    is 'not found', and switching is off in the default configuration."""
-    _, _session, page_path = await _visit(client, merchant)
-    form = form_to((await client.get(page_path)).text, "/cards")
-    cancel = await post_form(client, {**form, "action": f"{page_path}/subscriptions/sub_1/cancel"})
-    assert cancel.status_code == 404 and "Not found" in cancel.text
-    switch = await post_form(
-        client, {**form, "action": f"{page_path}/subscriptions/sub_1/switch"}, price="price_1"
+    configuration = await client.post(
+        "/v1/billing_portal/configurations",
+        data={
+            "features[subscription_cancel][enabled]": "true",
+            "features[subscription_cancel][mode]": "immediately",
+        },
+        headers=merchant.auth(),
     )
-    assert switch.status_code == 403 and "not offer this" in switch.text
+    assert configuration.status_code == 200, configuration.text
+    price = await _price(client, merchant, 149_900)
+    customer_id = await customer(client, merchant)
+    subscription = await _subscription(client, merchant, customer_id, price["id"])
+    session = await portal_session(
+        client, merchant, customer_id, configuration=configuration.json()["id"]
+    )
+    page_path = await open_visit(client, session)
+    form = form_to((await client.get(page_path)).text, "/cancel")
+    _notice(await post_form(client, form), session, "subscription_canceled")
+    _notice(await post_form(client, form), session, "subscription_canceled")
+    read = await client.get(f"/v1/subscriptions/{subscription['id']}", headers=merchant.auth())
+    assert read.json()["status"] == "canceled"
+    assert "You have no subscriptions." in (await client.get(page_path)).text
+
+
+async def test_a_plan_is_switched_to_an_active_price_of_the_configuration(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    pro = await _price(client, merchant, 149_900)
+    team = await _price(client, merchant, 299_900, product=pro["product"])
+    archived = await _price(client, merchant, 99_900, product=pro["product"])
+    configuration = await _update_configuration(client, merchant, [pro, team, archived])
+    off = await client.post(
+        f"/v1/prices/{archived['id']}", data={"active": "false"}, headers=merchant.auth()
+    )
+    assert off.status_code == 200, off.text
+    customer_id = await customer(client, merchant)
+    subscription = await _subscription(client, merchant, customer_id, pro["id"])
+    session = await portal_session(client, merchant, customer_id, configuration=configuration)
+    page_path = await open_visit(client, session)
+    html = (await client.get(page_path)).text
+    # The other active price is offered, named; the current one and the archived one are not.
+    assert f'value="{team["id"]}"' in html and "Pro plan · ₹2,999.00 / month" in html
+    assert f'value="{pro["id"]}"' not in html and archived["id"] not in html
+    form = form_to(html, f"/subscriptions/{subscription['id']}/switch")
+    _notice(await post_form(client, form, price=team["id"]), session, "subscription_updated")
+    _notice(await post_form(client, form, price=team["id"]), session, "subscription_updated")
+    read = await client.get(f"/v1/subscriptions/{subscription['id']}", headers=merchant.auth())
+    (item,) = read.json()["items"]["data"]
+    assert item["price"]["id"] == team["id"] and item["quantity"] == 2
+    assert (await event_types(database, subscription["id"])).count(
+        "customer.subscription.updated"
+    ) == 1
+    assert "₹5,998.00 / month" in (await client.get(page_path)).text
+    # A price the configuration does not offer (or no longer does) is refused.
+    fresh = form_to((await client.get(page_path)).text, "/switch")
+    refused = await post_form(client, fresh, price=archived["id"])
+    assert refused.status_code == 404
+
+
+async def test_another_customers_subscription_is_not_found(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    pro = await _price(client, merchant, 149_900)
+    team = await _price(client, merchant, 299_900, product=pro["product"])
+    configuration = await _update_configuration(
+        client, merchant, [pro, team], **{"features[subscription_cancel][enabled]": "true"}
+    )
+    other = await customer(client, merchant)
+    theirs = await _subscription(client, merchant, other, pro["id"])
+    customer_id = await customer(client, merchant)
+    mine = await _subscription(client, merchant, customer_id, pro["id"])
+    session = await portal_session(client, merchant, customer_id, configuration=configuration)
+    page_path = await open_visit(client, session)
+    html = (await client.get(page_path)).text
+    assert theirs["id"] not in html and mine["id"] in html
+    cancel = form_to(html, f"/subscriptions/{mine['id']}/cancel")
+    refused = await post_form(
+        client, {**cancel, "action": f"{page_path}/subscriptions/{theirs['id']}/cancel"}
+    )
+    assert refused.status_code == 404 and "Not found" in refused.text
+    switch = form_to(html, f"/subscriptions/{mine['id']}/switch")
+    refused = await post_form(
+        client,
+        {**switch, "action": f"{page_path}/subscriptions/{theirs['id']}/switch"},
+        price=team["id"],
+    )
+    assert refused.status_code == 404
+    read = await client.get(f"/v1/subscriptions/{theirs['id']}", headers=merchant.auth())
+    assert read.json()["cancel_at_period_end"] is False
+    assert read.json()["items"]["data"][0]["price"]["id"] == pro["id"]
 
 
 async def test_a_suspended_merchant_or_a_deleted_customer_closes_the_portal(

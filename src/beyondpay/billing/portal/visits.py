@@ -398,8 +398,10 @@ class VisitService:
                 cancel_form_id=new_form_id()
                 if cancel["enabled"] and not summary.cancel_at_period_end
                 else None,
+                # Only a one-item subscription names its plan, and only it is switched.
                 switch_form_id=new_form_id()
-                if any(choice.price_id != summary.price_id for choice in choices)
+                if summary.price_id is not None
+                and any(choice.price_id != summary.price_id for choice in choices)
                 else None,
             )
             for summary in await sections.subscriptions_for(session, caller, row.customer_id)

@@ -421,6 +421,26 @@ class SubscriptionService:
             object_name=OBJECT,
         )
 
+    async def of_customer(
+        self, session: AsyncSession, caller: Caller, customer_id: str
+    ) -> Sequence[tuple[SubscriptionRow, Sequence[SubscriptionItemRow]]]:
+        """The customer's subscriptions that have not ended (incomplete_expired and canceled
+        ones are history), newest first, each with its items: what the customer portal
+        lists. A customer has a handful, so there is no page."""
+        rows = (
+            await session.execute(
+                select(SubscriptionRow)
+                .where(
+                    SubscriptionRow.merchant_id == caller.merchant,
+                    SubscriptionRow.livemode == caller.livemode,
+                    SubscriptionRow.customer_id == customer_id,
+                    SubscriptionRow.status.not_in(sorted(TERMINAL)),
+                )
+                .order_by(SubscriptionRow.created_at.desc(), SubscriptionRow.id.desc())
+            )
+        ).scalars()
+        return [(row, await _items(session, row.id)) for row in rows.all()]
+
     async def cancel(
         self,
         session: AsyncSession,
