@@ -136,7 +136,11 @@ async def test_merchants_create_prints_keys_that_authenticate(
     publishable = await client.get("/v1/customers", headers=auth(keys["pk_test"]))
     assert publishable.json()["error"]["code"] == "secret_key_required"
 
-    await asyncio.to_thread(invoke, "merchants", "activate", merchant_id.group(0))
+    # The refusal names the command that activates the account: run it as written there.
+    named = re.search(r"`beyondpay (merchants activate \S+)`", live.json()["error"]["message"])
+    assert named is not None, live.json()["error"]["message"]
+    assert named.group(1) == f"merchants activate {merchant_id.group(0)}"
+    await asyncio.to_thread(invoke, *named.group(1).split())
     assert (await client.get("/v1/customers", headers=auth(keys["sk_live"]))).status_code == 200
 
     admin_output = await asyncio.to_thread(invoke, "admin-keys", "create", "--name", "ops")

@@ -83,6 +83,12 @@ async def test_live_keys_wait_for_kyc_and_suspension_stops_every_key(
     refused = await client.get("/v1/customers", headers=pending.auth("sk_live"))
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "account_not_active"
+    # It names what activates the account: the KYC routes, and the command of a development
+    # install.
+    message = refused.json()["error"]["message"]
+    assert "POST /v1/account/kyc_documents" in message
+    assert "POST /v1/platform/kyc_documents/{id}/approve" in message
+    assert f"`beyondpay merchants activate {pending.id}`" in message
     assert (await client.get("/v1/customers", headers=pending.auth())).status_code == 200
 
     suspended = await make_merchant(database, status=MerchantStatus.suspended)

@@ -206,7 +206,7 @@ async def test_payment_method_data_errors_name_the_embedding_parameter(database:
         made = await payment_method_service.resolve(
             session, _caller(merchant.id), ring, "pm_card_threeDSecure2Required"
         )
-        assert open_card_number(ring, made).get_secret_value() == "4000002500003155"
+        assert open_card_number(ring, made).get_secret_value() == "4000000000003220"
 
 
 def test_ring_text_round_trip() -> None:

@@ -72,6 +72,25 @@ async def test_login_of_an_unknown_mobile_reveals_nothing(client: httpx.AsyncCli
     assert sms.json()["data"] == []
 
 
+async def test_the_sms_sink_says_has_more_only_when_more_remain(
+    client: httpx.AsyncClient,
+) -> None:
+    mobile = random_mobile()
+
+    await request_otp(client, mobile, "signup")
+    one = await client.get("/v1/psp/sandbox/sms", params={"mobile": mobile, "limit": 1})
+    assert one.status_code == 200, one.text
+    assert (len(one.json()["data"]), one.json()["has_more"]) == (1, False)
+
+    await request_otp(client, mobile, "signup")
+    first = await client.get("/v1/psp/sandbox/sms", params={"mobile": mobile, "limit": 1})
+    both = await client.get("/v1/psp/sandbox/sms", params={"mobile": mobile, "limit": 2})
+    assert (len(first.json()["data"]), first.json()["has_more"]) == (1, True)
+    assert (len(both.json()["data"]), both.json()["has_more"]) == (2, False)
+    # Newest first: the page of one is the newer of the two.
+    assert first.json()["data"][0]["id"] == both.json()["data"][0]["id"]
+
+
 async def test_three_wrong_otps_kill_it(client: httpx.AsyncClient) -> None:
     mobile = random_mobile()
     code = await request_otp(client, mobile, "signup")

@@ -140,10 +140,17 @@ async def test_the_switch_refuses_what_the_account_cannot_afford_with_a_failed_r
     poor = await ready_payer(client, mobile=random_mobile()[:-1] + "1")
     ravi = await ready_payer(client, name="Ravi Kumar")
     answer = await pay(client, poor, 600_00, vpa=ravi.vpa)
-    assert answer.status_code == 200, answer.text
-    receipt = answer.json()
+    # A decline, as Stripe answers a declined card: 402 card_error, the failed receipt beside.
+    assert answer.status_code == 402, answer.text
+    error = answer.json()["error"]
+    assert (error["type"], error["decline_code"], error["npci_code"]) == ("card_error", "Z9", "Z9")
+    receipt = error["transaction"]
     assert (receipt["status"], receipt["npci_code"]) == ("failed", "Z9")
+    assert error["code"] == receipt["failure_code"]
+    assert error["message"] == receipt["failure_message"]
     assert RRN.match(receipt["rrn"])
+    kept = await client.get(f"/v1/psp/transactions/{receipt['id']}", headers=poor.headers)
+    assert kept.json() == receipt
     assert await balance(client, poor) == 500_00
     assert await balance(client, ravi) == OPENING_BALANCE
     # A refused payment does not count toward the limits: the whole ₹500 can still be paid.

@@ -30,6 +30,7 @@ async def test_a_spike_from_a_new_device_needs_the_passkey(
     challenged = await pay(client, asha, 1_000_00, vpa=ravi.vpa, request_id=request_id)
     assert challenged.status_code == 402, challenged.text
     assert challenged.json()["error"]["code"] == "step_up_required"
+    assert challenged.json()["error"]["type"] == "card_error"  # a decline, as Stripe's 3-D Secure
     assert await balance(client, ravi) == OPENING_BALANCE + 100_00
 
     answered = await pay(

@@ -131,7 +131,7 @@ async def test_void_releases_a_hold_but_not_a_capture(session: AsyncSession) -> 
 
 async def test_three_d_secure_requires_action_with_a_page(session: AsyncSession) -> None:
     connector = service.connector_for(Rail.card, False)
-    for number in ("4000002500003155", "4000000000003063", "4000008400001629"):
+    for number in ("4000002500003155", "4000000000003063", "4000000000003220", "4000008400001629"):
         outcome = await connector.authorize(session, request(card(number), request_id=number))
         assert outcome.status == "requires_action"
         assert outcome.action_type == "redirect_to_url"

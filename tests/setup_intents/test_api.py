@@ -163,6 +163,48 @@ async def test_an_off_session_charge_that_needs_authentication_fails(
     assert "payment_intent.payment_failed" in await _events(database, payment["id"])
 
 
+async def test_pm_card_authentication_required_asks_for_3ds_on_every_payment(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """Stripe's 4000 0027 6000 3184 "requires authentication on all transactions, regardless
+    of how the card is set up" (docs/testing.md): each on-session payment asks again, even once
+    the card was authenticated and saved by a payment, and off-session it is always declined."""
+    customer = await _customer(client, merchant)
+
+    async def pay(method: str, **params: str) -> dict[str, Any]:
+        response = await post(
+            client,
+            merchant,
+            "/v1/payment_intents",
+            amount=5_000,
+            currency="inr",
+            customer=customer,
+            payment_method=method,
+            confirm="true",
+            **params,
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        assert answer["status"] == "requires_action"
+        assert answer["next_action"]["type"] == "redirect_to_url"
+        return answer
+
+    first = await pay(ALWAYS_AUTHENTICATE, setup_future_usage="off_session")
+    page_path = httpx.URL(first["next_action"]["redirect_to_url"]["url"]).path
+    answered = await client.post(page_path, data={"outcome": "complete"})
+    assert answered.status_code in (200, 303), answered.text
+    paid = await get(client, merchant, f"/v1/payment_intents/{first['id']}")
+    assert paid["status"] == "succeeded"
+    saved = paid["payment_method"]
+    assert (await get(client, merchant, f"/v1/payment_methods/{saved}"))["customer"] == customer
+
+    for _ in range(2):
+        await pay(saved)  # on-session: 3-D Secure again, every time
+    declined = await _charge_off_session(client, merchant, customer, saved)
+    assert declined.status_code == 402, declined.text
+    assert declined.json()["error"]["decline_code"] == "authentication_required"
+
+
 async def test_a_declined_card_fails_the_setup_with_402_and_an_event(
     client: httpx.AsyncClient, merchant: TestMerchant, database: Database
 ) -> None:

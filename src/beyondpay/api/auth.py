@@ -53,6 +53,18 @@ class AccountNotActiveError(PermissionDeniedError):
         "Live mode keys work once the merchant's KYC is approved and the account is active."
     )
 
+    @classmethod
+    def for_merchant(cls, merchant_id: str) -> AccountNotActiveError:
+        """Names what activates the account, so the refusal is also the way out of it."""
+        return cls(
+            f"Live mode keys of {merchant_id} work once the account is active, and it is"
+            " pending KYC. Send its PAN and bank account with a test key"
+            " (POST /v1/account/kyc_documents): the account becomes active when a platform admin"
+            " approves both (POST /v1/platform/kyc_documents/{id}/approve). On a development or"
+            f" test install, `beyondpay merchants activate {merchant_id}` activates it without a"
+            " review."
+        )
+
 
 class AccountSuspendedError(PermissionDeniedError):
     code = "account_suspended"
@@ -118,7 +130,7 @@ def check_access(caller: Caller, scope: Scope | None, *, publishable: bool, plat
     if caller.merchant_status is MerchantStatus.suspended:
         raise AccountSuspendedError()
     if caller.livemode and caller.merchant_status is not MerchantStatus.active:
-        raise AccountNotActiveError()
+        raise AccountNotActiveError.for_merchant(caller.merchant)
     if caller.kind is KeyKind.publishable and not publishable:
         raise SecretKeyRequiredError()
     if caller.kind is KeyKind.restricted and (

@@ -149,6 +149,7 @@ CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
     "4000002760003184": CardBehaviour("challenge", "1A"),
     "4000003800000446": CardBehaviour("challenge", "1A", off_session="approve"),
     "4000000000003063": CardBehaviour("challenge", "1A"),
+    "4000000000003220": CardBehaviour("challenge", "1A"),
     "4000008400001629": CardBehaviour("challenge_decline", "1A"),
     "4000000000005126": CardBehaviour("refund_fails", "00"),
     "4000000000000259": CardBehaviour("dispute", "00"),

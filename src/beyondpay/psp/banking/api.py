@@ -44,14 +44,14 @@ BankAccountId = Annotated[
 DiscoveredList = list_of(PspDiscoveredBankAccount)
 
 
-# The 402s of counted refusals.
+# The 402s of counted refusals: each a `card_error`, as Stripe answers a declined card.
 PIN_REFUSED: Final = (
-    "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
-    " Z6); the try is counted."
+    "A `card_error`: a wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one"
+    " (`pin_tries_exceeded`, Z6); the try is counted."
 )
 CARD_REFUSED: Final = (
-    "A wrong debit card (`card_verification_failed`) or a bank's card checks locked after too"
-    " many (`card_tries_exceeded`); the try is counted."
+    "A `card_error`: a wrong debit card (`card_verification_failed`) or a bank's card checks"
+    " locked after too many (`card_tries_exceeded`); the try is counted."
 )
 COUNTED: Final = (CountedRefusalError,)
 

@@ -46,9 +46,11 @@ __all__ = [
 
 class CountedRefusalError(BeyondpayError):
     """A refusal whose try is counted in the caller's transaction: render it, commit, do not
-    roll back (see the module's docstring)."""
+    roll back (see the module's docstring). A wrong PIN or debit card is what Stripe calls a
+    decline (``incorrect_pin``, ``incorrect_number``): ``402`` with type ``card_error``."""
 
     status = 402
+    type = "card_error"
 
 
 class UpiPinError(CountedRefusalError):
@@ -98,7 +100,9 @@ class PinLockedError(UpiPinError):
 
 
 class PinNotSetError(UpiPinError):
+    # Not a decline: a step the payer has not taken yet (no try is counted either).
     status = 400
+    type = "invalid_request_error"
     code = "pin_not_set"
     # NPCI's "transaction not permitted to the account": no PIN, no debit.
     npci_code = "B3"

@@ -229,10 +229,10 @@ async def list_sandbox_sms(
 ) -> Listed:
     """Sandbox: the SMS messages sent to a mobile number (newest first)."""
     mobile = normalise_mobile(params.mobile)
-    messages = await sandbox_sms_service.list(session, ring, mobile, params.limit)
+    messages, has_more = await sandbox_sms_service.list(session, ring, mobile, params.limit)
     masked = mask_mobile(mobile)
     data = [sandbox_sms_object(row, masked, text) for row, text in messages]
-    return Listed(data, has_more=len(messages) == params.limit)
+    return Listed(data, has_more=has_more)
 
 
 # ---- devices ----------------------------------------------------------------------------------

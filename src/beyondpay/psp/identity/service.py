@@ -414,18 +414,22 @@ class SandboxSmsService:
 
     async def list(
         self, session: AsyncSession, ring: KeyRing, mobile: SecretStr, limit: int
-    ) -> list[tuple[SandboxSmsRow, str]]:
-        """The newest ``limit`` messages to ``mobile`` (normalised), opened."""
+    ) -> tuple[list[tuple[SandboxSmsRow, str]], bool]:
+        """The newest ``limit`` messages to ``mobile`` (normalised), opened, and whether older
+        ones remain. One row more than asked is read to tell: a page that happens to be full
+        is not evidence of more."""
         found = await session.execute(
             select(SandboxSmsRow)
             .where(SandboxSmsRow.mobile_fingerprint.in_(ring.fingerprints(mobile_label(mobile))))
             .order_by(SandboxSmsRow.id.desc())
-            .limit(limit)
+            .limit(limit + 1)
         )
-        return [
+        rows = list(found.scalars())
+        opened = [
             (row, ring.open(row.body_sealed, context=_sms_seal_context(row.id)).decode())
-            for row in found.scalars()
+            for row in rows[:limit]
         ]
+        return opened, len(rows) > limit
 
 
 sandbox_sms_service = SandboxSmsService()

@@ -3,7 +3,9 @@
 A wrong PIN, or a risk or limits refusal, is the answer of a payment, not an exception
 (``answered=``): the PIN's counted try is committed with it (a raised error would roll it back,
 and a PIN could then be guessed without end), and so are the risk assessment and the limits
-decision. Nothing else is written before those checks.
+decision. Nothing else is written before those checks. A payment the switch or the payer's bank
+declined is answered the same way, as a ``402 card_error`` holding the failed transaction (or
+collect request), which stays in the payer's history.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from beyondpay.api.routing import Body, Listed, Query, Router
 from beyondpay.kit.clock import utcnow
 from beyondpay.psp.banking.errors import UpiPinError
 from beyondpay.psp.identity.auth import Payer, PayerCall
-from beyondpay.psp.transfers.errors import ScreeningRefusalError
-from beyondpay.psp.transfers.models import CollectRequestRow
+from beyondpay.psp.transfers.errors import PaymentDeclinedError, ScreeningRefusalError
+from beyondpay.psp.transfers.models import CollectRequestRow, TransferRow
 from beyondpay.psp.transfers.schemas import (
     CollectApproveParams,
     CollectCreateParams,
@@ -40,14 +42,18 @@ TransactionId = Annotated[str, Path(max_length=255, description="The transaction
 CollectId = Annotated[str, Path(max_length=255, description="The collect request's id (`pcr_…`).")]
 
 
-# The 402s of refused payments.
+# The 402s of refused payments: each a `card_error`, as Stripe answers a declined card.
 PAY_REFUSED: Final = (
-    "A wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one (`pin_tries_exceeded`,"
-    " Z6), the try counted; or over one of the payer's limits (`limit_exceeded` and its kinds,"
-    " Z8 for an amount, Z7 for the count of the day)."
+    "A `card_error`: a wrong UPI PIN (`incorrect_pin`, decline_code ZM) or a locked one"
+    " (`pin_tries_exceeded`, Z6), the try counted; over one of the payer's limits"
+    " (`limit_exceeded` and its kinds, Z8 for an amount, Z7 for the count of the day); refused"
+    " by risk (`risk_blocked`, U16), by a limits policy, or waiting for a passkey step-up"
+    " (`step_up_required`); or declined by the switch or the payer's bank (the transaction's"
+    " `failure_code`, decline_code Z9, U30, …, with the failed object beside the error)."
 )
 COLLECT_REFUSED: Final = (
-    "More than a collect request to a person may ask for (`collect_limit_exceeded`, Z8)."
+    "A `card_error`: more than a collect request to a person may ask for"
+    " (`collect_limit_exceeded`, Z8)."
 )
 KEPT_REFUSALS: Final = (UpiPinError, ScreeningRefusalError)
 
@@ -55,6 +61,30 @@ KEPT_REFUSALS: Final = (UpiPinError, ScreeningRefusalError)
 def _collect_request(row: CollectRequestRow, payer: PayerCall) -> dict[str, Any]:
     """A collect request as the payer sees it (asking or asked), expired or not by now."""
     return collect_request_object(row, payer.id, utcnow())
+
+
+def _declined(transfer: TransferRow, attached: str, obj: dict[str, Any]) -> Outcome:
+    """A payment the switch or the payer's bank refused: ``402 card_error`` with ``obj``."""
+    declined = PaymentDeclinedError(
+        transfer.failure_code, transfer.failure_message, transfer.npci_code, attached=attached
+    )
+    return Outcome(declined.answer(obj), declined.status)
+
+
+def _receipt(row: TransferRow, payer: PayerCall) -> Outcome:
+    receipt = transaction_object(row, payer.id)
+    return _declined(row, "transaction", receipt) if row.status == "failed" else Outcome(receipt)
+
+
+async def _approved(row: CollectRequestRow, payer: PayerCall) -> Outcome:
+    """The collect request once its approval was answered; declined if its payment failed."""
+    rendered = _collect_request(row, payer)
+    if row.transfer_id is None:
+        return Outcome(rendered)
+    transfer = await transfer_service.get(payer.session, payer.id, row.transfer_id)
+    if transfer.status != "failed":
+        return Outcome(rendered)
+    return _declined(transfer, "collect_request", rendered)
 
 
 @router.post("/payments/review", returns=PaymentReview)
@@ -69,7 +99,7 @@ async def create_payment(
 ) -> Outcome:
     """Pay a VPA, alias, mobile number, beneficiary or scanned QR with the UPI PIN."""
     row = await transfer_service.pay(payer.session, payer.ring, payer.context, params, mutation)
-    return Outcome(transaction_object(row, payer.id))
+    return _receipt(row, payer)
 
 
 @router.get("/transactions", returns=Transaction)
@@ -128,7 +158,7 @@ async def approve_collect_request(
         phases=mutation,
         step_up=params.step_up,
     )
-    return Outcome(_collect_request(row, payer))
+    return await _approved(row, payer)
 
 
 @router.post("/collect_requests/{collect_request}/decline", returns=CollectRequest)

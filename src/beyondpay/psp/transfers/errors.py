@@ -1,9 +1,15 @@
 """Typed errors of PSP transfers. Refusals that UPI has a code for carry NPCI's code too
-(``npci_code`` in the error body), so an app can show the message UPI apps show."""
+(``npci_code`` in the error body), so an app can show the message UPI apps show.
+
+A payment refused for what Stripe calls a decline (the payer's bank or the switch said no, a
+wrong PIN, a limit, risk) is ``402`` with type ``card_error``, as Stripe answers a declined card;
+every other refusal keeps its usual type (``invalid_request_error``, ``permission_error``, …).
+``tests/psp/test_error_types.py`` holds every PSP error to that rule.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from beyondpay.kit.errors import InvalidRequestError, PermissionDeniedError
 
@@ -33,6 +39,7 @@ class LimitExceededError(NpciCodedError):
     """Over one of the payer's limits: Z8 for an amount, Z7 for the count of the day."""
 
     status = 402
+    type = "card_error"
     code = "limit_exceeded"
 
 
@@ -100,6 +107,7 @@ class ScreeningRefusalError(NpciCodedError):
     assessment and the limits decision it rests on are committed with the answer."""
 
     status = 402
+    type = "card_error"
 
 
 class RiskBlockedError(ScreeningRefusalError):
@@ -130,4 +138,32 @@ class PolicyRefusedError(ScreeningRefusalError):
         error = body["error"]
         if isinstance(error, dict):
             error["code"] = self.policy_code
+        return body
+
+
+class PaymentDeclinedError(NpciCodedError):
+    """The switch or the payer's bank refused the payment (``Z9`` insufficient funds, ``U30``
+    debit failed, …). The failed transaction is what the payment committed, so this is answered,
+    not raised, with the object the route answers beside the error, as Stripe puts the payment
+    intent in a declined card's ``card_error``. ``code`` is the transaction's ``failure_code``."""
+
+    status = 402
+    type = "card_error"
+    code = "upi_declined"
+    default_message = "The payer's bank declined the payment."
+
+    def __init__(
+        self, code: str | None, message: str | None, npci_code: str | None, *, attached: str
+    ) -> None:
+        super().__init__(message or None, npci_code=npci_code)
+        self.declined_code = code or type(self).code
+        self.attached = attached  # "transaction" or "collect_request"
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, object]:
+        """The error body, with ``obj`` (the failed transaction or collect request)."""
+        body = self.to_dict()
+        error = body["error"]
+        if isinstance(error, dict):
+            error["code"] = self.declined_code
+            error[self.attached] = obj
         return body
