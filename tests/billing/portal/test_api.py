@@ -473,3 +473,36 @@ async def test_two_first_sessions_at_once_make_one_default_configuration(
         id=merchant.id,
     )
     assert created[0][0] == 1
+
+
+async def test_json_nulls_in_features_change_nothing_and_an_empty_feature_names_enabled(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """Found by schemathesis: a JSON null where a feature or a feature's setting goes was a
+    500. A null names nothing to change; a feature sent without ``enabled`` on create is a 400
+    naming it."""
+    auth = merchant.auth()
+    sent = {
+        "features": {
+            "payment_method_update": None,
+            "subscription_pause": {},
+            "invoice_history": None,
+        }
+    }
+    refused = await client.post(CONFIGURATIONS, json=sent, headers=auth)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "features[subscription_pause][enabled]"
+    sent = {
+        "features": {
+            "payment_method_update": None,
+            "invoice_history": {"enabled": True},
+            "subscription_cancel": {"enabled": True, "cancellation_reason": None, "mode": None},
+        }
+    }
+    made = await client.post(CONFIGURATIONS, json=sent, headers=auth)
+    assert made.status_code == 200, made.text
+    features = made.json()["features"]
+    assert features["invoice_history"]["enabled"] is True
+    assert features["payment_method_update"]["enabled"] is False
+    assert features["subscription_cancel"]["mode"] == "at_period_end"
+    assert features["subscription_cancel"]["cancellation_reason"]["enabled"] is False

@@ -142,10 +142,14 @@ def features_with(
     create each feature sent names whether it is ``enabled``, as Stripe requires."""
     features = deepcopy(dict(current))
     for name, changes in sent.items():
+        if changes is None:  # a JSON null names nothing to change, as a feature not sent
+            continue
         if creating and "enabled" not in changes:
             raise ParameterMissingError.for_param(_param(name, "enabled"))
         merged = features[name]
         for field, value in changes.items():
+            if value is None:
+                continue
             if field == "cancellation_reason":
                 merged[field] = _cancellation_reason(merged[field], value)
             elif field == "schedule_at_period_end":
@@ -154,7 +158,7 @@ def features_with(
                 merged[field] = _products(value or [])
             elif value == "":  # Stripe's way to empty a list or unset a value
                 merged[field] = [] if isinstance(merged.get(field), list) else None
-            elif value is not None:
+            else:
                 merged[field] = list(dict.fromkeys(value)) if isinstance(value, list) else value
     _check(features)
     return features
