@@ -2,7 +2,7 @@
 
 - ``subscriptions``: Stripe's Subscription. ``status`` follows
   ``billing.subscriptions.domain.TRANSITIONS``; periods follow ``billing_cycle_anchor`` by
-  ``interval`` × ``interval_count`` (every item's price has the same). ``period_index`` is the
+  ``interval`` times ``interval_count`` (every item's price has the same). ``period_index`` is the
   current period's index from the anchor (-1 for a trial or a stub before it): the renewal of
   period ``k`` is invoiced once, whoever runs it (the invoice's ``(subscription_id,
   subscription_period)`` is unique).

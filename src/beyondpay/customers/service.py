@@ -30,6 +30,7 @@ from beyondpay.customers.schemas import (
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.search import Searchable, query_condition, search
 from beyondpay.db.session import driver_connection
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -90,25 +91,6 @@ def _linked() -> PaymentMethods:
 
 class DefaultPaymentMethodNotAttachedError(InvalidRequestError):
     code = "resource_missing"
-
-
-def _previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's ``previous_attributes``: the changed fields' values before the change. For
-    ``metadata``, only the keys that changed (``None`` for a key that was added)."""
-    previous: dict[str, Any] = {}
-    for field, old in before.items():
-        new = after.get(field)
-        if old == new:
-            continue
-        if field == "metadata" and isinstance(old, dict) and isinstance(new, dict):
-            previous[field] = {
-                key: old.get(key)
-                for key in sorted(old.keys() | new.keys())
-                if old.get(key) != new.get(key)
-            }
-        else:
-            previous[field] = old
-    return previous
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -278,6 +260,19 @@ class CustomerService:
             raise ResourceMissingError.for_object("customer", customer_id)
         return row
 
+    async def live(
+        self, session: AsyncSession, caller: Caller, customer_id: str, *, param: str = "customer"
+    ) -> CustomerRow:
+        """The caller's customer, not deleted: what an object made for a customer (an invoice,
+        a subscription, a portal session) names; 404 naming ``param`` otherwise."""
+        try:
+            row = await self.get(session, caller, customer_id)
+        except ResourceMissingError:
+            row = None
+        if row is None or row.deleted_at is not None:
+            raise ResourceMissingError.for_object("customer", customer_id, param=param)
+        return row
+
     async def update(
         self, session: AsyncSession, caller: Caller, customer_id: str, params: CustomerUpdateParams
     ) -> CustomerRow:
@@ -306,7 +301,7 @@ class CustomerService:
             setattr(row, field, value)
         await session.flush()
         after = customer_object(row)
-        previous = _previous_attributes(before, after)
+        previous = previous_attributes(before, after)
         if previous:  # as Stripe does, an update that changes nothing announces nothing
             await events.record(
                 session, row, CustomerEvent.updated, object=after, previous_attributes=previous
@@ -380,7 +375,7 @@ class CustomerService:
             row,
             CustomerEvent.updated,
             object=after,
-            previous_attributes=_previous_attributes(before, after),
+            previous_attributes=previous_attributes(before, after),
         )
 
 

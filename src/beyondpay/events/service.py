@@ -44,6 +44,26 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``previous_attributes`` of an ``*.updated`` event: the changed fields' values
+    before the change (``before`` and ``after`` are the object as rendered). For ``metadata``,
+    only the keys that changed (``None`` for a key that was added)."""
+    previous: dict[str, Any] = {}
+    for name, old in before.items():
+        new = after.get(name)
+        if old == new:
+            continue
+        if name == "metadata" and isinstance(old, dict) and isinstance(new, dict):
+            previous[name] = {
+                key: old.get(key)
+                for key in sorted(old.keys() | new.keys())
+                if old.get(key) != new.get(key)
+            }
+        else:
+            previous[name] = old
+    return previous
+
+
 class EventService:
     async def record(
         self,

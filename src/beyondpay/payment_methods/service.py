@@ -592,6 +592,28 @@ class PaymentMethodService:
         key = await _fingerprint_key(session, ring, method.merchant_id)
         return _test_cards_by_fingerprint(key).get(method.fingerprint)
 
+    async def attached_to(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        payment_method_id: str,
+        customer_id: str,
+        *,
+        param: str,
+        owner: str,
+    ) -> PaymentMethodRow:
+        """The payment method, attached to ``customer_id``: a default payment method of an
+        object billed to a customer (``owner``: "invoice", "subscription") must be the
+        customer's, as Stripe's rule is; a 404 or 400 naming ``param`` otherwise."""
+        method = await self.get(session, caller, payment_method_id, param=param)
+        if method.customer_id != customer_id:
+            raise InvalidRequestError(
+                f"The payment method {payment_method_id} is not attached to the {owner}'s"
+                " customer: attach it to the customer first.",
+                param=param,
+            )
+        return method
+
     async def get(
         self,
         session: AsyncSession,

@@ -46,12 +46,7 @@ from beyondpay.billing.catalog.errors import (
     RedemptionIdReusedError,
     ResourceAlreadyExistsError,
 )
-from beyondpay.billing.catalog.events import (
-    CouponEvent,
-    PromotionCodeEvent,
-    previous_attributes,
-    record,
-)
+from beyondpay.billing.catalog.events import CouponEvent, PromotionCodeEvent, record
 from beyondpay.billing.catalog.listing import keyed_page
 from beyondpay.billing.catalog.models import CouponRow, PromotionCodeRow, RedemptionRow
 from beyondpay.billing.catalog.products import product_service
@@ -66,6 +61,7 @@ from beyondpay.billing.catalog.schemas import (
     unix_to_datetime,
 )
 from beyondpay.db.pagination import created_conditions, merchant_owner
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
 from beyondpay.kit.ids import new_id

@@ -30,12 +30,7 @@ from beyondpay.billing.catalog.domain import (
     tax_behavior_change_problem,
 )
 from beyondpay.billing.catalog.errors import PriceInactiveError, PriceUnchangeableError
-from beyondpay.billing.catalog.events import (
-    PriceEvent,
-    ProductEvent,
-    previous_attributes,
-    record,
-)
+from beyondpay.billing.catalog.events import PriceEvent, ProductEvent, record
 from beyondpay.billing.catalog.models import PriceRow, ProductRow
 from beyondpay.billing.catalog.records import (
     Lock,
@@ -60,6 +55,7 @@ from beyondpay.billing.catalog.schemas import (
 )
 from beyondpay.db.pagination import created_conditions, merchant_owner, scoped, scoped_page
 from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.params import merge_metadata

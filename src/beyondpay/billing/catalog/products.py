@@ -18,12 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.catalog.domain import ProductType
 from beyondpay.billing.catalog.errors import ProductHasPricesError
-from beyondpay.billing.catalog.events import (
-    PriceEvent,
-    ProductEvent,
-    previous_attributes,
-    record,
-)
+from beyondpay.billing.catalog.events import PriceEvent, ProductEvent, record
 from beyondpay.billing.catalog.listing import keyed_page, keyed_search
 from beyondpay.billing.catalog.models import PriceRow, ProductRow
 from beyondpay.billing.catalog.records import (
@@ -47,6 +42,7 @@ from beyondpay.billing.catalog.schemas import (
 )
 from beyondpay.db.pagination import created_conditions, merchant_owner, scoped
 from beyondpay.db.search import Searchable, query_condition, searchable_fields
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.params import merge_metadata

@@ -29,7 +29,7 @@ from beyondpay.billing.catalog.coupons import (
 )
 from beyondpay.billing.catalog.domain import CouponTerms, Purchase
 from beyondpay.billing.catalog.errors import PromotionCodeInUseError, PromotionCodeInvalidError
-from beyondpay.billing.catalog.events import PromotionCodeEvent, previous_attributes, record
+from beyondpay.billing.catalog.events import PromotionCodeEvent, record
 from beyondpay.billing.catalog.models import CouponRow, PromotionCodeRow
 from beyondpay.billing.catalog.records import Lock, locked
 from beyondpay.billing.catalog.schemas import (
@@ -43,6 +43,7 @@ from beyondpay.billing.catalog.schemas import (
 )
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import created_conditions, merchant_owner, scoped, scoped_page
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
 from beyondpay.kit.ids import is_valid_id, new_id

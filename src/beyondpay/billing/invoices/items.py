@@ -56,7 +56,6 @@ from beyondpay.kit.errors import (
     InvalidRequestError,
     LockTimeoutError,
     ParameterMissingError,
-    ResourceMissingError,
 )
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.params import merge_metadata
@@ -275,13 +274,7 @@ class InvoiceItemService:
         return item
 
     async def _customer(self, session: AsyncSession, caller: Caller, customer_id: str) -> Any:
-        try:
-            customer = await customer_service.get(session, caller, customer_id)
-        except ResourceMissingError:
-            customer = None
-        if customer is None or customer.deleted_at is not None:
-            raise ResourceMissingError.for_object("customer", customer_id, param="customer")
-        return customer
+        return await customer_service.live(session, caller, customer_id)
 
     async def get(self, session: AsyncSession, caller: Caller, item_id: str) -> InvoiceItemRow:
         return await find_item(session, caller, item_id)

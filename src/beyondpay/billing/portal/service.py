@@ -344,13 +344,7 @@ class PortalSessionService:
 
 async def _live_customer(session: AsyncSession, caller: Caller, customer_id: str) -> str:
     """The id of a customer of the caller's that is not deleted; 404 naming ``customer``."""
-    try:
-        customer = await customer_service.get(session, caller, customer_id)
-    except ResourceMissingError:
-        customer = None
-    if customer is None or customer.deleted_at is not None:
-        raise ResourceMissingError.for_object("customer", customer_id, param="customer")
-    return str(customer.id)
+    return (await customer_service.live(session, caller, customer_id)).id
 
 
 portal_session_service = PortalSessionService()

@@ -189,13 +189,7 @@ async def _announce(
 
 
 async def _customer(session: AsyncSession, caller: Caller, customer_id: str) -> Any:
-    try:
-        customer = await customer_service.get(session, caller, customer_id)
-    except ResourceMissingError:
-        customer = None
-    if customer is None or customer.deleted_at is not None:
-        raise ResourceMissingError.for_object("customer", customer_id, param="customer")
-    return customer
+    return await customer_service.live(session, caller, customer_id)
 
 
 async def _prices(
@@ -241,15 +235,14 @@ async def _prices(
 async def _check_payment_method(
     session: AsyncSession, caller: Caller, customer_id: str, method_id: str
 ) -> str:
-    method = await payment_method_service.get(
-        session, caller, method_id, param="default_payment_method"
+    method = await payment_method_service.attached_to(
+        session,
+        caller,
+        method_id,
+        customer_id,
+        param="default_payment_method",
+        owner="subscription",
     )
-    if method.customer_id != customer_id:
-        raise InvalidRequestError(
-            f"The payment method {method_id} is not attached to the subscription's customer:"
-            " attach it to the customer first.",
-            param="default_payment_method",
-        )
     return method.id
 
 

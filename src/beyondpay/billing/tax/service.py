@@ -63,6 +63,7 @@ from beyondpay.billing.tax.states import state_code_of
 from beyondpay.customers.schemas import customer_object
 from beyondpay.customers.service import customer_service
 from beyondpay.db.pagination import ListParams, created_conditions, scoped, scoped_page
+from beyondpay.events.service import previous_attributes
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -94,25 +95,6 @@ def _check_region(country: str | None, state: str | None) -> None:
             " territory (KA, MH, DL, …).",
             param="state",
         )
-
-
-def _previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's ``previous_attributes``: the changed fields' old values; for ``metadata`` only
-    the keys that changed (None for a key that was added)."""
-    previous: dict[str, Any] = {}
-    for field, old in before.items():
-        new = after.get(field)
-        if old == new:
-            continue
-        if field == "metadata" and isinstance(old, dict) and isinstance(new, dict):
-            previous[field] = {
-                key: old.get(key)
-                for key in sorted(old.keys() | new.keys())
-                if old.get(key) != new.get(key)
-            }
-        else:
-            previous[field] = old
-    return previous
 
 
 class TaxRateService:
@@ -177,7 +159,7 @@ class TaxRateService:
             row.metadata_ = merge_metadata(row.metadata_, metadata)
         _check_region(row.country, row.state)
         await session.flush()
-        previous = _previous_attributes(before, tax_rate_object(row))
+        previous = previous_attributes(before, tax_rate_object(row))
         if previous:  # as Stripe, an update that changes nothing announces nothing
             await record_tax_rate(session, row, TaxRateEvent.updated, previous_attributes=previous)
         return row
