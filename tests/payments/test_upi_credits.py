@@ -29,7 +29,9 @@ from tests.psp.transfers_support import ReadyPayer, balance, pay, ready_payer
 from tests.support import TestMerchant
 
 OPENING_BALANCE = 1_00_000_00
-EVENTS_OF_A_PAYMENT = ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]
+EVENTS_OF_A_PAYMENT = sorted(
+    ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]
+)
 DELIVERIES_RACING = 8
 
 
@@ -102,7 +104,9 @@ def _payment_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _types(events: list[dict[str, Any]]) -> list[str]:
-    return [event["type"] for event in _payment_events(events)]
+    # Sorted: the events of one transaction have ids made in the same millisecond, and a list
+    # orders those by the ids' random part, not by when each was recorded.
+    return sorted(event["type"] for event in _payment_events(events))
 
 
 async def test_a_paid_dynamic_qr_is_a_succeeded_upi_payment_in_the_merchants_books(
