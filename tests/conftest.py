@@ -146,7 +146,9 @@ def database_url(
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    handle = Database(database_url, pool_size=5, max_overflow=20)
+    # A test's new connection can wait behind the other worker's CREATE DATABASE checkpoint on
+    # the CI machine's two cores: allow it longer than the server's fail-fast three seconds.
+    handle = Database(database_url, pool_size=5, max_overflow=20, connect_timeout_s=20)
     yield handle
     await handle.dispose()
 

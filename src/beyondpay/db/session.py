@@ -54,6 +54,7 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         pool_timeout_s: float = 30.0,
+        connect_timeout_s: int = DATABASE_CONNECT_TIMEOUT_S,
         application_name: str = "beyondpay",
     ) -> None:
         self.url = sqlalchemy_url(url)
@@ -66,7 +67,7 @@ class Database:
             pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={
-                "connect_timeout": DATABASE_CONNECT_TIMEOUT_S,
+                "connect_timeout": connect_timeout_s,
                 "application_name": application_name,
             },
         )
