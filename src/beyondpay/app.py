@@ -108,8 +108,10 @@ def wire_modules() -> None:
     from beyondpay.billing.invoices.service import (
         compose_invoice_email,
         hear_payment,
+        on_first_collection,
         on_invoice_event,
     )
+    from beyondpay.billing.subscriptions.notices import compose_notice, gate_first_collection
     from beyondpay.billing.subscriptions.service import hear_invoice
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
@@ -138,6 +140,10 @@ def wire_modules() -> None:
     register_composer(Kind.invoice, compose_invoice_email)
     # A subscription follows its invoices' outcomes, in their transaction.
     on_invoice_event(hear_invoice)
+    # RBI's pre-debit notice before each charge of a subscription: a renewal's first
+    # collection waits for its notice, or for the customer; the notice's email is billing's.
+    on_first_collection(gate_first_collection)
+    register_composer(Kind.pre_debit_notice, compose_notice)
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
     # the payment methods, a module above customers, through this.
     use_payment_methods(payment_method_service)
@@ -289,6 +295,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.portal.api import sessions_router as billing_portal_sessions
     from beyondpay.billing.subscriptions.api import items_router as subscription_items
     from beyondpay.billing.subscriptions.api import router as subscriptions
+    from beyondpay.billing.subscriptions.api import settings_router as dunning_settings
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
@@ -345,4 +352,5 @@ def merchant_routers() -> list[APIRouter]:
         invoice_settings,
         subscriptions,
         subscription_items,
+        dunning_settings,
     ]

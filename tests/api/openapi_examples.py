@@ -1079,3 +1079,8 @@ async def _subscriptions(api: Api) -> None:
         {"metadata": {"k": "v"}, "proration_behavior": "none"},
     )
     await api.delete(f"/v1/subscriptions/{subscription['id']}")
+    await api.get("/v1/billing/dunning_settings")
+    await api.post(
+        "/v1/billing/dunning_settings",
+        {"retry_offsets_days": [1, 3, 5], "final_action": "mark_unpaid"},
+    )

@@ -141,5 +141,6 @@ EVENT_TYPES: Final = frozenset(
         "customer.subscription.paused",
         "customer.subscription.resumed",
         "customer.subscription.pending_update_applied",
+        "invoice.upcoming",
     }
 )

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     receipt = "receipt"
     invoice = "invoice"
     credit_note = "credit_note"
+    pre_debit_notice = "pre_debit_notice"
 
 
 class Status(StrEnum):

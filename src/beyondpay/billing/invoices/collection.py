@@ -288,6 +288,17 @@ class CollectionService:
         the open invoice, as a job (made once: ``collect`` counts it under the invoice's lock)."""
         await lifecycle.schedule_collection(session, invoice, attempt)
 
+    async def require_action(self, session: AsyncSession, invoice: InvoiceRow) -> bool:
+        """Dunning's try that needs the customer (RBI's additional authentication above
+        ₹15,000): nothing is charged off-session; the open invoice waits for its customer on
+        the hosted page (``invoice.payment_action_required``, as Stripe records an invoice
+        whose payment needs the customer). The PaymentIntent is left for the page to confirm
+        on-session, where 3-D Secure happens. False when the invoice is no longer unpaid."""
+        if invoice.status not in _UNPAID:
+            return False
+        await announce(session, invoice, InvoiceEvent.payment_action_required)
+        return True
+
 
 collection_service = CollectionService()
 

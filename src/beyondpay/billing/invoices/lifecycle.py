@@ -17,6 +17,7 @@ twice, or late, or after the time changed, it does what is due once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Final
 
@@ -63,6 +64,21 @@ from beyondpay.payments.service import payment_intent_service
 from beyondpay.rails.service import rails_for_currency
 
 FIRST_ATTEMPT: Final = 1
+
+# Who may take over an auto-advancing invoice's first collection (subscriptions' dunning: RBI's
+# pre-debit notice may not be 25 hours old yet, or the charge needs the customer): True means
+# the gate schedules the attempt itself, or never makes it off-session.
+CollectionGate = Callable[[AsyncSession, InvoiceRow, datetime], Awaitable[bool]]
+_collection_gates: list[CollectionGate] = []
+
+
+def on_first_collection(gate: CollectionGate) -> None:
+    """Register ``gate`` to be asked, in the finalization's transaction, before an
+    auto-advancing charge_automatically invoice's first collection is deferred (billing's parts
+    above this one cannot be imported here). Registered by ``app.wire_modules``; registering
+    twice changes nothing."""
+    if gate not in _collection_gates:
+        _collection_gates.append(gate)
 
 
 async def number_prefix(session: AsyncSession, merchant_id: str, livemode: bool) -> str:
@@ -208,6 +224,10 @@ async def after_finalization(
     if not invoice.auto_advance or invoice.status != Status.open:
         return
     if invoice.collection_method == CollectionMethod.charge_automatically:
+        at = moment or await now_for(session, invoice)
+        for gate in _collection_gates:
+            if await gate(session, invoice, at):
+                return
         await schedule_collection(session, invoice, FIRST_ATTEMPT)
     elif invoice.sent_at is None:
         if invoice.customer_email is None:

@@ -38,6 +38,7 @@ from beyondpay.billing.invoices.invoices import (
     invoice_service,
 )
 from beyondpay.billing.invoices.items import InvoiceItemService, invoice_item_service
+from beyondpay.billing.invoices.lifecycle import on_first_collection
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
 from beyondpay.billing.invoices.rendering import (
     InvoiceDocument,
@@ -82,6 +83,7 @@ __all__ = [
     "invoice_pdf_bytes",
     "invoice_pdf_url",
     "invoice_service",
+    "on_first_collection",
     "on_invoice_event",
     "pdf_of_token",
     "rendered",

@@ -10,7 +10,10 @@ from beyondpay.api.access import SubscriptionsReader, SubscriptionsWriter
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router
+from beyondpay.billing.subscriptions.dunning_settings import dunning_settings_service
 from beyondpay.billing.subscriptions.schemas import (
+    DunningSettings,
+    DunningSettingsUpdateParams,
     Subscription,
     SubscriptionCancelParams,
     SubscriptionCreateParams,
@@ -98,3 +101,27 @@ async def retrieve_subscription_item(
 ) -> dict[str, Any]:
     """Retrieve a subscription item."""
     return await subscription_service.item(session, caller, item)
+
+
+# ---- the merchant's dunning settings ------------------------------------------------------------
+
+settings_router = Router(prefix="/v1/billing/dunning_settings", tags=["subscriptions"])
+
+
+@settings_router.get("", returns=DunningSettings)
+async def retrieve_dunning_settings(
+    session: SessionDep, caller: SubscriptionsReader
+) -> dict[str, Any]:
+    """Retrieve the retry schedule of failed subscription payments and what follows its last
+    try (Stripe's recommended 8 tries in 2 weeks, then cancel, until the merchant sets them)."""
+    return await dunning_settings_service.retrieve(session, caller)
+
+
+@settings_router.post("", returns=DunningSettings)
+async def update_dunning_settings(
+    session: SessionDep, caller: SubscriptionsWriter, params: Body[DunningSettingsUpdateParams]
+) -> Outcome:
+    """Set the retry schedule (`retry_offsets_days[]` or `retry_offsets_seconds[]`: at most 8,
+    increasing, the last within 60 days), `final_action`, `final_invoice` and
+    `mandate_category`."""
+    return Outcome(await dunning_settings_service.update(session, caller, params))

@@ -1,4 +1,4 @@
-"""The subscriptions tables (migration 0040). Only this part of billing writes them."""
+"""The subscriptions tables (migrations 0040 and 0042). Only this part of billing writes them."""
 
 from __future__ import annotations
 
@@ -66,3 +66,45 @@ class SubscriptionItemRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class DunningSettingsRow(Base):
+    """A merchant's dunning settings in one mode (migration 0042); absent: Stripe's defaults."""
+
+    __tablename__ = "subscription_dunning_settings"
+
+    merchant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    retry_offsets_s: Mapped[list[int]] = mapped_column(JSONB)
+    final_action: Mapped[str] = mapped_column(Text)
+    final_invoice: Mapped[str] = mapped_column(Text)
+    mandate_category: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class NoticeRow(Base):
+    """A notice a subscription owes its customer (migration 0042), sent once: its ``key`` is
+    unique. A pre-debit notice also gates its try: ``charge_at`` is the earliest charge after
+    it was really sent, ``charged_at`` when the try was made (or counted as failed)."""
+
+    __tablename__ = "subscription_notices"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    subscription_id: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    period_index: Mapped[int | None] = mapped_column(Integer)
+    invoice_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    planned_at: Mapped[datetime] = mapped_column(_TIME)
+    notify_at: Mapped[datetime] = mapped_column(_TIME)
+    notified_at: Mapped[datetime | None] = mapped_column(_TIME)
+    needs_authentication: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_due: Mapped[int | None] = mapped_column(BigInteger)
+    charge_at: Mapped[datetime | None] = mapped_column(_TIME)
+    charged_at: Mapped[datetime | None] = mapped_column(_TIME)
+    test_clock: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -12,9 +12,11 @@ from pydantic import AfterValidator, BaseModel, Field
 from beyondpay.billing.invoices.domain import DAYS_UNTIL_DUE_MAX, QUANTITY_MAX, CollectionMethod
 from beyondpay.billing.subscriptions.domain import (
     TRIAL_PERIOD_DAYS_MAX,
+    FinalAction,
     ProrationBehavior,
     Status,
 )
+from beyondpay.billing.subscriptions.dunning import FinalInvoice, MandateCategory
 from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
 from beyondpay.db.pagination import EXPAND_MAX, UNIX_S_MAX, ListParams
 from beyondpay.db.pagination import CreatedFilter as DateFilter
@@ -248,3 +250,52 @@ def subscription_object(
         "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
         "trial_start": unix(subscription.trial_start),
     }
+
+
+# ---- the merchant's dunning settings (an extension: Stripe keeps them in its Dashboard) -------
+
+# Bounds that only keep a schedule's arithmetic finite; dunning's own rule (at most 8 retries,
+# increasing, within 60 days) answers 400 retry_schedule_invalid naming the parameter.
+RETRY_OFFSETS_MAX: Final = 100
+RETRY_OFFSET_DAYS_BOUND: Final = 100_000
+RETRY_OFFSET_S_BOUND: Final = RETRY_OFFSET_DAYS_BOUND * 86_400
+OffsetDays = Annotated[int, Field(ge=-RETRY_OFFSET_DAYS_BOUND, le=RETRY_OFFSET_DAYS_BOUND)]
+OffsetSeconds = Annotated[int, Field(ge=-RETRY_OFFSET_S_BOUND, le=RETRY_OFFSET_S_BOUND)]
+
+
+class DunningSettingsUpdateParams(Params):
+    """Any of: the retry schedule (offsets after the first failed charge, in days or in
+    seconds, not both), the final action, what becomes of the invoice, the mandate category."""
+
+    retry_offsets_days: Annotated[list[OffsetDays], Field(max_length=RETRY_OFFSETS_MAX)] | None = (
+        None
+    )
+    retry_offsets_seconds: (
+        Annotated[list[OffsetSeconds], Field(max_length=RETRY_OFFSETS_MAX)] | None
+    ) = None
+    final_action: FinalAction | None = None
+    final_invoice: FinalInvoice | None = None
+    mandate_category: MandateCategory | None = None
+
+
+class DunningSettings(BaseModel):
+    object: Literal["dunning_settings"]
+    livemode: bool
+    retry_offsets_seconds: list[int] = Field(
+        description="When each retry is charged at the earliest, in seconds after the first"
+        " failed charge (RBI's pre-debit notice can only move it later)."
+    )
+    final_action: FinalAction = Field(
+        description="After the last failed retry: `cancel`, `mark_unpaid` or `leave_past_due`."
+    )
+    final_invoice: FinalInvoice = Field(
+        description="After the last failed retry: `leave_open` or `mark_uncollectible`."
+    )
+    mandate_category: MandateCategory = Field(
+        description="What the merchant sells, as RBI's authentication limits tell it apart."
+    )
+    authentication_limit: int = Field(
+        description="The largest renewal (in paise) charged without the customer's additional"
+        " authentication: ₹15,000, or ₹1,00,000 for mutual funds, insurance premiums and"
+        " credit-card bills."
+    )

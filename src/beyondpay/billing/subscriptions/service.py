@@ -40,7 +40,7 @@ from beyondpay.billing.invoices.service import (
     invoice_service,
 )
 from beyondpay.billing.invoices.store import acting_for
-from beyondpay.billing.subscriptions import dunning, tasks
+from beyondpay.billing.subscriptions import dunning, notices, tasks
 from beyondpay.billing.subscriptions.domain import (
     INCOMPLETE_EXPIRY_S,
     TERMINAL,
@@ -58,6 +58,7 @@ from beyondpay.billing.subscriptions.domain import (
     plan_start,
     prorate_change,
 )
+from beyondpay.billing.subscriptions.dunning_settings import settings_of
 from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateError
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
 from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
@@ -92,7 +93,7 @@ REASON_UPDATE: Final = "subscription_update"
 CANCELLATION_REQUESTED: Final = "cancellation_requested"
 CANCELLATION_PAYMENT_FAILED: Final = "payment_failed"
 # Stripe's recommended schedule, 8 tries in 2 weeks, then cancel (dunning.DunningSettings'
-# defaults). Per-merchant settings are a later step; this is every merchant's for now.
+# defaults): a merchant's own settings (dunning_settings.settings_of) replace it.
 DUNNING_SETTINGS: Final = dunning.DunningSettings()
 # Renewals are charged to a saved card; the platform's cards are issued in India, so RBI's
 # pre-debit rules shape the retries. UPI Autopay mandates (dunning.Rail.upi_autopay) plug in
@@ -144,6 +145,11 @@ async def _lock(session: AsyncSession, subscription_id: str) -> SubscriptionRow 
     )
     row: SubscriptionRow | None = (await session.execute(statement)).scalar_one_or_none()
     return row
+
+
+async def lock_subscription(session: AsyncSession, subscription_id: str) -> SubscriptionRow | None:
+    """The subscription, locked (notices take it before their own rows)."""
+    return await _lock(session, subscription_id)
 
 
 async def _items(session: AsyncSession, subscription_id: str) -> Sequence[SubscriptionItemRow]:
@@ -809,11 +815,20 @@ async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: Invoice
         _log.info("subscription_invoice_ignored", subscription=subscription.id, why=str(error))
         return
     if event is Event.invoice_paid:
+        started = subscription.status == Status.incomplete
         subscription.first_failure_at, subscription.next_retry_at = None, None
         subscription.retries_made = 0
         await _set_status(session, subscription, status)
+        if started:
+            # Under way once its first invoice is paid: its renewal (and the renewal's notice)
+            # is planned now; while incomplete only its expiry was.
+            await _schedule(session, subscription)
         return
     await _set_status(session, subscription, status)
+    if event is Event.payment_requires_action and await notices.authentication_pending(
+        session, invoice
+    ):
+        return  # a try waiting for the customer fails at its time, not now
     if status == Status.past_due and invoice.collection_method == "charge_automatically":
         await _plan_retry(session, subscription, invoice)
 
@@ -826,11 +841,12 @@ async def _plan_retry(
     now = await _now(session, subscription)
     if subscription.first_failure_at is None:
         subscription.first_failure_at = now
+    settings = await settings_of(session, subscription.merchant_id, subscription.livemode)
     attempts = dunning.plan_attempts(
         subscription.first_failure_at,
         RENEWAL_RAIL,
         invoice.amount_due,
-        DUNNING_SETTINGS,
+        settings,
         attempts_made=subscription.retries_made,
         last_attempt_at=now if subscription.retries_made else None,
     )
@@ -838,6 +854,7 @@ async def _plan_retry(
         subscription.next_retry_at = attempts[0].charge_at
         subscription.updated_at = utcnow()
         await _schedule_retry(session, subscription)
+        await notices.plan_retry(session, subscription, invoice, attempts[0], now)
         return
     subscription.next_retry_at = None
     # A renewal's failure: the period paid for ended when this one began. An update's
@@ -847,7 +864,12 @@ async def _plan_retry(
         if invoice.billing_reason == REASON_UPDATE
         else subscription.current_period_start
     )
-    outcome = dunning.after_final_attempt(now, paid_through, DUNNING_SETTINGS)
+    outcome = dunning.after_final_attempt(now, paid_through, settings)
+    if outcome.invoice == dunning.FinalInvoice.mark_uncollectible and invoice.status == (
+        InvoiceStatus.open
+    ):
+        caller = acting_for(subscription.merchant_id, subscription.livemode)
+        await invoice_service.mark_uncollectible(session, caller, invoice.id)
     if outcome.deferred(now):
         # Still past_due until the paid period ends; its renewal then applies the final action
         # through period_ended (not yet: the renewal bills as usual, a known gap).
@@ -885,14 +907,37 @@ async def retry_locked(
         or subscription.latest_invoice_id is None
     ):
         return False
+    caller = acting_for(subscription.merchant_id, subscription.livemode)
+    invoice = await invoice_service.get(session, caller, subscription.latest_invoice_id)
+    # RBI's pre-debit notice: not sent, or sent less than 25 hours ago, the retry waits.
+    verdict = await notices.gate_retry(session, subscription, invoice, retry, now)
+    if isinstance(verdict, datetime):
+        moved = subscription.next_retry_at != verdict
+        subscription.next_retry_at = verdict
+        subscription.updated_at = utcnow()
+        if moved:
+            await _schedule_retry(session, subscription)
+        return moved
     subscription.retries_made = retry
     subscription.next_retry_at = None
     subscription.updated_at = utcnow()
-    caller = acting_for(subscription.merchant_id, subscription.livemode)
-    invoice = await invoice_service.get(session, caller, subscription.latest_invoice_id)
+    if verdict:
+        # Needed the customer, who did not pay on the hosted page: the try failed.
+        await _plan_retry(session, subscription, invoice)
+        return True
     # The invoice's attempts: 1 was the renewal's own charge, so retry k is attempt k + 1.
     await collection_service.schedule_attempt(session, invoice, retry + 1)
     return True
+
+
+async def fail_unauthenticated_try(
+    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow
+) -> None:
+    """The renewal's try needed the customer's authentication and its time passed unpaid: it
+    counts as failed, and dunning plans the first retry (or the final action)."""
+    if subscription.latest_invoice_id != invoice.id or subscription.status != Status.past_due:
+        return
+    await _plan_retry(session, subscription, invoice)
 
 
 async def retry_now(session: AsyncSession, subscription_id: str, retry: int) -> bool:
@@ -907,8 +952,12 @@ async def retry_now(session: AsyncSession, subscription_id: str, retry: int) -> 
 
 async def _schedule(session: AsyncSession, subscription: SubscriptionRow) -> None:
     """In real time, the subscription's next time as a job (a clock's advance does it for one
-    on a test clock): its expiry while incomplete, else its period's end."""
-    if subscription.test_clock is not None or subscription.status in TERMINAL:
+    on a test clock): its expiry while incomplete, else its period's end. The notices of the
+    period (the next renewal's pre-debit notice, the trial's end) are planned either way."""
+    if subscription.status in TERMINAL:
+        return
+    await notices.plan_for_period(session, subscription, await _now(session, subscription))
+    if subscription.test_clock is not None:
         return
     if subscription.status == Status.incomplete:
         at = incomplete_expires_at(subscription.created_at)
@@ -1024,6 +1073,9 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
     (a long advance renews a subscription several times). Registered at ``Stage.billing``
     before invoices', so a renewal's draft due in the interval is finalized in it too."""
     while True:
+        # Notices first: each try is charged only after its notice (a later time's notice
+        # waits for the next pass, each at its own time).
+        noticed = await notices.advance_notices_on_clock(session, interval)
         due = (
             await session.execute(
                 select(SubscriptionRow.id, SubscriptionRow.status)
@@ -1042,7 +1094,7 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                 .order_by(SubscriptionRow.current_period_end, SubscriptionRow.id)
             )
         ).all()
-        moved = False
+        moved = noticed
         for subscription_id, _status in due:
             subscription = await _lock(session, subscription_id)
             if subscription is None:

@@ -5,6 +5,10 @@ rollback schedules nothing:
   subscription ends as it was set to;
 - ``retry``: dunning's next charge of a past_due subscription's latest invoice (counted on the
   subscription, then the invoice's collection job);
+- ``notify``: a notice is due (a renewal's or a retry's pre-debit notification, the trial's
+  end): sent once (``notices``);
+- ``charge``: a renewal's try held behind its notice is due: collected, or counted as failed
+  when it needed the customer;
 - ``expire``: an incomplete subscription whose first invoice is unpaid 23 hours on ends
   ``incomplete_expired`` (its invoice voided).
 
@@ -43,6 +47,22 @@ async def retry(context: procrastinate.JobContext, subscription: str, retry: int
 
     async with jobs.job_database(context).unit_of_work() as session:
         await retry_now(session, subscription, retry)
+
+
+@subscriptions_jobs.task(name="notify", pass_context=True)
+async def notify(context: procrastinate.JobContext, notice: str) -> None:
+    from beyondpay.billing.subscriptions.notices import notify_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await notify_now(session, notice)
+
+
+@subscriptions_jobs.task(name="charge", pass_context=True)
+async def charge(context: procrastinate.JobContext, notice: str) -> None:
+    from beyondpay.billing.subscriptions.notices import charge_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await charge_now(session, notice)
 
 
 jobs.bind(subscriptions_jobs)
