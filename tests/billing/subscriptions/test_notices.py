@@ -7,6 +7,7 @@ changing nothing. Each test's ledger is verified by the ``database_url`` fixture
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -398,3 +399,27 @@ async def test_every_job_run_twice_changes_nothing(
     renewed = await get(client, merchant, f"/v1/subscriptions/{clocked['id']}")
     invoice = await get(client, merchant, f"/v1/invoices/{renewed['latest_invoice']}")
     assert invoice["status"] == "paid" and invoice["attempt_count"] == 1
+
+
+async def test_two_workers_sending_one_notice_at_once_send_it_once(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    price = await monthly_price(client, merchant)
+    buyer = await customer(client, merchant)
+    subscription = await subscribe(client, merchant, buyer["id"], price["id"], trial_period_days=1)
+    key = f"renewal:{subscription['id']}:0"
+    async with database.unit_of_work() as session:
+        notice_id = (
+            await session.execute(
+                text("SELECT id FROM subscription_notices WHERE key = :key"), {"key": key}
+            )
+        ).scalar_one()
+
+    async def send() -> bool:
+        async with database.unit_of_work() as session:
+            return await notify_now(session, str(notice_id))
+
+    outcomes = await asyncio.gather(send(), send())
+    assert sorted(outcomes) == [False, True]
+    assert len(_of(await _events(database, "invoice.upcoming"), subscription["id"])) == 1
+    assert len(await send_queued(database)) == 1

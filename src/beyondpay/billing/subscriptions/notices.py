@@ -568,9 +568,10 @@ async def gate_first_collection(
         )
         assert notice is not None
     notice.invoice_id = invoice.id
-    if notice.status != NoticeStatus.sent:
-        # Not sent (its job has not run) or skipped (the renewal was to end the subscription,
-        # then was not): sent now, for the invoice as it is.
+    if notice.status != NoticeStatus.sent or notice.amount_due != invoice.amount_due:
+        # Not sent (its job has not run), skipped (the renewal was to end the subscription,
+        # then was not), or for another amount (the items changed after it went): sent now,
+        # for the invoice as it is; the charge waits RBI's notice from now.
         notice.status = NoticeStatus.scheduled.value
         settings = await settings_of(session, invoice.merchant_id, invoice.livemode)
         authenticate = dunning.needs_authentication(
