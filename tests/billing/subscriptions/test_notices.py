@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from beyondpay.billing.subscriptions.notices import notify_now
+from beyondpay.billing.invoices.timers import advance_draft
+from beyondpay.billing.subscriptions.notices import charge_now, notify_now
+from beyondpay.billing.subscriptions.service import renew_now
 from beyondpay.db.session import Database
 from beyondpay.test_clocks.tasks import advance_on
 from tests.billing.invoices.support import customer, ok, run_invoice_jobs
@@ -423,3 +425,71 @@ async def test_two_workers_sending_one_notice_at_once_send_it_once(
     assert sorted(outcomes) == [False, True]
     assert len(_of(await _events(database, "invoice.upcoming"), subscription["id"])) == 1
     assert len(await send_queued(database)) == 1
+
+
+async def _take(database: Database, task: str) -> list[dict[str, Any]]:
+    async with database.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                "UPDATE procrastinate_jobs SET status = 'succeeded'"
+                " WHERE task_name = :task AND status = 'todo' RETURNING args"
+            ),
+            {"task": task},
+        )
+        return [dict(args) for args in rows.scalars()]
+
+
+async def test_in_real_time_a_held_renewal_is_charged_by_its_job_once(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    price = await monthly_price(client, merchant)
+    buyer = await customer(client, merchant)
+    subscription = await subscribe(client, merchant, buyer["id"], price["id"], trial_period_days=1)
+    for args in await _take(database, "subscriptions:notify"):
+        async with database.unit_of_work() as session:
+            await notify_now(session, args["notice"])
+    # A day on, as the renew job finds it: the trial is over (its times moved into the past).
+    async with database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "UPDATE subscriptions SET current_period_start = now() - interval '1 day 1 min',"
+                " trial_start = now() - interval '1 day 1 min',"
+                " current_period_end = now() - interval '1 min',"
+                " trial_end = now() - interval '1 min',"
+                " billing_cycle_anchor = now() - interval '1 min' WHERE id = :id"
+            ),
+            {"id": subscription["id"]},
+        )
+    async with database.unit_of_work() as session:
+        assert await renew_now(session, subscription["id"], -1)
+    renewed = await get(client, merchant, f"/v1/subscriptions/{subscription['id']}")
+    invoice_id = renewed["latest_invoice"]
+    async with database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "UPDATE invoices SET automatically_finalizes_at = now() - interval '1 s'"
+                " WHERE id = :id"
+            ),
+            {"id": invoice_id},
+        )
+    for args in await _take(database, "invoices:advance"):
+        await advance_draft(database, args["invoice"])
+    # Finalized, but its notice went less than 25 hours ago: held, no collection yet.
+    held = await get(client, merchant, f"/v1/invoices/{invoice_id}")
+    assert held["status"] == "open" and held["attempt_count"] == 0
+    assert await _take(database, "invoices:collect") == []
+    (charge,) = await _take(database, "subscriptions:charge")
+    async with database.unit_of_work() as session:
+        assert not await charge_now(session, charge["notice"])  # not yet its time
+        await session.execute(
+            text("UPDATE subscription_notices SET charge_at = now() WHERE id = :id"),
+            {"id": charge["notice"]},
+        )
+    outcomes = []
+    for _ in range(2):
+        async with database.unit_of_work() as session:
+            outcomes.append(await charge_now(session, charge["notice"]))
+    assert outcomes == [True, False]
+    await run_invoice_jobs(database)
+    paid = await get(client, merchant, f"/v1/invoices/{invoice_id}")
+    assert paid["status"] == "paid" and paid["attempt_count"] == 1

@@ -632,7 +632,7 @@ async def charge_locked(
         return True
     from beyondpay.billing.subscriptions.service import fail_unauthenticated_try
 
-    await fail_unauthenticated_try(session, subscription, invoice)
+    await fail_unauthenticated_try(session, subscription, invoice, as_utc(moment))
     return True
 
 

@@ -834,11 +834,14 @@ async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: Invoice
 
 
 async def _plan_retry(
-    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow
+    session: AsyncSession,
+    subscription: SubscriptionRow,
+    invoice: InvoiceRow,
+    at: datetime | None = None,
 ) -> None:
-    """After a failed charge of the latest invoice: the next retry of the merchant's schedule
-    (dunning.plan_attempts), or, after the last, the final action."""
-    now = await _now(session, subscription)
+    """After a failed charge of the latest invoice (at ``at``, or now): the next retry of the
+    merchant's schedule (dunning.plan_attempts), or, after the last, the final action."""
+    now = as_utc(at) if at is not None else await _now(session, subscription)
     if subscription.first_failure_at is None:
         subscription.first_failure_at = now
     settings = await settings_of(session, subscription.merchant_id, subscription.livemode)
@@ -923,7 +926,7 @@ async def retry_locked(
     subscription.updated_at = utcnow()
     if verdict:
         # Needed the customer, who did not pay on the hosted page: the try failed.
-        await _plan_retry(session, subscription, invoice)
+        await _plan_retry(session, subscription, invoice, now)
         return True
     # The invoice's attempts: 1 was the renewal's own charge, so retry k is attempt k + 1.
     await collection_service.schedule_attempt(session, invoice, retry + 1)
@@ -931,13 +934,13 @@ async def retry_locked(
 
 
 async def fail_unauthenticated_try(
-    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow
+    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow, at: datetime
 ) -> None:
-    """The renewal's try needed the customer's authentication and its time passed unpaid: it
-    counts as failed, and dunning plans the first retry (or the final action)."""
+    """The renewal's try needed the customer's authentication and its time (``at``) passed
+    unpaid: it counts as failed, and dunning plans the first retry (or the final action)."""
     if subscription.latest_invoice_id != invoice.id or subscription.status != Status.past_due:
         return
-    await _plan_retry(session, subscription, invoice)
+    await _plan_retry(session, subscription, invoice, at)
 
 
 async def retry_now(session: AsyncSession, subscription_id: str, retry: int) -> bool:
@@ -956,7 +959,10 @@ async def _schedule(session: AsyncSession, subscription: SubscriptionRow) -> Non
     period (the next renewal's pre-debit notice, the trial's end) are planned either way."""
     if subscription.status in TERMINAL:
         return
-    await notices.plan_for_period(session, subscription, await _now(session, subscription))
+    # During a test clock's advance the clock still reads its time before it: a period's
+    # notices are planned no earlier than the period (a renewal plans them when it begins).
+    now = max(await _now(session, subscription), subscription.current_period_start)
+    await notices.plan_for_period(session, subscription, now)
     if subscription.test_clock is not None:
         return
     if subscription.status == Status.incomplete:
