@@ -30,10 +30,12 @@ class SandboxEmail(BaseModel):
 
     id: str = Field(description="The notification's id (`ntf_…`).")
     object: Literal["notification_sandbox_email"]
-    kind: str = Field(description="What it is: `receipt`, `invoice` or `credit_note`.")
+    kind: str = Field(
+        description="What it is: `receipt`, `invoice`, `credit_note` or `pre_debit_notice`."
+    )
     related: str = Field(
         description="The object it is about: a charge (`ch_…`) for a receipt, the invoice or"
-        " credit note for the others."
+        " credit note for theirs, the subscription's notice (`sbn_…`) for a pre-debit notice."
     )
     message_id: str
     sender: str = Field(description="The envelope's sender (`BEYONDPAY_EMAIL_FROM`).")
