@@ -493,3 +493,28 @@ async def test_in_real_time_a_held_renewal_is_charged_by_its_job_once(
     await run_invoice_jobs(database)
     paid = await get(client, merchant, f"/v1/invoices/{invoice_id}")
     assert paid["status"] == "paid" and paid["attempt_count"] == 1
+
+
+async def test_after_the_last_retry_the_invoice_is_marked_uncollectible_if_the_merchant_says_so(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/billing/dunning_settings",
+            **{"retry_offsets_seconds[0]": str(DAY_S), "final_invoice": "mark_uncollectible"},
+        )
+    )
+    clock, buyer, subscription, period_end = await _active(client, merchant, database)
+    await _declining(client, merchant, buyer["id"])
+    for step in range(1, 4 * 4):  # four days, six hours at a time
+        await _to(client, merchant, database, clock, period_end + step * 6 * HOUR_S)
+    ended = await get(client, merchant, f"/v1/subscriptions/{subscription['id']}")
+    assert ended["status"] == "canceled"
+    assert ended["cancellation_details"]["reason"] == "payment_failed"
+    invoice = await get(client, merchant, f"/v1/invoices/{ended['latest_invoice']}")
+    assert invoice["status"] == "uncollectible" and invoice["attempt_count"] == 2
+    # The live mode's settings are its own: still Stripe's defaults there.
+    live = await client.get("/v1/billing/dunning_settings", headers=merchant.auth("sk_live"))
+    assert live.json()["final_invoice"] == "leave_open" and live.json()["livemode"] is True
