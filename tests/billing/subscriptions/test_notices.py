@@ -169,6 +169,8 @@ async def test_each_retry_is_announced_and_charged_no_sooner_than_25_hours_after
     # One event a notice: the open invoice, each retry's once.
     assert len(upcoming) == len(sent) >= 1
     assert all(found["status"] == "open" for found in upcoming)
+    first = (await _notices(database, subscription["id"]))[f"retry:{invoice_id}:1"]
+    assert upcoming[0]["next_payment_attempt"] == first["charge"]
 
 
 async def test_a_notice_sent_late_moves_the_charge_later(

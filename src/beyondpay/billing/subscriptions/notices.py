@@ -320,6 +320,8 @@ async def _send_renewal_notice(
     preview = await upcoming_invoice(session, subscription, notice.charge_at)
     settings = await settings_of(session, subscription.merchant_id, subscription.livemode)
     amount = int(preview["amount_due"])
+    if amount == 0:
+        return _skip(notice)  # nothing will be charged: nothing to announce
     authenticate = dunning.needs_authentication(RAIL, amount, settings.mandate_category)
     _mark_sent(notice, moment, amount, authenticate)
     preview["next_payment_attempt"] = _unix(notice.charge_at)
@@ -344,7 +346,9 @@ async def _send_retry_notice(
     settings = await settings_of(session, subscription.merchant_id, subscription.livemode)
     authenticate = dunning.needs_authentication(RAIL, invoice.amount_due, settings.mandate_category)
     _mark_sent(notice, moment, invoice.amount_due, authenticate)
-    await _record(session, subscription, UPCOMING_EVENT, await _upcoming_of(session, invoice))
+    await _record(
+        session, subscription, UPCOMING_EVENT, await _upcoming_of(session, invoice, notice)
+    )
     if authenticate:
         await collection_service.require_action(session, invoice)
     await _email(session, subscription, notice)
@@ -369,9 +373,14 @@ async def _send_trial_will_end(
     return True
 
 
-async def _upcoming_of(session: AsyncSession, invoice: InvoiceRow) -> dict[str, Any]:
-    rendered = await invoice_service.rendered(session, invoice)
-    return dict(rendered)
+async def _upcoming_of(
+    session: AsyncSession, invoice: InvoiceRow, notice: NoticeRow
+) -> dict[str, Any]:
+    """The open invoice as the notice announces it: ``next_payment_attempt`` is its try's time,
+    as Stripe's upcoming invoice gives it."""
+    upcoming = dict(await invoice_service.rendered(session, invoice))
+    upcoming["next_payment_attempt"] = _unix(notice.charge_at)
+    return upcoming
 
 
 async def _record(
@@ -578,7 +587,9 @@ async def gate_first_collection(
             RAIL, invoice.amount_due, settings.mandate_category
         )
         _mark_sent(notice, moment, invoice.amount_due, authenticate)
-        await _record(session, subscription, UPCOMING_EVENT, await _upcoming_of(session, invoice))
+        await _record(
+            session, subscription, UPCOMING_EVENT, await _upcoming_of(session, invoice, notice)
+        )
         if not authenticate:
             await _email(session, subscription, notice)
     charge_at = notice.charge_at
