@@ -4,8 +4,10 @@
 real time). Never commits: the request or job owns the transaction.
 
 Every invoice of a subscription is an invoice of billing/invoices, created, finalized and
-collected through its services; its lines carry explicit amounts (the lead switches them to
-``price`` lines once invoices take prices). A status moves only by ``domain.next_status``.
+collected through its services; its lines are ``price`` lines of the items' recurring prices
+(a period's amount, a stub's share, a proration) with the items' tax rates, and the
+subscription's ``default_tax_rates`` are the invoice's defaults, so GST splits them by place of
+supply as on any invoice. A status moves only by ``domain.next_status``.
 
 Locks are taken in the order payments' outcomes take them: a PaymentIntent, its invoice, then
 the invoice's subscription (:func:`hear_invoice` runs under the first two); a cancellation voids
@@ -35,6 +37,7 @@ from beyondpay.billing.invoices.service import (
     InvoiceEvent,
     InvoiceRow,
     SubscriptionBilling,
+    SubscriptionLine,
     collection_service,
     invoice_item_service,
     invoice_service,
@@ -62,6 +65,7 @@ from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateEr
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
 from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
 from beyondpay.billing.subscriptions.schemas import (
+    ItemUpdateParams,
     SubscriptionCancelParams,
     SubscriptionCreateParams,
     SubscriptionItemListParams,
@@ -70,6 +74,8 @@ from beyondpay.billing.subscriptions.schemas import (
     item_object,
     subscription_object,
 )
+from beyondpay.billing.tax.schemas import tax_rate_object
+from beyondpay.billing.tax.service import tax_rate_service
 from beyondpay.customers.service import customer_service
 from beyondpay.db import jobs
 from beyondpay.db.pagination import created_conditions, scoped_page
@@ -246,6 +252,17 @@ async def _check_payment_method(
     return method.id
 
 
+async def _tax_rates(
+    session: AsyncSession, caller: Caller, ids: Sequence[str] | None, *, param: str
+) -> list[dict[str, Any]]:
+    """The caller's active tax rates ``ids`` as the subscription keeps them (Stripe's objects,
+    as its invoices keep them); a 404 or a 400 naming ``param``."""
+    if not ids:
+        return []
+    rows = await tax_rate_service.get_many(session, caller, ids, param=param)
+    return [tax_rate_object(row) for row in rows]
+
+
 def _trial_days(params: SubscriptionCreateParams, prices: Sequence[BillablePrice]) -> int | None:
     if params.trial_period_days is not None:
         return params.trial_period_days
@@ -301,6 +318,13 @@ class SubscriptionService:
             proration_behavior=params.proration_behavior,
         )
         current = start.current_period
+        default_rates = await _tax_rates(
+            session, caller, params.default_tax_rates, param="default_tax_rates"
+        )
+        item_rates = [
+            await _tax_rates(session, caller, item.tax_rates, param=f"items[{index}][tax_rates]")
+            for index, item in enumerate(params.items)
+        ]
         subscription = SubscriptionRow(
             id=new_id("sub"),
             merchant_id=caller.merchant,
@@ -328,30 +352,19 @@ class SubscriptionService:
                 {}, params.metadata if isinstance(params.metadata, dict) else None
             ),
             test_clock=clock.clock_id if clock is not None else None,
+            default_tax_rates=default_rates,
             created_at=now,
             updated_at=utcnow(),
         )
         session.add(subscription)
         await session.flush()
-        for item, price in zip(params.items, prices, strict=True):
-            session.add(
-                SubscriptionItemRow(
-                    id=new_id("si"),
-                    merchant_id=caller.merchant,
-                    livemode=caller.livemode,
-                    subscription_id=subscription.id,
-                    price_id=price.price_id,
-                    product_id=price.product_id,
-                    product_name=price.product_name,
-                    unit_amount=price.unit_amount,
-                    quantity=1 if item.quantity is None else item.quantity,
-                    metadata_=merge_metadata(
-                        {}, item.metadata if isinstance(item.metadata, dict) else None
-                    ),
-                    created_at=now,
-                    updated_at=utcnow(),
-                )
+        for item, price, rates in zip(params.items, prices, item_rates, strict=True):
+            row = _new_item(subscription, price, item.quantity, now)
+            row.metadata_ = merge_metadata(
+                {}, item.metadata if isinstance(item.metadata, dict) else None
             )
+            row.tax_rates = rates
+            session.add(row)
         await session.flush()
         await _announce(session, subscription, SubscriptionEvent.created)
         charge = start.stub_invoice_amount if start.stub is not None else None
@@ -469,6 +482,13 @@ class SubscriptionService:
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
+        # Before the items: a change of both prorates the new items at the new rates.
+        if "default_tax_rates" in sent:
+            ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
+            rates = await _tax_rates(session, caller, ids, param="default_tax_rates")
+            if rates != subscription.default_tax_rates:
+                previous["default_tax_rates"] = subscription.default_tax_rates
+                subscription.default_tax_rates = rates
         if params.items is not None:
             _move(subscription, Event.update_items)
             await self._change_items(session, caller, subscription, params)
@@ -509,50 +529,27 @@ class SubscriptionService:
     ) -> None:
         assert params.items is not None
         rows = list(await _items(session, subscription.id))
-        old = [_terms(row) for row in rows]
+        old = [_terms(row, subscription) for row in rows]
         now = await _now(session, subscription)
         for index, change in enumerate(params.items):
-            param = f"items[{index}]"
-            row = next((r for r in rows if r.id == change.id), None) if change.id else None
-            if change.id and row is None:
-                raise ResourceMissingError.for_object(ITEM_OBJECT, change.id, param=f"{param}[id]")
-            if row is not None and change.deleted:
-                rows.remove(row)
-                await session.delete(row)
-                continue
-            price = None
-            if change.price is not None:
-                price = await price_service.billable(
-                    session, caller, change.price, param=f"{param}[price]"
-                )
-                _check_same_cycle(subscription, price, f"{param}[price]")
-            if row is None:
-                if price is None:
-                    raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
-                row = _new_item(subscription, price, change.quantity, now)
-                session.add(row)
-                rows.append(row)
-            elif price is not None:
-                row.price_id, row.product_id = price.price_id, price.product_id
-                row.product_name, row.unit_amount = price.product_name, price.unit_amount
-            if change.quantity is not None:
-                row.quantity = change.quantity
-            if isinstance(change.metadata, dict):
-                row.metadata_ = merge_metadata(row.metadata_, change.metadata)
-            row.updated_at = utcnow()
+            await _change_item(session, caller, subscription, rows, change, f"items[{index}]", now)
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
         await session.flush()
         period = Period(subscription.current_period_start, subscription.current_period_end)
         proration = prorate_change(
             old,
-            [_terms(row) for row in rows],
+            [_terms(row, subscription) for row in rows],
             period,
             now,
             params.proration_behavior,
             trialing=subscription.status == Status.trialing,
         )
         for line in proration.lines:
+            # The item's price line, taxed at the rates its period's line had (its own, else
+            # the subscription's defaults): a pending proration keeps them on any invoice.
+            billed_as = line.reference
+            assert isinstance(billed_as, SubscriptionLine)
             await invoice_item_service.create(
                 session,
                 caller,
@@ -567,6 +564,7 @@ class SubscriptionService:
                     ),
                     expand=[],
                 ),
+                subscription_line=billed_as,
             )
         if proration.invoice_now and proration.lines:
             await _bill_pending(session, subscription, period)
@@ -601,8 +599,73 @@ class SubscriptionService:
 subscription_service = SubscriptionService()
 
 
-def _terms(row: SubscriptionItemRow) -> ItemTerms:
-    return ItemTerms(row.product_name, row.unit_amount, row.quantity)
+def _terms(row: SubscriptionItemRow, subscription: SubscriptionRow) -> ItemTerms:
+    return ItemTerms(
+        row.product_name,
+        row.unit_amount,
+        row.quantity,
+        reference=_billed_as(row, subscription.default_tax_rates),
+    )
+
+
+def _billed_as(
+    row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]] = ()
+) -> SubscriptionLine:
+    """The item's price line: its price, what it copied of it, its own tax rates, else
+    ``default_tax_rates``."""
+    return SubscriptionLine(
+        price_id=row.price_id,
+        product_id=row.product_id,
+        hsn_sac=row.hsn_sac,
+        tax_behavior=row.tax_behavior,
+        tax_rates=tuple(row.tax_rates or default_tax_rates),
+    )
+
+
+def _set_price(row: SubscriptionItemRow, price: BillablePrice) -> None:
+    """The price's terms copied onto the item: what its next invoices bill."""
+    row.price_id, row.product_id = price.price_id, price.product_id
+    row.product_name, row.unit_amount = price.product_name, price.unit_amount
+    row.hsn_sac, row.tax_behavior = price.hsn_sac, str(price.tax_behavior)
+
+
+async def _change_item(
+    session: AsyncSession,
+    caller: Caller,
+    subscription: SubscriptionRow,
+    rows: list[SubscriptionItemRow],
+    change: ItemUpdateParams,
+    param: str,
+    now: datetime,
+) -> None:
+    """One of ``items[]`` applied to ``rows`` (the subscription's items, changed in place)."""
+    row = next((r for r in rows if r.id == change.id), None) if change.id else None
+    if change.id and row is None:
+        raise ResourceMissingError.for_object(ITEM_OBJECT, change.id, param=f"{param}[id]")
+    if row is not None and change.deleted:
+        rows.remove(row)
+        await session.delete(row)
+        return
+    price = None
+    if change.price is not None:
+        price = await price_service.billable(session, caller, change.price, param=f"{param}[price]")
+        _check_same_cycle(subscription, price, f"{param}[price]")
+    if row is None:
+        if price is None:
+            raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
+        row = _new_item(subscription, price, change.quantity, now)
+        session.add(row)
+        rows.append(row)
+    elif price is not None:
+        _set_price(row, price)
+    if change.quantity is not None:
+        row.quantity = change.quantity
+    if "tax_rates" in change.model_fields_set:
+        ids = change.tax_rates if isinstance(change.tax_rates, list) else []
+        row.tax_rates = await _tax_rates(session, caller, ids, param=f"{param}[tax_rates]")
+    if isinstance(change.metadata, dict):
+        row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+    row.updated_at = utcnow()
 
 
 def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
@@ -626,20 +689,19 @@ def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param
 def _new_item(
     subscription: SubscriptionRow, price: BillablePrice, quantity: int | None, now: datetime
 ) -> SubscriptionItemRow:
-    return SubscriptionItemRow(
+    row = SubscriptionItemRow(
         id=new_id("si"),
         merchant_id=subscription.merchant_id,
         livemode=subscription.livemode,
         subscription_id=subscription.id,
-        price_id=price.price_id,
-        product_id=price.product_id,
-        product_name=price.product_name,
-        unit_amount=price.unit_amount,
         quantity=1 if quantity is None else quantity,
         metadata_={},
+        tax_rates=[],
         created_at=now,
         updated_at=utcnow(),
     )
+    _set_price(row, price)
+    return row
 
 
 async def _bill_pending(
@@ -666,6 +728,7 @@ async def _bill_pending(
             billing_reason=REASON_UPDATE,
             period_start=period.start,
             period_end=period.end,
+            default_tax_rates=tuple(subscription.default_tax_rates),
         ),
     )
     subscription.latest_invoice_id = invoice.id
@@ -754,6 +817,7 @@ async def _bill(
             billing_reason=reason,
             period_start=period.start,
             period_end=period.end,
+            default_tax_rates=tuple(subscription.default_tax_rates),
         ),
     )
     for item in await _items(session, subscription.id):
@@ -773,6 +837,8 @@ async def _bill(
                 ),
                 expand=[],
             ),
+            # The item's own rates only: the invoice's defaults are the subscription's.
+            subscription_line=_billed_as(item),
         )
     subscription.latest_invoice_id = invoice.id
     if finalize_now:
