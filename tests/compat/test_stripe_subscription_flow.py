@@ -249,6 +249,12 @@ def test_a_trial_renewals_a_declined_renewal_an_upgrade_and_cancellation_with_gs
         assert renewed.status == "active" and invoice.billing_reason == "subscription_cycle"
         checks.check(invoice, [(MONTHLY_MINOR, monthly.id)], status="paid", paid=True)
         assert invoice.attempt_count == 1
+        [line] = invoice.lines.data
+        assert line.description == "1 \N{MULTIPLICATION SIGN} Pro"
+        assert line.parent.type == "subscription_item_details"
+        assert line.parent.subscription_item_details.subscription_item == item.id
+        assert line.parent.subscription_item_details.subscription == subscription.id
+        assert line.parent.subscription_item_details.proration is False
         latest_id = invoice.id
         period_end_s = renewed["items"].data[0].current_period_end
 
@@ -294,9 +300,17 @@ def test_a_trial_renewals_a_declined_renewal_an_upgrade_and_cancellation_with_gs
     checks.check(
         prorated, [(credit, monthly.id), (charge, upgraded_price.id)], status="paid", paid=True
     )
-    descriptions = [line.description for line in prorated.lines.auto_paging_iter()]
-    assert descriptions[0].startswith("Unused time on Pro after ")
-    assert descriptions[1].startswith("Remaining time on Pro after ")
+    prorations = list(prorated.lines.auto_paging_iter())
+    assert prorations[0].description.startswith("Unused time on Pro after ")
+    assert prorations[1].description.startswith("Remaining time on Pro after ")
+    for line in prorations:
+        assert line.parent.type == "invoice_item_details"
+        details = line.parent.invoice_item_details
+        assert details.proration is True and details.subscription == subscription.id
+        invoice_item = client.v1.invoice_items.retrieve(details.invoice_item)
+        assert invoice_item.proration is True and invoice_item.discountable is False
+        assert invoice_item.parent.subscription_details.subscription == subscription.id
+        assert invoice_item.parent.subscription_details.subscription_item == item.id
 
     # Canceled at the period's end: no more invoices.
     scheduled = client.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})

@@ -166,6 +166,7 @@ async def test_renewals_and_pending_prorations_are_price_lines_with_gst(
     assert (first["gst"]["supply_type"], first["gst"]["igst"]) == ("inter_state", 17_982)
     (line,) = first["lines"]["data"]
     assert line["pricing"]["price_details"] == {"price": price["id"], "product": price["product"]}
+    assert line["parent"]["type"] == "subscription_item_details", line["parent"]
     assert [tax["amount"] for tax in line["taxes"]] == [17_982]
 
     # Two seats from mid-period, prorated into pending items that keep the price and the rate.

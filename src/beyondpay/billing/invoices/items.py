@@ -80,6 +80,9 @@ class SubscriptionLine:
     hsn_sac: str | None
     tax_behavior: str | None
     tax_rates: tuple[dict[str, Any], ...] = ()
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    proration: bool = False
 
 
 def _priced(params: InvoiceItemAmountParams, *, current: InvoiceItemRow | None) -> tuple[int, int]:
@@ -184,6 +187,13 @@ def _apply_subscription_line(item: InvoiceItemRow, line: SubscriptionLine) -> No
     item.price_id, item.product_id = line.price_id, line.product_id
     item.hsn_sac, item.tax_behavior = line.hsn_sac, line.tax_behavior
     item.tax_rates = list(line.tax_rates)
+    item.subscription_id, item.subscription_item_id = (
+        line.subscription_id,
+        line.subscription_item_id,
+    )
+    item.proration = line.proration
+    if line.proration:
+        item.discountable = False  # Stripe's: prorations are never discounted
 
 
 def _amount(unit_amount: int, quantity: int) -> int:
@@ -292,15 +302,7 @@ class InvoiceItemService:
                 session, caller, params.tax_rates, param="tax_rates"
             )
         if subscription_line is not None:
-            item.price_id, item.product_id = (
-                subscription_line.price_id,
-                subscription_line.product_id,
-            )
-            item.hsn_sac, item.tax_behavior = (
-                subscription_line.hsn_sac,
-                subscription_line.tax_behavior,
-            )
-            item.tax_rates = list(subscription_line.tax_rates)
+            _apply_subscription_line(item, subscription_line)
         now = await now_for(session, item)
         item.created_at = now
         item.period_start, item.period_end = _period(params.period, now)

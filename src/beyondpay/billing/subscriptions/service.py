@@ -604,21 +604,27 @@ def _terms(row: SubscriptionItemRow, subscription: SubscriptionRow) -> ItemTerms
         row.product_name,
         row.unit_amount,
         row.quantity,
-        reference=_billed_as(row, subscription.default_tax_rates),
+        reference=_billed_as(row, subscription.default_tax_rates, proration=True),
     )
 
 
 def _billed_as(
-    row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]] = ()
+    row: SubscriptionItemRow,
+    default_tax_rates: Sequence[dict[str, Any]] = (),
+    *,
+    proration: bool = False,
 ) -> SubscriptionLine:
     """The item's price line: its price, what it copied of it, its own tax rates, else
-    ``default_tax_rates``."""
+    ``default_tax_rates``; a period's line, or a proration's."""
     return SubscriptionLine(
         price_id=row.price_id,
         product_id=row.product_id,
         hsn_sac=row.hsn_sac,
         tax_behavior=row.tax_behavior,
         tax_rates=tuple(row.tax_rates or default_tax_rates),
+        subscription_id=row.subscription_id,
+        subscription_item_id=row.id,
+        proration=proration,
     )
 
 
