@@ -197,3 +197,87 @@ async def test_renewals_and_pending_prorations_are_price_lines_with_gst(
     tax = sum(tax["amount"] for line in lines for tax in line["taxes"])
     assert renewal["total"] == sum(amounts) + tax and renewal["status"] == "paid"
     assert renewal["gst"]["igst"] == tax and renewal["gst"]["cgst"] == 0
+
+
+async def test_an_inclusive_price_and_a_change_of_rates_with_the_plan(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """A price with ``tax_behavior=inclusive`` holds its GST; a plan change that also changes
+    the default rates credits the old plan at the old rate and charges the new at the new."""
+    clock, buyer, eighteen, _ = await _setup(client, merchant)
+    twelve = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/tax_rates",
+            display_name="GST",
+            percentage="12",
+            inclusive="false",
+            tax_type="gst",
+        )
+    )
+    inclusive = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/prices",
+            currency="inr",
+            unit_amount=118_000,
+            tax_behavior="inclusive",
+            **{"product_data[name]": "Team", "recurring[interval]": "month"},
+        )
+    )
+    subscription = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/subscriptions",
+            customer=buyer["id"],
+            **{"items[0][price]": inclusive["id"], "default_tax_rates[0]": eighteen["id"]},
+        )
+    )
+    await run_invoice_jobs(database)
+    first = await get(client, merchant, f"/v1/invoices/{subscription['latest_invoice']}")
+    assert (first["subtotal"], first["total_excluding_tax"], first["total"]) == (
+        118_000,
+        100_000,
+        118_000,
+    )
+    assert (first["gst"]["cgst"], first["gst"]["sgst"]) == (9_000, 9_000)
+
+    (item,) = subscription["items"]["data"]
+    start, end = item["current_period_start"], item["current_period_end"]
+    at = start + 10 * DAY_S
+    await _renew(client, merchant, database, clock["id"], at)
+    bigger = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/prices",
+            currency="inr",
+            unit_amount=200_000,
+            **{"product_data[name]": "Business", "recurring[interval]": "month"},
+        )
+    )
+    changed = await ok(
+        await post(
+            client,
+            merchant,
+            f"/v1/subscriptions/{subscription['id']}",
+            proration_behavior="always_invoice",
+            **{
+                "items[0][id]": item["id"],
+                "items[0][price]": bigger["id"],
+                "default_tax_rates[0]": twelve["id"],
+            },
+        )
+    )
+    assert [rate["id"] for rate in changed["default_tax_rates"]] == [twelve["id"]]
+    prorated = await get(client, merchant, f"/v1/invoices/{changed['latest_invoice']}")
+    credit, charge = prorated["lines"]["data"]
+    assert credit["amount"] == -_share(118_000, start, end, at)
+    assert charge["amount"] == _share(200_000, start, end, at)
+    assert [rate["id"] for rate in credit["tax_rates"]] == [eighteen["id"]]
+    assert [rate["id"] for rate in charge["tax_rates"]] == [twelve["id"]]
+    assert credit["taxes"][0]["tax_behavior"] == "inclusive"
+    assert charge["taxes"][0]["amount"] == (charge["amount"] * 12 + 50) // 100

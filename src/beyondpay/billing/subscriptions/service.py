@@ -482,7 +482,9 @@ class SubscriptionService:
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
-        # Before the items: a change of both prorates the new items at the new rates.
+        # Before the items: a change of both credits the old items at the old rates and
+        # charges the new ones at the new.
+        defaults_before = subscription.default_tax_rates
         if "default_tax_rates" in sent:
             ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
             rates = await _tax_rates(session, caller, ids, param="default_tax_rates")
@@ -491,7 +493,7 @@ class SubscriptionService:
                 subscription.default_tax_rates = rates
         if params.items is not None:
             _move(subscription, Event.update_items)
-            await self._change_items(session, caller, subscription, params)
+            await self._change_items(session, caller, subscription, params, defaults_before)
             previous["items"] = "changed"
         if params.cancel_at_period_end is not None:
             flag = params.cancel_at_period_end
@@ -526,10 +528,11 @@ class SubscriptionService:
         caller: Caller,
         subscription: SubscriptionRow,
         params: SubscriptionUpdateParams,
+        defaults_before: Sequence[dict[str, Any]],
     ) -> None:
         assert params.items is not None
         rows = list(await _items(session, subscription.id))
-        old = [_terms(row, subscription) for row in rows]
+        old = [_terms(row, defaults_before) for row in rows]
         now = await _now(session, subscription)
         for index, change in enumerate(params.items):
             await _change_item(session, caller, subscription, rows, change, f"items[{index}]", now)
@@ -539,7 +542,7 @@ class SubscriptionService:
         period = Period(subscription.current_period_start, subscription.current_period_end)
         proration = prorate_change(
             old,
-            [_terms(row, subscription) for row in rows],
+            [_terms(row, subscription.default_tax_rates) for row in rows],
             period,
             now,
             params.proration_behavior,
@@ -599,12 +602,14 @@ class SubscriptionService:
 subscription_service = SubscriptionService()
 
 
-def _terms(row: SubscriptionItemRow, subscription: SubscriptionRow) -> ItemTerms:
+def _terms(row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]]) -> ItemTerms:
+    """The item as prorations see it, carrying the line it bills (its proration's price and
+    tax rates: its own, else ``default_tax_rates``)."""
     return ItemTerms(
         row.product_name,
         row.unit_amount,
         row.quantity,
-        reference=_billed_as(row, subscription.default_tax_rates, proration=True),
+        reference=_billed_as(row, default_tax_rates, proration=True),
     )
 
 
