@@ -359,12 +359,27 @@ class SubscriptionService:
         session.add(subscription)
         await session.flush()
         for item, price, rates in zip(params.items, prices, item_rates, strict=True):
-            row = _new_item(subscription, price, item.quantity, now)
-            row.metadata_ = merge_metadata(
-                {}, item.metadata if isinstance(item.metadata, dict) else None
+            session.add(
+                SubscriptionItemRow(
+                    id=new_id("si"),
+                    merchant_id=caller.merchant,
+                    livemode=caller.livemode,
+                    subscription_id=subscription.id,
+                    price_id=price.price_id,
+                    product_id=price.product_id,
+                    product_name=price.product_name,
+                    unit_amount=price.unit_amount,
+                    quantity=1 if item.quantity is None else item.quantity,
+                    metadata_=merge_metadata(
+                        {}, item.metadata if isinstance(item.metadata, dict) else None
+                    ),
+                    created_at=now,
+                    updated_at=utcnow(),
+                    tax_rates=rates,
+                    hsn_sac=price.hsn_sac,
+                    tax_behavior=str(price.tax_behavior),
+                )
             )
-            row.tax_rates = rates
-            session.add(row)
         await session.flush()
         await _announce(session, subscription, SubscriptionEvent.created)
         charge = start.stub_invoice_amount if start.stub is not None else None
@@ -535,7 +550,34 @@ class SubscriptionService:
         old = [_terms(row, defaults_before) for row in rows]
         now = await _now(session, subscription)
         for index, change in enumerate(params.items):
-            await _change_item(session, caller, subscription, rows, change, f"items[{index}]", now)
+            param = f"items[{index}]"
+            row = next((r for r in rows if r.id == change.id), None) if change.id else None
+            if change.id and row is None:
+                raise ResourceMissingError.for_object(ITEM_OBJECT, change.id, param=f"{param}[id]")
+            if row is not None and change.deleted:
+                rows.remove(row)
+                await session.delete(row)
+                continue
+            price = None
+            if change.price is not None:
+                price = await price_service.billable(
+                    session, caller, change.price, param=f"{param}[price]"
+                )
+                _check_same_cycle(subscription, price, f"{param}[price]")
+            if row is None:
+                if price is None:
+                    raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
+                row = _new_item(subscription, price, change.quantity, now)
+                session.add(row)
+                rows.append(row)
+            elif price is not None:
+                _set_price(row, price)
+            if change.quantity is not None:
+                row.quantity = change.quantity
+            if isinstance(change.metadata, dict):
+                row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+            row.tax_rates = await _item_tax_rates(session, caller, row, change, param)
+            row.updated_at = utcnow()
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
         await session.flush()
@@ -640,43 +682,19 @@ def _set_price(row: SubscriptionItemRow, price: BillablePrice) -> None:
     row.hsn_sac, row.tax_behavior = price.hsn_sac, str(price.tax_behavior)
 
 
-async def _change_item(
+async def _item_tax_rates(
     session: AsyncSession,
     caller: Caller,
-    subscription: SubscriptionRow,
-    rows: list[SubscriptionItemRow],
+    row: SubscriptionItemRow,
     change: ItemUpdateParams,
     param: str,
-    now: datetime,
-) -> None:
-    """One of ``items[]`` applied to ``rows`` (the subscription's items, changed in place)."""
-    row = next((r for r in rows if r.id == change.id), None) if change.id else None
-    if change.id and row is None:
-        raise ResourceMissingError.for_object(ITEM_OBJECT, change.id, param=f"{param}[id]")
-    if row is not None and change.deleted:
-        rows.remove(row)
-        await session.delete(row)
-        return
-    price = None
-    if change.price is not None:
-        price = await price_service.billable(session, caller, change.price, param=f"{param}[price]")
-        _check_same_cycle(subscription, price, f"{param}[price]")
-    if row is None:
-        if price is None:
-            raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
-        row = _new_item(subscription, price, change.quantity, now)
-        session.add(row)
-        rows.append(row)
-    elif price is not None:
-        _set_price(row, price)
-    if change.quantity is not None:
-        row.quantity = change.quantity
-    if "tax_rates" in change.model_fields_set:
-        ids = change.tax_rates if isinstance(change.tax_rates, list) else []
-        row.tax_rates = await _tax_rates(session, caller, ids, param=f"{param}[tax_rates]")
-    if isinstance(change.metadata, dict):
-        row.metadata_ = merge_metadata(row.metadata_, change.metadata)
-    row.updated_at = utcnow()
+) -> list[dict[str, Any]]:
+    """The item's tax rates after ``items[n][tax_rates]`` (``""`` clears them; not sent, they
+    stay)."""
+    if "tax_rates" not in change.model_fields_set:
+        return row.tax_rates
+    ids = change.tax_rates if isinstance(change.tax_rates, list) else []
+    return await _tax_rates(session, caller, ids, param=f"{param}[tax_rates]")
 
 
 def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
