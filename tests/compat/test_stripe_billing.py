@@ -3,10 +3,11 @@ monthly price, a subscription with a 7-day trial on a customer with a test clock
 first invoice paid), read back, listed with its items, updated (cancel_at_period_end,
 metadata), canceled; the refusals raised as ``InvalidRequestError`` naming the parameter.
 
-Still to come (the brief's full flow, which needs the worker to run the clock's advances and the
-collection jobs): the clock through the trial, three renewals, a declined renewal retried then
-paid, a plan change with proration, GST lines once invoices take prices, and the ledger
-verified. tests/billing/subscriptions covers those over HTTP with the jobs run in-process."""
+Issue 18's whole flow (the clock through the trial, three renewals, a declined renewal
+retried then paid, a plan change with proration, cancellation at period end, every invoice's
+GST lines, an inter-state renewal's IGST, the ledger verified) is
+tests/compat/test_stripe_subscription_flow.py, on a server that runs the worker; a send_invoice
+invoice paid on its hosted page in Chromium is tests/compat/test_stripe_hosted_invoice.py."""
 
 from __future__ import annotations
 

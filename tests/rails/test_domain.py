@@ -63,6 +63,8 @@ def test_cards() -> None:
     assert card_behaviour("4242424242424241", 12, 2030, now).failure_code == "incorrect_number"
     assert card_behaviour("4242424242424242", 5, 2026, now).failure_code == "expired_card"
     assert card_behaviour("4000056655665556", 12, 2030, now).scenario == "approve"
+    customer_fail = card_behaviour("4000000000000341", 12, 2030, now)
+    assert (customer_fail.scenario, customer_fail.decline_code) == ("decline", "generic_decline")
 
 
 def test_latency_ranges() -> None:

@@ -135,6 +135,11 @@ CARD_BEHAVIOURS: Final[dict[str, CardBehaviour]] = {
     "4000000000000069": CardBehaviour(
         "decline", "54", "expired_card", "expired_card", "Your card has expired."
     ),
+    # Stripe's "attaches, then charges are declined": attaching asks nothing of the network,
+    # so a customer can hold it as a default and every later charge fails (dunning's tests).
+    "4000000000000341": CardBehaviour(
+        "decline", "05", "card_declined", "generic_decline", "Your card was declined."
+    ),
     "4000000000000127": CardBehaviour(
         "decline", "N7", "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."
     ),

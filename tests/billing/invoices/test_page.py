@@ -200,3 +200,56 @@ async def test_a_void_invoice_page_offers_no_payment(
     refused = await client.post(f"{path}/pay", data={"csrf": csrf, **_card("4242424242424242")})
     assert refused.headers["location"] == path
     assert (await get(client, merchant, f"/v1/invoices/{invoice['id']}"))["status"] == "void"
+
+
+async def test_the_page_shows_each_tax_and_the_gstin_it_was_issued_under(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """IGST to a customer in another state (Chandigarh), CGST + SGST at half the rate each to
+    one in the merchant's (Maharashtra), and a tax that is not GST by its name."""
+    await ok(await post(client, merchant, "/v1/tax_ids", type="in_gst", value="27AAPFU0939F1ZV"))
+    gst = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/tax_rates",
+            display_name="GST",
+            percentage="18",
+            inclusive="false",
+            tax_type="gst",
+        )
+    )
+    cess = await ok(
+        await post(
+            client,
+            merchant,
+            "/v1/tax_rates",
+            display_name="Cess",
+            percentage="1",
+            inclusive="false",
+        )
+    )
+    for state, expected in (
+        ("CH", ["IGST 18% ₹180.00", "Cess 1% ₹10.00"]),
+        ("MH", ["CGST 9% ₹90.00", "SGST 9% ₹90.00", "Cess 1% ₹10.00"]),
+    ):
+        buyer = await customer(
+            client, merchant, card=None, **{"address[state]": state, "address[country]": "IN"}
+        )
+        invoice = await draft(
+            client,
+            merchant,
+            buyer["id"],
+            (100_000,),
+            collection_method="send_invoice",
+            **{"default_tax_rates[0]": gst["id"], "default_tax_rates[1]": cess["id"]},
+        )
+        opened = await ok(await post(client, merchant, f"/v1/invoices/{invoice['id']}/finalize"))
+        response, _ = await _page(client, httpx.URL(opened["hosted_invoice_url"]).path)
+        rows = re.findall(
+            r'<tr data-testid="tax"><th scope="row" colspan="2">([^<]+)</th>'
+            r'<td class="number">([^<]+)</td>',
+            response.text,
+        )
+        assert [f"{label} {amount}" for label, amount in rows] == expected
+        assert "27AAPFU0939F1ZV" in response.text

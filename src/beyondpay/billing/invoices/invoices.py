@@ -164,6 +164,9 @@ class SubscriptionBilling:
     billing_reason: str
     period_start: datetime
     period_end: datetime
+    # The subscription's tax rates (Stripe's objects as it keeps them): the invoice's
+    # defaults. Already checked when set, so a rate archived since still applies.
+    default_tax_rates: tuple[dict[str, Any], ...] = ()
 
 
 class InvoiceService:
@@ -195,6 +198,8 @@ class InvoiceService:
         default_rates = await rate_objects(
             session, caller, params.default_tax_rates or [], param="default_tax_rates"
         )
+        if subscription is not None and subscription.default_tax_rates:
+            default_rates = list(subscription.default_tax_rates)
         account_tax = await account_tax_id(session, caller, params.account_tax_ids or [])
         discounts = await discounting.named(
             session,

@@ -15,6 +15,7 @@ and the HSN/SAC code the GST invoice prints, all copied onto the item when it is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -65,6 +66,23 @@ from beyondpay.test_clocks.domain import moment
 # How many times an update or a deletion looks again for an item whose invoice changed under
 # it (a new invoice took the pending item in): then it answers lock_timeout, which SDKs retry.
 RELOCK_TRIES_MAX: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionLine:
+    """What a subscription's line bills beside its amount (``invoice_item_service.create``'s
+    ``subscription_line``): the recurring price and its product, the HSN/SAC and tax behavior
+    the item copied from them, and the item's tax rates (Stripe's objects; empty: the invoice's
+    defaults). A recurring price on a line, and rates set earlier, come only this way."""
+
+    price_id: str
+    product_id: str
+    hsn_sac: str | None
+    tax_behavior: str | None
+    tax_rates: tuple[dict[str, Any], ...] = ()
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    proration: bool = False
 
 
 def _priced(params: InvoiceItemAmountParams, *, current: InvoiceItemRow | None) -> tuple[int, int]:
@@ -165,6 +183,19 @@ def _apply_price(item: InvoiceItemRow, billable: BillablePrice | None) -> None:
     item.tax_behavior = str(billable.tax_behavior) if billable is not None else None
 
 
+def _apply_subscription_line(item: InvoiceItemRow, line: SubscriptionLine) -> None:
+    item.price_id, item.product_id = line.price_id, line.product_id
+    item.hsn_sac, item.tax_behavior = line.hsn_sac, line.tax_behavior
+    item.tax_rates = list(line.tax_rates)
+    item.subscription_id, item.subscription_item_id = (
+        line.subscription_id,
+        line.subscription_item_id,
+    )
+    item.proration = line.proration
+    if line.proration:
+        item.discountable = False  # Stripe's: prorations are never discounted
+
+
 def _amount(unit_amount: int, quantity: int) -> int:
     try:
         return line_amount(unit_amount, quantity)
@@ -197,8 +228,16 @@ async def _room_for_a_line(session: AsyncSession, invoice: InvoiceRow) -> None:
 
 class InvoiceItemService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: InvoiceItemCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: InvoiceItemCreateParams,
+        *,
+        subscription_line: SubscriptionLine | None = None,
     ) -> InvoiceItemRow:
+        """A pending item, or a line of a draft. ``subscription_line``: billing's subscriptions
+        bill an item's recurring price at the amount given (a period's, a stub's share, a
+        proration), with the item's tax rates."""
         billable = await _catalog_price(session, caller, params, currency=params.currency)
         if billable is not None:
             unit_amount, quantity = billable.unit_amount, params.quantity or 1
@@ -262,6 +301,8 @@ class InvoiceItemService:
             item.tax_rates = await rate_objects(
                 session, caller, params.tax_rates, param="tax_rates"
             )
+        if subscription_line is not None:
+            _apply_subscription_line(item, subscription_line)
         now = await now_for(session, item)
         item.created_at = now
         item.period_start, item.period_end = _period(params.period, now)

@@ -112,6 +112,11 @@ class InvoiceItemRow(Base):
     test_clock: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # The subscription and its item this bills (migration 0044), and whether it is a
+    # proration (a credit or charge for part of a period) rather than a period's line.
+    subscription_id: Mapped[str | None] = mapped_column(Text, default=None)
+    subscription_item_id: Mapped[str | None] = mapped_column(Text, default=None)
+    proration: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class InvoiceNumberCounterRow(Base):

@@ -53,7 +53,7 @@ from beyondpay.billing.invoices.settings import CONFIG
 from beyondpay.billing.invoices.store import acting_for, embedded_lines, lines_of
 from beyondpay.billing.invoices.taxing import stored_taxes
 from beyondpay.billing.tax.domain import financial_year_at
-from beyondpay.billing.tax.states import state_name
+from beyondpay.billing.tax.states import STATES, state_name
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import ResourceMissingError
 from beyondpay.kit.money import Money
@@ -210,6 +210,8 @@ class InvoiceDocument:
     overdue: bool
     hosted_url: str | None
     pdf_url: str | None
+    # Each tax as the totals show it, (label, amount): ("CGST 9%", "₹224.91").
+    taxes: tuple[tuple[str, str], ...] = ()
 
 
 def _day(moment: datetime | None) -> str | None:
@@ -233,7 +235,9 @@ async def invoice_document(
         number=invoice.number,
         status=invoice.status,
         merchant_name=merchant_name,
-        gstin=await kyc_service.approved_gstin(session, ring, invoice.merchant_id),
+        # The GSTIN the invoice was issued under, else the merchant's registration on file.
+        gstin=(invoice.gst or {}).get("supplier_gstin")
+        or await kyc_service.approved_gstin(session, ring, invoice.merchant_id),
         customer_name=invoice.customer_name,
         customer_email=invoice.customer_email,
         currency=invoice.currency,
@@ -260,7 +264,40 @@ async def invoice_document(
         overdue=invoice.overdue_at is not None and invoice.status == Status.open,
         hosted_url=hosted_invoice_url(invoice),
         pdf_url=invoice_pdf_url(invoice),
+        taxes=tuple((label, money(amount)) for label, amount in _tax_totals(invoice, lines)),
     )
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _tax_totals(invoice: InvoiceRow, lines: Sequence[InvoiceItemRow]) -> list[tuple[str, int]]:
+    """The invoice's taxes summed by what a reader sees: a GST rate as CGST and SGST (UTGST in
+    a union territory without a legislature) at half its rate each, or IGST at the whole;
+    another rate by its name and percentage."""
+    totals: dict[str, int] = {}
+    gst = invoice.gst or {}
+    place = STATES.get(str(gst.get("place_of_supply")))
+    state_half = "UTGST" if place is not None and place.state_tax == "utgst" else "SGST"
+    for line in lines:
+        rates = {str(rate["id"]): rate for rate in line.tax_rates or invoice.default_tax_rates}
+        for tax in stored_taxes(line):
+            rate = rates.get(tax.tax_rate, {})
+            percent = Decimal(str(rate.get("percentage", 0)))
+            parts: list[tuple[str, int]]
+            if tax.cgst or tax.sgst:
+                half = _percent(percent / 2)
+                parts = [(f"CGST {half}%", tax.cgst), (f"{state_half} {half}%", tax.sgst)]
+            elif tax.igst:
+                parts = [(f"IGST {_percent(percent)}%", tax.igst)]
+            else:
+                name = str(rate.get("display_name") or "Tax")
+                included = " (included)" if tax.inclusive else ""
+                parts = [(f"{name} {_percent(percent)}%{included}", tax.amount)]
+            for label, amount in parts:
+                totals[label] = totals.get(label, 0) + amount
+    return list(totals.items())
 
 
 # ---- the GST tax invoice: its PDF and its email ------------------------------------------------
@@ -385,6 +422,8 @@ def invoice_pdf_bytes(document: InvoiceDocument) -> bytes:
         "",
         *(f"{line.description}  x{line.quantity}  {line.amount}" for line in document.lines),
         "",
+        f"Subtotal: {document.subtotal}",
+        *(f"{label}: {amount}" for label, amount in document.taxes),
         f"Total: {document.total}",
         f"Amount paid: {document.amount_paid}",
         f"Amount remaining: {document.amount_remaining}",
@@ -507,7 +546,8 @@ def _email_text(document: InvoiceDocument) -> str:
             lines.append(f"Due: {document.due_on}")
     lines += ["", "Items:"]
     lines += [f"- {line.description} x{line.quantity}: {line.amount}" for line in document.lines]
-    lines += ["", f"Total: {document.total}", ""]
+    lines += ["", *(f"{label}: {amount}" for label, amount in document.taxes)]
+    lines += [f"Total: {document.total}", ""]
     lines.append(f"View and pay the invoice: {document.hosted_url}")
     lines.append(f"Download it as a PDF: {document.pdf_url}")
     return "\n".join(lines) + "\n"

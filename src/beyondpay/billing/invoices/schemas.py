@@ -532,15 +532,56 @@ def invoice_item_object(item: InvoiceItemRow) -> dict[str, Any]:
         "livemode": item.livemode,
         "metadata": item.metadata_,
         "net_amount": item.amount,
-        "parent": None,
+        "parent": _item_parent(item),
         "period": {"start": _unix(item.period_start), "end": _unix(item.period_end)},
         "pricing": _pricing(item),
-        "proration": False,
+        "proration": item.proration,
         "proration_details": {"credited_items": None, "discount_amounts": []},
         "quantity": item.quantity,
         "quantity_decimal": str(item.quantity),
         "tax_rates": item.tax_rates,
         "test_clock": item.test_clock,
+    }
+
+
+def _item_parent(item: InvoiceItemRow) -> dict[str, Any] | None:
+    """Stripe's ``parent`` of an invoice item: the subscription (and item) that made it."""
+    if item.subscription_id is None:
+        return None
+    return {
+        "type": "subscription_details",
+        "subscription_details": {
+            "subscription": item.subscription_id,
+            "subscription_item": item.subscription_item_id,
+        },
+    }
+
+
+def _line_parent(item: InvoiceItemRow) -> dict[str, Any]:
+    """Stripe's ``parent`` of a line: a subscription item's period (``subscription_item_
+    details``), or an invoice item (a proration among them, with its subscription)."""
+    proration_details = {"credited_items": None}
+    if item.subscription_item_id is not None and not item.proration:
+        return {
+            "type": "subscription_item_details",
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": item.id,
+                "proration": False,
+                "proration_details": proration_details,
+                "subscription": item.subscription_id,
+                "subscription_item": item.subscription_item_id,
+            },
+        }
+    return {
+        "type": "invoice_item_details",
+        "invoice_item_details": {
+            "invoice_item": item.id,
+            "proration": item.proration,
+            "proration_details": proration_details,
+            "subscription": item.subscription_id,
+        },
+        "subscription_item_details": None,
     }
 
 
@@ -562,16 +603,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "invoice": item.invoice_id,
         "livemode": item.livemode,
         "metadata": item.metadata_,
-        "parent": {
-            "type": "invoice_item_details",
-            "invoice_item_details": {
-                "invoice_item": item.id,
-                "proration": False,
-                "proration_details": {"credited_items": None},
-                "subscription": None,
-            },
-            "subscription_item_details": None,
-        },
+        "parent": _line_parent(item),
         "period": {"start": _unix(item.period_start), "end": _unix(item.period_end)},
         "pretax_credit_amounts": [],
         "pricing": _pricing(item),

@@ -37,7 +37,11 @@ from beyondpay.billing.invoices.invoices import (
     SubscriptionBilling,
     invoice_service,
 )
-from beyondpay.billing.invoices.items import InvoiceItemService, invoice_item_service
+from beyondpay.billing.invoices.items import (
+    InvoiceItemService,
+    SubscriptionLine,
+    invoice_item_service,
+)
 from beyondpay.billing.invoices.lifecycle import on_first_collection
 from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
 from beyondpay.billing.invoices.rendering import (
@@ -69,6 +73,7 @@ __all__ = [
     "InvoiceService",
     "PayResult",
     "SubscriptionBilling",
+    "SubscriptionLine",
     "advance_invoices_on_clock",
     "collection_service",
     "compose_invoice_email",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from types import MappingProxyType
@@ -519,6 +519,9 @@ class ItemTerms:
     name: str  # the product's name, as a line names it
     unit_amount_minor: int
     quantity: int = 1
+    # Opaque to the rules and no part of an item's identity: what the caller bills the item
+    # as (its price and tax rates), carried onto the item's proration lines.
+    reference: object = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.unit_amount_minor < 0 or self.quantity < 0:
@@ -545,6 +548,7 @@ class ProrationLine:
     unit_amount_minor: int
     quantity: int
     period: Period
+    reference: object = None  # the item's (ItemTerms.reference)
 
 
 @dataclass(frozen=True)
@@ -654,6 +658,7 @@ def _lines(
                 unit_amount_minor=item.unit_amount_minor,
                 quantity=item.quantity,
                 period=Period(at, period.end),
+                reference=item.reference,
             )
         )
     return lines

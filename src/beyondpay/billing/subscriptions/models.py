@@ -1,8 +1,9 @@
-"""The subscriptions tables (migrations 0040 and 0042). Only this part of billing writes them."""
+"""The subscriptions tables (migrations 0040, 0042, 0044): only this part of billing writes them."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -49,6 +50,8 @@ class SubscriptionRow(Base):
     test_clock: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Its tax rates (Stripe's objects as set; migration 0044): its invoices' defaults.
+    default_tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 
 
 class SubscriptionItemRow(Base):
@@ -66,6 +69,11 @@ class SubscriptionItemRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Migration 0044: its own tax rates (Stripe's objects as set; empty: the subscription's
+    # defaults apply), and its price's HSN/SAC and tax behavior, copied as its amount is.
+    tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    hsn_sac: Mapped[str | None] = mapped_column(Text, default=None)
+    tax_behavior: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class DunningSettingsRow(Base):

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from beyondpay.billing.invoices.domain import DAYS_UNTIL_DUE_MAX, QUANTITY_MAX, CollectionMethod
+from beyondpay.billing.invoices.schemas import Blank, TaxRateIds
 from beyondpay.billing.subscriptions.domain import (
     TRIAL_PERIOD_DAYS_MAX,
     FinalAction,
@@ -37,6 +38,7 @@ class ItemParams(Params):
     price: Id
     quantity: Quantity | None = None
     metadata: MetadataParam = None
+    tax_rates: TaxRateIds | None = None
 
 
 class SubscriptionCreateParams(Params):
@@ -57,6 +59,7 @@ class SubscriptionCreateParams(Params):
     cancel_at_period_end: bool | None = None
     off_session: bool | None = None
     metadata: MetadataParam = None
+    default_tax_rates: TaxRateIds | None = None
     expand: Expand
 
 
@@ -66,6 +69,7 @@ class ItemUpdateParams(Params):
     quantity: Quantity | None = None
     deleted: bool | None = None
     metadata: MetadataParam = None
+    tax_rates: TaxRateIds | Blank | None = None  # "" clears them, as in Stripe
 
 
 class SubscriptionUpdateParams(Params):
@@ -76,6 +80,7 @@ class SubscriptionUpdateParams(Params):
     default_payment_method: Annotated[str | None, Field(default=None, max_length=ID_CHARS_MAX)]
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
     metadata: MetadataParam = None
+    default_tax_rates: TaxRateIds | Blank | None = None  # "" clears them, as in Stripe
     expand: Expand
 
 
@@ -184,7 +189,7 @@ def item_object(
         "price": price,
         "quantity": item.quantity,
         "subscription": item.subscription_id,
-        "tax_rates": [],
+        "tax_rates": item.tax_rates,
     }
 
 
@@ -215,7 +220,7 @@ def subscription_object(
         "days_until_due": subscription.days_until_due,
         "default_payment_method": subscription.default_payment_method_id,
         "default_source": None,
-        "default_tax_rates": [],
+        "default_tax_rates": subscription.default_tax_rates,
         "description": None,
         "discounts": [],
         "ended_at": unix(subscription.ended_at),

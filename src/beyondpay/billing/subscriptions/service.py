@@ -4,8 +4,10 @@
 real time). Never commits: the request or job owns the transaction.
 
 Every invoice of a subscription is an invoice of billing/invoices, created, finalized and
-collected through its services; its lines carry explicit amounts (the lead switches them to
-``price`` lines once invoices take prices). A status moves only by ``domain.next_status``.
+collected through its services; its lines are ``price`` lines of the items' recurring prices
+(a period's amount, a stub's share, a proration) with the items' tax rates, and the
+subscription's ``default_tax_rates`` are the invoice's defaults, so GST splits them by place of
+supply as on any invoice. A status moves only by ``domain.next_status``.
 
 Locks are taken in the order payments' outcomes take them: a PaymentIntent, its invoice, then
 the invoice's subscription (:func:`hear_invoice` runs under the first two); a cancellation voids
@@ -35,6 +37,7 @@ from beyondpay.billing.invoices.service import (
     InvoiceEvent,
     InvoiceRow,
     SubscriptionBilling,
+    SubscriptionLine,
     collection_service,
     invoice_item_service,
     invoice_service,
@@ -63,6 +66,7 @@ from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateEr
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
 from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
 from beyondpay.billing.subscriptions.schemas import (
+    ItemUpdateParams,
     SubscriptionCancelParams,
     SubscriptionCreateParams,
     SubscriptionItemListParams,
@@ -71,6 +75,8 @@ from beyondpay.billing.subscriptions.schemas import (
     item_object,
     subscription_object,
 )
+from beyondpay.billing.tax.schemas import tax_rate_object
+from beyondpay.billing.tax.service import tax_rate_service
 from beyondpay.customers.service import customer_service
 from beyondpay.db import jobs
 from beyondpay.db.pagination import created_conditions, scoped_page
@@ -252,6 +258,17 @@ async def _check_payment_method(
     return method.id
 
 
+async def _tax_rates(
+    session: AsyncSession, caller: Caller, ids: Sequence[str] | None, *, param: str
+) -> list[dict[str, Any]]:
+    """The caller's active tax rates ``ids`` as the subscription keeps them (Stripe's objects,
+    as its invoices keep them); a 404 or a 400 naming ``param``."""
+    if not ids:
+        return []
+    rows = await tax_rate_service.get_many(session, caller, ids, param=param)
+    return [tax_rate_object(row) for row in rows]
+
+
 def _trial_days(params: SubscriptionCreateParams, prices: Sequence[BillablePrice]) -> int | None:
     if params.trial_period_days is not None:
         return params.trial_period_days
@@ -307,6 +324,13 @@ class SubscriptionService:
             proration_behavior=params.proration_behavior,
         )
         current = start.current_period
+        default_rates = await _tax_rates(
+            session, caller, params.default_tax_rates, param="default_tax_rates"
+        )
+        item_rates = [
+            await _tax_rates(session, caller, item.tax_rates, param=f"items[{index}][tax_rates]")
+            for index, item in enumerate(params.items)
+        ]
         subscription = SubscriptionRow(
             id=new_id("sub"),
             merchant_id=caller.merchant,
@@ -334,12 +358,13 @@ class SubscriptionService:
                 {}, params.metadata if isinstance(params.metadata, dict) else None
             ),
             test_clock=clock.clock_id if clock is not None else None,
+            default_tax_rates=default_rates,
             created_at=now,
             updated_at=utcnow(),
         )
         session.add(subscription)
         await session.flush()
-        for item, price in zip(params.items, prices, strict=True):
+        for item, price, rates in zip(params.items, prices, item_rates, strict=True):
             session.add(
                 SubscriptionItemRow(
                     id=new_id("si"),
@@ -356,6 +381,9 @@ class SubscriptionService:
                     ),
                     created_at=now,
                     updated_at=utcnow(),
+                    tax_rates=rates,
+                    hsn_sac=price.hsn_sac,
+                    tax_behavior=str(price.tax_behavior),
                 )
             )
         await session.flush()
@@ -475,9 +503,18 @@ class SubscriptionService:
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
+        # Before the items: a change of both credits the old items at the old rates and
+        # charges the new ones at the new.
+        defaults_before = subscription.default_tax_rates
+        if "default_tax_rates" in sent:
+            ids = params.default_tax_rates if isinstance(params.default_tax_rates, list) else []
+            rates = await _tax_rates(session, caller, ids, param="default_tax_rates")
+            if rates != subscription.default_tax_rates:
+                previous["default_tax_rates"] = subscription.default_tax_rates
+                subscription.default_tax_rates = rates
         if params.items is not None:
             _move(subscription, Event.update_items)
-            await self._change_items(session, caller, subscription, params)
+            await self._change_items(session, caller, subscription, params, defaults_before)
             previous["items"] = "changed"
         if params.cancel_at_period_end is not None:
             flag = params.cancel_at_period_end
@@ -512,10 +549,11 @@ class SubscriptionService:
         caller: Caller,
         subscription: SubscriptionRow,
         params: SubscriptionUpdateParams,
+        defaults_before: Sequence[dict[str, Any]],
     ) -> None:
         assert params.items is not None
         rows = list(await _items(session, subscription.id))
-        old = [_terms(row) for row in rows]
+        old = [_terms(row, defaults_before) for row in rows]
         now = await _now(session, subscription)
         for index, change in enumerate(params.items):
             param = f"items[{index}]"
@@ -539,12 +577,12 @@ class SubscriptionService:
                 session.add(row)
                 rows.append(row)
             elif price is not None:
-                row.price_id, row.product_id = price.price_id, price.product_id
-                row.product_name, row.unit_amount = price.product_name, price.unit_amount
+                _set_price(row, price)
             if change.quantity is not None:
                 row.quantity = change.quantity
             if isinstance(change.metadata, dict):
                 row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+            row.tax_rates = await _item_tax_rates(session, caller, row, change, param)
             row.updated_at = utcnow()
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
@@ -552,13 +590,17 @@ class SubscriptionService:
         period = Period(subscription.current_period_start, subscription.current_period_end)
         proration = prorate_change(
             old,
-            [_terms(row) for row in rows],
+            [_terms(row, subscription.default_tax_rates) for row in rows],
             period,
             now,
             params.proration_behavior,
             trialing=subscription.status == Status.trialing,
         )
         for line in proration.lines:
+            # The item's price line, taxed at the rates its period's line had (its own, else
+            # the subscription's defaults): a pending proration keeps them on any invoice.
+            billed_as = line.reference
+            assert isinstance(billed_as, SubscriptionLine)
             await invoice_item_service.create(
                 session,
                 caller,
@@ -573,6 +615,7 @@ class SubscriptionService:
                     ),
                     expand=[],
                 ),
+                subscription_line=billed_as,
             )
         if proration.invoice_now and proration.lines:
             await _bill_pending(session, subscription, period)
@@ -607,8 +650,57 @@ class SubscriptionService:
 subscription_service = SubscriptionService()
 
 
-def _terms(row: SubscriptionItemRow) -> ItemTerms:
-    return ItemTerms(row.product_name, row.unit_amount, row.quantity)
+def _terms(row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]]) -> ItemTerms:
+    """The item as prorations see it, carrying the line it bills (its proration's price and
+    tax rates: its own, else ``default_tax_rates``)."""
+    return ItemTerms(
+        row.product_name,
+        row.unit_amount,
+        row.quantity,
+        reference=_billed_as(row, default_tax_rates, proration=True),
+    )
+
+
+def _billed_as(
+    row: SubscriptionItemRow,
+    default_tax_rates: Sequence[dict[str, Any]] = (),
+    *,
+    proration: bool = False,
+) -> SubscriptionLine:
+    """The item's price line: its price, what it copied of it, its own tax rates, else
+    ``default_tax_rates``; a period's line, or a proration's."""
+    return SubscriptionLine(
+        price_id=row.price_id,
+        product_id=row.product_id,
+        hsn_sac=row.hsn_sac,
+        tax_behavior=row.tax_behavior,
+        tax_rates=tuple(row.tax_rates or default_tax_rates),
+        subscription_id=row.subscription_id,
+        subscription_item_id=row.id,
+        proration=proration,
+    )
+
+
+def _set_price(row: SubscriptionItemRow, price: BillablePrice) -> None:
+    """The price's terms copied onto the item: what its next invoices bill."""
+    row.price_id, row.product_id = price.price_id, price.product_id
+    row.product_name, row.unit_amount = price.product_name, price.unit_amount
+    row.hsn_sac, row.tax_behavior = price.hsn_sac, str(price.tax_behavior)
+
+
+async def _item_tax_rates(
+    session: AsyncSession,
+    caller: Caller,
+    row: SubscriptionItemRow,
+    change: ItemUpdateParams,
+    param: str,
+) -> list[dict[str, Any]]:
+    """The item's tax rates after ``items[n][tax_rates]`` (``""`` clears them; not sent, they
+    stay)."""
+    if "tax_rates" not in change.model_fields_set:
+        return row.tax_rates
+    ids = change.tax_rates if isinstance(change.tax_rates, list) else []
+    return await _tax_rates(session, caller, ids, param=f"{param}[tax_rates]")
 
 
 def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
@@ -632,20 +724,19 @@ def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param
 def _new_item(
     subscription: SubscriptionRow, price: BillablePrice, quantity: int | None, now: datetime
 ) -> SubscriptionItemRow:
-    return SubscriptionItemRow(
+    row = SubscriptionItemRow(
         id=new_id("si"),
         merchant_id=subscription.merchant_id,
         livemode=subscription.livemode,
         subscription_id=subscription.id,
-        price_id=price.price_id,
-        product_id=price.product_id,
-        product_name=price.product_name,
-        unit_amount=price.unit_amount,
         quantity=1 if quantity is None else quantity,
         metadata_={},
+        tax_rates=[],
         created_at=now,
         updated_at=utcnow(),
     )
+    _set_price(row, price)
+    return row
 
 
 async def _bill_pending(
@@ -672,6 +763,7 @@ async def _bill_pending(
             billing_reason=REASON_UPDATE,
             period_start=period.start,
             period_end=period.end,
+            default_tax_rates=tuple(subscription.default_tax_rates),
         ),
     )
     subscription.latest_invoice_id = invoice.id
@@ -760,6 +852,7 @@ async def _bill(
             billing_reason=reason,
             period_start=period.start,
             period_end=period.end,
+            default_tax_rates=tuple(subscription.default_tax_rates),
         ),
     )
     for item in await _items(session, subscription.id):
@@ -779,6 +872,8 @@ async def _bill(
                 ),
                 expand=[],
             ),
+            # The item's own rates only: the invoice's defaults are the subscription's.
+            subscription_line=_billed_as(item),
         )
     subscription.latest_invoice_id = invoice.id
     if finalize_now:
