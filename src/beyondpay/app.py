@@ -282,6 +282,8 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
+    from beyondpay.billing.credit_notes.api import router as credit_notes
+    from beyondpay.billing.invoices.api import balance_router as customer_balance_transactions
     from beyondpay.billing.invoices.api import items_router as invoice_items
     from beyondpay.billing.invoices.api import router as invoices
     from beyondpay.billing.invoices.api import settings_router as invoice_settings
@@ -345,4 +347,6 @@ def merchant_routers() -> list[APIRouter]:
         invoice_settings,
         subscriptions,
         subscription_items,
+        customer_balance_transactions,
+        credit_notes,
     ]

@@ -141,5 +141,8 @@ EVENT_TYPES: Final = frozenset(
         "customer.subscription.paused",
         "customer.subscription.resumed",
         "customer.subscription.pending_update_applied",
+        "credit_note.created",
+        "credit_note.updated",
+        "credit_note.voided",
     }
 )
