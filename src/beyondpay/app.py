@@ -105,6 +105,7 @@ def wire_modules() -> None:
     time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
     available and payers' answers expiring, invoices' auto-advance and due dates, customers
     deleted with their clock). Registering twice changes nothing."""
+    from beyondpay.billing.credit_notes.service import compose_credit_note_email
     from beyondpay.billing.invoices.service import (
         compose_invoice_email,
         hear_payment,
@@ -136,6 +137,7 @@ def wire_modules() -> None:
     # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
     on_intent_event(hear_payment)
     register_composer(Kind.invoice, compose_invoice_email)
+    register_composer(Kind.credit_note, compose_credit_note_email)
     # A subscription follows its invoices' outcomes, in their transaction.
     on_invoice_event(hear_invoice)
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach

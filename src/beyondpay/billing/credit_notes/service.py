@@ -57,6 +57,11 @@ from beyondpay.billing.credit_notes.models import (
     CreditNoteNumberCounterRow,
     CreditNoteRow,
 )
+from beyondpay.billing.credit_notes.rendering import (
+    compose_credit_note_email,
+    pdf_of_token,
+    pdf_url,
+)
 from beyondpay.billing.credit_notes.schemas import (
     CreditNoteAmountsParams,
     CreditNoteCreateParams,
@@ -67,6 +72,7 @@ from beyondpay.billing.credit_notes.schemas import (
     credit_note_object,
     line_taxes,
 )
+from beyondpay.billing.documents.service import DocumentKind, document_service
 from beyondpay.billing.invoices.domain import TaxAmount, invoice_taxes
 from beyondpay.billing.invoices.service import (
     InvoiceItemRow,
@@ -86,6 +92,15 @@ from beyondpay.merchants.domain import Caller
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
 from beyondpay.refunds.schemas import RefundCreateParams
 from beyondpay.refunds.service import RECOVERY_PREFIX, refund_service
+
+__all__ = [
+    "CreditNoteService",
+    "compose_credit_note_email",
+    "credit_note_service",
+    "page_of_lines",
+    "pdf_of_token",
+    "view_of",
+]
 
 OBJECT: Final = "credit_note"
 LINES_EMBEDDED_MAX: Final = 10
@@ -352,7 +367,8 @@ async def _lines_of(session: AsyncSession, note_id: str) -> list[CreditNoteLineR
 
 class CreditNoteService:
     async def rendered(self, session: AsyncSession, note: CreditNoteRow) -> dict[str, Any]:
-        return credit_note_object(note, view_of(note, await _lines_of(session, note.id)))
+        lines = await _lines_of(session, note.id)
+        return credit_note_object(note, view_of(note, lines, pdf_url(note)))
 
     async def create(
         self,
@@ -389,6 +405,16 @@ class CreditNoteService:
             note.customer_balance_transaction_id = transaction.id
             await session.flush()
         await record(session, note, CreditNoteEvent.created, await self.rendered(session, note))
+        if invoice.customer_email is not None:
+            # Its PDF to the customer, sent after commit (the outbox), as an invoice's is.
+            await document_service.queue_email(
+                session,
+                merchant_id=note.merchant_id,
+                livemode=note.livemode,
+                kind=DocumentKind.credit_note,
+                document_id=note.id,
+                recipient=invoice.customer_email,
+            )
         if note.refund_amount:
             await self._refund(session, caller, note, invoice, phases)
         return note

@@ -104,6 +104,14 @@ def invoice_pdf_url(invoice: InvoiceRow) -> str | None:
     return None if hosted is None else f"{hosted}/pdf"
 
 
+def signed_link(path: str, object_id: str) -> str:
+    """``<public url><path><token>``: a link whose token names ``object_id`` as an invoice's
+    does (a credit note's PDF, ``/credit_notes/<token>/pdf``); read back with
+    :func:`invoice_id_of_token`."""
+    config = CONFIG.current()
+    return f"{config.public_url}{path}{invoice_token(config.ring, object_id)}"
+
+
 # ---- the object and its events -----------------------------------------------------------------
 
 
@@ -370,6 +378,11 @@ async def pdf_of_token(session: AsyncSession, ring: KeyRing, token: str) -> tupl
     assert invoice is not None  # the page found it
     name = (invoice.number or invoice.id).replace("/", "-")
     return f"Invoice-{name}.pdf", await invoice_pdf(session, ring, invoice)
+
+
+def text_pdf(rows: Sequence[str]) -> bytes:
+    """A one-page PDF of ``rows`` (a document without GST: a credit note's too)."""
+    return _text_pdf(rows)
 
 
 def invoice_pdf_bytes(document: InvoiceDocument) -> bytes:

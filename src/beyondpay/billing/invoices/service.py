@@ -60,7 +60,9 @@ from beyondpay.billing.invoices.rendering import (
     invoice_pdf_url,
     pdf_of_token,
     rendered,
+    signed_link,
     tax_invoice,
+    text_pdf,
 )
 from beyondpay.billing.invoices.settings import configure
 from beyondpay.billing.invoices.timers import advance_invoices_on_clock
@@ -97,5 +99,7 @@ __all__ = [
     "on_invoice_event",
     "pdf_of_token",
     "rendered",
+    "signed_link",
     "tax_invoice",
+    "text_pdf",
 ]
