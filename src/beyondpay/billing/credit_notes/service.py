@@ -475,8 +475,9 @@ class CreditNoteService:
     async def preview(
         self, session: AsyncSession, caller: Caller, params: CreditNoteAmountsParams
     ) -> tuple[CreditNoteRow, list[CreditNoteLineRow]]:
-        """The credit note ``create`` would issue now, written nowhere (Stripe's preview)."""
-        invoice = await crediting.lock_for_credit(session, caller, params.invoice)
+        """The credit note ``create`` would issue now, written nowhere (Stripe's preview); it
+        locks nothing, so a credit note issued meanwhile may make it differ."""
+        invoice = await crediting.to_credit(session, caller, params.invoice)
         plan = await _plan(session, invoice, params)
         moment = await crediting.moment_of(session, invoice)
         number = await _next_number(session, invoice, moment)

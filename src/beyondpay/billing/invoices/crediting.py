@@ -44,10 +44,17 @@ async def lock_for_credit(
 ) -> InvoiceRow:
     """The invoice a credit note is for, locked after its PaymentIntent: credit notes of one
     invoice are made one at a time, each seeing those before it."""
-    found = await find(session, caller, invoice_id, param=param)
+    found = await to_credit(session, caller, invoice_id, param=param)
     if found.payment_intent_id is not None and found.status in UNPAID:
         await payment_intent_service.get(session, caller, found.payment_intent_id, for_update=True)
     return await find(session, caller, invoice_id, for_update=True, param=param)
+
+
+async def to_credit(
+    session: AsyncSession, caller: Caller, invoice_id: str, *, param: str = "invoice"
+) -> InvoiceRow:
+    """The invoice a credit note would be for, unlocked (a preview)."""
+    return await find(session, caller, invoice_id, param=param)
 
 
 async def lines(session: AsyncSession, invoice_id: str) -> Sequence[InvoiceItemRow]:
