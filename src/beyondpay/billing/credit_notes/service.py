@@ -80,8 +80,9 @@ from beyondpay.billing.invoices.service import (
     crediting,
     customer_balance_service,
 )
+from beyondpay.billing.invoices.store import acting_for
 from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
-from beyondpay.db.pagination import created_conditions, scoped, scoped_page
+from beyondpay.db.pagination import LIMIT_MAX, created_conditions, scoped, scoped_page
 from beyondpay.db.phases import Phases
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -90,7 +91,7 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.refunds.errors import ChargeAlreadyRefundedError, RefundAmountTooLargeError
-from beyondpay.refunds.schemas import RefundCreateParams
+from beyondpay.refunds.schemas import RefundCreateParams, RefundListParams
 from beyondpay.refunds.service import RECOVERY_PREFIX, refund_service
 
 __all__ = [
@@ -367,8 +368,28 @@ async def _lines_of(session: AsyncSession, note_id: str) -> list[CreditNoteLineR
 
 class CreditNoteService:
     async def rendered(self, session: AsyncSession, note: CreditNoteRow) -> dict[str, Any]:
+        if note.refund_amount and note.refund_id is None:
+            await self._find_refund(session, note)
         lines = await _lines_of(session, note.id)
         return credit_note_object(note, view_of(note, lines, pdf_url(note)))
+
+    async def _find_refund(self, session: AsyncSession, note: CreditNoteRow) -> None:
+        """A credit note whose request died while its refund was with the rail, and was not
+        retried: its refund (finished by refunds' status job) names it in its metadata, and
+        the credit note is linked to it when it is next read."""
+        invoice = await session.get(InvoiceRow, note.invoice_id)
+        if invoice is None or invoice.payment_intent_id is None:
+            return
+        caller = acting_for(note.merchant_id, note.livemode)
+        refunds, _ = await refund_service.list(
+            session,
+            caller,
+            RefundListParams(payment_intent=invoice.payment_intent_id, limit=LIMIT_MAX),
+        )
+        for refund in refunds:
+            if refund.metadata_.get("credit_note") == note.id:
+                note.refund_id = refund.id
+                return
 
     async def create(
         self,
