@@ -7,14 +7,17 @@ verified after each test (tests/conftest.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from beyondpay.db.session import Database
 from tests.billing.credit_notes.support import credit_note, gst_invoice, plain_invoice
 from tests.billing.credit_notes.test_balance import ledger_balance
-from tests.billing.invoices.support import draft, events_of, ok
+from tests.billing.invoices.support import customer, draft, events_of, ok
 from tests.payments.support import get, post
 from tests.support import TestMerchant
+from tests.test_clocks.support import advance, new_clock, run_advances
 
 
 def _refused(response: httpx.Response, param: str) -> None:
@@ -337,3 +340,20 @@ async def test_voiding_a_credit_to_the_balance_takes_it_back(
     assert await ledger_balance(database, customer_id) == 0
     found = await get(client, merchant, f"/v1/invoices/{invoice['id']}")
     assert found["post_payment_credit_notes_amount"] == 0
+
+
+async def test_numbers_roll_over_on_1_april_on_the_customers_clock(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    start = int(datetime(2027, 3, 31, 12, 0, tzinfo=UTC).timestamp())  # 17:30 IST
+    clock = await new_clock(client, merchant, start)
+    buyer = await customer(client, merchant, test_clock=clock["id"])
+    drafted = await draft(client, merchant, buyer["id"], (10_000,))
+    await ok(await post(client, merchant, f"/v1/invoices/{drafted['id']}/finalize"))
+    await ok(await post(client, merchant, f"/v1/invoices/{drafted['id']}/pay"))
+    march = await ok(await credit_note(client, merchant, drafted["id"], amount=1_000))
+    assert march["number"] == "CN/2627/00000001" and march["effective_at"] == start
+    assert (await advance(client, merchant, clock["id"], start + 86_400)).status_code == 200
+    await run_advances(database)
+    april = await ok(await credit_note(client, merchant, drafted["id"], amount=1_000))
+    assert april["number"] == "CN/2728/00000001" and april["effective_at"] == start + 86_400
