@@ -9,9 +9,17 @@ import httpx
 from beyondpay.db.session import Database
 from tests.billing.credit_notes.support import credit_note, gst_invoice, plain_invoice
 from tests.billing.invoices.support import ok
-from tests.billing.wiring.test_gst import MERCHANT_GSTIN, gstin
+from tests.billing.wiring.test_gst import (
+    MERCHANT_GSTIN,
+    gst_customer,
+    gst_rate,
+    gstin,
+    invoice_with,
+    registered,
+)
 from tests.billing.wiring.test_tax_invoice import pdf_text
 from tests.notifications.support import sandbox_emails, send_queued
+from tests.payments.support import post
 from tests.support import TestMerchant
 
 
@@ -78,3 +86,29 @@ async def test_a_credit_note_without_gst_is_a_page_of_text(
         if note["number"] in (found.get("subject") or "")
     ]
     assert len(emails) == 1 and emails[0]["attachments"][0]["content_type"] == "application/pdf"
+
+
+async def test_an_invoice_pdf_shows_the_credit_it_spent_and_renders_with_a_debt(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    await registered(client, merchant)
+    rate = await gst_rate(client, merchant)
+    for state, adjustment in (("27", -18_000), ("29", 5_000)):
+        buyer = await gst_customer(client, merchant, state)
+        await ok(
+            await post(
+                client,
+                merchant,
+                f"/v1/customers/{buyer['id']}/balance_transactions",
+                amount=adjustment,
+                currency="inr",
+            )
+        )
+        drafted = await invoice_with(client, merchant, buyer, rate)
+        await ok(await post(client, merchant, f"/v1/invoices/{drafted['id']}/finalize"))
+        paid = await ok(await post(client, merchant, f"/v1/invoices/{drafted['id']}/pay"))
+        assert paid["amount_paid"] == 118_000 + adjustment
+        response = await client.get(httpx.URL(paid["invoice_pdf"]).path)
+        assert response.status_code == 200, response.text
+        text = pdf_text(response.content)
+        assert ("Applied balance" in text) == (adjustment < 0), text

@@ -328,6 +328,11 @@ async def tax_invoice(session: AsyncSession, invoice: InvoiceRow) -> TaxInvoice 
     year = financial_year_at(finalized)
     customer_gstin = gst["customer_gstin"]
     address = invoice.customer_address or {}
+    # What the customer's credit and credit notes issued before payment took off what was
+    # due (the PDF's "Applied balance"); a debt the invoice collected from the balance is not
+    # part of this supply's value, so what was paid is shown up to the total.
+    spent = (invoice.ending_balance or 0) - (invoice.starting_balance or 0)
+    credited = min(max(spent, 0) + (invoice.pre_payment_credit_notes_amount or 0), invoice.total)
     # A line's own rates, or else the invoice's defaults, as its taxes were computed.
     document_lines = [
         _tax_line(line, line.tax_rates or invoice.default_tax_rates, gst) for line in lines
@@ -356,7 +361,8 @@ async def tax_invoice(session: AsyncSession, invoice: InvoiceRow) -> TaxInvoice 
         currency=invoice.currency,
         lines=tuple(document_lines),
         due_date=invoice.due_date.astimezone(IST).date() if invoice.due_date else None,
-        amount_paid=invoice.amount_paid,
+        amount_paid=min(invoice.amount_paid, max(invoice.total - credited, 0)),
+        balance_applied=credited,
         notes=invoice.description,
         footer=invoice.footer,
     )
