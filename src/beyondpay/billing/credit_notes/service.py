@@ -22,6 +22,7 @@ that rolls back gives its number back).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -129,25 +130,16 @@ def _line_discount(item: InvoiceItemRow) -> int:
     return sum(int(entry["amount"]) for entry in item.discount_amounts)
 
 
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """A credit note as asked, checked against its locked invoice: what create writes and the
+    """A credit note as asked, checked against its invoice: what create writes and the
     previews show."""
 
-    def __init__(
-        self,
-        invoice: InvoiceRow,
-        kind: Kind,
-        lines: list[CreditLine],
-        figures: Totals,
-        money: Settlement,
-    ) -> None:
-        self.invoice, self.kind, self.lines, self.figures, self.money = (
-            invoice,
-            kind,
-            lines,
-            figures,
-            money,
-        )
+    invoice: InvoiceRow
+    kind: Kind
+    lines: list[CreditLine]
+    figures: Totals
+    money: Settlement
 
 
 async def _credited_lines(session: AsyncSession, invoice_id: str) -> dict[str, int]:
