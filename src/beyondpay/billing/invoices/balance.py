@@ -209,6 +209,14 @@ class CustomerBalanceService:
         caller = acting_for(invoice.merchant_id, invoice.livemode)
         customer = await customer_service.get(session, caller, invoice.customer_id, for_update=True)
         starting = customer.balance if customer.currency == invoice.currency else 0
+        if starting != 0:
+            # Checked where it is read as where it is written: the copy is the ledger's.
+            ledger_balance = await balance_service.customer_balance(
+                session, caller, customer.id, invoice.currency
+            )
+            invariant(
+                ledger_balance == starting, "the customer's balance equals their ledger account"
+            )
         applied = min(-starting, invoice.amount_due) if starting < 0 else -starting
         invoice.starting_balance = starting
         invoice.ending_balance = starting + applied
