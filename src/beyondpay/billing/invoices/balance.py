@@ -43,7 +43,7 @@ from beyondpay.billing.invoices.schemas import (
 )
 from beyondpay.billing.invoices.store import acting_for
 from beyondpay.customers.service import customer_service
-from beyondpay.db.pagination import owned_page
+from beyondpay.db.pagination import created_conditions, owned_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
@@ -186,7 +186,9 @@ class CustomerBalanceService:
         params: CustomerBalanceTransactionListParams,
     ) -> tuple[Sequence[CustomerBalanceTransactionRow], bool]:
         customer = await customer_service.get(session, caller, customer_id)
-        filters: list[Any] = []
+        filters: list[Any] = list(
+            created_conditions(CustomerBalanceTransactionRow.created_at, params.created)
+        )
         if params.invoice is not None:
             filters.append(CustomerBalanceTransactionRow.invoice_id == params.invoice)
         return await owned_page(
