@@ -105,6 +105,7 @@ def wire_modules() -> None:
     time when it advances or is deleted (``test_clocks.timeline``: payments' funds becoming
     available and payers' answers expiring, invoices' auto-advance and due dates, customers
     deleted with their clock). Registering twice changes nothing."""
+    from beyondpay.billing.credit_notes.service import compose_credit_note_email
     from beyondpay.billing.invoices.service import (
         compose_invoice_email,
         hear_payment,
@@ -138,6 +139,7 @@ def wire_modules() -> None:
     # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
     on_intent_event(hear_payment)
     register_composer(Kind.invoice, compose_invoice_email)
+    register_composer(Kind.credit_note, compose_credit_note_email)
     # A subscription follows its invoices' outcomes, in their transaction.
     on_invoice_event(hear_invoice)
     # RBI's pre-debit notice before each charge of a subscription: a renewal's first
@@ -288,6 +290,8 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.activity.api import audit_router as audit_events
     from beyondpay.activity.api import events_router as events
     from beyondpay.billing.catalog.api import coupons, prices, products, promotion_codes
+    from beyondpay.billing.credit_notes.api import router as credit_notes
+    from beyondpay.billing.invoices.api import balance_router as customer_balance_transactions
     from beyondpay.billing.invoices.api import items_router as invoice_items
     from beyondpay.billing.invoices.api import router as invoices
     from beyondpay.billing.invoices.api import settings_router as invoice_settings
@@ -353,4 +357,6 @@ def merchant_routers() -> list[APIRouter]:
         subscriptions,
         subscription_items,
         dunning_settings,
+        customer_balance_transactions,
+        credit_notes,
     ]

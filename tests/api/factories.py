@@ -426,6 +426,14 @@ async def _finalize_invoice(actors: Actors, invoice_id: str) -> None:
     await actors.owner(f"/v1/invoices/{invoice_id}/finalize", {})
 
 
+async def _credit_note(actors: Actors) -> str:
+    """A credit note of ₹1 against an open send_invoice invoice."""
+    invoice_id = await _invoice(actors)
+    await _finalize_invoice(actors, invoice_id)
+    note = await actors.owner("/v1/credit_notes", {"invoice": invoice_id, "amount": 100})
+    return str(note["id"])
+
+
 # The collection path (an object route's path before its first parameter) → its factory.
 async def _product(actors: Actors) -> str:
     return str((await actors.owner("/v1/products", {"name": "Gold plan"}))["id"])
@@ -480,6 +488,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/invoiceitems": _invoice_item,
     "/v1/subscriptions": _subscription,
     "/v1/subscription_items": _subscription_item,
+    "/v1/credit_notes": _credit_note,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -508,6 +517,15 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("DELETE", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
     # The invoice's customer has no payment method (a live key saves no test card).
     ("POST", "/v1/invoices/{invoice}/pay"): (400, "invoice_payment_method_missing"),
+    # As with tax ids: the customer is found, and no balance transaction has its id.
+    ("GET", "/v1/customers/{customer}/balance_transactions/{transaction}"): (
+        404,
+        "resource_missing",
+    ),
+    ("POST", "/v1/customers/{customer}/balance_transactions/{transaction}"): (
+        404,
+        "resource_missing",
+    ),
 }
 
 REASON: Final = "Checked by the access matrix"
@@ -525,6 +543,10 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     },
     ("POST", "/v1/payment_intents/{intent}/increment_authorization"): {"amount": 2_000},
     ("POST", "/v1/customers/{customer}/tax_ids"): {"type": "in_gst", "value": "27AAPFU0939F1ZV"},
+    ("POST", "/v1/customers/{customer}/balance_transactions"): {
+        "amount": -100,
+        "currency": "inr",
+    },
 }
 
 

@@ -153,6 +153,7 @@ async def make_examples(
     await _billing_portal(api)
     await _invoices(api)
     await _subscriptions(api)
+    await _credit_notes(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1084,3 +1085,52 @@ async def _subscriptions(api: Api) -> None:
         "/v1/billing/dunning_settings",
         {"retry_offsets_days": [1, 3, 5], "final_action": "mark_unpaid"},
     )
+
+
+async def _credit_notes(api: Api) -> None:
+    """The customer balance (an adjustment, read, listed, updated) and credit notes: previewed,
+    issued against an open invoice and a paid one (credit to the balance, a refund), read,
+    listed, their lines, updated, voided."""
+    customer = await api.post(
+        "/v1/customers",
+        {
+            "email": "asha@example.com",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+    )
+    balance = f"/v1/customers/{customer['id']}/balance_transactions"
+    adjustment = await api.post(balance, {"amount": -500, "currency": "inr"})
+    await api.get(f"{balance}/{adjustment['id']}")
+    await api.post(f"{balance}/{adjustment['id']}", {"description": "Goodwill"})
+    await api.get(balance)
+    invoice = await api.post("/v1/invoices", {"customer": customer["id"]})
+    await api.post("/v1/invoiceitems", {"invoice": invoice["id"], "amount": 10_000})
+    invoice = await api.post(f"/v1/invoices/{invoice['id']}/finalize", {"auto_advance": False})
+    line = invoice["lines"]["data"][0]["id"]
+    asked = {
+        "invoice": invoice["id"],
+        "lines[0][type]": "invoice_line_item",
+        "lines[0][invoice_line_item]": line,
+        "lines[0][amount]": 1_000,
+    }
+    await api.get("/v1/credit_notes/preview", asked)
+    await api.get("/v1/credit_notes/preview/lines", asked)
+    before = await api.post(
+        "/v1/credit_notes",
+        {
+            "invoice": invoice["id"],
+            "lines": [{"type": "invoice_line_item", "invoice_line_item": line, "amount": 1_000}],
+            "reason": "order_change",
+        },
+    )
+    await api.post(f"/v1/credit_notes/{before['id']}", {"memo": "One seat fewer"})
+    await api.post(f"/v1/credit_notes/{before['id']}/void")
+    await api.post(f"/v1/invoices/{invoice['id']}/pay")
+    after = await api.post(
+        "/v1/credit_notes",
+        {"invoice": invoice["id"], "amount": 2_000, "refund_amount": 1_000},
+    )
+    await api.get(f"/v1/credit_notes/{after['id']}")
+    await api.get(f"/v1/credit_notes/{after['id']}/lines")
+    await api.get("/v1/credit_notes", {"invoice": invoice["id"]})

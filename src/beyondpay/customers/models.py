@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Text
+from sqlalchemy import BigInteger, Boolean, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
@@ -33,3 +33,9 @@ class CustomerRow(Base):
     test_clock: Mapped[str | None] = mapped_column(Text, default=None)
     # invoice_settings.default_payment_method (migration 0025): attached to this customer.
     default_payment_method_id: Mapped[str | None] = mapped_column(Text, default=None)
+    # Stripe's balance (migration 0041; negative: credit the customer can spend) and its
+    # currency, set by the first balance transaction. Billing changes it through
+    # ``CustomerService.set_balance``, in the transaction that moves the customer's ledger
+    # account, which it always equals.
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str | None] = mapped_column(Text, default=None)

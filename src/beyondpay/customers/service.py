@@ -138,6 +138,8 @@ class CustomerService:
             test_clock=None,
             default_payment_method_id=default or None,
             shipping=shipping_stored(params.shipping),
+            balance=0,
+            currency=None,
         )
         if params.test_clock is not None:
             # On a clock, the customer is created at the clock's time, as Stripe's are.
@@ -354,6 +356,23 @@ class CustomerService:
         return await search(
             session, statement, CustomerRow.id, limit=params.limit, page=params.page, prefix="cus"
         )
+
+    async def set_balance(
+        self, session: AsyncSession, row: CustomerRow, balance: int, currency: str
+    ) -> None:
+        """The locked customer's balance as billing's ledger account now holds it (billing's
+        customer balance, issue 18), with ``customer.updated`` when it changed, as Stripe
+        announces it. The caller moved the ledger in this transaction."""
+        invariant(row.currency in (None, currency), "a customer's balance has one currency")
+        before = customer_object(row)
+        row.balance, row.currency = balance, currency
+        await session.flush()
+        after = customer_object(row)
+        previous = previous_attributes(before, after)
+        if previous:
+            await events.record(
+                session, row, CustomerEvent.updated, object=after, previous_attributes=previous
+            )
 
     async def forget_default_payment_method(
         self, session: AsyncSession, customer_id: str, payment_method_id: str

@@ -142,5 +142,8 @@ EVENT_TYPES: Final = frozenset(
         "customer.subscription.resumed",
         "customer.subscription.pending_update_applied",
         "invoice.upcoming",
+        "credit_note.created",
+        "credit_note.updated",
+        "credit_note.voided",
     }
 )

@@ -112,6 +112,8 @@ class Scope(StrEnum):
     invoices_write = "invoices:write"
     subscriptions_read = "subscriptions:read"
     subscriptions_write = "subscriptions:write"
+    credit_notes_read = "credit_notes:read"
+    credit_notes_write = "credit_notes:write"
 
     @property
     def resource(self) -> str:

@@ -91,6 +91,29 @@ class BalanceService:
             object_name="balance_transaction",
         )
 
+    async def move_customer_balance(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        customer_id: str,
+        transaction_id: str,
+        amount: int,
+        currency: str,
+    ) -> int:
+        """Billing's customer balance (issue 18): ``amount`` (negative: credit to the customer)
+        between the merchant's available balance and the customer's ledger account, named after
+        the balance transaction ``transaction_id``; the customer's balance after it."""
+        chart = Chart(caller.merchant, caller.livemode, currency)
+        return await postings.move_customer_balance(
+            session, chart, customer_id, transaction_id, amount
+        )
+
+    async def customer_balance(
+        self, session: AsyncSession, caller: Caller, customer_id: str, currency: str
+    ) -> int:
+        chart = Chart(caller.merchant, caller.livemode, currency)
+        return await postings.customer_balance(session, chart, customer_id)
+
 
 def _balance_amount(amount: int, currency: str) -> dict[str, Any]:
     # Amounts are read from the ledger, which does not split them by payment method.

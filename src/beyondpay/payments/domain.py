@@ -178,3 +178,9 @@ class Chart:
 
     def rail_clearing(self, rail: str) -> str:
         return f"platform:{self.mode}:rail_clearing:{rail}:{self.currency}:{self.merchant_id}"
+
+    def customer_balance(self, customer_id: str) -> str:
+        """Stripe's ``customer.balance`` of one customer (billing, issue 18): debits less
+        credits is the balance (negative: credit the merchant owes the customer)."""
+        prefix = f"merchant:{self.merchant_id}:{self.mode}:customer_balance"
+        return f"{prefix}:{customer_id}:{self.currency}"

@@ -25,6 +25,14 @@ A use case builds its transfers with the functions below and hands them to the l
 (:func:`write`): an authorization captured at once is one linked chain of hold, capture, fee and
 (when funds are available at once) availability. Transfer ids are named after the object, so
 doing any of these twice moves nothing the second time (the ledger answers ``exists``).
+- **Customer balance** (billing's ``customer.balance``, one ``customer_balance`` account per
+  merchant, mode, customer and currency): a change of ``amount`` (Stripe's sign: negative is
+  credit the customer can spend) is one transfer between the merchant's available balance and
+  the customer's account (``<cbtxn>:balance``). A credit (a credit note, an adjustment granting
+  credit) moves money from available to the customer's account: the merchant owes it, and
+  cannot pay it out. Applying it to an invoice moves it back: it is that invoice's payment
+  share. A debit (the customer owes) is the reverse, and is undone when an invoice collects it.
+
 Merchant balances may go negative, as Stripe's do (a refund of funds not yet available); what
 stops over-refunding is the charge's row lock.
 """
@@ -329,3 +337,50 @@ def balance_transaction(
         description=description,
         created_at=moment,
     )
+
+
+def customer_balance_transfer(
+    chart: Chart, customer_id: str, transaction_id: str, amount_minor: int
+) -> Transfer:
+    """A change of ``amount_minor`` to the customer's balance (negative: credit to them)."""
+    invariant(amount_minor != 0, "a customer balance transaction moves something")
+    credit = amount_minor < 0
+    customer_account = chart.customer_balance(customer_id)
+    return Transfer(
+        id=f"{transaction_id}:balance",
+        debit_account_id=chart.available if credit else customer_account,
+        credit_account_id=customer_account if credit else chart.available,
+        amount=abs(amount_minor),
+        currency=chart.currency,
+        code="customer_balance_credit" if credit else "customer_balance_debit",
+    )
+
+
+async def move_customer_balance(
+    session: AsyncSession, chart: Chart, customer_id: str, transaction_id: str, amount_minor: int
+) -> int:
+    """Writes the change and answers the customer's balance after it, read from the ledger."""
+    account = chart.customer_balance(customer_id)
+    await ledger_service.ensure_accounts(
+        session,
+        [
+            NewAccount(
+                chart.available, chart.merchant_ledger, chart.currency, "merchant_available"
+            ),
+            NewAccount(account, chart.merchant_ledger, chart.currency, "customer_balance"),
+        ],
+    )
+    await _apply(
+        session, [customer_balance_transfer(chart, customer_id, transaction_id, amount_minor)]
+    )
+    return await customer_balance(session, chart, customer_id)
+
+
+async def customer_balance(session: AsyncSession, chart: Chart, customer_id: str) -> int:
+    """The customer's balance in ``chart``'s currency as the ledger holds it (Stripe's sign)."""
+    account = chart.customer_balance(customer_id)
+    found = (await ledger_service.get_accounts(session, [account])).get(account)
+    if found is None:
+        return 0
+    invariant(found.debits_pending == found.credits_pending == 0, "balances are never held")
+    return found.debits_posted - found.credits_posted

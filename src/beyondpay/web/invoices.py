@@ -20,6 +20,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from beyondpay.billing.credit_notes.service import pdf_of_token as credit_note_pdf_of_token
 from beyondpay.billing.invoices.service import (
     InvoicePage,
     collection_service,
@@ -197,3 +198,18 @@ async def pay_invoice_page(request: Request, token: str = Token) -> Response:
     if action.get("type") == "redirect_to_url":
         return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
     return _back(token)  # UPI: the page shows the QR code and the link to pay in an app
+
+
+@router.get("/credit_notes/{token}/pdf")
+async def credit_note_pdf(request: Request, token: str = Token) -> Response:
+    """A credit note's ``pdf``: the link is the credential, as an invoice's is."""
+    try:
+        async with _database(request).unit_of_work() as session:
+            filename, pdf = await credit_note_pdf_of_token(session, _ring(request), token)
+    except ResourceMissingError:
+        return page("invoice_missing.html", status_code=404)
+    headers = {
+        **{key: value for key, value in PAGE_HEADERS.items() if key != "Content-Security-Policy"},
+        "Content-Disposition": f'inline; filename="{filename}"',
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)

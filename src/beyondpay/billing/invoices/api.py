@@ -6,12 +6,17 @@ from typing import Annotated, Any, Final
 
 from fastapi import Path
 
-from beyondpay.api.access import InvoicesReader, InvoicesWriter
+from beyondpay.api.access import CustomersReader, CustomersWriter, InvoicesReader, InvoicesWriter
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.billing.invoices.balance import customer_balance_service
 from beyondpay.billing.invoices.rendering import EXPANSIONS
 from beyondpay.billing.invoices.schemas import (
+    CustomerBalanceTransaction,
+    CustomerBalanceTransactionCreateParams,
+    CustomerBalanceTransactionListParams,
+    CustomerBalanceTransactionUpdateParams,
     DeletedInvoice,
     DeletedInvoiceItem,
     Invoice,
@@ -33,6 +38,7 @@ from beyondpay.billing.invoices.schemas import (
     InvoiceSettingsUpdateParams,
     InvoiceUpdateParams,
     InvoiceVoidParams,
+    customer_balance_transaction_object,
     deleted_invoice_item_object,
     deleted_invoice_object,
     invoice_item_object,
@@ -54,6 +60,7 @@ DECLINED: Final = (
 router = Router(prefix="/v1/invoices", tags=["invoices"])
 items_router = Router(prefix="/v1/invoiceitems", tags=["invoices"])
 settings_router = Router(prefix="/v1/billing/invoice_settings", tags=["invoices"])
+balance_router = Router(prefix="/v1/customers", tags=["customers"])
 
 InvoiceId = Annotated[str, Path(max_length=255, description="The invoice's id (`in_…`).")]
 ItemId = Annotated[str, Path(max_length=255, description="The invoice item's id (`ii_…`).")]
@@ -286,3 +293,64 @@ async def update_invoice_settings(
     Numbers stay consecutive per financial year whatever the prefix.
     """
     return Outcome(await invoice_service.update_settings(session, caller, params))
+
+
+# ---- the customer balance ----------------------------------------------------------------------
+
+CustomerId = Annotated[str, Path(max_length=255, description="The customer's id (`cus_…`).")]
+BalanceTransactionId = Annotated[
+    str, Path(max_length=255, description="The balance transaction's id (`cbtxn_…`).")
+]
+
+
+@balance_router.post("/{customer}/balance_transactions", returns=CustomerBalanceTransaction)
+async def create_customer_balance_transaction(
+    customer: CustomerId,
+    session: SessionDep,
+    caller: CustomersWriter,
+    params: Body[CustomerBalanceTransactionCreateParams],
+) -> Outcome:
+    """Adjust a customer's balance (negative: credit their next invoices spend)."""
+    row = await customer_balance_service.create(session, caller, customer, params)
+    return Outcome(customer_balance_transaction_object(row))
+
+
+@balance_router.get("/{customer}/balance_transactions", returns=CustomerBalanceTransaction)
+async def list_customer_balance_transactions(
+    customer: CustomerId,
+    session: SessionDep,
+    caller: CustomersReader,
+    params: Query[CustomerBalanceTransactionListParams],
+) -> Listed:
+    """List a customer's balance transactions, newest first."""
+    page = await customer_balance_service.list(session, caller, customer, params)
+    return listed(customer_balance_transaction_object, page)
+
+
+@balance_router.get(
+    "/{customer}/balance_transactions/{transaction}", returns=CustomerBalanceTransaction
+)
+async def retrieve_customer_balance_transaction(
+    customer: CustomerId,
+    transaction: BalanceTransactionId,
+    session: SessionDep,
+    caller: CustomersReader,
+) -> dict[str, Any]:
+    """Retrieve a customer balance transaction."""
+    row = await customer_balance_service.get(session, caller, customer, transaction)
+    return customer_balance_transaction_object(row)
+
+
+@balance_router.post(
+    "/{customer}/balance_transactions/{transaction}", returns=CustomerBalanceTransaction
+)
+async def update_customer_balance_transaction(
+    customer: CustomerId,
+    transaction: BalanceTransactionId,
+    session: SessionDep,
+    caller: CustomersWriter,
+    params: Body[CustomerBalanceTransactionUpdateParams],
+) -> Outcome:
+    """Update a balance transaction's description and metadata."""
+    row = await customer_balance_service.update(session, caller, customer, transaction, params)
+    return Outcome(customer_balance_transaction_object(row))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from beyondpay.billing.invoices import discounting, lifecycle
+from beyondpay.billing.invoices.balance import customer_balance_service
 from beyondpay.billing.invoices.domain import (
     DAYS_UNTIL_DUE_DEFAULT,
     LINES_PER_INVOICE_MAX,
@@ -452,6 +453,8 @@ class InvoiceService:
                 invoice.payment_intent_id,
                 PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
             )
+        # The credit it took goes back to its customer (Stripe's unapplied_from_invoice).
+        await customer_balance_service.unapply_from_invoice(session, invoice)
         invoice.status = status
         invoice.voided_at = await now_for(session, invoice)
         invoice.next_payment_attempt = None

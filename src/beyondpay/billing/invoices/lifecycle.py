@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.invoices import discounting, tasks
+from beyondpay.billing.invoices.balance import customer_balance_service
 from beyondpay.billing.invoices.domain import (
     NUMBER_PREFIX_DEFAULT,
     Action,
@@ -162,8 +163,8 @@ async def finalize_locked(
     auto_advance: bool | None = None,
 ) -> None:
     """Finalizes the locked draft at ``moment``: its number, the customer's details, its
-    PaymentIntent and its timers; ``invoice.finalized``. Nothing due: it is paid at once, as
-    Stripe marks a zero invoice paid."""
+    PaymentIntent and its timers; ``invoice.finalized``. Nothing due (or the customer's credit
+    covers it): it is paid at once, as Stripe marks a zero invoice paid."""
     status = transition(invoice, Action.finalize)
     # Its discounts checked again and redeemed once, and the GST facts (the customer's GSTIN,
     # the place of supply) and taxes as they stand now: the finalized invoice keeps them.
@@ -184,6 +185,8 @@ async def finalize_locked(
     invoice.finalized_at = moment
     invoice.automatically_finalizes_at = None
     invoice.updated_at = utcnow()
+    # The customer's credit pays what it can (a debt is added): Stripe's starting_balance.
+    await customer_balance_service.apply_to_invoice(session, invoice)
     if invoice.amount_due > 0:
         invoice.payment_intent_id = await _make_payment_intent(session, invoice)
     await announce(session, invoice, InvoiceEvent.finalized)

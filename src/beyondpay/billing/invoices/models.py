@@ -75,6 +75,12 @@ class InvoiceRow(Base):
     subscription_period: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # The customer's balance when it was finalized and after it took its share (migration
+    # 0041), and what credit notes took off it before and after it was paid.
+    starting_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    ending_balance: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    pre_payment_credit_notes_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    post_payment_credit_notes_amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class InvoiceItemRow(Base):
@@ -137,3 +143,24 @@ class InvoiceSettingsRow(Base):
     livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     number_prefix: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class CustomerBalanceTransactionRow(Base):
+    """Stripe's CustomerBalanceTransaction (migration 0041): one change of a customer's balance,
+    and the ledger transfer ``<id>:balance`` that made it (``balance``)."""
+
+    __tablename__ = "customer_balance_transactions"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    customer_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    ending_balance: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    invoice_id: Mapped[str | None] = mapped_column(Text)
+    credit_note_id: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    created_at: Mapped[datetime] = mapped_column(_TIME)

@@ -104,6 +104,14 @@ def invoice_pdf_url(invoice: InvoiceRow) -> str | None:
     return None if hosted is None else f"{hosted}/pdf"
 
 
+def signed_link(path: str, object_id: str) -> str:
+    """``<public url><path><token>``: a link whose token names ``object_id`` as an invoice's
+    does (a credit note's PDF, ``/credit_notes/<token>/pdf``); read back with
+    :func:`invoice_id_of_token`."""
+    config = CONFIG.current()
+    return f"{config.public_url}{path}{invoice_token(config.ring, object_id)}"
+
+
 # ---- the object and its events -----------------------------------------------------------------
 
 
@@ -357,6 +365,11 @@ async def tax_invoice(session: AsyncSession, invoice: InvoiceRow) -> TaxInvoice 
     year = financial_year_at(finalized)
     customer_gstin = gst["customer_gstin"]
     address = invoice.customer_address or {}
+    # What the customer's credit and credit notes issued before payment took off what was
+    # due (the PDF's "Applied balance"); a debt the invoice collected from the balance is not
+    # part of this supply's value, so what was paid is shown up to the total.
+    spent = (invoice.ending_balance or 0) - (invoice.starting_balance or 0)
+    credited = min(max(spent, 0) + (invoice.pre_payment_credit_notes_amount or 0), invoice.total)
     # A line's own rates, or else the invoice's defaults, as its taxes were computed.
     document_lines = [
         _tax_line(line, line.tax_rates or invoice.default_tax_rates, gst) for line in lines
@@ -385,7 +398,8 @@ async def tax_invoice(session: AsyncSession, invoice: InvoiceRow) -> TaxInvoice 
         currency=invoice.currency,
         lines=tuple(document_lines),
         due_date=invoice.due_date.astimezone(IST).date() if invoice.due_date else None,
-        amount_paid=invoice.amount_paid,
+        amount_paid=min(invoice.amount_paid, max(invoice.total - credited, 0)),
+        balance_applied=credited,
         notes=invoice.description,
         footer=invoice.footer,
     )
@@ -407,6 +421,11 @@ async def pdf_of_token(session: AsyncSession, ring: KeyRing, token: str) -> tupl
     assert invoice is not None  # the page found it
     name = (invoice.number or invoice.id).replace("/", "-")
     return f"Invoice-{name}.pdf", await invoice_pdf(session, ring, invoice)
+
+
+def text_pdf(rows: Sequence[str]) -> bytes:
+    """A one-page PDF of ``rows`` (a document without GST: a credit note's too)."""
+    return _text_pdf(rows)
 
 
 def invoice_pdf_bytes(document: InvoiceDocument) -> bytes:

@@ -22,7 +22,11 @@ from beyondpay.billing.invoices.domain import (
     Status,
     TaxAmount,
 )
-from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.invoices.models import (
+    CustomerBalanceTransactionRow,
+    InvoiceItemRow,
+    InvoiceRow,
+)
 from beyondpay.billing.tax.domain import (
     INVOICE_PREFIX_CHARS_MAX,
     InvoiceNumberError,
@@ -736,7 +740,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "discounts": [entry["id"] for entry in invoice.discounts],
         "due_date": unix(invoice.due_date),
         "effective_at": unix(invoice.finalized_at),
-        "ending_balance": 0 if finalized else None,
+        "ending_balance": invoice.ending_balance if finalized else None,
         "footer": invoice.footer,
         "from_invoice": None,
         "gst": gst_summary(invoice, view.taxes),
@@ -765,13 +769,13 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         },
         "period_end": _unix(invoice.period_end),
         "period_start": _unix(invoice.period_start),
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
+        "post_payment_credit_notes_amount": invoice.post_payment_credit_notes_amount or 0,
+        "pre_payment_credit_notes_amount": invoice.pre_payment_credit_notes_amount or 0,
         "receipt_number": None,
         "rendering": None,
         "shipping_cost": None,
         "shipping_details": None,
-        "starting_balance": 0,
+        "starting_balance": invoice.starting_balance or 0,
         "statement_descriptor": None,
         "status": invoice.status,
         "status_details": _status_details(invoice),
@@ -817,4 +821,69 @@ def invoice_settings_object(livemode: bool, prefix: str, next_number: str) -> di
         "livemode": livemode,
         "number_prefix": prefix,
         "next_number": next_number,
+    }
+
+
+# ---- the customer balance (migration 0041) ------------------------------------------------------
+
+# Stripe's bound on one adjustment: any amount a payment could be, either sign.
+BalanceAmount = Annotated[int, Field(ge=-AMOUNT_MINOR_MAX, le=AMOUNT_MINOR_MAX)]
+
+
+class CustomerBalanceTransactionCreateParams(Params):
+    amount: BalanceAmount = Field(
+        description="Negative: a credit the customer can spend on their next invoices;"
+        " positive: an amount the next invoice adds to what is due."
+    )
+    currency: Currency
+    description: Annotated[str | None, Field(max_length=350)] = None
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class CustomerBalanceTransactionUpdateParams(Params):
+    description: Annotated[str | None, Field(max_length=350)] = None
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class CustomerBalanceTransactionListParams(ListParams):
+    invoice: Id | None = None
+
+
+class CustomerBalanceTransaction(BaseModel):
+    id: str
+    object: Literal["customer_balance_transaction"]
+    amount: int
+    checkout_session: str | None
+    created: int
+    credit_note: str | None
+    currency: str
+    customer: str
+    customer_account: str | None
+    description: str | None
+    ending_balance: int
+    invoice: str | None
+    livemode: bool
+    metadata: dict[str, str]
+    type: str
+
+
+def customer_balance_transaction_object(row: CustomerBalanceTransactionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "customer_balance_transaction",
+        "amount": row.amount,
+        "checkout_session": None,
+        "created": _unix(row.created_at),
+        "credit_note": row.credit_note_id,
+        "currency": row.currency,
+        "customer": row.customer_id,
+        "customer_account": None,
+        "description": row.description,
+        "ending_balance": row.ending_balance,
+        "invoice": row.invoice_id,
+        "livemode": row.livemode,
+        "metadata": row.metadata_,
+        "type": row.type,
     }

@@ -16,7 +16,9 @@ The part is split by noun, each file short enough to hold in mind:
 - ``store``: rows, locks (the PaymentIntent before the invoice, the invoice before its items),
   the invoice's time, a draft's recomputation (discounts, GST, totals);
 - ``taxing``: tax rates and GST through billing/tax; ``discounting``: coupons and promotion
-  codes through billing/catalog.
+  codes through billing/catalog;
+- ``balance``: the customer balance (a ledger account) and its transactions, which invoices
+  spend at finalization; ``crediting``: what a credit note (the part above) does to its invoice.
 
 :class:`InvoiceService` and :class:`InvoiceItemService` are what subscriptions call to bill a
 period; ``tax_invoice`` is an invoice as billing/documents' GST tax invoice (its PDF, its
@@ -25,6 +27,8 @@ email with the PDF attached).
 
 from __future__ import annotations
 
+from beyondpay.billing.invoices import crediting
+from beyondpay.billing.invoices.balance import CustomerBalanceService, customer_balance_service
 from beyondpay.billing.invoices.collection import (
     CollectionService,
     PayResult,
@@ -43,7 +47,11 @@ from beyondpay.billing.invoices.items import (
     invoice_item_service,
 )
 from beyondpay.billing.invoices.lifecycle import on_first_collection
-from beyondpay.billing.invoices.models import InvoiceItemRow, InvoiceRow
+from beyondpay.billing.invoices.models import (
+    CustomerBalanceTransactionRow,
+    InvoiceItemRow,
+    InvoiceRow,
+)
 from beyondpay.billing.invoices.rendering import (
     InvoiceDocument,
     InvoicePage,
@@ -57,13 +65,17 @@ from beyondpay.billing.invoices.rendering import (
     invoice_pdf_url,
     pdf_of_token,
     rendered,
+    signed_link,
     tax_invoice,
+    text_pdf,
 )
 from beyondpay.billing.invoices.settings import configure
 from beyondpay.billing.invoices.timers import advance_invoices_on_clock
 
 __all__ = [
     "CollectionService",
+    "CustomerBalanceService",
+    "CustomerBalanceTransactionRow",
     "InvoiceDocument",
     "InvoiceEvent",
     "InvoiceItemRow",
@@ -78,6 +90,8 @@ __all__ = [
     "collection_service",
     "compose_invoice_email",
     "configure",
+    "crediting",
+    "customer_balance_service",
     "hear_payment",
     "hosted_invoice_url",
     "invoice_document",
@@ -92,5 +106,7 @@ __all__ = [
     "on_invoice_event",
     "pdf_of_token",
     "rendered",
+    "signed_link",
     "tax_invoice",
+    "text_pdf",
 ]
