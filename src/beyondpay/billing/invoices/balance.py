@@ -35,6 +35,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beyondpay.billing.invoices.domain import balance_applied
 from beyondpay.billing.invoices.models import CustomerBalanceTransactionRow, InvoiceRow
 from beyondpay.billing.invoices.schemas import (
     CustomerBalanceTransactionCreateParams,
@@ -219,7 +220,7 @@ class CustomerBalanceService:
             invariant(
                 ledger_balance == starting, "the customer's balance equals their ledger account"
             )
-        applied = min(-starting, invoice.amount_due) if starting < 0 else -starting
+        applied = balance_applied(starting, invoice.amount_due)
         invoice.starting_balance = starting
         invoice.ending_balance = starting + applied
         invoice.amount_due -= applied

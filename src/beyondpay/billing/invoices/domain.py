@@ -356,6 +356,13 @@ def totals(
     )
 
 
+def balance_applied(starting_balance: int, amount_due: int) -> int:
+    """What a customer's balance does to an invoice's ``amount_due`` (Stripe's arithmetic): a
+    credit (a negative balance) pays what it can of it, a debt (positive) is added to it whole.
+    The result is taken off what is due (negative for a debt) and added to the balance."""
+    return min(-starting_balance, amount_due) if starting_balance < 0 else -starting_balance
+
+
 # ---- timers ------------------------------------------------------------------------------------
 
 

@@ -509,7 +509,7 @@ def _pricing(item: InvoiceItemRow) -> dict[str, Any]:
     }
 
 
-def _tax_object(tax: TaxAmount) -> dict[str, Any]:
+def tax_amount_object(tax: TaxAmount) -> dict[str, Any]:
     return {
         "amount": tax.amount,
         "tax_behavior": "inclusive" if tax.inclusive else "exclusive",
@@ -615,7 +615,7 @@ def line_object(item: InvoiceItemRow, taxes: tuple[TaxAmount, ...] = ()) -> dict
         "quantity_decimal": str(item.quantity),
         "subtotal": item.amount,
         "tax_rates": item.tax_rates,
-        "taxes": [_tax_object(tax) for tax in taxes],
+        "taxes": [tax_amount_object(tax) for tax in taxes],
     }
 
 
@@ -793,7 +793,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "total_discount_amounts": view.discount_amounts,
         "total_excluding_tax": invoice.total - all_taxes,
         "total_pretax_credit_amounts": [],
-        "total_taxes": [_tax_object(tax) for tax in view.taxes],
+        "total_taxes": [tax_amount_object(tax) for tax in view.taxes],
         "webhooks_delivered_at": unix(invoice.created_at),
     }
     if view.payments is not None:

@@ -70,6 +70,7 @@ from beyondpay.billing.invoices.rendering import (
     text_pdf,
 )
 from beyondpay.billing.invoices.settings import configure
+from beyondpay.billing.invoices.taxing import upcoming_taxes
 from beyondpay.billing.invoices.timers import advance_invoices_on_clock
 
 __all__ = [
@@ -109,4 +110,5 @@ __all__ = [
     "signed_link",
     "tax_invoice",
     "text_pdf",
+    "upcoming_taxes",
 ]

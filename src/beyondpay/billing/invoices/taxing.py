@@ -103,5 +103,22 @@ def taxes_of_line(
     )
 
 
+async def upcoming_taxes(
+    session: AsyncSession,
+    caller: Caller,
+    customer_id: str,
+    lines: Sequence[tuple[int, Sequence[dict[str, Any]], bool]],
+) -> list[tuple[TaxAmount, ...]]:
+    """The taxes of lines not invoiced yet, each ``(amount, tax rates, price inclusive)``, as
+    an invoice to the customer issued now would have them (the GST facts read as a draft's are):
+    what an upcoming invoice announces is what its invoice will charge."""
+    gst = await invoice_gst(session, caller, customer_id, account_tax_id=None)
+    place = None if gst is None else GstPlace(gst.supplier_state, gst.place_of_supply)
+    return [
+        line_taxes(amount, [_terms(rate) for rate in rates], place, price_inclusive=inclusive)
+        for amount, rates, inclusive in lines
+    ]
+
+
 def stored_taxes(line: InvoiceItemRow) -> tuple[TaxAmount, ...]:
     return tuple(TaxAmount.of_stored(tax) for tax in line.taxes)

@@ -29,6 +29,7 @@ commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -37,15 +38,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.billing.invoices.domain import CollectionMethod
+from beyondpay.billing.invoices.domain import CollectionMethod, balance_applied, totals
 from beyondpay.billing.invoices.domain import Status as InvoiceStatus
-from beyondpay.billing.invoices.schemas import InvoiceItemListParams
+from beyondpay.billing.invoices.schemas import InvoiceItemListParams, tax_amount_object
 from beyondpay.billing.invoices.service import (
     InvoiceRow,
     collection_service,
     hosted_invoice_url,
     invoice_item_service,
     invoice_service,
+    upcoming_taxes,
 )
 from beyondpay.billing.invoices.store import acting_for
 from beyondpay.billing.subscriptions import dunning, tasks
@@ -449,6 +451,7 @@ async def upcoming_invoice(
         index,
     )
     lines: list[dict[str, Any]] = []
+    taxed: list[tuple[int, Sequence[dict[str, Any]], bool]] = []
     for item in await _items(session, subscription.id):
         lines.append(
             _line(
@@ -461,6 +464,8 @@ async def upcoming_invoice(
                 {"subscription_item": item.id, "price": item.price_id},
             )
         )
+        rates = item.tax_rates or subscription.default_tax_rates
+        taxed.append((item.unit_amount * item.quantity, rates, item.tax_behavior == "inclusive"))
     caller = acting_for(subscription.merchant_id, subscription.livemode)
     pending, _ = await invoice_item_service.list(
         session,
@@ -481,7 +486,20 @@ async def upcoming_invoice(
                 {"invoice_item": pending_item.id},
             )
         )
-    total = sum(int(line["amount"]) for line in lines)
+        rates = pending_item.tax_rates or subscription.default_tax_rates
+        taxed.append((pending_item.amount, rates, pending_item.tax_behavior == "inclusive"))
+    # Taxed and balanced as the renewal's invoice will be, so that the amount announced is the
+    # amount charged (a notice for another amount is sent again, and its charge waits again).
+    taxes = [
+        tax
+        for line in await upcoming_taxes(session, caller, subscription.customer_id, taxed)
+        for tax in line
+    ]
+    sums = totals([int(line["amount"]) for line in lines], taxes)
+    customer = await customer_service.get(session, caller, subscription.customer_id)
+    starting = customer.balance if customer.currency == subscription.currency else 0
+    applied = balance_applied(starting, sums.amount_due)
+    amount_due = sums.amount_due - applied
     return {
         "id": None,
         "object": "invoice",
@@ -508,11 +526,15 @@ async def upcoming_invoice(
             "total_count": len(lines),
             "url": f"/v1/subscriptions/{subscription.id}/upcoming/lines",
         },
-        "subtotal": total,
-        "total": total,
-        "amount_due": max(total, 0),
+        "subtotal": sums.subtotal,
+        "total": sums.total,
+        "total_excluding_tax": sums.total_excluding_tax,
+        "total_taxes": [tax_amount_object(tax) for tax in sums.taxes],
+        "starting_balance": starting,
+        "ending_balance": starting + applied,
+        "amount_due": amount_due,
         "amount_paid": 0,
-        "amount_remaining": max(total, 0),
+        "amount_remaining": amount_due,
         "attempt_count": 0,
         "attempted": False,
         "next_payment_attempt": _unix(charge_at),
@@ -581,7 +603,6 @@ async def gate_first_collection(
         # Not sent (its job has not run), skipped (the renewal was to end the subscription,
         # then was not), or for another amount (the items changed after it went): sent now,
         # for the invoice as it is; the charge waits RBI's notice from now.
-        notice.status = NoticeStatus.scheduled.value
         settings = await settings_of(session, invoice.merchant_id, invoice.livemode)
         authenticate = dunning.needs_authentication(
             RAIL, invoice.amount_due, settings.mandate_category
