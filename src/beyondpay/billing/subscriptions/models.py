@@ -1,4 +1,4 @@
-"""The subscriptions tables (migration 0040). Only this part of billing writes them."""
+"""The subscriptions tables (migrations 0040 and 0043). Only this part of billing writes them."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ class SubscriptionRow(Base):
     test_clock: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Migration 0043: pause_collection, cancellation_details, trial_settings, restarted cycles
+    # (an invoice's subscription_period is period_offset + period_index).
+    pause_collection_behavior: Mapped[str | None] = mapped_column(Text, default=None)
+    pause_collection_resumes_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
+    cancellation_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    cancellation_feedback: Mapped[str | None] = mapped_column(Text, default=None)
+    missing_payment_method: Mapped[str] = mapped_column(Text, default="create_invoice")
+    period_offset: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SubscriptionItemRow(Base):

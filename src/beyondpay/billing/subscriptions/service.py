@@ -49,6 +49,7 @@ from beyondpay.billing.subscriptions.domain import (
     IllegalTransitionError,
     Interval,
     ItemTerms,
+    MissingPaymentMethod,
     Period,
     Status,
     as_utc,
@@ -57,6 +58,7 @@ from beyondpay.billing.subscriptions.domain import (
     next_status,
     plan_start,
     prorate_change,
+    prorated_amount,
 )
 from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateError
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
@@ -331,6 +333,9 @@ class SubscriptionService:
             created_at=now,
             updated_at=utcnow(),
         )
+        if params.trial_settings is not None:
+            behavior = params.trial_settings.end_behavior.missing_payment_method
+            subscription.missing_payment_method = behavior
         session.add(subscription)
         await session.flush()
         for item, price in zip(params.items, prices, strict=True):
@@ -355,6 +360,8 @@ class SubscriptionService:
         await session.flush()
         await _announce(session, subscription, SubscriptionEvent.created)
         charge = start.stub_invoice_amount if start.stub is not None else None
+        if params.cancel_at is not None:
+            current, charge = await _cancel_at_start(session, subscription, params, now, charge)
         invoice = await _bill(
             session,
             subscription,
@@ -453,6 +460,9 @@ class SubscriptionService:
                 await invoice_service.void(session, caller, latest.id)
         subscription = await _find(session, caller, subscription_id, for_update=True)
         now = await _now(session, subscription)
+        from beyondpay.billing.subscriptions import changes
+
+        await changes.settle_cancellation(session, subscription, params, now)
         await _end(session, subscription, _move(subscription, Event.cancel), now)
         return subscription
 
@@ -466,12 +476,15 @@ class SubscriptionService:
         """Changes items (prorated by ``proration_behavior``: pending items for the next
         invoice, or an invoice at once with ``always_invoice``), ``cancel_at_period_end``,
         the default payment method and metadata; ``customer.subscription.updated``."""
+        from beyondpay.billing.subscriptions import changes
+
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
+        restarted = False
         if params.items is not None:
             _move(subscription, Event.update_items)
-            await self._change_items(session, caller, subscription, params)
+            restarted = await self._change_items(session, caller, subscription, params)
             previous["items"] = "changed"
         if params.cancel_at_period_end is not None:
             flag = params.cancel_at_period_end
@@ -495,6 +508,7 @@ class SubscriptionService:
             subscription.metadata_ = merge_metadata(subscription.metadata_, metadata)
             if before_metadata != subscription.metadata_:
                 previous["metadata"] = before_metadata
+        await changes.apply_update(session, subscription, params, previous, restarted=restarted)
         if previous:
             subscription.updated_at = utcnow()
             await _announce(session, subscription, SubscriptionEvent.updated, previous)
@@ -506,11 +520,17 @@ class SubscriptionService:
         caller: Caller,
         subscription: SubscriptionRow,
         params: SubscriptionUpdateParams,
-    ) -> None:
+    ) -> bool:
+        """Changes the items; True when a change of interval restarted the billing cycle."""
+        from beyondpay.billing.subscriptions import changes
+
         assert params.items is not None
         rows = list(await _items(session, subscription.id))
         old = [_terms(row) for row in rows]
-        now = await _now(session, subscription)
+        now = changes.moment_of(params.proration_date, await _now(session, subscription))
+        # Each item's price's interval, where this update sets the price.
+        chosen: dict[str, tuple[str, int]] = {}
+        interval = None
         for index, change in enumerate(params.items):
             param = f"items[{index}]"
             row = next((r for r in rows if r.id == change.id), None) if change.id else None
@@ -525,25 +545,32 @@ class SubscriptionService:
                 price = await price_service.billable(
                     session, caller, change.price, param=f"{param}[price]"
                 )
-                _check_same_cycle(subscription, price, f"{param}[price]")
+                interval = _check_same_cycle(subscription, price, f"{param}[price]")
             if row is None:
                 if price is None:
                     raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
                 row = _new_item(subscription, price, change.quantity, now)
                 session.add(row)
                 rows.append(row)
-            elif price is not None:
+            if interval is not None:
+                chosen[row.id] = interval
+                interval = None
+            if price is not None:
                 row.price_id, row.product_id = price.price_id, price.product_id
                 row.product_name, row.unit_amount = price.product_name, price.unit_amount
-            if change.quantity is not None:
-                row.quantity = change.quantity
-            if isinstance(change.metadata, dict):
-                row.metadata_ = merge_metadata(row.metadata_, change.metadata)
-            row.updated_at = utcnow()
+            _apply_change(row, change)
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
+        new_interval = _one_cycle(subscription, rows, chosen)
         await session.flush()
         period = Period(subscription.current_period_start, subscription.current_period_end)
+        if changes.restarts_cycle(subscription, rows, new_interval) or (
+            params.billing_cycle_anchor == "now"
+        ):
+            _take_interval(subscription, new_interval)
+            await changes.restart_cycle(session, subscription, old, now, params.proration_behavior)
+            return True
+        _take_interval(subscription, new_interval)
         proration = prorate_change(
             old,
             [_terms(row) for row in rows],
@@ -552,24 +579,10 @@ class SubscriptionService:
             params.proration_behavior,
             trialing=subscription.status == Status.trialing,
         )
-        for line in proration.lines:
-            await invoice_item_service.create(
-                session,
-                caller,
-                InvoiceItemCreateParams(
-                    customer=subscription.customer_id,
-                    currency=subscription.currency,
-                    amount=line.amount_minor,
-                    description=line.description,
-                    period=PeriodParams(
-                        start=int(line.period.start.timestamp()),
-                        end=int(line.period.end.timestamp()),
-                    ),
-                    expand=[],
-                ),
-            )
+        await changes.add_pending_lines(session, subscription, proration.lines)
         if proration.invoice_now and proration.lines:
             await _bill_pending(session, subscription, period)
+        return False
 
     async def items(
         self, session: AsyncSession, caller: Caller, params: SubscriptionItemListParams
@@ -605,22 +618,54 @@ def _terms(row: SubscriptionItemRow) -> ItemTerms:
     return ItemTerms(row.product_name, row.unit_amount, row.quantity)
 
 
-def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
+def _check_same_cycle(
+    subscription: SubscriptionRow, price: BillablePrice, param: str
+) -> tuple[str, int]:
+    """A new price's billing interval, checked recurring and in the subscription's currency
+    (another interval restarts the cycle: billing/subscriptions/changes.py)."""
     recurring = price.recurring
     if recurring is None:
         raise InvalidRequestError(
             f"The price {price.price_id} is one-time: a subscription takes recurring prices only.",
             param=param,
         )
-    if (recurring.interval, recurring.interval_count) != (
-        subscription.interval,
-        subscription.interval_count,
-    ) or price.currency != subscription.currency:
-        # A change of interval restarts the billing cycle (domain.credit_unused): not yet.
+    if price.currency != subscription.currency:
         raise InvalidRequestError(
-            "The new price must have the subscription's currency and billing interval.",
-            param=param,
+            "The new price must have the subscription's currency.", param=param
         )
+    return (recurring.interval, recurring.interval_count)
+
+
+def _one_cycle(
+    subscription: SubscriptionRow,
+    rows: Sequence[SubscriptionItemRow],
+    chosen: dict[str, tuple[str, int]],
+) -> tuple[str, int] | None:
+    """After a change every item bills on one interval (Stripe's rule): the new interval when
+    the update moves all of them to another, else None."""
+    current = (subscription.interval, subscription.interval_count)
+    intervals = {chosen.get(row.id, current) for row in rows}
+    if len(intervals) > 1:
+        raise InvalidRequestError(
+            "All of a subscription's prices must have the same billing interval: change every"
+            " item's price to one of the new interval.",
+            param="items",
+        )
+    (interval,) = intervals
+    return None if interval == current else interval
+
+
+def _apply_change(row: SubscriptionItemRow, change: Any) -> None:
+    if change.quantity is not None:
+        row.quantity = change.quantity
+    if isinstance(change.metadata, dict):
+        row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+    row.updated_at = utcnow()
+
+
+def _take_interval(subscription: SubscriptionRow, interval: tuple[str, int] | None) -> None:
+    if interval is not None:
+        subscription.interval, subscription.interval_count = interval
 
 
 def _new_item(
@@ -669,9 +714,10 @@ async def _bill_pending(
         ),
     )
     subscription.latest_invoice_id = invoice.id
-    await invoice_service.finalize(
-        session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
-    )
+    if await _finalizable(session, invoice):
+        await invoice_service.finalize(
+            session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
+        )
 
 
 # ---- moving ----------------------------------------------------------------------------------
@@ -729,6 +775,7 @@ async def _bill(
     trial: bool = False,
     amount_of: Any = None,
     finalize_now: bool = False,
+    include_pending: bool = False,
 ) -> InvoiceRow:
     """The invoice of period ``period_index``: a line per item (free in a trial; ``amount_of``
     maps a full period's amount to what is billed, for a stub), finalized at once (a start,
@@ -745,7 +792,9 @@ async def _bill(
             days_until_due=subscription.days_until_due,
             default_payment_method=subscription.default_payment_method_id,
             # A renewal takes in the customer's pending items (an update's prorations).
-            pending_invoice_items_behavior="exclude" if finalize_now else "include",
+            pending_invoice_items_behavior=(
+                "exclude" if finalize_now and not include_pending else "include"
+            ),
             expand=[],
         ),
         subscription=SubscriptionBilling(
@@ -775,11 +824,29 @@ async def _bill(
             ),
         )
     subscription.latest_invoice_id = invoice.id
-    if finalize_now:
+    if finalize_now and await _finalizable(session, invoice):
         invoice = await invoice_service.finalize(
             session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
         )
     return invoice
+
+
+async def _finalizable(session: AsyncSession, invoice: InvoiceRow) -> bool:
+    """Whether an invoice made now can be finalized: not when a credit (a cycle restart's, a
+    cancellation's) exceeds what it charges. Stripe would finalize it and credit the customer's
+    balance; billing's customer balance takes it from here (docs/billing.md): until then it
+    stays a draft that does not advance, its credit shown and kept."""
+    caller = acting_for(invoice.merchant_id, invoice.livemode)
+    await session.flush()
+    current = await invoice_service.get(session, caller, invoice.id)
+    if current.total >= 0:
+        return True
+    from beyondpay.billing.invoices.schemas import InvoiceUpdateParams
+
+    await invoice_service.update(
+        session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
+    )
+    return False
 
 
 async def _after_start(
@@ -957,16 +1024,22 @@ async def renew_locked(session: AsyncSession, subscription: SubscriptionRow) -> 
     invoice's key) and the next renewal is scheduled. True when this run did it."""
     if subscription.status not in _LIVE:
         return False
+    from beyondpay.billing.subscriptions import changes
+
     ended_at = subscription.current_period_end
     event = Event.trial_ended if subscription.status == Status.trialing else Event.period_ended
     circumstances = Circumstances(
         has_payment_method=await _has_payment_method(session, subscription),
+        missing_payment_method=MissingPaymentMethod(subscription.missing_payment_method),
         cancel_due=subscription.cancel_at_period_end
         or (subscription.cancel_at is not None and subscription.cancel_at <= ended_at),
     )
     status = _move(subscription, event, circumstances)
     if status == Status.canceled:
         await _end(session, subscription, status, ended_at)
+        return True
+    if status == Status.paused:
+        await changes.pause_at_trial_end(session, subscription)
         return True
     previous: dict[str, Any] = {"status": subscription.status}
     index = subscription.period_index + 1
@@ -976,11 +1049,20 @@ async def renew_locked(session: AsyncSession, subscription: SubscriptionRow) -> 
         subscription.interval_count,
         index,
     )
+    period, amount_of = changes.final_period(subscription, period)
     subscription.period_index = index
     subscription.current_period_start, subscription.current_period_end = period.start, period.end
     subscription.status = status
     subscription.updated_at = utcnow()
-    await _bill(session, subscription, index, period, REASON_CYCLE)
+    invoice = await _bill(
+        session,
+        subscription,
+        subscription.period_offset + index,
+        period,
+        REASON_CYCLE,
+        amount_of=amount_of,
+    )
+    await changes.treat_paused_invoice(session, subscription, invoice, period.start)
     if previous["status"] == subscription.status:
         previous = {}
     previous["items"] = "current_period"  # the items' periods moved
@@ -1037,6 +1119,8 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                         & (SubscriptionRow.next_retry_at <= interval.end),
                         (SubscriptionRow.status == Status.incomplete)
                         & (SubscriptionRow.created_at <= interval.end - _EXPIRY),
+                        SubscriptionRow.status.in_(_LIVE)
+                        & (SubscriptionRow.pause_collection_resumes_at <= interval.end),
                     ),
                 )
                 .order_by(SubscriptionRow.current_period_end, SubscriptionRow.id)
@@ -1057,5 +1141,57 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                 )
             if subscription.current_period_end <= interval.end:
                 moved |= await renew_locked(session, subscription)
+            moved |= await _end_pause_on_clock(session, subscription, interval)
         if not moved:
             return
+
+
+async def _end_pause_on_clock(
+    session: AsyncSession, subscription: SubscriptionRow, interval: ClockInterval
+) -> bool:
+    """Collection resumes at ``pause_collection[resumes_at]`` once the renewals before it are
+    made (they are treated by the pause's behavior until then)."""
+    from beyondpay.billing.subscriptions import changes
+
+    resumes_at = subscription.pause_collection_resumes_at
+    if resumes_at is None or resumes_at > interval.end:
+        return False
+    if subscription.current_period_end <= min(resumes_at, interval.end):
+        return False  # a renewal before it comes first, on the next pass
+    return await changes.end_pause_locked(session, subscription, resumes_at)
+
+
+async def _cancel_at_start(
+    session: AsyncSession,
+    subscription: SubscriptionRow,
+    params: SubscriptionCreateParams,
+    now: datetime,
+    charge: Any,
+) -> tuple[Period, Any]:
+    """``cancel_at`` on create: in the future; inside the first period it cuts the period short
+    there, and the first invoice bills the share up to it (a trial just ends there)."""
+    from beyondpay.billing.subscriptions import changes
+
+    assert params.cancel_at is not None
+    cancel_at = changes.moment_of(params.cancel_at, now)
+    if cancel_at <= now:
+        raise InvalidRequestError("cancel_at must be in the future.", param="cancel_at")
+    if params.cancel_at_period_end:
+        raise InvalidRequestError(
+            "cancel_at and cancel_at_period_end cannot both be set.", param="cancel_at"
+        )
+    subscription.cancel_at = cancel_at
+    current = Period(subscription.current_period_start, subscription.current_period_end)
+    if cancel_at >= current.end:
+        return current, charge
+    subscription.current_period_end = cancel_at
+    if subscription.trial_end is not None and subscription.trial_end > cancel_at:
+        subscription.trial_end = cancel_at
+        return Period(current.start, cancel_at), charge
+    basis = Period(current.start, current.end)
+
+    def share(amount_minor: int) -> int:
+        whole = amount_minor if charge is None else charge(amount_minor)
+        return whole - prorated_amount(whole, basis, cancel_at)
+
+    return Period(current.start, cancel_at), share
