@@ -447,8 +447,10 @@ class InvoiceService:
                 invoice.payment_intent_id,
                 PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
             )
+        # The moment first: reading a test clock's time flushes, and a void row needs its time.
+        voided_at = await now_for(session, invoice)
         invoice.status = status
-        invoice.voided_at = await now_for(session, invoice)
+        invoice.voided_at = voided_at
         invoice.next_payment_attempt = None
         invoice.updated_at = utcnow()
         await announce(session, invoice, InvoiceEvent.voided)

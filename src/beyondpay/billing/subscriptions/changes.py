@@ -415,10 +415,11 @@ async def treat_paused_invoice(
         return
     assert pause is not None
     caller = acting_for(subscription.merchant_id, subscription.livemode)
+    # Not advancing: a draft stays one; a finalized one gets no collection attempt.
+    await invoice_service.update(
+        session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
+    )
     if pause.behavior is PauseCollectionBehavior.keep_as_draft:
-        await invoice_service.update(
-            session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
-        )
         return
     finalized = await invoice_service.finalize(
         session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=False, expand=[])
