@@ -508,6 +508,11 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("DELETE", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
     # The invoice's customer has no payment method (a live key saves no test card).
     ("POST", "/v1/invoices/{invoice}/pay"): (400, "invoice_payment_method_missing"),
+    # The factory's subscription waits for its first payment (incomplete): it neither resumes
+    # (only a paused one does) nor changes items; and its one item is its last.
+    ("POST", "/v1/subscriptions/{subscription}/resume"): (400, "subscription_unexpected_state"),
+    ("POST", "/v1/subscription_items/{item}"): (400, "subscription_unexpected_state"),
+    ("DELETE", "/v1/subscription_items/{item}"): (400, "parameter_invalid"),
 }
 
 REASON: Final = "Checked by the access matrix"
