@@ -141,13 +141,20 @@ class SubscriptionCancelParams(Params):
     cancellation_details: CancellationDetailsParams | None = None
 
 
+PaymentBehavior = Literal[
+    "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
+]
+
+
 class SubscriptionResumeParams(Params):
     """``POST /v1/subscriptions/{id}/resume``: a paused subscription starts a new cycle now
-    (Stripe's default) or keeps its anchor, the rest of the current period prorated."""
+    (Stripe's default) or keeps its anchor, the rest of the current period prorated.
+    ``payment_behavior`` is accepted: the invoice is collected by its job, as every one is."""
 
     billing_cycle_anchor: Literal["now", "unchanged"] = "now"
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
     proration_date: UnixTime | None = None
+    payment_behavior: PaymentBehavior | None = None
     expand: Expand
 
 
@@ -198,6 +205,7 @@ class SubscriptionItemDeleteParams(Params):
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
     proration_date: UnixTime | None = None
     clear_usage: bool | None = None
+    payment_behavior: PaymentBehavior | None = None
 
 
 class SubscriptionListParams(ListParams):
