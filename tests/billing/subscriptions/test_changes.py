@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
+from beyondpay.billing.subscriptions.changes import end_pause_now
 from beyondpay.billing.subscriptions.domain import Period, prorated_amount
 from beyondpay.db.session import Database
-from tests.billing.invoices.support import customer, events_of, ok, run_invoice_jobs
+from beyondpay.kit.clock import FrozenClock, get_clock, use_clock
+from tests.billing.invoices.support import customer, events_of, ok, queued, run_invoice_jobs
 from tests.billing.subscriptions.support import monthly_price, subscribe
 from tests.payments.support import get, post
 from tests.support import TestMerchant
@@ -310,3 +312,162 @@ async def test_search_by_status_and_metadata(
         "/v1/subscriptions/search", params={"query": "customer:'x'"}, headers=merchant.auth()
     )
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "query"
+
+
+async def test_cancel_at_on_create_bills_the_share_up_to_it(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    cancel_at = START + 10 * DAY_S
+    clock, _pro, subscription = await _started(client, merchant, database, cancel_at=cancel_at)
+    (item,) = subscription["items"]["data"]
+    assert subscription["cancel_at"] == cancel_at and item["current_period_end"] == cancel_at
+    natural_end = int(datetime(2027, 2, 10, 6, 30, tzinfo=UTC).timestamp())
+    first = await _invoice(client, merchant, subscription["latest_invoice"])
+    assert first["total"] == 99_900 - _share(99_900, START, natural_end, cancel_at)
+    assert first["status"] == "paid"
+    await _to(client, merchant, database, clock["id"], cancel_at + 60)
+    ended = await get(client, merchant, f"/v1/subscriptions/{subscription['id']}")
+    assert ended["status"] == "canceled" and ended["ended_at"] == cancel_at
+
+
+async def test_cancel_at_in_a_later_period_bills_its_share_and_clearing_it_restores_a_period(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock, _pro, subscription = await _started(client, merchant, database)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    end = subscription["items"]["data"][0]["current_period_end"]
+    natural_next = int(datetime(2027, 3, 10, 6, 30, tzinfo=UTC).timestamp())
+    cancel_at = end + 7 * DAY_S
+    await ok(await post(client, merchant, path, cancel_at=cancel_at))
+    await _to(client, merchant, database, clock["id"], end + 7_200)
+    last = await get(client, merchant, path)
+    assert last["items"]["data"][0]["current_period_end"] == cancel_at
+    final = await _invoice(client, merchant, last["latest_invoice"])
+    assert final["total"] == 99_900 - _share(99_900, end, natural_next, cancel_at)
+    # Cleared: the cut period runs to its natural end again, the rest charged.
+    cleared = await ok(await post(client, merchant, path, cancel_at=""))
+    assert cleared["cancel_at"] is None
+    assert cleared["items"]["data"][0]["current_period_end"] == natural_next
+    pending = await get(
+        client, merchant, "/v1/invoiceitems", customer=subscription["customer"], pending="true"
+    )
+    (charge,) = pending["data"]
+    assert charge["amount"] == _share(99_900, end, natural_next, cancel_at)
+    assert charge["amount"] + final["total"] == 99_900
+    await _to(client, merchant, database, clock["id"], natural_next + 7_200)
+    assert (await get(client, merchant, path))["status"] == "active"
+
+
+async def test_pause_collection_mark_uncollectible_and_its_real_time_end(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock, _pro, subscription = await _started(client, merchant, database)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    await ok(
+        await post(client, merchant, path, **{"pause_collection[behavior]": "mark_uncollectible"})
+    )
+    end = subscription["items"]["data"][0]["current_period_end"]
+    await _to(client, merchant, database, clock["id"], end + 7_200)
+    during = await get(client, merchant, path)
+    invoice = await _invoice(client, merchant, during["latest_invoice"])
+    assert invoice["status"] == "uncollectible" and invoice["attempt_count"] == 0
+    assert during["status"] == "active"
+
+
+async def test_resume_collection_job_runs_once_at_resumes_at(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    buyer = await customer(client, merchant)
+    pro = await monthly_price(client, merchant)
+    subscription = await subscribe(client, merchant, buyer["id"], pro["id"])
+    await run_invoice_jobs(database)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    resumes_at = int(get_clock().now().timestamp()) + 3 * DAY_S
+    await ok(
+        await post(
+            client,
+            merchant,
+            path,
+            **{"pause_collection[behavior]": "void", "pause_collection[resumes_at]": resumes_at},
+        )
+    )
+    (job,) = await queued(database, "subscriptions:resume_collection")
+    assert job == {"subscription": subscription["id"]}
+    async with database.unit_of_work() as session:
+        assert not await end_pause_now(session, subscription["id"])  # not yet
+    later = datetime.fromtimestamp(resumes_at + 1, UTC)
+    with use_clock(FrozenClock(later)):
+        async with database.unit_of_work() as session:
+            assert await end_pause_now(session, subscription["id"])
+        async with database.unit_of_work() as session:
+            assert not await end_pause_now(session, subscription["id"])  # run twice: once
+    assert (await get(client, merchant, path))["pause_collection"] is None
+
+
+async def test_resume_with_the_anchor_unchanged_bills_the_rest_of_the_period(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock = await new_clock(client, merchant, START)
+    buyer = await customer(client, merchant, card=None, test_clock=clock["id"])
+    pro = await monthly_price(client, merchant)
+    subscription = await subscribe(
+        client,
+        merchant,
+        buyer["id"],
+        pro["id"],
+        trial_period_days=7,
+        **{"trial_settings[end_behavior][missing_payment_method]": "pause"},
+    )
+    anchor = subscription["trial_end"]
+    await _to(client, merchant, database, clock["id"], anchor + 10 * DAY_S)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    resumed = await ok(
+        await post(client, merchant, f"{path}/resume", billing_cycle_anchor="unchanged")
+    )
+    (item,) = resumed["items"]["data"]
+    assert resumed["billing_cycle_anchor"] == anchor
+    assert item["current_period_start"] == anchor
+    invoice = await _invoice(client, merchant, resumed["latest_invoice"])
+    start, end = item["current_period_start"], item["current_period_end"]
+    assert invoice["total"] == _share(99_900, start, end, anchor + 10 * DAY_S)
+
+
+async def test_an_interval_change_in_a_trial_waits_for_its_end(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock, _pro, subscription = await _started(client, merchant, database, trial_period_days=7)
+    (item,) = subscription["items"]["data"]
+    yearly = await _yearly_price(client, merchant)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    body = {"items[0][id]": item["id"], "items[0][price]": yearly["id"]}
+    updated = await ok(await post(client, merchant, path, **body))
+    assert updated["latest_invoice"] == subscription["latest_invoice"]  # nothing billed
+    refused = await post(client, merchant, path, billing_cycle_anchor="now")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "billing_cycle_anchor"
+    await _to(client, merchant, database, clock["id"], subscription["trial_end"] + 7_200)
+    after = await get(client, merchant, path)
+    first = await _invoice(client, merchant, after["latest_invoice"])
+    assert first["total"] == 999_000 and first["status"] == "paid"
+    period = after["items"]["data"][0]
+    assert period["current_period_end"] - period["current_period_start"] == 365 * DAY_S
+
+
+async def test_a_credit_larger_than_the_new_period_leaves_a_draft(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    clock = await new_clock(client, merchant, START)
+    buyer = await customer(client, merchant, test_clock=clock["id"])
+    yearly = await _yearly_price(client, merchant)
+    subscription = await subscribe(client, merchant, buyer["id"], yearly["id"])
+    await run_invoice_jobs(database)
+    monthly = await monthly_price(client, merchant)
+    await _to(client, merchant, database, clock["id"], START + 30 * DAY_S)
+    (item,) = subscription["items"]["data"]
+    body = {"items[0][id]": item["id"], "items[0][price]": monthly["id"]}
+    path = f"/v1/subscriptions/{subscription['id']}"
+    updated = await ok(await post(client, merchant, path, **body))
+    invoice = await _invoice(client, merchant, updated["latest_invoice"])
+    assert invoice["total"] < 0
+    assert invoice["status"] == "draft" and invoice["auto_advance"] is False
+    assert updated["status"] == "active"

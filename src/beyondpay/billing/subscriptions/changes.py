@@ -136,12 +136,10 @@ def moment_of(unix_s: int | None, default: datetime) -> datetime:
 # ---- a restarted billing cycle: a change of interval, billing_cycle_anchor=now ----------------
 
 
-def restarts_cycle(
-    subscription: SubscriptionRow, rows: Sequence[SubscriptionItemRow], new_interval: Any
-) -> bool:
+def restarts_cycle(subscription: SubscriptionRow, new_interval: tuple[str, int] | None) -> bool:
     """Whether an update restarts the billing cycle: another interval (Stripe then invoices at
     once), unless the subscription is trialing (the new interval starts when the trial ends)."""
-    changed = new_interval is not None and tuple(new_interval) != (
+    changed = new_interval is not None and new_interval != (
         subscription.interval,
         subscription.interval_count,
     )
@@ -286,11 +284,10 @@ def _set_details(
 
 def _natural_end(subscription: SubscriptionRow) -> datetime:
     """Where the current period ends when no ``cancel_at`` cuts it short."""
-    if subscription.status == Status.trialing or subscription.period_index < 0:
-        # A trial or a stub ends at the anchor.
-        if subscription.trial_end is not None and subscription.period_index < 0:
-            return max(subscription.trial_end, subscription.billing_cycle_anchor)
-        return subscription.billing_cycle_anchor
+    if subscription.status == Status.trialing and subscription.trial_end is not None:
+        return subscription.trial_end  # kept as it was: cancel_at does not move it
+    if subscription.period_index < 0:
+        return subscription.billing_cycle_anchor  # a stub ends at the anchor
     return next_period(
         subscription.billing_cycle_anchor,
         Interval(subscription.interval),
@@ -332,9 +329,7 @@ async def set_cancel_at(
         # Cut short by the cancel_at being replaced: the rest of the period comes back.
         cut = subscription.current_period_end
         subscription.current_period_end = natural
-        if trialing:
-            subscription.trial_end = natural
-        else:
+        if not trialing:
             full = Period(subscription.current_period_start, natural)
             proration = prorate_change([], _terms(rows), full, cut, behavior, param="cancel_at")
             await add_pending_lines(session, subscription, proration.lines)
@@ -343,9 +338,8 @@ async def set_cancel_at(
         if not trialing and behavior is not ProrationBehavior.none:
             credit = credit_unused(_terms(rows), _current(subscription), at, param="cancel_at")
             await add_pending_lines(session, subscription, credit.lines)
+        # A trial cut short keeps its trial_end (Stripe's object too): it ends at cancel_at.
         subscription.current_period_end = as_utc(at)
-        if trialing:
-            subscription.trial_end = as_utc(at)
         await service._schedule(session, subscription)
     subscription.updated_at = utcnow()
 

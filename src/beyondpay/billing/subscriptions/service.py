@@ -564,7 +564,7 @@ class SubscriptionService:
         new_interval = _one_cycle(subscription, rows, chosen)
         await session.flush()
         period = Period(subscription.current_period_start, subscription.current_period_end)
-        if changes.restarts_cycle(subscription, rows, new_interval) or (
+        if changes.restarts_cycle(subscription, new_interval) or (
             params.billing_cycle_anchor == "now"
         ):
             _take_interval(subscription, new_interval)
@@ -1185,9 +1185,8 @@ async def _cancel_at_start(
     if cancel_at >= current.end:
         return current, charge
     subscription.current_period_end = cancel_at
-    if subscription.trial_end is not None and subscription.trial_end > cancel_at:
-        subscription.trial_end = cancel_at
-        return Period(current.start, cancel_at), charge
+    if subscription.trial_end is not None:
+        return Period(current.start, cancel_at), charge  # a trial is free: it just ends there
     basis = Period(current.start, current.end)
 
     def share(amount_minor: int) -> int:
