@@ -130,6 +130,15 @@ def run_demo(
     result.steps = [
         (_label(obj), obj["id"], obj["status"], _amount(obj)) for obj in (card, upi, refund)
     ]
+    subscription = result.subscription
+    result.steps.append(
+        (
+            "subscription",
+            subscription["id"],
+            subscription["status"],
+            f"{_money(PLAN_AMOUNT_MINOR)} / month",
+        )
+    )
     _summary(console, result)
     return result
 
