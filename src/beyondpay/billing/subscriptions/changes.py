@@ -54,6 +54,7 @@ from beyondpay.billing.subscriptions.models import SubscriptionItemRow, Subscrip
 from beyondpay.billing.subscriptions.schemas import (
     CancellationDetailsParams,
     SubscriptionCancelParams,
+    SubscriptionCreateParams,
     SubscriptionResumeParams,
     SubscriptionSearchParams,
     SubscriptionUpdateParams,
@@ -344,6 +345,39 @@ async def set_cancel_at(
     subscription.updated_at = utcnow()
 
 
+def cancel_at_start(
+    subscription: SubscriptionRow,
+    params: SubscriptionCreateParams,
+    now: datetime,
+    charge: Any,
+) -> tuple[Period, Any]:
+    """``cancel_at`` on create (in the future; not with ``cancel_at_period_end``): inside the
+    first period it cuts the period short there and the first invoice bills the share up to it
+    (a trial, free, just ends there). Returns the first period and what it bills of a full
+    period's amount (``charge``, a stub's, or ``None`` for all of it)."""
+    assert params.cancel_at is not None
+    cancel_at = moment_of(params.cancel_at, now)
+    if cancel_at <= now:
+        raise InvalidRequestError("cancel_at must be in the future.", param="cancel_at")
+    if params.cancel_at_period_end:
+        raise InvalidRequestError(
+            "cancel_at and cancel_at_period_end cannot both be set.", param="cancel_at"
+        )
+    subscription.cancel_at = cancel_at
+    current = _current(subscription)
+    if cancel_at >= current.end:
+        return current, charge
+    subscription.current_period_end = cancel_at
+    if subscription.trial_end is not None:
+        return Period(current.start, cancel_at), charge
+
+    def share(amount_minor: int) -> int:
+        whole = amount_minor if charge is None else charge(amount_minor)
+        return whole - prorated_amount(whole, current, cancel_at)
+
+    return Period(current.start, cancel_at), share
+
+
 def final_period(subscription: SubscriptionRow, period: Period) -> tuple[Period, Any]:
     """A renewal's period, cut short at ``cancel_at`` when it falls inside, and what it bills
     of a full period's amount (the share up to ``cancel_at``), or ``None`` for all of it."""
@@ -440,6 +474,20 @@ async def end_pause_locked(
     subscription.updated_at = utcnow()
     await service._announce(session, subscription, SubscriptionEvent.updated, previous)
     return True
+
+
+async def end_pause_on_clock(
+    session: AsyncSession, subscription: SubscriptionRow, until: datetime
+) -> bool:
+    """On a test clock advancing to ``until``: collection resumes at
+    ``pause_collection[resumes_at]`` once the renewals before it are made (treated by the
+    pause's behavior until then; one at ``resumes_at`` itself is collected)."""
+    resumes_at = subscription.pause_collection_resumes_at
+    if resumes_at is None or resumes_at > until:
+        return False
+    if subscription.current_period_end <= resumes_at:
+        return False  # a renewal before it comes first, on the clock's next pass
+    return await end_pause_locked(session, subscription, resumes_at)
 
 
 async def end_pause_now(session: AsyncSession, subscription_id: str) -> bool:

@@ -58,7 +58,6 @@ from beyondpay.billing.subscriptions.domain import (
     next_status,
     plan_start,
     prorate_change,
-    prorated_amount,
 )
 from beyondpay.billing.subscriptions.errors import SubscriptionUnexpectedStateError
 from beyondpay.billing.subscriptions.events import SubscriptionEvent, record
@@ -336,6 +335,11 @@ class SubscriptionService:
         if params.trial_settings is not None:
             behavior = params.trial_settings.end_behavior.missing_payment_method
             subscription.missing_payment_method = behavior
+        charge = start.stub_invoice_amount if start.stub is not None else None
+        if params.cancel_at is not None:
+            from beyondpay.billing.subscriptions import changes
+
+            current, charge = changes.cancel_at_start(subscription, params, now, charge)
         session.add(subscription)
         await session.flush()
         for item, price in zip(params.items, prices, strict=True):
@@ -359,9 +363,6 @@ class SubscriptionService:
             )
         await session.flush()
         await _announce(session, subscription, SubscriptionEvent.created)
-        charge = start.stub_invoice_amount if start.stub is not None else None
-        if params.cancel_at is not None:
-            current, charge = await _cancel_at_start(session, subscription, params, now, charge)
         invoice = await _bill(
             session,
             subscription,
@@ -1105,6 +1106,8 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
     then every period that ended renewed, each at its own end and in the order they fall
     (a long advance renews a subscription several times). Registered at ``Stage.billing``
     before invoices', so a renewal's draft due in the interval is finalized in it too."""
+    from beyondpay.billing.subscriptions import changes
+
     while True:
         due = (
             await session.execute(
@@ -1141,56 +1144,6 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                 )
             if subscription.current_period_end <= interval.end:
                 moved |= await renew_locked(session, subscription)
-            moved |= await _end_pause_on_clock(session, subscription, interval)
+            moved |= await changes.end_pause_on_clock(session, subscription, interval.end)
         if not moved:
             return
-
-
-async def _end_pause_on_clock(
-    session: AsyncSession, subscription: SubscriptionRow, interval: ClockInterval
-) -> bool:
-    """Collection resumes at ``pause_collection[resumes_at]`` once the renewals before it are
-    made (they are treated by the pause's behavior until then)."""
-    from beyondpay.billing.subscriptions import changes
-
-    resumes_at = subscription.pause_collection_resumes_at
-    if resumes_at is None or resumes_at > interval.end:
-        return False
-    if subscription.current_period_end <= min(resumes_at, interval.end):
-        return False  # a renewal before it comes first, on the next pass
-    return await changes.end_pause_locked(session, subscription, resumes_at)
-
-
-async def _cancel_at_start(
-    session: AsyncSession,
-    subscription: SubscriptionRow,
-    params: SubscriptionCreateParams,
-    now: datetime,
-    charge: Any,
-) -> tuple[Period, Any]:
-    """``cancel_at`` on create: in the future; inside the first period it cuts the period short
-    there, and the first invoice bills the share up to it (a trial just ends there)."""
-    from beyondpay.billing.subscriptions import changes
-
-    assert params.cancel_at is not None
-    cancel_at = changes.moment_of(params.cancel_at, now)
-    if cancel_at <= now:
-        raise InvalidRequestError("cancel_at must be in the future.", param="cancel_at")
-    if params.cancel_at_period_end:
-        raise InvalidRequestError(
-            "cancel_at and cancel_at_period_end cannot both be set.", param="cancel_at"
-        )
-    subscription.cancel_at = cancel_at
-    current = Period(subscription.current_period_start, subscription.current_period_end)
-    if cancel_at >= current.end:
-        return current, charge
-    subscription.current_period_end = cancel_at
-    if subscription.trial_end is not None:
-        return Period(current.start, cancel_at), charge  # a trial is free: it just ends there
-    basis = Period(current.start, current.end)
-
-    def share(amount_minor: int) -> int:
-        whole = amount_minor if charge is None else charge(amount_minor)
-        return whole - prorated_amount(whole, basis, cancel_at)
-
-    return Period(current.start, cancel_at), share
