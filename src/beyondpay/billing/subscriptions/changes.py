@@ -186,6 +186,46 @@ async def restart_cycle(
     await service._schedule(session, subscription)
 
 
+def one_cycle(
+    subscription: SubscriptionRow,
+    rows: Sequence[SubscriptionItemRow],
+    chosen: dict[str, tuple[str, int]],
+) -> tuple[str, int] | None:
+    """After a change every item bills on one interval (Stripe's rule): the new interval when
+    the update moves all of them to another, else None."""
+    current = (subscription.interval, subscription.interval_count)
+    intervals = {chosen.get(row.id, current) for row in rows}
+    if len(intervals) > 1:
+        raise InvalidRequestError(
+            "All of a subscription's prices must have the same billing interval: change every"
+            " item's price to one of the new interval.",
+            param="items",
+        )
+    (interval,) = intervals
+    return None if interval == current else interval
+
+
+def take_interval(subscription: SubscriptionRow, interval: tuple[str, int] | None) -> None:
+    if interval is not None:
+        subscription.interval, subscription.interval_count = interval
+
+
+async def finalizable(session: AsyncSession, invoice: InvoiceRow) -> bool:
+    """Whether an invoice made now can be finalized: not when a credit (a cycle restart's, a
+    cancellation's) exceeds what it charges. Stripe would finalize it and credit the customer's
+    balance: this is the seam to billing's customer balance (docs/billing.md). Until it lands,
+    such an invoice stays a draft that does not advance, its credit shown and kept."""
+    caller = acting_for(invoice.merchant_id, invoice.livemode)
+    await session.flush()
+    current = await invoice_service.get(session, caller, invoice.id)
+    if current.total >= 0:
+        return True
+    await invoice_service.update(
+        session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
+    )
+    return False
+
+
 # ---- update: pause_collection, cancel_at, cancellation_details, billing_cycle_anchor ---------
 
 

@@ -562,16 +562,16 @@ class SubscriptionService:
             _apply_change(row, change)
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
-        new_interval = _one_cycle(subscription, rows, chosen)
+        new_interval = changes.one_cycle(subscription, rows, chosen)
         await session.flush()
         period = Period(subscription.current_period_start, subscription.current_period_end)
         if changes.restarts_cycle(subscription, new_interval) or (
             params.billing_cycle_anchor == "now"
         ):
-            _take_interval(subscription, new_interval)
+            changes.take_interval(subscription, new_interval)
             await changes.restart_cycle(session, subscription, old, now, params.proration_behavior)
             return True
-        _take_interval(subscription, new_interval)
+        changes.take_interval(subscription, new_interval)
         proration = prorate_change(
             old,
             [_terms(row) for row in rows],
@@ -637,36 +637,12 @@ def _check_same_cycle(
     return (recurring.interval, recurring.interval_count)
 
 
-def _one_cycle(
-    subscription: SubscriptionRow,
-    rows: Sequence[SubscriptionItemRow],
-    chosen: dict[str, tuple[str, int]],
-) -> tuple[str, int] | None:
-    """After a change every item bills on one interval (Stripe's rule): the new interval when
-    the update moves all of them to another, else None."""
-    current = (subscription.interval, subscription.interval_count)
-    intervals = {chosen.get(row.id, current) for row in rows}
-    if len(intervals) > 1:
-        raise InvalidRequestError(
-            "All of a subscription's prices must have the same billing interval: change every"
-            " item's price to one of the new interval.",
-            param="items",
-        )
-    (interval,) = intervals
-    return None if interval == current else interval
-
-
 def _apply_change(row: SubscriptionItemRow, change: Any) -> None:
     if change.quantity is not None:
         row.quantity = change.quantity
     if isinstance(change.metadata, dict):
         row.metadata_ = merge_metadata(row.metadata_, change.metadata)
     row.updated_at = utcnow()
-
-
-def _take_interval(subscription: SubscriptionRow, interval: tuple[str, int] | None) -> None:
-    if interval is not None:
-        subscription.interval, subscription.interval_count = interval
 
 
 def _new_item(
@@ -715,7 +691,9 @@ async def _bill_pending(
         ),
     )
     subscription.latest_invoice_id = invoice.id
-    if await _finalizable(session, invoice):
+    from beyondpay.billing.subscriptions import changes
+
+    if await changes.finalizable(session, invoice):
         await invoice_service.finalize(
             session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
         )
@@ -825,29 +803,13 @@ async def _bill(
             ),
         )
     subscription.latest_invoice_id = invoice.id
-    if finalize_now and await _finalizable(session, invoice):
+    from beyondpay.billing.subscriptions import changes
+
+    if finalize_now and await changes.finalizable(session, invoice):
         invoice = await invoice_service.finalize(
             session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
         )
     return invoice
-
-
-async def _finalizable(session: AsyncSession, invoice: InvoiceRow) -> bool:
-    """Whether an invoice made now can be finalized: not when a credit (a cycle restart's, a
-    cancellation's) exceeds what it charges. Stripe would finalize it and credit the customer's
-    balance; billing's customer balance takes it from here (docs/billing.md): until then it
-    stays a draft that does not advance, its credit shown and kept."""
-    caller = acting_for(invoice.merchant_id, invoice.livemode)
-    await session.flush()
-    current = await invoice_service.get(session, caller, invoice.id)
-    if current.total >= 0:
-        return True
-    from beyondpay.billing.invoices.schemas import InvoiceUpdateParams
-
-    await invoice_service.update(
-        session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
-    )
-    return False
 
 
 async def _after_start(
