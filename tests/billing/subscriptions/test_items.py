@@ -3,6 +3,7 @@ removed, each prorated as a subscription update is; the last item stays."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -84,3 +85,33 @@ async def test_items_are_added_changed_and_removed_with_prorations(
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "id"
     gone = await client.get(f"/v1/subscription_items/{added['id']}", headers=merchant.auth())
     assert gone.status_code == 404
+
+
+async def test_a_price_already_on_the_subscription_is_refused_naming_it(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    buyer = await customer(client, merchant)
+    pro = await monthly_price(client, merchant)
+    subscription = await subscribe(client, merchant, buyer["id"], pro["id"], trial_period_days=7)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    again = await post(client, merchant, path, **{"items[0][price]": pro["id"]})
+    assert again.status_code == 400, again.text
+    assert again.json()["error"]["param"] == "items[0][price]"
+
+
+async def test_two_requests_racing_to_add_one_price_add_it_once(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    buyer = await customer(client, merchant)
+    pro = await monthly_price(client, merchant)
+    seats = await monthly_price(client, merchant, amount=10_000, name="Seat")
+    subscription = await subscribe(client, merchant, buyer["id"], pro["id"], trial_period_days=7)
+    body = {"subscription": subscription["id"], "price": seats["id"]}
+    answers = await asyncio.gather(
+        *(post(client, merchant, "/v1/subscription_items", **body) for _ in range(2))
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 400]
+    (refused,) = (answer for answer in answers if answer.status_code == 400)
+    assert refused.json()["error"]["param"] == "price"
+    items = await get(client, merchant, "/v1/subscription_items", subscription=subscription["id"])
+    assert [item["price"]["id"] for item in items["data"]] == [pro["id"], seats["id"]]

@@ -186,6 +186,22 @@ async def restart_cycle(
     await service._schedule(session, subscription)
 
 
+def check_price_once(
+    rows: Sequence[SubscriptionItemRow],
+    row: SubscriptionItemRow | None,
+    price_id: str,
+    param: str,
+) -> None:
+    """A price is on a subscription once (Stripe's rule, and the items' unique key): checked
+    under the subscription's lock, so two updates racing to add it get one 400."""
+    if any(other is not row and other.price_id == price_id for other in rows):
+        raise InvalidRequestError(
+            f"The price {price_id} is already on this subscription: change that item's quantity"
+            " instead.",
+            param=param,
+        )
+
+
 def one_cycle(
     subscription: SubscriptionRow,
     rows: Sequence[SubscriptionItemRow],

@@ -73,13 +73,6 @@ class SubscriptionItemService:
         subscription = await service._find(
             session, caller, params.subscription, param="subscription"
         )
-        existing = await service._items(session, subscription.id)
-        if any(row.price_id == params.price for row in existing):
-            raise InvalidRequestError(
-                f"The price {params.price} is already on this subscription: update that item's"
-                " quantity instead.",
-                param="price",
-            )
         entry = ItemUpdateParams(price=params.price, quantity=params.quantity)
         if "metadata" in params.model_fields_set:
             entry.metadata = params.metadata

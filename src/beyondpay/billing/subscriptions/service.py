@@ -540,6 +540,7 @@ class SubscriptionService:
             if row is not None and change.deleted:
                 rows.remove(row)
                 await session.delete(row)
+                await session.flush()  # gone before an insert of its price in this update
                 continue
             price = None
             if change.price is not None:
@@ -547,6 +548,7 @@ class SubscriptionService:
                     session, caller, change.price, param=f"{param}[price]"
                 )
                 interval = _check_same_cycle(subscription, price, f"{param}[price]")
+                changes.check_price_once(rows, row, price.price_id, f"{param}[price]")
             if row is None:
                 if price is None:
                     raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
