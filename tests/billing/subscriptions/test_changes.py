@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from beyondpay.billing.subscriptions.changes import end_pause_now
 from beyondpay.billing.subscriptions.domain import Period, prorated_amount
@@ -81,6 +82,15 @@ async def test_a_change_to_a_yearly_price_restarts_the_cycle_and_bills_at_once(
     body = {"items[0][id]": item["id"], "items[0][price]": yearly["id"]}
     updated = await ok(await post(client, merchant, path, **body))
     assert updated["billing_cycle_anchor"] == at
+    async with database.unit_of_work() as session:
+        previous = await session.scalar(
+            text(
+                "SELECT data->'previous_attributes' FROM events WHERE object_id = :id"
+                " AND type = 'customer.subscription.updated' ORDER BY inserted DESC LIMIT 1"
+            ),
+            {"id": subscription["id"]},
+        )
+    assert previous["billing_cycle_anchor"] == subscription["billing_cycle_anchor"]
     (new_item,) = updated["items"]["data"]
     assert new_item["current_period_start"] == at
     assert new_item["current_period_end"] == int(

@@ -482,11 +482,13 @@ class SubscriptionService:
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
-        restarted = False
+        restarted, anchor = False, subscription.billing_cycle_anchor
         if params.items is not None:
             _move(subscription, Event.update_items)
             restarted = await self._change_items(session, caller, subscription, params)
             previous["items"] = "changed"
+            if restarted:
+                previous["billing_cycle_anchor"] = int(anchor.timestamp())
         if params.cancel_at_period_end is not None:
             flag = params.cancel_at_period_end
             _move(subscription, Event.schedule_cancel if flag else Event.unschedule_cancel)
