@@ -160,8 +160,8 @@ async def restart_cycle(
     and the new period is invoiced in full at once with the credit on the same invoice."""
     if subscription.status == Status.trialing:
         raise InvalidRequestError(
-            "A trialing subscription's billing cycle starts when its trial ends: end the trial"
-            " (trial_end=now) instead of billing_cycle_anchor=now.",
+            "A trialing subscription's billing cycle starts when its trial ends: it cannot be"
+            " restarted during the trial.",
             param="billing_cycle_anchor",
         )
     if behavior is not ProrationBehavior.none:
