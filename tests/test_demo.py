@@ -77,6 +77,24 @@ async def test_demo_pays_by_card_and_upi_refunds_and_shows_each_curl(
         fetched = httpx.get(f"{server_url}{path}", auth=(key, ""))
         assert fetched.status_code == 200
         assert fetched.json()["status"] == "succeeded"
+    # The subscription walkthrough: a trial's zero invoice, then the renewal's, each paid by
+    # the worker, with a number and a hosted page printed; then canceling at the period's end.
+    trial, renewal = result.invoices[0], result.invoices[-1]
+    assert len(result.invoices) == 3
+    assert (trial["total"], trial["status"]) == (0, "paid")
+    assert [invoice["billing_reason"] for invoice in result.invoices] == [
+        "subscription_create",
+        "subscription_cycle",
+        "subscription_cycle",
+    ]
+    assert renewal["status"] == "paid" and renewal["subtotal"] == demo.PLAN_AMOUNT_MINOR
+    subscription = result.subscription
+    assert subscription["status"] == "active" and subscription["cancel_at_period_end"] is True
+    for invoice in result.invoices:
+        assert invoice["number"] in output and invoice["hosted_invoice_url"] in output.splitlines()
+    # The page is served at the configured public URL's path (here, this server's port).
+    page = httpx.get(f"{server_url}{httpx.URL(renewal['hosted_invoice_url']).path}")
+    assert page.status_code == 200 and renewal["number"] in page.text
 
 
 async def test_demo_says_when_the_upi_payer_does_not_approve_in_time(

@@ -2,8 +2,11 @@
 
 It speaks to the server only as an integration would (``httpx``, a secret test key, an
 ``Idempotency-Key`` on every POST): a card payment, a UPI collect approved by the sandbox payer
-in the worker, a partial refund and the balance. Each step is printed with the ``curl`` command
-that reads the object back, so everything can be inspected without a dashboard.
+in the worker, a partial refund and the balance; then a subscription on a test clock (a monthly
+price with GST, a 7-day trial, the clock advanced through the trial and a renewal, each invoice's
+number, total, status and hosted page, then cancellation at the period's end). Each step is
+printed with the ``curl`` command that reads the object back, so everything can be inspected
+without a dashboard.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ REFUND_AMOUNT_MINOR: Final = 10_000
 CURRENCY: Final = "inr"
 UPI_TEST_VPA: Final = "success@sandbox"
 TEST_CARD: Final = "pm_card_visa"
+PLAN_AMOUNT_MINOR: Final = 99_900
+GST_PERCENTAGE: Final = "18"
+TRIAL_PERIOD_DAYS: Final = 7
+# Past a period's end by more than the hour a renewal's draft waits before it is finalized.
+PAST_PERIOD_END_S: Final = 2 * 3_600
+CLOCK_READY_TIMEOUT_S_DEFAULT: Final = 60.0
 
 
 class DemoError(Exception):
@@ -43,6 +52,9 @@ class DemoResult:
     refund: dict[str, Any]
     balance: dict[str, Any]
     steps: list[tuple[str, str, str, str]] = field(default_factory=list)
+    subscription: dict[str, Any] = field(default_factory=dict)
+    # The subscription's invoices in order: the trial's, then the renewal's.
+    invoices: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_reachable(url: str) -> None:
@@ -76,8 +88,10 @@ def run_demo(
     console: Console,
     *,
     upi_timeout_s: float = UPI_APPROVAL_TIMEOUT_S_DEFAULT,
+    clock_timeout_s: float = CLOCK_READY_TIMEOUT_S_DEFAULT,
 ) -> DemoResult:
-    """Card payment, UPI collect, partial refund, balance; each printed as it is done."""
+    """Card payment, UPI collect, partial refund, balance, then the subscription walkthrough;
+    each printed as it is done."""
     with _client(url, key) as client:
         card = _create_intent(client, {"payment_method": TEST_CARD}, amount_minor=CARD_AMOUNT_MINOR)
         _expect(card, "succeeded", "the card payment")
@@ -112,11 +126,183 @@ def run_demo(
         balance = _call(client, "GET", "/v1/balance")
         _show_balance(console, url, key, balance)
         result = DemoResult(card, upi, refund, balance)
+        _subscription_walkthrough(client, console, url, key, result, clock_timeout_s)
     result.steps = [
         (_label(obj), obj["id"], obj["status"], _amount(obj)) for obj in (card, upi, refund)
     ]
+    subscription = result.subscription
+    result.steps.append(
+        (
+            "subscription",
+            subscription["id"],
+            subscription["status"],
+            f"{_money(PLAN_AMOUNT_MINOR)} / month",
+        )
+    )
     _summary(console, result)
     return result
+
+
+# ---- the subscription walkthrough ---------------------------------------------------------------
+
+
+def _subscription_walkthrough(
+    client: httpx.Client,
+    console: Console,
+    url: str,
+    key: str,
+    result: DemoResult,
+    timeout_s: float,
+) -> None:
+    """A monthly plan with GST, a customer on a test clock with a card, a 7-day trial; the
+    clock advanced through the trial and one renewal (the worker charges each invoice), then
+    the subscription set to cancel at its period's end."""
+    product = _call(client, "POST", "/v1/products", {"name": "Pro plan"})
+    price = _call(
+        client,
+        "POST",
+        "/v1/prices",
+        {
+            "product": product["id"],
+            "currency": CURRENCY,
+            "unit_amount": str(PLAN_AMOUNT_MINOR),
+            "recurring[interval]": "month",
+        },
+    )
+    gst = _call(
+        client,
+        "POST",
+        "/v1/tax_rates",
+        {
+            "display_name": "GST",
+            "percentage": GST_PERCENTAGE,
+            "inclusive": "false",
+            "country": "IN",
+            "tax_type": "gst",
+        },
+    )
+    console.print(
+        f"5. Plan: {product['id']} at {_money(PLAN_AMOUNT_MINOR)} a month ({price['id']}),"
+        f" GST {gst['percentage']}% ({gst['id']})"
+    )
+    clock = _call(
+        client, "POST", "/v1/test_helpers/test_clocks", {"frozen_time": str(int(time.time()))}
+    )
+    customer = _call(
+        client,
+        "POST",
+        "/v1/customers",
+        {
+            "name": "Asha Rao",
+            "email": "asha@example.com",
+            "test_clock": clock["id"],
+            "payment_method": TEST_CARD,
+            "invoice_settings[default_payment_method]": TEST_CARD,
+        },
+    )
+    subscription = _subscribe(client, console, customer["id"], price["id"], gst["id"])
+    console.print(
+        f"6. Subscription {subscription['id']} for {customer['id']} (test clock {clock['id']}):"
+        f" {subscription['status']} until the trial ends"
+    )
+    _inspect(console, _curl(url, key, f"/v1/subscriptions/{subscription['id']}"))
+    result.invoices.append(_invoice_paid(client, subscription["latest_invoice"], timeout_s))
+    for step, what in ((7, "the trial's end"), (8, "the first renewal")):
+        period_end = int(subscription["items"]["data"][0]["current_period_end"])
+        _advance(client, clock["id"], period_end + PAST_PERIOD_END_S, timeout_s)
+        subscription = _call(client, "GET", f"/v1/subscriptions/{subscription['id']}")
+        result.invoices.append(_invoice_paid(client, subscription["latest_invoice"], timeout_s))
+        console.print(f"{step}. Test clock advanced past {what}: {subscription['status']}")
+    _show_invoices(console, url, key, result.invoices)
+    subscription = _call(
+        client,
+        "POST",
+        f"/v1/subscriptions/{subscription['id']}",
+        {"cancel_at_period_end": "true"},
+    )
+    period_end = int(subscription["items"]["data"][0]["current_period_end"])
+    ends = time.strftime("%d %b %Y", time.gmtime(period_end))
+    console.print(
+        f"10. Set to cancel at the period's end ({ends}"
+        f" UTC): status {subscription['status']}, cancel_at_period_end"
+        f" {str(subscription['cancel_at_period_end']).lower()}"
+    )
+    result.subscription = subscription
+
+
+def _subscribe(
+    client: httpx.Client, console: Console, customer_id: str, price_id: str, tax_rate_id: str
+) -> dict[str, Any]:
+    form = {
+        "customer": customer_id,
+        "items[0][price]": price_id,
+        "trial_period_days": str(TRIAL_PERIOD_DAYS),
+        "metadata[source]": "beyondpay demo",
+    }
+    try:
+        return _call(
+            client, "POST", "/v1/subscriptions", {**form, "default_tax_rates[0]": tax_rate_id}
+        )
+    except DemoError as error:
+        # A server whose subscriptions do not take tax rates yet: the plan runs without GST.
+        if "default_tax_rates" not in str(error):
+            raise
+        console.print("(this server's subscriptions take no tax rates yet: billed without GST)")
+        return _call(client, "POST", "/v1/subscriptions", form)
+
+
+def _advance(client: httpx.Client, clock_id: str, frozen_time: int, timeout_s: float) -> None:
+    """Advances the test clock and waits for the worker to finish the advance."""
+    path = f"/v1/test_helpers/test_clocks/{clock_id}"
+    clock = _call(client, "POST", f"{path}/advance", {"frozen_time": str(frozen_time)})
+    deadline = time.monotonic() + timeout_s
+    while clock["status"] != "ready":
+        if clock["status"] == "internal_failure" or time.monotonic() > deadline:
+            raise DemoError(
+                f"the test clock {clock_id} is {clock['status']} after {timeout_s:g} s: is the"
+                " worker running? `beyondpay serve` runs it in-process unless"
+                " BEYONDPAY_RUN_WORKER_IN_API=false; then start `beyondpay worker`"
+            )
+        time.sleep(UPI_POLL_INTERVAL_S)
+        clock = _call(client, "GET", path)
+
+
+def _invoice_paid(client: httpx.Client, invoice_id: str, timeout_s: float) -> dict[str, Any]:
+    """The invoice once the worker has charged it (a trial's zero invoice is paid at once)."""
+    deadline = time.monotonic() + timeout_s
+    invoice = _call(client, "GET", f"/v1/invoices/{invoice_id}")
+    while invoice["status"] != "paid":
+        if invoice["status"] not in {"draft", "open"} or time.monotonic() > deadline:
+            raise DemoError(
+                f"the invoice {invoice_id} is {invoice['status']}, not paid: is the worker running?"
+            )
+        time.sleep(UPI_POLL_INTERVAL_S)
+        invoice = _call(client, "GET", f"/v1/invoices/{invoice_id}")
+    return invoice
+
+
+def _show_invoices(console: Console, url: str, key: str, invoices: list[dict[str, Any]]) -> None:
+    table = Table(title="9. The subscription's invoices", title_justify="left")
+    for column in ("number", "reason", "total", "status"):
+        table.add_column(column, no_wrap=True)
+    for invoice in invoices:
+        table.add_row(
+            str(invoice["number"]),
+            str(invoice["billing_reason"]),
+            Money(int(invoice["total"]), invoice["currency"].upper()).format(),
+            invoice["status"],
+        )
+    console.print(table)
+    console.print("hosted invoice pages:", style="dim")
+    for invoice in invoices:
+        console.print(
+            str(invoice["hosted_invoice_url"]), soft_wrap=True, markup=False, highlight=False
+        )
+    _inspect(console, *(_curl(url, key, f"/v1/invoices/{invoice['id']}") for invoice in invoices))
+
+
+def _money(amount_minor: int) -> str:
+    return Money(amount_minor, CURRENCY.upper()).format()
 
 
 # ---- HTTP ----------------------------------------------------------------------------------------

@@ -419,7 +419,29 @@ async def _subscription(actors: Actors) -> str:
 
 
 async def _subscription_item(actors: Actors) -> str:
-    return str((await _new_subscription(actors))["items"]["data"][0]["id"])
+    """The second item of a trialing subscription (live keys: the trial's invoice is zero), so
+    it can be changed and deleted (an incomplete subscription's items cannot; the last item is
+    never deleted)."""
+    customer = await actors.owner("/v1/customers", {"email": "billing@example.com"})
+    prices = [
+        await actors.owner(
+            "/v1/prices",
+            {
+                "currency": "inr",
+                "unit_amount": amount,
+                "product_data": {"name": name},
+                "recurring": {"interval": "month"},
+            },
+        )
+        for name, amount in (("Gold plan", 49_900), ("Seat", 10_000))
+    ]
+    params = {
+        "customer": customer["id"],
+        "items": [{"price": price["id"]} for price in prices],
+        "trial_period_days": 7,
+    }
+    subscription = await actors.owner("/v1/subscriptions", params)
+    return str(subscription["items"]["data"][1]["id"])
 
 
 async def _finalize_invoice(actors: Actors, invoice_id: str) -> None:
@@ -526,6 +548,9 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
         404,
         "resource_missing",
     ),
+    # The factory's subscription waits for its first payment (incomplete): only a paused one
+    # resumes.
+    ("POST", "/v1/subscriptions/{subscription}/resume"): (400, "subscription_unexpected_state"),
 }
 
 REASON: Final = "Checked by the access matrix"

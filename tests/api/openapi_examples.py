@@ -154,6 +154,7 @@ async def make_examples(
     await _invoices(api)
     await _subscriptions(api)
     await _credit_notes(api)
+    await _subscription_resume(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1085,6 +1086,62 @@ async def _subscriptions(api: Api) -> None:
         "/v1/billing/dunning_settings",
         {"retry_offsets_days": [1, 3, 5], "final_action": "mark_unpaid"},
     )
+
+    await _subscription_items_and_search(api, customer["id"], price["id"])
+
+
+async def _subscription_items_and_search(api: Api, customer_id: str, price_id: str) -> None:
+    """Subscription items written one at a time (on a trialing subscription: nothing to
+    prorate), and subscriptions searched."""
+    subscription = await api.post(
+        "/v1/subscriptions",
+        {"customer": customer_id, "items": [{"price": price_id}], "trial_period_days": 7},
+    )
+    seats = await api.post(
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 10_000,
+            "product_data": {"name": "Seat"},
+            "recurring": {"interval": "month"},
+        },
+    )
+    item = await api.post(
+        "/v1/subscription_items",
+        {"subscription": subscription["id"], "price": seats["id"], "quantity": 2},
+    )
+    await api.post(f"/v1/subscription_items/{item['id']}", {"quantity": 3})
+    await api.delete(f"/v1/subscription_items/{item['id']}")
+    await api.get("/v1/subscriptions/search", {"query": "status:'trialing'"})
+
+
+async def _subscription_resume(api: Api, database: Database) -> None:
+    """A trial that ends without a payment method pauses the subscription; it resumes."""
+    start = 1_767_225_600  # 2026-01-01
+    clock = await api.post("/v1/test_helpers/test_clocks", {"frozen_time": start})
+    customer = await api.post("/v1/customers", {"name": "Asha", "test_clock": clock["id"]})
+    price = await api.post(
+        "/v1/prices",
+        {
+            "currency": "inr",
+            "unit_amount": 99_900,
+            "product_data": {"name": "Pro"},
+            "recurring": {"interval": "month"},
+        },
+    )
+    subscription = await api.post(
+        "/v1/subscriptions",
+        {
+            "customer": customer["id"],
+            "items": [{"price": price["id"]}],
+            "trial_period_days": 1,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
+        },
+    )
+    advance = f"/v1/test_helpers/test_clocks/{clock['id']}/advance"
+    await api.post(advance, {"frozen_time": start + 2 * 86_400})
+    await run_advances(database)
+    await api.post(f"/v1/subscriptions/{subscription['id']}/resume", {})
 
 
 async def _credit_notes(api: Api) -> None:

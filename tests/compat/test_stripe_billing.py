@@ -89,3 +89,65 @@ def test_refusals_name_the_parameter(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.subscriptions.create({"customer": customer.id, "items": [{"price": one_time.id}]})
     assert refused.value.param == "items[0][price]"
+
+
+def test_subscription_items_search_pause_collection_and_cancellation_details(
+    client: stripe.StripeClient,
+) -> None:
+    """The SDK's own calls for the item writes, search, pause_collection and a cancellation
+    with details, prorated and invoiced at once (on a trial: nothing to prorate)."""
+    customer = client.v1.customers.create({"email": "asha@example.com"})
+    prices = [
+        client.v1.prices.create(
+            {
+                "currency": "inr",
+                "unit_amount": amount,
+                "product_data": {"name": name},
+                "recurring": {"interval": "month"},
+            }
+        )
+        for name, amount in (("Pro", 99_900), ("Seat", 10_000))
+    ]
+    subscription = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": prices[0].id}],
+            "trial_period_days": 7,
+            "metadata": {"plan": "pro"},
+        }
+    )
+    item = client.v1.subscription_items.create(
+        {"subscription": subscription.id, "price": prices[1].id, "quantity": 2}
+    )
+    assert isinstance(item, stripe.SubscriptionItem) and item.quantity == 2
+    item = client.v1.subscription_items.update(item.id, {"quantity": 4, "metadata": {"k": "v"}})
+    assert item.quantity == 4 and item.metadata.to_dict() == {"k": "v"}
+    deleted = client.v1.subscription_items.delete(item.id, {"proration_behavior": "none"})
+    assert deleted.deleted is True and deleted.id == item.id
+
+    found = client.v1.subscriptions.search({"query": "metadata['plan']:'pro'"})
+    assert [row.id for row in found.data] == [subscription.id]
+
+    paused = client.v1.subscriptions.update(
+        subscription.id, {"pause_collection": {"behavior": "mark_uncollectible"}}
+    )
+    assert paused.pause_collection is not None
+    assert paused.pause_collection.behavior == "mark_uncollectible"
+    cleared = client.v1.subscriptions.update(subscription.id, {"pause_collection": ""})
+    assert cleared.pause_collection is None
+
+    canceled = client.v1.subscriptions.cancel(
+        subscription.id,
+        {
+            "prorate": True,
+            "invoice_now": True,
+            "cancellation_details": {"comment": "Moving on", "feedback": "unused"},
+        },
+    )
+    assert canceled.status == "canceled"
+    assert canceled.cancellation_details is not None
+    assert canceled.cancellation_details.comment == "Moving on"
+    assert canceled.cancellation_details.feedback == "unused"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.resume(subscription.id)
+    assert refused.value.code == "subscription_unexpected_state"

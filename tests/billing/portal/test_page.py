@@ -534,6 +534,35 @@ async def test_canceling_immediately_ends_it_and_it_leaves_the_list(
     assert "You have no subscriptions." in (await client.get(page_path)).text
 
 
+async def test_an_immediate_cancel_records_the_reason_as_feedback(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    configuration = await client.post(
+        "/v1/billing_portal/configurations",
+        data={
+            "features[subscription_cancel][enabled]": "true",
+            "features[subscription_cancel][mode]": "immediately",
+            "features[subscription_cancel][cancellation_reason][enabled]": "true",
+            "features[subscription_cancel][cancellation_reason][options][0]": "too_expensive",
+        },
+        headers=merchant.auth(),
+    )
+    assert configuration.status_code == 200, configuration.text
+    price = await _price(client, merchant, 149_900)
+    customer_id = await customer(client, merchant)
+    subscription = await _subscription(client, merchant, customer_id, price["id"])
+    session = await portal_session(
+        client, merchant, customer_id, configuration=configuration.json()["id"]
+    )
+    page_path = await open_visit(client, session)
+    form = form_to((await client.get(page_path)).text, "/cancel")
+    canceled = await post_form(client, form, reason="too_expensive")
+    _notice(canceled, session, "subscription_canceled")
+    read = await client.get(f"/v1/subscriptions/{subscription['id']}", headers=merchant.auth())
+    assert read.json()["status"] == "canceled"
+    assert read.json()["cancellation_details"]["feedback"] == "too_expensive"
+
+
 async def test_a_plan_is_switched_to_an_active_price_of_the_configuration(
     client: httpx.AsyncClient, merchant: TestMerchant, database: Database
 ) -> None:

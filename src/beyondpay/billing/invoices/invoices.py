@@ -455,8 +455,10 @@ class InvoiceService:
             )
         # The credit it took goes back to its customer (Stripe's unapplied_from_invoice).
         await customer_balance_service.unapply_from_invoice(session, invoice)
+        # The moment first: reading a test clock's time flushes, and a void row needs its time.
+        voided_at = await now_for(session, invoice)
         invoice.status = status
-        invoice.voided_at = await now_for(session, invoice)
+        invoice.voided_at = voided_at
         invoice.next_payment_attempt = None
         invoice.updated_at = utcnow()
         await announce(session, invoice, InvoiceEvent.voided)

@@ -170,27 +170,36 @@ async def cancel_subscription(
     ``at_period_end`` sets ``cancel_at_period_end``; ``immediately`` cancels now, with
     ``proration_behavior``), recording ``reason`` as the cancellation's feedback. Idempotent:
     canceling what is already canceled (or set to cancel) changes nothing. In the caller's
-    transaction.
-
-    ``reason`` is not kept yet: subscriptions have no ``cancellation_details.feedback``
-    column; ``proration_behavior`` is moot while a cancellation credits nothing (as
-    ``billing.subscriptions``' cancel)."""
+    transaction. An immediate cancellation with ``create_prorations`` credits the unused time
+    (``prorate``), left pending for the customer's next invoice, as Stripe's portal does."""
     try:
         row, _ = await _customers(session, caller, customer_id, subscription_id)
     except SubscriptionMissingError:
         if await _ended_of(session, caller, customer_id, subscription_id):
             return  # canceled already: the second click of an immediate cancel
         raise
+    # The portal's reasons are Stripe's cancellation feedback values.
+    details = {"feedback": reason} if reason is not None else {}
     if mode == "immediately":
         await subscription_service.cancel(
-            session, caller, row.id, SubscriptionCancelParams(expand=[])
+            session,
+            caller,
+            row.id,
+            SubscriptionCancelParams.model_validate(
+                {
+                    "prorate": proration_behavior == "create_prorations",
+                    "cancellation_details": details,
+                }
+            ),
         )
     elif not row.cancel_at_period_end:
         await subscription_service.update(
             session,
             caller,
             row.id,
-            SubscriptionUpdateParams.model_validate({"cancel_at_period_end": True}),
+            SubscriptionUpdateParams.model_validate(
+                {"cancel_at_period_end": True, "cancellation_details": details}
+            ),
         )
 
 
@@ -219,8 +228,8 @@ async def switch_subscription(
     to the current price changes nothing. In the caller's transaction.
 
     Only a one-item subscription is switched (as Stripe's portal); ``billing_cycle_anchor``
-    ``now`` is not honoured yet (a change of cycle is refused by ``billing.subscriptions``),
-    so the cycle stays unchanged."""
+    ``now`` restarts the cycle at the switch (``billing.subscriptions`` credits the unused time
+    and bills the new period at once)."""
     row, items = await _customers(session, caller, customer_id, subscription_id)
     if len(items) != 1:
         raise SubscriptionMissingError()
@@ -235,6 +244,7 @@ async def switch_subscription(
             {
                 "items": [ItemUpdateParams(id=item.id, price=price_id)],
                 "proration_behavior": ProrationBehavior(proration_behavior),
+                **({"billing_cycle_anchor": "now"} if billing_cycle_anchor == "now" else {}),
             }
         ),
     )

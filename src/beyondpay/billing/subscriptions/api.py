@@ -10,17 +10,27 @@ from beyondpay.api.access import SubscriptionsReader, SubscriptionsWriter
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, Router
+from beyondpay.billing.subscriptions import changes
 from beyondpay.billing.subscriptions.dunning_settings import dunning_settings_service
+from beyondpay.billing.subscriptions.items import subscription_item_service
 from beyondpay.billing.subscriptions.schemas import (
+    DeletedSubscriptionItem,
     DunningSettings,
     DunningSettingsUpdateParams,
     Subscription,
     SubscriptionCancelParams,
     SubscriptionCreateParams,
     SubscriptionItem,
+    SubscriptionItemCreateParams,
+    SubscriptionItemDeleteParams,
     SubscriptionItemListParams,
+    SubscriptionItemUpdateParams,
     SubscriptionListParams,
+    SubscriptionResumeParams,
+    SubscriptionSearchParams,
+    SubscriptionSearchResult,
     SubscriptionUpdateParams,
+    deleted_item_object,
 )
 from beyondpay.billing.subscriptions.service import rendered, subscription_service
 
@@ -41,6 +51,18 @@ async def create_subscription(
     subscription is ``incomplete`` until it is paid), or it starts ``trialing``."""
     row = await subscription_service.create(session, caller, params)
     return Outcome(await rendered(session, row))
+
+
+# Declared before /{subscription}, which would otherwise take "search" for an id.
+@router.get("/search", returns=SubscriptionSearchResult, listing=True)
+async def search_subscriptions(
+    session: SessionDep, caller: SubscriptionsReader, params: Query[SubscriptionSearchParams]
+) -> Listed:
+    """Search subscriptions with Stripe's search query language (``created``, ``status``,
+    ``metadata['key']``)."""
+    rows, has_more, next_page = await changes.search_subscriptions(session, caller, params)
+    data = [await rendered(session, row) for row in rows]
+    return Listed(data, has_more, object="search_result", extra={"next_page": next_page})
 
 
 @router.get("/{subscription}", returns=Subscription)
@@ -125,3 +147,47 @@ async def update_dunning_settings(
     increasing, the last within 60 days), `final_action`, `final_invoice` and
     `mandate_category`."""
     return Outcome(await dunning_settings_service.update(session, caller, params))
+
+
+@router.post("/{subscription}/resume", returns=Subscription)
+async def resume_subscription(
+    subscription: SubscriptionId,
+    session: SessionDep,
+    caller: SubscriptionsWriter,
+    params: Body[SubscriptionResumeParams],
+) -> Outcome:
+    """Resume a ``paused`` subscription: a new billing cycle now (or the anchor kept), its
+    first invoice finalized at once."""
+    row = await changes.resume(session, caller, subscription, params)
+    return Outcome(await rendered(session, row))
+
+
+@items_router.post("", returns=SubscriptionItem)
+async def create_subscription_item(
+    session: SessionDep, caller: SubscriptionsWriter, params: Body[SubscriptionItemCreateParams]
+) -> Outcome:
+    """Add a price to a subscription, prorated as a subscription update is."""
+    return Outcome(await subscription_item_service.create(session, caller, params))
+
+
+@items_router.post("/{item}", returns=SubscriptionItem)
+async def update_subscription_item(
+    item: ItemId,
+    session: SessionDep,
+    caller: SubscriptionsWriter,
+    params: Body[SubscriptionItemUpdateParams],
+) -> Outcome:
+    """Change a subscription item's price, quantity or metadata, prorated."""
+    return Outcome(await subscription_item_service.update(session, caller, item, params))
+
+
+@items_router.delete("/{item}", returns=DeletedSubscriptionItem)
+async def delete_subscription_item(
+    item: ItemId,
+    session: SessionDep,
+    caller: SubscriptionsWriter,
+    params: Query[SubscriptionItemDeleteParams],
+) -> Outcome:
+    """Remove an item from its subscription, prorated (not its last item)."""
+    deleted = await subscription_item_service.delete(session, caller, item, params)
+    return Outcome(deleted_item_object(deleted))

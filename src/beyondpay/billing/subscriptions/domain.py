@@ -684,7 +684,7 @@ def display_date(moment: datetime) -> str:
 class PauseCollectionBehavior(StrEnum):
     """What happens to invoices made while collection is paused (Stripe's values)."""
 
-    keep_as_draft = "keep_as_draft"  # they stay drafts, finalized when collection resumes
+    keep_as_draft = "keep_as_draft"  # drafts that do not advance: the merchant finalizes them
     mark_uncollectible = "mark_uncollectible"  # finalized, then marked uncollectible
     void = "void"  # finalized, then voided
 

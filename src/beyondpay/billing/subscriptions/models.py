@@ -1,4 +1,4 @@
-"""The subscriptions tables (migrations 0040, 0042, 0044): only this part of billing writes them."""
+"""The subscriptions tables (migrations 0040, 0042-0044): only this part of billing writes them."""
 
 from __future__ import annotations
 
@@ -52,6 +52,14 @@ class SubscriptionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(_TIME)
     # Its tax rates (Stripe's objects as set; migration 0044): its invoices' defaults.
     default_tax_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # Migration 0043: pause_collection, cancellation_details, trial_settings, restarted cycles
+    # (an invoice's subscription_period is period_offset + period_index).
+    pause_collection_behavior: Mapped[str | None] = mapped_column(Text, default=None)
+    pause_collection_resumes_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
+    cancellation_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    cancellation_feedback: Mapped[str | None] = mapped_column(Text, default=None)
+    missing_payment_method: Mapped[str] = mapped_column(Text, default="create_invoice")
+    period_offset: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SubscriptionItemRow(Base):

@@ -14,6 +14,8 @@ from beyondpay.billing.invoices.schemas import Blank, TaxRateIds
 from beyondpay.billing.subscriptions.domain import (
     TRIAL_PERIOD_DAYS_MAX,
     FinalAction,
+    MissingPaymentMethod,
+    PauseCollectionBehavior,
     ProrationBehavior,
     Status,
 )
@@ -21,6 +23,7 @@ from beyondpay.billing.subscriptions.dunning import FinalInvoice, MandateCategor
 from beyondpay.billing.subscriptions.models import SubscriptionItemRow, SubscriptionRow
 from beyondpay.db.pagination import EXPAND_MAX, UNIX_S_MAX, ListParams
 from beyondpay.db.pagination import CreatedFilter as DateFilter
+from beyondpay.db.search import SearchParams
 from beyondpay.kit.params import Params, check_metadata
 
 ID_CHARS_MAX: Final = 255
@@ -32,6 +35,39 @@ Id = Annotated[str, Field(min_length=1, max_length=ID_CHARS_MAX)]
 Expand = Annotated[list[str], Field(default_factory=list, max_length=EXPAND_MAX)]
 Quantity = Annotated[int, Field(ge=0, le=QUANTITY_MAX)]
 UnixTime = Annotated[int, Field(ge=0, le=UNIX_S_MAX)]
+# Stripe's limit on cancellation_details[comment].
+CANCELLATION_COMMENT_CHARS_MAX: Final = 5_000
+CancellationFeedback = Literal[
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "other",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+]
+
+
+class CancellationDetailsParams(Params):
+    """Stripe's ``cancellation_details``: why the customer canceled, in their words and as one
+    of Stripe's reasons; ``""`` clears either."""
+
+    comment: Annotated[str, Field(max_length=CANCELLATION_COMMENT_CHARS_MAX)] | None = None
+    feedback: CancellationFeedback | Blank | None = None
+
+
+class PauseCollectionParams(Params):
+    behavior: PauseCollectionBehavior
+    resumes_at: UnixTime | None = None
+
+
+class EndBehaviorParams(Params):
+    missing_payment_method: MissingPaymentMethod
+
+
+class TrialSettingsParams(Params):
+    end_behavior: EndBehaviorParams
 
 
 class ItemParams(Params):
@@ -61,6 +97,10 @@ class SubscriptionCreateParams(Params):
     metadata: MetadataParam = None
     default_tax_rates: TaxRateIds | None = None
     expand: Expand
+    # billing/subscriptions/changes.py: a cancellation set in advance, and what a trial that
+    # ends without a payment method leads to.
+    cancel_at: UnixTime | None = None
+    trial_settings: TrialSettingsParams | None = None
 
 
 class ItemUpdateParams(Params):
@@ -82,12 +122,96 @@ class SubscriptionUpdateParams(Params):
     metadata: MetadataParam = None
     default_tax_rates: TaxRateIds | Blank | None = None  # "" clears them, as in Stripe
     expand: Expand
+    # billing/subscriptions/changes.py: "" clears pause_collection and cancel_at, as in Stripe.
+    pause_collection: PauseCollectionParams | Blank | None = None
+    cancel_at: UnixTime | Blank | None = None
+    cancellation_details: CancellationDetailsParams | None = None
+    billing_cycle_anchor: Literal["now", "unchanged"] | None = None
+    proration_date: UnixTime | None = None
+    payment_behavior: (
+        Literal[
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        ]
+        | None
+    ) = None
+    off_session: bool | None = None
 
 
 class SubscriptionCancelParams(Params):
     invoice_now: bool | None = None
     prorate: bool | None = None
     expand: Expand
+    cancellation_details: CancellationDetailsParams | None = None
+
+
+PaymentBehavior = Literal[
+    "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
+]
+
+
+class SubscriptionResumeParams(Params):
+    """``POST /v1/subscriptions/{id}/resume``: a paused subscription starts a new cycle now
+    (Stripe's default) or keeps its anchor, the rest of the current period prorated.
+    ``payment_behavior`` is accepted: the invoice is collected by its job, as every one is."""
+
+    billing_cycle_anchor: Literal["now", "unchanged"] = "now"
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    proration_date: UnixTime | None = None
+    payment_behavior: PaymentBehavior | None = None
+    expand: Expand
+
+
+class SubscriptionSearchParams(SearchParams):
+    """Search subscriptions: ``query`` over ``created``, ``status`` and ``metadata['key']``
+    (Stripe's query fields for subscriptions)."""
+
+
+class SubscriptionItemCreateParams(Params):
+    subscription: Id
+    price: Id
+    quantity: Quantity | None = None
+    metadata: MetadataParam = None
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    proration_date: UnixTime | None = None
+    payment_behavior: (
+        Literal[
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        ]
+        | None
+    ) = None
+    expand: Expand
+
+
+class SubscriptionItemUpdateParams(Params):
+    price: Id | None = None
+    quantity: Quantity | None = None
+    metadata: MetadataParam = None
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    proration_date: UnixTime | None = None
+    payment_behavior: (
+        Literal[
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        ]
+        | None
+    ) = None
+    off_session: bool | None = None
+    expand: Expand
+
+
+class SubscriptionItemDeleteParams(Params):
+    proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
+    proration_date: UnixTime | None = None
+    clear_usage: bool | None = None
+    payment_behavior: PaymentBehavior | None = None
 
 
 class SubscriptionListParams(ListParams):
@@ -209,8 +333,8 @@ def subscription_object(
         "cancel_at_period_end": subscription.cancel_at_period_end,
         "canceled_at": unix(subscription.canceled_at),
         "cancellation_details": {
-            "comment": None,
-            "feedback": None,
+            "comment": subscription.cancellation_comment,
+            "feedback": subscription.cancellation_feedback,
             "reason": subscription.cancellation_reason,
         },
         "collection_method": subscription.collection_method,
@@ -237,7 +361,14 @@ def subscription_object(
         "metadata": subscription.metadata_,
         "next_pending_invoice_item_invoice": None,
         "on_behalf_of": None,
-        "pause_collection": None,
+        "pause_collection": (
+            None
+            if subscription.pause_collection_behavior is None
+            else {
+                "behavior": subscription.pause_collection_behavior,
+                "resumes_at": unix(subscription.pause_collection_resumes_at),
+            }
+        ),
         "payment_settings": {
             "payment_method_options": None,
             "payment_method_types": None,
@@ -252,7 +383,9 @@ def subscription_object(
         "test_clock": subscription.test_clock,
         "transfer_data": None,
         "trial_end": unix(subscription.trial_end),
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": {
+            "end_behavior": {"missing_payment_method": subscription.missing_payment_method}
+        },
         "trial_start": unix(subscription.trial_start),
     }
 
@@ -304,3 +437,21 @@ class DunningSettings(BaseModel):
         " authentication: ₹15,000, or ₹1,00,000 for mutual funds, insurance premiums and"
         " credit-card bills."
     )
+
+
+class SubscriptionSearchResult(BaseModel):
+    object: Literal["search_result"]
+    url: str
+    has_more: bool
+    data: list[Subscription]
+    next_page: str | None
+
+
+class DeletedSubscriptionItem(BaseModel):
+    id: str
+    object: Literal["subscription_item"]
+    deleted: Literal[True]
+
+
+def deleted_item_object(item_id: str) -> dict[str, Any]:
+    return {"id": item_id, "object": "subscription_item", "deleted": True}

@@ -52,6 +52,7 @@ from beyondpay.billing.subscriptions.domain import (
     IllegalTransitionError,
     Interval,
     ItemTerms,
+    MissingPaymentMethod,
     Period,
     Status,
     as_utc,
@@ -362,6 +363,14 @@ class SubscriptionService:
             created_at=now,
             updated_at=utcnow(),
         )
+        if params.trial_settings is not None:
+            behavior = params.trial_settings.end_behavior.missing_payment_method
+            subscription.missing_payment_method = behavior
+        charge = start.stub_invoice_amount if start.stub is not None else None
+        if params.cancel_at is not None:
+            from beyondpay.billing.subscriptions import changes
+
+            current, charge = changes.cancel_at_start(subscription, params, now, charge)
         session.add(subscription)
         await session.flush()
         for item, price, rates in zip(params.items, prices, item_rates, strict=True):
@@ -388,7 +397,6 @@ class SubscriptionService:
             )
         await session.flush()
         await _announce(session, subscription, SubscriptionEvent.created)
-        charge = start.stub_invoice_amount if start.stub is not None else None
         invoice = await _bill(
             session,
             subscription,
@@ -487,6 +495,9 @@ class SubscriptionService:
                 await invoice_service.void(session, caller, latest.id)
         subscription = await _find(session, caller, subscription_id, for_update=True)
         now = await _now(session, subscription)
+        from beyondpay.billing.subscriptions import changes
+
+        await changes.settle_cancellation(session, subscription, params, now)
         await _end(session, subscription, _move(subscription, Event.cancel), now)
         return subscription
 
@@ -500,6 +511,8 @@ class SubscriptionService:
         """Changes items (prorated by ``proration_behavior``: pending items for the next
         invoice, or an invoice at once with ``always_invoice``), ``cancel_at_period_end``,
         the default payment method and metadata; ``customer.subscription.updated``."""
+        from beyondpay.billing.subscriptions import changes
+
         subscription = await _find(session, caller, subscription_id, for_update=True)
         sent = params.model_fields_set - {"expand"}
         previous: dict[str, Any] = {}
@@ -512,10 +525,15 @@ class SubscriptionService:
             if rates != subscription.default_tax_rates:
                 previous["default_tax_rates"] = subscription.default_tax_rates
                 subscription.default_tax_rates = rates
+        restarted, anchor = False, subscription.billing_cycle_anchor
         if params.items is not None:
             _move(subscription, Event.update_items)
-            await self._change_items(session, caller, subscription, params, defaults_before)
+            restarted = await self._change_items(
+                session, caller, subscription, params, defaults_before
+            )
             previous["items"] = "changed"
+            if restarted:
+                previous["billing_cycle_anchor"] = int(anchor.timestamp())
         if params.cancel_at_period_end is not None:
             flag = params.cancel_at_period_end
             _move(subscription, Event.schedule_cancel if flag else Event.unschedule_cancel)
@@ -538,6 +556,7 @@ class SubscriptionService:
             subscription.metadata_ = merge_metadata(subscription.metadata_, metadata)
             if before_metadata != subscription.metadata_:
                 previous["metadata"] = before_metadata
+        await changes.apply_update(session, subscription, params, previous, restarted=restarted)
         if previous:
             subscription.updated_at = utcnow()
             await _announce(session, subscription, SubscriptionEvent.updated, previous)
@@ -550,11 +569,17 @@ class SubscriptionService:
         subscription: SubscriptionRow,
         params: SubscriptionUpdateParams,
         defaults_before: Sequence[dict[str, Any]],
-    ) -> None:
+    ) -> bool:
+        """Changes the items; True when a change of interval restarted the billing cycle."""
+        from beyondpay.billing.subscriptions import changes
+
         assert params.items is not None
         rows = list(await _items(session, subscription.id))
-        old = [_terms(row, defaults_before) for row in rows]
-        now = await _now(session, subscription)
+        old = [item_terms(row, defaults_before) for row in rows]
+        now = changes.moment_of(params.proration_date, await _now(session, subscription))
+        # Each item's price's interval, where this update sets the price.
+        chosen: dict[str, tuple[str, int]] = {}
+        interval = None
         for index, change in enumerate(params.items):
             param = f"items[{index}]"
             row = next((r for r in rows if r.id == change.id), None) if change.id else None
@@ -563,62 +588,52 @@ class SubscriptionService:
             if row is not None and change.deleted:
                 rows.remove(row)
                 await session.delete(row)
+                await session.flush()  # gone before an insert of its price in this update
                 continue
             price = None
             if change.price is not None:
                 price = await price_service.billable(
                     session, caller, change.price, param=f"{param}[price]"
                 )
-                _check_same_cycle(subscription, price, f"{param}[price]")
+                interval = _check_same_cycle(subscription, price, f"{param}[price]")
+                changes.check_price_once(rows, row, price.price_id, f"{param}[price]")
             if row is None:
                 if price is None:
                     raise InvalidRequestError("A new item needs a price.", param=f"{param}[price]")
                 row = _new_item(subscription, price, change.quantity, now)
                 session.add(row)
                 rows.append(row)
-            elif price is not None:
+            if interval is not None:
+                chosen[row.id] = interval
+                interval = None
+            if price is not None:
                 _set_price(row, price)
-            if change.quantity is not None:
-                row.quantity = change.quantity
-            if isinstance(change.metadata, dict):
-                row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+            _apply_change(row, change)
             row.tax_rates = await _item_tax_rates(session, caller, row, change, param)
-            row.updated_at = utcnow()
         if not rows:
             raise InvalidRequestError("A subscription keeps at least one item.", param="items")
+        new_interval = changes.one_cycle(subscription, rows, chosen)
         await session.flush()
         period = Period(subscription.current_period_start, subscription.current_period_end)
+        if changes.restarts_cycle(subscription, new_interval) or (
+            params.billing_cycle_anchor == "now"
+        ):
+            changes.take_interval(subscription, new_interval)
+            await changes.restart_cycle(session, subscription, old, now, params.proration_behavior)
+            return True
+        changes.take_interval(subscription, new_interval)
         proration = prorate_change(
             old,
-            [_terms(row, subscription.default_tax_rates) for row in rows],
+            [item_terms(row, subscription.default_tax_rates) for row in rows],
             period,
             now,
             params.proration_behavior,
             trialing=subscription.status == Status.trialing,
         )
-        for line in proration.lines:
-            # The item's price line, taxed at the rates its period's line had (its own, else
-            # the subscription's defaults): a pending proration keeps them on any invoice.
-            billed_as = line.reference
-            assert isinstance(billed_as, SubscriptionLine)
-            await invoice_item_service.create(
-                session,
-                caller,
-                InvoiceItemCreateParams(
-                    customer=subscription.customer_id,
-                    currency=subscription.currency,
-                    amount=line.amount_minor,
-                    description=line.description,
-                    period=PeriodParams(
-                        start=int(line.period.start.timestamp()),
-                        end=int(line.period.end.timestamp()),
-                    ),
-                    expand=[],
-                ),
-                subscription_line=billed_as,
-            )
+        await changes.add_pending_lines(session, subscription, proration.lines)
         if proration.invoice_now and proration.lines:
             await _bill_pending(session, subscription, period)
+        return False
 
     async def items(
         self, session: AsyncSession, caller: Caller, params: SubscriptionItemListParams
@@ -650,7 +665,7 @@ class SubscriptionService:
 subscription_service = SubscriptionService()
 
 
-def _terms(row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]]) -> ItemTerms:
+def item_terms(row: SubscriptionItemRow, default_tax_rates: Sequence[dict[str, Any]]) -> ItemTerms:
     """The item as prorations see it, carrying the line it bills (its proration's price and
     tax rates: its own, else ``default_tax_rates``)."""
     return ItemTerms(
@@ -703,22 +718,30 @@ async def _item_tax_rates(
     return await _tax_rates(session, caller, ids, param=f"{param}[tax_rates]")
 
 
-def _check_same_cycle(subscription: SubscriptionRow, price: BillablePrice, param: str) -> None:
+def _check_same_cycle(
+    subscription: SubscriptionRow, price: BillablePrice, param: str
+) -> tuple[str, int]:
+    """A new price's billing interval, checked recurring and in the subscription's currency
+    (another interval restarts the cycle: billing/subscriptions/changes.py)."""
     recurring = price.recurring
     if recurring is None:
         raise InvalidRequestError(
             f"The price {price.price_id} is one-time: a subscription takes recurring prices only.",
             param=param,
         )
-    if (recurring.interval, recurring.interval_count) != (
-        subscription.interval,
-        subscription.interval_count,
-    ) or price.currency != subscription.currency:
-        # A change of interval restarts the billing cycle (domain.credit_unused): not yet.
+    if price.currency != subscription.currency:
         raise InvalidRequestError(
-            "The new price must have the subscription's currency and billing interval.",
-            param=param,
+            "The new price must have the subscription's currency.", param=param
         )
+    return (recurring.interval, recurring.interval_count)
+
+
+def _apply_change(row: SubscriptionItemRow, change: Any) -> None:
+    if change.quantity is not None:
+        row.quantity = change.quantity
+    if isinstance(change.metadata, dict):
+        row.metadata_ = merge_metadata(row.metadata_, change.metadata)
+    row.updated_at = utcnow()
 
 
 def _new_item(
@@ -767,9 +790,12 @@ async def _bill_pending(
         ),
     )
     subscription.latest_invoice_id = invoice.id
-    await invoice_service.finalize(
-        session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
-    )
+    from beyondpay.billing.subscriptions import changes
+
+    if await changes.finalizable(session, invoice):
+        await invoice_service.finalize(
+            session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
+        )
 
 
 # ---- moving ----------------------------------------------------------------------------------
@@ -827,6 +853,7 @@ async def _bill(
     trial: bool = False,
     amount_of: Any = None,
     finalize_now: bool = False,
+    include_pending: bool = False,
 ) -> InvoiceRow:
     """The invoice of period ``period_index``: a line per item (free in a trial; ``amount_of``
     maps a full period's amount to what is billed, for a stub), finalized at once (a start,
@@ -843,7 +870,9 @@ async def _bill(
             days_until_due=subscription.days_until_due,
             default_payment_method=subscription.default_payment_method_id,
             # A renewal takes in the customer's pending items (an update's prorations).
-            pending_invoice_items_behavior="exclude" if finalize_now else "include",
+            pending_invoice_items_behavior=(
+                "exclude" if finalize_now and not include_pending else "include"
+            ),
             expand=[],
         ),
         subscription=SubscriptionBilling(
@@ -876,7 +905,9 @@ async def _bill(
             subscription_line=_billed_as(item),
         )
     subscription.latest_invoice_id = invoice.id
-    if finalize_now:
+    from beyondpay.billing.subscriptions import changes
+
+    if finalize_now and await changes.finalizable(session, invoice):
         invoice = await invoice_service.finalize(
             session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
         )
@@ -1107,16 +1138,22 @@ async def renew_locked(session: AsyncSession, subscription: SubscriptionRow) -> 
     invoice's key) and the next renewal is scheduled. True when this run did it."""
     if subscription.status not in _LIVE:
         return False
+    from beyondpay.billing.subscriptions import changes
+
     ended_at = subscription.current_period_end
     event = Event.trial_ended if subscription.status == Status.trialing else Event.period_ended
     circumstances = Circumstances(
         has_payment_method=await _has_payment_method(session, subscription),
+        missing_payment_method=MissingPaymentMethod(subscription.missing_payment_method),
         cancel_due=subscription.cancel_at_period_end
         or (subscription.cancel_at is not None and subscription.cancel_at <= ended_at),
     )
     status = _move(subscription, event, circumstances)
     if status == Status.canceled:
         await _end(session, subscription, status, ended_at)
+        return True
+    if status == Status.paused:
+        await changes.pause_at_trial_end(session, subscription)
         return True
     previous: dict[str, Any] = {"status": subscription.status}
     index = subscription.period_index + 1
@@ -1126,11 +1163,20 @@ async def renew_locked(session: AsyncSession, subscription: SubscriptionRow) -> 
         subscription.interval_count,
         index,
     )
+    period, amount_of = changes.final_period(subscription, period)
     subscription.period_index = index
     subscription.current_period_start, subscription.current_period_end = period.start, period.end
     subscription.status = status
     subscription.updated_at = utcnow()
-    await _bill(session, subscription, index, period, REASON_CYCLE)
+    invoice = await _bill(
+        session,
+        subscription,
+        subscription.period_offset + index,
+        period,
+        REASON_CYCLE,
+        amount_of=amount_of,
+    )
+    await changes.treat_paused_invoice(session, subscription, invoice, period.start)
     if previous["status"] == subscription.status:
         previous = {}
     previous["items"] = "current_period"  # the items' periods moved
@@ -1173,6 +1219,8 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
     then every period that ended renewed, each at its own end and in the order they fall
     (a long advance renews a subscription several times). Registered at ``Stage.billing``
     before invoices', so a renewal's draft due in the interval is finalized in it too."""
+    from beyondpay.billing.subscriptions import changes
+
     while True:
         # Notices first: each try is charged only after its notice (a later time's notice
         # waits for the next pass, each at its own time).
@@ -1190,6 +1238,8 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                         & (SubscriptionRow.next_retry_at <= interval.end),
                         (SubscriptionRow.status == Status.incomplete)
                         & (SubscriptionRow.created_at <= interval.end - _EXPIRY),
+                        SubscriptionRow.status.in_(_LIVE)
+                        & (SubscriptionRow.pause_collection_resumes_at <= interval.end),
                     ),
                 )
                 .order_by(SubscriptionRow.current_period_end, SubscriptionRow.id)
@@ -1210,5 +1260,6 @@ async def advance_subscriptions_on_clock(session: AsyncSession, interval: ClockI
                 )
             if subscription.current_period_end <= interval.end:
                 moved |= await renew_locked(session, subscription)
+            moved |= await changes.end_pause_on_clock(session, subscription, interval.end)
         if not moved:
             return

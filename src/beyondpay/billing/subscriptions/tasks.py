@@ -65,4 +65,13 @@ async def charge(context: procrastinate.JobContext, notice: str) -> None:
         await charge_now(session, notice)
 
 
+@subscriptions_jobs.task(name="resume_collection", pass_context=True)
+async def resume_collection(context: procrastinate.JobContext, subscription: str) -> None:
+    """``pause_collection[resumes_at]`` has come: collection resumes (changes.py)."""
+    from beyondpay.billing.subscriptions.changes import end_pause_now
+
+    async with jobs.job_database(context).unit_of_work() as session:
+        await end_pause_now(session, subscription)
+
+
 jobs.bind(subscriptions_jobs)
