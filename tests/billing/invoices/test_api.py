@@ -469,12 +469,16 @@ async def test_an_invoice_with_nothing_due_is_paid_when_finalized(
         "invoice.finalized",
         "invoice.paid",
     ]
+    # Below zero: paid with nothing due, and the customer's credit (Stripe's way).
     negative = await draft(client, merchant, buyer["id"], (-1_000,))
-    _error(
-        await post(client, merchant, f"/v1/invoices/{negative['id']}/finalize"),
-        400,
-        "invoice_total_negative",
-    )
+    credited = await _finalize(client, merchant, negative["id"])
+    assert credited["status"] == "paid" and credited["amount_due"] == 0
+    assert (credited["starting_balance"], credited["ending_balance"]) == (0, -1_000)
+    after = await client.get(f"/v1/customers/{buyer['id']}", headers=merchant.auth())
+    assert after.json()["balance"] == -1_000
+    # The next invoice spends it.
+    spent = await _finalize(client, merchant, (await draft(client, merchant, buyer["id"]))["id"])
+    assert spent["starting_balance"] == -1_000 and spent["ending_balance"] == 0
 
 
 async def test_three_d_secure_leaves_the_invoice_open_until_the_customer_completes_it(

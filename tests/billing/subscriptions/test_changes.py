@@ -182,8 +182,12 @@ async def test_cancel_with_prorate_and_invoice_now_credits_the_unused_time(
     (line,) = final["lines"]["data"]
     assert line["amount"] == -_share(99_900, start, end, at)
     assert line["description"].startswith("Unused time on Pro after")
-    # A credit only: a negative invoice waits as a draft for the customer balance.
-    assert final["status"] == "draft" and final["auto_advance"] is False
+    # A credit only: the negative invoice is paid with nothing due, its total the customer's
+    # credit (Stripe's way).
+    assert final["status"] == "paid" and final["amount_due"] == 0
+    assert final["starting_balance"] == 0 and final["ending_balance"] == line["amount"]
+    buyer = await get(client, merchant, f"/v1/customers/{canceled['customer']}")
+    assert buyer["balance"] == line["amount"]
     bad = await client.delete(
         f"/v1/subscriptions/{subscription['id']}",
         params={"cancellation_details[feedback]": "meh"},
@@ -463,7 +467,7 @@ async def test_an_interval_change_in_a_trial_waits_for_its_end(
     assert period["current_period_end"] - period["current_period_start"] == 365 * DAY_S
 
 
-async def test_a_credit_larger_than_the_new_period_leaves_a_draft(
+async def test_a_credit_larger_than_the_new_period_is_the_customers_credit(
     client: httpx.AsyncClient, merchant: TestMerchant, database: Database
 ) -> None:
     clock = await new_clock(client, merchant, START)
@@ -479,5 +483,9 @@ async def test_a_credit_larger_than_the_new_period_leaves_a_draft(
     updated = await ok(await post(client, merchant, path, **body))
     invoice = await _invoice(client, merchant, updated["latest_invoice"])
     assert invoice["total"] < 0
-    assert invoice["status"] == "draft" and invoice["auto_advance"] is False
+    assert invoice["status"] == "paid" and invoice["amount_due"] == 0
+    assert invoice["ending_balance"] == invoice["total"]
+    assert (await get(client, merchant, f"/v1/customers/{buyer['id']}"))["balance"] == invoice[
+        "total"
+    ]
     assert updated["status"] == "active"

@@ -207,8 +207,10 @@ class CustomerBalanceService:
 
     async def apply_to_invoice(self, session: AsyncSession, invoice: InvoiceRow) -> None:
         """At finalization of the locked invoice: the customer's balance in its currency is
-        its ``starting_balance``; credit pays what it can of ``amount_due``, a debt is added
-        to it; ``ending_balance`` is what is left (Stripe's arithmetic)."""
+        its ``starting_balance``; a negative total is credit added to it first (Stripe
+        finalizes such an invoice, nothing due, and credits the customer); then credit pays
+        what it can of ``amount_due`` and a debt is added to it; ``ending_balance`` is what is
+        left (Stripe's arithmetic). One ``applied_to_invoice`` transaction for the change."""
         caller = acting_for(invoice.merchant_id, invoice.livemode)
         customer = await customer_service.get(session, caller, invoice.customer_id, for_update=True)
         starting = customer.balance if customer.currency == invoice.currency else 0
@@ -220,17 +222,19 @@ class CustomerBalanceService:
             invariant(
                 ledger_balance == starting, "the customer's balance equals their ledger account"
             )
-        applied = balance_applied(starting, invoice.amount_due)
+        credited = min(invoice.total, 0)
+        invariant(credited == 0 or invoice.amount_due == 0, "a negative invoice has nothing due")
+        applied = balance_applied(starting + credited, invoice.amount_due)
         invoice.starting_balance = starting
-        invoice.ending_balance = starting + applied
+        invoice.ending_balance = starting + credited + applied
         invoice.amount_due -= applied
         invariant(invoice.amount_due >= 0, "credit never takes an invoice below nothing due")
-        if applied != 0:
+        if credited + applied != 0:
             await self.change(
                 session,
                 caller,
                 customer.id,
-                amount=applied,
+                amount=credited + applied,
                 currency=invoice.currency,
                 type=APPLIED_TO_INVOICE,
                 invoice_id=invoice.id,

@@ -41,11 +41,5 @@ class InvoiceNumberExhaustedError(InvalidRequestError):
     code = "invoice_number_exhausted"
 
 
-class InvoiceTotalNegativeError(InvalidRequestError):
-    """A draft whose total is below zero: the credit it would be comes with credit notes."""
-
-    code = "invoice_total_negative"
-
-
 class InvoiceLinesLimitError(InvalidRequestError):
     code = "invoice_lines_limit"

@@ -35,7 +35,6 @@ from beyondpay.billing.invoices.domain import (
 )
 from beyondpay.billing.invoices.errors import (
     InvoiceNumberExhaustedError,
-    InvoiceTotalNegativeError,
 )
 from beyondpay.billing.invoices.events import InvoiceEvent
 from beyondpay.billing.invoices.models import (
@@ -172,11 +171,6 @@ async def finalize_locked(
         session, acting_for(invoice.merchant_id, invoice.livemode), invoice, moment
     )
     await recompute(session, invoice)
-    if invoice.total < 0:
-        raise InvoiceTotalNegativeError(
-            f"This invoice's total is {invoice.total}: an invoice cannot be finalized for less"
-            " than nothing (a credit to the customer comes with a credit note).",
-        )
     if auto_advance is not None:
         invoice.auto_advance = auto_advance
     await _snapshot(session, invoice)
@@ -185,7 +179,8 @@ async def finalize_locked(
     invoice.finalized_at = moment
     invoice.automatically_finalizes_at = None
     invoice.updated_at = utcnow()
-    # The customer's credit pays what it can (a debt is added): Stripe's starting_balance.
+    # The customer's credit pays what it can (a debt is added), and a negative total is credit
+    # the customer gets: Stripe's starting_balance and ending_balance.
     await customer_balance_service.apply_to_invoice(session, invoice)
     if invoice.amount_due > 0:
         invoice.payment_intent_id = await _make_payment_intent(session, invoice)

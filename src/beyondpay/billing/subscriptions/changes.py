@@ -241,22 +241,6 @@ def take_interval(subscription: SubscriptionRow, interval: tuple[str, int] | Non
         subscription.interval, subscription.interval_count = interval
 
 
-async def finalizable(session: AsyncSession, invoice: InvoiceRow) -> bool:
-    """Whether an invoice made now can be finalized: not when a credit (a cycle restart's, a
-    cancellation's) exceeds what it charges. Stripe would finalize it and credit the customer's
-    balance: this is the seam to billing's customer balance (docs/billing.md). Until it lands,
-    such an invoice stays a draft that does not advance, its credit shown and kept."""
-    caller = acting_for(invoice.merchant_id, invoice.livemode)
-    await session.flush()
-    current = await invoice_service.get(session, caller, invoice.id)
-    if current.total >= 0:
-        return True
-    await invoice_service.update(
-        session, caller, invoice.id, InvoiceUpdateParams.model_validate({"auto_advance": False})
-    )
-    return False
-
-
 # ---- update: pause_collection, cancel_at, cancellation_details, billing_cycle_anchor ---------
 
 

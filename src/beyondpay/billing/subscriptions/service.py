@@ -790,12 +790,9 @@ async def _bill_pending(
         ),
     )
     subscription.latest_invoice_id = invoice.id
-    from beyondpay.billing.subscriptions import changes
-
-    if await changes.finalizable(session, invoice):
-        await invoice_service.finalize(
-            session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
-        )
+    await invoice_service.finalize(
+        session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
+    )
 
 
 # ---- moving ----------------------------------------------------------------------------------
@@ -905,9 +902,7 @@ async def _bill(
             subscription_line=_billed_as(item),
         )
     subscription.latest_invoice_id = invoice.id
-    from beyondpay.billing.subscriptions import changes
-
-    if finalize_now and await changes.finalizable(session, invoice):
+    if finalize_now:
         invoice = await invoice_service.finalize(
             session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
         )
