@@ -88,6 +88,10 @@ async def test_demo_pays_by_card_and_upi_refunds_and_shows_each_curl(
         "subscription_cycle",
     ]
     assert renewal["status"] == "paid" and renewal["subtotal"] == demo.PLAN_AMOUNT_MINOR
+    # GST at 18% within Maharashtra: CGST 9% + SGST 9% under the demo's GSTIN.
+    assert renewal["total"] == demo.PLAN_AMOUNT_MINOR * 118 // 100
+    assert renewal["gst"]["supply_type"] == "intra_state"
+    assert renewal["gst"]["supplier_gstin"] == demo.DEMO_GSTIN
     subscription = result.subscription
     assert subscription["status"] == "active" and subscription["cancel_at_period_end"] is True
     for invoice in result.invoices:

@@ -35,6 +35,9 @@ UPI_TEST_VPA: Final = "success@sandbox"
 TEST_CARD: Final = "pm_card_visa"
 PLAN_AMOUNT_MINOR: Final = 99_900
 GST_PERCENTAGE: Final = "18"
+# A GSTIN whose check character is right (Maharashtra, state code 27): the demo's sample
+# registration when the merchant has none.
+DEMO_GSTIN: Final = "27AAPFU0939F1ZV"
 TRIAL_PERIOD_DAYS: Final = 7
 # Past a period's end by more than the hour a renewal's draft waits before it is finalized.
 PAST_PERIOD_END_S: Final = 2 * 3_600
@@ -181,9 +184,10 @@ def _subscription_walkthrough(
             "tax_type": "gst",
         },
     )
+    gstin = _registered_gstin(client)
     console.print(
         f"5. Plan: {product['id']} at {_money(PLAN_AMOUNT_MINOR)} a month ({price['id']}),"
-        f" GST {gst['percentage']}% ({gst['id']})"
+        f" GST {gst['percentage']}% ({gst['id']}) charged under GSTIN {gstin}"
     )
     clock = _call(
         client, "POST", "/v1/test_helpers/test_clocks", {"frozen_time": str(int(time.time()))}
@@ -196,11 +200,16 @@ def _subscription_walkthrough(
             "name": "Asha Rao",
             "email": "asha@example.com",
             "test_clock": clock["id"],
+            # In the supplier's state: CGST + SGST (another state's customer pays IGST).
+            "address[line1]": "12 MG Road",
+            "address[city]": "Pune",
+            "address[state]": "MH",
+            "address[country]": "IN",
             "payment_method": TEST_CARD,
             "invoice_settings[default_payment_method]": TEST_CARD,
         },
     )
-    subscription = _subscribe(client, console, customer["id"], price["id"], gst["id"])
+    subscription = _subscribe(client, customer["id"], price["id"], gst["id"])
     console.print(
         f"6. Subscription {subscription['id']} for {customer['id']} (test clock {clock['id']}):"
         f" {subscription['status']} until the trial ends"
@@ -230,25 +239,29 @@ def _subscription_walkthrough(
     result.subscription = subscription
 
 
-def _subscribe(
-    client: httpx.Client, console: Console, customer_id: str, price_id: str, tax_rate_id: str
-) -> dict[str, Any]:
-    form = {
-        "customer": customer_id,
-        "items[0][price]": price_id,
-        "trial_period_days": str(TRIAL_PERIOD_DAYS),
-        "metadata[source]": "beyondpay demo",
-    }
-    try:
-        return _call(
-            client, "POST", "/v1/subscriptions", {**form, "default_tax_rates[0]": tax_rate_id}
-        )
-    except DemoError as error:
-        # A server whose subscriptions do not take tax rates yet: the plan runs without GST.
-        if "default_tax_rates" not in str(error):
-            raise
-        console.print("(this server's subscriptions take no tax rates yet: billed without GST)")
-        return _call(client, "POST", "/v1/subscriptions", form)
+def _subscribe(client: httpx.Client, customer_id: str, price_id: str, tax_rate_id: str) -> Any:
+    return _call(
+        client,
+        "POST",
+        "/v1/subscriptions",
+        {
+            "customer": customer_id,
+            "items[0][price]": price_id,
+            "trial_period_days": str(TRIAL_PERIOD_DAYS),
+            "default_tax_rates[0]": tax_rate_id,
+            "metadata[source]": "beyondpay demo",
+        },
+    )
+
+
+def _registered_gstin(client: httpx.Client) -> str:
+    """The merchant's GSTIN (a supplier without one may not charge GST): its own if it has
+    one, else the demo's sample registration in Maharashtra."""
+    for tax_id in _call(client, "GET", "/v1/tax_ids", {"limit": "100"})["data"]:
+        if tax_id["type"] == "in_gst" and tax_id.get("customer") is None:
+            return str(tax_id["value"])
+    created = _call(client, "POST", "/v1/tax_ids", {"type": "in_gst", "value": DEMO_GSTIN})
+    return str(created["value"])
 
 
 def _advance(client: httpx.Client, clock_id: str, frozen_time: int, timeout_s: float) -> None:
