@@ -101,3 +101,41 @@ async def test_after_the_last_failed_retry_the_subscription_is_canceled(
     assert ended["cancellation_details"]["reason"] == "payment_failed"
     renewal = await get(client, merchant, f"/v1/invoices/{ended['latest_invoice']}")
     assert renewal["attempt_count"] == 9  # the renewal's charge and eight retries
+
+
+async def test_a_failed_mid_period_invoice_ends_the_subscription_only_when_the_paid_period_ends(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """An upgrade's invoice (mid-period) fails its last try: the period already paid for is
+    never cut short, so the merchant's final action (cancel) takes effect at its end."""
+    await ok(
+        await post(
+            client, merchant, "/v1/billing/dunning_settings", **{"retry_offsets_days[0]": "1"}
+        )
+    )
+    clock, buyer, subscription = await _active_subscription(client, merchant, database)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    (item,) = subscription["items"]["data"]
+    period_end = item["current_period_end"]
+    premium = await monthly_price(client, merchant, amount=199_900, name="Premium")
+    await _to(client, merchant, database, clock, START + 5 * DAY_S)
+    await _default_card(client, merchant, buyer["id"], "pm_card_chargeDeclined")
+    body = {"items[0][id]": item["id"], "items[0][price]": premium["id"]}
+    updated = await ok(
+        await post(client, merchant, path, proration_behavior="always_invoice", **body)
+    )
+    await run_invoice_jobs(database)
+    upgrade = await get(client, merchant, f"/v1/invoices/{updated['latest_invoice']}")
+    assert upgrade["billing_reason"] == "subscription_update" and upgrade["status"] == "open"
+    # The one retry (a day on, after RBI's notice) fails too: still past_due, not canceled.
+    for day in range(6, 10):
+        await _to(client, merchant, database, clock, START + day * DAY_S)
+    assert (await get(client, merchant, f"/v1/invoices/{upgrade['id']}"))["attempt_count"] == 2
+    waiting = await get(client, merchant, path)
+    assert waiting["status"] == "past_due" and waiting["ended_at"] is None
+    # The paid period ends: the final action, canceled there.
+    await _to(client, merchant, database, clock, period_end + 2 * HOUR_S)
+    ended = await get(client, merchant, path)
+    assert ended["status"] == "canceled" and ended["ended_at"] == period_end
+    assert ended["cancellation_details"]["reason"] == "payment_failed"
+    assert ended["latest_invoice"] == upgrade["id"]  # no renewal invoiced

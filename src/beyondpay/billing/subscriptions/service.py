@@ -995,14 +995,39 @@ async def _plan_retry(
         caller = acting_for(subscription.merchant_id, subscription.livemode)
         await invoice_service.mark_uncollectible(session, caller, invoice.id)
     if outcome.deferred(now):
-        # Still past_due until the paid period ends; its renewal then applies the final action
-        # through period_ended (not yet: the renewal bills as usual, a known gap).
+        # Still past_due until the paid period ends: its renewal applies the final action
+        # (_final_action_at_period_end).
         return
-    if outcome.status == Status.canceled:
+    await _apply_final_action(session, subscription, outcome.status, outcome.effective_at)
+
+
+async def _apply_final_action(
+    session: AsyncSession, subscription: SubscriptionRow, status: Status, at: datetime
+) -> None:
+    if status == Status.canceled:
         subscription.cancellation_reason = CANCELLATION_PAYMENT_FAILED
-        await _end(session, subscription, outcome.status, outcome.effective_at)
+        await _end(session, subscription, status, at)
     else:
-        await _set_status(session, subscription, outcome.status)
+        await _set_status(session, subscription, status)
+
+
+async def _final_action_at_period_end(
+    session: AsyncSession, subscription: SubscriptionRow, ended_at: datetime
+) -> bool:
+    """A mid-period invoice's last try failed while its period was paid for: at that period's
+    end the merchant's final action takes effect (dunning.after_final_attempt deferred it).
+    The state says so: past_due, a first failure, no retry left. True when it ended the
+    subscription; an ``unpaid`` one renews on (Stripe's unpaid makes invoices, charges none)."""
+    if (
+        subscription.status != Status.past_due
+        or subscription.first_failure_at is None
+        or subscription.next_retry_at is not None
+    ):
+        return False
+    settings = await settings_of(session, subscription.merchant_id, subscription.livemode)
+    outcome = dunning.after_final_attempt(ended_at, ended_at, settings)
+    await _apply_final_action(session, subscription, outcome.status, ended_at)
+    return outcome.status == Status.canceled
 
 
 async def _schedule_retry(session: AsyncSession, subscription: SubscriptionRow) -> None:
@@ -1136,6 +1161,8 @@ async def renew_locked(session: AsyncSession, subscription: SubscriptionRow) -> 
     from beyondpay.billing.subscriptions import changes
 
     ended_at = subscription.current_period_end
+    if await _final_action_at_period_end(session, subscription, ended_at):
+        return True
     event = Event.trial_ended if subscription.status == Status.trialing else Event.period_ended
     circumstances = Circumstances(
         has_payment_method=await _has_payment_method(session, subscription),
