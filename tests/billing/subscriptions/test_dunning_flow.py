@@ -69,6 +69,8 @@ async def test_a_declined_renewal_is_retried_and_paid_once_the_card_works(
     assert failed["status"] == "past_due"
     renewal = await get(client, merchant, f"/v1/invoices/{failed['latest_invoice']}")
     assert renewal["status"] == "open" and renewal["attempt_count"] == 1
+    # Stripe's next_payment_attempt: the first retry, a day on at the earliest.
+    assert renewal["next_payment_attempt"] >= period_end + DAY_S
     # Not before a day (the schedule's first offset) and RBI's notice: nothing yet.
     await _to(client, merchant, database, clock, period_end + 20 * HOUR_S)
     assert (await get(client, merchant, f"/v1/invoices/{renewal['id']}"))["attempt_count"] == 1
@@ -101,6 +103,7 @@ async def test_after_the_last_failed_retry_the_subscription_is_canceled(
     assert ended["cancellation_details"]["reason"] == "payment_failed"
     renewal = await get(client, merchant, f"/v1/invoices/{ended['latest_invoice']}")
     assert renewal["attempt_count"] == 9  # the renewal's charge and eight retries
+    assert renewal["next_payment_attempt"] is None  # no try left
 
 
 async def test_a_failed_mid_period_invoice_ends_the_subscription_only_when_the_paid_period_ends(

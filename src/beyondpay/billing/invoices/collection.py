@@ -33,6 +33,7 @@ today, which waits for the payer).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,7 @@ from beyondpay.billing.invoices.store import (
 from beyondpay.customers.service import customer_service
 from beyondpay.db.phases import STARTED, JobPhases, Phases
 from beyondpay.db.session import Database
+from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, LockTimeoutError
 from beyondpay.kit.invariants import invariant
@@ -298,6 +300,16 @@ class CollectionService:
             return False
         await announce(session, invoice, InvoiceEvent.payment_action_required)
         return True
+
+    async def plan_next_attempt(
+        self, session: AsyncSession, invoice: InvoiceRow, at: datetime | None
+    ) -> None:
+        """When the unpaid invoice's next automatic try is (Stripe's ``next_payment_attempt``),
+        as dunning planned it; None after the last."""
+        if invoice.status not in _UNPAID or invoice.next_payment_attempt == at:
+            return
+        invoice.next_payment_attempt = at
+        invoice.updated_at = utcnow()
 
 
 collection_service = CollectionService()

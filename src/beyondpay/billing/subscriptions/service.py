@@ -977,10 +977,12 @@ async def _plan_retry(
     if attempts:
         subscription.next_retry_at = attempts[0].charge_at
         subscription.updated_at = utcnow()
+        await collection_service.plan_next_attempt(session, invoice, attempts[0].charge_at)
         await _schedule_retry(session, subscription)
         await notices.plan_retry(session, subscription, invoice, attempts[0], now)
         return
     subscription.next_retry_at = None
+    await collection_service.plan_next_attempt(session, invoice, None)
     # A renewal's failure: the period paid for ended when this one began. An update's
     # (a mid-period proration): the current period is paid for and is never cut short.
     paid_through = (
@@ -1064,6 +1066,7 @@ async def retry_locked(
         moved = subscription.next_retry_at != verdict
         subscription.next_retry_at = verdict
         subscription.updated_at = utcnow()
+        await collection_service.plan_next_attempt(session, invoice, verdict)
         if moved:
             await _schedule_retry(session, subscription)
         return moved
