@@ -122,6 +122,7 @@ EVENT_TYPES: Final = frozenset(
         "invoice.created",
         "invoice.deleted",
         "invoice.finalized",
+        "invoice.finalization_failed",
         "invoice.marked_uncollectible",
         "invoice.overdue",
         "invoice.paid",

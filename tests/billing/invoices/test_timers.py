@@ -182,3 +182,50 @@ async def test_a_test_clock_finalizes_charges_and_marks_overdue_at_its_time(
     later = await draft(client, merchant, on_clock["id"])
     renewed = await ok(await post(client, merchant, f"/v1/invoices/{later['id']}/finalize"))
     assert renewed["number"] == "INV/2728/0000001"
+
+
+async def test_a_draft_that_cannot_be_finalized_at_its_time_keeps_why_and_waits(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """Its coupon was used up meanwhile: the automatic finalization is refused, nothing of it is
+    kept, the draft records last_finalization_error and invoice.finalization_failed once, and
+    the clock's advance does not fail on it; the merchant's own finalization clears it."""
+    start = int(datetime(2027, 5, 3, 6, 0, tzinfo=UTC).timestamp())
+    clock = await new_clock(client, merchant, start)
+    buyer = await customer(client, merchant, test_clock=clock["id"])
+    once = await ok(
+        await post(
+            client, merchant, "/v1/coupons", percent_off="10", duration="once", max_redemptions=1
+        )
+    )
+    invoices = [
+        await draft(
+            client,
+            merchant,
+            buyer["id"],
+            auto_advance="true",
+            **{"discounts[0][coupon]": once["id"]},
+        )
+        for _ in range(2)
+    ]
+    first, second = invoices
+    # The first, finalized by hand, takes the coupon's one redemption.
+    await ok(await post(client, merchant, f"/v1/invoices/{first['id']}/finalize"))
+    assert (await advance(client, merchant, clock["id"], start + 2 * 3_600)).status_code == 200
+    assert await run_advances(database) == 1
+    clock_now = await get(client, merchant, f"/v1/test_helpers/test_clocks/{clock['id']}")
+    assert clock_now["status"] == "ready"
+    waiting = await get(client, merchant, f"/v1/invoices/{second['id']}")
+    assert waiting["status"] == "draft" and waiting["number"] is None
+    assert waiting["automatically_finalizes_at"] is None
+    error = waiting["last_finalization_error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == "discounts"
+    assert (await get(client, merchant, f"/v1/coupons/{once['id']}"))["times_redeemed"] == 1
+    # A later advance leaves it alone: one failure recorded.
+    assert (await advance(client, merchant, clock["id"], start + 4 * 3_600)).status_code == 200
+    await run_advances(database)
+    assert (await events_of(database, second["id"])).count("invoice.finalization_failed") == 1
+    # The merchant mends it (the discount off) and finalizes: the reason goes.
+    await ok(await post(client, merchant, f"/v1/invoices/{second['id']}", discounts=""))
+    mended = await ok(await post(client, merchant, f"/v1/invoices/{second['id']}/finalize"))
+    assert mended["status"] == "open" and mended["last_finalization_error"] is None

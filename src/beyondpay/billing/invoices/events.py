@@ -17,6 +17,7 @@ class InvoiceEvent(StrEnum):
     updated = "invoice.updated"
     deleted = "invoice.deleted"
     finalized = "invoice.finalized"
+    finalization_failed = "invoice.finalization_failed"
     sent = "invoice.sent"
     paid = "invoice.paid"
     payment_succeeded = "invoice.payment_succeeded"

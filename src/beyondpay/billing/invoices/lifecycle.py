@@ -47,6 +47,7 @@ from beyondpay.billing.invoices.settings import CONFIG
 from beyondpay.billing.invoices.store import (
     NoRecoveryPoint,
     acting_for,
+    lock,
     now_for,
     recompute,
     transition,
@@ -173,6 +174,7 @@ async def finalize_locked(
     await recompute(session, invoice)
     if auto_advance is not None:
         invoice.auto_advance = auto_advance
+    invoice.last_finalization_error = None
     await _snapshot(session, invoice)
     invoice.number = await _take_number(session, invoice, moment)
     invoice.status = status
@@ -189,6 +191,27 @@ async def finalize_locked(
         await settle(session, invoice, 0, moment)
         return
     await schedule_overdue(session, invoice)
+
+
+async def fail_finalization(
+    session: AsyncSession, invoice_id: str, error: InvalidRequestError
+) -> None:
+    """The draft's automatic finalization was refused (rolled back by the caller): it keeps
+    the reason as Stripe's ``last_finalization_error``, stops advancing on its own and records
+    ``invoice.finalization_failed``. A finalization by the merchant clears the reason."""
+    invoice = await lock(session, invoice_id)
+    invariant(invoice is not None, "a draft that failed to finalize exists")
+    assert invoice is not None
+    invoice.last_finalization_error = {
+        "type": "invalid_request_error",
+        "code": error.code,
+        "message": error.message,
+        "param": error.param,
+        "doc_url": None,
+    }
+    invoice.automatically_finalizes_at = None
+    invoice.updated_at = utcnow()
+    await announce(session, invoice, InvoiceEvent.finalization_failed)
 
 
 async def settle(

@@ -70,6 +70,8 @@ class InvoiceRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(_TIME)
     # When invoice.overdue was recorded (once).
     overdue_at: Mapped[datetime | None] = mapped_column(_TIME)
+    # Why the automatic finalization failed (migration 0047; Stripe's object), else None.
+    last_finalization_error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
     # The subscription billed and its period's index (migration 0040): one invoice a period.
     subscription_id: Mapped[str | None] = mapped_column(Text, default=None)
     subscription_period: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -747,7 +747,7 @@ def invoice_object(invoice: InvoiceRow, view: InvoiceView) -> dict[str, Any]:
         "hosted_invoice_url": view.hosted_invoice_url,
         "invoice_pdf": view.invoice_pdf,
         "issuer": {"type": "self"},
-        "last_finalization_error": None,
+        "last_finalization_error": invoice.last_finalization_error,
         "latest_revision": None,
         "lines": {
             "object": "list",

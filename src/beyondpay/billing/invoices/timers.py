@@ -23,6 +23,7 @@ from beyondpay.billing.invoices.rendering import announce
 from beyondpay.billing.invoices.store import lock
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
+from beyondpay.kit.errors import InvalidRequestError
 from beyondpay.test_clocks.timeline import Interval
 
 
@@ -41,7 +42,15 @@ async def finalize_due_draft(session: AsyncSession, invoice_id: str, *, clock: b
     moment = invoice.automatically_finalizes_at
     if not clock and moment > utcnow():
         return False  # the time moved later since the job was deferred: a later job comes
-    await lifecycle.finalize_locked(session, invoice, moment)
+    try:
+        async with session.begin_nested():
+            await lifecycle.finalize_locked(session, invoice, moment)
+    except InvalidRequestError as error:
+        # What the merchant must mend (a coupon expired or used up since the draft was made):
+        # nothing of the attempt is kept, the draft waits for them with the reason, as
+        # Stripe's does; a job or a clock's advance never fails on it, nor tries it again.
+        await lifecycle.fail_finalization(session, invoice_id, error)
+        return True
     await lifecycle.after_finalization(session, invoice, moment)
     return True
 
