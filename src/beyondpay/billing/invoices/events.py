@@ -26,6 +26,10 @@ class InvoiceEvent(StrEnum):
     voided = "invoice.voided"
     marked_uncollectible = "invoice.marked_uncollectible"
     overdue = "invoice.overdue"
+    # An invoice to come (a subscription's renewal, a retry), announced by dunning's pre-debit
+    # notice before its charge: recorded by billing/subscriptions, with no invoice row for a
+    # renewal not yet made.
+    upcoming = "invoice.upcoming"
 
 
 class InvoiceItemEvent(StrEnum):

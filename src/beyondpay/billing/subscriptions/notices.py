@@ -42,6 +42,7 @@ from beyondpay.billing.invoices.domain import CollectionMethod, balance_applied,
 from beyondpay.billing.invoices.domain import Status as InvoiceStatus
 from beyondpay.billing.invoices.schemas import InvoiceItemListParams, tax_amount_object
 from beyondpay.billing.invoices.service import (
+    InvoiceEvent,
     InvoiceRow,
     collection_service,
     hosted_invoice_url,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 # Stripe's event before a renewal; recorded before every try of a card charge here.
-UPCOMING_EVENT: Final = "invoice.upcoming"
+UPCOMING_EVENT: Final = InvoiceEvent.upcoming.value
 # Stripe sends customer.subscription.trial_will_end three days before a trial ends.
 TRIAL_WILL_END_LEAD: Final = timedelta(days=3)
 # Renewals are charged to a saved card issued in India (service.RENEWAL_RAIL says why).
