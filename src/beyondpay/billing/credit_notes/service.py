@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.credit_notes.domain import (
@@ -81,7 +80,7 @@ from beyondpay.billing.invoices.service import (
     crediting,
     customer_balance_service,
 )
-from beyondpay.billing.invoices.store import acting_for
+from beyondpay.billing.invoices.store import acting_for, next_in_year
 from beyondpay.billing.tax.domain import InvoiceNumberError, financial_year_at, invoice_number
 from beyondpay.db.pagination import LIMIT_MAX, created_conditions, scoped, scoped_page
 from beyondpay.db.phases import Phases
@@ -242,26 +241,11 @@ async def _check_refundable(session: AsyncSession, invoice: InvoiceRow, refund: 
 
 async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datetime) -> str:
     year = financial_year_at(moment)
-    taken = await session.execute(
-        insert(CreditNoteNumberCounterRow)
-        .values(
-            merchant_id=invoice.merchant_id,
-            livemode=invoice.livemode,
-            financial_year=year,
-            last_number=1,
-        )
-        .on_conflict_do_update(
-            index_elements=[
-                CreditNoteNumberCounterRow.merchant_id,
-                CreditNoteNumberCounterRow.livemode,
-                CreditNoteNumberCounterRow.financial_year,
-            ],
-            set_={"last_number": CreditNoteNumberCounterRow.last_number + 1},
-        )
-        .returning(CreditNoteNumberCounterRow.last_number)
+    taken = await next_in_year(
+        session, CreditNoteNumberCounterRow, invoice.merchant_id, invoice.livemode, year
     )
     try:
-        return invoice_number(NUMBER_PREFIX, year, int(taken.scalar_one()))
+        return invoice_number(NUMBER_PREFIX, year, taken)
     except InvoiceNumberError:
         raise CreditNoteInvalidError(
             "This financial year's credit note numbers are used up.", param="invoice"

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Final
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.invoices import discounting, tasks
@@ -48,6 +47,7 @@ from beyondpay.billing.invoices.store import (
     NoRecoveryPoint,
     acting_for,
     lock,
+    next_in_year,
     now_for,
     recompute,
     transition,
@@ -98,26 +98,11 @@ async def _take_number(session: AsyncSession, invoice: InvoiceRow, moment: datet
     """The next number of the merchant's financial year, taken in the caller's transaction."""
     year = financial_year_at(moment)
     prefix = await number_prefix(session, invoice.merchant_id, invoice.livemode)
-    taken = await session.execute(
-        insert(InvoiceNumberCounterRow)
-        .values(
-            merchant_id=invoice.merchant_id,
-            livemode=invoice.livemode,
-            financial_year=year,
-            last_number=1,
-        )
-        .on_conflict_do_update(
-            index_elements=[
-                InvoiceNumberCounterRow.merchant_id,
-                InvoiceNumberCounterRow.livemode,
-                InvoiceNumberCounterRow.financial_year,
-            ],
-            set_={"last_number": InvoiceNumberCounterRow.last_number + 1},
-        )
-        .returning(InvoiceNumberCounterRow.last_number)
+    taken = await next_in_year(
+        session, InvoiceNumberCounterRow, invoice.merchant_id, invoice.livemode, year
     )
     try:
-        return invoice_number(prefix, year, int(taken.scalar_one()))
+        return invoice_number(prefix, year, taken)
     except InvoiceNumberError:
         raise InvoiceNumberExhaustedError(
             f"The invoice numbers of this financial year no longer fit the 16 characters GST"

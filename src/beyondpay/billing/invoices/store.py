@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.invoices.discounting import terms_of
@@ -217,3 +218,26 @@ def transition(invoice: InvoiceRow, action: Action) -> Status:
             f"You cannot {verb} this invoice because its status is {invoice.status}."
             f" It must be one of: {allowed}.",
         ) from None
+
+
+async def next_in_year(
+    session: AsyncSession, counter: Any, merchant_id: str, livemode: bool, financial_year: int
+) -> int:
+    """The next number of a GST series (invoices', credit notes': ``counter`` is its table,
+    keyed by merchant, mode and financial year), taken in the caller's transaction: the row
+    upserted and locked until commit, so numbers are consecutive and never given twice."""
+    taken = await session.execute(
+        insert(counter)
+        .values(
+            merchant_id=merchant_id,
+            livemode=livemode,
+            financial_year=financial_year,
+            last_number=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[counter.merchant_id, counter.livemode, counter.financial_year],
+            set_={"last_number": counter.last_number + 1},
+        )
+        .returning(counter.last_number)
+    )
+    return int(taken.scalar_one())

@@ -77,6 +77,11 @@ class ItemParams(Params):
     tax_rates: TaxRateIds | None = None
 
 
+PaymentBehavior = Literal[
+    "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
+]
+
+
 class SubscriptionCreateParams(Params):
     customer: Id
     items: Annotated[list[ItemParams], Field(min_length=1, max_length=ITEMS_PER_SUBSCRIPTION_MAX)]
@@ -89,9 +94,7 @@ class SubscriptionCreateParams(Params):
     trial_from_plan: bool | None = None
     billing_cycle_anchor: UnixTime | None = None
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
-    payment_behavior: Literal[
-        "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
-    ] = "allow_incomplete"
+    payment_behavior: PaymentBehavior = "allow_incomplete"
     cancel_at_period_end: bool | None = None
     off_session: bool | None = None
     metadata: MetadataParam = None
@@ -128,15 +131,7 @@ class SubscriptionUpdateParams(Params):
     cancellation_details: CancellationDetailsParams | None = None
     billing_cycle_anchor: Literal["now", "unchanged"] | None = None
     proration_date: UnixTime | None = None
-    payment_behavior: (
-        Literal[
-            "allow_incomplete",
-            "default_incomplete",
-            "error_if_incomplete",
-            "pending_if_incomplete",
-        ]
-        | None
-    ) = None
+    payment_behavior: PaymentBehavior | None = None
     off_session: bool | None = None
 
 
@@ -145,11 +140,6 @@ class SubscriptionCancelParams(Params):
     prorate: bool | None = None
     expand: Expand
     cancellation_details: CancellationDetailsParams | None = None
-
-
-PaymentBehavior = Literal[
-    "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
-]
 
 
 class SubscriptionResumeParams(Params):
@@ -176,15 +166,7 @@ class SubscriptionItemCreateParams(Params):
     metadata: MetadataParam = None
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
     proration_date: UnixTime | None = None
-    payment_behavior: (
-        Literal[
-            "allow_incomplete",
-            "default_incomplete",
-            "error_if_incomplete",
-            "pending_if_incomplete",
-        ]
-        | None
-    ) = None
+    payment_behavior: PaymentBehavior | None = None
     expand: Expand
 
 
@@ -194,15 +176,7 @@ class SubscriptionItemUpdateParams(Params):
     metadata: MetadataParam = None
     proration_behavior: ProrationBehavior = ProrationBehavior.create_prorations
     proration_date: UnixTime | None = None
-    payment_behavior: (
-        Literal[
-            "allow_incomplete",
-            "default_incomplete",
-            "error_if_incomplete",
-            "pending_if_incomplete",
-        ]
-        | None
-    ) = None
+    payment_behavior: PaymentBehavior | None = None
     off_session: bool | None = None
     expand: Expand
 
