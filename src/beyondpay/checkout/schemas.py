@@ -85,7 +85,7 @@ class CheckoutSessionCreateParams(Params):
 class CheckoutSessionListParams(ListParams):
     payment_intent: Id | None = None
     customer: Id | None = None
-    status: Status | None = None
+    status: Literal["open", "complete", "expired"] | None = None
 
 
 class CheckoutSessionExpireParams(Params):
@@ -108,9 +108,29 @@ class CheckoutTotalDetails(BaseModel):
     amount_tax: int
 
 
+class CheckoutAutomaticTax(BaseModel):
+    enabled: bool = Field(description="Always false: no automatic tax in Checkout yet.")
+    liability: None
+    status: None
+
+
+class CheckoutCustomerDetails(BaseModel):
+    email: str | None
+
+
 class CheckoutSession(BaseModel):
     id: str = Field(description="`cs_test_…` or `cs_live_…`.")
     object: Literal["checkout.session"]
+    after_expiration: None
+    automatic_tax: CheckoutAutomaticTax
+    billing_address_collection: None
+    client_secret: None = Field(description="Always null: only hosted (`ui_mode=hosted`) pages.")
+    customer_details: CheckoutCustomerDetails | None = Field(
+        description="Once complete: the email the session had (the page collects none yet)."
+    )
+    invoice: None
+    locale: None
+    submit_type: None
     allow_promotion_codes: bool | None
     amount_subtotal: int
     amount_total: int
