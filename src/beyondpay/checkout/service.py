@@ -398,7 +398,8 @@ class CheckoutSessionService:
             CheckoutSessionRow.id == session_id,
         )
         if for_update:
-            statement = statement.with_for_update()
+            # The row as it stands under the lock, not as this session last read it.
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         row: CheckoutSessionRow | None = (await session.execute(statement)).scalar_one_or_none()
         if row is None:
             raise ResourceMissingError.for_object("checkout.session", session_id, param=param)
@@ -490,6 +491,10 @@ async def _expire_locked(
     row = await checkout_session_service.get(session, caller, session_id, for_update=True)
     if row.status != Status.open:
         return None
+    if row.payment_intent_id != found.payment_intent_id:
+        # The page made the intent between our two reads: it is not locked. Try again (the
+        # job later; the API's caller gets lock_timeout, which Stripe's SDKs retry).
+        raise LockTimeoutError()
     if intent is not None:
         if intent.status == "processing":
             raise SessionPaymentProcessingError()
@@ -574,7 +579,9 @@ async def pay_on_page(
     intent, then the session, checks it is still open, and confirms on-session, coming back
     to the page after a 3-D Secure or bank page. A session past its ``expires_at`` whose job
     has not run yet is not paid either."""
-    row = await session.get(CheckoutSessionRow, session_id, with_for_update=True)
+    row = await session.get(
+        CheckoutSessionRow, session_id, with_for_update=True, populate_existing=True
+    )
     invariant(row is not None, "a page's session exists")
     assert row is not None
     if row.status != Status.open or _past_expiry(row):
@@ -609,6 +616,7 @@ async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
             select(CheckoutSessionRow)
             .where(CheckoutSessionRow.payment_intent_id == change.intent_id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
     if row is None:
