@@ -26,7 +26,8 @@ async def test_the_page_shows_the_session_with_strict_headers(
     response, csrf = await page(client, path_of(made))
     policy = response.headers["content-security-policy"]
     assert "form-action 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy
+    assert "unsafe" not in policy and "connect-src 'self'" in policy
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
     cookie = response.headers["set-cookie"]
@@ -36,7 +37,7 @@ async def test_the_page_shows_the_session_with_strict_headers(
     assert "Cotton kurta" in html and "Gift wrap" in html
     assert "₹3,248.50" in html and "₹1,499.00 each" in html
     assert "<script" not in html and "upi://" not in html
-    for bad in ("/checkout/nope", "/checkout/" + "A" * 40):
+    for bad in ("/checkout/nope", "/checkout/" + "A" * 40, "/checkout/nope/status"):
         assert (await client.get(bad)).status_code == 404
     assert (await client.post("/checkout/nope/pay", data={})).status_code == 404
 
@@ -86,7 +87,10 @@ async def test_upi_by_app_shows_a_qr_code_with_the_session_as_tr(
     assert waiting.headers["location"] == path
     html = (await client.get(path)).text
     link = re.search(r'href="(upi://pay\?[^"]+)"', html)
-    assert link is not None and "<svg" in html and 'http-equiv="refresh"' in html
+    assert link is not None and "<svg" in html and "/static/checkout.js" in html
+    before = (await client.get(f"{path}/status")).json()["status"]
+    assert before == "open:unpaid:requires_action"
+    assert (await client.get("/static/checkout.js")).status_code == 200
     query = dict(
         pair.split("=", 1)
         for pair in link.group(1).split("?", 1)[1].replace("&amp;", "&").split("&")
@@ -94,6 +98,7 @@ async def test_upi_by_app_shows_a_qr_code_with_the_session_as_tr(
     assert unquote(query["tr"]) == made["id"] and query["am"] == "3248.50"
     assert query["cu"] == "INR"
     assert await deliver_callbacks(database) >= 1  # the sandbox payer pays in their app
+    assert (await client.get(f"{path}/status")).json()["status"] == "complete:paid:succeeded"
     done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
     assert done["status"] == "complete" and done["payment_status"] == "paid"
 

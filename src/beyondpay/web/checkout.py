@@ -9,8 +9,11 @@ Paying is a form posted to ``POST /checkout/{token}/pay`` (CSRF-checked: ``web.c
 answered with a redirect (post, redirect, get): back to the page (paid, declined with a reason
 and the forms to try again, or waiting for UPI), or to the 3-D Secure or bank page, which comes
 back here. A complete session's page says so and sends the customer on to ``success_url``
-(``{CHECKOUT_SESSION_ID}`` replaced) by a refresh: a redirect chained to the form's post would
-leave the platform under the page's ``form-action 'self'``. No script at all.
+(``{CHECKOUT_SESSION_ID}`` replaced) by an immediate refresh: a redirect chained to the form's
+post would leave the platform under the page's ``form-action 'self'``. While a payment
+completes elsewhere (a UPI app, a collect request), the page's one script
+(``static/checkout.js``) asks ``GET /checkout/{token}/status`` every few seconds and reloads
+the page when it changes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from beyondpay.checkout.service import (
     CheckoutPage,
@@ -34,12 +37,15 @@ from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.money import Money
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
 from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce, token_matches
-from beyondpay.web.pages import page
+from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY, PAGE_HEADERS, page
 from beyondpay.web.paying import FORM_BYTES_MAX, MESSAGES, METHODS, message, method_data, qr_svg
 
 TOKEN_CHARS_MAX: Final = 600
-UPI_REFRESH_S: Final = 3  # how often a page waiting for a UPI payment looks again
-SUCCESS_REFRESH_S: Final = 2  # how long the paid page shows before going on to success_url
+# The page's one script (static/checkout.js, the platform's own file) asks its status while a
+# payment completes elsewhere; nothing inline, and it talks to the platform only.
+CHECKOUT_CONTENT_SECURITY_POLICY: Final = (
+    FORMS_CONTENT_SECURITY_POLICY + "; script-src 'self'; connect-src 'self'"
+)
 _EXTRA_MESSAGES: Final = {
     "lock_timeout": "Your payment is already being processed in another window. Wait a moment.",
     "expired": "This checkout has expired: it can no longer be paid.",
@@ -95,11 +101,11 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         for line in row.line_items
     ]
     waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
+    # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
+    # redirect chained to the form's post would be refused by form-action 'self').
     refresh = None
     if row.status == "complete" and view.success_url:
-        refresh = f"{SUCCESS_REFRESH_S};url={view.success_url}"
-    elif waiting or view.intent_status == "processing":
-        refresh = str(UPI_REFRESH_S)
+        refresh = f"0;url={view.success_url}"
     response = page(
         "checkout.html",
         forms=True,
@@ -113,9 +119,12 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         upi_link=upi_link,
         qr=qr_svg(upi_link) if upi_link else None,
         refresh=refresh,
+        watch=waiting or view.intent_status == "processing",
+        status=page_status(view),
         banks=list(NETBANKING_BANKS.items()),
         methods=set(row.payment_method_types),
     )
+    response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     response.set_cookie(
         CSRF_COOKIE,
         nonce,
@@ -137,6 +146,22 @@ async def checkout_page(request: Request, token: str = Token) -> HTMLResponse:
         return page("checkout_missing.html", status_code=404)
     known = error in MESSAGES or error in _EXTRA_MESSAGES
     return _rendered(request, view, error if known else None)
+
+
+def page_status(view: CheckoutPage) -> str:
+    """What the waiting page compares: the session's and its payment's states."""
+    return f"{view.row.status}:{view.row.payment_status}:{view.intent_status or ''}"
+
+
+@router.get("/checkout/{token}/status")
+async def checkout_status(request: Request, token: str = Token) -> Response:
+    """The page's state for its script (the link is the credential, as for the page)."""
+    try:
+        async with _database(request).unit_of_work() as session:
+            view = await page_of_token(session, _ring(request), token)
+    except ResourceMissingError:
+        return JSONResponse({"status": None}, status_code=404, headers=PAGE_HEADERS)
+    return JSONResponse({"status": page_status(view)}, headers=PAGE_HEADERS)
 
 
 def _back(token: str, error: str | None = None) -> RedirectResponse:

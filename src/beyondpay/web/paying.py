@@ -43,7 +43,14 @@ def qr_svg(link: str) -> str:
     """The link as an inline SVG QR code (level M, dark on light), titled for screen readers."""
     code = segno.make(link, error="m", micro=False)
     return code.svg_inline(
-        scale=_QR_SCALE, border=_QR_BORDER, dark="#1a1f36", light="#ffffff", title="UPI QR code"
+        scale=_QR_SCALE,
+        border=_QR_BORDER,
+        dark="#1a1f36",
+        light="#ffffff",
+        title="UPI QR code",
+        # A viewBox, not a fixed size: the stylesheet sizes it (12rem), and the code scales
+        # with it rather than being cut at its right and bottom edges.
+        omitsize=True,
     )
 
 
