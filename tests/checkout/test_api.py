@@ -105,6 +105,8 @@ async def test_bad_parameters_are_refused_naming_them(
             "expires_at",
         )
     await _refused(await post(client, merchant, path, mode="payment"), "line_items")
+    free = {**line, "line_items[0][price_data][unit_amount]": "0"}
+    await _refused(await post(client, merchant, path, mode="payment", **free), "line_items")
     await _refused(await post(client, merchant, path, mode="setup", **line), "mode")
     await _refused(
         await post(client, merchant, path, mode="payment", **{**line, "line_items[0][price]": "x"}),

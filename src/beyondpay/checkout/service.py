@@ -329,6 +329,11 @@ class CheckoutSessionService:
         amount = total(amounts)
         if amount is None:
             raise InvalidRequestError("The line items' total is too large.", param="line_items")
+        if amount == 0:
+            # No free sessions yet (Stripe's no_payment_required): a payment needs an amount.
+            raise InvalidRequestError(
+                "The line items' total must be above zero in payment mode.", param="line_items"
+            )
         session_id = _new_session_id(caller.livemode)
         row = CheckoutSessionRow(
             id=session_id,
