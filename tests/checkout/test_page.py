@@ -7,12 +7,15 @@ ours; the expiry job."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import httpx
 
 from beyondpay.checkout.service import expire_on
 from beyondpay.db.session import Database
+from beyondpay.kit.clock import FrozenClock, use_clock
+from beyondpay.payments.tasks import reconcile_due_charges
 from tests.billing.invoices.support import queued
 from tests.checkout.support import card, events_of, page, path_of, pay, session
 from tests.payments.support import deliver_callbacks, get
@@ -153,3 +156,42 @@ async def test_the_expiry_job_expires_an_open_session_and_cancels_its_payment(
     assert (await get(client, merchant, f"/v1/checkout/sessions/{made['id']}"))[
         "status"
     ] == "expired"
+
+
+async def test_a_upi_payment_that_completes_later_records_its_async_outcome(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """A deemed UPI collect (``pending@sandbox``): the session completes unpaid when the
+    payment is submitted (processing), then ``async_payment_succeeded`` once a status check
+    finds it paid; a collect that times out (``timeout@sandbox``) ends
+    ``async_payment_failed``, the session complete and unpaid (Stripe's order)."""
+    clock = FrozenClock(datetime.now(UTC))
+    with use_clock(clock):
+        deemed = await session(client, merchant)
+        timing_out = await session(client, merchant)
+        await pay(client, path_of(deemed), method="upi", vpa="pending@sandbox")
+        await pay(client, path_of(timing_out), method="upi", vpa="timeout@sandbox")
+        await deliver_callbacks(database)
+        for made in (deemed, timing_out):
+            found = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+            intent = await get(client, merchant, f"/v1/payment_intents/{found['payment_intent']}")
+            assert intent["status"] == "processing"
+            assert (found["status"], found["payment_status"]) == ("complete", "unpaid")
+            assert await events_of(database, made["id"]) == ["checkout.session.completed"]
+        for _ in range(10):
+            clock.advance(timedelta(hours=1))
+            await reconcile_due_charges(database)
+        paid = await get(client, merchant, f"/v1/checkout/sessions/{deemed['id']}")
+        assert (paid["status"], paid["payment_status"]) == ("complete", "paid")
+        deemed_events = await events_of(database, deemed["id"])
+        failed = await get(client, merchant, f"/v1/checkout/sessions/{timing_out['id']}")
+        failed_events = await events_of(database, timing_out["id"])
+    assert deemed_events == [
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+    ]
+    assert (failed["status"], failed["payment_status"]) == ("complete", "unpaid")
+    assert failed_events == [
+        "checkout.session.completed",
+        "checkout.session.async_payment_failed",
+    ]
