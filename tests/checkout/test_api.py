@@ -211,3 +211,36 @@ async def test_paid_by_card_the_session_completes_with_its_event(
     # Expiring a complete session is refused.
     refused = await post(client, merchant, f"/v1/checkout/sessions/{made['id']}/expire")
     assert refused.status_code == 400
+
+
+async def test_customer_creation_always_makes_the_customer_at_completion(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    made = await session(
+        client, merchant, customer_email="ravi@example.in", customer_creation="always"
+    )
+    assert made["customer"] is None and made["customer_creation"] == "always"
+    await pay(client, path_of(made), **card("4242424242424242"))
+    done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+    assert done["customer"].startswith("cus_")
+    customer = await get(client, merchant, f"/v1/customers/{done['customer']}")
+    assert customer["email"] == "ravi@example.in"
+    assert customer["metadata"] == {"checkout_session": made["id"]}
+    by_customer = await get(client, merchant, "/v1/checkout/sessions", customer=done["customer"])
+    assert [s["id"] for s in by_customer["data"]] == [made["id"]]
+    # A session for a known customer takes no customer_creation.
+    refused = await post(
+        client,
+        merchant,
+        "/v1/checkout/sessions",
+        mode="payment",
+        customer=done["customer"],
+        customer_creation="always",
+        **{
+            "line_items[0][price_data][currency]": "inr",
+            "line_items[0][price_data][unit_amount]": "1000",
+            "line_items[0][price_data][product_data][name]": "Tea",
+            "line_items[0][quantity]": "1",
+        },
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "customer_creation"
