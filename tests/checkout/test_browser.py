@@ -3,7 +3,8 @@ Chromium, as tests/web/test_browser.py), at a phone's 360 px and a desktop's 128
 fits the screen, loads its stylesheet under its Content-Security-Policy, passes axe-core's
 rules, and a paid session's page sends the customer on to ``success_url`` with the session's
 id. Paid by a 4242 card; a 3-D Secure card through its challenge; a declined card then a good
-one; UPI by QR code (wide screens) or the app link (phones); a collect request to
+one; UPI by QR code (wide screens; read back from the screenshot with zxing-cpp) or the app
+link (phones); a collect request to
 ``success@sandbox``; net banking; an expired session refuses to pay.
 
 The merchant's site (``https://shop.example``) is answered by the browser itself
@@ -14,11 +15,14 @@ the ones kept in docs/images/checkout/.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import httpx
+import zxingcpp
+from PIL import Image
 
 from beyondpay.db.session import Database
 from tests.billing.invoices.support import ok
@@ -159,6 +163,10 @@ async def test_upi_qr_on_a_desktop_and_the_app_link_on_a_phone(
         assert await app.is_visible() == (width <= 600)
         link = await app.get_attribute("href")
         assert link is not None and link.startswith("upi://pay?") and f"tr={made['id']}" in link
+        if width > 600:  # the QR code, read back from the page's pixels, is that link
+            shot = await qr.screenshot()
+            [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+            assert decoded.text == link
         assert await page.evaluate(_LAYOUT_PROBLEMS) == []
         await page.screenshot(path=shots / f"checkout-upi-{width}px.png", full_page=True)
         await _accessible(page)
