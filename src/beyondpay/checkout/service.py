@@ -45,6 +45,7 @@ from beyondpay.billing.catalog.schemas import (
 from beyondpay.billing.catalog.service import price_service, product_service
 from beyondpay.checkout import tasks
 from beyondpay.checkout.domain import (
+    EXPIRES_AFTER_S_DEFAULT,
     PAYMENT_METHOD_TYPES,
     Change,
     Outcome,
@@ -295,7 +296,7 @@ def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> dat
             param="customer_creation",
         )
     if params.expires_at is None:
-        return created + timedelta(hours=24)
+        return created + timedelta(seconds=EXPIRES_AFTER_S_DEFAULT)
     expires_at = datetime.fromtimestamp(params.expires_at, tz=UTC)
     problem = expires_at_problem(created, expires_at)
     if problem is not None:
