@@ -23,6 +23,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
+from beyondpay.web.checkout import router as checkout_pages
 from beyondpay.web.invoices import router as invoices_pages
 from beyondpay.web.pages import STATIC_PATH, static_files
 from beyondpay.web.portal import router as portal_pages
@@ -34,6 +35,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.api.tasks import api_jobs
     from beyondpay.billing.invoices.tasks import invoices_jobs
     from beyondpay.billing.subscriptions.tasks import subscriptions_jobs
+    from beyondpay.checkout.tasks import checkout_jobs
     from beyondpay.events.tasks import events_jobs
     from beyondpay.ledger.tasks import ledger_jobs
     from beyondpay.notifications.tasks import notifications_jobs
@@ -59,6 +61,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         setup_intents_jobs,
         invoices_jobs,
         subscriptions_jobs,
+        checkout_jobs,
     ]
 
 
@@ -68,6 +71,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     (:func:`wire_modules`). The API's lifespan and the worker call it at start."""
     from beyondpay.billing.invoices.service import configure as configure_invoices
     from beyondpay.billing.portal.settings import configure as configure_billing_portal
+    from beyondpay.checkout.settings import configure as configure_checkout
     from beyondpay.disputes.settings import configure as configure_disputes
     from beyondpay.limits.service import configure as configure_limits
     from beyondpay.notifications.service import configure as configure_notifications
@@ -92,6 +96,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_setup_intents(settings, ring=ring)
     configure_billing_portal(settings)
     configure_invoices(settings, ring=ring)
+    configure_checkout(settings, ring=ring)
     wire_modules()
 
 
@@ -114,6 +119,7 @@ def wire_modules() -> None:
     )
     from beyondpay.billing.subscriptions.notices import compose_notice, gate_first_collection
     from beyondpay.billing.subscriptions.service import hear_invoice
+    from beyondpay.checkout.service import hear_payment as hear_checkout_payment
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import Kind, queue_receipt, register_composer
@@ -149,6 +155,8 @@ def wire_modules() -> None:
     # customers.create(payment_method=…) and invoice_settings.default_payment_method reach
     # the payment methods, a module above customers, through this.
     use_payment_methods(payment_method_service)
+    # A Checkout Session completes in its PaymentIntent's transaction.
+    on_intent_event(hear_checkout_payment)
     wire_test_clocks()
 
 
@@ -265,6 +273,7 @@ def create_app(
     app.include_router(receipts_pages)
     app.include_router(portal_pages)
     app.include_router(invoices_pages)
+    app.include_router(checkout_pages)
     app.mount(STATIC_PATH, static_files(), name="static")
     for router in merchant_routers():
         app.include_router(router)
@@ -303,6 +312,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.tax.api import customer_tax_ids_router as customer_tax_ids
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
+    from beyondpay.checkout.api import router as checkout_sessions
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
@@ -359,4 +369,5 @@ def merchant_routers() -> list[APIRouter]:
         dunning_settings,
         customer_balance_transactions,
         credit_notes,
+        checkout_sessions,
     ]

@@ -475,6 +475,25 @@ async def _promotion_code(actors: Actors) -> str:
     return str((await actors.owner("/v1/promotion_codes", params))["id"])
 
 
+async def _checkout_session(actors: Actors) -> str:
+    """A payment-mode Checkout Session for one inline line of ₹10."""
+    params = {
+        "mode": "payment",
+        "success_url": "https://shop.example/thanks",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "inr",
+                    "unit_amount": 1_000,
+                    "product_data": {"name": "Tea"},
+                },
+                "quantity": 1,
+            }
+        ],
+    }
+    return str((await actors.owner("/v1/checkout/sessions", params))["id"])
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -511,6 +530,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/subscriptions": _subscription,
     "/v1/subscription_items": _subscription_item,
     "/v1/credit_notes": _credit_note,
+    "/v1/checkout/sessions": _checkout_session,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

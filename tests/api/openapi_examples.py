@@ -155,6 +155,7 @@ async def make_examples(
     await _subscriptions(api)
     await _credit_notes(api)
     await _subscription_resume(api, database)
+    await _checkout_sessions(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1191,3 +1192,31 @@ async def _credit_notes(api: Api) -> None:
     await api.get(f"/v1/credit_notes/{after['id']}")
     await api.get(f"/v1/credit_notes/{after['id']}/lines")
     await api.get("/v1/credit_notes", {"invoice": invoice["id"]})
+
+
+async def _checkout_sessions(api: Api) -> None:
+    """A payment-mode Checkout Session: made with an inline price, read, listed, its line
+    items, expired."""
+    made = await api.post(
+        "/v1/checkout/sessions",
+        {
+            "mode": "payment",
+            "success_url": "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}",
+            "cancel_url": "https://shop.example/cart",
+            "client_reference_id": "order-42",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "inr",
+                        "unit_amount": 149_900,
+                        "product_data": {"name": "Cotton kurta"},
+                    },
+                    "quantity": 2,
+                }
+            ],
+        },
+    )
+    await api.get(f"/v1/checkout/sessions/{made['id']}")
+    await api.get(f"/v1/checkout/sessions/{made['id']}/line_items")
+    await api.get("/v1/checkout/sessions", {"status": "open"})
+    await api.post(f"/v1/checkout/sessions/{made['id']}/expire")

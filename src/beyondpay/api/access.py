@@ -72,3 +72,5 @@ SubscriptionsReader = Annotated[Caller, Depends(authorize(Scope.subscriptions_re
 SubscriptionsWriter = Annotated[Caller, Depends(authorize(Scope.subscriptions_write))]
 CreditNotesReader = Annotated[Caller, Depends(authorize(Scope.credit_notes_read))]
 CreditNotesWriter = Annotated[Caller, Depends(authorize(Scope.credit_notes_write))]
+CheckoutSessionsReader = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_read))]
+CheckoutSessionsWriter = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_write))]

@@ -146,5 +146,9 @@ EVENT_TYPES: Final = frozenset(
         "credit_note.created",
         "credit_note.updated",
         "credit_note.voided",
+        "checkout.session.completed",
+        "checkout.session.expired",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
     }
 )

@@ -114,6 +114,8 @@ class Scope(StrEnum):
     subscriptions_write = "subscriptions:write"
     credit_notes_read = "credit_notes:read"
     credit_notes_write = "credit_notes:write"
+    checkout_sessions_read = "checkout_sessions:read"
+    checkout_sessions_write = "checkout_sessions:write"
 
     @property
     def resource(self) -> str:

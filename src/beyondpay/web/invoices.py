@@ -12,10 +12,9 @@ No script: the UPI QR code is an inline SVG, the page's own.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qs
 
-import segno
 from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -32,40 +31,13 @@ from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce, token_matches
 from beyondpay.web.pages import PAGE_HEADERS, page
+from beyondpay.web.paying import FORM_BYTES_MAX, METHODS, method_data, qr_svg
+from beyondpay.web.paying import MESSAGES as _MESSAGES
+from beyondpay.web.paying import message as _message
 
 TOKEN_CHARS_MAX: Final = 600
-FORM_BYTES_MAX: Final = 4_096
-METHODS: Final = ("card", "upi", "netbanking")
-# What the page says about a failed attempt: fixed sentences by code, never the request's text.
-_MESSAGES: Final = {
-    "card_declined": "Your card was declined. Try another card or another way to pay.",
-    "generic_decline": "Your card was declined. Try another card or another way to pay.",
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "lost_card": "Your card was declined. Try another card.",
-    "stolen_card": "Your card was declined. Try another card.",
-    "expired_card": "Your card has expired. Try another card.",
-    "incorrect_number": "Your card number is incorrect.",
-    "invalid_number": "Your card number is incorrect.",
-    "invalid_expiry_month": "Your card's expiry date is incorrect.",
-    "invalid_expiry_year": "Your card's expiry date is incorrect.",
-    "incorrect_cvc": "Your card's security code is incorrect.",
-    "invalid_cvc": "Your card's security code is incorrect.",
-    "payment_intent_authentication_failure": "Your bank could not authenticate the payment.",
-    "authentication_required": "Your bank could not authenticate the payment.",
-    "payment_method_provider_decline": "Your bank declined the payment.",
-    "bank_unavailable": "Your bank is not available right now. Try another way to pay.",
-    "declined_by_payer": "The payment was declined in your UPI app.",
-    "csrf": "This page expired. Reload it and try again.",
-    "form": "Check the details you entered and try again.",
-}
-_FALLBACK_MESSAGE: Final = (
-    "The payment could not be completed. Try again or use another way to pay."
-)
-_QR_SCALE: Final = 5
-_QR_BORDER: Final = 2
 
 router = APIRouter(include_in_schema=False)
 Token = Path(max_length=TOKEN_CHARS_MAX)
@@ -81,20 +53,6 @@ def _database(request: Request) -> Database:
     return database
 
 
-def _qr_svg(link: str) -> str:
-    """The link as an inline SVG QR code (level M, dark on light), titled for screen readers."""
-    code = segno.make(link, error="m", micro=False)
-    return code.svg_inline(
-        scale=_QR_SCALE, border=_QR_BORDER, dark="#1a1f36", light="#ffffff", title="UPI QR code"
-    )
-
-
-def _message(code: str | None) -> str | None:
-    if not code:
-        return None
-    return _MESSAGES.get(code, _FALLBACK_MESSAGE)
-
-
 def _rendered(request: Request, view: InvoicePage, error: str | None) -> HTMLResponse:
     nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
     shown_error = error or (view.last_error_code if view.payable else None)
@@ -106,7 +64,7 @@ def _rendered(request: Request, view: InvoicePage, error: str | None) -> HTMLRes
         csrf=form_token(_ring(request), view.token, nonce),
         csrf_field=CSRF_FIELD,
         error=_message(shown_error),
-        qr=_qr_svg(view.upi_link) if view.upi_link else None,
+        qr=qr_svg(view.upi_link) if view.upi_link else None,
         banks=[(code, name) for code, name in NETBANKING_BANKS.items()],
     )
     response.set_cookie(
@@ -145,23 +103,6 @@ async def invoice_pdf(request: Request, token: str = Token) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-def _method_data(form: dict[str, str]) -> PaymentMethodDataParams:
-    """The payment method the customer typed; ``ValidationError`` when it cannot be one."""
-    method = form.get("method")
-    data: dict[str, Any] = {"type": method}
-    if method == "card":
-        year = form.get("exp_year", "").strip()
-        data["card"] = {
-            "number": form.get("number", "").replace(" ", ""),
-            "exp_month": form.get("exp_month", "").strip(),
-            "exp_year": f"20{year}" if len(year) == 2 else year,
-            "cvc": form.get("cvc", "").strip() or None,
-        }
-    elif method == "netbanking":
-        data["netbanking"] = {"bank": form.get("bank", "")}
-    return PaymentMethodDataParams.model_validate(data)
-
-
 def _back(token: str, error: str | None = None) -> RedirectResponse:
     suffix = f"?error={error}" if error else ""
     return RedirectResponse(f"/invoices/{token}{suffix}", status_code=303)
@@ -180,7 +121,7 @@ async def pay_invoice_page(request: Request, token: str = Token) -> Response:
     if form.get("method") not in METHODS:
         return _back(token, "form")
     try:
-        data = _method_data(form)
+        data = method_data(form)
     except ValidationError:
         return _back(token, "form")
     async with _database(request).sessionmaker() as session:

@@ -1,0 +1,1 @@
+"""Checkout: hosted Checkout Sessions (Stripe's ``checkout.session``), payment mode."""

@@ -1,0 +1,722 @@
+"""Checkout's use cases, as its routes, the hosted page and the composition root reach them.
+Never commits, except where a use case is handed a session without a transaction (the page's
+payment, the expiry job), which it owns.
+
+**The PaymentIntent is made lazily**, when the customer first pays on the page, as Stripe's
+are in payment mode: a session that is never paid leaves no intent behind, and the intent is
+made once, under the session's row lock (two tabs paying at once find it made). Every attempt
+confirms that one intent on-session through payments' own use case and its phases (the intent
+locked, the charge written and committed as the recovery point, the rail asked outside any
+transaction, its answer applied in a second short transaction). An intent succeeds at most
+once, so a session is charged at most once however many tabs race.
+
+**Completion is the payment's**: payments calls :func:`hear_payment` (registered by
+``app.wire_modules`` with ``payments.on_intent_event``) in the transaction recording the
+intent's event, so the session changes with the payment or not at all (``domain.hear`` says
+how; ``checkout.session.completed`` and, for UPI and net banking payments that complete later,
+``async_payment_succeeded`` / ``async_payment_failed``).
+
+**Expiry**: a job at ``expires_at`` and ``POST …/expire``; the session's open intent is canceled
+first, so an expired session can never be paid.
+
+**Lock order**: the intent, then the session, in every use case here (payments holds the intent
+when it tells us). The page's first phase locks only the session (its intent is not yet made).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beyondpay.billing.catalog.schemas import (
+    PriceCreateParams,
+    PriceProductDataParams,
+    price_object,
+)
+from beyondpay.billing.catalog.service import price_service, product_service
+from beyondpay.checkout import tasks
+from beyondpay.checkout.domain import (
+    EXPIRES_AFTER_S_DEFAULT,
+    PAYMENT_METHOD_TYPES,
+    Change,
+    Outcome,
+    PaymentStatus,
+    Status,
+    expires_at_problem,
+    hear,
+    line_amount,
+    success_url_for,
+    total,
+)
+from beyondpay.checkout.errors import (
+    ModeUnsupportedError,
+    SessionNotOpenError,
+    SessionPaymentProcessingError,
+)
+from beyondpay.checkout.events import CheckoutEvent, record
+from beyondpay.checkout.models import CheckoutSessionRow
+from beyondpay.checkout.schemas import (
+    CheckoutLineItemListParams,
+    CheckoutLineItemParams,
+    CheckoutSessionCreateParams,
+    CheckoutSessionListParams,
+    line_item_object,
+)
+from beyondpay.checkout.settings import CONFIG
+from beyondpay.customers.schemas import CustomerCreateParams
+from beyondpay.customers.service import customer_service
+from beyondpay.db import jobs
+from beyondpay.db.pagination import created_conditions, scoped, scoped_page
+from beyondpay.db.phases import STARTED, JobPhases
+from beyondpay.db.session import Database
+from beyondpay.kit.clock import utcnow
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import (
+    InvalidRequestError,
+    LockTimeoutError,
+    ResourceMissingError,
+)
+from beyondpay.kit.ids import new_id
+from beyondpay.kit.invariants import invariant
+from beyondpay.kit.logging import get_logger
+from beyondpay.kit.params import merge_metadata
+from beyondpay.merchants.domain import Caller, KeyKind
+from beyondpay.merchants.service import merchant_service
+from beyondpay.payment_methods.schemas import PaymentMethodDataParams
+from beyondpay.payments.schemas import (
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+)
+from beyondpay.payments.service import (
+    ConfirmResult,
+    IntentChange,
+    PaymentIntentEvent,
+    PaymentIntentRow,
+    payment_intent_service,
+)
+from beyondpay.rails.service import rails_for_currency
+
+PAGE_PATH: Final = "/checkout/"
+# The key id of the caller checkout acts as on the merchant's behalf (never an API key's).
+ACTING_KEY_ID: Final = "checkout"
+EXPIRY_RETRY_S: Final = 60  # an expiry finding the payment with its rail tries again then
+_LINK_LABEL: Final = "checkout_link:"
+_TOKEN_MAC_BYTES: Final = 18
+_SESSION_ID_CHARS_MAX: Final = 64
+_CANCELABLE: Final = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action"}
+)
+_OUTCOMES: Final = {
+    PaymentIntentEvent.succeeded: Outcome.succeeded,
+    PaymentIntentEvent.processing: Outcome.submitted,
+    PaymentIntentEvent.payment_failed: Outcome.failed,
+}
+_EVENTS: Final = {
+    Change.completed: CheckoutEvent.completed,
+    Change.async_payment_succeeded: CheckoutEvent.async_payment_succeeded,
+    Change.async_payment_failed: CheckoutEvent.async_payment_failed,
+}
+_log = get_logger(__name__)
+
+
+class _NoRecoveryPoint:
+    """The phases of a PaymentIntent made without confirming it: nothing is asked of a rail, so
+    no recovery point is ever taken."""
+
+    recovery_point = STARTED
+
+    async def checkpoint(self, recovery_point: str) -> None:
+        invariant(False, "a PaymentIntent made unconfirmed asks no rail")
+
+
+def acting_for(merchant_id: str, livemode: bool) -> Caller:
+    """The merchant, as checkout reaches payments for it: scoped to its own objects in one
+    mode, like its secret key."""
+    return Caller(
+        key_id=ACTING_KEY_ID,
+        kind=KeyKind.secret,
+        livemode=livemode,
+        merchant_id=merchant_id,
+        merchant_status=None,
+    )
+
+
+# ---- the page's link ---------------------------------------------------------------------------
+
+
+def page_token(ring: KeyRing, session_id: str) -> str:
+    """The page's token: an HMAC of the session's id under the key ring, then the id, so the
+    link is unguessable and needs no table to be read back."""
+    mac = ring.fingerprint(_LINK_LABEL + session_id)[:_TOKEN_MAC_BYTES]
+    return base64.urlsafe_b64encode(mac + session_id.encode()).decode().rstrip("=")
+
+
+def session_id_of_token(ring: KeyRing, token: str) -> str | None:
+    """The session a page token names, or None when the token is not one of ours (under any
+    key of the ring: a rotation keeps open sessions' links good)."""
+    if len(token) > 2 * (_TOKEN_MAC_BYTES + _SESSION_ID_CHARS_MAX):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        session_id = raw[_TOKEN_MAC_BYTES:].decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    mac = raw[:_TOKEN_MAC_BYTES]
+    for fingerprint in ring.fingerprints(_LINK_LABEL + session_id):
+        if session_id and hmac.compare_digest(fingerprint[:_TOKEN_MAC_BYTES], mac):
+            return session_id
+    return None
+
+
+def session_url(session_id: str) -> str:
+    config = CONFIG.current()
+    return f"{config.public_url}{PAGE_PATH}{page_token(config.ring, session_id)}"
+
+
+def _new_session_id(livemode: bool) -> str:
+    """``cs_test_…`` / ``cs_live_…`` (Stripe's), time-ordered as every id here is."""
+    body = new_id("cs").partition("_")[2]
+    return f"cs_{'live' if livemode else 'test'}_{body}"
+
+
+# ---- creating ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    price_id: str
+    description: str
+    currency: str
+    unit_amount: int
+    quantity: int
+
+
+async def _line(
+    session: AsyncSession, caller: Caller, index: int, item: CheckoutLineItemParams
+) -> _Line:
+    param = f"line_items[{index}]"
+    if (item.price is None) == (item.price_data is None):
+        raise InvalidRequestError(
+            "Each line item needs exactly one of price or price_data.", param=f"{param}[price]"
+        )
+    if item.price is not None:
+        billable = await price_service.billable(
+            session, caller, item.price, param=f"{param}[price]"
+        )
+        if billable.recurring is not None:
+            raise InvalidRequestError(
+                "A recurring price can only be bought in subscription mode; this session is in"
+                " payment mode.",
+                param=f"{param}[price]",
+            )
+        return _Line(
+            billable.price_id,
+            billable.product_name,
+            billable.currency,
+            billable.unit_amount,
+            item.quantity,
+        )
+    data = item.price_data
+    assert data is not None
+    if (data.product is None) == (data.product_data is None):
+        raise InvalidRequestError(
+            "price_data needs exactly one of product or product_data.",
+            param=f"{param}[price_data][product_data]",
+        )
+    product_data = None
+    name = ""
+    if data.product is not None:
+        product = await product_service.get(
+            session, caller, data.product, param=f"{param}[price_data][product]"
+        )
+        name = product.name
+    if data.product_data is not None:
+        name = data.product_data.name
+        product_data = PriceProductDataParams(
+            name=data.product_data.name, metadata=data.product_data.metadata
+        )
+    # An inline price, as Stripe makes one: a real price of the catalog, archived at once
+    # (active=false), so the line items can render it and nobody buys it again by its id.
+    price = await price_service.create(
+        session,
+        caller,
+        PriceCreateParams(
+            currency=data.currency,
+            unit_amount=data.unit_amount,
+            product=data.product,
+            product_data=product_data,
+            active=False,
+            expand=[],
+        ),
+    )
+    return _Line(price.id, name, price.currency, price.unit_amount, item.quantity)
+
+
+def _payment_method_types(params: CheckoutSessionCreateParams, currency: str) -> list[str]:
+    offered = [str(rail) for rail in rails_for_currency(currency)]
+    possible: list[str] = [kind for kind in PAYMENT_METHOD_TYPES if kind in offered]
+    if params.payment_method_types is None:
+        return possible
+    for index, kind in enumerate(params.payment_method_types):
+        if kind not in possible:
+            raise InvalidRequestError(
+                f"The payment method type {kind!r} cannot pay in {currency.upper()}.",
+                param=f"payment_method_types[{index}]",
+            )
+    return list(dict.fromkeys(params.payment_method_types))
+
+
+def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> datetime:
+    """The checks that need no database; the session's ``expires_at``."""
+    if params.mode != "payment":
+        raise ModeUnsupportedError(
+            f"Checkout Sessions in {params.mode} mode are not available yet: only payment mode.",
+            param="mode",
+        )
+    if not params.line_items:
+        raise InvalidRequestError("line_items is required in payment mode.", param="line_items")
+    if params.customer is not None and params.customer_email is not None:
+        raise InvalidRequestError(
+            "You may only specify one of these parameters: customer, customer_email.",
+            param="customer_email",
+        )
+    if params.customer is not None and params.customer_creation is not None:
+        raise InvalidRequestError(
+            "customer_creation can only be used when no customer is given.",
+            param="customer_creation",
+        )
+    if params.expires_at is None:
+        return created + timedelta(seconds=EXPIRES_AFTER_S_DEFAULT)
+    expires_at = datetime.fromtimestamp(params.expires_at, tz=UTC)
+    problem = expires_at_problem(created, expires_at)
+    if problem is not None:
+        raise InvalidRequestError(f"expires_at {problem}.", param="expires_at")
+    return expires_at
+
+
+class CheckoutSessionService:
+    async def create(
+        self, session: AsyncSession, caller: Caller, params: CheckoutSessionCreateParams
+    ) -> CheckoutSessionRow:
+        now = utcnow().replace(microsecond=0)
+        expires_at = _check_params(params, now)
+        if params.customer is not None:
+            customer = await customer_service.get(session, caller, params.customer)
+            if customer.deleted_at is not None:
+                raise ResourceMissingError.for_object("customer", params.customer, param="customer")
+        assert params.line_items is not None
+        lines = [
+            await _line(session, caller, index, item)
+            for index, item in enumerate(params.line_items)
+        ]
+        currency = lines[0].currency
+        for index, line in enumerate(lines):
+            if line.currency != currency:
+                raise InvalidRequestError(
+                    "All line items must be in one currency.",
+                    param=f"line_items[{index}][price]",
+                )
+        amounts = [line_amount(line.unit_amount, line.quantity) for line in lines]
+        amount = total(amounts)
+        if amount is None:
+            raise InvalidRequestError("The line items' total is too large.", param="line_items")
+        if amount == 0:
+            # No free sessions yet (Stripe's no_payment_required): a payment needs an amount.
+            raise InvalidRequestError(
+                "The line items' total must be above zero in payment mode.", param="line_items"
+            )
+        session_id = _new_session_id(caller.livemode)
+        row = CheckoutSessionRow(
+            id=session_id,
+            merchant_id=caller.merchant,
+            livemode=caller.livemode,
+            mode="payment",
+            status=Status.open,
+            payment_status=PaymentStatus.unpaid,
+            currency=currency,
+            amount_subtotal=amount,
+            amount_total=amount,
+            line_items=[
+                {
+                    "id": f"li_{new_id('li').partition('_')[2]}",
+                    "price": line.price_id,
+                    "description": line.description,
+                    "currency": line.currency,
+                    "unit_amount": line.unit_amount,
+                    "quantity": line.quantity,
+                    "amount_subtotal": line_total,
+                    "amount_total": line_total,
+                }
+                for line, line_total in zip(lines, amounts, strict=True)
+            ],
+            customer_id=params.customer,
+            customer_email=params.customer_email,
+            customer_creation=(
+                None if params.customer is not None else params.customer_creation or "if_required"
+            ),
+            client_reference_id=params.client_reference_id,
+            success_url=params.success_url,
+            cancel_url=params.cancel_url,
+            payment_method_types=_payment_method_types(params, currency),
+            allow_promotion_codes=params.allow_promotion_codes,
+            payment_intent_id=None,
+            metadata_=merge_metadata(
+                {}, params.metadata if isinstance(params.metadata, dict) else None
+            ),
+            expires_at=expires_at,
+            completed_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await jobs.defer(
+            session,
+            tasks.expire,
+            checkout_session=row.id,
+            schedule_in_s=max(0.0, (expires_at - utcnow()).total_seconds()),
+        )
+        return row
+
+    async def get(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        session_id: str,
+        *,
+        for_update: bool = False,
+        param: str | None = "id",
+    ) -> CheckoutSessionRow:
+        statement = scoped(
+            CheckoutSessionRow,
+            caller.merchant,
+            caller.livemode,
+            CheckoutSessionRow.id == session_id,
+        )
+        if for_update:
+            # The row as it stands under the lock, not as this session last read it.
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        row: CheckoutSessionRow | None = (await session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            raise ResourceMissingError.for_object("checkout.session", session_id, param=param)
+        return row
+
+    async def list(
+        self, session: AsyncSession, caller: Caller, params: CheckoutSessionListParams
+    ) -> tuple[Sequence[CheckoutSessionRow], bool]:
+        conditions: list[Any] = created_conditions(CheckoutSessionRow.created_at, params.created)
+        if params.payment_intent is not None:
+            conditions.append(CheckoutSessionRow.payment_intent_id == params.payment_intent)
+        if params.customer is not None:
+            conditions.append(CheckoutSessionRow.customer_id == params.customer)
+        if params.status is not None:
+            conditions.append(CheckoutSessionRow.status == params.status)
+        return await scoped_page(
+            session,
+            CheckoutSessionRow,
+            caller.merchant,
+            caller.livemode,
+            params,
+            *conditions,
+            object_name="checkout.session",
+        )
+
+    async def line_items(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        session_id: str,
+        params: CheckoutLineItemListParams,
+    ) -> tuple[builtins.list[dict[str, Any]], bool]:
+        """A page of the session's line items in their order (``starting_after`` /
+        ``ending_before`` name a line item of this session)."""
+        row = await self.get(session, caller, session_id)
+        lines = list(row.line_items)
+        ids = [line["id"] for line in lines]
+        start, stop = 0, len(lines)
+        for cursor, param in (
+            (params.starting_after, "starting_after"),
+            (params.ending_before, "ending_before"),
+        ):
+            if cursor is not None and cursor not in ids:
+                raise ResourceMissingError.for_object("line_item", cursor, param=param)
+        if params.starting_after is not None:
+            start = ids.index(params.starting_after) + 1
+            stop = min(stop, start + params.limit)
+        elif params.ending_before is not None:
+            stop = ids.index(params.ending_before)
+            start = max(0, stop - params.limit)
+        else:
+            stop = min(stop, params.limit)
+        shown = lines[start:stop]
+        has_more = stop < len(lines) if params.ending_before is None else start > 0
+        data = []
+        for line in shown:
+            price = await price_service.get(session, caller, str(line["price"]), param=None)
+            data.append(line_item_object(line, price_object(price)))
+        return data, has_more
+
+    async def expire(
+        self, session: AsyncSession, caller: Caller, session_id: str
+    ) -> CheckoutSessionRow:
+        """``POST …/expire``: an open session expires now (its open payment canceled first);
+        400 when it is complete or expired already, or its payment is processing."""
+        row = await _expire_locked(session, caller, session_id)
+        if row is None:
+            status = (await self.get(session, caller, session_id)).status
+            raise SessionNotOpenError(
+                f"This Checkout Session is {status}: only an open session can be expired."
+            )
+        return row
+
+
+checkout_session_service = CheckoutSessionService()
+
+
+async def _expire_locked(
+    session: AsyncSession, caller: Caller, session_id: str
+) -> CheckoutSessionRow | None:
+    """Expires the open session (the intent locked first, then the session): its intent
+    canceled where it can still be paid. None when the session is not open."""
+    found = await checkout_session_service.get(session, caller, session_id)
+    intent: PaymentIntentRow | None = None
+    if found.payment_intent_id is not None:
+        intent = await payment_intent_service.get(
+            session, caller, found.payment_intent_id, for_update=True
+        )
+    row = await checkout_session_service.get(session, caller, session_id, for_update=True)
+    if row.status != Status.open:
+        return None
+    if row.payment_intent_id != found.payment_intent_id:
+        # The page made the intent between our two reads: it is not locked. Try again (the
+        # job later; the API's caller gets lock_timeout, which Stripe's SDKs retry).
+        raise LockTimeoutError()
+    if intent is not None:
+        if intent.status == "processing":
+            raise SessionPaymentProcessingError()
+        invariant(intent.status != "succeeded", "a paid session's intent completed it")
+        if intent.status in _CANCELABLE:
+            await payment_intent_service.cancel(
+                session,
+                caller,
+                intent.id,
+                PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+            )
+    row.status = Status.expired
+    row.updated_at = utcnow()
+    await record(session, row, CheckoutEvent.expired)
+    return row
+
+
+async def expire_on(database: Database, session_id: str) -> None:
+    """The expiry job's run. A session no longer open is left; one whose payment is with its
+    rail (busy, or processing) is tried again later, as the payment decides it first."""
+    async with database.sessionmaker() as session:
+        row = await session.get(CheckoutSessionRow, session_id)
+        if row is None or row.status != Status.open:
+            return
+        caller = acting_for(row.merchant_id, row.livemode)
+        try:
+            await _expire_locked(session, caller, session_id)
+        except (LockTimeoutError, SessionPaymentProcessingError):
+            await session.rollback()
+            async with database.unit_of_work() as again:
+                await jobs.defer(
+                    again, tasks.expire, checkout_session=session_id, schedule_in_s=EXPIRY_RETRY_S
+                )
+            _log.info("checkout_expiry_deferred", checkout_session=session_id)
+            return
+        await session.commit()
+
+
+# ---- paying on the page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PagePayment:
+    """What a payment on the page came to: the session after it, and payments' answer (None
+    when nothing was tried: the session was not open)."""
+
+    row: CheckoutSessionRow
+    result: ConfirmResult | None
+
+
+async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSessionRow) -> str:
+    """The session's PaymentIntent, made now if it has none (the session is locked)."""
+    if row.payment_intent_id is not None:
+        return row.payment_intent_id
+    params = PaymentIntentCreateParams(
+        amount=row.amount_total,
+        currency=row.currency,
+        customer=row.customer_id,
+        payment_method_types=list(row.payment_method_types),
+        receipt_email=row.customer_email,
+        metadata={"checkout_session": row.id},
+        expand=[],
+    )
+    caller = acting_for(row.merchant_id, row.livemode)
+    created = await payment_intent_service.create(session, caller, ring, params, _NoRecoveryPoint())
+    row.payment_intent_id = created.intent.id
+    row.updated_at = utcnow()
+    return created.intent.id
+
+
+def _past_expiry(row: CheckoutSessionRow) -> bool:
+    return row.expires_at <= utcnow()
+
+
+async def pay_on_page(
+    session: AsyncSession, ring: KeyRing, session_id: str, method: PaymentMethodDataParams
+) -> PagePayment:
+    """The customer pays the session on its page with what they typed (a card, UPI by app or
+    to a VPA, a bank). ``session`` has no transaction open and is left committed.
+
+    Phase one makes the intent under the session's lock and commits; phase two locks the
+    intent, then the session, checks it is still open, and confirms on-session, coming back
+    to the page after a 3-D Secure or bank page. A session past its ``expires_at`` whose job
+    has not run yet is not paid either."""
+    row = await session.get(
+        CheckoutSessionRow, session_id, with_for_update=True, populate_existing=True
+    )
+    invariant(row is not None, "a page's session exists")
+    assert row is not None
+    if row.status != Status.open or _past_expiry(row):
+        await session.commit()
+        return PagePayment(row, None)
+    intent_id = await _ensure_intent(session, ring, row)
+    await session.commit()
+    caller = acting_for(row.merchant_id, row.livemode)
+    await payment_intent_service.get(session, caller, intent_id, for_update=True)
+    row = await checkout_session_service.get(session, caller, session_id, for_update=True)
+    if row.status != Status.open or _past_expiry(row):
+        await session.commit()
+        return PagePayment(row, None)
+    confirm = PaymentIntentConfirmParams(
+        payment_method_data=method, return_url=session_url(row.id), expand=[]
+    )
+    result = await payment_intent_service.confirm(
+        session, caller, ring, intent_id, confirm, JobPhases(session)
+    )
+    await session.commit()
+    return PagePayment(row, result)
+
+
+async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
+    """What happened to a session's PaymentIntent, in the transaction that records it
+    (payments' ``on_intent_event``, registered by ``app.wire_modules``)."""
+    outcome = _OUTCOMES.get(change.type)
+    if outcome is None:
+        return
+    row = (
+        await session.execute(
+            select(CheckoutSessionRow)
+            .where(CheckoutSessionRow.payment_intent_id == change.intent_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return  # not a session's payment
+    heard = hear(Status(row.status), PaymentStatus(row.payment_status), outcome)
+    if heard.change is None:
+        return
+    if outcome == Outcome.succeeded:
+        invariant(change.amount_received == row.amount_total, "a session is paid in full")
+    now = utcnow()
+    if heard.change == Change.completed:
+        row.completed_at = now
+        await _create_customer(session, row)
+    row.status = heard.status
+    row.payment_status = heard.payment_status
+    row.updated_at = now
+    await record(session, row, _EVENTS[heard.change])
+
+
+async def _create_customer(session: AsyncSession, row: CheckoutSessionRow) -> None:
+    """``customer_creation=always``: the session's customer is made at completion, with the
+    email the session has (Stripe makes one from what the page collected)."""
+    if row.customer_id is not None or row.customer_creation != "always":
+        return
+    caller = acting_for(row.merchant_id, row.livemode)
+    customer = await customer_service.create(
+        session,
+        caller,
+        CustomerCreateParams(
+            email=row.customer_email,
+            metadata={"checkout_session": row.id},
+            payment_method=None,
+        ),
+        CONFIG.current().ring,
+    )
+    row.customer_id = customer.id
+
+
+# ---- the page's view ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutPage:
+    """What the hosted page shows: the session, the merchant, and where its PaymentIntent's
+    last attempt stands (a UPI link or collect waiting, a page the customer left, the reason the
+    last attempt failed)."""
+
+    row: CheckoutSessionRow
+    token: str
+    merchant_name: str
+    intent_status: str | None
+    upi_intent_url: str | None
+    upi_collect_waiting: bool
+    action_url: str | None
+    last_error_code: str | None
+
+    @property
+    def payable(self) -> bool:
+        return (
+            self.row.status == Status.open
+            and not _past_expiry(self.row)
+            and self.intent_status not in ("processing", "succeeded")
+        )
+
+    @property
+    def success_url(self) -> str | None:
+        if self.row.success_url is None:
+            return None
+        return success_url_for(self.row.success_url, self.row.id)
+
+
+async def page_of_token(session: AsyncSession, ring: KeyRing, token: str) -> CheckoutPage:
+    """The page a link shows; 404 (``ResourceMissingError``) for a token that is not ours."""
+    session_id = session_id_of_token(ring, token)
+    row = await session.get(CheckoutSessionRow, session_id) if session_id is not None else None
+    if row is None:
+        raise ResourceMissingError("No such checkout session.")
+    name = await merchant_service.business_name(session, row.merchant_id)
+    status = upi = action = error = None
+    collect = False
+    if row.payment_intent_id is not None:
+        intent = await payment_intent_service.get(
+            session, acting_for(row.merchant_id, row.livemode), row.payment_intent_id
+        )
+        status = intent.status
+        next_action = intent.next_action or {}
+        kind = next_action.get("type")
+        if kind == "upi_intent":
+            upi = str(next_action["upi_intent"]["url"])
+        elif kind == "upi_collect":
+            collect = True
+        elif kind == "redirect_to_url":
+            action = str(next_action["redirect_to_url"]["url"])
+        if intent.last_payment_error:
+            failed = intent.last_payment_error
+            error = str(failed.get("decline_code") or "") or str(failed.get("code"))
+    return CheckoutPage(row, token, name, status, upi, collect, action, error)

@@ -1,0 +1,204 @@
+"""The hosted checkout page (a Checkout Session's ``url``): ``GET /checkout/{token}`` shows
+the merchant, the line items and the total in ₹ with Indian grouping, and lets the customer pay
+by card (3-D Secure in the flow), UPI (a QR code on wide screens, the ``upi://pay`` link on
+phones, or a collect request to a typed UPI ID, the page refreshing itself while it waits) or
+net banking. No API key: the link is the credential (``checkout.service.page_token``: an HMAC
+under the key ring, unguessable).
+
+Paying is a form posted to ``POST /checkout/{token}/pay`` (CSRF-checked: ``web.csrf``),
+answered with a redirect (post, redirect, get): back to the page (paid, declined with a reason
+and the forms to try again, or waiting for UPI), or to the 3-D Secure or bank page, which comes
+back here. A complete session's page says so and sends the customer on to ``success_url``
+(``{CHECKOUT_SESSION_ID}`` replaced) by an immediate refresh: a redirect chained to the form's
+post would leave the platform under the page's ``form-action 'self'``. While a payment
+completes elsewhere (a UPI app, a collect request), the page's one script
+(``static/checkout.js``) asks ``GET /checkout/{token}/status`` every few seconds and reloads
+the page when it changes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
+
+from fastapi import APIRouter, Path, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from beyondpay.checkout.service import (
+    CheckoutPage,
+    page_of_token,
+    pay_on_page,
+    session_id_of_token,
+)
+from beyondpay.db.session import Database
+from beyondpay.kit.crypto import KeyRing
+from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
+from beyondpay.kit.money import Money
+from beyondpay.payment_methods.domain import NETBANKING_BANKS
+from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce, token_matches
+from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY, PAGE_HEADERS, page
+from beyondpay.web.paying import FORM_BYTES_MAX, MESSAGES, METHODS, message, method_data, qr_svg
+
+TOKEN_CHARS_MAX: Final = 600
+# The page's one script (static/checkout.js, the platform's own file) asks its status while a
+# payment completes elsewhere; nothing inline, and it talks to the platform only.
+CHECKOUT_CONTENT_SECURITY_POLICY: Final = (
+    FORMS_CONTENT_SECURITY_POLICY + "; script-src 'self'; connect-src 'self'"
+)
+_EXTRA_MESSAGES: Final = {
+    "lock_timeout": "Your payment is already being processed in another window. Wait a moment.",
+    "expired": "This checkout has expired: it can no longer be paid.",
+}
+
+router = APIRouter(include_in_schema=False)
+Token = Path(max_length=TOKEN_CHARS_MAX)
+
+
+def _ring(request: Request) -> KeyRing:
+    ring: KeyRing = request.app.state.key_ring
+    return ring
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def _text(code: str | None) -> str | None:
+    if code in _EXTRA_MESSAGES:
+        return _EXTRA_MESSAGES[code]
+    return message(code)
+
+
+def upi_link_for_session(link: str, session_id: str, merchant_name: str) -> str:
+    """The rail's ``upi://pay`` link with the session as the transaction reference (``tr``)
+    and a note (``tn``) a payer's UPI app shows, values percent-encoded."""
+    query = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+    query["tr"] = session_id
+    query["tn"] = f"Payment to {merchant_name}"[:50]
+    return "upi://pay?" + "&".join(
+        f"{key}={quote(value, safe='@.')}" for key, value in query.items()
+    )
+
+
+def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLResponse:
+    row = view.row
+    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+    shown_error = error or (view.last_error_code if view.payable else None)
+    upi_link = (
+        upi_link_for_session(view.upi_intent_url, row.id, view.merchant_name)
+        if view.upi_intent_url and view.payable
+        else None
+    )
+    lines = [
+        {
+            "description": line["description"],
+            "quantity": line["quantity"],
+            "unit_amount": Money(line["unit_amount"], line["currency"]).format(),
+            "amount": Money(line["amount_total"], line["currency"]).format(),
+        }
+        for line in row.line_items
+    ]
+    waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
+    # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
+    # redirect chained to the form's post would be refused by form-action 'self').
+    refresh = None
+    if row.status == "complete" and view.success_url:
+        refresh = f"0;url={view.success_url}"
+    response = page(
+        "checkout.html",
+        forms=True,
+        view=view,
+        row=row,
+        lines=lines,
+        total=Money(row.amount_total, row.currency).format(),
+        csrf=form_token(_ring(request), view.token, nonce),
+        csrf_field=CSRF_FIELD,
+        error=_text(shown_error),
+        upi_link=upi_link,
+        qr=qr_svg(upi_link) if upi_link else None,
+        refresh=refresh,
+        watch=waiting or view.intent_status == "processing",
+        status=page_status(view),
+        banks=list(NETBANKING_BANKS.items()),
+        methods=set(row.payment_method_types),
+    )
+    response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
+    response.set_cookie(
+        CSRF_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=str(request.url.scheme) == "https",
+        path="/checkout/",
+    )
+    return response
+
+
+@router.get("/checkout/{token}")
+async def checkout_page(request: Request, token: str = Token) -> HTMLResponse:
+    error = request.query_params.get("error")
+    try:
+        async with _database(request).unit_of_work() as session:
+            view = await page_of_token(session, _ring(request), token)
+    except ResourceMissingError:
+        return page("checkout_missing.html", status_code=404)
+    known = error in MESSAGES or error in _EXTRA_MESSAGES
+    return _rendered(request, view, error if known else None)
+
+
+def page_status(view: CheckoutPage) -> str:
+    """What the waiting page compares: the session's and its payment's states."""
+    return f"{view.row.status}:{view.row.payment_status}:{view.intent_status or ''}"
+
+
+@router.get("/checkout/{token}/status")
+async def checkout_status(request: Request, token: str = Token) -> Response:
+    """The page's state for its script (the link is the credential, as for the page)."""
+    try:
+        async with _database(request).unit_of_work() as session:
+            view = await page_of_token(session, _ring(request), token)
+    except ResourceMissingError:
+        return JSONResponse({"status": None}, status_code=404, headers=PAGE_HEADERS)
+    return JSONResponse({"status": page_status(view)}, headers=PAGE_HEADERS)
+
+
+def _back(token: str, error: str | None = None) -> RedirectResponse:
+    suffix = f"?error={error}" if error else ""
+    return RedirectResponse(f"/checkout/{token}{suffix}", status_code=303)
+
+
+@router.post("/checkout/{token}/pay")
+async def pay_checkout_page(request: Request, token: str = Token) -> Response:
+    ring = _ring(request)
+    session_id = session_id_of_token(ring, token)
+    if session_id is None:
+        return page("checkout_missing.html", status_code=404)
+    body = (await request.body())[:FORM_BYTES_MAX]
+    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    if not token_matches(ring, token, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
+        return _back(token, "csrf")
+    if form.get("method") not in METHODS:
+        return _back(token, "form")
+    try:
+        data = method_data(form)
+    except ValidationError:
+        return _back(token, "form")
+    async with _database(request).sessionmaker() as session:
+        try:
+            paid = await pay_on_page(session, ring, session_id, data)
+        except BeyondpayError as error:  # refused before the rail (a card's number, busy)
+            await session.rollback()
+            known = error.code in MESSAGES or error.code in _EXTRA_MESSAGES
+            return _back(token, error.code if known else "form")
+    if paid.result is None:
+        return _back(token, "expired" if paid.row.status != "complete" else None)
+    result = paid.result
+    if result.failure is not None or result.intent.status == "requires_payment_method":
+        failed = result.intent.last_payment_error or {}
+        return _back(token, str(failed.get("decline_code") or failed.get("code") or "declined"))
+    action = result.intent.next_action or {}
+    if action.get("type") == "redirect_to_url":
+        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
+    return _back(token)  # paid, or UPI: the page shows the QR code, or waits for the collect
