@@ -7,7 +7,7 @@ its line items (immutable after creation) as JSON.
 - ``expires_at``: 30 minutes to 24 hours after creation (the expiry job runs then).
 
 Revision ID: 0045
-Revises: 0043
+Revises: 0047
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0045"
-down_revision = "0043"
+down_revision = "0047"
 branch_labels = None
 depends_on = None
 
