@@ -72,3 +72,14 @@ SubscriptionsReader = Annotated[Caller, Depends(authorize(Scope.subscriptions_re
 SubscriptionsWriter = Annotated[Caller, Depends(authorize(Scope.subscriptions_write))]
 CreditNotesReader = Annotated[Caller, Depends(authorize(Scope.credit_notes_read))]
 CreditNotesWriter = Annotated[Caller, Depends(authorize(Scope.credit_notes_write))]
+# Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
+# may do (a PaymentIntent only with its client secret, a payment method for no customer).
+PaymentMethodsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_methods_write, publishable=True))
+]
+PaymentIntentsReaderOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_intents_read, publishable=True))
+]
+PaymentIntentsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_intents_write, publishable=True))
+]
