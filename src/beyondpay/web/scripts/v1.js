@@ -66,7 +66,7 @@
     iframe.title = this._options.title || 'Secure card payment input';
     iframe.setAttribute('scrolling', 'no');
     iframe.setAttribute('allowtransparency', 'true');
-    iframe.style.cssText = 'border:0;width:100%;min-width:0;display:block;overflow:hidden;' +
+    iframe.style.cssText = 'all:initial;border:0;width:100%;min-width:0;display:block;overflow:hidden;' +
       'background:transparent;height:' + FRAME_HEIGHT_PX + 'px';
     frames[this._id] = this;
     this._iframe = iframe;
@@ -151,26 +151,36 @@
       overlay.setAttribute('role', 'dialog');
       overlay.setAttribute('aria-modal', 'true');
       overlay.setAttribute('aria-label', 'Authenticate your payment');
-      overlay.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:flex;' +
+      // all:initial: the merchant's own styles (a rule for every button, say) stay out.
+      overlay.style.cssText = 'all:initial;position:fixed;inset:0;z-index:2147483647;display:flex;' +
         'align-items:center;justify-content:center;background:rgba(26,31,54,.55);padding:8px';
       var box = document.createElement('div');
-      box.style.cssText = 'position:relative;width:100%;max-width:480px;height:100%;max-height:640px;' +
+      box.style.cssText = 'all:initial;position:relative;width:100%;max-width:480px;height:100%;max-height:640px;' +
         'background:#fff;border-radius:8px;overflow:hidden;display:flex;flex-direction:column';
       var close = document.createElement('button');
       close.type = 'button';
       close.textContent = 'Cancel';
-      close.style.cssText = 'align-self:flex-end;margin:6px;padding:6px 12px;font:inherit;' +
+      close.style.cssText = 'all:initial;align-self:flex-end;margin:8px;padding:6px 14px;' +
+        'font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;' +
         'border:1px solid #8a93a8;border-radius:6px;background:#fff;color:#1a1f36;cursor:pointer';
       var frame = document.createElement('iframe');
       frame.title = '3-D Secure authentication';
-      frame.style.cssText = 'border:0;width:100%;flex:1 1 auto';
+      frame.style.cssText = 'all:initial;display:block;border:0;width:100%;flex:1 1 auto';
       frame.src = url;
+      close.addEventListener('focus', function () { close.style.outline = '2px solid #3b5bdb'; });
+      close.addEventListener('blur', function () { close.style.outline = 'none'; });
       box.appendChild(close);
       box.appendChild(frame);
       overlay.appendChild(box);
 
+      var before = document.activeElement;
+      function escape(event) {
+        if (event.key === 'Escape') finish(true);
+      }
       function finish(cancelled) {
         global.removeEventListener('message', listen);
+        document.removeEventListener('keydown', escape);
+        if (before && before.focus) before.focus();
         if (overlay.parentNode) overlay.parentNode.removeChild(overlay);
         resolve(cancelled);
       }
@@ -180,7 +190,9 @@
       }
       global.addEventListener('message', listen);
       close.addEventListener('click', function () { finish(true); });
+      document.addEventListener('keydown', escape);
       document.body.appendChild(overlay);
+      frame.focus();
     });
   }
 
