@@ -126,7 +126,8 @@ def merchant_site(server_url: str) -> Iterator[MerchantSite]:
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Security-Policy", site.csp)
+            if site.csp:
+                self.send_header("Content-Security-Policy", site.csp)
             self.end_headers()
             self.wfile.write(body)
 
@@ -277,3 +278,59 @@ async def test_the_element_on_a_merchants_page_saves_a_card_and_pays_through_3d_
             assert not [text for text in console if "Content Security Policy" in text], console
             await context.close()
             await asyncio.sleep(0)
+
+
+DOCS: Final = Path(__file__).resolve().parents[2] / "docs" / "card-element.md"
+_EXAMPLE_MARKER: Final = "<!-- example-page:"
+
+
+def _documented_example() -> str:
+    """The example page of docs/card-element.md, as written there."""
+    text = DOCS.read_text()
+    after = text[text.index(_EXAMPLE_MARKER) :]
+    start = after.index("```html\n") + len("```html\n")
+    return after[start : after.index("```", start)]
+
+
+def test_the_documented_example_is_ten_lines() -> None:
+    assert len(_documented_example().splitlines()) == 10
+
+
+async def test_the_documented_example_page_pays_and_reports_a_failed_authentication(
+    server_url: str,
+    merchant_site: MerchantSite,
+    merchant: TestMerchant,
+    browser: Any,
+) -> None:
+    site = merchant_site
+    site.csp = ""  # the example has an inline script: a page without a policy of its own
+    example = _documented_example().replace("https://pay.example.com", server_url)
+    example = example.replace("pk_test_…", merchant.keys["pk_test"])
+    context = await browser.new_context(viewport={"width": 1280, "height": HEIGHT_PX})
+    page = await context.new_page()
+    async with httpx.AsyncClient(base_url=server_url) as client:
+        for number, answer, status in (
+            (VISA, "Payment succeeded", "succeeded"),
+            (
+                THREE_D_SECURE_CARD,
+                "The provided payment method has failed authentication.",
+                "requires_payment_method",
+            ),
+        ):
+            intent = await _intent(client, merchant)
+            html = example.replace("{{ client_secret }}", intent["client_secret"])
+            site.files["/example"] = ("text/html; charset=utf-8", html.encode())
+            await page.goto(f"{site.url}/example")
+            frame = page.frame_locator(FRAME)
+            await frame.locator("#number").wait_for(timeout=STEP_TIMEOUT_MS)
+            await _fill(frame, number)
+            await page.click("button")
+            if number == THREE_D_SECURE_CARD:
+                challenge = page.frame_locator(CHALLENGE)
+                fail = challenge.get_by_role("button", name="Fail authentication")
+                await fail.wait_for(timeout=STEP_TIMEOUT_MS)
+                await fail.click()
+            await _result(page, answer)
+            after = await client.get(f"/v1/payment_intents/{intent['id']}", headers=merchant.auth())
+            assert after.json()["status"] == status, after.text
+    await context.close()
