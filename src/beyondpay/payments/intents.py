@@ -363,13 +363,13 @@ def _new_charge(
 
 # What a publishable key (a browser: the card element, Stripe.js) may send when it confirms:
 # the payment method, where to come back after 3-D Secure, the customer's own details. How and
-# when money is captured, off-session charging and the methods offered are the server's.
+# when money is captured, off-session charging and the methods offered are the server's (so
+# ``payment_method_options``, which holds a card's capture method, is the server's too).
 BROWSER_CONFIRM_PARAMS: Final = frozenset(
     {
         "client_secret",
         "payment_method",
         "payment_method_data",
-        "payment_method_options",
         "receipt_email",
         "return_url",
         "setup_future_usage",
