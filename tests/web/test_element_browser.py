@@ -74,6 +74,9 @@ var beyondpay = Beyondpay('{key}');
 var card = beyondpay.elements().create('card');
 card.mount('#card');
 window.seenMessages = [];
+window.elementEvents = [];
+card.on('change', function (e) {{ window.elementEvents.push('change:' + e.complete); }});
+card.on('submit', function () {{ window.elementEvents.push('submit'); }});
 window.addEventListener('message', function (event) {{
   window.seenMessages.push(JSON.stringify(event.data));
 }});
@@ -187,6 +190,18 @@ async def _result(page: Any, expected: str | re.Pattern[str]) -> None:
     await expect(page.locator("#result")).to_have_text(expected, timeout=STEP_TIMEOUT_MS)
 
 
+async def _events_until(page: Any, last: str) -> list[str]:
+    """The element's events the page heard, once ``last`` is among them (messages arrive
+    asynchronously; polled here, as the page's CSP refuses ``wait_for_function``)."""
+    events: list[str] = []
+    for _ in range(STEP_TIMEOUT_MS // 50):
+        events = await page.evaluate("window.elementEvents")
+        if last in events:
+            break
+        await asyncio.sleep(0.05)
+    return events
+
+
 async def _fill(frame: Any, number: str) -> None:
     await frame.locator("#number").fill("")
     await frame.locator("#number").type(number)
@@ -235,6 +250,9 @@ async def test_the_element_on_a_merchants_page_saves_a_card_and_pays_through_3d_
 
             # A payment method, made in the frame with the publishable key.
             await _fill(frame, VISA)
+            await frame.locator("#cvc").press("Enter")
+            events = await _events_until(page, "submit")
+            assert events[-2:] == ["change:true", "submit"], events
             await page.evaluate("document.getElementById('result').textContent = ''")
             await page.click("#save")
             await _result(page, re.compile(r"^Saved pm_"))
@@ -277,7 +295,6 @@ async def test_the_element_on_a_merchants_page_saves_a_card_and_pays_through_3d_
                 assert not [r for r in site.requests if number.encode() in r]
             assert not [text for text in console if "Content Security Policy" in text], console
             await context.close()
-            await asyncio.sleep(0)
 
 
 DOCS: Final = Path(__file__).resolve().parents[2] / "docs" / "card-element.md"

@@ -133,6 +133,12 @@
       changed();
     });
     field[0].addEventListener('focus', function () { send({ type: 'focus' }); });
+    // A form of three text fields and no button is never submitted by Enter: say it instead.
+    field[0].addEventListener('keydown', function (event) {
+      if (event.key !== 'Enter') return;
+      event.preventDefault();
+      send({ type: 'submit' });
+    });
   });
   form.addEventListener('submit', function (event) {
     event.preventDefault();
