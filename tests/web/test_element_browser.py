@@ -50,6 +50,7 @@ server_url = web.server_url
 
 THREE_D_SECURE_CARD: Final = "4000002500003155"
 VISA: Final = "4242424242424242"
+DECLINED_CARD: Final = "4000000000000002"
 FRAME: Final = 'iframe[title="Secure card payment input"]'
 CHALLENGE: Final = 'iframe[title="3-D Secure authentication"]'
 STEP_TIMEOUT_MS: Final = 15_000
@@ -313,7 +314,13 @@ def test_the_documented_example_is_ten_lines() -> None:
     assert len(_documented_example().splitlines()) == 10
 
 
-async def test_the_documented_example_page_pays_and_reports_a_failed_authentication(
+async def _frame_says(frame: Any, expected: str) -> None:
+    from playwright.async_api import expect
+
+    await expect(frame.locator("#problem")).to_have_text(expected, timeout=STEP_TIMEOUT_MS)
+
+
+async def test_the_documented_example_page_reports_a_decline_pays_and_fails_authentication(
     server_url: str,
     merchant_site: MerchantSite,
     merchant: TestMerchant,
@@ -327,6 +334,7 @@ async def test_the_documented_example_page_pays_and_reports_a_failed_authenticat
     page = await context.new_page()
     async with httpx.AsyncClient(base_url=server_url) as client:
         for number, answer, status in (
+            (DECLINED_CARD, "Your card was declined.", "requires_payment_method"),
             (VISA, "Payment succeeded", "succeeded"),
             (
                 THREE_D_SECURE_CARD,
@@ -348,6 +356,8 @@ async def test_the_documented_example_page_pays_and_reports_a_failed_authenticat
                 await fail.wait_for(timeout=STEP_TIMEOUT_MS)
                 await fail.click()
             await _result(page, answer)
+            if number == DECLINED_CARD:  # the frame says it too, under its fields
+                await _frame_says(frame, answer)
             after = await client.get(f"/v1/payment_intents/{intent['id']}", headers=merchant.auth())
             assert after.json()["status"] == status, after.text
     await context.close()
