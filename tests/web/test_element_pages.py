@@ -33,6 +33,8 @@ async def test_the_script_is_served_versioned_cacheable_and_revalidated(
     again = await client.get("/v1/js", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
+    among = await client.get("/v1/js", headers={"If-None-Match": f'"another", W/{etag}'})
+    assert among.status_code == 304
     changed = await client.get("/v1/js", headers={"If-None-Match": '"another"'})
     assert changed.status_code == 200
 

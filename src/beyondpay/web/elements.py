@@ -76,7 +76,8 @@ def _script_response(request: Request) -> Response:
         "Cross-Origin-Resource-Policy": "cross-origin",
         "Access-Control-Allow-Origin": "*",
     }
-    if request.headers.get("if-none-match") == etag:
+    sent = request.headers.get("if-none-match", "")
+    if etag in (tag.strip().removeprefix("W/") for tag in sent.split(",")) or sent == "*":
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
