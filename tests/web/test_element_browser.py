@@ -275,6 +275,7 @@ async def test_the_element_on_a_merchants_page_saves_a_card_and_pays_through_3d_
             complete = challenge.get_by_role("button", name="Complete authentication")
             await complete.wait_for(timeout=STEP_TIMEOUT_MS)
             await page.screenshot(path=shots / f"element-3ds-{width}px.png")
+            await _accessible(page)  # the modal: a labelled dialog, its frame titled
             await complete.click()
             await _result(page, "Paid: succeeded")
             assert await page.locator(CHALLENGE).count() == 0  # the modal closed
