@@ -49,6 +49,8 @@ PUBLISHABLE_ROUTES: Final = frozenset(
         ("POST", "/v1/payment_methods"),
         ("GET", "/v1/payment_intents/{intent}"),
         ("POST", "/v1/payment_intents/{intent}/confirm"),
+        ("GET", "/v1/setup_intents/{intent}"),
+        ("POST", "/v1/setup_intents/{intent}/confirm"),
     }
 )
 # PSP routes are called with payers' sessions, not merchant keys: they are outside this matrix

@@ -362,3 +362,75 @@ async def test_the_documented_example_page_reports_a_decline_pays_and_fails_auth
             after = await client.get(f"/v1/payment_intents/{intent['id']}", headers=merchant.auth())
             assert after.json()["status"] == status, after.text
     await context.close()
+
+
+_SETUP_PAGE: Final = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Save a card with Acme</title>
+<script src="{platform}/v1/js"></script></head>
+<body><main><h1>Save your card</h1>
+<form id="save" data-secret="{secret}"><div id="card"></div><button>Save card</button></form>
+<p id="result" role="status"></p></main>
+<script src="/setup.js"></script></body></html>"""
+_SETUP_SCRIPT: Final = """
+var beyondpay = Beyondpay('{key}');
+var card = beyondpay.elements().create('card').mount('#card');
+var form = document.getElementById('save');
+form.addEventListener('submit', function (event) {{
+  event.preventDefault();
+  beyondpay.confirmCardSetup(form.dataset.secret, {{ payment_method: {{ card: card }} }})
+    .then(function (r) {{
+      document.getElementById('result').textContent =
+        r.error ? r.error.message : 'Saved: ' + r.setupIntent.status;
+    }});
+}});
+"""
+
+
+async def test_the_element_saves_a_card_for_later_through_3d_secure(
+    server_url: str,
+    merchant_site: MerchantSite,
+    merchant: TestMerchant,
+    browser: Any,
+) -> None:
+    site = merchant_site
+    async with httpx.AsyncClient(base_url=server_url) as client:
+        customer = await client.post(
+            "/v1/customers", data={"name": "Asha"}, headers=merchant.auth()
+        )
+        created = await client.post(
+            "/v1/setup_intents",
+            data={"customer": customer.json()["id"]},
+            headers=merchant.auth(),
+        )
+        intent = created.json()
+        site.files["/setup.js"] = (
+            "text/javascript",
+            _SETUP_SCRIPT.format(key=merchant.keys["pk_test"]).encode(),
+        )
+        html = _SETUP_PAGE.format(platform=server_url, secret=intent["client_secret"])
+        site.files["/setup"] = ("text/html; charset=utf-8", html.encode())
+        context = await browser.new_context(viewport={"width": 360, "height": HEIGHT_PX})
+        page = await context.new_page()
+        await page.goto(f"{site.url}/setup")
+        frame = page.frame_locator(FRAME)
+        await frame.locator("#number").wait_for(timeout=STEP_TIMEOUT_MS)
+        await _fill(frame, THREE_D_SECURE_CARD)
+        await page.click("button")
+        complete = page.frame_locator(CHALLENGE).get_by_role(
+            "button", name="Complete authentication"
+        )
+        await complete.wait_for(timeout=STEP_TIMEOUT_MS)
+        await complete.click()
+        await _result(page, "Saved: succeeded")
+        await context.close()
+
+        done = await client.get(f"/v1/setup_intents/{intent['id']}", headers=merchant.auth())
+        assert done.json()["status"] == "succeeded", done.text
+        method = await client.get(
+            f"/v1/payment_methods/{done.json()['payment_method']}", headers=merchant.auth()
+        )
+        assert method.json()["customer"] == customer.json()["id"]
+        assert method.json()["card"]["last4"] == "3155"
+        assert not [r for r in site.requests if THREE_D_SECURE_CARD.encode() in r]

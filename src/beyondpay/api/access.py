@@ -83,3 +83,9 @@ PaymentIntentsReaderOrBrowser = Annotated[
 PaymentIntentsWriterOrBrowser = Annotated[
     Caller, Depends(authorize(Scope.payment_intents_write, publishable=True))
 ]
+SetupIntentsReaderOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.setup_intents_read, publishable=True))
+]
+SetupIntentsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.setup_intents_write, publishable=True))
+]

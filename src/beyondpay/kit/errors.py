@@ -275,3 +275,11 @@ class PublishableKeyParameterError(InvalidRequestError):
             " secret key.",
             param=param,
         )
+
+
+class ClientSecretRequiredError(PermissionDeniedError):
+    code = "client_secret_required"
+    default_message = (
+        "A publishable key reaches a PaymentIntent or SetupIntent only with its client_secret:"
+        " send it, or use a secret key."
+    )

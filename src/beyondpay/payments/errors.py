@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, PermissionDeniedError
+from beyondpay.kit.errors import BeyondpayError, InvalidRequestError
 
 
 class PaymentIntentUnexpectedStateError(InvalidRequestError):
@@ -17,14 +17,6 @@ class AmountTooLargeError(InvalidRequestError):
 
 class PaymentMethodUnexpectedStateError(InvalidRequestError):
     code = "payment_method_unexpected_state"
-
-
-class ClientSecretRequiredError(PermissionDeniedError):
-    code = "client_secret_required"
-    default_message = (
-        "A publishable key reaches a PaymentIntent only with its client_secret: send it, or"
-        " use a secret key."
-    )
 
 
 class PaymentFailedError(BeyondpayError):

@@ -31,6 +31,7 @@ from beyondpay.db.search import Searchable, query_condition, search, searchable_
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import (
+    ClientSecretRequiredError,
     InvalidRequestError,
     LockTimeoutError,
     PublishableKeyParameterError,
@@ -64,7 +65,7 @@ from beyondpay.payments.domain import (
     UnexpectedStateError,
     next_status,
 )
-from beyondpay.payments.errors import ClientSecretRequiredError, PaymentIntentUnexpectedStateError
+from beyondpay.payments.errors import PaymentIntentUnexpectedStateError
 from beyondpay.payments.events import PaymentIntentEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import (

@@ -240,43 +240,77 @@
     return card._ask({ type: 'createPaymentMethod', billing_details: data.billing_details || null });
   };
 
-  // -> Promise of {paymentIntent} (succeeded, or requires_capture) or {error}
-  Beyondpay.prototype.confirmCardPayment = function (clientSecret, data) {
+  // The two intents the element confirms: what the frame is asked, what the answer is called.
+  var PAYMENT = {
+    confirm: 'confirmCardPayment', retrieve: 'retrievePaymentIntent', answer: 'paymentIntent',
+    error: 'payment_intent', lastError: 'last_payment_error'
+  };
+  var SETUP = {
+    confirm: 'confirmCardSetup', retrieve: 'retrieveSetupIntent', answer: 'setupIntent',
+    error: 'setup_intent', lastError: 'last_setup_error'
+  };
+
+  // Confirms, then runs 3-D Secure in the modal when the bank asks, then reads the outcome.
+  function confirmIntent(beyondpay, kind, clientSecret, data) {
     data = data || {};
     var method = data.payment_method;
-    var card = mountedCard(this, method && typeof method === 'object' ? method.card : null);
+    var card = mountedCard(beyondpay, method && typeof method === 'object' ? method.card : null);
     if (!card) return Promise.resolve(error('invalid_request_error', 'Mount a card element before confirming.', { param: 'payment_method' }));
-    var request = { type: 'confirmCardPayment', clientSecret: clientSecret };
+    var request = { type: kind.confirm, clientSecret: clientSecret };
     if (typeof method === 'string') request.paymentMethod = method;
     if (method && typeof method === 'object' && method.billing_details) request.billing_details = method.billing_details;
     return card._ask(request).then(function (result) {
-      var intent = result.paymentIntent;
+      var intent = result[kind.answer];
       var action = intent && intent.status === 'requires_action' ? intent.next_action : null;
       if (!action || action.type !== 'redirect_to_url' || !action.redirect_to_url) return result;
       var url = String(action.redirect_to_url.url || '');
       if (!/^https?:\/\//.test(url)) return error('api_error', 'The payment asked for an authentication this page cannot show.');
       return authenticate(url).then(function () {
-        return card._ask({ type: 'retrievePaymentIntent', clientSecret: clientSecret });
+        return card._ask({ type: kind.retrieve, clientSecret: clientSecret });
       }).then(function (after) {
-        var done = after.paymentIntent;
+        var done = after[kind.answer];
+        var extra = {};
         if (!done) return after;
+        extra[kind.error] = done;
         if (done.status === 'requires_action') {
-          return error('invalid_request_error', 'The payment was not authenticated.', { code: 'payment_intent_authentication_failure', payment_intent: done });
+          extra.code = 'payment_intent_authentication_failure';
+          return error('invalid_request_error', 'The payment was not authenticated.', extra);
         }
-        if (done.status === 'requires_payment_method' && done.last_payment_error) {
-          var failed = done.last_payment_error;
-          return error(failed.type || 'card_error', failed.message || 'The payment failed.', { code: failed.code, decline_code: failed.decline_code, payment_intent: done });
+        var failed = done[kind.lastError];
+        if (done.status === 'requires_payment_method' && failed) {
+          extra.code = failed.code;
+          extra.decline_code = failed.decline_code;
+          return error(failed.type || 'card_error', failed.message || 'The payment failed.', extra);
         }
         return after;
       });
     });
+  }
+
+  // -> Promise of {paymentIntent} (succeeded, or requires_capture) or {error}
+  Beyondpay.prototype.confirmCardPayment = function (clientSecret, data) {
+    return confirmIntent(this, PAYMENT, clientSecret, data);
   };
+
+  // -> Promise of {setupIntent} (succeeded: the card is saved to the intent's customer) or {error}
+  Beyondpay.prototype.confirmCardSetup = function (clientSecret, data) {
+    return confirmIntent(this, SETUP, clientSecret, data);
+  };
+
+  function retrieveIntent(beyondpay, kind, clientSecret) {
+    var card = mountedCard(beyondpay, null);
+    if (!card) return Promise.resolve(error('invalid_request_error', 'Mount a card element first.'));
+    return card._ask({ type: kind.retrieve, clientSecret: clientSecret });
+  }
 
   // -> Promise of {paymentIntent} or {error}
   Beyondpay.prototype.retrievePaymentIntent = function (clientSecret) {
-    var card = mountedCard(this, null);
-    if (!card) return Promise.resolve(error('invalid_request_error', 'Mount a card element first.'));
-    return card._ask({ type: 'retrievePaymentIntent', clientSecret: clientSecret });
+    return retrieveIntent(this, PAYMENT, clientSecret);
+  };
+
+  // -> Promise of {setupIntent} or {error}
+  Beyondpay.prototype.retrieveSetupIntent = function (clientSecret) {
+    return retrieveIntent(this, SETUP, clientSecret);
   };
 
   global.Beyondpay = Beyondpay;

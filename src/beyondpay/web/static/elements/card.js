@@ -229,14 +229,37 @@
     });
   }
 
-  function intentId(clientSecret) {
+  // A client secret names its intent: pi_…_secret_… (a PaymentIntent), seti_…_secret_… (a
+  // SetupIntent). KINDS gives each its API path and the key its answer is given under.
+  var KINDS = {
+    payment: { prefix: 'pi', path: '/v1/payment_intents/', answer: 'paymentIntent', name: 'PaymentIntent' },
+    setup: { prefix: 'seti', path: '/v1/setup_intents/', answer: 'setupIntent', name: 'SetupIntent' }
+  };
+
+  function intentId(clientSecret, kind) {
     var id = String(clientSecret || '').split('_secret_')[0];
-    return /^pi_[A-Za-z0-9]+$/.test(id) ? id : null;
+    return new RegExp('^' + kind.prefix + '_[A-Za-z0-9]+$').test(id) ? id : null;
   }
 
-  function confirmCardPayment(request) {
-    var id = intentId(request.clientSecret);
-    if (!id) return Promise.resolve({ error: { type: 'invalid_request_error', param: 'client_secret', message: 'That is not a PaymentIntent\u2019s client secret.' } });
+  function notASecret(kind) {
+    return { error: { type: 'invalid_request_error', param: 'client_secret', message: 'That is not a ' + kind.name + '\u2019s client secret.' } };
+  }
+
+  function answered(kind) {
+    return function (answer) {
+      var result = {};
+      if (answer.ok) {
+        result[kind.answer] = answer.body;
+      } else {
+        result.error = errorOf(answer);
+      }
+      return result;
+    };
+  }
+
+  function confirm(kind, request) {
+    var id = intentId(request.clientSecret, kind);
+    if (!id) return Promise.resolve(notASecret(kind));
     var params = {
       client_secret: request.clientSecret,
       return_url: window.location.origin + '/elements/authenticated?origin=' + encodeURIComponent(ORIGIN)
@@ -249,23 +272,21 @@
       params.payment_method_data = { type: 'card', card: card() };
       if (request.billing_details) params.payment_method_data.billing_details = request.billing_details;
     }
-    return api('POST', '/v1/payment_intents/' + id + '/confirm', params).then(function (answer) {
-      return answer.ok ? { paymentIntent: answer.body } : { error: errorOf(answer) };
-    });
+    return api('POST', kind.path + id + '/confirm', params).then(answered(kind));
   }
 
-  function retrievePaymentIntent(request) {
-    var id = intentId(request.clientSecret);
-    if (!id) return Promise.resolve({ error: { type: 'invalid_request_error', param: 'client_secret', message: 'That is not a PaymentIntent\u2019s client secret.' } });
-    return api('GET', '/v1/payment_intents/' + id, null, { client_secret: request.clientSecret }).then(function (answer) {
-      return answer.ok ? { paymentIntent: answer.body } : { error: errorOf(answer) };
-    });
+  function retrieve(kind, request) {
+    var id = intentId(request.clientSecret, kind);
+    if (!id) return Promise.resolve(notASecret(kind));
+    return api('GET', kind.path + id, null, { client_secret: request.clientSecret }).then(answered(kind));
   }
 
   var HANDLERS = {
     createPaymentMethod: createPaymentMethod,
-    confirmCardPayment: confirmCardPayment,
-    retrievePaymentIntent: retrievePaymentIntent
+    confirmCardPayment: function (request) { return confirm(KINDS.payment, request); },
+    retrievePaymentIntent: function (request) { return retrieve(KINDS.payment, request); },
+    confirmCardSetup: function (request) { return confirm(KINDS.setup, request); },
+    retrieveSetupIntent: function (request) { return retrieve(KINDS.setup, request); }
   };
 
   window.addEventListener('message', function (event) {
@@ -285,7 +306,7 @@
     var handler = HANDLERS[data.type];
     if (!handler) return;
     handler(data).then(function (result) {
-      if (result.error && result.error.message && !result.paymentIntent) show(result.error.message);
+      if (result.error && result.error.message) show(result.error.message);
       send({ type: 'result', request: data.request, result: result });
     });
   });
