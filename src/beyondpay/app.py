@@ -24,6 +24,7 @@ from beyondpay.kit.logging import configure_logging
 from beyondpay.kit.settings import Settings
 from beyondpay.rails.pages import router as pages_router
 from beyondpay.web.checkout import router as checkout_pages
+from beyondpay.web.elements import router as element_pages
 from beyondpay.web.invoices import router as invoices_pages
 from beyondpay.web.pages import STATIC_PATH, static_files
 from beyondpay.web.portal import router as portal_pages
@@ -279,6 +280,7 @@ def create_app(
         app.include_router(router)
     for router in psp_routers():
         app.include_router(router)
+    app.include_router(element_pages)
     return app
 
 

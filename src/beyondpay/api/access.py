@@ -74,3 +74,20 @@ CreditNotesReader = Annotated[Caller, Depends(authorize(Scope.credit_notes_read)
 CreditNotesWriter = Annotated[Caller, Depends(authorize(Scope.credit_notes_write))]
 CheckoutSessionsReader = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_read))]
 CheckoutSessionsWriter = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_write))]
+# Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
+# may do (a PaymentIntent only with its client secret, a payment method for no customer).
+PaymentMethodsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_methods_write, publishable=True))
+]
+PaymentIntentsReaderOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_intents_read, publishable=True))
+]
+PaymentIntentsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.payment_intents_write, publishable=True))
+]
+SetupIntentsReaderOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.setup_intents_read, publishable=True))
+]
+SetupIntentsWriterOrBrowser = Annotated[
+    Caller, Depends(authorize(Scope.setup_intents_write, publishable=True))
+]

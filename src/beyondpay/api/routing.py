@@ -83,6 +83,8 @@ Endpoint = Callable[..., Awaitable[Any]]
 
 SECRET_ONLY: Final = "secret key"  # noqa: S105 (a label, not a secret)
 PLATFORM_ONLY: Final = "platform admin"
+# Appended to the scope of a route that publishable keys may call too (with what it limits).
+OR_PUBLISHABLE: Final = " or publishable key"
 
 if TYPE_CHECKING:
     # For the type checker ``Body[X]`` is an ``X``; at run time it is the parsing dependency.
@@ -143,6 +145,8 @@ def access_label(marker: dict[str, Any]) -> str:
         return PLATFORM_ONLY
     if marker.get("scope") is None:
         return SECRET_ONLY
+    if marker.get("publishable"):
+        return f"{marker['scope']}{OR_PUBLISHABLE}"
     return str(marker["scope"])
 
 

@@ -260,3 +260,26 @@ class InternalError(BeyondpayError):
 
     def __init__(self, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(headers=headers)
+
+
+class PublishableKeyParameterError(InvalidRequestError):
+    """A parameter a browser (a publishable key) may not send: it is the merchant's server's
+    to choose (how much is captured, whether the customer is present, whose card it is)."""
+
+    code = "parameter_not_allowed_with_publishable_key"
+
+    @classmethod
+    def for_param(cls, param: str) -> Self:
+        return cls(
+            f"{param} cannot be sent with a publishable key: send it from your server with a"
+            " secret key.",
+            param=param,
+        )
+
+
+class ClientSecretRequiredError(PermissionDeniedError):
+    code = "client_secret_required"
+    default_message = (
+        "A publishable key reaches a PaymentIntent or SetupIntent only with its client_secret:"
+        " send it, or use a secret key."
+    )

@@ -12,6 +12,7 @@ from fastapi import Path
 from beyondpay.api.access import (
     PaymentMethodsReader,
     PaymentMethodsWriter,
+    PaymentMethodsWriterOrBrowser,
     TokensReader,
     TokensWriter,
 )
@@ -56,11 +57,15 @@ PaymentMethodId = Annotated[
 )
 async def create_payment_method(
     session: SessionDep,
-    caller: PaymentMethodsWriter,
+    caller: PaymentMethodsWriterOrBrowser,
     ring: RingDep,
     params: Body[PaymentMethodCreateParams],
 ) -> Outcome:
-    """Create a payment method."""
+    """Create a payment method.
+
+    A publishable key may create one (the card element does, in the customer's browser, so
+    the card never reaches the merchant's server), but not attach it to a customer.
+    """
     row = await payment_method_service.create(session, caller, ring, params)
     return Outcome(payment_method_object(row))
 

@@ -36,12 +36,17 @@ from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.db.session import driver_connection
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KEY_BYTES, NONCE_BYTES, KeyRing
-from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError, ResourceMissingError
+from beyondpay.kit.errors import (
+    InvalidRequestError,
+    ParameterMissingError,
+    PublishableKeyParameterError,
+    ResourceMissingError,
+)
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.upi import mask_vpa
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.payment_methods import events
 from beyondpay.payment_methods.domain import (
     TEST_CARD_EXPIRY_MONTH,
@@ -320,6 +325,10 @@ class PaymentMethodService:
         ring: KeyRing,
         params: PaymentMethodCreateParams,
     ) -> PaymentMethodRow:
+        # A browser's key makes a payment method for no one: the merchant's server attaches
+        # it (or a confirmation saves it) knowing whose it is.
+        if caller.kind is KeyKind.publishable and params.customer is not None:
+            raise PublishableKeyParameterError.for_param("customer")
         return await self._create(session, caller, ring, params, params.customer, None)
 
     async def create_from_data(

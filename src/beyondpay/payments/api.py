@@ -13,13 +13,16 @@ from beyondpay.api.access import (
     ChargesReader,
     ChargesWriter,
     PaymentIntentsReader,
+    PaymentIntentsReaderOrBrowser,
     PaymentIntentsWriter,
+    PaymentIntentsWriterOrBrowser,
 )
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.kit.errors import PublishableKeyParameterError
 from beyondpay.kit.invariants import invariant
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.schemas import (
@@ -47,6 +50,7 @@ from beyondpay.payments.schemas import (
     balance_transaction_object,
     charge_object,
     payment_intent_object,
+    publishable_payment_intent_object,
 )
 from beyondpay.payments.service import (
     ChargeResult,
@@ -79,6 +83,11 @@ TransactionId = Annotated[
 async def render_intent(
     session: AsyncSession, caller: Caller, row: PaymentIntentRow, expand: list[str]
 ) -> dict[str, Any]:
+    if caller.kind is KeyKind.publishable:
+        # A browser sees what it needs to finish paying, and expands nothing.
+        if expand:
+            raise PublishableKeyParameterError.for_param("expand")
+        return publishable_payment_intent_object(row)
     rendered = payment_intent_object(row)
     wanted = set(expand)
     if row.latest_charge_id and wanted & {"latest_charge", "latest_charge.balance_transaction"}:
@@ -111,7 +120,12 @@ async def _answer(
 ) -> Outcome:
     """The intent, or the error body of a payment the rail (or screening) refused at once."""
     if result.failure is not None:
-        return Outcome(result.failure, status=result.failure_status)
+        failure = result.failure
+        if caller.kind is KeyKind.publishable:
+            error = {**failure["error"]}
+            error["payment_intent"] = publishable_payment_intent_object(result.intent)
+            failure = {"error": error}
+        return Outcome(failure, status=result.failure_status)
     return Outcome(await render_intent(session, caller, result.intent, expand))
 
 
@@ -147,12 +161,18 @@ async def search_payment_intents(
 async def retrieve_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: PaymentIntentsReader,
-    _: Query[PaymentRetrieveParams],
+    caller: PaymentIntentsReaderOrBrowser,
+    params: Query[PaymentRetrieveParams],
     expand: list[str],
 ) -> dict[str, Any]:
-    """Retrieve a payment intent."""
-    row = await payment_intent_service.get(session, caller, intent)
+    """Retrieve a payment intent.
+
+    A publishable key (the card element, Stripe.js) sends the intent's `client_secret` and sees
+    only the fields a browser needs to finish paying.
+    """
+    row = await payment_intent_service.get_with_client_secret(
+        session, caller, intent, params.client_secret
+    )
     return await render_intent(session, caller, row, expand)
 
 
@@ -176,13 +196,17 @@ async def update_payment_intent(
 async def confirm_payment_intent(
     intent: IntentId,
     session: SessionDep,
-    caller: PaymentIntentsWriter,
+    caller: PaymentIntentsWriterOrBrowser,
     ring: RingDep,
     params: Body[PaymentIntentConfirmParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
-    """Confirm a payment intent."""
+    """Confirm a payment intent.
+
+    A publishable key (the card element, Stripe.js) sends the intent's `client_secret`, and
+    only the payment method, `return_url` and the customer's own details.
+    """
     result = await payment_intent_service.confirm(session, caller, ring, intent, params, mutation)
     return await _answer(session, caller, result, expand)
 

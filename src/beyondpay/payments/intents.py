@@ -30,12 +30,18 @@ from beyondpay.db.phases import STARTED, Phases
 from beyondpay.db.search import Searchable, query_condition, search, searchable_fields
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.errors import InvalidRequestError, LockTimeoutError, ResourceMissingError
+from beyondpay.kit.errors import (
+    ClientSecretRequiredError,
+    InvalidRequestError,
+    LockTimeoutError,
+    PublishableKeyParameterError,
+    ResourceMissingError,
+)
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.search import FieldKind, parse_query
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_methods.service import (
     UPI_SAVE_IS_A_MANDATE,
@@ -356,6 +362,50 @@ def _new_charge(
     )
 
 
+# What a publishable key (a browser: the card element, Stripe.js) may send when it confirms:
+# the payment method, where to come back after 3-D Secure, the customer's own details. How and
+# when money is captured, off-session charging and the methods offered are the server's (so
+# ``payment_method_options``, which holds a card's capture method, is the server's too).
+BROWSER_CONFIRM_PARAMS: Final = frozenset(
+    {
+        "client_secret",
+        "payment_method",
+        "payment_method_data",
+        "receipt_email",
+        "return_url",
+        "setup_future_usage",
+        "shipping",
+    }
+)
+
+
+def _require_client_secret(caller: Caller, client_secret: str | None) -> None:
+    if caller.kind is KeyKind.publishable and client_secret is None:
+        raise ClientSecretRequiredError(param="client_secret")
+
+
+def _check_browser_confirmation(caller: Caller, params: PaymentIntentConfirmParams) -> None:
+    if caller.kind is not KeyKind.publishable:
+        return
+    _require_client_secret(caller, params.client_secret)
+    refused = sorted(params.model_fields_set - BROWSER_CONFIRM_PARAMS)
+    if refused:
+        raise PublishableKeyParameterError.for_param(refused[0])
+
+
+def _check_client_secret(
+    caller: Caller, intent: PaymentIntentRow, client_secret: str | None
+) -> None:
+    """A publishable key reaches only the intent whose secret it holds. Anything else is
+    answered as an unknown id: the key learns nothing of the merchant's other intents."""
+    if caller.kind is not KeyKind.publishable:
+        return
+    if client_secret is None or not secrets.compare_digest(
+        client_secret.encode(), intent.client_secret.encode()
+    ):
+        raise ResourceMissingError.for_object("payment_intent", intent.id)
+
+
 class PaymentIntentService:
     async def create(
         self,
@@ -441,6 +491,16 @@ class PaymentIntentService:
             )
         return method
 
+    async def get_with_client_secret(
+        self, session: AsyncSession, caller: Caller, intent_id: str, client_secret: str | None
+    ) -> PaymentIntentRow:
+        """The intent, for any key that may read it; a publishable key only with the intent's
+        own client secret (a wrong one is the 404 of an unknown id)."""
+        _require_client_secret(caller, client_secret)
+        intent = await self.get(session, caller, intent_id)
+        _check_client_secret(caller, intent, client_secret)
+        return intent
+
     async def get(
         self, session: AsyncSession, caller: Caller, intent_id: str, *, for_update: bool = False
     ) -> PaymentIntentRow:
@@ -525,9 +585,11 @@ class PaymentIntentService:
         params: PaymentIntentConfirmParams,
         phases: Phases,
     ) -> ConfirmResult:
+        _check_browser_confirmation(caller, params)
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_client_secret(caller, intent, params.client_secret)
         await _refuse_busy(session, intent)
         _transition(intent, Action.confirm)
         sent = params.model_fields_set

@@ -243,7 +243,14 @@ class PaymentIntentUpdateParams(Params):
     statement_descriptor_suffix: StatementDescriptor = None
 
 
+# The secret a browser holds to confirm or retrieve one PaymentIntent with a publishable key.
+ClientSecret = Annotated[str | None, Field(default=None, min_length=1, max_length=ID_CHARS_MAX)]
+
+
 class PaymentIntentConfirmParams(Params):
+    # Required of publishable keys (the card element, Stripe.js): it names the intent it may
+    # confirm; secret keys need not send it.
+    client_secret: ClientSecret = None
     payment_method: Id | None = None
     payment_method_data: PaymentMethodDataParams | None = None
     return_url: ReturnUrl = None
@@ -623,6 +630,41 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "transfer_data": None,
         "transfer_group": None,
     }
+
+
+# What a publishable key (a browser holding the client secret) sees of a PaymentIntent, as
+# Stripe renders it to Stripe.js: enough to finish paying, never the merchant's own fields
+# (customer, metadata, charges, statement descriptors).
+PUBLISHABLE_INTENT_FIELDS: Final = (
+    "id",
+    "object",
+    "amount",
+    "amount_details",
+    "automatic_payment_methods",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "description",
+    "last_payment_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_types",
+    "processing",
+    "receipt_email",
+    "setup_future_usage",
+    "shipping",
+    "status",
+)
+
+
+def publishable_payment_intent_object(row: PaymentIntentRow) -> dict[str, Any]:
+    rendered = payment_intent_object(row)
+    return {field: rendered[field] for field in PUBLISHABLE_INTENT_FIELDS}
 
 
 def charge_object(row: ChargeRow) -> dict[str, Any]:

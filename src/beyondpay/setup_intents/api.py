@@ -7,11 +7,17 @@ from typing import Annotated, Any, Final
 from fastapi import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.access import SetupIntentsReader, SetupIntentsWriter
+from beyondpay.api.access import (
+    SetupIntentsReader,
+    SetupIntentsReaderOrBrowser,
+    SetupIntentsWriter,
+    SetupIntentsWriterOrBrowser,
+)
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Mutation, Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
-from beyondpay.merchants.domain import Caller
+from beyondpay.kit.errors import PublishableKeyParameterError
+from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.payment_methods.service import payment_method_object, payment_method_service
 from beyondpay.setup_intents.models import SetupIntentRow
 from beyondpay.setup_intents.schemas import (
@@ -22,6 +28,7 @@ from beyondpay.setup_intents.schemas import (
     SetupIntentListParams,
     SetupIntentRetrieveParams,
     SetupIntentUpdateParams,
+    publishable_setup_intent_object,
     setup_intent_object,
 )
 from beyondpay.setup_intents.service import SetupResult, setup_intent_service
@@ -38,6 +45,11 @@ SetupIntentId = Annotated[str, Path(max_length=255, description="The SetupIntent
 async def render(
     session: AsyncSession, caller: Caller, row: SetupIntentRow, expand: list[str]
 ) -> dict[str, Any]:
+    if caller.kind is KeyKind.publishable:
+        # A browser sees what it needs to finish setting the card up, and expands nothing.
+        if expand:
+            raise PublishableKeyParameterError.for_param("expand")
+        return publishable_setup_intent_object(row)
     rendered = setup_intent_object(row)
     if row.payment_method_id and "payment_method" in expand:
         method = await payment_method_service.get(session, caller, row.payment_method_id)
@@ -50,7 +62,14 @@ async def _answer(
 ) -> Outcome:
     """The intent, or the error body of a card the network refused at once."""
     if result.failure is not None:
-        return Outcome(result.failure, status=result.failure_status)
+        failure = result.failure
+        if caller.kind is KeyKind.publishable and "setup_intent" in failure.get("error", {}):
+            error = {
+                **failure["error"],
+                "setup_intent": publishable_setup_intent_object(result.intent),
+            }
+            failure = {"error": error}
+        return Outcome(failure, status=result.failure_status)
     return Outcome(await render(session, caller, result.intent, expand))
 
 
@@ -72,14 +91,19 @@ async def create_setup_intent(
 async def retrieve_setup_intent(
     intent: SetupIntentId,
     session: SessionDep,
-    caller: SetupIntentsReader,
-    _: Query[SetupIntentRetrieveParams],
+    caller: SetupIntentsReaderOrBrowser,
+    params: Query[SetupIntentRetrieveParams],
     expand: list[str],
 ) -> dict[str, Any]:
-    """Retrieve a SetupIntent."""
-    return await render(
-        session, caller, await setup_intent_service.get(session, caller, intent), expand
+    """Retrieve a SetupIntent.
+
+    A publishable key (the card element, Stripe.js) sends the intent's `client_secret` and sees
+    only the fields a browser needs to finish setting the card up.
+    """
+    row = await setup_intent_service.get_with_client_secret(
+        session, caller, intent, params.client_secret
     )
+    return await render(session, caller, row, expand)
 
 
 @router.post("/{intent}", returns=SetupIntent, expand=EXPANSIONS)
@@ -100,13 +124,17 @@ async def update_setup_intent(
 async def confirm_setup_intent(
     intent: SetupIntentId,
     session: SessionDep,
-    caller: SetupIntentsWriter,
+    caller: SetupIntentsWriterOrBrowser,
     ring: RingDep,
     params: Body[SetupIntentConfirmParams],
     mutation: Mutation,
     expand: list[str],
 ) -> Outcome:
-    """Confirm a SetupIntent: the card is verified (and authenticated when its bank asks)."""
+    """Confirm a SetupIntent: the card is verified (and authenticated when its bank asks).
+
+    A publishable key (the card element, Stripe.js) sends the intent's `client_secret`, and
+    only the payment method and `return_url`.
+    """
     result = await setup_intent_service.confirm(session, caller, ring, intent, params, mutation)
     return await _answer(session, caller, result, expand)
 

@@ -77,7 +77,15 @@ class SetupIntentUpdateParams(Params):
     expand: Expand
 
 
+ClientSecret = Annotated[str | None, Field(default=None, min_length=1, max_length=ID_CHARS_MAX)]
+
+
 class SetupIntentConfirmParams(Params):
+    # Required of publishable keys (the card element's confirmCardSetup, Stripe.js): it names
+    # the intent they may confirm; secret keys need not send it.
+    client_secret: Annotated[
+        str | None, Field(default=None, min_length=1, max_length=ID_CHARS_MAX)
+    ] = None
     payment_method: Id | None = None
     payment_method_data: PaymentMethodDataParams | None = None
     return_url: ReturnUrl = None
@@ -206,3 +214,28 @@ def setup_intent_object(row: SetupIntentRow, *, for_event: bool = False) -> dict
         "status": row.status,
         "usage": row.usage,
     }
+
+
+# What a publishable key (a browser holding the client secret) sees of a SetupIntent, as
+# Stripe renders it to Stripe.js: never the customer, the metadata or the latest attempt.
+PUBLISHABLE_SETUP_INTENT_FIELDS: Final = (
+    "id",
+    "object",
+    "automatic_payment_methods",
+    "cancellation_reason",
+    "client_secret",
+    "created",
+    "description",
+    "last_setup_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_types",
+    "status",
+    "usage",
+)
+
+
+def publishable_setup_intent_object(row: SetupIntentRow) -> dict[str, Any]:
+    rendered = setup_intent_object(row)
+    return {field: rendered[field] for field in PUBLISHABLE_SETUP_INTENT_FIELDS}

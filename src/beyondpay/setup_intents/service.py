@@ -38,14 +38,16 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import (
     BeyondpayError,
+    ClientSecretRequiredError,
     InvalidRequestError,
     LockTimeoutError,
+    PublishableKeyParameterError,
     ResourceMissingError,
 )
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
-from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.payment_methods.service import (
     UPI_SAVE_IS_A_MANDATE,
     PaymentMethodRow,
@@ -191,6 +193,35 @@ async def _lock(session: AsyncSession, intent_id: str) -> SetupIntentRow:
     ).scalar_one()
 
 
+# What a publishable key (a browser: the card element's confirmCardSetup) may send when it
+# confirms: the payment method and where to come back after 3-D Secure; as a PaymentIntent's
+# (payments.intents.BROWSER_CONFIRM_PARAMS), the rest is the merchant's server's.
+BROWSER_CONFIRM_PARAMS: Final = frozenset(
+    {"client_secret", "payment_method", "payment_method_data", "return_url"}
+)
+
+
+def _check_browser_confirmation(caller: Caller, params: SetupIntentConfirmParams) -> None:
+    if caller.kind is not KeyKind.publishable:
+        return
+    if params.client_secret is None:
+        raise ClientSecretRequiredError(param="client_secret")
+    refused = sorted(params.model_fields_set - BROWSER_CONFIRM_PARAMS)
+    if refused:
+        raise PublishableKeyParameterError.for_param(refused[0])
+
+
+def _check_client_secret(caller: Caller, intent: SetupIntentRow, client_secret: str | None) -> None:
+    """A publishable key reaches only the intent whose secret it holds; anything else is
+    answered as an unknown id."""
+    if caller.kind is not KeyKind.publishable:
+        return
+    if client_secret is None or not secrets.compare_digest(
+        client_secret.encode(), intent.client_secret.encode()
+    ):
+        raise ResourceMissingError.for_object("setupintent", intent.id)
+
+
 class SetupIntentService:
     async def create(
         self,
@@ -267,6 +298,17 @@ class SetupIntentService:
             )
         return method
 
+    async def get_with_client_secret(
+        self, session: AsyncSession, caller: Caller, intent_id: str, client_secret: str | None
+    ) -> SetupIntentRow:
+        """The intent, for any key that may read it; a publishable key only with the intent's
+        own client secret (a wrong one is the 404 of an unknown id)."""
+        if caller.kind is KeyKind.publishable and client_secret is None:
+            raise ClientSecretRequiredError(param="client_secret")
+        intent = await self.get(session, caller, intent_id)
+        _check_client_secret(caller, intent, client_secret)
+        return intent
+
     async def get(
         self, session: AsyncSession, caller: Caller, intent_id: str, *, for_update: bool = False
     ) -> SetupIntentRow:
@@ -325,9 +367,11 @@ class SetupIntentService:
         params: SetupIntentConfirmParams,
         phases: Phases,
     ) -> SetupResult:
+        _check_browser_confirmation(caller, params)
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_client_secret(caller, intent, params.client_secret)
         _refuse_busy(intent)
         _transition(intent, Action.confirm)
         method = await self._method(
