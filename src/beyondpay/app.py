@@ -144,7 +144,7 @@ def wire_modules() -> None:
     on_credit(credit_merchant)
     on_receipt_due(queue_receipt)
     # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
-    on_intent_event(hear_payment)
+    on_intent_event(hear_payment, owner_prefix="in_")
     register_composer(Kind.invoice, compose_invoice_email)
     register_composer(Kind.credit_note, compose_credit_note_email)
     # A subscription follows its invoices' outcomes, in their transaction.
@@ -157,7 +157,7 @@ def wire_modules() -> None:
     # the payment methods, a module above customers, through this.
     use_payment_methods(payment_method_service)
     # A Checkout Session completes in its PaymentIntent's transaction.
-    on_intent_event(hear_checkout_payment)
+    on_intent_event(hear_checkout_payment, owner_prefix="cs_")
     wire_test_clocks()
 
 

@@ -511,6 +511,7 @@ async def _expire_locked(
                 caller,
                 intent.id,
                 PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+                owner=row.id,
             )
     row.status = Status.expired
     row.updated_at = utcnow()
@@ -565,7 +566,9 @@ async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSess
         expand=[],
     )
     caller = acting_for(row.merchant_id, row.livemode)
-    created = await payment_intent_service.create(session, caller, ring, params, _NoRecoveryPoint())
+    created = await payment_intent_service.create(
+        session, caller, ring, params, _NoRecoveryPoint(), owner=row.id
+    )
     row.payment_intent_id = created.intent.id
     row.updated_at = utcnow()
     return created.intent.id

@@ -53,22 +53,28 @@ class IntentChange:
     latest_charge_id: str | None
     last_payment_error: dict[str, Any] | None
     next_action: dict[str, Any] | None
+    owner: str
 
 
 IntentHandler = Callable[[AsyncSession, IntentChange], Awaitable[None]]
-_intent_handlers: list[IntentHandler] = []
+# Handlers by the id prefix of the owners they hear (``in_``: invoices, ``cs_``: Checkout).
+_intent_handlers: dict[str, list[IntentHandler]] = {}
 
 
-def on_intent_event(handler: IntentHandler) -> None:
-    """``handler`` hears every payment intent event, in the transaction that records it
-    (registering twice changes nothing)."""
-    if handler not in _intent_handlers:
-        _intent_handlers.append(handler)
+def on_intent_event(handler: IntentHandler, *, owner_prefix: str) -> None:
+    """``handler`` hears the events of every PaymentIntent whose ``owner`` (the object that
+    made it: an invoice, a Checkout Session) starts with ``owner_prefix``, in the transaction
+    that records them (registering twice changes nothing). An intent without an owner, a plain
+    payment, is heard by none: nothing is looked up on its path."""
+    handlers = _intent_handlers.setdefault(owner_prefix, [])
+    if handler not in handlers:
+        handlers.append(handler)
 
 
 def off_intent_event(handler: IntentHandler) -> None:
-    if handler in _intent_handlers:
-        _intent_handlers.remove(handler)
+    for handlers in _intent_handlers.values():
+        if handler in handlers:
+            handlers.remove(handler)
 
 
 async def record(
@@ -86,7 +92,12 @@ async def record(
     await event_service.record(
         session, merchant_id=row.merchant_id, livemode=row.livemode, type=type, object=rendered
     )
-    if isinstance(row, PaymentIntentRow) and isinstance(type, PaymentIntentEvent):
+    if (
+        isinstance(row, PaymentIntentRow)
+        and isinstance(type, PaymentIntentEvent)
+        and row.owner is not None
+    ):
+        owner = row.owner
         change = IntentChange(
             type=type,
             intent_id=row.id,
@@ -98,6 +109,9 @@ async def record(
             latest_charge_id=row.latest_charge_id,
             last_payment_error=row.last_payment_error,
             next_action=row.next_action,
+            owner=owner,
         )
-        for handler in _intent_handlers:
-            await handler(session, change)
+        for prefix, handlers in _intent_handlers.items():
+            if owner.startswith(prefix):
+                for handler in handlers:
+                    await handler(session, change)

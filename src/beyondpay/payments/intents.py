@@ -146,6 +146,18 @@ def _transition(intent: PaymentIntentRow, action: Action) -> Status:
         raise _unexpected(error, intent) from None
 
 
+def _check_owner(intent: PaymentIntentRow, owner: str | None, done: str) -> None:
+    """An intent made by an invoice or a Checkout Session is canceled or updated only through
+    it (``owner``), as Stripe refuses to cancel an invoice's PaymentIntent directly: the
+    invoice would be left pointing at a payment that can no longer pay it."""
+    if intent.owner is not None and owner != intent.owner:
+        kind = "invoice" if intent.owner.startswith("in_") else "Checkout Session"
+        raise PaymentIntentUnexpectedStateError(
+            f"This PaymentIntent was created by the {kind} {intent.owner}: it can only be"
+            f" {done} through it.",
+        )
+
+
 async def _refuse_busy(session: AsyncSession, intent: PaymentIntentRow) -> None:
     """An intent whose latest charge has a rail operation in flight takes no other request
     until the answer is applied: Stripe's ``lock_timeout``, which its SDKs retry."""
@@ -416,9 +428,12 @@ class PaymentIntentService:
         phases: Phases,
         *,
         charge_metadata: dict[str, str] | None = None,
+        owner: str | None = None,
     ) -> ConfirmResult:
         """``charge_metadata``: the metadata of the charge a confirmation makes (a legacy
-        ``POST /v1/charges`` sets its own; an intent's charges start with none)."""
+        ``POST /v1/charges`` sets its own; an intent's charges start with none). ``owner``: the
+        invoice or Checkout Session making the intent (its listeners hear the intent; it alone
+        cancels or updates it)."""
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         customer_id = None
@@ -428,6 +443,7 @@ class PaymentIntentService:
                 raise ResourceMissingError.for_object("customer", params.customer, param="customer")
             customer_id = customer.id
         intent = _new_intent(caller, params, customer_id)
+        intent.owner = owner
         clock = await clocks.clock_time(session, intent.livemode, customer_id)
         if clock is not None:  # a customer on a test clock: the payment is made at its time
             intent.created_at = clock.frozen_time
@@ -533,8 +549,11 @@ class PaymentIntentService:
         ring: KeyRing,
         intent_id: str,
         params: PaymentIntentUpdateParams,
+        *,
+        owner: str | None = None,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_owner(intent, owner, "updated")
         await _refuse_busy(session, intent)
         sent = params.model_fields_set - {"expand"}
         status = _transition(intent, Action.update)
@@ -786,8 +805,11 @@ class PaymentIntentService:
         caller: Caller,
         intent_id: str,
         params: PaymentIntentCancelParams,
+        *,
+        owner: str | None = None,
     ) -> PaymentIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_owner(intent, owner, "canceled")
         await _refuse_busy(session, intent)
         status = _transition(intent, Action.cancel)
         if intent.latest_charge_id is not None:

@@ -37,6 +37,9 @@ class PaymentIntentRow(Base):
     amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
     latest_charge_id: Mapped[str | None] = mapped_column(Text)
+    # The invoice or Checkout Session that made the intent (migration 0048), else None: its
+    # listeners alone hear the intent's events, and it alone cancels or updates the intent.
+    owner: Mapped[str | None] = mapped_column(Text, default=None)
     last_payment_error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     next_action: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)

@@ -694,3 +694,19 @@ async def test_lines_keep_the_order_they_were_added_in(
         "resource_missing",
         "starting_after",
     )
+
+
+async def test_an_invoices_payment_intent_is_canceled_or_updated_only_through_the_invoice(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    """Stripe refuses to cancel an invoice's PaymentIntent directly: the invoice would point at
+    a payment that can no longer pay it. Voiding the invoice cancels it."""
+    buyer = await customer(client, merchant)
+    invoice = await _finalize(client, merchant, (await draft(client, merchant, buyer["id"]))["id"])
+    intent = await _intent_of(client, merchant, invoice["id"])
+    path = f"/v1/payment_intents/{intent['id']}"
+    _error(await post(client, merchant, f"{path}/cancel"), 400, "payment_intent_unexpected_state")
+    _error(await post(client, merchant, path, amount=100), 400, "payment_intent_unexpected_state")
+    assert (await get(client, merchant, path))["status"] == "requires_payment_method"
+    await ok(await post(client, merchant, f"/v1/invoices/{invoice['id']}/void"))
+    assert (await get(client, merchant, path))["status"] == "canceled"

@@ -216,6 +216,7 @@ class CollectionService:
                 caller,
                 invoice.payment_intent_id,
                 PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+                owner=invoice.id,
             )
         await lifecycle.settle(
             session,

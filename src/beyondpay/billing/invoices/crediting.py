@@ -70,6 +70,7 @@ async def _set_intent_amount(session: AsyncSession, caller: Caller, invoice: Inv
             caller,
             invoice.payment_intent_id,
             PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+            owner=invoice.id,
         )
         return
     await payment_intent_service.update(
@@ -78,6 +79,7 @@ async def _set_intent_amount(session: AsyncSession, caller: Caller, invoice: Inv
         CONFIG.current().ring,
         invoice.payment_intent_id,
         PaymentIntentUpdateParams(amount=invoice.amount_due, expand=[]),
+        owner=invoice.id,
     )
 
 

@@ -452,6 +452,7 @@ class InvoiceService:
                 caller,
                 invoice.payment_intent_id,
                 PaymentIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+                owner=invoice.id,
             )
         # The credit it took goes back to its customer (Stripe's unapplied_from_invoice).
         await customer_balance_service.unapply_from_invoice(session, invoice)

@@ -136,7 +136,9 @@ async def _make_payment_intent(session: AsyncSession, invoice: InvoiceRow) -> st
     )
     caller = acting_for(invoice.merchant_id, invoice.livemode)
     ring = CONFIG.current().ring
-    result = await payment_intent_service.create(session, caller, ring, params, NoRecoveryPoint())
+    result = await payment_intent_service.create(
+        session, caller, ring, params, NoRecoveryPoint(), owner=invoice.id
+    )
     return result.intent.id
 
 
