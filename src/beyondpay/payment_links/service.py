@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -43,6 +44,7 @@ from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
+from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_links.domain import (
     CONFIRMATION_DEFAULT,
     AfterCompletion,
@@ -355,15 +357,30 @@ async def open_session(session: AsyncSession, row: PaymentLinkRow) -> CheckoutSe
     return await checkout_session_service.create(session, caller, params, payment_link=row.id)
 
 
-async def confirmation_message(
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What the hosted confirmation shows: the link's message, who was paid and how much."""
+
+    message: str
+    merchant_name: str
+    amount: int
+    currency: str
+
+
+async def confirmation_of(
     session: AsyncSession, row: PaymentLinkRow, session_id: str
-) -> str | None:
-    """The hosted confirmation's message for one of the link's complete sessions, or None
-    when ``session_id`` is not one (nothing is shown for another link's session)."""
+) -> Confirmation | None:
+    """The hosted confirmation for one of the link's complete sessions, or None when
+    ``session_id`` is not one (nothing is shown for another link's session)."""
     found = await session.get(CheckoutSessionRow, session_id)
     if found is None or found.payment_link_id != row.id or found.status != "complete":
         return None
-    return row.custom_message or CONFIRMATION_DEFAULT
+    return Confirmation(
+        message=row.custom_message or CONFIRMATION_DEFAULT,
+        merchant_name=await merchant_service.business_name(session, row.merchant_id),
+        amount=found.amount_total,
+        currency=found.currency,
+    )
 
 
 async def count_completed(session: AsyncSession, completed: CheckoutSessionRow) -> None:

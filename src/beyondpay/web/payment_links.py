@@ -10,7 +10,8 @@ not work again unless the merchant changes it, which is what 410 means; nothing 
 
 ``GET /l/{token}/complete?session=cs_…`` is the hosted confirmation a
 ``hosted_confirmation`` link's sessions are sent to when paid: the link's ``custom_message``
-(or a default thanks), shown only for a complete session of that link.
+(or a default thanks), the amount paid and to whom; shown only for a complete session of that
+link.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from beyondpay.checkout.service import session_url
 from beyondpay.db.session import Database
 from beyondpay.kit.errors import BeyondpayError
+from beyondpay.kit.money import Money
 from beyondpay.payment_links.service import (
     SESSION_PARAM,
-    confirmation_message,
+    confirmation_of,
     link_of_token,
     open_session,
 )
@@ -68,7 +70,8 @@ async def payment_link_confirmation(request: Request, token: str = Token) -> HTM
     session_id = request.query_params.get(SESSION_PARAM, "")[:SESSION_ID_CHARS_MAX]
     async with _database(request).unit_of_work() as session:
         link = await link_of_token(session, token)
-        message = await confirmation_message(session, link, session_id) if link else None
-    if message is None:
+        shown = await confirmation_of(session, link, session_id) if link else None
+    if shown is None:
         return page("payment_link_missing.html", status_code=404)
-    return page("payment_link_confirmation.html", message=message)
+    paid = Money(shown.amount, shown.currency).format()
+    return page("payment_link_confirmation.html", view=shown, paid=paid)
