@@ -272,3 +272,16 @@ async def test_the_limit_deactivates_the_link_and_the_confirmation_shows_the_mes
     )
     assert raised["active"] is True
     assert (await visit(client, made)).status_code == 303
+
+
+async def test_a_link_whose_price_was_archived_opens_nothing(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    made = await link(client, merchant)
+    items = await get(client, merchant, f"/v1/payment_links/{made['id']}/line_items")
+    archived = items["data"][0]["price"]["id"]
+    await ok(await post(client, merchant, f"/v1/prices/{archived}", active="false"))
+    before = await get(client, merchant, "/v1/checkout/sessions")
+    refused = await visit(client, made)
+    assert refused.status_code == 410 and "no longer available" in refused.text
+    assert await get(client, merchant, "/v1/checkout/sessions") == before
