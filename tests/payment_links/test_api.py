@@ -199,6 +199,7 @@ async def test_each_visit_opens_a_new_session_with_the_links_items(
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] != second.headers["location"]
     assert "/checkout/" in first.headers["location"]
+    assert first.headers["cache-control"] == "no-store"
     sessions = await get(client, merchant, "/v1/checkout/sessions")
     opened = [s for s in sessions["data"] if s["payment_link"] == made["id"]]
     assert len(opened) == 2

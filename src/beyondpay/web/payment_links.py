@@ -31,7 +31,7 @@ from beyondpay.payment_links.service import (
     link_of_token,
     open_session,
 )
-from beyondpay.web.pages import page
+from beyondpay.web.pages import PAGE_HEADERS, page
 
 TOKEN_CHARS_MAX: Final = 100
 SESSION_ID_CHARS_MAX: Final = 255
@@ -62,7 +62,8 @@ async def payment_link_page(request: Request, token: str = Token) -> Response:
             session_id = opened.id
     except BeyondpayError:  # a price of the link archived since: it sells nothing now
         return _unavailable()
-    return RedirectResponse(session_url(session_id), status_code=303)
+    # Never cached (each visit is a new session), and no Referer carrying the link's token.
+    return RedirectResponse(session_url(session_id), status_code=303, headers=PAGE_HEADERS)
 
 
 @router.get("/l/{token}/complete")
