@@ -286,3 +286,25 @@ async def test_a_link_whose_price_was_archived_opens_nothing(
     refused = await visit(client, made)
     assert refused.status_code == 410 and "no longer available" in refused.text
     assert await get(client, merchant, "/v1/checkout/sessions") == before
+
+
+async def test_a_limit_lowered_to_the_count_switches_the_link_off(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    made = await link(client, merchant)
+    url = f"/v1/payment_links/{made['id']}"
+    await _pay_once(client, made)
+    lowered = await ok(
+        await post(client, merchant, url, **{"restrictions[completed_sessions][limit]": "1"})
+    )
+    assert lowered["active"] is False
+    assert lowered["restrictions"] == {"completed_sessions": {"count": 1, "limit": 1}}
+    assert (await visit(client, made)).status_code == 410
+    _refused(
+        await post(
+            client, merchant, url, active="true", **{"restrictions[completed_sessions][limit]": "1"}
+        ),
+        "active",
+    )
+    reopened = await ok(await post(client, merchant, url, active="true", restrictions=""))
+    assert reopened["active"] is True and reopened["restrictions"] is None

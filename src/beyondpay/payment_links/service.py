@@ -247,12 +247,14 @@ class PaymentLinkService:
             row.after_completion_type = kind
             row.redirect_url = redirect_url
             row.custom_message = message
+        problem = reactivation_problem(row.completed_sessions, row.completed_sessions_limit)
         if params.active is not None:
-            if params.active and not row.active:
-                problem = reactivation_problem(row.completed_sessions, row.completed_sessions_limit)
-                if problem is not None:
-                    raise PaymentLinkLimitReachedError(problem, param="active")
+            if params.active and problem is not None:
+                raise PaymentLinkLimitReachedError(problem, param="active")
             row.active = params.active
+        if problem is not None:
+            # A limit lowered to the count (or below) switches the link off, as reaching it does.
+            row.active = False
         if params.metadata is not None:
             row.metadata_ = merge_metadata(
                 dict(row.metadata_), params.metadata if isinstance(params.metadata, dict) else {}
