@@ -121,9 +121,11 @@ def wire_modules() -> None:
     from beyondpay.billing.subscriptions.notices import compose_notice, gate_first_collection
     from beyondpay.billing.subscriptions.service import hear_invoice
     from beyondpay.checkout.service import hear_payment as hear_checkout_payment
+    from beyondpay.checkout.service import on_completed
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import Kind, queue_receipt, register_composer
+    from beyondpay.payment_links.service import count_completed
     from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
     from beyondpay.payments.service import on_intent_event, on_receipt_due
@@ -158,6 +160,8 @@ def wire_modules() -> None:
     use_payment_methods(payment_method_service)
     # A Checkout Session completes in its PaymentIntent's transaction.
     on_intent_event(hear_checkout_payment, owner_prefix="cs_")
+    # A payment link counts its completed sessions in the transaction completing each.
+    on_completed(count_completed)
     wire_test_clocks()
 
 
@@ -275,6 +279,9 @@ def create_app(
     app.include_router(portal_pages)
     app.include_router(invoices_pages)
     app.include_router(checkout_pages)
+    from beyondpay.web.payment_links import router as payment_link_pages
+
+    app.include_router(payment_link_pages)
     app.mount(STATIC_PATH, static_files(), name="static")
     for router in merchant_routers():
         app.include_router(router)
@@ -319,6 +326,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.notifications.api import router as notifications
+    from beyondpay.payment_links.api import router as payment_links
     from beyondpay.payment_methods.api import customer_router as customer_payment_methods
     from beyondpay.payment_methods.api import router as payment_methods
     from beyondpay.payment_methods.api import tokens_router as tokens
@@ -372,4 +380,5 @@ def merchant_routers() -> list[APIRouter]:
         customer_balance_transactions,
         credit_notes,
         checkout_sessions,
+        payment_links,
     ]

@@ -494,6 +494,15 @@ async def _checkout_session(actors: Actors) -> str:
     return str((await actors.owner("/v1/checkout/sessions", params))["id"])
 
 
+async def _payment_link(actors: Actors) -> str:
+    """A payment link selling one ₹10 price."""
+    price = await actors.owner(
+        "/v1/prices", {"currency": "inr", "unit_amount": 1_000, "product_data": {"name": "Tea"}}
+    )
+    params = {"line_items": [{"price": price["id"], "quantity": 1}]}
+    return str((await actors.owner("/v1/payment_links", params))["id"])
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -531,6 +540,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/subscription_items": _subscription_item,
     "/v1/credit_notes": _credit_note,
     "/v1/checkout/sessions": _checkout_session,
+    "/v1/payment_links": _payment_link,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes

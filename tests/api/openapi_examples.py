@@ -156,6 +156,7 @@ async def make_examples(
     await _credit_notes(api)
     await _subscription_resume(api, database)
     await _checkout_sessions(api)
+    await _payment_links(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1220,3 +1221,28 @@ async def _checkout_sessions(api: Api) -> None:
     await api.get(f"/v1/checkout/sessions/{made['id']}/line_items")
     await api.get("/v1/checkout/sessions", {"status": "open"})
     await api.post(f"/v1/checkout/sessions/{made['id']}/expire")
+
+
+async def _payment_links(api: Api) -> None:
+    """A payment link: made with a catalog price and a limit, read, updated, listed, its line
+    items."""
+    price = await api.post(
+        "/v1/prices",
+        {"currency": "inr", "unit_amount": 149_900, "product_data": {"name": "Cotton kurta"}},
+    )
+    made = await api.post(
+        "/v1/payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 2}],
+            "restrictions": {"completed_sessions": {"limit": 100}},
+            "after_completion": {
+                "type": "redirect",
+                "redirect": {"url": "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}"},
+            },
+            "metadata": {"campaign": "diwali"},
+        },
+    )
+    await api.get(f"/v1/payment_links/{made['id']}")
+    await api.get(f"/v1/payment_links/{made['id']}/line_items")
+    await api.post(f"/v1/payment_links/{made['id']}", {"active": False})
+    await api.get("/v1/payment_links", {"active": False})

@@ -74,6 +74,8 @@ CreditNotesReader = Annotated[Caller, Depends(authorize(Scope.credit_notes_read)
 CreditNotesWriter = Annotated[Caller, Depends(authorize(Scope.credit_notes_write))]
 CheckoutSessionsReader = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_read))]
 CheckoutSessionsWriter = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_write))]
+PaymentLinksReader = Annotated[Caller, Depends(authorize(Scope.payment_links_read))]
+PaymentLinksWriter = Annotated[Caller, Depends(authorize(Scope.payment_links_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

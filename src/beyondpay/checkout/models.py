@@ -45,3 +45,5 @@ class CheckoutSessionRow(Base):
     completed_at: Mapped[datetime | None] = mapped_column(_TIME)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # The Payment Link the session was opened from (migration 0049), or None.
+    payment_link_id: Mapped[str | None] = mapped_column(Text, default=None)

@@ -148,7 +148,7 @@ class CheckoutSession(BaseModel):
     payment_intent: str | None = Field(
         description="Made when the customer first pays on the page (Stripe's way), else null."
     )
-    payment_link: None
+    payment_link: str | None = Field(description="The Payment Link it was opened from.")
     payment_method_types: list[str]
     payment_status: Literal["unpaid", "paid", "no_payment_required"]
     setup_intent: None
@@ -207,7 +207,7 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
         "metadata": dict(row.metadata_),
         "mode": row.mode,
         "payment_intent": row.payment_intent_id,
-        "payment_link": None,
+        "payment_link": row.payment_link_id,
         "payment_method_types": list(row.payment_method_types),
         "payment_status": row.payment_status,
         "setup_intent": None,

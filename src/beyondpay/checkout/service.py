@@ -29,7 +29,7 @@ import base64
 import binascii
 import builtins
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -304,10 +304,29 @@ def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> dat
     return expires_at
 
 
+CompletionHook = Callable[[AsyncSession, CheckoutSessionRow], Awaitable[None]]
+_completion_hooks: list[CompletionHook] = []
+
+
+def on_completed(hook: CompletionHook) -> None:
+    """``hook`` runs when a session completes, in the transaction that completes it (a module
+    above checkout, e.g. payment links counting their completed sessions; registered by
+    ``app.wire_modules``). Registering twice changes nothing."""
+    if hook not in _completion_hooks:
+        _completion_hooks.append(hook)
+
+
 class CheckoutSessionService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: CheckoutSessionCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: CheckoutSessionCreateParams,
+        *,
+        payment_link: str | None = None,
     ) -> CheckoutSessionRow:
+        """A new open session; ``payment_link``: the link it is opened from (a module above
+        checkout opens it; the API never sets it)."""
         now = utcnow().replace(microsecond=0)
         expires_at = _check_params(params, now)
         if params.customer is not None:
@@ -377,6 +396,7 @@ class CheckoutSessionService:
             completed_at=None,
             created_at=now,
             updated_at=now,
+            payment_link_id=payment_link,
         )
         session.add(row)
         await session.flush()
@@ -643,6 +663,9 @@ async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
     row.payment_status = heard.payment_status
     row.updated_at = now
     await record(session, row, _EVENTS[heard.change])
+    if heard.change == Change.completed:
+        for hook in _completion_hooks:
+            await hook(session, row)
 
 
 async def _create_customer(session: AsyncSession, row: CheckoutSessionRow) -> None:

@@ -150,5 +150,7 @@ EVENT_TYPES: Final = frozenset(
         "checkout.session.expired",
         "checkout.session.async_payment_succeeded",
         "checkout.session.async_payment_failed",
+        "payment_link.created",
+        "payment_link.updated",
     }
 )

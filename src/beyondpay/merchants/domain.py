@@ -116,6 +116,8 @@ class Scope(StrEnum):
     credit_notes_write = "credit_notes:write"
     checkout_sessions_read = "checkout_sessions:read"
     checkout_sessions_write = "checkout_sessions:write"
+    payment_links_read = "payment_links:read"
+    payment_links_write = "payment_links:write"
 
     @property
     def resource(self) -> str:
