@@ -19,10 +19,9 @@ the page when it changes.
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
-from pydantic import ValidationError
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from beyondpay.checkout.service import (
@@ -36,9 +35,9 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.money import Money
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce, token_matches
+from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce
 from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY, PAGE_HEADERS, page
-from beyondpay.web.paying import FORM_BYTES_MAX, MESSAGES, METHODS, message, method_data, qr_svg
+from beyondpay.web.paying import MESSAGES, after_confirmation, message, posted_method, qr_svg
 
 TOKEN_CHARS_MAX: Final = 600
 # The page's one script (static/checkout.js, the platform's own file) asks its status while a
@@ -175,16 +174,9 @@ async def pay_checkout_page(request: Request, token: str = Token) -> Response:
     session_id = session_id_of_token(ring, token)
     if session_id is None:
         return page("checkout_missing.html", status_code=404)
-    body = (await request.body())[:FORM_BYTES_MAX]
-    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-    if not token_matches(ring, token, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
-        return _back(token, "csrf")
-    if form.get("method") not in METHODS:
-        return _back(token, "form")
-    try:
-        data = method_data(form)
-    except ValidationError:
-        return _back(token, "form")
+    data = await posted_method(request, ring, token)
+    if isinstance(data, str):
+        return _back(token, data)
     async with _database(request).sessionmaker() as session:
         try:
             paid = await pay_on_page(session, ring, session_id, data)
@@ -194,11 +186,4 @@ async def pay_checkout_page(request: Request, token: str = Token) -> Response:
             return _back(token, error.code if known else "form")
     if paid.result is None:
         return _back(token, "expired" if paid.row.status != "complete" else None)
-    result = paid.result
-    if result.failure is not None or result.intent.status == "requires_payment_method":
-        failed = result.intent.last_payment_error or {}
-        return _back(token, str(failed.get("decline_code") or failed.get("code") or "declined"))
-    action = result.intent.next_action or {}
-    if action.get("type") == "redirect_to_url":
-        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
-    return _back(token)  # paid, or UPI: the page shows the QR code, or waits for the collect
+    return after_confirmation(paid.result, lambda error: _back(token, error))

@@ -13,10 +13,8 @@ No script: the UPI QR code is an inline SVG, the page's own.
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Request
-from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from beyondpay.billing.credit_notes.service import pdf_of_token as credit_note_pdf_of_token
@@ -31,10 +29,10 @@ from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce, token_matches
+from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce
 from beyondpay.web.pages import PAGE_HEADERS, page
-from beyondpay.web.paying import FORM_BYTES_MAX, METHODS, method_data, qr_svg
 from beyondpay.web.paying import MESSAGES as _MESSAGES
+from beyondpay.web.paying import after_confirmation, posted_method, qr_svg
 from beyondpay.web.paying import message as _message
 
 TOKEN_CHARS_MAX: Final = 600
@@ -114,31 +112,18 @@ async def pay_invoice_page(request: Request, token: str = Token) -> Response:
     invoice_id = invoice_id_of_token(ring, token)
     if invoice_id is None:
         return page("invoice_missing.html", status_code=404)
-    body = (await request.body())[:FORM_BYTES_MAX]
-    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-    if not token_matches(ring, token, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
-        return _back(token, "csrf")
-    if form.get("method") not in METHODS:
-        return _back(token, "form")
-    try:
-        data = method_data(form)
-    except ValidationError:
-        return _back(token, "form")
+    data = await posted_method(request, ring, token)
+    if isinstance(data, str):
+        return _back(token, data)
     async with _database(request).sessionmaker() as session:
         try:
             result = await collection_service.pay_on_page(session, ring, invoice_id, data)
         except BeyondpayError as error:  # a card refused before the rail (its number, expiry)
             await session.rollback()
             return _back(token, error.code if error.code in _MESSAGES else "form")
-    if result is None or result.intent.status == "succeeded":
+    if result is None:
         return _back(token)
-    if result.failure is not None:
-        failed = result.intent.last_payment_error or {}
-        return _back(token, str(failed.get("decline_code") or failed.get("code") or "declined"))
-    action = result.intent.next_action or {}
-    if action.get("type") == "redirect_to_url":
-        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
-    return _back(token)  # UPI: the page shows the QR code and the link to pay in an app
+    return after_confirmation(result, lambda error: _back(token, error))
 
 
 @router.get("/credit_notes/{token}/pdf")

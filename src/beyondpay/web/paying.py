@@ -4,11 +4,19 @@ the UPI QR code drawn as an inline SVG (no script, no image request)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
+from urllib.parse import parse_qs
 
 import segno
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.responses import RedirectResponse, Response
 
+from beyondpay.kit.crypto import KeyRing
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
+from beyondpay.payments.service import ConfirmResult
+from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, token_matches
 
 FORM_BYTES_MAX: Final = 4_096
 METHODS: Final = ("card", "upi", "netbanking")
@@ -78,3 +86,38 @@ def method_data(form: dict[str, str]) -> PaymentMethodDataParams:
     elif method == "netbanking":
         data["netbanking"] = {"bank": form.get("bank", "")}
     return PaymentMethodDataParams.model_validate(data)
+
+
+async def posted_method(
+    request: Request, ring: KeyRing, token: str
+) -> PaymentMethodDataParams | str:
+    """The payment method a page's form posted (its CSRF token checked against the page's
+    ``token``), or the code of the message to show instead: ``csrf`` or ``form``."""
+    body = (await request.body())[:FORM_BYTES_MAX]
+    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    if not token_matches(ring, token, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
+        return "csrf"
+    if form.get("method") not in METHODS:
+        return "form"
+    try:
+        return method_data(form)
+    except ValidationError:
+        return "form"
+
+
+def after_confirmation(
+    result: ConfirmResult, back: Callable[[str | None], RedirectResponse]
+) -> Response:
+    """Where a page's payment goes next: back to the page with the decline's code, to the
+    bank's page (3-D Secure, net banking), or back to the page (paid; UPI's QR code or
+    collect, which the page shows)."""
+    intent = result.intent
+    if intent.status != "succeeded" and (
+        result.failure is not None or intent.status == "requires_payment_method"
+    ):
+        failed = intent.last_payment_error or {}
+        return back(str(failed.get("decline_code") or failed.get("code") or "declined"))
+    action = intent.next_action or {}
+    if action.get("type") == "redirect_to_url":
+        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
+    return back(None)
