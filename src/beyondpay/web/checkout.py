@@ -35,7 +35,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.money import Money
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce
+from beyondpay.web.csrf import CSRF_FIELD, form_token, page_nonce, set_nonce_cookie
 from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY, PAGE_HEADERS, page
 from beyondpay.web.paying import MESSAGES, after_confirmation, message, posted_method, qr_svg
 
@@ -83,7 +83,7 @@ def upi_link_for_session(link: str, session_id: str, merchant_name: str) -> str:
 
 def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLResponse:
     row = view.row
-    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+    nonce = page_nonce(request)
     shown_error = error or (view.last_error_code if view.payable else None)
     upi_link = (
         upi_link_for_session(view.upi_intent_url, row.id, view.merchant_name)
@@ -124,14 +124,7 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         methods=set(row.payment_method_types),
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
-    response.set_cookie(
-        CSRF_COOKIE,
-        nonce,
-        httponly=True,
-        samesite="strict",
-        secure=str(request.url.scheme) == "https",
-        path="/checkout/",
-    )
+    set_nonce_cookie(response, request, nonce, "/checkout/")
     return response
 
 

@@ -14,6 +14,9 @@ import hmac
 import secrets
 from typing import Final
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from beyondpay.kit.crypto import KeyRing
 
 CSRF_COOKIE: Final = "bp_csrf"
@@ -43,3 +46,22 @@ def token_matches(ring: KeyRing, scope: str, nonce: str | None, submitted: str |
         if hmac.compare_digest(expected, submitted):
             return True
     return False
+
+
+def page_nonce(request: Request) -> str:
+    """The nonce the page's cookie already holds (a page reloaded keeps its form good), else a
+    new one."""
+    return request.cookies.get(CSRF_COOKIE) or new_nonce()
+
+
+def set_nonce_cookie(response: Response, request: Request, nonce: str, path: str) -> None:
+    """The page's nonce in its cookie: unreadable by scripts, never sent by another site's
+    request, only to the pages under ``path``, over HTTPS only when the page was."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=str(request.url.scheme) == "https",
+        path=path,
+    )

@@ -29,7 +29,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.web.csrf import CSRF_COOKIE, CSRF_FIELD, form_token, new_nonce
+from beyondpay.web.csrf import CSRF_FIELD, form_token, page_nonce, set_nonce_cookie
 from beyondpay.web.pages import PAGE_HEADERS, page
 from beyondpay.web.paying import MESSAGES as _MESSAGES
 from beyondpay.web.paying import after_confirmation, posted_method, qr_svg
@@ -52,7 +52,7 @@ def _database(request: Request) -> Database:
 
 
 def _rendered(request: Request, view: InvoicePage, error: str | None) -> HTMLResponse:
-    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+    nonce = page_nonce(request)
     shown_error = error or (view.last_error_code if view.payable else None)
     response = page(
         "invoice.html",
@@ -65,14 +65,7 @@ def _rendered(request: Request, view: InvoicePage, error: str | None) -> HTMLRes
         qr=qr_svg(view.upi_link) if view.upi_link else None,
         banks=[(code, name) for code, name in NETBANKING_BANKS.items()],
     )
-    response.set_cookie(
-        CSRF_COOKIE,
-        nonce,
-        httponly=True,
-        samesite="strict",
-        secure=str(request.url.scheme) == "https",
-        path="/invoices/",
-    )
+    set_nonce_cookie(response, request, nonce, "/invoices/")
     return response
 
 
