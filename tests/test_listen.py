@@ -35,7 +35,7 @@ from beyondpay.events.tasks import number_events_on
 from beyondpay.kit.settings import Settings
 from beyondpay.listen import ListenError, ListenOptions, listen, parse_event_types
 from beyondpay.webhooks.signing import new_secret
-from tests.compat.server import new_merchant, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, serving
 from tests.support import TEST_RING_TEXT, TestMerchant
 
 WAIT_S: Final = 15.0
@@ -117,14 +117,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def _create_customer(server_url: str, merchant: TestMerchant, email: str) -> str:
-    async with httpx.AsyncClient(base_url=server_url, headers=merchant.auth()) as api:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()) as api:
         response = await api.post("/v1/customers", data={"email": email})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
 
 
 async def _delete_customer(server_url: str, merchant: TestMerchant, customer_id: str) -> None:
-    async with httpx.AsyncClient(base_url=server_url, headers=merchant.auth()) as api:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()) as api:
         response = await api.delete(f"/v1/customers/{customer_id}")
     assert response.status_code == 200, response.text
 

@@ -27,6 +27,7 @@ from PIL import Image
 from beyondpay.db.session import Database
 from tests.billing.invoices.support import ok
 from tests.checkout.support import session
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.payments.support import deliver_callbacks, get, post
 from tests.support import TestMerchant
 from tests.web import test_browser as web
@@ -85,7 +86,7 @@ async def test_a_session_is_paid_by_card_on_a_phone_and_a_desktop(
     server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         for width in WIDTHS_PX:
             made = await session(client, merchant)
             assert made["url"].startswith(f"{server_url}/checkout/")
@@ -111,7 +112,7 @@ async def test_without_a_success_url_the_paid_page_stays(
     server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         for width in WIDTHS_PX:
             made = await session(client, merchant, success_url=None)
             assert made["success_url"] is None
@@ -129,7 +130,7 @@ async def test_a_declined_card_then_three_d_secure(
     server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await session(client, merchant)
     context, page, _ = await _page(browser, 360)
     await page.goto(made["url"])
@@ -149,7 +150,7 @@ async def test_upi_qr_on_a_desktop_and_the_app_link_on_a_phone(
     server_url: str, merchant: TestMerchant, browser: Any, database: Database, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await session(client, merchant)
     for width in WIDTHS_PX:
         context, page, _ = await _page(browser, width)
@@ -183,7 +184,7 @@ async def test_upi_collect_to_a_typed_vpa_and_net_banking(
     server_url: str, merchant: TestMerchant, browser: Any, database: Database, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         collect = await session(client, merchant)
         bank = await session(client, merchant)
     context, page, _ = await _page(browser, 360)
@@ -211,7 +212,7 @@ async def test_an_expired_session_refuses_to_pay(
     server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await session(client, merchant)
         context, page, _ = await _page(browser, 1280)
         await page.goto(made["url"])  # the tab opened before the session expired

@@ -18,6 +18,10 @@ from tests.support import TestMerchant, make_merchant
 
 SERVER_START_TIMEOUT_S: Final = 30.0
 SERVER_STOP_TIMEOUT_S: Final = 10.0
+# A test's HTTP client waits this long for the in-process server: on a loaded 2-core CI machine
+# (Chromium starting beside it, the other worker creating its database) a first request took
+# longer than httpx's default 5 s.
+CLIENT_TIMEOUT_S: Final = 30.0
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import httpx
 
 from tests.billing.invoices.support import ok
 from tests.checkout.test_browser import _accessible, _fill_card, _page, _shots
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.payment_links.support import link
 from tests.payments.support import get, post
 from tests.support import TestMerchant
@@ -48,7 +49,7 @@ async def test_a_link_with_a_limit_of_two_completes_twice_then_refuses(
     server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await link(
             client,
             merchant,
@@ -90,7 +91,7 @@ async def test_a_link_with_a_limit_of_two_completes_twice_then_refuses(
 async def test_an_inactive_link_refuses(
     server_url: str, merchant: TestMerchant, browser: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await link(client, merchant)
         await ok(await post(client, merchant, f"/v1/payment_links/{made['id']}", active="false"))
         context, page, _ = await _page(browser, 360)

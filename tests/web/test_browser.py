@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from beyondpay.kit.settings import Settings
-from tests.compat.server import serving
+from tests.compat.server import CLIENT_TIMEOUT_S, serving
 from tests.support import TEST_RING_TEXT, TestMerchant
 from tests.web.support import paid_charge, register_gstin
 
@@ -91,7 +91,7 @@ async def test_the_receipt_renders_and_is_accessible_on_a_phone_and_a_desktop(
     from axe_playwright_python.async_playwright import Axe
 
     await register_gstin(database, merchant)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         charge = await paid_charge(client, merchant, description="Annual plan, Mumbai office")
     assert charge["receipt_url"].startswith(f"{server_url}/receipts/")
 

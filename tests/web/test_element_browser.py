@@ -26,6 +26,7 @@ from typing import Any, Final
 import httpx
 import pytest
 
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.support import TestMerchant
 from tests.web import test_browser as web
 from tests.web.test_browser import _LAYOUT_PROBLEMS, HEIGHT_PX, WIDTHS_PX
@@ -226,7 +227,7 @@ async def test_the_element_on_a_merchants_page_saves_a_card_and_pays_through_3d_
         "text/javascript",
         _SCRIPT.format(key=merchant.keys["pk_test"]).encode(),
     )
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         for width in WIDTHS_PX:
             intent = await _intent(client, merchant)
             page_html = _PAGE.format(platform=server_url, secret=intent["client_secret"])
@@ -333,7 +334,7 @@ async def test_the_documented_example_page_reports_a_decline_pays_and_fails_auth
     example = example.replace("pk_test_…", merchant.keys["pk_test"])
     context = await browser.new_context(viewport={"width": 1280, "height": HEIGHT_PX})
     page = await context.new_page()
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         for number, answer, status in (
             (DECLINED_CARD, "Your card was declined.", "requires_payment_method"),
             (VISA, "Payment succeeded", "succeeded"),
@@ -395,7 +396,7 @@ async def test_the_element_saves_a_card_for_later_through_3d_secure(
     browser: Any,
 ) -> None:
     site = merchant_site
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         customer = await client.post(
             "/v1/customers", data={"name": "Asha"}, headers=merchant.auth()
         )

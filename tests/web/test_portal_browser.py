@@ -21,6 +21,7 @@ import httpx
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from tests.billing.portal.support import customer, execute, path_of, portal_session
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.support import TestMerchant, make_merchant
 from tests.web.test_browser import browser, server_url  # noqa: F401 (fixtures)
 
@@ -100,7 +101,7 @@ async def test_a_customer_adds_cards_and_chooses_the_default_on_a_phone_and_a_de
     tmp_path: Path,
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         customer_id = await customer(client, merchant)
         sessions = [await portal_session(client, merchant, customer_id) for _ in WIDTHS_PX]
     assert sessions[0]["url"].startswith(f"{server_url}/billing_portal/session/test_")
@@ -147,7 +148,7 @@ async def test_a_customer_adds_cards_and_chooses_the_default_on_a_phone_and_a_de
     assert await returning.get_attribute("href") == "https://shop.example/account"
     await context.close()
 
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         answer = await client.get(f"/v1/customers/{customer_id}", headers=merchant.auth())
         default = answer.json()["invoice_settings"]["default_payment_method"]
         listed = await client.get(
@@ -166,7 +167,7 @@ async def test_an_expired_link_says_so_and_another_merchant_reaches_nothing(
 ) -> None:
     shots = _shots(tmp_path)
     other = await make_merchant(database, name="Globex")
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         customer_id = await customer(client, merchant)
         expired = await portal_session(client, merchant, customer_id)
         mine = await portal_session(client, merchant, customer_id)

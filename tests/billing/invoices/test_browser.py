@@ -17,6 +17,7 @@ import httpx
 
 from beyondpay.db.session import Database
 from tests.billing.invoices.support import customer, draft, ok
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.payments.support import get, post
 from tests.support import TestMerchant
 from tests.web import test_browser as web
@@ -74,7 +75,7 @@ async def test_a_send_invoice_invoice_is_paid_by_card_on_its_hosted_page(
 ) -> None:
     shots = _shots(tmp_path)
     await register_gstin(database, merchant)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         for width in WIDTHS_PX:
             invoice = await _invoice(client, merchant)
             assert invoice["hosted_invoice_url"].startswith(f"{server_url}/invoices/")
@@ -111,7 +112,7 @@ async def test_three_d_secure_and_upi_on_the_hosted_page_on_a_phone(
     tmp_path: Path,
 ) -> None:
     shots = _shots(tmp_path)
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         challenged = await _invoice(client, merchant)
         upi = await _invoice(client, merchant)
     context = await browser.new_context(viewport={"width": 360, "height": HEIGHT_PX})

@@ -13,6 +13,7 @@ from tests.billing.invoices.support import customer, ok, run_invoice_jobs
 from tests.billing.invoices.test_browser import _fill_card
 from tests.billing.subscriptions.support import monthly_price, subscribe
 from tests.billing.subscriptions.test_notices import ABOVE_LIMIT, HOUR_S, START
+from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.payments.support import get
 from tests.support import TestMerchant
 from tests.test_clocks.support import advance, new_clock, run_advances
@@ -25,7 +26,7 @@ server_url = web.server_url
 async def test_a_renewal_above_the_limit_is_paid_by_its_customer_on_the_hosted_page(
     server_url: str, merchant: TestMerchant, database: Database, browser: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=server_url) as client:
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         clock = (await new_clock(client, merchant, START))["id"]
         buyer = await customer(client, merchant, test_clock=clock)
         price = await monthly_price(client, merchant, amount=ABOVE_LIMIT)
