@@ -117,14 +117,18 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def _create_customer(server_url: str, merchant: TestMerchant, email: str) -> str:
-    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()) as api:
+    async with httpx.AsyncClient(
+        base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()
+    ) as api:
         response = await api.post("/v1/customers", data={"email": email})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
 
 
 async def _delete_customer(server_url: str, merchant: TestMerchant, customer_id: str) -> None:
-    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()) as api:
+    async with httpx.AsyncClient(
+        base_url=server_url, timeout=CLIENT_TIMEOUT_S, headers=merchant.auth()
+    ) as api:
         response = await api.delete(f"/v1/customers/{customer_id}")
     assert response.status_code == 200, response.text
 
