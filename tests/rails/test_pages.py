@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -89,3 +92,34 @@ async def test_forged_links_and_bad_answers_are_refused(
     assert (await client.get(forged)).status_code == 404
     assert (await client.post(forged, data={"outcome": "complete"})).status_code == 404
     assert (await client.post(_path(outcome), data={"outcome": "maybe"})).status_code == 400
+
+
+async def test_pages_carry_a_policy_that_allows_their_style_and_the_way_back(
+    client: httpx.AsyncClient, database: Database, api_app: FastAPI
+) -> None:
+    challenge = await _authorize(
+        database, api_app, Rail.card, card("4000002500003155"), return_url="https://shop.test/done"
+    )
+    page = await client.get(_path(challenge))
+    policy = dict(
+        part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";")
+    )
+    # The inline style is allowed by its hash and nothing else is: a changed style without a
+    # changed hash would leave the page unstyled.
+    style = page.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert policy["style-src"] == f"'sha256-{digest}'"
+    assert policy["default-src"] == "'none'" and "script-src" not in policy
+    # The form posts to the page, and the browser then follows the 303 to the merchant.
+    assert policy["form-action"] == "'self' https://shop.test"
+    # The challenge may be framed by the page that asked for it (the card element's modal);
+    # the link is the page's credential, so it is never sent on as a referrer.
+    assert policy["frame-ancestors"] == "*"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+
+    login = await _authorize(database, api_app, Rail.netbanking, bank("HDFC"))
+    bank_page = await client.get(_path(login))
+    assert "frame-ancestors 'none'" in bank_page.headers["content-security-policy"]
+    assert "form-action 'self';" in bank_page.headers["content-security-policy"]
+    assert bank_page.headers["x-frame-options"] == "DENY"
