@@ -51,6 +51,7 @@ from beyondpay.rails.protocol import (
     Connector,
     CreditListener,
     CreditNotice,
+    IntentPayee,
     PushRequest,
     Rail,
     RailOutcome,
@@ -77,6 +78,7 @@ __all__ = [
     "CollectNotice",
     "CreditListener",
     "CreditNotice",
+    "IntentPayee",
     "PageView",
     "PushRequest",
     "RailOutcome",
@@ -101,6 +103,7 @@ __all__ = [
     "rails_for_currency",
     "sandbox_banks",
     "switch_for",
+    "upi_intent_payee",
     "upi_push",
     "upi_push_status",
     "use_scheduler",
@@ -162,6 +165,7 @@ verify_debit_card = _SWITCH.verify_debit_card
 account_balance = _SWITCH.account_balance
 open_payer_account = _SWITCH.open_account
 upi_push = _SWITCH.push
+upi_intent_payee = _SWITCH.intent_payee
 upi_push_status = _SWITCH.push_status
 answer_collect = _SWITCH.answer_collect
 
