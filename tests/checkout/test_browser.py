@@ -309,7 +309,7 @@ async def test_the_email_step_and_a_promotion_code_on_a_phone_and_a_desktop(
             async with page.expect_navigation():
                 await page.click("[data-testid=apply-promo]")
             assert await page.inner_text("[data-testid=total]") == "₹2,923.65"
-            assert "−₹324.85" in await page.inner_text("[data-testid=discount]")
+            assert "\u2212₹324.85" in await page.inner_text("[data-testid=discount]")
             assert await page.evaluate(_LAYOUT_PROBLEMS) == []
             await page.screenshot(path=shots / f"checkout-promo-{width}px.png", full_page=True)
             await _accessible(page)
