@@ -233,3 +233,26 @@ async def test_the_page_asks_for_an_email_before_paying(
     given = await session(client, merchant, customer_email="ravi@example.in")
     shown, _ = await page(client, path_of(given))
     assert 'action="' + path_of(given) + '/email"' not in shown.text
+
+
+async def test_a_code_used_up_since_it_was_applied_comes_off_before_the_payment(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    promo = await _code(client, merchant, "LASTONE", max_redemptions="1")
+    first, second = [await session(client, merchant, allow_promotion_codes="true") for _ in "ab"]
+    for made in (first, second):
+        assert (await _apply(client, path_of(made), "LASTONE")).status_code == 303
+    assert (await pay(client, path_of(first), **card("4242424242424242"))).status_code == 303
+    refused = await pay(client, path_of(second), **card("4242424242424242"))
+    assert refused.headers["location"].endswith("?error=discount_removed")
+    shown = await client.get(refused.headers["location"])
+    assert "can no longer be used and was removed" in shown.text
+    found = await get(client, merchant, f"/v1/checkout/sessions/{second['id']}")
+    assert (found["status"], found["discounts"], found["amount_total"]) == ("open", [], TOTAL)
+    intent = await get(client, merchant, f"/v1/payment_intents/{found['payment_intent']}")
+    assert intent["amount"] == TOTAL and intent["status"] == "requires_payment_method"
+    assert (await pay(client, path_of(second), **card("4242424242424242"))).status_code == 303
+    done = await get(client, merchant, f"/v1/checkout/sessions/{second['id']}")
+    assert (done["status"], done["amount_total"]) == ("complete", TOTAL)
+    counted = await get(client, merchant, f"/v1/promotion_codes/{promo['id']}")
+    assert counted["times_redeemed"] == 1

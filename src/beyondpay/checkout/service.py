@@ -123,6 +123,8 @@ PAGE_PATH: Final = "/checkout/"
 # The key id of the caller checkout acts as on the merchant's behalf (never an API key's).
 ACTING_KEY_ID: Final = "checkout"
 EMAIL_CHARS_MAX: Final = 512  # as payments' receipt_email
+# What the page says when a discount could no longer be used and came off before a payment.
+DISCOUNT_REMOVED: Final = "discount_removed"
 EXPIRY_RETRY_S: Final = 60  # an expiry finding the payment with its rail tries again then
 _LINK_LABEL: Final = "checkout_link:"
 _TOKEN_MAC_BYTES: Final = 18
@@ -737,21 +739,50 @@ async def _redeem(session: AsyncSession, row: CheckoutSessionRow) -> None:
         _log.warning("checkout_discount_not_counted", checkout_session=row.id, code=refused.code)
 
 
-async def _check_discount_still_valid(session: AsyncSession, row: CheckoutSessionRow) -> None:
+async def _discount_still_valid(session: AsyncSession, row: CheckoutSessionRow) -> bool:
     """Before a payment: the session's promotion code or coupon may still be redeemed (Stripe
-    checks again when the customer pays); a 400 saying why not."""
+    checks again when the customer pays)."""
     if not row.discounts:
-        return
+        return True
     entry = row.discounts[0]
     caller = acting_for(row.merchant_id, row.livemode)
     code = entry["promotion_code"]
-    await _discount_of(
+    try:
+        async with session.begin_nested():
+            await _discount_of(
+                session,
+                caller,
+                row,
+                coupon=None if code is not None else str(entry["coupon"]),
+                promotion_code=code,
+                param="promotion_code",
+            )
+    except InvalidRequestError:
+        return False
+    return True
+
+
+async def _remove_discount(
+    session: AsyncSession, ring: KeyRing, row: CheckoutSessionRow, intent_id: str
+) -> None:
+    """A discount that can no longer be used comes off (the intent and the session locked,
+    in that order): the session and its intent back to the full amount, which the customer
+    sees before paying again."""
+    lines = [dict(line) for line in row.line_items]
+    for line in lines:
+        line["amount_discount"] = 0
+        line["amount_total"] = line["amount_subtotal"]
+    row.line_items = lines
+    row.discounts, row.amount_discount = [], 0
+    row.amount_total = row.amount_subtotal
+    row.updated_at = utcnow()
+    await payment_intent_service.update(
         session,
-        caller,
-        row,
-        coupon=None if code is not None else str(entry["coupon"]),
-        promotion_code=code,
-        param="promotion_code",
+        acting_for(row.merchant_id, row.livemode),
+        ring,
+        intent_id,
+        PaymentIntentUpdateParams(amount=row.amount_total, expand=[]),
+        owner=row.id,
     )
 
 
@@ -845,10 +876,11 @@ async def give_email(session: AsyncSession, session_id: str, email: str) -> Chec
 @dataclass(frozen=True, slots=True)
 class PagePayment:
     """What a payment on the page came to: the session after it, and payments' answer (None
-    when nothing was tried: the session was not open)."""
+    when nothing was tried: the session was not open, or ``refused`` says why not)."""
 
     row: CheckoutSessionRow
     result: ConfirmResult | None
+    refused: str | None = None
 
 
 async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSessionRow) -> str:
@@ -897,7 +929,6 @@ async def pay_on_page(
         return PagePayment(row, None)
     if needs_email(row):
         raise EmailRequiredError(param="email")
-    await _check_discount_still_valid(session, row)
     intent_id = await _ensure_intent(session, ring, row)
     await session.commit()
     caller = acting_for(row.merchant_id, row.livemode)
@@ -906,6 +937,10 @@ async def pay_on_page(
     if row.status != Status.open or _past_expiry(row):
         await session.commit()
         return PagePayment(row, None)
+    if not await _discount_still_valid(session, row):
+        await _remove_discount(session, ring, row, intent_id)
+        await session.commit()
+        return PagePayment(row, None, refused=DISCOUNT_REMOVED)
     confirm = PaymentIntentConfirmParams(
         payment_method_data=method, return_url=session_url(row.id), expand=[]
     )

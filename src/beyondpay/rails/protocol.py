@@ -267,6 +267,12 @@ class CreditNotice:
 # A push moves money once (unique per request id), so a listener hears of it once; it must
 # still treat a repeat as a no-op.
 CreditListener = Callable[[AsyncSession, CreditNotice], Awaitable[str | None]]
+# Asked before a payer's push pays a waiting intent request (the acquiring side validating
+# the order, as a payee PSP does in NPCI's address validation), with the request's request id
+# (the caller's, e.g. a charge's): False when the caller no longer waits for that payment (its
+# PaymentIntent canceled, or confirmed again with another attempt) though the request's void
+# has not reached the switch yet.
+PayableCheck = Callable[[AsyncSession, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from beyondpay.rails.callbacks import (
     on_collect,
     on_credit,
     on_outcome,
+    on_payable,
     use_scheduler,
 )
 from beyondpay.rails.domain import (
@@ -99,6 +100,7 @@ __all__ = [
     "on_collect",
     "on_credit",
     "on_outcome",
+    "on_payable",
     "open_payer_account",
     "rails_for_currency",
     "sandbox_banks",

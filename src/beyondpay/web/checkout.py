@@ -25,6 +25,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from beyondpay.checkout.service import (
+    DISCOUNT_REMOVED,
     CheckoutPage,
     apply_promotion_code,
     give_email,
@@ -66,8 +67,10 @@ _EXTRA_MESSAGES: Final = {
     "lock_timeout": "Your payment is already being processed in another window. Wait a moment.",
     "expired": "This checkout has expired: it can no longer be paid.",
     "checkout_email_required": "Enter your email address before paying.",
-    "promotion_code_invalid": "Your promotion code can no longer be used. Reload the page.",
-    "coupon_expired": "Your promotion code can no longer be used. Reload the page.",
+    DISCOUNT_REMOVED: (
+        "Your promotion code can no longer be used and was removed: check the new total and"
+        " pay again."
+    ),
 }
 PROMOTION_CODE_CHARS_MAX: Final = 100
 
@@ -215,6 +218,8 @@ async def pay_checkout_page(request: Request, token: str = Token) -> Response:
             await session.rollback()
             known = error.code in MESSAGES or error.code in _EXTRA_MESSAGES
             return _back(token, error.code if known else "form")
+    if paid.refused is not None:
+        return _back(token, paid.refused)
     if paid.result is None:
         return _back(token, "expired" if paid.row.status != "complete" else None)
     return after_confirmation(paid.result, lambda error: _back(token, error))

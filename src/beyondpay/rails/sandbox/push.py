@@ -29,7 +29,9 @@ from the payer's account exactly as the simulated intent payer would (the payer'
 the payer to its settlement, so a refund credits the same payer back); the request's handlers
 hear it in this transaction, so the merchant's PaymentIntent succeeds with the money. Exactly
 once: the request's row lock serialises two pushes of one QR, and a request no longer waiting
-(paid already, expired, canceled) or an unknown ``tr`` is refused before any money moves with
+(paid already, expired, voided, or one its caller no longer waits for — a PaymentIntent
+canceled or tried another way before the void reaches the switch, asked of the caller through
+``callbacks.still_payable``) or an unknown ``tr`` is refused before any money moves with
 NPCI's ``B3`` (transaction not permitted), as a payee PSP declines a dynamic QR's closed order
 in its address validation; the payer's app shows the payment failed and nothing is debited.
 """
@@ -281,6 +283,8 @@ async def _pay_intent(
         and not target.livemode
         and target.amount_minor == request.amount_minor
         and (target.action_expires_at is None or utcnow() < target.action_expires_at)
+        and target.hold_state != "voided"
+        and await callbacks.still_payable(session, target.request_id)
     )
     if target is None or not waiting:
         apply_code(row, "B3")
