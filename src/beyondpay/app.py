@@ -128,10 +128,16 @@ def wire_modules() -> None:
     from beyondpay.payment_links.service import count_completed
     from beyondpay.payment_methods.service import payment_method_service
     from beyondpay.payments.service import handle_rail_outcome as payments_hear
-    from beyondpay.payments.service import on_intent_event, on_receipt_due
+    from beyondpay.payments.service import on_intent_event, on_receipt_due, waits_for_payer
     from beyondpay.psp.transfers.service import claim_collect, credit_merchant
     from beyondpay.psp.transfers.service import handle_rail_outcome as psp_hear
-    from beyondpay.rails.service import on_collect, on_credit, on_outcome, use_scheduler
+    from beyondpay.rails.service import (
+        on_collect,
+        on_credit,
+        on_outcome,
+        on_payable,
+        use_scheduler,
+    )
     from beyondpay.rails.tasks import JobScheduler
     from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
     from beyondpay.setup_intents.service import handle_rail_outcome as setup_intents_hear
@@ -144,6 +150,8 @@ def wire_modules() -> None:
     on_outcome(setup_intents_hear)
     on_collect(claim_collect)
     on_credit(credit_merchant)
+    # A payer's push pays a waiting UPI intent request only while payments still waits for it.
+    on_payable(waits_for_payer)
     on_receipt_due(queue_receipt)
     # An invoice is paid in its PaymentIntent's transaction; its email is billing's to write.
     on_intent_event(hear_payment, owner_prefix="in_")

@@ -29,6 +29,7 @@ from tests.billing.invoices.support import ok
 from tests.checkout.support import session
 from tests.compat.server import CLIENT_TIMEOUT_S
 from tests.payments.support import deliver_callbacks, get, post
+from tests.psp.transfers_support import balance, pay, ready_payer
 from tests.support import TestMerchant
 from tests.web import test_browser as web
 from tests.web.test_browser import _LAYOUT_PROBLEMS, HEIGHT_PX, WIDTHS_PX
@@ -68,7 +69,18 @@ async def _page(browser: Any, width: int) -> tuple[Any, Any, list[str]]:
     return context, page, messages
 
 
+async def _give_email(page: Any, email: str = "asha@example.in") -> None:
+    """The page's first step when the session has no customer and no email: the customer's
+    email, then the ways to pay."""
+    if await page.locator("#email").count():
+        await page.fill("#email", email)
+        async with page.expect_navigation():
+            await page.click("[data-testid=give-email]")
+        assert await page.inner_text("[data-testid=receipt-email]") == f"Receipt to {email}"
+
+
 async def _fill_card(page: Any, number: str) -> None:
+    await _give_email(page)
     await page.fill("#card-number", number)
     await page.fill("#exp-month", "12")
     await page.fill("#exp-year", "34")
@@ -152,10 +164,12 @@ async def test_upi_qr_on_a_desktop_and_the_app_link_on_a_phone(
     shots = _shots(tmp_path)
     async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
         made = await session(client, merchant)
+    decoded: Any = None
     for width in WIDTHS_PX:
         context, page, _ = await _page(browser, width)
         await page.goto(made["url"])
         if width == WIDTHS_PX[0]:  # the payment asked once; the page shows it from then on
+            await _give_email(page)
             async with page.expect_navigation():
                 await page.click("[data-testid=pay-upi]")
         assert await page.locator("[data-testid=pay-upi]").count() == 0
@@ -172,12 +186,37 @@ async def test_upi_qr_on_a_desktop_and_the_app_link_on_a_phone(
         await page.screenshot(path=shots / f"checkout-upi-{width}px.png", full_page=True)
         await _accessible(page)
         await context.close()
-    # The payer pays in their app; a page left open sees it by itself and goes on.
-    context, page, _ = await _page(browser, 1280)
-    await page.goto(made["url"])
-    assert await deliver_callbacks(database) >= 1
-    await _back_at_shop(page, made["id"])
-    await context.close()
+    # A payer of our PSP scans it and pays it with their PIN; a page left open sees it by
+    # itself and goes on.
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
+        asha = await ready_payer(client)
+        before = await balance(client, asha)
+        context, page, _ = await _page(browser, 1280)
+        await page.goto(made["url"])
+        paid = await pay(client, asha, made["amount_total"], qr_payload=decoded.text)
+        assert paid.status_code == 200, paid.text
+        receipt = paid.json()
+        assert receipt["status"] == "succeeded" and receipt["reference"] == made["id"]
+        assert receipt["payee"]["name"] == "Acme"
+        await _back_at_shop(page, made["id"])
+        await context.close()
+        done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+        assert done["status"] == "complete" and done["payment_status"] == "paid"
+        charges = await get(client, merchant, "/v1/charges", payment_intent=done["payment_intent"])
+        assert [charge["amount_captured"] for charge in charges["data"]] == [3_248_50]
+        assert await balance(client, asha) == before - 3_248_50
+        # The same QR paid again (another payer, who kept a photo of it): the switch refuses
+        # it (B3) before any money moves.
+        ravi = await ready_payer(client, name="Ravi Kumar")
+        again = await pay(client, ravi, made["amount_total"], qr_payload=decoded.text)
+        assert again.status_code == 402, again.text
+        assert again.json()["error"]["npci_code"] == "B3"
+        assert again.json()["error"]["transaction"]["status"] == "failed"
+        assert await balance(client, ravi) == before
+        # The sandbox's own simulated payer, scheduled for later, finds the request paid.
+        await deliver_callbacks(database)
+        charges = await get(client, merchant, "/v1/charges", payment_intent=done["payment_intent"])
+        assert len(charges["data"]) == 1
 
 
 async def test_upi_collect_to_a_typed_vpa_and_net_banking(
@@ -189,6 +228,7 @@ async def test_upi_collect_to_a_typed_vpa_and_net_banking(
         bank = await session(client, merchant)
     context, page, _ = await _page(browser, 360)
     await page.goto(collect["url"])
+    await _give_email(page)
     await page.fill("#vpa", "success@sandbox")
     async with page.expect_navigation():
         await page.click("[data-testid=pay-vpa]")
@@ -199,6 +239,7 @@ async def test_upi_collect_to_a_typed_vpa_and_net_banking(
     await _back_at_shop(page, collect["id"])
 
     await page.goto(bank["url"])
+    await _give_email(page)
     await page.select_option("#bank", "HDFC")
     async with page.expect_navigation():
         await page.click("[data-testid=pay-bank]")
@@ -216,6 +257,7 @@ async def test_an_expired_session_refuses_to_pay(
         made = await session(client, merchant)
         context, page, _ = await _page(browser, 1280)
         await page.goto(made["url"])  # the tab opened before the session expired
+        await _give_email(page)
         await ok(await post(client, merchant, f"/v1/checkout/sessions/{made['id']}/expire"))
         await page.fill("#card-number", "4242424242424242")
         await page.fill("#exp-month", "12")
@@ -230,3 +272,51 @@ async def test_an_expired_session_refuses_to_pay(
         await context.close()
         found = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
         assert found["status"] == "expired" and found["payment_intent"] is None
+
+
+async def test_the_email_step_and_a_promotion_code_on_a_phone_and_a_desktop(
+    server_url: str, merchant: TestMerchant, browser: Any, tmp_path: Path
+) -> None:
+    shots = _shots(tmp_path)
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as client:
+        coupon = await ok(await post(client, merchant, "/v1/coupons", percent_off="10"))
+        for width in WIDTHS_PX:
+            code = f"DIWALI{width}"
+            await ok(
+                await post(client, merchant, "/v1/promotion_codes", coupon=coupon["id"], code=code)
+            )
+            made = await session(client, merchant, allow_promotion_codes="true")
+            context, page, _ = await _page(browser, width)
+            await page.goto(made["url"])
+            assert await page.locator("#card-number").count() == 0  # the email comes first
+            assert await page.get_attribute("#email", "type") == "email"
+            assert await page.get_attribute("#email", "required") is not None
+            assert await page.evaluate(_LAYOUT_PROBLEMS) == []
+            await page.screenshot(path=shots / f"checkout-email-{width}px.png", full_page=True)
+            await _accessible(page)
+            await _give_email(page)
+
+            await page.fill("#promotion-code", "NOSUCHCODE")
+            async with page.expect_navigation():
+                await page.click("[data-testid=apply-promo]")
+            refused = await page.inner_text("[data-testid=promo-error]")
+            assert refused == "No active promotion code is 'NOSUCHCODE'."
+            assert await page.inner_text("[data-testid=total]") == "₹3,248.50"
+            await page.screenshot(path=shots / f"checkout-promo-refused-{width}px.png")
+            await _accessible(page)
+
+            await page.fill("#promotion-code", code.lower())
+            async with page.expect_navigation():
+                await page.click("[data-testid=apply-promo]")
+            assert await page.inner_text("[data-testid=total]") == "₹2,923.65"
+            assert "\u2212₹324.85" in await page.inner_text("[data-testid=discount]")
+            assert await page.evaluate(_LAYOUT_PROBLEMS) == []
+            await page.screenshot(path=shots / f"checkout-promo-{width}px.png", full_page=True)
+            await _accessible(page)
+
+            await _fill_card(page, "4242 4242 4242 4242")
+            await _back_at_shop(page, made["id"])
+            await context.close()
+            done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+            assert done["amount_total"] == 2_923_65 and done["status"] == "complete"
+            assert done["customer_details"] == {"email": "asha@example.in"}

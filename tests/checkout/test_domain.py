@@ -1,10 +1,14 @@
 """Checkout's pure rules: what a payment's report does to a session, every case; the bounds
-of ``expires_at``; ``success_url``'s template variable."""
+of ``expires_at``; ``success_url``'s template variable; a discount shared among the lines."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from itertools import product
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from beyondpay.checkout.domain import (
     Change,
@@ -14,6 +18,7 @@ from beyondpay.checkout.domain import (
     Status,
     expires_at_problem,
     hear,
+    line_discounts,
     success_url_for,
 )
 
@@ -65,3 +70,25 @@ def test_the_session_id_replaces_its_template_variable() -> None:
         == "https://s.example/ok?s=cs_test_1&again=cs_test_1"
     )
     assert success_url_for("https://s.example/ok", "cs_test_1") == "https://s.example/ok"
+
+
+@given(
+    lines=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**9), st.booleans()),
+        min_size=1,
+        max_size=20,
+    ),
+    fraction=st.fractions(min_value=0, max_value=1),
+)
+def test_a_discount_is_shared_exactly_among_the_lines_it_applies_to(
+    lines: list[tuple[int, bool]], fraction: Fraction
+) -> None:
+    subtotals = [amount for amount, _ in lines]
+    eligible = [chosen for _, chosen in lines]
+    base = sum(amount for amount, chosen in lines if chosen)
+    off = int(base * fraction)
+    shares = line_discounts(subtotals, eligible, off, "inr")
+    assert sum(shares) == off
+    for share, (amount, chosen) in zip(shares, lines, strict=True):
+        assert 0 <= share <= amount
+        assert chosen or share == 0

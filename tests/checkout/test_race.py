@@ -6,18 +6,23 @@ verified after each test (tests/conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 
 from sqlalchemy import text
 
 from beyondpay.checkout.service import expire_on
 from beyondpay.db.session import Database
 from beyondpay.kit.settings import Settings
-from tests.checkout.support import card, events_of, page, path_of, session
+from tests.checkout.support import card, events_of, give_email, page, path_of, pay, session
 from tests.payments.support import get
+from tests.psp.transfers_support import balance, ready_payer
+from tests.psp.transfers_support import pay as pay_qr
 from tests.support import TestMerchant, app_client
 
 ROUNDS = 3
 SLOW_CARD_MS = "300"
+UPI_LINK = re.compile(r'href="(upi://pay\?[^"]+)"')
 
 
 async def _charges(database: Database, intent_id: str | None) -> tuple[int, int]:
@@ -61,7 +66,7 @@ async def test_one_session_paid_in_two_tabs_at_once_charges_once(
         for _ in range(ROUNDS):
             made = await session(client, merchant)
             path = path_of(made)
-            _, csrf = await page(client, path)
+            csrf = await give_email(client, path)
             answers = await asyncio.gather(
                 *(
                     client.post(f"{path}/pay", data={"csrf": csrf, **card("4242424242424242")})
@@ -90,7 +95,7 @@ async def test_a_payment_racing_the_expiry_pays_or_expires_never_both(
         for _ in range(ROUNDS):
             made = await session(client, merchant)
             path = path_of(made)
-            _, csrf = await page(client, path)
+            csrf = await give_email(client, path)
             paying = client.post(f"{path}/pay", data={"csrf": csrf, **card("4242424242424242")})
             await asyncio.gather(paying, expire_on(database, made["id"]))
             await expire_on(database, made["id"])  # the job's retry, after a busy payment
@@ -104,3 +109,37 @@ async def test_a_payment_racing_the_expiry_pays_or_expires_never_both(
                 assert events == ["checkout.session.expired"]
             outcomes.add(final["status"])
         assert outcomes <= {"complete", "expired"}
+
+
+async def test_one_upi_qr_paid_by_two_payers_at_once_is_paid_once(
+    database_url: str, api_settings: Settings, merchant: TestMerchant, database: Database
+) -> None:
+    """Two payers of our PSP scan one session's QR and pay it at the same moment: the switch
+    pays the intent request once; the other push is refused (B3) and debits nobody."""
+    async with app_client(
+        database_url, api_settings, sandbox_upi_latency_ms=SLOW_CARD_MS
+    ) as client:
+        for _ in range(ROUNDS):
+            # New payers each round: a newly bound device may pay ₹5,000 a day.
+            payers = [await ready_payer(client), await ready_payer(client, name="Ravi Kumar")]
+            made = await session(client, merchant)
+            path = path_of(made)
+            assert (await pay(client, path, method="upi")).status_code == 303
+            shown, _ = await page(client, path)
+            found = UPI_LINK.search(shown.text)
+            assert found is not None
+            link = html.unescape(found.group(1))
+            before = [await balance(client, payer) for payer in payers]
+            answers = await asyncio.gather(
+                *(pay_qr(client, payer, made["amount_total"], qr_payload=link) for payer in payers)
+            )
+            codes = sorted(answer.status_code for answer in answers)
+            assert codes == [200, 402], [answer.text for answer in answers]
+            refused = next(answer for answer in answers if answer.status_code == 402)
+            assert refused.json()["error"]["npci_code"] == "B3"
+            after = [await balance(client, payer) for payer in payers]
+            assert sum(before) - sum(after) == made["amount_total"]
+            done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+            assert (done["status"], done["payment_status"]) == ("complete", "paid")
+            assert await _charges(database, done["payment_intent"]) == (1, 1)
+            assert await events_of(database, made["id"]) == ["checkout.session.completed"]

@@ -11,15 +11,23 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 import stripe
 
-from tests.compat.server import new_merchant, sdk_client
-from tests.support import TestMerchant
+from beyondpay.db.session import Database
+from beyondpay.events.tasks import number_events_on
+from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client
+from tests.events.support import numbering_pool
+from tests.support import TestMerchant, ring_for_tests
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _SECRET = "whsec_checkout_compat"
@@ -151,3 +159,86 @@ def test_completed_is_the_session_as_stripe_renders_it(
     assert session.customer_details is not None
     assert session.customer_details.email == "asha@example.in"
     assert session.to_dict() == {**done.to_dict(), "url": None}
+
+
+class _Endpoint:
+    """The merchant's webhook endpoint: a real HTTP server on loopback recording each POST."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers.items()), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stripe/webhooks"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[_Endpoint]:
+    found = _Endpoint()
+    thread = threading.Thread(target=found.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        found.server.shutdown()
+        found.server.server_close()
+
+
+async def test_a_webhook_endpoint_receives_completed_as_the_session_reads(
+    client: stripe.StripeClient,
+    server_url: str,
+    compat_database_url: str,
+    checkout_merchant: TestMerchant,
+    endpoint: _Endpoint,
+) -> None:
+    """Delivered, not rebuilt: the worker's jobs (numbering, scheduling, delivery) run as the
+    worker runs them, POST the event to the endpoint, and the official SDK verifies it."""
+    hook = client.v1.webhook_endpoints.create(
+        {"url": endpoint.url, "enabled_events": ["checkout.session.completed"]}
+    )
+    assert hook.secret is not None
+    made = _session(client)
+    assert made.url is not None
+    path = httpx.URL(made.url).path
+    async with httpx.AsyncClient(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as browser:
+        page = await browser.get(path)
+        csrf = _CSRF.search(page.text)
+        assert csrf is not None
+        form = {"method": "card", "number": "4242424242424242", "exp_month": "12"}
+        paid = await browser.post(
+            f"{path}/pay",
+            data={"csrf": csrf.group(1), **form, "exp_year": "34", "cvc": "123"},
+        )
+        assert paid.status_code == 303
+        read = await browser.get(
+            f"/v1/checkout/sessions/{made.id}", headers=checkout_merchant.auth()
+        )
+    assert read.status_code == 200, read.text
+    database = Database(compat_database_url, pool_size=1, max_overflow=1)
+    try:
+        async with numbering_pool(database) as pool:
+            await number_events_on(pool, checkout_merchant.id, False)
+        await schedule_on(database, checkout_merchant.id, False)
+        delivered = await deliver_due_on(database, ring_for_tests(), allow_private_test_urls=True)
+    finally:
+        await database.dispose()
+    assert delivered == 1
+    [(headers, body)] = endpoint.received
+    event = stripe.Webhook.construct_event(body.decode(), headers["Stripe-Signature"], hook.secret)
+    assert event.type == "checkout.session.completed"
+    session = event.data.object
+    assert isinstance(session, stripe.checkout.Session)
+    assert (session.status, session.payment_status) == ("complete", "paid")
+    assert isinstance(session.payment_intent, str) and session.url is None
+    assert orjson.loads(body)["data"]["object"] == read.json()

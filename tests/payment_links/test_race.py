@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.kit.settings import Settings
-from tests.checkout.support import card, events_of, page
+from tests.checkout.support import card, events_of, give_email
 from tests.payment_links.support import link, visit
 from tests.payments.support import get
 from tests.support import TestMerchant, app_client
@@ -52,7 +52,7 @@ async def test_two_sessions_of_a_limit_one_link_paid_at_once(
             opened = await visit(client, made)
             assert opened.status_code == 303
             paths.append(httpx.URL(opened.headers["location"]).path)
-        csrfs = [(await page(client, path))[1] for path in paths]
+        csrfs = [await give_email(client, path) for path in paths]
         answers = await asyncio.gather(
             *(
                 client.post(f"{path}/pay", data={"csrf": csrf, **card("4242424242424242")})
@@ -87,7 +87,7 @@ async def test_many_completions_at_once_are_all_counted(
         for _ in range(4):
             opened = await visit(client, made)
             paths.append(httpx.URL(opened.headers["location"]).path)
-        csrfs = [(await page(client, path))[1] for path in paths]
+        csrfs = [await give_email(client, path) for path in paths]
         await asyncio.gather(
             *(
                 client.post(f"{path}/pay", data={"csrf": csrf, **card("4242424242424242")})

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 from beyondpay.kit.invariants import invariant
-from beyondpay.kit.money import AMOUNT_MINOR_MAX
+from beyondpay.kit.money import AMOUNT_MINOR_MAX, Money
 
 EXPIRES_AFTER_S_MIN: Final = 30 * 60
 EXPIRES_AFTER_S_MAX: Final = 24 * 60 * 60
@@ -113,3 +113,23 @@ def success_url_for(success_url: str, session_id: str) -> str:
     """``success_url`` with ``{CHECKOUT_SESSION_ID}`` replaced by the session's id (Stripe's
     template variable, replaced wherever it appears)."""
     return success_url.replace(SESSION_ID_PLACEHOLDER, session_id)
+
+
+def line_discounts(
+    subtotals: Sequence[int], eligible: Sequence[bool], off: int, currency: str
+) -> list[int]:
+    """``off`` (what a discount takes off the eligible lines' sum) shared among the eligible
+    lines in proportion to their subtotals, summing exactly to ``off`` (largest remainder), as
+    Stripe shows a session-level discount on each line item's ``amount_discount``."""
+    ratios = [
+        subtotal if chosen else 0 for subtotal, chosen in zip(subtotals, eligible, strict=True)
+    ]
+    invariant(0 <= off <= sum(ratios), "a discount takes off at most what it applies to")
+    if off == 0:
+        return [0] * len(subtotals)
+    shares = [share.amount_minor for share in Money(off, currency).allocate(ratios)]
+    invariant(
+        all(share <= subtotal for share, subtotal in zip(shares, subtotals, strict=True)),
+        "no line is discounted below zero",
+    )
+    return shares

@@ -25,3 +25,10 @@ class SessionPaymentProcessingError(InvalidRequestError):
 
 class ModeUnsupportedError(InvalidRequestError):
     code = "checkout_mode_unsupported"
+
+
+class EmailRequiredError(InvalidRequestError):
+    """The session has no customer and no email: its page asks for one before paying."""
+
+    code = "checkout_email_required"
+    default_message = "Enter your email address before paying."

@@ -47,3 +47,8 @@ class CheckoutSessionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(_TIME)
     # The Payment Link the session was opened from (migration 0049), or None.
     payment_link_id: Mapped[str | None] = mapped_column(Text, default=None)
+    # Migration 0052: Stripe's ``discounts`` (each with its coupon's ``terms`` kept beside),
+    # what they take off, and the email the page collected.
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    amount_discount: Mapped[int] = mapped_column(BigInteger, default=0)
+    collected_email: Mapped[str | None] = mapped_column(Text, default=None)

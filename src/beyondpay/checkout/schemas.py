@@ -60,6 +60,13 @@ class CheckoutLineItemParams(Params):
     quantity: Annotated[int, Field(ge=1, le=QUANTITY_MAX)]
 
 
+class CheckoutDiscountParams(Params):
+    """``discounts[0]``: a coupon or a promotion code applied when the session is made."""
+
+    coupon: Id | None = None
+    promotion_code: Id | None = None
+
+
 class CheckoutSessionCreateParams(Params):
     mode: Literal["payment", "setup", "subscription"]
     line_items: Annotated[list[CheckoutLineItemParams] | None, Field(max_length=LINE_ITEMS_MAX)] = (
@@ -78,6 +85,8 @@ class CheckoutSessionCreateParams(Params):
         list[PaymentMethodType] | None, Field(default=None, min_length=1, max_length=3)
     ] = None
     allow_promotion_codes: bool | None = None
+    # Stripe's: one discount at most in payment mode.
+    discounts: Annotated[list[CheckoutDiscountParams] | None, Field(max_length=1)] = None
     metadata: MetadataParam = None
     expand: Expand
 
@@ -118,6 +127,11 @@ class CheckoutCustomerDetails(BaseModel):
     email: str | None
 
 
+class CheckoutDiscount(BaseModel):
+    coupon: str
+    promotion_code: str | None
+
+
 class CheckoutSession(BaseModel):
     id: str = Field(description="`cs_test_…` or `cs_live_…`.")
     object: Literal["checkout.session"]
@@ -126,7 +140,10 @@ class CheckoutSession(BaseModel):
     billing_address_collection: None
     client_secret: None = Field(description="Always null: only hosted (`ui_mode=hosted`) pages.")
     customer_details: CheckoutCustomerDetails | None = Field(
-        description="Once complete: the email the session had (the page collects none yet)."
+        description="Once complete: the email the session had or its page collected."
+    )
+    discounts: list[CheckoutDiscount] = Field(
+        description="The coupon or promotion code applied (at most one in payment mode)."
     )
     invoice: None
     locale: None
@@ -197,9 +214,15 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
         "customer": row.customer_id,
         "customer_creation": row.customer_creation,
         "customer_details": (
-            {"email": row.customer_email} if row.status == Status.complete else None
+            {"email": row.customer_email or row.collected_email}
+            if row.status == Status.complete
+            else None
         ),
         "customer_email": row.customer_email,
+        "discounts": [
+            {"coupon": entry["coupon"], "promotion_code": entry["promotion_code"]}
+            for entry in row.discounts or []
+        ],
         "expires_at": _unix(row.expires_at),
         "invoice": None,
         "livemode": row.livemode,
@@ -215,7 +238,11 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
         "submit_type": None,
         "subscription": None,
         "success_url": row.success_url,
-        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "total_details": {
+            "amount_discount": row.amount_discount or 0,
+            "amount_shipping": 0,
+            "amount_tax": 0,
+        },
         "ui_mode": "hosted",
         "url": url if row.status == Status.open else None,
     }
@@ -225,7 +252,7 @@ def line_item_object(line: dict[str, Any], price: dict[str, Any]) -> dict[str, A
     return {
         "id": line["id"],
         "object": "item",
-        "amount_discount": 0,
+        "amount_discount": line.get("amount_discount", 0),
         "amount_subtotal": line["amount_subtotal"],
         "amount_tax": 0,
         "amount_total": line["amount_total"],

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.billing.catalog.schemas import (
@@ -42,7 +42,16 @@ from beyondpay.billing.catalog.schemas import (
     PriceProductDataParams,
     price_object,
 )
-from beyondpay.billing.catalog.service import price_service, product_service
+from beyondpay.billing.catalog.service import (
+    CouponTerms,
+    Purchase,
+    applies_to_product,
+    coupon_service,
+    discount_amount,
+    price_service,
+    product_service,
+    promotion_code_service,
+)
 from beyondpay.checkout import tasks
 from beyondpay.checkout.domain import (
     EXPIRES_AFTER_S_DEFAULT,
@@ -54,10 +63,12 @@ from beyondpay.checkout.domain import (
     expires_at_problem,
     hear,
     line_amount,
+    line_discounts,
     success_url_for,
     total,
 )
 from beyondpay.checkout.errors import (
+    EmailRequiredError,
     ModeUnsupportedError,
     SessionNotOpenError,
     SessionPaymentProcessingError,
@@ -93,9 +104,11 @@ from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_methods.schemas import PaymentMethodDataParams
 from beyondpay.payments.schemas import (
+    EMAIL_PATTERN,
     PaymentIntentCancelParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
+    PaymentIntentUpdateParams,
 )
 from beyondpay.payments.service import (
     ConfirmResult,
@@ -109,6 +122,9 @@ from beyondpay.rails.service import rails_for_currency
 PAGE_PATH: Final = "/checkout/"
 # The key id of the caller checkout acts as on the merchant's behalf (never an API key's).
 ACTING_KEY_ID: Final = "checkout"
+EMAIL_CHARS_MAX: Final = 512  # as payments' receipt_email
+# What the page says when a discount could no longer be used and came off before a payment.
+DISCOUNT_REMOVED: Final = "discount_removed"
 EXPIRY_RETRY_S: Final = 60  # an expiry finding the payment with its rail tries again then
 _LINK_LABEL: Final = "checkout_link:"
 _TOKEN_MAC_BYTES: Final = 18
@@ -295,6 +311,12 @@ def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> dat
             "customer_creation can only be used when no customer is given.",
             param="customer_creation",
         )
+    if params.discounts and params.allow_promotion_codes:
+        # Stripe's rule: codes typed on the page or a discount chosen by the merchant.
+        raise InvalidRequestError(
+            "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            param="discounts",
+        )
     if params.expires_at is None:
         return created + timedelta(seconds=EXPIRES_AFTER_S_DEFAULT)
     expires_at = datetime.fromtimestamp(params.expires_at, tz=UTC)
@@ -389,6 +411,9 @@ class CheckoutSessionService:
             payment_method_types=_payment_method_types(params, currency),
             allow_promotion_codes=params.allow_promotion_codes,
             payment_intent_id=None,
+            discounts=[],
+            amount_discount=0,
+            collected_email=None,
             metadata_=merge_metadata(
                 {}, params.metadata if isinstance(params.metadata, dict) else None
             ),
@@ -398,6 +423,19 @@ class CheckoutSessionService:
             updated_at=now,
             payment_link_id=payment_link,
         )
+        if params.discounts:
+            wanted = params.discounts[0]
+            found = await _discount_of(
+                session,
+                caller,
+                row,
+                coupon=wanted.coupon,
+                promotion_code=wanted.promotion_code,
+                param="discounts[0][promotion_code]"
+                if wanted.promotion_code is not None
+                else "discounts[0][coupon]",
+            )
+            await _apply_discount(session, caller, row, found, param="discounts")
         session.add(row)
         await session.flush()
         await jobs.defer(
@@ -560,16 +598,289 @@ async def expire_on(database: Database, session_id: str) -> None:
         await session.commit()
 
 
+# ---- discounts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Discount:
+    coupon_id: str
+    promotion_code_id: str | None
+    terms: CouponTerms
+    code: str | None = None  # the promotion code's text, as the page shows it
+
+
+async def _first_transaction(
+    session: AsyncSession, caller: Caller, customer_id: str | None
+) -> bool:
+    """What ``first_time_transaction`` codes ask: no completed session of this customer's yet
+    (a session without a customer is a first purchase as far as checkout knows)."""
+    if customer_id is None:
+        return True
+    earlier = await session.execute(
+        select(
+            exists().where(
+                CheckoutSessionRow.merchant_id == caller.merchant,
+                CheckoutSessionRow.livemode == caller.livemode,
+                CheckoutSessionRow.customer_id == customer_id,
+                CheckoutSessionRow.status == Status.complete,
+            )
+        )
+    )
+    return not earlier.scalar_one()
+
+
+async def _discount_of(
+    session: AsyncSession,
+    caller: Caller,
+    row: CheckoutSessionRow,
+    *,
+    coupon: str | None,
+    promotion_code: str | None,
+    param: str,
+) -> _Discount:
+    """The coupon, or the promotion code (its text or ``promo_…`` id) and its coupon, if the
+    session may have it now; a 400 naming ``param`` saying why not (inactive, expired, fully
+    redeemed, another customer's, a minimum unmet, another currency)."""
+    if (coupon is None) == (promotion_code is None):
+        raise InvalidRequestError("A discount names one of coupon or promotion_code.", param=param)
+    if promotion_code is not None:
+        purchase = Purchase(
+            customer_id=row.customer_id,
+            amount_minor=row.amount_subtotal,
+            currency=row.currency,
+            first_transaction=await _first_transaction(session, caller, row.customer_id),
+        )
+        resolved = await promotion_code_service.resolve(
+            session, caller, promotion_code, purchase=purchase, param=param
+        )
+        return _Discount(
+            resolved.coupon.coupon_id,
+            resolved.promotion_code.id,
+            resolved.coupon,
+            resolved.promotion_code.code,
+        )
+    assert coupon is not None
+    terms = await coupon_service.redeemable(
+        session, caller, coupon, currency=row.currency, param=param
+    )
+    return _Discount(coupon, None, terms)
+
+
+async def _apply_discount(
+    session: AsyncSession,
+    caller: Caller,
+    row: CheckoutSessionRow,
+    discount: _Discount,
+    *,
+    param: str,
+) -> None:
+    """The session's amounts with ``discount`` (it replaces any other: one discount in payment
+    mode): shared among the lines of the products it applies to, and the total after it."""
+    lines = [dict(line) for line in row.line_items]
+    eligible = []
+    for line in lines:
+        price = await price_service.get(session, caller, str(line["price"]), param=None)
+        eligible.append(applies_to_product(discount.terms, price.product_id))
+    subtotals = [int(line["amount_subtotal"]) for line in lines]
+    base = sum(amount for amount, chosen in zip(subtotals, eligible, strict=True) if chosen)
+    if base == 0:
+        raise InvalidRequestError(
+            f"The coupon {discount.coupon_id} applies to none of this session's products.",
+            param=param,
+        )
+    off = discount_amount(base, row.currency, discount.terms)
+    if off >= row.amount_subtotal:
+        # A session with nothing to pay (Stripe's no_payment_required) is not supported yet.
+        raise InvalidRequestError(
+            "This discount would leave nothing to pay: payment mode needs an amount.",
+            param=param,
+        )
+    shares = line_discounts(subtotals, eligible, off, row.currency)
+    for line, share in zip(lines, shares, strict=True):
+        line["amount_discount"] = share
+        line["amount_total"] = int(line["amount_subtotal"]) - share
+    row.line_items = lines
+    row.discounts = [
+        {
+            "coupon": discount.coupon_id,
+            "promotion_code": discount.promotion_code_id,
+            "code": discount.code,
+        }
+    ]
+    row.amount_discount = off
+    row.amount_total = row.amount_subtotal - off
+    invariant(
+        sum(int(line["amount_total"]) for line in lines) == row.amount_total,
+        "a session's total is its lines' totals",
+    )
+
+
+async def _redeem(session: AsyncSession, row: CheckoutSessionRow) -> None:
+    """The completed session's discount counted once (``<session>:discount``). Two sessions
+    that showed a code's last redemption can both be paid (each was checked when applied and
+    again before its payment); the one completing second is not refused — its customer paid
+    the price shown — and its redemption is not counted past ``max_redemptions`` (the count
+    is a conditional UPDATE and a CHECK constraint). A warning says so."""
+    if not row.discounts:
+        return
+    entry = row.discounts[0]
+    caller = acting_for(row.merchant_id, row.livemode)
+    try:
+        async with session.begin_nested():
+            await coupon_service.redeem(
+                session,
+                caller,
+                f"{row.id}:discount",
+                coupon_id=str(entry["coupon"]),
+                promotion_code_id=entry["promotion_code"],
+                customer_id=row.customer_id,
+            )
+    except InvalidRequestError as refused:
+        _log.warning("checkout_discount_not_counted", checkout_session=row.id, code=refused.code)
+
+
+async def _discount_still_valid(session: AsyncSession, row: CheckoutSessionRow) -> bool:
+    """Before a payment: the session's promotion code or coupon may still be redeemed (Stripe
+    checks again when the customer pays)."""
+    if not row.discounts:
+        return True
+    entry = row.discounts[0]
+    caller = acting_for(row.merchant_id, row.livemode)
+    code = entry["promotion_code"]
+    try:
+        async with session.begin_nested():
+            await _discount_of(
+                session,
+                caller,
+                row,
+                coupon=None if code is not None else str(entry["coupon"]),
+                promotion_code=code,
+                param="promotion_code",
+            )
+    except InvalidRequestError:
+        return False
+    return True
+
+
+async def _remove_discount(
+    session: AsyncSession, ring: KeyRing, row: CheckoutSessionRow, intent_id: str
+) -> None:
+    """A discount that can no longer be used comes off (the intent and the session locked,
+    in that order): the session and its intent back to the full amount, which the customer
+    sees before paying again."""
+    lines = [dict(line) for line in row.line_items]
+    for line in lines:
+        line["amount_discount"] = 0
+        line["amount_total"] = line["amount_subtotal"]
+    row.line_items = lines
+    row.discounts, row.amount_discount = [], 0
+    row.amount_total = row.amount_subtotal
+    row.updated_at = utcnow()
+    await payment_intent_service.update(
+        session,
+        acting_for(row.merchant_id, row.livemode),
+        ring,
+        intent_id,
+        PaymentIntentUpdateParams(amount=row.amount_total, expand=[]),
+        owner=row.id,
+    )
+
+
+async def apply_promotion_code(
+    session: AsyncSession, ring: KeyRing, session_id: str, code: str
+) -> CheckoutSessionRow:
+    """The customer typed a promotion code on the page (``allow_promotion_codes``): its coupon's
+    discount applies to the session, and to its PaymentIntent's amount if one was made and
+    waits for a payment. A 400 naming ``promotion_code`` saying why not; then nothing changes.
+    ``session`` has no transaction open and is left committed (or rolled back by the caller on
+    an error). Locks the intent, then the session (this module's order)."""
+    found = await session.get(CheckoutSessionRow, session_id)
+    invariant(found is not None, "a page's session exists")
+    assert found is not None
+    caller = acting_for(found.merchant_id, found.livemode)
+    intent = None
+    if found.payment_intent_id is not None:
+        intent = await payment_intent_service.get(
+            session, caller, found.payment_intent_id, for_update=True
+        )
+    row = await checkout_session_service.get(session, caller, session_id, for_update=True)
+    if row.status != Status.open or _past_expiry(row):
+        raise SessionNotOpenError(f"This Checkout Session is {row.status}.")
+    if not row.allow_promotion_codes:
+        raise InvalidRequestError(
+            "This checkout does not take promotion codes.", param="promotion_code"
+        )
+    if row.payment_intent_id != found.payment_intent_id:
+        raise LockTimeoutError()  # the intent was made between the reads: try again
+    if intent is not None and intent.status not in _CANCELABLE - {"requires_action"}:
+        # A payment under way (a UPI request shown, a bank page) is for the old amount.
+        raise SessionPaymentProcessingError(
+            "A payment is under way on this page: a promotion code applies before paying."
+        )
+    discount = await _discount_of(
+        session, caller, row, coupon=None, promotion_code=code, param="promotion_code"
+    )
+    await _apply_discount(session, caller, row, discount, param="promotion_code")
+    row.updated_at = utcnow()
+    if intent is not None:
+        await payment_intent_service.update(
+            session,
+            caller,
+            ring,
+            intent.id,
+            PaymentIntentUpdateParams(amount=row.amount_total, expand=[]),
+            owner=row.id,
+        )
+    await session.commit()
+    return row
+
+
+# ---- the customer's email ----------------------------------------------------------------------
+
+
+def needs_email(row: CheckoutSessionRow) -> bool:
+    """The page asks for an email before paying: no customer and no email were given (Stripe
+    always collects one; the receipt and a created customer need it)."""
+    return row.customer_id is None and row.customer_email is None and row.collected_email is None
+
+
+async def give_email(session: AsyncSession, session_id: str, email: str) -> CheckoutSessionRow:
+    """The email the customer typed on the page: the session's ``customer_details.email``, its
+    PaymentIntent's ``receipt_email`` when it is made, and a created customer's email. Only
+    while the session is open and asks for it (``needs_email``); typed again before paying,
+    the new one replaces it. A 400 naming ``email`` when it is not an address. ``session`` has
+    no transaction open and is left committed. The address is never logged."""
+    checked = email.strip()
+    if not checked or len(checked) > EMAIL_CHARS_MAX or not EMAIL_PATTERN.match(checked):
+        raise InvalidRequestError("Enter a valid email address.", param="email")
+    row = await session.get(
+        CheckoutSessionRow, session_id, with_for_update=True, populate_existing=True
+    )
+    invariant(row is not None, "a page's session exists")
+    assert row is not None
+    if row.status != Status.open or _past_expiry(row):
+        raise SessionNotOpenError(f"This Checkout Session is {row.status}.")
+    asked = row.customer_id is None and row.customer_email is None
+    if not asked or row.payment_intent_id is not None:
+        # Given by the merchant, or the payment began with the email already collected.
+        raise InvalidRequestError("This checkout's email cannot change now.", param="email")
+    row.collected_email = checked
+    row.updated_at = utcnow()
+    await session.commit()
+    return row
+
+
 # ---- paying on the page ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class PagePayment:
     """What a payment on the page came to: the session after it, and payments' answer (None
-    when nothing was tried: the session was not open)."""
+    when nothing was tried: the session was not open, or ``refused`` says why not)."""
 
     row: CheckoutSessionRow
     result: ConfirmResult | None
+    refused: str | None = None
 
 
 async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSessionRow) -> str:
@@ -581,7 +892,7 @@ async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSess
         currency=row.currency,
         customer=row.customer_id,
         payment_method_types=list(row.payment_method_types),
-        receipt_email=row.customer_email,
+        receipt_email=row.customer_email or row.collected_email,
         metadata={"checkout_session": row.id},
         expand=[],
     )
@@ -616,6 +927,8 @@ async def pay_on_page(
     if row.status != Status.open or _past_expiry(row):
         await session.commit()
         return PagePayment(row, None)
+    if needs_email(row):
+        raise EmailRequiredError(param="email")
     intent_id = await _ensure_intent(session, ring, row)
     await session.commit()
     caller = acting_for(row.merchant_id, row.livemode)
@@ -624,6 +937,10 @@ async def pay_on_page(
     if row.status != Status.open or _past_expiry(row):
         await session.commit()
         return PagePayment(row, None)
+    if not await _discount_still_valid(session, row):
+        await _remove_discount(session, ring, row, intent_id)
+        await session.commit()
+        return PagePayment(row, None, refused=DISCOUNT_REMOVED)
     confirm = PaymentIntentConfirmParams(
         payment_method_data=method, return_url=session_url(row.id), expand=[]
     )
@@ -662,6 +979,8 @@ async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
     row.status = heard.status
     row.payment_status = heard.payment_status
     row.updated_at = now
+    if heard.change == Change.completed:
+        await _redeem(session, row)
     await record(session, row, _EVENTS[heard.change])
     if heard.change == Change.completed:
         for hook in _completion_hooks:
@@ -678,7 +997,7 @@ async def _create_customer(session: AsyncSession, row: CheckoutSessionRow) -> No
         session,
         caller,
         CustomerCreateParams(
-            email=row.customer_email,
+            email=row.customer_email or row.collected_email,
             metadata={"checkout_session": row.id},
             payment_method=None,
         ),

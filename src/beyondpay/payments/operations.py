@@ -122,6 +122,8 @@ def authorize_request(
         # Off-session, the card names the setup that saved it (its stored credential).
         off_session=intent.off_session,
         stored_credential=method.off_session_network_transaction_id if intent.off_session else None,
+        # The object owning the intent (a Checkout Session) is the order a UPI link names.
+        payee_reference=intent.owner,
     )
 
 

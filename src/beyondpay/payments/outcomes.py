@@ -343,3 +343,19 @@ async def handle_rail_outcome(session: AsyncSession, outcome: RailOutcome) -> No
         return
     intent, charge = await lock_pair(session, found, outcome.request_id)
     await apply_outcome(session, intent, charge, outcome)
+
+
+async def waits_for_payer(session: AsyncSession, charge_id: str) -> bool:
+    """The rail may still take the payer's money for ``charge_id``: it is its intent's latest
+    attempt and the intent waits for the payer (``requires_action``). False once the intent
+    is canceled or tried again, before the old request's void reaches the rail (registered
+    with ``rails.on_payable`` by the composition root)."""
+    charge = await session.get(ChargeRow, charge_id)
+    if charge is None:
+        return True  # not a payment of ours: nothing to object to
+    intent = await session.get(PaymentIntentRow, charge.payment_intent_id, populate_existing=True)
+    return (
+        intent is not None
+        and intent.status == Status.requires_action
+        and intent.latest_charge_id == charge.id
+    )

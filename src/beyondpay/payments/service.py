@@ -39,7 +39,7 @@ from beyondpay.payments.intents import PaymentIntentService, payment_intent_serv
 from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_charge_service
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
-from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome
+from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome, waits_for_payer
 from beyondpay.payments.receipts import (
     ReceiptView,
     assign_receipt_number,
@@ -84,4 +84,5 @@ __all__ = [
     "record_upi_credit",
     "release_due_funds",
     "release_funds_on_clock",
+    "waits_for_payer",
 ]

@@ -19,6 +19,7 @@ from beyondpay.rails.protocol import (
     CreditListener,
     CreditNotice,
     OutcomeHandler,
+    PayableCheck,
     RailOutcome,
     Scheduler,
 )
@@ -26,6 +27,7 @@ from beyondpay.rails.protocol import (
 _handlers: list[OutcomeHandler] = []
 _collect_listeners: list[CollectListener] = []
 _credit_listeners: list[CreditListener] = []
+_payable_checks: list[PayableCheck] = []
 _schedulers: list[Scheduler] = []
 
 
@@ -100,3 +102,18 @@ async def tell_credit(session: AsyncSession, notice: CreditNotice) -> str | None
         if merchant_id is not None:
             return merchant_id
     return None
+
+
+def on_payable(check: PayableCheck) -> None:
+    """Register ``check`` (once: registering it again changes nothing)."""
+    if check not in _payable_checks:
+        _payable_checks.append(check)
+
+
+async def still_payable(session: AsyncSession, request_id: str) -> bool:
+    """Every check agrees the request ``request_id`` still waits for its payer (True when no
+    check is registered: nobody objects)."""
+    for check in list(_payable_checks):
+        if not await check(session, request_id):
+            return False
+    return True

@@ -277,6 +277,12 @@ NPCI_CODES: Final[dict[str, NpciCode]] = {
         NpciCode("U09", None, None, "No answer from the payer's bank yet (timeout)."),
         NpciCode("RB", None, None, "Deemed: the outcome is not known yet; check the status."),
         NpciCode("U01", "upi_duplicate", None, "Duplicate transaction."),
+        NpciCode(
+            "B3",
+            "upi_declined",
+            "transaction_not_permitted",
+            "The payee refused the payment: the request it pays is closed or unknown.",
+        ),
     )
 }
 

@@ -94,6 +94,10 @@ class AuthorizeRequest:
     # unless ``stored_credential`` names the verification or payment that set it up.
     off_session: bool = False
     stored_credential: str | None = None
+    # UPI's intent flow: the transaction reference (``tr``) its ``upi://pay`` link carries, the
+    # order the merchant knows the payment by (a Checkout Session's id); None: the rail's own
+    # reference. A push to the switch's collecting VPA carrying it pays the request.
+    payee_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,22 @@ class CreditNotice:
 # A push moves money once (unique per request id), so a listener hears of it once; it must
 # still treat a repeat as a no-op.
 CreditListener = Callable[[AsyncSession, CreditNotice], Awaitable[str | None]]
+# Asked before a payer's push pays a waiting intent request (the acquiring side validating
+# the order, as a payee PSP does in NPCI's address validation), with the request's request id
+# (the caller's, e.g. a charge's): False when the caller no longer waits for that payment (its
+# PaymentIntent canceled, or confirmed again with another attempt) though the request's void
+# has not reached the switch yet.
+PayableCheck = Callable[[AsyncSession, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentPayee:
+    """Who a PSP's payer pays when they scan an intent link (a Checkout Session's QR): the
+    merchant behind its ``tr``, shown by name, and the account the push goes to."""
+
+    account_ref: str
+    merchant_id: str
+    name: str
 
 
 class Switch(Protocol):
@@ -274,6 +294,14 @@ class Switch(Protocol):
     ``answer_collect``) takes the caller's session outside any transaction; account discovery
     and opening run in the caller's transaction (the sandbox banks are tables of ours).
     """
+
+    async def intent_payee(
+        self, session: AsyncSession, vpa: str, reference: str | None
+    ) -> IntentPayee | None:
+        """The switch validating an address for a payment (NPCI's ReqValAdd): ``vpa`` is the
+        switch's collecting VPA and ``reference`` (the link's ``tr``) names an intent request;
+        else None. Reads in the caller's transaction, as account discovery does."""
+        ...
 
     async def discover_accounts(
         self, session: AsyncSession, ring: KeyRing, mobile: SecretStr, holder_name: str

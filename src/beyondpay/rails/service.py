@@ -32,6 +32,7 @@ from beyondpay.rails.callbacks import (
     on_collect,
     on_credit,
     on_outcome,
+    on_payable,
     use_scheduler,
 )
 from beyondpay.rails.domain import (
@@ -51,6 +52,7 @@ from beyondpay.rails.protocol import (
     Connector,
     CreditListener,
     CreditNotice,
+    IntentPayee,
     PushRequest,
     Rail,
     RailOutcome,
@@ -77,6 +79,7 @@ __all__ = [
     "CollectNotice",
     "CreditListener",
     "CreditNotice",
+    "IntentPayee",
     "PageView",
     "PushRequest",
     "RailOutcome",
@@ -97,10 +100,12 @@ __all__ = [
     "on_collect",
     "on_credit",
     "on_outcome",
+    "on_payable",
     "open_payer_account",
     "rails_for_currency",
     "sandbox_banks",
     "switch_for",
+    "upi_intent_payee",
     "upi_push",
     "upi_push_status",
     "use_scheduler",
@@ -162,6 +167,7 @@ verify_debit_card = _SWITCH.verify_debit_card
 account_balance = _SWITCH.account_balance
 open_payer_account = _SWITCH.open_account
 upi_push = _SWITCH.push
+upi_intent_payee = _SWITCH.intent_payee
 upi_push_status = _SWITCH.push_status
 answer_collect = _SWITCH.answer_collect
 

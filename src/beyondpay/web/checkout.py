@@ -19,13 +19,17 @@ the page when it changes.
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from beyondpay.checkout.service import (
+    DISCOUNT_REMOVED,
     CheckoutPage,
+    apply_promotion_code,
+    give_email,
+    needs_email,
     page_of_token,
     pay_on_page,
     session_id_of_token,
@@ -35,9 +39,23 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
 from beyondpay.kit.money import Money
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
-from beyondpay.web.csrf import CSRF_FIELD, form_token, page_nonce, set_nonce_cookie
+from beyondpay.web.csrf import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    form_token,
+    page_nonce,
+    set_nonce_cookie,
+    token_matches,
+)
 from beyondpay.web.pages import FORMS_CONTENT_SECURITY_POLICY, PAGE_HEADERS, page
-from beyondpay.web.paying import MESSAGES, after_confirmation, message, posted_method, qr_svg
+from beyondpay.web.paying import (
+    FORM_BYTES_MAX,
+    MESSAGES,
+    after_confirmation,
+    message,
+    posted_method,
+    qr_svg,
+)
 
 TOKEN_CHARS_MAX: Final = 600
 # The page's one script (static/checkout.js, the platform's own file) asks its status while a
@@ -48,7 +66,13 @@ CHECKOUT_CONTENT_SECURITY_POLICY: Final = (
 _EXTRA_MESSAGES: Final = {
     "lock_timeout": "Your payment is already being processed in another window. Wait a moment.",
     "expired": "This checkout has expired: it can no longer be paid.",
+    "checkout_email_required": "Enter your email address before paying.",
+    DISCOUNT_REMOVED: (
+        "Your promotion code can no longer be used and was removed: check the new total and"
+        " pay again."
+    ),
 }
+PROMOTION_CODE_CHARS_MAX: Final = 100
 
 router = APIRouter(include_in_schema=False)
 Token = Path(max_length=TOKEN_CHARS_MAX)
@@ -81,7 +105,15 @@ def upi_link_for_session(link: str, session_id: str, merchant_name: str) -> str:
     )
 
 
-def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLResponse:
+def _rendered(
+    request: Request,
+    view: CheckoutPage,
+    error: str | None,
+    *,
+    field_error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page; ``field_error``: (the field, what is wrong with what was typed in it)."""
     row = view.row
     nonce = page_nonce(request)
     shown_error = error or (view.last_error_code if view.payable else None)
@@ -95,10 +127,11 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
             "description": line["description"],
             "quantity": line["quantity"],
             "unit_amount": Money(line["unit_amount"], line["currency"]).format(),
-            "amount": Money(line["amount_total"], line["currency"]).format(),
+            "amount": Money(line["amount_subtotal"], line["currency"]).format(),
         }
         for line in row.line_items
     ]
+    applied = row.discounts[0] if row.discounts else None
     waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
     # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
     # redirect chained to the form's post would be refused by form-action 'self').
@@ -122,6 +155,14 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         status=page_status(view),
         banks=list(NETBANKING_BANKS.items()),
         methods=set(row.payment_method_types),
+        needs_email=needs_email(row),
+        email=row.customer_email or row.collected_email,
+        applied=applied,
+        subtotal=Money(row.amount_subtotal, row.currency).format(),
+        discount=Money(row.amount_discount, row.currency).format() if applied else None,
+        field_error=field_error,
+        promotion_code_chars_max=PROMOTION_CODE_CHARS_MAX,
+        status_code=status_code,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     set_nonce_cookie(response, request, nonce, "/checkout/")
@@ -177,6 +218,67 @@ async def pay_checkout_page(request: Request, token: str = Token) -> Response:
             await session.rollback()
             known = error.code in MESSAGES or error.code in _EXTRA_MESSAGES
             return _back(token, error.code if known else "form")
+    if paid.refused is not None:
+        return _back(token, paid.refused)
     if paid.result is None:
         return _back(token, "expired" if paid.row.status != "complete" else None)
     return after_confirmation(paid.result, lambda error: _back(token, error))
+
+
+async def _posted_form(request: Request, ring: KeyRing, token: str) -> dict[str, str] | None:
+    """A page's small form, its CSRF token checked against the page's ``token``; None when it
+    does not match."""
+    body = (await request.body())[:FORM_BYTES_MAX]
+    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    if not token_matches(ring, token, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
+        return None
+    return form
+
+
+async def _field_refused(request: Request, token: str, field: str, problem: str) -> HTMLResponse:
+    """The page again, with what was wrong with a field's value beside the field (400)."""
+    async with _database(request).unit_of_work() as session:
+        view = await page_of_token(session, _ring(request), token)
+    return _rendered(request, view, None, field_error=(field, problem), status_code=400)
+
+
+@router.post("/checkout/{token}/promotion_code")
+async def checkout_promotion_code(request: Request, token: str = Token) -> Response:
+    """A promotion code typed on the page (``allow_promotion_codes``): applied, and back to
+    the page showing the discount; or the page with the problem beside the field."""
+    ring = _ring(request)
+    session_id = session_id_of_token(ring, token)
+    if session_id is None:
+        return page("checkout_missing.html", status_code=404)
+    form = await _posted_form(request, ring, token)
+    if form is None:
+        return _back(token, "csrf")
+    code = form.get("promotion_code", "").strip()
+    if not code or len(code) > PROMOTION_CODE_CHARS_MAX:
+        return await _field_refused(request, token, "promotion_code", "Enter a promotion code.")
+    async with _database(request).sessionmaker() as session:
+        try:
+            await apply_promotion_code(session, ring, session_id, code)
+        except BeyondpayError as error:
+            await session.rollback()
+            return await _field_refused(request, token, "promotion_code", error.message)
+    return _back(token)
+
+
+@router.post("/checkout/{token}/email")
+async def checkout_email(request: Request, token: str = Token) -> Response:
+    """The customer's email, asked before paying when the session has none."""
+    ring = _ring(request)
+    session_id = session_id_of_token(ring, token)
+    if session_id is None:
+        return page("checkout_missing.html", status_code=404)
+    form = await _posted_form(request, ring, token)
+    if form is None:
+        return _back(token, "csrf")
+    async with _database(request).sessionmaker() as session:
+        try:
+            await give_email(session, session_id, form.get("email", ""))
+        except BeyondpayError as error:
+            await session.rollback()
+            return await _field_refused(request, token, "email", error.message)
+    return _back(token)

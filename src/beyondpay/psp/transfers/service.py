@@ -104,6 +104,7 @@ from beyondpay.rails.service import (
     CreditNotice,
     PushRequest,
     answer_collect,
+    upi_intent_payee,
     upi_push,
 )
 from beyondpay.screening.domain import Payment, Stop
@@ -203,7 +204,9 @@ async def _target(
             raise InvalidRequestError(
                 "The amount is below the minimum the QR asks for.", param="amount"
             )
-        payee = await address_service.resolve_payee(session, ring, payer_id, vpa=SecretStr(link.pa))
+        payee = await _switch_payee(session, link.pa, link.tr) or (
+            await address_service.resolve_payee(session, ring, payer_id, vpa=SecretStr(link.pa))
+        )
         reference, note = link.tr, note or link.tn
         via = "qr"
     else:
@@ -223,6 +226,26 @@ async def _target(
 
 
 _PAYEE_NAMES: Final = ("vpa", "alias", "mobile", "beneficiary")
+
+
+async def _switch_payee(session: AsyncSession, vpa: str, reference: str | None) -> Payee | None:
+    """A merchant's intent link (a Checkout Session's QR): the switch's collecting VPA, which
+    the switch validates by the link's ``tr`` and names the merchant of; None for any other
+    VPA. The push carries the ``tr``, and the switch pays the waiting request with it."""
+    found = await upi_intent_payee(session, vpa, reference)
+    if found is None:
+        return None
+    return Payee(
+        kind="merchant",
+        payer_id=None,
+        merchant_id=found.merchant_id,
+        verified_name=found.name,
+        masked=found.name,
+        account_ref=found.account_ref,
+        vpa_id=None,
+        alias_id=None,
+        merchant_category_code=None,
+    )
 
 
 async def _counter(session: AsyncSession, payer_id: str, day: Any) -> LimitCounterRow:

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.rails.protocol import BankAccountInfo, PushRequest, Rail, RailOutcome
+from beyondpay.rails.protocol import BankAccountInfo, IntentPayee, PushRequest, Rail, RailOutcome
 from beyondpay.rails.sandbox import accounts, banks, push
 from beyondpay.rails.sandbox.common import own_transaction
 from beyondpay.rails.sandbox.upi import SandboxUpiConnector
@@ -45,6 +45,11 @@ class SandboxSwitch:
         return await banks.open_payer_account(
             session, ring, bank, holder, opening_balance_minor=opening_balance_minor
         )
+
+    async def intent_payee(
+        self, session: AsyncSession, vpa: str, reference: str | None
+    ) -> IntentPayee | None:
+        return await push.intent_payee(session, vpa, reference)
 
     async def push(self, session: AsyncSession, request: PushRequest) -> RailOutcome:
         return await push.upi_push(session, request)

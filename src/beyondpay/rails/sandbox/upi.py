@@ -71,6 +71,11 @@ PAYEE_NAME: Final = "beyondpay sandbox merchant"  # when the merchant has no nam
 OWNED_SCENARIO: Final = "owned"
 # The payer of every intent link (their VPA is never known to the merchant in this flow).
 INTENT_PAYER: Final = SecretStr("vpa:intent-payer@sandbox")
+# What a PSP pushes to when its payer pays an intent link (``PAYEE_VPA``): no bank account, the
+# switch's collection for the merchants it acquires for; the push's ``tr`` names the request.
+INTENT_COLLECTION_ACCOUNT: Final = "switch:intent-collection"
+# The key of an intent request's ``tr`` in its row's details (its link's transaction reference).
+INTENT_REFERENCE: Final = "tr"
 _ALPHANUMERICS: Final = string.ascii_uppercase + string.digits
 _MOVED: Final = {CreateTransferResult.ok, CreateTransferResult.exists}
 
@@ -151,6 +156,8 @@ class SandboxUpiConnector(SandboxConnector):
         )
         if upi.vpa is not None and await self._owned(session, row, upi.vpa, request):
             return row
+        if upi.vpa is None:
+            row.details[INTENT_REFERENCE] = request.payee_reference or row.reference
         behaviour = await self._payer(session, row, upi.vpa)
         self._decide(row, behaviour)
         return row
@@ -273,7 +280,8 @@ class SandboxUpiConnector(SandboxConnector):
     def action_url(self, row: Row) -> str | None:
         if row.action_type != "upi_intent":
             return None
-        return upi_pay_link(PAYEE_VPA, PAYEE_NAME, row.reference, row.amount_minor)
+        reference = str(row.details.get(INTENT_REFERENCE) or row.reference)
+        return upi_pay_link(PAYEE_VPA, PAYEE_NAME, reference, row.amount_minor)
 
     async def resolve(self, session: AsyncSession, row: Row) -> None:
         """The payer answered (or the collect expired): with 00 the payer's bank debits them,
