@@ -47,3 +47,7 @@ class CheckoutSessionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(_TIME)
     # The Payment Link the session was opened from (migration 0049), or None.
     payment_link_id: Mapped[str | None] = mapped_column(Text, default=None)
+    # Setup mode (migration 0050): the SetupIntent the page makes when the customer first
+    # submits a card, and what the merchant asked it to carry (``description``, ``metadata``).
+    setup_intent_id: Mapped[str | None] = mapped_column(Text, default=None)
+    setup_intent_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

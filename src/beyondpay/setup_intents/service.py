@@ -72,7 +72,13 @@ from beyondpay.setup_intents.errors import (
     PaymentMethodNotSavableError,
     SetupIntentUnexpectedStateError,
 )
-from beyondpay.setup_intents.events import SetupIntentEvent, record
+from beyondpay.setup_intents.events import (
+    SetupIntentChange,
+    SetupIntentEvent,
+    off_setup_intent_event,
+    on_setup_intent_event,
+    record,
+)
 from beyondpay.setup_intents.models import SetupIntentRow
 from beyondpay.setup_intents.schemas import (
     SetupIntentCancelParams,
@@ -713,3 +719,18 @@ async def check_setup_intent(session: AsyncSession, intent_id: str) -> str:
 
 
 setup_intent_service = SetupIntentService()
+
+__all__ = [
+    "SETUP_PAYMENT_METHOD_TYPES",
+    "SetupIntentChange",
+    "SetupIntentEvent",
+    "SetupIntentRow",
+    "SetupResult",
+    "apply_outcome",
+    "check_setup_intent",
+    "due_setup_intents",
+    "handle_rail_outcome",
+    "off_setup_intent_event",
+    "on_setup_intent_event",
+    "setup_intent_service",
+]

@@ -30,6 +30,7 @@ from beyondpay.checkout.service import (
     pay_on_page,
     session_id_of_token,
 )
+from beyondpay.checkout.setup_mode import save_on_page
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
@@ -48,6 +49,7 @@ CHECKOUT_CONTENT_SECURITY_POLICY: Final = (
 _EXTRA_MESSAGES: Final = {
     "lock_timeout": "Your payment is already being processed in another window. Wait a moment.",
     "expired": "This checkout has expired: it can no longer be paid.",
+    "setup_intent_authentication_failure": "Your bank could not authenticate your card.",
 }
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +86,8 @@ def upi_link_for_session(link: str, session_id: str, merchant_name: str) -> str:
 def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLResponse:
     row = view.row
     nonce = page_nonce(request)
+    if row.mode == "setup":
+        return _rendered_setup(request, view, error, nonce)
     shown_error = error or (view.last_error_code if view.payable else None)
     upi_link = (
         upi_link_for_session(view.upi_intent_url, row.id, view.merchant_name)
@@ -122,6 +126,29 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         status=page_status(view),
         banks=list(NETBANKING_BANKS.items()),
         methods=set(row.payment_method_types),
+    )
+    response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
+    set_nonce_cookie(response, request, nonce, "/checkout/")
+    return response
+
+
+def _rendered_setup(
+    request: Request, view: CheckoutPage, error: str | None, nonce: str
+) -> HTMLResponse:
+    """A setup session's page: the merchant and the card form, no amount (nothing is paid)."""
+    row = view.row
+    refresh = None
+    if row.status == "complete" and view.success_url:
+        refresh = f"0;url={view.success_url}"
+    response = page(
+        "checkout_setup.html",
+        forms=True,
+        view=view,
+        row=row,
+        csrf=form_token(_ring(request), view.token, nonce),
+        csrf_field=CSRF_FIELD,
+        error=_text(error or (view.last_error_code if view.payable else None)),
+        refresh=refresh,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     set_nonce_cookie(response, request, nonce, "/checkout/")
@@ -180,3 +207,34 @@ async def pay_checkout_page(request: Request, token: str = Token) -> Response:
     if paid.result is None:
         return _back(token, "expired" if paid.row.status != "complete" else None)
     return after_confirmation(paid.result, lambda error: _back(token, error))
+
+
+@router.post("/checkout/{token}/setup")
+async def save_card_on_checkout_page(request: Request, token: str = Token) -> Response:
+    """A setup session's card form: the card verified and saved (3-D Secure in the flow)."""
+    ring = _ring(request)
+    session_id = session_id_of_token(ring, token)
+    if session_id is None:
+        return page("checkout_missing.html", status_code=404)
+    data = await posted_method(request, ring, token)
+    if isinstance(data, str):
+        return _back(token, data)
+    if data.type != "card":
+        return _back(token, "form")
+    async with _database(request).sessionmaker() as session:
+        try:
+            saved = await save_on_page(session, ring, session_id, data)
+        except BeyondpayError as error:  # refused before the network (a card's number, busy)
+            await session.rollback()
+            known = error.code in MESSAGES or error.code in _EXTRA_MESSAGES
+            return _back(token, error.code if known else "form")
+    if saved.result is None:
+        return _back(token, "expired" if saved.row.status != "complete" else None)
+    intent = saved.result.intent
+    if intent.status == "requires_payment_method" and intent.last_setup_error:
+        failed = intent.last_setup_error
+        return _back(token, str(failed.get("decline_code") or failed.get("code") or "form"))
+    action = intent.next_action or {}
+    if action.get("type") == "redirect_to_url":
+        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
+    return _back(token)
