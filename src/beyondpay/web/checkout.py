@@ -132,11 +132,19 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
     return response
 
 
+# A setup page takes a card only: its declines say so.
+_SETUP_MESSAGES: Final = {
+    "card_declined": "Your card was declined. Try another card.",
+    "generic_decline": "Your card was declined. Try another card.",
+}
+
+
 def _rendered_setup(
     request: Request, view: CheckoutPage, error: str | None, nonce: str
 ) -> HTMLResponse:
     """A setup session's page: the merchant and the card form, no amount (nothing is paid)."""
     row = view.row
+    shown = error or (view.last_error_code if view.payable else None)
     refresh = None
     if row.status == "complete" and view.success_url:
         refresh = f"0;url={view.success_url}"
@@ -147,7 +155,7 @@ def _rendered_setup(
         row=row,
         csrf=form_token(_ring(request), view.token, nonce),
         csrf_field=CSRF_FIELD,
-        error=_text(error or (view.last_error_code if view.payable else None)),
+        error=_SETUP_MESSAGES.get(shown or "") or _text(shown),
         refresh=refresh,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
