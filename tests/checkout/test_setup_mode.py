@@ -343,3 +343,33 @@ async def test_one_setup_session_submitted_in_two_tabs_at_once_saves_once(
                 )
                 == 1
             )
+
+
+async def test_a_card_saved_racing_the_expiry_completes_or_expires_never_both(
+    database_url: str, api_settings: Settings, merchant: TestMerchant, database: Database
+) -> None:
+    """The page's submission and the expiry job at once, over real connections: the session
+    ends complete with its SetupIntent succeeded, or expired with it canceled (or never
+    made), and records exactly that one event."""
+    async with app_client(
+        database_url, api_settings, sandbox_card_latency_ms=SLOW_CARD_MS
+    ) as client:
+        for _ in range(RACE_ROUNDS):
+            made = await setup_session(client, merchant)
+            path = path_of(made)
+            _, csrf = await page(client, path)
+            saving = client.post(f"{path}/setup", data={"csrf": csrf, **card("4242424242424242")})
+            await asyncio.gather(saving, expire_on(database, made["id"]))
+            await expire_on(database, made["id"])  # the job's retry, after a busy verification
+            final = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
+            events = await events_of(database, made["id"])
+            intent = None
+            if final["setup_intent"] is not None:
+                intent = await get(client, merchant, f"/v1/setup_intents/{final['setup_intent']}")
+            if final["status"] == "complete":
+                assert intent is not None and intent["status"] == "succeeded"
+                assert events == ["checkout.session.completed"]
+            else:
+                assert final["status"] == "expired", final
+                assert intent is None or intent["status"] == "canceled"
+                assert events == ["checkout.session.expired"]

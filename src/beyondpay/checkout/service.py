@@ -537,15 +537,16 @@ async def _expire_locked(
     found = await checkout_session_service.get(session, caller, session_id)
     if found.mode == "setup":
         return await setup_mode.expire_locked(session, caller, found)
+    # Kept apart: the locked read below refreshes `found` itself (one object per row), so
+    # comparing with `found.payment_intent_id` after it would always find them equal.
+    intent_id = found.payment_intent_id
     intent: PaymentIntentRow | None = None
-    if found.payment_intent_id is not None:
-        intent = await payment_intent_service.get(
-            session, caller, found.payment_intent_id, for_update=True
-        )
+    if intent_id is not None:
+        intent = await payment_intent_service.get(session, caller, intent_id, for_update=True)
     row = await checkout_session_service.get(session, caller, session_id, for_update=True)
     if row.status != Status.open:
         return None
-    if row.payment_intent_id != found.payment_intent_id:
+    if row.payment_intent_id != intent_id:
         # The page made the intent between our two reads: it is not locked. Try again (the
         # job later; the API's caller gets lock_timeout, which Stripe's SDKs retry).
         raise LockTimeoutError()

@@ -304,15 +304,15 @@ async def expire_locked(
     intent canceled while it can still be confirmed. None when the session is not open."""
     from beyondpay.checkout.service import checkout_session_service
 
+    # Kept apart: the locked read below refreshes `found` itself (one object per row).
+    intent_id = found.setup_intent_id
     intent = None
-    if found.setup_intent_id is not None:
-        intent = await setup_intent_service.get(
-            session, caller, found.setup_intent_id, for_update=True
-        )
+    if intent_id is not None:
+        intent = await setup_intent_service.get(session, caller, intent_id, for_update=True)
     row = await checkout_session_service.get(session, caller, found.id, for_update=True)
     if row.status != Status.open:
         return None
-    if row.setup_intent_id != found.setup_intent_id:
+    if row.setup_intent_id != intent_id:
         raise LockTimeoutError()  # the page made the intent between our reads: try again
     if intent is not None:
         if intent.status == "processing":
