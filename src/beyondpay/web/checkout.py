@@ -14,6 +14,10 @@ post would leave the platform under the page's ``form-action 'self'``. While a p
 completes elsewhere (a UPI app, a collect request), the page's one script
 (``static/checkout.js``) asks ``GET /checkout/{token}/status`` every few seconds and reloads
 the page when it changes.
+
+A session in setup mode (``checkout.setup_mode``) has its own page, ``checkout_setup.html``:
+the merchant, what the card is saved for, and the card form only, posted to
+``POST /checkout/{token}/setup`` (CSRF-checked the same way; 3-D Secure comes back here).
 """
 
 from __future__ import annotations
