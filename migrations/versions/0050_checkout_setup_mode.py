@@ -7,6 +7,9 @@ payment.
   (null until then, as ``payment_intent_id`` is in payment mode); one session, one intent.
 - ``setup_intent_data``: what the merchant asked the SetupIntent to carry (``description``,
   ``metadata``), kept until the intent is made.
+- ``setup_intents.owner``: the object that made the intent (a Checkout Session, ``cs_…``), as
+  ``payment_intents.owner`` (0048): it is canceled or updated only through its owner, and its
+  events are heard by the owner's module in their transaction.
 
 Revision ID: 0050
 Revises: 0049
@@ -31,6 +34,7 @@ def upgrade() -> None:
             ADD CONSTRAINT checkout_sessions_mode_check CHECK (mode IN ('payment', 'setup'));
         ALTER TABLE checkout_sessions ADD COLUMN setup_intent_id text UNIQUE;
         ALTER TABLE checkout_sessions ADD COLUMN setup_intent_data jsonb;
+        ALTER TABLE setup_intents ADD COLUMN owner text;
         ALTER TABLE checkout_sessions ADD CONSTRAINT checkout_sessions_setup_shape CHECK (
             mode <> 'setup'
             OR (payment_status = 'no_payment_required' AND amount_total = 0
@@ -44,6 +48,7 @@ def downgrade() -> None:
     op.execute(
         """
         DELETE FROM checkout_sessions WHERE mode = 'setup';
+        ALTER TABLE setup_intents DROP COLUMN owner;
         ALTER TABLE checkout_sessions DROP CONSTRAINT checkout_sessions_setup_shape;
         ALTER TABLE checkout_sessions DROP COLUMN setup_intent_data;
         ALTER TABLE checkout_sessions DROP COLUMN setup_intent_id;

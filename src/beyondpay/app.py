@@ -165,7 +165,7 @@ def wire_modules() -> None:
     # A payment link counts its completed sessions in the transaction completing each.
     on_completed(count_completed)
     # A Checkout Session in setup mode completes in its SetupIntent's transaction.
-    on_setup_intent_event(hear_setup_checkout, metadata_key="checkout_session")
+    on_setup_intent_event(hear_setup_checkout, owner_prefix="cs_")
     wire_test_clocks()
 
 

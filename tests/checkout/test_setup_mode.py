@@ -213,6 +213,16 @@ async def test_a_declined_card_then_a_good_one_on_one_setup_intent(
     assert "Your card was declined" in shown and "Save card" in shown
     open_after = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")
     assert open_after["status"] == "open" and open_after["setup_intent"].startswith("seti_")
+    # The session owns its SetupIntent: the merchant cannot cancel or update it directly.
+    owned = open_after["setup_intent"]
+    for route, sent in (
+        (f"/v1/setup_intents/{owned}/cancel", {}),
+        (f"/v1/setup_intents/{owned}", {"metadata[x]": "1"}),
+    ):
+        refused = await post(client, merchant, route, **sent)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "setup_intent_unexpected_state"
+        assert made["id"] in refused.json()["error"]["message"]
     saved = await save(client, path, **card("4242424242424242"))
     assert saved.headers["location"] == path
     done = await get(client, merchant, f"/v1/checkout/sessions/{made['id']}")

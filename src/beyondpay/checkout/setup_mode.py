@@ -8,11 +8,12 @@ payment method types a SetupIntent can save (a card: ``setup_intents``).
 
 **The SetupIntent is made lazily**, as payment mode's PaymentIntent is: when the customer
 first submits a card on the page, under the session's row lock, so two tabs find one intent.
-It is made for the session (metadata ``checkout_session``: SetupIntents have no owner column),
-``usage=off_session``, with the session's customer and ``setup_intent_data``; every attempt
-confirms it through setup_intents' own use case and its phases (recovery point committed, the
-card network asked outside any transaction, its answer applied in a second one). A 3-D Secure
-challenge sends the customer to the issuer's page, which returns to the session's page.
+It is made for the session (its ``owner``, so the merchant cannot cancel or update it but
+through the session; and metadata ``checkout_session``), ``usage=off_session``, with the
+session's customer and ``setup_intent_data``; every attempt confirms it through
+setup_intents' own use case and its phases (recovery point committed, the card network asked
+outside any transaction, its answer applied in a second one). A 3-D Secure challenge sends the
+customer to the issuer's page, which returns to the session's page.
 
 **Completion is the SetupIntent's**: setup_intents calls :func:`hear_setup` (registered by
 ``app.wire_modules`` with ``on_setup_intent_event``) in the transaction recording
@@ -59,7 +60,7 @@ from beyondpay.setup_intents.service import (
 )
 
 CURRENCY_DEFAULT: Final = "inr"
-# The key of the SetupIntent's metadata that names its session (what hear_setup is told).
+# The key of the SetupIntent's metadata that names its session (as payment mode's intent has).
 OWNER_KEY: Final = "checkout_session"
 _CANCELABLE: Final = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action"}
@@ -177,7 +178,9 @@ async def _ensure_intent(session: AsyncSession, ring: KeyRing, row: CheckoutSess
         expand=[],
     )
     caller = acting_for(row.merchant_id, row.livemode)
-    created = await setup_intent_service.create(session, caller, ring, params, _NoRecoveryPoint())
+    created = await setup_intent_service.create(
+        session, caller, ring, params, _NoRecoveryPoint(), owner=row.id
+    )
     row.setup_intent_id = created.intent.id
     row.updated_at = utcnow()
     return created.intent.id
@@ -275,7 +278,7 @@ async def hear_setup(session: AsyncSession, change: SetupIntentChange) -> None:
         )
     ).scalar_one_or_none()
     if row is None or row.status != Status.open:
-        return  # not a session's intent (merchant metadata), or heard already
+        return  # heard already (or the session's row is gone: never deleted, so never)
     invariant(row.mode == "setup", "only a setup session has a SetupIntent")
     invariant(change.payment_method_id is not None, "a succeeded setup saved a card")
     now = utcnow()
@@ -328,6 +331,7 @@ async def expire_locked(
                 caller,
                 intent.id,
                 SetupIntentCancelParams(cancellation_reason="abandoned", expand=[]),
+                owner=row.id,
             )
     row.status = Status.expired
     row.updated_at = utcnow()

@@ -25,8 +25,8 @@ class SetupIntentEvent(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SetupIntentChange:
-    """What a handler of :func:`on_setup_intent_event` hears: the event's type, the intent as
-    it stands after the change, and the value of the metadata key the handler named."""
+    """What a handler of :func:`on_setup_intent_event` hears: the event's type and the intent
+    as it stands after the change."""
 
     type: SetupIntentEvent
     intent_id: str
@@ -39,17 +39,16 @@ class SetupIntentChange:
 
 
 SetupIntentHandler = Callable[[AsyncSession, SetupIntentChange], Awaitable[None]]
-# Handlers by the metadata key that names the object an intent was made for
-# (``checkout_session``: a Checkout Session in setup mode made it).
+# Handlers by the id prefix of the owners they hear (``cs_``: Checkout in setup mode).
 _handlers: dict[str, list[SetupIntentHandler]] = {}
 
 
-def on_setup_intent_event(handler: SetupIntentHandler, *, metadata_key: str) -> None:
-    """``handler`` hears the events of every SetupIntent whose metadata has ``metadata_key``
-    (the module above that made it names itself there: SetupIntents have no owner column), in
-    the transaction that records them; registering twice changes nothing. The handler looks the
-    value up among its own objects: a merchant's own metadata under that key finds nothing."""
-    handlers = _handlers.setdefault(metadata_key, [])
+def on_setup_intent_event(handler: SetupIntentHandler, *, owner_prefix: str) -> None:
+    """``handler`` hears the events of every SetupIntent whose ``owner`` (the object that made
+    it: a Checkout Session) starts with ``owner_prefix``, in the transaction that records them
+    (payments' ``on_intent_event`` idiom; registering twice changes nothing). An intent without
+    an owner, the merchant's own, is heard by none."""
+    handlers = _handlers.setdefault(owner_prefix, [])
     if handler not in handlers:
         handlers.append(handler)
 
@@ -70,9 +69,11 @@ async def record(session: AsyncSession, row: SetupIntentRow, type: SetupIntentEv
         type=type,
         object=setup_intent_object(row, for_event=True),
     )
-    for key, handlers in _handlers.items():
-        owner = (row.metadata_ or {}).get(key)
-        if owner is None:
+    owner = row.owner
+    if owner is None:
+        return
+    for prefix, handlers in _handlers.items():
+        if not owner.startswith(prefix):
             continue
         change = SetupIntentChange(
             type=type,
@@ -82,7 +83,7 @@ async def record(session: AsyncSession, row: SetupIntentRow, type: SetupIntentEv
             status=row.status,
             customer_id=row.customer_id,
             payment_method_id=row.payment_method_id,
-            owner=str(owner),
+            owner=owner,
         )
         for handler in handlers:
             await handler(session, change)
