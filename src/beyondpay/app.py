@@ -122,6 +122,7 @@ def wire_modules() -> None:
     from beyondpay.billing.subscriptions.service import hear_invoice
     from beyondpay.checkout.service import hear_payment as hear_checkout_payment
     from beyondpay.checkout.service import on_completed
+    from beyondpay.checkout.setup_mode import hear_setup as hear_setup_checkout
     from beyondpay.customers.service import use_payment_methods
     from beyondpay.disputes.service import handle_rail_outcome as disputes_hear
     from beyondpay.notifications.service import Kind, queue_receipt, register_composer
@@ -141,6 +142,7 @@ def wire_modules() -> None:
     from beyondpay.rails.tasks import JobScheduler
     from beyondpay.refunds.service import handle_rail_outcome as refunds_hear
     from beyondpay.setup_intents.service import handle_rail_outcome as setup_intents_hear
+    from beyondpay.setup_intents.service import on_setup_intent_event
 
     use_scheduler(JobScheduler())
     on_outcome(payments_hear)
@@ -170,6 +172,8 @@ def wire_modules() -> None:
     on_intent_event(hear_checkout_payment, owner_prefix="cs_")
     # A payment link counts its completed sessions in the transaction completing each.
     on_completed(count_completed)
+    # A Checkout Session in setup mode completes in its SetupIntent's transaction.
+    on_setup_intent_event(hear_setup_checkout, owner_prefix="cs_")
     wire_test_clocks()
 
 

@@ -70,3 +70,24 @@ async def pay(client: httpx.AsyncClient, path: str, **form: str) -> httpx.Respon
 
 def card(number: str) -> dict[str, str]:
     return {"method": "card", "number": number, "exp_month": "12", "exp_year": "34", "cvc": "123"}
+
+
+async def setup_session(
+    client: httpx.AsyncClient, merchant: TestMerchant, **extra: Any
+) -> dict[str, Any]:
+    """A setup-mode session (a parameter given as None is left out)."""
+    params: dict[str, Any] = {
+        "mode": "setup",
+        "currency": "inr",
+        "success_url": SUCCESS_URL,
+        "cancel_url": "https://shop.example/account",
+        **extra,
+    }
+    sent = {key: value for key, value in params.items() if value is not None}
+    return await ok(await post(client, merchant, "/v1/checkout/sessions", **sent))
+
+
+async def save(client: httpx.AsyncClient, path: str, **form: str) -> httpx.Response:
+    """The setup page's card form, posted."""
+    _, csrf = await page(client, path)
+    return await client.post(f"{path}/setup", data={"csrf": csrf, **form})

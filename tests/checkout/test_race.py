@@ -107,6 +107,11 @@ async def test_a_payment_racing_the_expiry_pays_or_expires_never_both(
             else:
                 assert final["status"] == "expired" and succeeded == 0
                 assert events == ["checkout.session.expired"]
+                if final["payment_intent"] is not None:  # made by the page: canceled with it
+                    intent = await get(
+                        client, merchant, f"/v1/payment_intents/{final['payment_intent']}"
+                    )
+                    assert intent["status"] == "canceled", intent["status"]
             outcomes.add(final["status"])
         assert outcomes <= {"complete", "expired"}
 

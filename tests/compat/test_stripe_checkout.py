@@ -242,3 +242,54 @@ async def test_a_webhook_endpoint_receives_completed_as_the_session_reads(
     assert (session.status, session.payment_status) == ("complete", "paid")
     assert isinstance(session.payment_intent, str) and session.url is None
     assert orjson.loads(body)["data"]["object"] == read.json()
+
+
+def test_a_setup_mode_session_is_created_and_read_back(
+    client: stripe.StripeClient, server_url: str
+) -> None:
+    """Setup mode (``mode=setup``): no line items, amounts of 0, ``no_payment_required``; the
+    card saved on the page names its ``setup_intent``, which the SDK reads as a SetupIntent."""
+    made = client.v1.checkout.sessions.create(
+        {
+            "mode": "setup",
+            "currency": "inr",
+            "payment_method_types": ["card"],
+            "customer_creation": "always",
+            "customer_email": "asha@example.in",
+            "success_url": "https://shop.example/saved?session={CHECKOUT_SESSION_ID}",
+            "setup_intent_data": {"description": "Card for renewals", "metadata": {"crm": "7"}},
+        }
+    )
+    assert isinstance(made, stripe.checkout.Session)
+    assert made.mode == "setup" and made.status == "open" and made.setup_intent is None
+    assert made.amount_total == 0 and made.payment_status == "no_payment_required"
+    assert made.url is not None
+    path = httpx.URL(made.url).path
+    with httpx.Client(base_url=server_url) as browser:
+        csrf = _CSRF.search(browser.get(path).text)
+        assert csrf is not None
+        saved = browser.post(
+            f"{path}/setup",
+            data={
+                "csrf": csrf.group(1),
+                "method": "card",
+                "number": "4242424242424242",
+                "exp_month": "12",
+                "exp_year": "34",
+                "cvc": "123",
+            },
+        )
+        assert saved.status_code == 303
+    done = client.v1.checkout.sessions.retrieve(made.id)
+    assert done.status == "complete" and done.payment_status == "no_payment_required"
+    assert isinstance(done.setup_intent, str) and isinstance(done.customer, str)
+    intent = client.v1.setup_intents.retrieve(done.setup_intent)
+    assert isinstance(intent, stripe.SetupIntent) and intent.status == "succeeded"
+    assert intent.description == "Card for renewals" and intent.usage == "off_session"
+    methods = client.v1.customers.payment_methods.list(done.customer)
+    assert [method.id for method in methods.data] == [intent.payment_method]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(
+            {"mode": "setup", "payment_method_types": ["card", "upi"]}
+        )
+    assert refused.value.param == "payment_method_types[1]"

@@ -42,6 +42,8 @@ async def create_checkout_session(
 
     The session's PaymentIntent is made when the customer first pays on the page, as Stripe's
     is; the session expires at `expires_at` (30 minutes to 24 hours, default 24 hours).
+    In setup mode (`mode=setup`, no `line_items`) the page saves a card for later instead: a
+    SetupIntent, made when the customer first submits a card, is named by `setup_intent`.
     """
     return Outcome(_rendered(await checkout_session_service.create(session, caller, params)))
 

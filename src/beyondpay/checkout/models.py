@@ -52,3 +52,7 @@ class CheckoutSessionRow(Base):
     discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     amount_discount: Mapped[int] = mapped_column(BigInteger, default=0)
     collected_email: Mapped[str | None] = mapped_column(Text, default=None)
+    # Setup mode (migration 0050): the SetupIntent the page makes when the customer first
+    # submits a card, and what the merchant asked it to carry (``description``, ``metadata``).
+    setup_intent_id: Mapped[str | None] = mapped_column(Text, default=None)
+    setup_intent_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

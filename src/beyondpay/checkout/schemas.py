@@ -1,5 +1,5 @@
 """Checkout's API objects: the parameters it takes and the ``checkout.session`` and line
-``item`` objects, Stripe's shape (payment mode)."""
+``item`` objects, Stripe's shape (payment and setup mode)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ class CheckoutDiscountParams(Params):
     promotion_code: Id | None = None
 
 
+class CheckoutSetupIntentDataParams(Params):
+    """``setup_intent_data``: what the session's SetupIntent carries (setup mode)."""
+
+    description: Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)]
+    metadata: MetadataParam = None
+
+
 class CheckoutSessionCreateParams(Params):
     mode: Literal["payment", "setup", "subscription"]
     line_items: Annotated[list[CheckoutLineItemParams] | None, Field(max_length=LINE_ITEMS_MAX)] = (
@@ -88,6 +95,9 @@ class CheckoutSessionCreateParams(Params):
     # Stripe's: one discount at most in payment mode.
     discounts: Annotated[list[CheckoutDiscountParams] | None, Field(max_length=1)] = None
     metadata: MetadataParam = None
+    # Setup mode only (checkout/setup_mode.py).
+    currency: Currency | None = None
+    setup_intent_data: CheckoutSetupIntentDataParams | None = None
     expand: Expand
 
 
@@ -161,14 +171,17 @@ class CheckoutSession(BaseModel):
     expires_at: int
     livemode: bool
     metadata: dict[str, str]
-    mode: Literal["payment"]
+    mode: Literal["payment", "setup"]
     payment_intent: str | None = Field(
         description="Made when the customer first pays on the page (Stripe's way), else null."
     )
     payment_link: str | None = Field(description="The Payment Link it was opened from.")
     payment_method_types: list[str]
     payment_status: Literal["unpaid", "paid", "no_payment_required"]
-    setup_intent: None
+    setup_intent: str | None = Field(
+        description="Setup mode: the SetupIntent made when the customer first submits a card"
+        " on the page, else null."
+    )
     status: Literal["open", "complete", "expired"]
     subscription: None
     success_url: str | None
@@ -233,7 +246,7 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
         "payment_link": row.payment_link_id,
         "payment_method_types": list(row.payment_method_types),
         "payment_status": row.payment_status,
-        "setup_intent": None,
+        "setup_intent": row.setup_intent_id,
         "status": row.status,
         "submit_type": None,
         "subscription": None,

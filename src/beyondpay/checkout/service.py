@@ -21,6 +21,9 @@ first, so an expired session can never be paid.
 
 **Lock order**: the intent, then the session, in every use case here (payments holds the intent
 when it tells us). The page's first phase locks only the session (its intent is not yet made).
+
+**Setup mode** (a card saved for later, no payment) lives in ``setup_mode``: creation, the
+page's SetupIntent, completion and expiry are there; this module hands setup sessions over.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from beyondpay.billing.catalog.service import (
     product_service,
     promotion_code_service,
 )
-from beyondpay.checkout import tasks
+from beyondpay.checkout import setup_mode, tasks
 from beyondpay.checkout.domain import (
     EXPIRES_AFTER_S_DEFAULT,
     PAYMENT_METHOD_TYPES,
@@ -294,13 +297,20 @@ def _payment_method_types(params: CheckoutSessionCreateParams, currency: str) ->
 
 def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> datetime:
     """The checks that need no database; the session's ``expires_at``."""
-    if params.mode != "payment":
+    if params.mode == "setup":
+        setup_mode.check_params(params)
+    elif params.mode != "payment":
         raise ModeUnsupportedError(
-            f"Checkout Sessions in {params.mode} mode are not available yet: only payment mode.",
+            f"Checkout Sessions in {params.mode} mode are not available yet: only payment and"
+            " setup mode.",
             param="mode",
         )
-    if not params.line_items:
+    elif not params.line_items:
         raise InvalidRequestError("line_items is required in payment mode.", param="line_items")
+    elif params.setup_intent_data is not None:
+        raise InvalidRequestError(
+            "setup_intent_data can only be used in setup mode.", param="setup_intent_data"
+        )
     if params.customer is not None and params.customer_email is not None:
         raise InvalidRequestError(
             "You may only specify one of these parameters: customer, customer_email.",
@@ -324,6 +334,19 @@ def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> dat
     if problem is not None:
         raise InvalidRequestError(f"expires_at {problem}.", param="expires_at")
     return expires_at
+
+
+async def _opened(session: AsyncSession, row: CheckoutSessionRow) -> CheckoutSessionRow:
+    """The new session written, with its expiry job."""
+    session.add(row)
+    await session.flush()
+    await jobs.defer(
+        session,
+        tasks.expire,
+        checkout_session=row.id,
+        schedule_in_s=max(0.0, (row.expires_at - utcnow()).total_seconds()),
+    )
+    return row
 
 
 CompletionHook = Callable[[AsyncSession, CheckoutSessionRow], Awaitable[None]]
@@ -352,15 +375,26 @@ class CheckoutSessionService:
         now = utcnow().replace(microsecond=0)
         expires_at = _check_params(params, now)
         if params.customer is not None:
-            customer = await customer_service.get(session, caller, params.customer)
-            if customer.deleted_at is not None:
+            try:
+                customer = await customer_service.get(session, caller, params.customer)
+            except ResourceMissingError:
+                customer = None  # answered naming `customer`, not the route's `id`
+            if customer is None or customer.deleted_at is not None:
                 raise ResourceMissingError.for_object("customer", params.customer, param="customer")
+        if params.mode == "setup":
+            session_id = _new_session_id(caller.livemode)
+            row = setup_mode.new_row(caller, params, session_id, now, expires_at)
+            return await _opened(session, row)
         assert params.line_items is not None
         lines = [
             await _line(session, caller, index, item)
             for index, item in enumerate(params.line_items)
         ]
         currency = lines[0].currency
+        if params.currency is not None and params.currency != currency:
+            raise InvalidRequestError(
+                "currency must be the line items' currency.", param="currency"
+            )
         for index, line in enumerate(lines):
             if line.currency != currency:
                 raise InvalidRequestError(
@@ -436,15 +470,7 @@ class CheckoutSessionService:
                 else "discounts[0][coupon]",
             )
             await _apply_discount(session, caller, row, found, param="discounts")
-        session.add(row)
-        await session.flush()
-        await jobs.defer(
-            session,
-            tasks.expire,
-            checkout_session=row.id,
-            schedule_in_s=max(0.0, (expires_at - utcnow()).total_seconds()),
-        )
-        return row
+        return await _opened(session, row)
 
     async def get(
         self,
@@ -547,15 +573,18 @@ async def _expire_locked(
     """Expires the open session (the intent locked first, then the session): its intent
     canceled where it can still be paid. None when the session is not open."""
     found = await checkout_session_service.get(session, caller, session_id)
+    if found.mode == "setup":
+        return await setup_mode.expire_locked(session, caller, found)
+    # Kept apart: the locked read below refreshes `found` itself (one object per row), so
+    # comparing with `found.payment_intent_id` after it would always find them equal.
+    intent_id = found.payment_intent_id
     intent: PaymentIntentRow | None = None
-    if found.payment_intent_id is not None:
-        intent = await payment_intent_service.get(
-            session, caller, found.payment_intent_id, for_update=True
-        )
+    if intent_id is not None:
+        intent = await payment_intent_service.get(session, caller, intent_id, for_update=True)
     row = await checkout_session_service.get(session, caller, session_id, for_update=True)
     if row.status != Status.open:
         return None
-    if row.payment_intent_id != found.payment_intent_id:
+    if row.payment_intent_id != intent_id:
         # The page made the intent between our two reads: it is not locked. Try again (the
         # job later; the API's caller gets lock_timeout, which Stripe's SDKs retry).
         raise LockTimeoutError()
@@ -924,7 +953,7 @@ async def pay_on_page(
     )
     invariant(row is not None, "a page's session exists")
     assert row is not None
-    if row.status != Status.open or _past_expiry(row):
+    if row.status != Status.open or _past_expiry(row) or row.mode != "payment":
         await session.commit()
         return PagePayment(row, None)
     if needs_email(row):
@@ -1064,4 +1093,7 @@ async def page_of_token(session: AsyncSession, ring: KeyRing, token: str) -> Che
         if intent.last_payment_error:
             failed = intent.last_payment_error
             error = str(failed.get("decline_code") or "") or str(failed.get("code"))
+    elif row.setup_intent_id is not None:
+        setup = await setup_mode.intent_view(session, row)
+        status, action, error = setup.status, setup.action_url, setup.last_error_code
     return CheckoutPage(row, token, name, status, upi, collect, action, error)

@@ -42,5 +42,8 @@ class SetupIntentRow(Base):
     rail_reference: Mapped[str | None] = mapped_column(Text)
     next_check_at: Mapped[datetime | None] = mapped_column(_TIME)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB)
+    # The object that made the intent (a Checkout Session, ``cs_…``; migration 0050), or None
+    # for the merchant's own: canceled or updated only through it, its events heard by it.
+    owner: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)

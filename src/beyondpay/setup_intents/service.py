@@ -72,7 +72,13 @@ from beyondpay.setup_intents.errors import (
     PaymentMethodNotSavableError,
     SetupIntentUnexpectedStateError,
 )
-from beyondpay.setup_intents.events import SetupIntentEvent, record
+from beyondpay.setup_intents.events import (
+    SetupIntentChange,
+    SetupIntentEvent,
+    off_setup_intent_event,
+    on_setup_intent_event,
+    record,
+)
 from beyondpay.setup_intents.models import SetupIntentRow
 from beyondpay.setup_intents.schemas import (
     SetupIntentCancelParams,
@@ -149,7 +155,11 @@ async def _customer(session: AsyncSession, caller: Caller, customer_id: str | No
 
 
 def _new_intent(
-    caller: Caller, params: SetupIntentCreateParams, customer_id: str | None, types: list[str]
+    caller: Caller,
+    params: SetupIntentCreateParams,
+    customer_id: str | None,
+    types: list[str],
+    owner: str | None,
 ) -> SetupIntentRow:
     now = utcnow()
     intent_id = new_id("seti")
@@ -178,7 +188,19 @@ def _new_intent(
         ),
         created_at=now,
         updated_at=now,
+        owner=owner,
     )
+
+
+def _check_owner(intent: SetupIntentRow, owner: str | None, done: str) -> None:
+    """An intent made by a Checkout Session is canceled or updated only through it
+    (``owner``): the session would be left naming an intent that can no longer save its card
+    (as payments refuse for the PaymentIntents invoices and sessions make)."""
+    if intent.owner is not None and owner != intent.owner:
+        raise SetupIntentUnexpectedStateError(
+            f"This SetupIntent was created by the Checkout Session {intent.owner}: it can only"
+            f" be {done} through it (expire the session).",
+        )
 
 
 async def _lock(session: AsyncSession, intent_id: str) -> SetupIntentRow:
@@ -230,11 +252,16 @@ class SetupIntentService:
         ring: KeyRing,
         params: SetupIntentCreateParams,
         phases: Phases,
+        *,
+        owner: str | None = None,
     ) -> SetupResult:
+        """``owner``: the object above that makes the intent (a Checkout Session); the API
+        never sets it."""
         if phases.recovery_point != STARTED:
             return await self._resume(session, caller, ring, phases)
         customer_id = await _customer(session, caller, params.customer)
-        intent = _new_intent(caller, params, customer_id, _setup_types(params.payment_method_types))
+        types = _setup_types(params.payment_method_types)
+        intent = _new_intent(caller, params, customer_id, types, owner)
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
         )
@@ -331,6 +358,7 @@ class SetupIntentService:
         params: SetupIntentUpdateParams,
     ) -> SetupIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_owner(intent, None, "updated")
         _refuse_busy(intent)
         sent = params.model_fields_set - {"expand"}
         status = _transition(intent, Action.update)
@@ -436,8 +464,11 @@ class SetupIntentService:
         caller: Caller,
         intent_id: str,
         params: SetupIntentCancelParams,
+        *,
+        owner: str | None = None,
     ) -> SetupIntentRow:
         intent = await self.get(session, caller, intent_id, for_update=True)
+        _check_owner(intent, owner, "canceled")
         _refuse_busy(intent)
         status = _transition(intent, Action.cancel)
         await _abandon_challenge(session, intent)
@@ -713,3 +744,18 @@ async def check_setup_intent(session: AsyncSession, intent_id: str) -> str:
 
 
 setup_intent_service = SetupIntentService()
+
+__all__ = [
+    "SETUP_PAYMENT_METHOD_TYPES",
+    "SetupIntentChange",
+    "SetupIntentEvent",
+    "SetupIntentRow",
+    "SetupResult",
+    "apply_outcome",
+    "check_setup_intent",
+    "due_setup_intents",
+    "handle_rail_outcome",
+    "off_setup_intent_event",
+    "on_setup_intent_event",
+    "setup_intent_service",
+]

@@ -14,6 +14,10 @@ post would leave the platform under the page's ``form-action 'self'``. While a p
 completes elsewhere (a UPI app, a collect request), the page's one script
 (``static/checkout.js``) asks ``GET /checkout/{token}/status`` every few seconds and reloads
 the page when it changes.
+
+A session in setup mode (``checkout.setup_mode``) has its own page, ``checkout_setup.html``:
+the merchant, what the card is saved for, and the card form only, posted to
+``POST /checkout/{token}/setup`` (CSRF-checked the same way; 3-D Secure comes back here).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from beyondpay.checkout.service import (
     pay_on_page,
     session_id_of_token,
 )
+from beyondpay.checkout.setup_mode import save_on_page
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
@@ -71,6 +76,7 @@ _EXTRA_MESSAGES: Final = {
         "Your promotion code can no longer be used and was removed: check the new total and"
         " pay again."
     ),
+    "setup_intent_authentication_failure": "Your bank could not authenticate your card.",
 }
 PROMOTION_CODE_CHARS_MAX: Final = 100
 
@@ -116,6 +122,8 @@ def _rendered(
     """The page; ``field_error``: (the field, what is wrong with what was typed in it)."""
     row = view.row
     nonce = page_nonce(request)
+    if row.mode == "setup":
+        return _rendered_setup(request, view, error, nonce)
     shown_error = error or (view.last_error_code if view.payable else None)
     upi_link = (
         upi_link_for_session(view.upi_intent_url, row.id, view.merchant_name)
@@ -163,6 +171,37 @@ def _rendered(
         field_error=field_error,
         promotion_code_chars_max=PROMOTION_CODE_CHARS_MAX,
         status_code=status_code,
+    )
+    response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
+    set_nonce_cookie(response, request, nonce, "/checkout/")
+    return response
+
+
+# A setup page takes a card only: its declines say so.
+_SETUP_MESSAGES: Final = {
+    "card_declined": "Your card was declined. Try another card.",
+    "generic_decline": "Your card was declined. Try another card.",
+}
+
+
+def _rendered_setup(
+    request: Request, view: CheckoutPage, error: str | None, nonce: str
+) -> HTMLResponse:
+    """A setup session's page: the merchant and the card form, no amount (nothing is paid)."""
+    row = view.row
+    shown = error or (view.last_error_code if view.payable else None)
+    refresh = None
+    if row.status == "complete" and view.success_url:
+        refresh = f"0;url={view.success_url}"
+    response = page(
+        "checkout_setup.html",
+        forms=True,
+        view=view,
+        row=row,
+        csrf=form_token(_ring(request), view.token, nonce),
+        csrf_field=CSRF_FIELD,
+        error=_SETUP_MESSAGES.get(shown or "") or _text(shown),
+        refresh=refresh,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     set_nonce_cookie(response, request, nonce, "/checkout/")
@@ -281,4 +320,35 @@ async def checkout_email(request: Request, token: str = Token) -> Response:
         except BeyondpayError as error:
             await session.rollback()
             return await _field_refused(request, token, "email", error.message)
+    return _back(token)
+
+
+@router.post("/checkout/{token}/setup")
+async def save_card_on_checkout_page(request: Request, token: str = Token) -> Response:
+    """A setup session's card form: the card verified and saved (3-D Secure in the flow)."""
+    ring = _ring(request)
+    session_id = session_id_of_token(ring, token)
+    if session_id is None:
+        return page("checkout_missing.html", status_code=404)
+    data = await posted_method(request, ring, token)
+    if isinstance(data, str):
+        return _back(token, data)
+    if data.type != "card":
+        return _back(token, "form")
+    async with _database(request).sessionmaker() as session:
+        try:
+            saved = await save_on_page(session, ring, session_id, data)
+        except BeyondpayError as error:  # refused before the network (a card's number, busy)
+            await session.rollback()
+            known = error.code in MESSAGES or error.code in _EXTRA_MESSAGES
+            return _back(token, error.code if known else "form")
+    if saved.result is None:
+        return _back(token, "expired" if saved.row.status != "complete" else None)
+    intent = saved.result.intent
+    if intent.status == "requires_payment_method" and intent.last_setup_error:
+        failed = intent.last_setup_error
+        return _back(token, str(failed.get("decline_code") or failed.get("code") or "form"))
+    action = intent.next_action or {}
+    if action.get("type") == "redirect_to_url":
+        return RedirectResponse(str(action["redirect_to_url"]["url"]), status_code=303)
     return _back(token)
