@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -111,6 +112,28 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers={"Retry-After": "1", "Stripe-Should-Retry": "true"},
             )
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_refused(request: Request, exc: DBAPIError) -> Response:
+        # An overloaded or restarting database is a 503 the client retries, not a bug; any
+        # other database error stays the 500 the middleware renders.
+        if not _database_unreachable(exc):
+            raise exc
+        _log.warning("database_unreachable", route=request.url.path, method=request.method)
+        return error_response(
+            ServiceUnavailableError(
+                "The database is not accepting connections. Retry later with the same"
+                " idempotency key.",
+                headers={"Retry-After": "1", "Stripe-Should-Retry": "true"},
+            )
+        )
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """The database refused or could not open a connection (too many clients, starting up,
+    down). SQLAlchemy raises such an error with no statement: nothing ran on it, so nothing
+    was done and a retry with the same idempotency key is safe."""
+    return isinstance(exc, DBAPIError) and exc.statement is None
 
 
 def internal_error_body() -> bytes:
