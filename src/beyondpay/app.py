@@ -120,6 +120,7 @@ def wire_modules() -> None:
     )
     from beyondpay.billing.subscriptions.notices import compose_notice, gate_first_collection
     from beyondpay.billing.subscriptions.service import hear_invoice
+    from beyondpay.checkout.service import hear_invoice as hear_checkout_invoice
     from beyondpay.checkout.service import hear_payment as hear_checkout_payment
     from beyondpay.checkout.service import on_completed
     from beyondpay.customers.service import use_payment_methods
@@ -160,6 +161,9 @@ def wire_modules() -> None:
     use_payment_methods(payment_method_service)
     # A Checkout Session completes in its PaymentIntent's transaction.
     on_intent_event(hear_checkout_payment, owner_prefix="cs_")
+    # A subscription-mode session completes when its first invoice is paid, heard after the
+    # subscription's own listener (registered above) has made the subscription active.
+    on_invoice_event(hear_checkout_invoice)
     # A payment link counts its completed sessions in the transaction completing each.
     on_completed(count_completed)
     wire_test_clocks()

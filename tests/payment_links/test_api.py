@@ -94,9 +94,21 @@ async def test_bad_links_are_refused_naming_the_parameter(
         await create(**{"line_items[0][price]": archived, "line_items[0][quantity]": "1"}),
         "line_items[0][price]",
     )
+    # A recurring price beside a one-time one (a subscription takes no one-time items yet).
     _refused(
-        await create(**{"line_items[0][price]": monthly, "line_items[0][quantity]": "1"}),
-        "line_items[0][price]",
+        await create(**line, **{"line_items[1][price]": monthly, "line_items[1][quantity]": "1"}),
+        "line_items[1][price]",
+    )
+    # A subscription is charged again off-session: only a card can be.
+    _refused(
+        await create(
+            **{
+                "line_items[0][price]": monthly,
+                "line_items[0][quantity]": "1",
+                "payment_method_types[0]": "upi",
+            }
+        ),
+        "payment_method_types[0]",
     )
     _refused(
         await create(**line, **{"line_items[1][price]": usd, "line_items[1][quantity]": "1"}),

@@ -47,3 +47,8 @@ class CheckoutSessionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(_TIME)
     # The Payment Link the session was opened from (migration 0049), or None.
     payment_link_id: Mapped[str | None] = mapped_column(Text, default=None)
+    # Subscription mode (migration 0051): the subscription made at the first pay attempt, its
+    # first invoice (whose PaymentIntent is payment_intent_id), and subscription_data as given.
+    subscription_id: Mapped[str | None] = mapped_column(Text, default=None)
+    invoice_id: Mapped[str | None] = mapped_column(Text, default=None)
+    subscription_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

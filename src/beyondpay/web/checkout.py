@@ -18,7 +18,7 @@ the page when it changes.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
@@ -64,6 +64,23 @@ def _database(request: Request) -> Database:
     return database
 
 
+def _every(line: dict[str, Any]) -> str | None:
+    """A recurring line's interval as the page says it: ``month``, ``3 months``."""
+    interval = line.get("interval")
+    if interval is None:
+        return None
+    count = int(line.get("interval_count") or 1)
+    return str(interval) if count == 1 else f"{count} {interval}s"
+
+
+def _per(line: dict[str, Any]) -> str:
+    """`` / month`` after a recurring line's amount (`` / 3 months``); nothing for one-time."""
+    every = _every(line)
+    if every is None:
+        return ""
+    return f" / {every}"
+
+
 def _text(code: str | None) -> str | None:
     if code in _EXTRA_MESSAGES:
         return _EXTRA_MESSAGES[code]
@@ -96,9 +113,12 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
             "quantity": line["quantity"],
             "unit_amount": Money(line["unit_amount"], line["currency"]).format(),
             "amount": Money(line["amount_total"], line["currency"]).format(),
+            "per": _per(line),
         }
         for line in row.line_items
     ]
+    # Subscription mode: every line bills on one interval (checkout.subscription_mode).
+    every = _every(row.line_items[0]) if row.mode == "subscription" else None
     waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
     # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
     # redirect chained to the form's post would be refused by form-action 'self').
@@ -122,6 +142,7 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         status=page_status(view),
         banks=list(NETBANKING_BANKS.items()),
         methods=set(row.payment_method_types),
+        every=every,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     set_nonce_cookie(response, request, nonce, "/checkout/")
