@@ -43,7 +43,7 @@ from beyondpay.billing.subscriptions.schemas import (
     SubscriptionCancelParams,
     SubscriptionCreateParams,
 )
-from beyondpay.billing.subscriptions.service import subscription_service
+from beyondpay.billing.subscriptions.service import rendered, subscription_service
 from beyondpay.checkout.models import CheckoutSessionRow
 from beyondpay.checkout.schemas import (
     CheckoutPriceRecurringParams,
@@ -61,6 +61,7 @@ MODE: Final = "subscription"
 # What billing can charge again off-session: a saved card (UPI Autopay mandates are not built).
 PAYMENT_METHOD_TYPES: Final = ("card",)
 _INCOMPLETE: Final = "incomplete"
+EXPANSIONS: Final = frozenset({"subscription"})  # what a session's expand[] may name
 
 
 def check_params(params: CheckoutSessionCreateParams) -> None:
@@ -226,3 +227,18 @@ async def end_unpaid(session: AsyncSession, caller: Caller, row: CheckoutSession
     await subscription_service.cancel(
         session, caller, row.subscription_id, SubscriptionCancelParams(expand=[])
     )
+
+
+async def expanded(
+    session: AsyncSession,
+    caller: Caller,
+    row: CheckoutSessionRow,
+    shown: dict[str, Any],
+    expand: Sequence[str],
+) -> dict[str, Any]:
+    """``shown`` with its ``subscription`` rendered in full when ``expand[]`` names it (and
+    the session has made one)."""
+    if "subscription" not in expand or row.subscription_id is None:
+        return shown
+    subscription = await subscription_service.get(session, caller, row.subscription_id)
+    return {**shown, "subscription": await rendered(session, subscription)}
