@@ -258,6 +258,8 @@ async def test_without_a_customer_one_is_made_at_the_first_pay_attempt(
     assert active["status"] == "active" and done["customer"] == declined["customer"]
     listed = await get(client, merchant, "/v1/subscriptions", status="all")
     assert [row["id"] for row in listed["data"]] == [subscription["id"]]
+    by_subscription = await get(client, merchant, SESSIONS, subscription=subscription["id"])
+    assert [row["id"] for row in by_subscription["data"]] == [made["id"]]
 
 
 async def test_expiry_ends_the_subscription_it_made_and_voids_its_invoice(
@@ -288,3 +290,34 @@ async def test_expiry_ends_the_subscription_it_made_and_voids_its_invoice(
     assert (await get(client, merchant, "/v1/subscriptions", status="all"))["data"] == [
         subscription
     ]
+
+
+async def test_three_d_secure_comes_back_to_the_page_and_subscribes(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    price = await monthly_price(client, merchant)
+    made = await subscription_session(client, merchant, price["id"])
+    path = path_of(made)
+    challenged = await pay(client, path, **card("4000002500003155"))
+    challenge = httpx.URL(challenged.headers["location"]).path
+    assert challenge.startswith("/sandbox/3ds/")
+    waiting, subscription = await _subscription_of(client, merchant, made["id"])
+    assert waiting["status"] == "open" and subscription["status"] == "incomplete"
+    answered = await client.post(challenge, data={"outcome": "complete"})
+    assert httpx.URL(answered.headers["location"]).path == path
+    done, active = await _subscription_of(client, merchant, made["id"])
+    assert (done["status"], done["payment_status"]) == ("complete", "paid")
+    assert active["status"] == "active" and active["default_payment_method"] is not None
+    shown = await client.get(path)
+    assert "your subscription is active" in shown.text
+
+
+async def test_a_forged_upi_post_is_refused_before_anything_is_made(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    price = await monthly_price(client, merchant)
+    made = await subscription_session(client, merchant, price["id"])
+    refused = await pay(client, path_of(made), method="upi")
+    assert "error=" in refused.headers["location"]
+    after = await get(client, merchant, f"{SESSIONS}/{made['id']}")
+    assert after["subscription"] is None and after["customer"] is None

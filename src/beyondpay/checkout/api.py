@@ -64,8 +64,8 @@ async def retrieve_checkout_session(
 async def list_checkout_sessions(
     session: SessionDep, caller: CheckoutSessionsReader, params: Query[CheckoutSessionListParams]
 ) -> Listed:
-    """List Checkout Sessions, newest first; filter by `payment_intent`, `customer`, `status`,
-    `created`."""
+    """List Checkout Sessions, newest first; filter by `payment_intent`, `subscription`,
+    `customer`, `status`, `created`."""
     return listed(_rendered, await checkout_session_service.list(session, caller, params))
 
 

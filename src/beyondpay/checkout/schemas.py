@@ -105,6 +105,7 @@ class CheckoutSessionCreateParams(Params):
 
 class CheckoutSessionListParams(ListParams):
     payment_intent: Id | None = None
+    subscription: Id | None = None
     customer: Id | None = None
     status: Literal["open", "complete", "expired"] | None = None
 

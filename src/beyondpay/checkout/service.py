@@ -472,6 +472,8 @@ class CheckoutSessionService:
             conditions.append(CheckoutSessionRow.payment_intent_id == params.payment_intent)
         if params.customer is not None:
             conditions.append(CheckoutSessionRow.customer_id == params.customer)
+        if params.subscription is not None:
+            conditions.append(CheckoutSessionRow.subscription_id == params.subscription)
         if params.status is not None:
             conditions.append(CheckoutSessionRow.status == params.status)
         return await scoped_page(
