@@ -21,6 +21,10 @@ first, so an expired session can never be paid.
 
 **Lock order**: the intent, then the session, in every use case here (payments holds the intent
 when it tells us). The page's first phase locks only the session (its intent is not yet made).
+
+**Subscription mode** (``subscription_mode``): the intent is the subscription's first
+invoice's, made with the subscription at the first pay attempt; completion is heard from
+billing's ``invoice.paid`` (:func:`hear_invoice`); expiry cancels the subscription.
 """
 
 from __future__ import annotations

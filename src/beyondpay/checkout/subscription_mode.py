@@ -25,6 +25,11 @@ the invoice's intent with ``setup_future_usage=off_session`` so the renewals can
 **Expiry** of a session that made a subscription ends it: the incomplete subscription is
 canceled (``incomplete_expired``), which voids its first invoice and cancels the invoice's
 PaymentIntent, so nothing is left open to be paid.
+
+**Lock order**: the intent first, always (payments holds it when the invoice is paid, and the
+expiry takes it before anything else); then completion takes the invoice, the subscription and
+the session, and expiry the session, then the invoice and the subscription as billing's
+cancellation does. Both hold the intent, so they never interleave.
 """
 
 from __future__ import annotations
