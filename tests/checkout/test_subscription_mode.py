@@ -104,10 +104,6 @@ async def test_refusals_name_the_parameter(
     }
     cases: list[tuple[dict[str, Any], str]] = [
         (
-            {"line_items[1][price]": one_time["id"], "line_items[1][quantity]": "1"},
-            "line_items[1][price]",
-        ),
-        (
             {"line_items[1][price]": yearly["id"], "line_items[1][quantity]": "1"},
             "line_items[1][price]",
         ),
@@ -122,7 +118,7 @@ async def test_refusals_name_the_parameter(
     for extra, param in cases:
         await _refused(await post(client, merchant, SESSIONS, **base, **extra), param)
     only_one_time = {**base, "line_items[0][price]": one_time["id"]}
-    await _refused(await post(client, merchant, SESSIONS, **only_one_time), "line_items[0][price]")
+    await _refused(await post(client, merchant, SESSIONS, **only_one_time), "line_items")
     # A recurring price in payment mode, subscription_data in payment mode.
     payment = {**base, "mode": "payment"}
     await _refused(await post(client, merchant, SESSIONS, **payment), "line_items[0][price]")
@@ -321,3 +317,41 @@ async def test_a_forged_upi_post_is_refused_before_anything_is_made(
     assert "error=" in refused.headers["location"]
     after = await get(client, merchant, f"{SESSIONS}/{made['id']}")
     assert after["subscription"] is None and after["customer"] is None
+
+
+async def test_a_one_time_price_is_billed_on_the_first_invoice_only(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    start = int(datetime(2027, 5, 3, 9, 0, tzinfo=UTC).timestamp())
+    clock = await new_clock(client, merchant, start)
+    buyer = await customer(client, merchant, card=None, test_clock=clock["id"])
+    price = await monthly_price(client, merchant, 49_900, "Pro")
+    made = await subscription_session(
+        client,
+        merchant,
+        price["id"],
+        customer=buyer["id"],
+        **{
+            "line_items[1][price_data][currency]": "inr",
+            "line_items[1][price_data][unit_amount]": "20000",
+            "line_items[1][price_data][product_data][name]": "Setup fee",
+            "line_items[1][quantity]": "1",
+        },
+    )
+    assert made["amount_total"] == 49_900 + 20_000
+    shown = (await client.get(path_of(made))).text
+    assert "Then ₹499.00 every month" in shown and "₹699.00" in shown
+    await pay(client, path_of(made), **card("4242424242424242"))
+    done, subscription = await _subscription_of(client, merchant, made["id"])
+    assert done["status"] == "complete" and subscription["status"] == "active"
+    assert [item["price"]["id"] for item in subscription["items"]["data"]] == [price["id"]]
+    first = await get(client, merchant, f"/v1/invoices/{done['invoice']}")
+    assert first["amount_paid"] == 69_900
+    assert sorted(line["amount"] for line in first["lines"]["data"]) == [20_000, 49_900]
+    await ok(await advance(client, merchant, clock["id"], start + 32 * DAY_S))
+    await run_advances(database)
+    await run_invoice_jobs(database)
+    renewed = await get(client, merchant, f"/v1/subscriptions/{subscription['id']}")
+    renewal = await get(client, merchant, f"/v1/invoices/{renewed['latest_invoice']}")
+    assert renewal["billing_reason"] == "subscription_cycle"
+    assert renewal["status"] == "paid" and renewal["amount_paid"] == 49_900

@@ -408,7 +408,7 @@ class CheckoutSessionService:
                     "quantity": line.quantity,
                     "amount_subtotal": line_total,
                     "amount_total": line_total,
-                    **subscription_mode.line_terms(line.recurring, line.inline),
+                    **subscription_mode.line_terms(params.mode, line.recurring, line.inline),
                 }
                 for line, line_total in zip(lines, amounts, strict=True)
             ],

@@ -1,10 +1,10 @@
 """Checkout Sessions in ``mode=subscription``: what differs from payment mode (the rest is
 ``service``'s).
 
-**What a session takes.** ``line_items`` of recurring prices (catalog prices or inline
-``price_data[recurring]``), all in one currency and one billing interval (one subscription,
-one cycle, as billing requires). One-time prices are refused, naming the line: Stripe puts them
-on the first invoice, billing's subscriptions do not take such items yet. ``subscription_data``
+**What a session takes.** ``line_items`` with at least one recurring price (a catalog price or
+inline ``price_data[recurring]``), all in one currency, the recurring ones on one billing
+interval (one subscription, one cycle, as billing requires). One-time prices go on the first
+invoice only (billing's ``add_invoice_items``), as Stripe puts them. ``subscription_data``
 takes ``metadata`` and ``description``; ``trial_period_days`` is refused (a trial would save
 the card with a SetupIntent and pay nothing now: not built). Only ``card`` pays: the renewals
 charge the saved card off-session, and UPI Autopay mandates do not exist yet, so ``upi`` and
@@ -43,6 +43,7 @@ from beyondpay.billing.catalog.domain import INTERVAL_COUNT_MAX, Interval
 from beyondpay.billing.catalog.schemas import PriceRecurringParams
 from beyondpay.billing.invoices.service import invoice_service
 from beyondpay.billing.subscriptions.schemas import (
+    AddInvoiceItemParams,
     ItemParams,
     PaymentSettingsParams,
     SubscriptionCancelParams,
@@ -111,16 +112,16 @@ def price_recurring(data: CheckoutPriceRecurringParams | None) -> PriceRecurring
 
 
 def check_lines(recurrings: Sequence[tuple[str, int] | None]) -> None:
-    """Every line is recurring, all on one billing interval."""
-    first = recurrings[0] if recurrings else None
+    """At least one line is recurring, all recurring ones on one billing interval (one-time
+    lines go on the first invoice)."""
+    first = next((recurring for recurring in recurrings if recurring is not None), None)
+    if first is None:
+        raise InvalidRequestError(
+            "A subscription-mode session needs at least one recurring price.",
+            param="line_items",
+        )
     for index, recurring in enumerate(recurrings):
-        if recurring is None:
-            raise InvalidRequestError(
-                "One-time prices cannot be bought in subscription mode here yet: every line item"
-                " must have a recurring price.",
-                param=f"line_items[{index}][price]",
-            )
-        if recurring != first:
+        if recurring is not None and recurring != first:
             raise InvalidRequestError(
                 "All of a subscription's prices must have the same billing interval.",
                 param=f"line_items[{index}][price]",
@@ -152,13 +153,21 @@ def check_method(row: CheckoutSessionRow, kind: str) -> None:
         )
 
 
-def line_terms(recurring: tuple[str, int] | None, inline: bool) -> dict[str, Any]:
-    """What a session's stored line keeps beyond payment mode's: its billing interval (the
-    page says "/ month") and whether its price was made inline (archived, taken anyway)."""
-    if recurring is None:
+def line_terms(mode: str, recurring: tuple[str, int] | None, inline: bool) -> dict[str, Any]:
+    """What a subscription-mode session's stored line keeps beyond payment mode's: its billing
+    interval (the page says "/ month"; none for a one-time line) and whether its price was
+    made inline (archived, taken anyway)."""
+    if mode != MODE:
         return {}
+    if recurring is None:
+        return {"inline": inline}
     interval, count = recurring
     return {"interval": interval, "interval_count": count, "inline": inline}
+
+
+def recurring_amount(lines: Sequence[dict[str, Any]]) -> int:
+    """What each renewal charges: the recurring lines' total (one-time lines are billed once)."""
+    return sum(int(line["amount_total"]) for line in lines if line.get("interval") is not None)
 
 
 def subscription_data(params: CheckoutSessionCreateParams) -> dict[str, Any] | None:
@@ -195,12 +204,21 @@ async def ensure_subscription(
         row.customer_id = customer.id
     data = row.subscription_data or {}
     lines = list(row.line_items)
+    recurring = [line for line in lines if line.get("interval") is not None]
+    one_time = [line for line in lines if line.get("interval") is None]
     subscription = await subscription_service.create(
         session,
         caller,
         SubscriptionCreateParams(
             customer=row.customer_id,
-            items=[ItemParams(price=line["price"], quantity=line["quantity"]) for line in lines],
+            items=[
+                ItemParams(price=line["price"], quantity=line["quantity"]) for line in recurring
+            ],
+            add_invoice_items=[
+                AddInvoiceItemParams(price=line["price"], quantity=line["quantity"])
+                for line in one_time
+            ]
+            or None,
             payment_behavior="default_incomplete",
             payment_settings=PaymentSettingsParams(save_default_payment_method="on_subscription"),
             metadata={**data.get("metadata", {}), "checkout_session": row.id},

@@ -118,8 +118,9 @@ def _after_completion(params: AfterCompletionParams | None) -> tuple[str, str | 
 
 
 def _mode(lines: Sequence[dict[str, Any]]) -> Literal["payment", "subscription"]:
-    """The mode of the link's sessions: subscription when its prices are recurring."""
-    return "subscription" if lines and lines[0].get("recurring") else "payment"
+    """The mode of the link's sessions: subscription when a price is recurring (its one-time
+    prices then go on the subscription's first invoice)."""
+    return "subscription" if any(line.get("recurring") for line in lines) else "payment"
 
 
 def _payment_method_types(
@@ -164,11 +165,10 @@ class PaymentLinkService:
             recurring = None if every is None else [str(every.interval), every.interval_count]
             if lines and price.currency != lines[0]["currency"]:
                 raise InvalidRequestError("All line items must be in one currency.", param=param)
-            if lines and recurring != lines[0].get("recurring"):
+            first = next((line["recurring"] for line in lines if "recurring" in line), None)
+            if recurring is not None and first is not None and recurring != first:
                 raise InvalidRequestError(
-                    "A payment link's prices must be all one-time, or all recurring with one"
-                    " billing interval (a subscription; one-time items on it are not"
-                    " available yet).",
+                    "All of a subscription's prices must have the same billing interval.",
                     param=param,
                 )
             line: dict[str, Any] = {

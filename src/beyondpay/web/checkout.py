@@ -30,6 +30,7 @@ from beyondpay.checkout.service import (
     pay_on_page,
     session_id_of_token,
 )
+from beyondpay.checkout.subscription_mode import recurring_amount
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
@@ -117,8 +118,11 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         }
         for line in row.line_items
     ]
-    # Subscription mode: every line bills on one interval (checkout.subscription_mode).
-    every = _every(row.line_items[0]) if row.mode == "subscription" else None
+    # Subscription mode: the recurring lines bill on one interval (checkout.subscription_mode);
+    # one-time lines are paid today only.
+    recurring = [line for line in row.line_items if line.get("interval") is not None]
+    every = _every(recurring[0]) if row.mode == "subscription" and recurring else None
+    renewal = Money(recurring_amount(row.line_items), row.currency).format() if every else None
     waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
     # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
     # redirect chained to the form's post would be refused by form-action 'self').
@@ -143,6 +147,8 @@ def _rendered(request: Request, view: CheckoutPage, error: str | None) -> HTMLRe
         banks=list(NETBANKING_BANKS.items()),
         methods=set(row.payment_method_types),
         every=every,
+        renewal=renewal,
+        one_time=every is not None and len(recurring) < len(row.line_items),
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY
     set_nonce_cookie(response, request, nonce, "/checkout/")

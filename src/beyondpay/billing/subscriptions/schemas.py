@@ -77,6 +77,13 @@ class ItemParams(Params):
     tax_rates: TaxRateIds | None = None
 
 
+class AddInvoiceItemParams(Params):
+    """``add_invoice_items[n]``: a one-time price billed once, on the first invoice."""
+
+    price: Id
+    quantity: Quantity | None = None
+
+
 class PaymentSettingsParams(Params):
     """``payment_settings``: only ``save_default_payment_method`` (``on_subscription``: the
     payment method that pays the first invoice becomes the subscription's default)."""
@@ -115,6 +122,9 @@ class SubscriptionCreateParams(Params):
     trial_settings: TrialSettingsParams | None = None
     # Migration 0051 (Checkout's subscription mode uses both).
     payment_settings: PaymentSettingsParams | None = None
+    add_invoice_items: (
+        Annotated[list[AddInvoiceItemParams], Field(max_length=ITEMS_PER_SUBSCRIPTION_MAX)] | None
+    ) = None
     description: Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)] = None
 
 

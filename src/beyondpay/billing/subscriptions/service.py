@@ -285,6 +285,44 @@ def _trial_days(params: SubscriptionCreateParams, prices: Sequence[BillablePrice
     return None
 
 
+async def _one_time_items(
+    session: AsyncSession,
+    caller: Caller,
+    params: SubscriptionCreateParams,
+    currency: str,
+    inline_prices: frozenset[str],
+) -> list[tuple[InvoiceItemCreateParams, bool]]:
+    """``add_invoice_items`` as invoice items of the first invoice (with whether each price
+    was made inline): one-time prices in the subscription's currency, each refusal naming its
+    entry; refused beside a trial, whose first invoice is free."""
+    if not params.add_invoice_items:
+        return []
+    if params.trial_period_days or params.trial_end not in (None, "now") or params.trial_from_plan:
+        raise InvalidRequestError(
+            "add_invoice_items cannot be used with a trial here yet.", param="add_invoice_items"
+        )
+    items = []
+    for index, item in enumerate(params.add_invoice_items):
+        param = f"add_invoice_items[{index}][price]"
+        inline = item.price in inline_prices
+        price = await price_service.billable(
+            session, caller, item.price, param=param, inline=inline
+        )
+        if price.recurring is not None:
+            raise InvalidRequestError(
+                f"The price {price.price_id} is recurring: add_invoice_items takes one-time"
+                " prices.",
+                param=param,
+            )
+        if price.currency != currency:
+            raise InvalidRequestError(
+                "All of a subscription's prices must be in one currency.", param=param
+            )
+        params_of = InvoiceItemCreateParams(price=item.price, quantity=item.quantity, expand=[])
+        items.append((params_of, inline))
+    return items
+
+
 def _moment(unix_s: int | None) -> datetime | None:
     return None if unix_s is None else datetime.fromtimestamp(unix_s, tz=utcnow().tzinfo)
 
@@ -310,6 +348,7 @@ class SubscriptionService:
         (Checkout's ``price_data``), taken though archived."""
         customer = await _customer(session, caller, params.customer)
         prices = await _prices(session, caller, params, inline_prices)
+        one_time = await _one_time_items(session, caller, params, prices[0].currency, inline_prices)
         clock = None if caller.livemode else await customer_service.clock_time(session, customer.id)
         now = clock.frozen_time if clock is not None else utcnow()
         method = None
@@ -426,6 +465,7 @@ class SubscriptionService:
             # default_incomplete: the first invoice waits for a payment confirmed by its
             # caller (Checkout's page, Stripe.js), never collected by the job (Stripe's).
             collect=params.payment_behavior != "default_incomplete",
+            one_time=one_time,
         )
         await _after_start(session, subscription, invoice)
         await _schedule(session, subscription)
@@ -872,6 +912,7 @@ async def _bill(
     finalize_now: bool = False,
     include_pending: bool = False,
     collect: bool = True,
+    one_time: Sequence[tuple[InvoiceItemCreateParams, bool]] = (),
 ) -> InvoiceRow:
     """The invoice of period ``period_index``: a line per item (free in a trial; ``amount_of``
     maps a full period's amount to what is billed, for a stub), finalized at once (a start,
@@ -921,6 +962,14 @@ async def _bill(
             ),
             # The item's own rates only: the invoice's defaults are the subscription's.
             subscription_line=_billed_as(item),
+        )
+    for extra, inline in one_time:
+        # add_invoice_items: billed once, on this (the first) invoice, as Stripe does.
+        await invoice_item_service.create(
+            session,
+            caller,
+            extra.model_copy(update={"invoice": invoice.id}),
+            inline_price=inline,
         )
     subscription.latest_invoice_id = invoice.id
     if finalize_now:
