@@ -120,6 +120,7 @@ def wire_modules() -> None:
     )
     from beyondpay.billing.subscriptions.notices import compose_notice, gate_first_collection
     from beyondpay.billing.subscriptions.service import hear_invoice
+    from beyondpay.checkout.service import hear_invoice as hear_checkout_invoice
     from beyondpay.checkout.service import hear_payment as hear_checkout_payment
     from beyondpay.checkout.service import on_completed
     from beyondpay.checkout.setup_mode import hear_setup as hear_setup_checkout
@@ -170,6 +171,9 @@ def wire_modules() -> None:
     use_payment_methods(payment_method_service)
     # A Checkout Session completes in its PaymentIntent's transaction.
     on_intent_event(hear_checkout_payment, owner_prefix="cs_")
+    # A subscription-mode session completes when its first invoice is paid, heard after the
+    # subscription's own listener (registered above) has made the subscription active.
+    on_invoice_event(hear_checkout_invoice)
     # A payment link counts its completed sessions in the transaction completing each.
     on_completed(count_completed)
     # A Checkout Session in setup mode completes in its SetupIntent's transaction.

@@ -115,8 +115,15 @@ async def test_setup_mode_refuses_what_it_cannot_do_naming_the_parameter(
         "setup_intent_data",
     )
     _refused(await post(client, merchant, url, mode="payment", currency="usd", **line), "currency")
-    unsupported = await post(client, merchant, url, mode="subscription", **line)
-    assert unsupported.json()["error"]["code"] == "checkout_mode_unsupported"
+    # Nothing is bought, so nothing is discounted (Stripe refuses both in setup mode).
+    _refused(
+        await post(client, merchant, url, mode="setup", allow_promotion_codes="true"),
+        "allow_promotion_codes",
+    )
+    _refused(
+        await post(client, merchant, url, mode="setup", **{"discounts[0][coupon]": "FEST10"}),
+        "discounts",
+    )
     assert await _count(database, "SELECT count(*) FROM checkout_sessions") == before
 
 

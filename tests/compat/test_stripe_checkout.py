@@ -293,3 +293,78 @@ def test_a_setup_mode_session_is_created_and_read_back(
             {"mode": "setup", "payment_method_types": ["card", "upi"]}
         )
     assert refused.value.param == "payment_method_types[1]"
+
+
+def test_a_subscription_session_is_created_paid_and_read_with_its_subscription(
+    client: stripe.StripeClient, server_url: str
+) -> None:
+    """Subscription mode: a recurring price and an inline ``price_data[recurring]``, read back
+    after the card form is posted with ``expand=["subscription"]`` as a ``stripe.Subscription``."""
+    price = client.v1.prices.create(
+        {
+            "currency": "inr",
+            "unit_amount": 49_900,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Pro"},
+        }
+    )
+    made = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "success_url": "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}",
+            "customer_email": "asha@example.in",
+            "line_items": [
+                {"price": price.id, "quantity": 1},
+                {
+                    "price_data": {
+                        "currency": "inr",
+                        "unit_amount": 10_000,
+                        "product_data": {"name": "Seat"},
+                        "recurring": {"interval": "month"},
+                    },
+                    "quantity": 2,
+                },
+            ],
+            "subscription_data": {"metadata": {"plan": "pro"}, "description": "Pro plan"},
+        }
+    )
+    assert isinstance(made, stripe.checkout.Session)
+    assert made.mode == "subscription" and made.subscription is None
+    assert made.amount_total == 49_900 + 2 * 10_000 and made.payment_method_types == ["card"]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(
+            {
+                "mode": "subscription",
+                "payment_method_types": ["upi"],
+                "line_items": [{"price": price.id, "quantity": 1}],
+            }
+        )
+    assert refused.value.param == "payment_method_types[0]"
+    assert made.url is not None
+    path = httpx.URL(made.url).path
+    with httpx.Client(base_url=server_url) as browser:
+        page = browser.get(path)
+        csrf = _CSRF.search(page.text)
+        assert csrf is not None
+        paid = browser.post(
+            f"{path}/pay",
+            data={
+                "csrf": csrf.group(1),
+                "method": "card",
+                "number": "4242424242424242",
+                "exp_month": "12",
+                "exp_year": "34",
+                "cvc": "123",
+            },
+        )
+        assert paid.status_code == 303
+    done = client.v1.checkout.sessions.retrieve(made.id, {"expand": ["subscription"]})
+    assert done.status == "complete" and done.payment_status == "paid"
+    subscription = done.subscription
+    assert isinstance(subscription, stripe.Subscription)
+    assert subscription.status == "active" and subscription.description == "Pro plan"
+    assert subscription.metadata.to_dict() == {"plan": "pro", "checkout_session": made.id}
+    assert isinstance(subscription.default_payment_method, str)
+    assert done.invoice == subscription.latest_invoice
+    plain = client.v1.checkout.sessions.retrieve(made.id)
+    assert plain.subscription == subscription.id

@@ -94,9 +94,29 @@ async def test_bad_links_are_refused_naming_the_parameter(
         await create(**{"line_items[0][price]": archived, "line_items[0][quantity]": "1"}),
         "line_items[0][price]",
     )
+    # Recurring prices of two intervals (one subscription has one cycle).
+    yearly = await price(client, merchant, "Plan", 99_000, **{"recurring[interval]": "year"})
     _refused(
-        await create(**{"line_items[0][price]": monthly, "line_items[0][quantity]": "1"}),
-        "line_items[0][price]",
+        await create(
+            **{
+                "line_items[0][price]": monthly,
+                "line_items[0][quantity]": "1",
+                "line_items[1][price]": yearly,
+                "line_items[1][quantity]": "1",
+            }
+        ),
+        "line_items[1][price]",
+    )
+    # A subscription is charged again off-session: only a card can be.
+    _refused(
+        await create(
+            **{
+                "line_items[0][price]": monthly,
+                "line_items[0][quantity]": "1",
+                "payment_method_types[0]": "upi",
+            }
+        ),
+        "payment_method_types[0]",
     )
     _refused(
         await create(**line, **{"line_items[1][price]": usd, "line_items[1][quantity]": "1"}),

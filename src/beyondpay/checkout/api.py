@@ -22,6 +22,7 @@ from beyondpay.checkout.schemas import (
     session_object,
 )
 from beyondpay.checkout.service import checkout_session_service, session_url
+from beyondpay.checkout.subscription_mode import EXPANSIONS, expanded
 
 router = Router(prefix="/v1/checkout/sessions", tags=["checkout"])
 
@@ -38,7 +39,8 @@ def _rendered(row: CheckoutSessionRow) -> dict[str, Any]:
 async def create_checkout_session(
     session: SessionDep, caller: CheckoutSessionsWriter, params: Body[CheckoutSessionCreateParams]
 ) -> Outcome:
-    """Create a Checkout Session (payment mode): send the customer to its `url` to pay.
+    """Create a Checkout Session (payment or subscription mode): send the customer to its
+    `url` to pay.
 
     The session's PaymentIntent is made when the customer first pays on the page, as Stripe's
     is; the session expires at `expires_at` (30 minutes to 24 hours, default 24 hours).
@@ -48,20 +50,24 @@ async def create_checkout_session(
     return Outcome(_rendered(await checkout_session_service.create(session, caller, params)))
 
 
-@router.get("/{checkout_session}", returns=CheckoutSession)
+@router.get("/{checkout_session}", returns=CheckoutSession, expand=EXPANSIONS)
 async def retrieve_checkout_session(
-    checkout_session: SessionId, session: SessionDep, caller: CheckoutSessionsReader
+    checkout_session: SessionId,
+    session: SessionDep,
+    caller: CheckoutSessionsReader,
+    expand: list[str],
 ) -> dict[str, Any]:
-    """Retrieve a Checkout Session."""
-    return _rendered(await checkout_session_service.get(session, caller, checkout_session))
+    """Retrieve a Checkout Session; `expand[]=subscription` renders its subscription."""
+    row = await checkout_session_service.get(session, caller, checkout_session)
+    return await expanded(session, caller, row, _rendered(row), expand)
 
 
 @router.get("", returns=CheckoutSession)
 async def list_checkout_sessions(
     session: SessionDep, caller: CheckoutSessionsReader, params: Query[CheckoutSessionListParams]
 ) -> Listed:
-    """List Checkout Sessions, newest first; filter by `payment_intent`, `customer`, `status`,
-    `created`."""
+    """List Checkout Sessions, newest first; filter by `payment_intent`, `subscription`,
+    `customer`, `status`, `created`."""
     return listed(_rendered, await checkout_session_service.list(session, caller, params))
 
 

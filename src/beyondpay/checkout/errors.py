@@ -23,10 +23,6 @@ class SessionPaymentProcessingError(InvalidRequestError):
     )
 
 
-class ModeUnsupportedError(InvalidRequestError):
-    code = "checkout_mode_unsupported"
-
-
 class EmailRequiredError(InvalidRequestError):
     """The session has no customer and no email: its page asks for one before paying."""
 

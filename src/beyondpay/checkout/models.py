@@ -56,3 +56,8 @@ class CheckoutSessionRow(Base):
     # submits a card, and what the merchant asked it to carry (``description``, ``metadata``).
     setup_intent_id: Mapped[str | None] = mapped_column(Text, default=None)
     setup_intent_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
+    # Subscription mode (migration 0051): the subscription made at the first pay attempt, its
+    # first invoice (whose PaymentIntent is payment_intent_id), and subscription_data as given.
+    subscription_id: Mapped[str | None] = mapped_column(Text, default=None)
+    invoice_id: Mapped[str | None] = mapped_column(Text, default=None)
+    subscription_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)

@@ -1,5 +1,5 @@
 """Checkout's API objects: the parameters it takes and the ``checkout.session`` and line
-``item`` objects, Stripe's shape (payment and setup mode)."""
+``item`` objects, Stripe's shape (payment, setup and subscription mode)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ CLIENT_REFERENCE_CHARS_MAX: Final = 200  # Stripe's limit
 NAME_CHARS_MAX: Final = 250
 DESCRIPTION_CHARS_MAX: Final = 500
 UNIX_S_MAX: Final = 253_402_300_799
+INTERVAL_COUNT_MAX: Final = 365  # billing's own bounds per interval are checked by its prices
 
 MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_CHARS_MAX)]
@@ -44,14 +45,33 @@ class CheckoutProductDataParams(Params):
     metadata: MetadataParam = None
 
 
+class CheckoutPriceRecurringParams(Params):
+    """``price_data[recurring]``: an inline recurring price (subscription mode only)."""
+
+    interval: Literal["day", "week", "month", "year"]
+    interval_count: Annotated[int, Field(ge=1, le=INTERVAL_COUNT_MAX)] = 1
+
+
 class CheckoutPriceDataParams(Params):
-    """An inline one-time price (``line_items[n][price_data]``): made with the session, not
-    for reuse (``active=false``, as Stripe makes it)."""
+    """An inline price (``line_items[n][price_data]``): made with the session, not for reuse
+    (``active=false``, as Stripe makes it); recurring in subscription mode."""
 
     currency: Currency
     unit_amount: Annotated[int, Field(ge=0, le=AMOUNT_MINOR_MAX)]
     product: Id | None = None
     product_data: CheckoutProductDataParams | None = None
+    recurring: CheckoutPriceRecurringParams | None = None
+
+
+class CheckoutSubscriptionDataParams(Params):
+    """``subscription_data``: what the subscription a session makes starts with (Stripe's
+    names). A trial is refused for now (docs/checkout.md, "Subscription mode")."""
+
+    trial_period_days: Annotated[int | None, Field(default=None, ge=1, le=730)] = None
+    metadata: MetadataParam = None
+    description: Annotated[
+        str | None, Field(default=None, min_length=1, max_length=DESCRIPTION_CHARS_MAX)
+    ] = None
 
 
 class CheckoutLineItemParams(Params):
@@ -99,10 +119,12 @@ class CheckoutSessionCreateParams(Params):
     currency: Currency | None = None
     setup_intent_data: CheckoutSetupIntentDataParams | None = None
     expand: Expand
+    subscription_data: CheckoutSubscriptionDataParams | None = None  # subscription mode
 
 
 class CheckoutSessionListParams(ListParams):
     payment_intent: Id | None = None
+    subscription: Id | None = None
     customer: Id | None = None
     status: Literal["open", "complete", "expired"] | None = None
 
@@ -155,7 +177,10 @@ class CheckoutSession(BaseModel):
     discounts: list[CheckoutDiscount] = Field(
         description="The coupon or promotion code applied (at most one in payment mode)."
     )
-    invoice: None
+    invoice: str | None = Field(
+        description="Subscription mode: the subscription's first invoice, once the customer"
+        " first pays on the page."
+    )
     locale: None
     submit_type: None
     allow_promotion_codes: bool | None
@@ -171,7 +196,7 @@ class CheckoutSession(BaseModel):
     expires_at: int
     livemode: bool
     metadata: dict[str, str]
-    mode: Literal["payment", "setup"]
+    mode: Literal["payment", "setup", "subscription"]
     payment_intent: str | None = Field(
         description="Made when the customer first pays on the page (Stripe's way), else null."
     )
@@ -183,7 +208,10 @@ class CheckoutSession(BaseModel):
         " on the page, else null."
     )
     status: Literal["open", "complete", "expired"]
-    subscription: None
+    subscription: str | dict[str, Any] | None = Field(
+        description="Subscription mode: made when the customer first pays on the page (Stripe"
+        " makes it at completion); `expand[]=subscription` renders it."
+    )
     success_url: str | None
     total_details: CheckoutTotalDetails
     ui_mode: Literal["hosted"]
@@ -237,7 +265,7 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
             for entry in row.discounts or []
         ],
         "expires_at": _unix(row.expires_at),
-        "invoice": None,
+        "invoice": row.invoice_id,
         "livemode": row.livemode,
         "locale": None,
         "metadata": dict(row.metadata_),
@@ -249,7 +277,7 @@ def session_object(row: CheckoutSessionRow, url: str | None) -> dict[str, Any]:
         "setup_intent": row.setup_intent_id,
         "status": row.status,
         "submit_type": None,
-        "subscription": None,
+        "subscription": row.subscription_id,
         "success_url": row.success_url,
         "total_details": {
             "amount_discount": row.amount_discount or 0,

@@ -24,6 +24,10 @@ when it tells us). The page's first phase locks only the session (its intent is 
 
 **Setup mode** (a card saved for later, no payment) lives in ``setup_mode``: creation, the
 page's SetupIntent, completion and expiry are there; this module hands setup sessions over.
+
+**Subscription mode** (``subscription_mode``): the intent is the subscription's first
+invoice's, made with the subscription at the first pay attempt; completion is heard from
+billing's ``invoice.paid`` (:func:`hear_invoice`); expiry cancels the subscription.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ from beyondpay.billing.catalog.service import (
     product_service,
     promotion_code_service,
 )
-from beyondpay.checkout import setup_mode, tasks
+from beyondpay.billing.invoices.service import InvoiceEvent, InvoiceRow
+from beyondpay.checkout import setup_mode, subscription_mode, tasks
 from beyondpay.checkout.domain import (
     EXPIRES_AFTER_S_DEFAULT,
     PAYMENT_METHOD_TYPES,
@@ -72,7 +77,6 @@ from beyondpay.checkout.domain import (
 )
 from beyondpay.checkout.errors import (
     EmailRequiredError,
-    ModeUnsupportedError,
     SessionNotOpenError,
     SessionPaymentProcessingError,
 )
@@ -218,10 +222,13 @@ class _Line:
     currency: str
     unit_amount: int
     quantity: int
+    # A recurring price's (interval, interval_count); subscription mode only.
+    recurring: tuple[str, int] | None = None
+    inline: bool = False  # made from price_data (archived at once)
 
 
 async def _line(
-    session: AsyncSession, caller: Caller, index: int, item: CheckoutLineItemParams
+    session: AsyncSession, caller: Caller, index: int, item: CheckoutLineItemParams, mode: str
 ) -> _Line:
     param = f"line_items[{index}]"
     if (item.price is None) == (item.price_data is None):
@@ -232,21 +239,29 @@ async def _line(
         billable = await price_service.billable(
             session, caller, item.price, param=f"{param}[price]"
         )
-        if billable.recurring is not None:
+        if billable.recurring is not None and mode != "subscription":
             raise InvalidRequestError(
                 "A recurring price can only be bought in subscription mode; this session is in"
                 " payment mode.",
                 param=f"{param}[price]",
             )
+        every = billable.recurring
         return _Line(
             billable.price_id,
             billable.product_name,
             billable.currency,
             billable.unit_amount,
             item.quantity,
+            None if every is None else (str(every.interval), every.interval_count),
         )
     data = item.price_data
     assert data is not None
+    if data.recurring is not None and mode != "subscription":
+        raise InvalidRequestError(
+            "A recurring price can only be bought in subscription mode; this session is in"
+            f" {mode} mode.",
+            param=f"{param}[price_data][recurring]",
+        )
     if (data.product is None) == (data.product_data is None):
         raise InvalidRequestError(
             "price_data needs exactly one of product or product_data.",
@@ -275,15 +290,25 @@ async def _line(
             product=data.product,
             product_data=product_data,
             active=False,
+            recurring=subscription_mode.price_recurring(data.recurring),
             expand=[],
         ),
     )
-    return _Line(price.id, name, price.currency, price.unit_amount, item.quantity)
+    interval = (
+        None
+        if data.recurring is None
+        else (str(data.recurring.interval), data.recurring.interval_count)
+    )
+    return _Line(
+        price.id, name, price.currency, price.unit_amount, item.quantity, interval, inline=True
+    )
 
 
 def _payment_method_types(params: CheckoutSessionCreateParams, currency: str) -> list[str]:
     offered = [str(rail) for rail in rails_for_currency(currency)]
     possible: list[str] = [kind for kind in PAYMENT_METHOD_TYPES if kind in offered]
+    if params.mode == "subscription":
+        return subscription_mode.payment_method_types(params, possible)
     if params.payment_method_types is None:
         return possible
     for index, kind in enumerate(params.payment_method_types):
@@ -299,18 +324,15 @@ def _check_params(params: CheckoutSessionCreateParams, created: datetime) -> dat
     """The checks that need no database; the session's ``expires_at``."""
     if params.mode == "setup":
         setup_mode.check_params(params)
-    elif params.mode != "payment":
-        raise ModeUnsupportedError(
-            f"Checkout Sessions in {params.mode} mode are not available yet: only payment and"
-            " setup mode.",
-            param="mode",
-        )
     elif not params.line_items:
-        raise InvalidRequestError("line_items is required in payment mode.", param="line_items")
+        raise InvalidRequestError(
+            f"line_items is required in {params.mode} mode.", param="line_items"
+        )
     elif params.setup_intent_data is not None:
         raise InvalidRequestError(
             "setup_intent_data can only be used in setup mode.", param="setup_intent_data"
         )
+    subscription_mode.check_params(params)
     if params.customer is not None and params.customer_email is not None:
         raise InvalidRequestError(
             "You may only specify one of these parameters: customer, customer_email.",
@@ -387,9 +409,11 @@ class CheckoutSessionService:
             return await _opened(session, row)
         assert params.line_items is not None
         lines = [
-            await _line(session, caller, index, item)
+            await _line(session, caller, index, item, params.mode)
             for index, item in enumerate(params.line_items)
         ]
+        if params.mode == "subscription":
+            subscription_mode.check_lines([line.recurring for line in lines])
         currency = lines[0].currency
         if params.currency is not None and params.currency != currency:
             raise InvalidRequestError(
@@ -408,14 +432,15 @@ class CheckoutSessionService:
         if amount == 0:
             # No free sessions yet (Stripe's no_payment_required): a payment needs an amount.
             raise InvalidRequestError(
-                "The line items' total must be above zero in payment mode.", param="line_items"
+                f"The line items' total must be above zero in {params.mode} mode.",
+                param="line_items",
             )
         session_id = _new_session_id(caller.livemode)
         row = CheckoutSessionRow(
             id=session_id,
             merchant_id=caller.merchant,
             livemode=caller.livemode,
-            mode="payment",
+            mode=params.mode,
             status=Status.open,
             payment_status=PaymentStatus.unpaid,
             currency=currency,
@@ -431,13 +456,16 @@ class CheckoutSessionService:
                     "quantity": line.quantity,
                     "amount_subtotal": line_total,
                     "amount_total": line_total,
+                    **subscription_mode.line_terms(params.mode, line.recurring, line.inline),
                 }
                 for line, line_total in zip(lines, amounts, strict=True)
             ],
             customer_id=params.customer,
             customer_email=params.customer_email,
             customer_creation=(
-                None if params.customer is not None else params.customer_creation or "if_required"
+                None
+                if params.customer is not None or params.mode == "subscription"
+                else params.customer_creation or "if_required"
             ),
             client_reference_id=params.client_reference_id,
             success_url=params.success_url,
@@ -456,6 +484,7 @@ class CheckoutSessionService:
             created_at=now,
             updated_at=now,
             payment_link_id=payment_link,
+            subscription_data=subscription_mode.subscription_data(params),
         )
         if params.discounts:
             wanted = params.discounts[0]
@@ -503,6 +532,8 @@ class CheckoutSessionService:
             conditions.append(CheckoutSessionRow.payment_intent_id == params.payment_intent)
         if params.customer is not None:
             conditions.append(CheckoutSessionRow.customer_id == params.customer)
+        if params.subscription is not None:
+            conditions.append(CheckoutSessionRow.subscription_id == params.subscription)
         if params.status is not None:
             conditions.append(CheckoutSessionRow.status == params.status)
         return await scoped_page(
@@ -592,7 +623,10 @@ async def _expire_locked(
         if intent.status == "processing":
             raise SessionPaymentProcessingError()
         invariant(intent.status != "succeeded", "a paid session's intent completed it")
-        if intent.status in _CANCELABLE:
+        if row.subscription_id is not None:
+            # Its invoice's intent: ending the subscription voids the invoice, which cancels it.
+            await subscription_mode.end_unpaid(session, caller, row)
+        elif intent.status in _CANCELABLE:
             await payment_intent_service.cancel(
                 session,
                 caller,
@@ -953,12 +987,18 @@ async def pay_on_page(
     )
     invariant(row is not None, "a page's session exists")
     assert row is not None
-    if row.status != Status.open or _past_expiry(row) or row.mode != "payment":
+    if row.status != Status.open or _past_expiry(row) or row.mode == "setup":
         await session.commit()
         return PagePayment(row, None)
     if needs_email(row):
         raise EmailRequiredError(param="email")
-    intent_id = await _ensure_intent(session, ring, row)
+    subscribing = row.mode == "subscription"
+    if subscribing:
+        subscription_mode.check_method(row, method.type)
+        caller = acting_for(row.merchant_id, row.livemode)
+        intent_id = await subscription_mode.ensure_subscription(session, ring, row, caller)
+    else:
+        intent_id = await _ensure_intent(session, ring, row)
     await session.commit()
     caller = acting_for(row.merchant_id, row.livemode)
     await payment_intent_service.get(session, caller, intent_id, for_update=True)
@@ -971,13 +1011,34 @@ async def pay_on_page(
         await session.commit()
         return PagePayment(row, None, refused=DISCOUNT_REMOVED)
     confirm = PaymentIntentConfirmParams(
-        payment_method_data=method, return_url=session_url(row.id), expand=[]
+        payment_method_data=method,
+        return_url=session_url(row.id),
+        # Subscription mode: saved for the renewals, charged off-session (Stripe's).
+        setup_future_usage="off_session" if subscribing else None,
+        expand=[],
     )
     result = await payment_intent_service.confirm(
         session, caller, ring, intent_id, confirm, JobPhases(session)
     )
     await session.commit()
     return PagePayment(row, result)
+
+
+async def _record_change(
+    session: AsyncSession, row: CheckoutSessionRow, heard_change: Change
+) -> None:
+    """Records ``heard_change`` on the locked session (its status already set by the caller):
+    the customer made if due, the event, and the completion hooks."""
+    now = utcnow()
+    if heard_change == Change.completed:
+        row.completed_at = now
+        await _create_customer(session, row)
+        await _redeem(session, row)
+    row.updated_at = now
+    await record(session, row, _EVENTS[heard_change])
+    if heard_change == Change.completed:
+        for hook in _completion_hooks:
+            await hook(session, row)
 
 
 async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
@@ -1001,19 +1062,35 @@ async def hear_payment(session: AsyncSession, change: IntentChange) -> None:
         return
     if outcome == Outcome.succeeded:
         invariant(change.amount_received == row.amount_total, "a session is paid in full")
-    now = utcnow()
-    if heard.change == Change.completed:
-        row.completed_at = now
-        await _create_customer(session, row)
     row.status = heard.status
     row.payment_status = heard.payment_status
-    row.updated_at = now
-    if heard.change == Change.completed:
-        await _redeem(session, row)
-    await record(session, row, _EVENTS[heard.change])
-    if heard.change == Change.completed:
-        for hook in _completion_hooks:
-            await hook(session, row)
+    await _record_change(session, row, heard.change)
+
+
+async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: InvoiceEvent) -> None:
+    """Subscription mode: the session's first invoice is paid (billing's ``on_invoice_event``,
+    registered by ``app.wire_modules`` after billing's own subscription listener, so the
+    subscription is already active), in the transaction that records it: the session
+    completes, paid. A failed payment changes nothing: the customer tries again on the page."""
+    if type != InvoiceEvent.paid or invoice.subscription_id is None:
+        return
+    row = (
+        await session.execute(
+            select(CheckoutSessionRow)
+            .where(CheckoutSessionRow.invoice_id == invoice.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return  # not a session's invoice
+    heard = hear(Status(row.status), PaymentStatus(row.payment_status), Outcome.succeeded)
+    if heard.change is None:
+        return
+    invariant(heard.change == Change.completed, "a session's first invoice is paid once")
+    row.status = heard.status
+    row.payment_status = heard.payment_status
+    await _record_change(session, row, heard.change)
 
 
 async def _create_customer(session: AsyncSession, row: CheckoutSessionRow) -> None:

@@ -87,6 +87,13 @@ def check_params(params: CheckoutSessionCreateParams) -> None:
             "line_items cannot be used in setup mode: a setup session takes no payment.",
             param="line_items",
         )
+    # Nothing is bought, so nothing can be discounted (Stripe refuses both in setup mode).
+    if params.discounts:
+        raise InvalidRequestError("discounts cannot be used in setup mode.", param="discounts")
+    if params.allow_promotion_codes:
+        raise InvalidRequestError(
+            "allow_promotion_codes cannot be used in setup mode.", param="allow_promotion_codes"
+        )
     for index, kind in enumerate(params.payment_method_types or []):
         if kind not in SETUP_PAYMENT_METHOD_TYPES:
             raise InvalidRequestError(

@@ -22,7 +22,7 @@ import builtins
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,9 @@ from beyondpay.checkout.schemas import (
 )
 from beyondpay.checkout.service import acting_for, checkout_session_service
 from beyondpay.checkout.settings import CONFIG
+from beyondpay.checkout.subscription_mode import (
+    PAYMENT_METHOD_TYPES as SUBSCRIPTION_PAYMENT_METHOD_TYPES,
+)
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ResourceMissingError
@@ -114,7 +117,15 @@ def _after_completion(params: AfterCompletionParams | None) -> tuple[str, str | 
     return AfterCompletion.hosted_confirmation, None, message
 
 
-def _payment_method_types(kinds: list[str] | None, currency: str) -> list[str] | None:
+def _mode(lines: Sequence[dict[str, Any]]) -> Literal["payment", "subscription"]:
+    """The mode of the link's sessions: subscription when a price is recurring (its one-time
+    prices then go on the subscription's first invoice)."""
+    return "subscription" if any(line.get("recurring") for line in lines) else "payment"
+
+
+def _payment_method_types(
+    kinds: list[str] | None, currency: str, *, subscription: bool
+) -> list[str] | None:
     if kinds is None:
         return None
     offered = [str(rail) for rail in rails_for_currency(currency)]
@@ -122,6 +133,12 @@ def _payment_method_types(kinds: list[str] | None, currency: str) -> list[str] |
         if kind not in PAYMENT_METHOD_TYPES or kind not in offered:
             raise InvalidRequestError(
                 f"The payment method type {kind!r} cannot pay in {currency.upper()}.",
+                param=f"payment_method_types[{index}]",
+            )
+        if subscription and kind not in SUBSCRIPTION_PAYMENT_METHOD_TYPES:
+            raise InvalidRequestError(
+                f"The payment method type {kind!r} cannot pay a subscription yet: only a saved"
+                " card is charged off-session for its renewals.",
                 param=f"payment_method_types[{index}]",
             )
     return list(dict.fromkeys(kinds))
@@ -143,27 +160,34 @@ class PaymentLinkService:
         for index, item in enumerate(params.line_items):
             param = f"line_items[{index}][price]"
             price = await price_service.billable(session, caller, item.price, param=param)
-            if price.recurring is not None:
-                raise InvalidRequestError(
-                    "A recurring price needs a subscription: payment links take one-time prices.",
-                    param=param,
-                )
+            every = price.recurring
+            # A recurring price makes the link's sessions subscription-mode ones (Stripe's).
+            recurring = None if every is None else [str(every.interval), every.interval_count]
             if lines and price.currency != lines[0]["currency"]:
                 raise InvalidRequestError("All line items must be in one currency.", param=param)
-            lines.append(
-                {
-                    "id": f"li_{new_id('li').partition('_')[2]}",
-                    "price": price.price_id,
-                    "description": price.product_name,
-                    "currency": price.currency,
-                    "unit_amount": price.unit_amount,
-                    "quantity": item.quantity,
-                }
-            )
+            first = next((line["recurring"] for line in lines if "recurring" in line), None)
+            if recurring is not None and first is not None and recurring != first:
+                raise InvalidRequestError(
+                    "All of a subscription's prices must have the same billing interval.",
+                    param=param,
+                )
+            line: dict[str, Any] = {
+                "id": f"li_{new_id('li').partition('_')[2]}",
+                "price": price.price_id,
+                "description": price.product_name,
+                "currency": price.currency,
+                "unit_amount": price.unit_amount,
+                "quantity": item.quantity,
+            }
+            if recurring is not None:
+                line["recurring"] = recurring
+            lines.append(line)
         _check_total(lines)
         currency = str(lines[0]["currency"])
         kinds = _payment_method_types(
-            list(params.payment_method_types) if params.payment_method_types else None, currency
+            list(params.payment_method_types) if params.payment_method_types else None,
+            currency,
+            subscription=_mode(lines) == "subscription",
         )
         kind, redirect_url, message = _after_completion(params.after_completion)
         now = utcnow().replace(microsecond=0)
@@ -346,7 +370,7 @@ async def open_session(session: AsyncSession, row: PaymentLinkRow) -> CheckoutSe
         else confirmation_url(row)
     )
     params = CheckoutSessionCreateParams(
-        mode="payment",
+        mode=_mode(row.line_items),
         line_items=[
             CheckoutLineItemParams(price=str(line["price"]), quantity=int(line["quantity"]))
             for line in row.line_items

@@ -22,7 +22,7 @@ the merchant, what the card is saved for, and the card form only, posted to
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
@@ -39,6 +39,7 @@ from beyondpay.checkout.service import (
     session_id_of_token,
 )
 from beyondpay.checkout.setup_mode import save_on_page
+from beyondpay.checkout.subscription_mode import recurring_amount
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
@@ -94,6 +95,23 @@ def _database(request: Request) -> Database:
     return database
 
 
+def _every(line: dict[str, Any]) -> str | None:
+    """A recurring line's interval as the page says it: ``month``, ``3 months``."""
+    interval = line.get("interval")
+    if interval is None:
+        return None
+    count = int(line.get("interval_count") or 1)
+    return str(interval) if count == 1 else f"{count} {interval}s"
+
+
+def _per(line: dict[str, Any]) -> str:
+    """`` / month`` after a recurring line's amount (`` / 3 months``); nothing for one-time."""
+    every = _every(line)
+    if every is None:
+        return ""
+    return f" / {every}"
+
+
 def _text(code: str | None) -> str | None:
     if code in _EXTRA_MESSAGES:
         return _EXTRA_MESSAGES[code]
@@ -136,10 +154,16 @@ def _rendered(
             "quantity": line["quantity"],
             "unit_amount": Money(line["unit_amount"], line["currency"]).format(),
             "amount": Money(line["amount_subtotal"], line["currency"]).format(),
+            "per": _per(line),
         }
         for line in row.line_items
     ]
     applied = row.discounts[0] if row.discounts else None
+    # Subscription mode: the recurring lines bill on one interval (checkout.subscription_mode);
+    # one-time lines are paid today only.
+    recurring = [line for line in row.line_items if line.get("interval") is not None]
+    every = _every(recurring[0]) if row.mode == "subscription" and recurring else None
+    renewal = Money(recurring_amount(row.line_items), row.currency).format() if every else None
     waiting = view.payable and (upi_link is not None or view.upi_collect_waiting)
     # Paid: on to the merchant at once (an immediate refresh, not a timed one: WCAG 2.2.1; a
     # redirect chained to the form's post would be refused by form-action 'self').
@@ -170,6 +194,9 @@ def _rendered(
         discount=Money(row.amount_discount, row.currency).format() if applied else None,
         field_error=field_error,
         promotion_code_chars_max=PROMOTION_CODE_CHARS_MAX,
+        every=every,
+        renewal=renewal,
+        one_time=every is not None and len(recurring) < len(row.line_items),
         status_code=status_code,
     )
     response.headers["Content-Security-Policy"] = CHECKOUT_CONTENT_SECURITY_POLICY

@@ -191,12 +191,19 @@ class PriceService:
         return row
 
     async def billable(
-        self, session: AsyncSession, caller: Caller, price_id: str, *, param: str = "price"
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        price_id: str,
+        *,
+        param: str = "price",
+        inline: bool = False,
     ) -> BillablePrice:
         """The price for a new purchase (an invoice line, a subscription item): errors name
         ``param`` — a price not the caller's (404), an archived price or a price of an archived
         product (400 ``price_inactive``), as Stripe takes only active prices for new
-        purchases."""
+        purchases. ``inline``: a price made archived for this one purchase (Checkout's
+        ``price_data``, as Stripe's inline prices are) is taken though archived."""
         found = (
             await session.execute(
                 select(PriceRow, ProductRow)
@@ -215,7 +222,7 @@ class PriceService:
         if found is None:
             raise ResourceMissingError.for_object("price", price_id, param=param)
         price, product = found
-        if not price.active:
+        if not price.active and not inline:
             raise PriceInactiveError(
                 f"The price {price_id} is archived: only active prices are accepted.",
                 param=param,

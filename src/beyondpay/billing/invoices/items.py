@@ -144,6 +144,7 @@ async def _catalog_price(
     params: InvoiceItemAmountParams,
     *,
     currency: str | None,
+    inline: bool = False,
 ) -> BillablePrice | None:
     """The one-time price the item names, checked against the amounts sent beside it and the
     currency it must be in (its invoice's, or the one sent); None when it names none."""
@@ -156,7 +157,7 @@ async def _catalog_price(
             raise InvalidRequestError(
                 f"You may only specify one of these parameters: {given}, {param}.", param=param
             )
-    billable = await price_service.billable(session, caller, price_id, param=param)
+    billable = await price_service.billable(session, caller, price_id, param=param, inline=inline)
     if billable.recurring is not None:
         raise InvalidRequestError(
             f"The price {price_id} is recurring: an invoice item takes a one-time price"
@@ -234,11 +235,15 @@ class InvoiceItemService:
         params: InvoiceItemCreateParams,
         *,
         subscription_line: SubscriptionLine | None = None,
+        inline_price: bool = False,
     ) -> InvoiceItemRow:
         """A pending item, or a line of a draft. ``subscription_line``: billing's subscriptions
         bill an item's recurring price at the amount given (a period's, a stub's share, a
-        proration), with the item's tax rates."""
-        billable = await _catalog_price(session, caller, params, currency=params.currency)
+        proration), with the item's tax rates. ``inline_price``: its price was made archived
+        for this purchase alone (Checkout's ``price_data``), taken though archived."""
+        billable = await _catalog_price(
+            session, caller, params, currency=params.currency, inline=inline_price
+        )
         if billable is not None:
             unit_amount, quantity = billable.unit_amount, params.quantity or 1
         else:

@@ -60,6 +60,9 @@ class SubscriptionRow(Base):
     cancellation_feedback: Mapped[str | None] = mapped_column(Text, default=None)
     missing_payment_method: Mapped[str] = mapped_column(Text, default="create_invoice")
     period_offset: Mapped[int] = mapped_column(Integer, default=0)
+    # Migration 0051: payment_settings[save_default_payment_method] and description.
+    save_default_payment_method: Mapped[str] = mapped_column(Text, default="off")
+    description: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class SubscriptionItemRow(Base):

@@ -77,6 +77,22 @@ class ItemParams(Params):
     tax_rates: TaxRateIds | None = None
 
 
+class AddInvoiceItemParams(Params):
+    """``add_invoice_items[n]``: a one-time price billed once, on the first invoice."""
+
+    price: Id
+    quantity: Quantity | None = None
+
+
+class PaymentSettingsParams(Params):
+    """``payment_settings``: only ``save_default_payment_method`` (``on_subscription``: the
+    payment method that pays the first invoice becomes the subscription's default)."""
+
+    save_default_payment_method: Literal["off", "on_subscription"] = "off"
+
+
+DESCRIPTION_CHARS_MAX = 500
+
 PaymentBehavior = Literal[
     "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
 ]
@@ -104,6 +120,12 @@ class SubscriptionCreateParams(Params):
     # ends without a payment method leads to.
     cancel_at: UnixTime | None = None
     trial_settings: TrialSettingsParams | None = None
+    # Migration 0051 (Checkout's subscription mode uses both).
+    payment_settings: PaymentSettingsParams | None = None
+    add_invoice_items: (
+        Annotated[list[AddInvoiceItemParams], Field(max_length=ITEMS_PER_SUBSCRIPTION_MAX)] | None
+    ) = None
+    description: Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)] = None
 
 
 class ItemUpdateParams(Params):
@@ -319,7 +341,7 @@ def subscription_object(
         "default_payment_method": subscription.default_payment_method_id,
         "default_source": None,
         "default_tax_rates": subscription.default_tax_rates,
-        "description": None,
+        "description": subscription.description,
         "discounts": [],
         "ended_at": unix(subscription.ended_at),
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
@@ -346,7 +368,7 @@ def subscription_object(
         "payment_settings": {
             "payment_method_options": None,
             "payment_method_types": None,
-            "save_default_payment_method": "off",
+            "save_default_payment_method": subscription.save_default_payment_method,
         },
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,

@@ -88,6 +88,7 @@ from beyondpay.kit.logging import get_logger
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payment_methods.service import payment_method_service
+from beyondpay.payments.service import payment_intent_service
 from beyondpay.test_clocks.timeline import Interval as ClockInterval
 
 OBJECT: Final = "subscription"
@@ -206,14 +207,19 @@ async def _customer(session: AsyncSession, caller: Caller, customer_id: str) -> 
 
 
 async def _prices(
-    session: AsyncSession, caller: Caller, params: SubscriptionCreateParams
+    session: AsyncSession,
+    caller: Caller,
+    params: SubscriptionCreateParams,
+    inline_prices: frozenset[str] = frozenset(),
 ) -> list[BillablePrice]:
     """The items' prices: active, recurring, licensed, in one currency and one interval (one
     billing cycle per subscription, as Stripe requires), each once."""
     prices: list[BillablePrice] = []
     for index, item in enumerate(params.items):
         param = f"items[{index}][price]"
-        price = await price_service.billable(session, caller, item.price, param=param)
+        price = await price_service.billable(
+            session, caller, item.price, param=param, inline=item.price in inline_prices
+        )
         if price.recurring is None:
             raise InvalidRequestError(
                 f"The price {price.price_id} is one-time: a subscription takes recurring"
@@ -279,6 +285,44 @@ def _trial_days(params: SubscriptionCreateParams, prices: Sequence[BillablePrice
     return None
 
 
+async def _one_time_items(
+    session: AsyncSession,
+    caller: Caller,
+    params: SubscriptionCreateParams,
+    currency: str,
+    inline_prices: frozenset[str],
+) -> list[tuple[InvoiceItemCreateParams, bool]]:
+    """``add_invoice_items`` as invoice items of the first invoice (with whether each price
+    was made inline): one-time prices in the subscription's currency, each refusal naming its
+    entry; refused beside a trial, whose first invoice is free."""
+    if not params.add_invoice_items:
+        return []
+    if params.trial_period_days or params.trial_end not in (None, "now") or params.trial_from_plan:
+        raise InvalidRequestError(
+            "add_invoice_items cannot be used with a trial here yet.", param="add_invoice_items"
+        )
+    items = []
+    for index, item in enumerate(params.add_invoice_items):
+        param = f"add_invoice_items[{index}][price]"
+        inline = item.price in inline_prices
+        price = await price_service.billable(
+            session, caller, item.price, param=param, inline=inline
+        )
+        if price.recurring is not None:
+            raise InvalidRequestError(
+                f"The price {price.price_id} is recurring: add_invoice_items takes one-time"
+                " prices.",
+                param=param,
+            )
+        if price.currency != currency:
+            raise InvalidRequestError(
+                "All of a subscription's prices must be in one currency.", param=param
+            )
+        params_of = InvoiceItemCreateParams(price=item.price, quantity=item.quantity, expand=[])
+        items.append((params_of, inline))
+    return items
+
+
 def _moment(unix_s: int | None) -> datetime | None:
     return None if unix_s is None else datetime.fromtimestamp(unix_s, tz=utcnow().tzinfo)
 
@@ -293,10 +337,18 @@ def line_description(item: SubscriptionItemRow, *, trial: bool = False) -> str:
 
 class SubscriptionService:
     async def create(
-        self, session: AsyncSession, caller: Caller, params: SubscriptionCreateParams
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        params: SubscriptionCreateParams,
+        *,
+        inline_prices: frozenset[str] = frozenset(),
     ) -> SubscriptionRow:
+        """``inline_prices``: prices its caller made archived for this subscription alone
+        (Checkout's ``price_data``), taken though archived."""
         customer = await _customer(session, caller, params.customer)
-        prices = await _prices(session, caller, params)
+        prices = await _prices(session, caller, params, inline_prices)
+        one_time = await _one_time_items(session, caller, params, prices[0].currency, inline_prices)
         clock = None if caller.livemode else await customer_service.clock_time(session, customer.id)
         now = clock.frozen_time if clock is not None else utcnow()
         method = None
@@ -366,6 +418,10 @@ class SubscriptionService:
         if params.trial_settings is not None:
             behavior = params.trial_settings.end_behavior.missing_payment_method
             subscription.missing_payment_method = behavior
+        if params.payment_settings is not None:
+            saved = params.payment_settings.save_default_payment_method
+            subscription.save_default_payment_method = saved
+        subscription.description = params.description
         charge = start.stub_invoice_amount if start.stub is not None else None
         if params.cancel_at is not None:
             from beyondpay.billing.subscriptions import changes
@@ -406,6 +462,10 @@ class SubscriptionService:
             trial=start.trial is not None,
             amount_of=charge,
             finalize_now=True,
+            # default_incomplete: the first invoice waits for a payment confirmed by its
+            # caller (Checkout's page, Stripe.js), never collected by the job (Stripe's).
+            collect=params.payment_behavior != "default_incomplete",
+            one_time=one_time,
         )
         await _after_start(session, subscription, invoice)
         await _schedule(session, subscription)
@@ -851,6 +911,8 @@ async def _bill(
     amount_of: Any = None,
     finalize_now: bool = False,
     include_pending: bool = False,
+    collect: bool = True,
+    one_time: Sequence[tuple[InvoiceItemCreateParams, bool]] = (),
 ) -> InvoiceRow:
     """The invoice of period ``period_index``: a line per item (free in a trial; ``amount_of``
     maps a full period's amount to what is billed, for a stub), finalized at once (a start,
@@ -901,10 +963,18 @@ async def _bill(
             # The item's own rates only: the invoice's defaults are the subscription's.
             subscription_line=_billed_as(item),
         )
+    for extra, inline in one_time:
+        # add_invoice_items: billed once, on this (the first) invoice, as Stripe does.
+        await invoice_item_service.create(
+            session,
+            caller,
+            extra.model_copy(update={"invoice": invoice.id}),
+            inline_price=inline,
+        )
     subscription.latest_invoice_id = invoice.id
     if finalize_now:
         invoice = await invoice_service.finalize(
-            session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=True, expand=[])
+            session, caller, invoice.id, InvoiceFinalizeParams(auto_advance=collect, expand=[])
         )
     return invoice
 
@@ -939,6 +1009,8 @@ async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: Invoice
         started = subscription.status == Status.incomplete
         subscription.first_failure_at, subscription.next_retry_at = None, None
         subscription.retries_made = 0
+        if started:
+            await _save_default_payment_method(session, subscription, invoice)
         await _set_status(session, subscription, status)
         if started:
             # Under way once its first invoice is paid: its renewal (and the renewal's notice)
@@ -952,6 +1024,25 @@ async def hear_invoice(session: AsyncSession, invoice: InvoiceRow, type: Invoice
         return  # a try waiting for the customer fails at its time, not now
     if status == Status.past_due and invoice.collection_method == "charge_automatically":
         await _plan_retry(session, subscription, invoice)
+
+
+async def _save_default_payment_method(
+    session: AsyncSession, subscription: SubscriptionRow, invoice: InvoiceRow
+) -> None:
+    """``payment_settings[save_default_payment_method]=on_subscription``: the payment method
+    that paid the first invoice becomes the subscription's default, so its renewals charge it
+    off-session (Stripe's; saved to the customer by the payment's ``setup_future_usage``)."""
+    if (
+        subscription.save_default_payment_method != "on_subscription"
+        or subscription.default_payment_method_id is not None
+        or invoice.payment_intent_id is None
+    ):
+        return
+    caller = acting_for(subscription.merchant_id, subscription.livemode)
+    intent = await payment_intent_service.get(session, caller, invoice.payment_intent_id)
+    if intent.payment_method_id is not None:
+        subscription.default_payment_method_id = intent.payment_method_id
+        subscription.updated_at = utcnow()
 
 
 async def _plan_retry(
