@@ -22,10 +22,12 @@ the merchant, what the card is saved for, and the card form only, posted to
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from beyondpay.checkout.service import (
@@ -42,7 +44,7 @@ from beyondpay.checkout.setup_mode import save_on_page
 from beyondpay.checkout.subscription_mode import recurring_amount
 from beyondpay.db.session import Database
 from beyondpay.kit.crypto import KeyRing
-from beyondpay.kit.errors import BeyondpayError, ResourceMissingError
+from beyondpay.kit.errors import BeyondpayError, InvalidRequestError, ResourceMissingError
 from beyondpay.kit.money import Money
 from beyondpay.payment_methods.domain import NETBANKING_BANKS
 from beyondpay.web.csrf import (
@@ -308,10 +310,12 @@ async def _field_refused(request: Request, token: str, field: str, problem: str)
     return _rendered(request, view, None, field_error=(field, problem), status_code=400)
 
 
-@router.post("/checkout/{token}/promotion_code")
-async def checkout_promotion_code(request: Request, token: str = Token) -> Response:
-    """A promotion code typed on the page (``allow_promotion_codes``): applied, and back to
-    the page showing the discount; or the page with the problem beside the field."""
+FieldUse = Callable[[AsyncSession, KeyRing, str, str], Awaitable[object]]
+
+
+async def _field_posted(request: Request, token: str, field: str, use: FieldUse) -> Response:
+    """A one-field form of the page (a promotion code, the email): ``use`` applies its value
+    to the session; back to the page, or the page with the problem beside the field."""
     ring = _ring(request)
     session_id = session_id_of_token(ring, token)
     if session_id is None:
@@ -319,35 +323,38 @@ async def checkout_promotion_code(request: Request, token: str = Token) -> Respo
     form = await _posted_form(request, ring, token)
     if form is None:
         return _back(token, "csrf")
-    code = form.get("promotion_code", "").strip()
-    if not code or len(code) > PROMOTION_CODE_CHARS_MAX:
-        return await _field_refused(request, token, "promotion_code", "Enter a promotion code.")
     async with _database(request).sessionmaker() as session:
         try:
-            await apply_promotion_code(session, ring, session_id, code)
+            await use(session, ring, session_id, form.get(field, "").strip())
         except BeyondpayError as error:
             await session.rollback()
-            return await _field_refused(request, token, "promotion_code", error.message)
+            return await _field_refused(request, token, field, error.message)
     return _back(token)
+
+
+async def _use_promotion_code(
+    session: AsyncSession, ring: KeyRing, session_id: str, code: str
+) -> None:
+    if not code or len(code) > PROMOTION_CODE_CHARS_MAX:
+        raise InvalidRequestError("Enter a promotion code.", param="promotion_code")
+    await apply_promotion_code(session, ring, session_id, code)
+
+
+async def _use_email(session: AsyncSession, _ring: KeyRing, session_id: str, email: str) -> None:
+    await give_email(session, session_id, email)
+
+
+@router.post("/checkout/{token}/promotion_code")
+async def checkout_promotion_code(request: Request, token: str = Token) -> Response:
+    """A promotion code typed on the page (``allow_promotion_codes``): applied, and back to
+    the page showing the discount; or the page with the problem beside the field."""
+    return await _field_posted(request, token, "promotion_code", _use_promotion_code)
 
 
 @router.post("/checkout/{token}/email")
 async def checkout_email(request: Request, token: str = Token) -> Response:
     """The customer's email, asked before paying when the session has none."""
-    ring = _ring(request)
-    session_id = session_id_of_token(ring, token)
-    if session_id is None:
-        return page("checkout_missing.html", status_code=404)
-    form = await _posted_form(request, ring, token)
-    if form is None:
-        return _back(token, "csrf")
-    async with _database(request).sessionmaker() as session:
-        try:
-            await give_email(session, session_id, form.get("email", ""))
-        except BeyondpayError as error:
-            await session.rollback()
-            return await _field_refused(request, token, "email", error.message)
-    return _back(token)
+    return await _field_posted(request, token, "email", _use_email)
 
 
 @router.post("/checkout/{token}/setup")
