@@ -74,6 +74,16 @@ def test_a_rail_that_cannot_carry_the_payout_is_refused_with_its_reason(
     assert (raised.value.param, raised.value.reason, raised.value.status) == (param, reason, 400)
 
 
+def test_a_refusal_says_the_rails_range_in_rupees() -> None:
+    at = NOON_IST
+    with pytest.raises(PayoutRailUnusableError) as too_large:
+        choose_payout_rail(IMPS_AMOUNT_MINOR_MAX + 1, "inr", "bank_account", at, PayoutRail.imps)
+    assert too_large.value.message == "IMPS carries at most ₹5,00,000.00 in one payout."
+    with pytest.raises(PayoutRailUnusableError) as too_small:
+        choose_payout_rail(RTGS_AMOUNT_MINOR_MIN - 1, "inr", "bank_account", at, PayoutRail.rtgs)
+    assert too_small.value.message == "RTGS carries ₹2,00,000.00 and above."
+
+
 @pytest.mark.parametrize(
     ("amount_minor", "preferred"),
     [

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final, Literal
 
+from beyondpay.kit.money import Money
 from beyondpay.rails.errors import PayoutRailUnusableError, RailAmountInvalidError
 from beyondpay.rails.protocol import PayoutRail
 
@@ -58,8 +59,7 @@ def _amount_range(rail: PayoutRail) -> tuple[int, int]:
 
 
 def _rupees(amount_minor: int) -> str:
-    rupees, paise = divmod(amount_minor, 100)
-    return f"₹{rupees:,}.{paise:02d}"
+    return Money(amount_minor, CURRENCY).format()  # ₹5,00,000.00
 
 
 def check_rail(rail: PayoutRail, destination: Destination, amount_minor: int) -> None:
