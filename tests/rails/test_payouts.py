@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import FrozenClock
+from beyondpay.kit.invariants import InvariantError
 from beyondpay.kit.upi import mask_vpa
 from beyondpay.rails import service
 from beyondpay.rails.errors import (
@@ -198,6 +199,35 @@ async def test_a_neft_payout_to_a_closed_account_fails_at_its_batch(
     [failed] = heard_payouts.outcomes
     assert (failed.status, failed.failure_code) == ("failed", "account_closed")
     assert failed.failure_message == "The bank account has been closed."
+
+
+async def test_a_neft_payout_deemed_at_its_batch_is_heard_in_transit_then_checked(
+    database: Database, clock: FrozenClock, heard_payouts: HeardPayouts
+) -> None:
+    outcome = await _pay(database, payout_request(PayoutRail.neft, account("000555555553")))
+    clock.set(NEXT_BATCH.astimezone(UTC))
+    await settle_payout_on(database, outcome.reference)
+    await settle_payout_on(database, outcome.reference)
+    [in_transit] = heard_payouts.outcomes
+    assert (in_transit.status, in_transit.check_after) == (
+        "in_transit",
+        NEXT_BATCH + timedelta(seconds=90),
+    )
+    clock.advance(timedelta(seconds=90))
+    assert (await _status(database, outcome.reference)).status == "paid"
+
+
+async def test_the_rail_is_never_called_inside_the_callers_transaction(
+    database: Database, clock: FrozenClock
+) -> None:
+    async with rail_caller(database) as session:
+        await session.execute(text("SELECT 1"))  # the caller's transaction is open
+        with pytest.raises(InvariantError):
+            await service.payout_connector_for(False).payout(
+                session, payout_request(PayoutRail.imps)
+            )
+        await session.rollback()
+    assert await _scalar(database, "SELECT count(*) FROM sandbox_payouts") == 0
 
 
 # --- failures from test values --------------------------------------------------------------
