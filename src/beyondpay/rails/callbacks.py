@@ -20,6 +20,8 @@ from beyondpay.rails.protocol import (
     CreditNotice,
     OutcomeHandler,
     PayableCheck,
+    PayoutOutcome,
+    PayoutOutcomeHandler,
     RailOutcome,
     Scheduler,
 )
@@ -117,3 +119,27 @@ async def still_payable(session: AsyncSession, request_id: str) -> bool:
         if not await check(session, request_id):
             return False
     return True
+
+
+# Payout outcomes have listeners of their own (``on_payout_outcome``), not the outcome handlers
+# above: a payout has its own states (pending, in_transit, paid, failed) and references (a
+# UTR), and the payments' and refunds' handlers, which switch on a RailOutcome's operation,
+# can never mistake a payout for a charge (mypy checks each handler's type).
+_payout_handlers: list[PayoutOutcomeHandler] = []
+
+
+def on_payout_outcome(handler: PayoutOutcomeHandler) -> None:
+    """Register ``handler`` (once: registering it again changes nothing)."""
+    if handler not in _payout_handlers:
+        _payout_handlers.append(handler)
+
+
+def off_payout_outcome(handler: PayoutOutcomeHandler) -> None:
+    """Unregister ``handler`` (tests register their own and remove it after)."""
+    if handler in _payout_handlers:
+        _payout_handlers.remove(handler)
+
+
+async def notify_payout(session: AsyncSession, outcome: PayoutOutcome) -> None:
+    for handler in list(_payout_handlers):
+        await handler(session, outcome)

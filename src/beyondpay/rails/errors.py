@@ -75,3 +75,17 @@ class RailAccountUnknownError(InvalidRequestError):
 
     code = "rail_account_unknown"
     default_message = "No such account at the sandbox banks."
+
+
+class PayoutRailUnusableError(InvalidRequestError):
+    """A payout the rail asked for cannot carry: an amount outside the rail's range, a rail
+    that cannot reach the destination (a VPA by NEFT), a currency other than rupees. ``reason``
+    says which: ``amount_too_small``, ``amount_too_large``, ``destination_unsupported``,
+    ``currency_unsupported``."""
+
+    code = "payout_rail_unusable"
+    default_message = "The payout cannot be sent by this rail."
+
+    def __init__(self, message: str | None = None, *, param: str, reason: str) -> None:
+        super().__init__(message, param=param)
+        self.reason = reason

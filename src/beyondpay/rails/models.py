@@ -64,3 +64,40 @@ class SandboxRailOperationRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class SandboxPayoutRow(Base):
+    """One payout the sandbox payout rail received (migration 0055), unique per caller's
+    request id (the payout's id): the same id is the same payout, paid at most once. The
+    destination is kept as a keyed fingerprint and a masked form: never an account number or
+    a VPA."""
+
+    __tablename__ = "sandbox_payouts"
+
+    reference: Mapped[str] = mapped_column(Text, primary_key=True)
+    request_id: Mapped[str] = mapped_column(Text, unique=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    rail: Mapped[str] = mapped_column(Text)  # imps | neft | rtgs | upi
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)  # pending | in_transit | paid | failed
+    # paid | deemed | a failure code: what the test value makes the rail do
+    scenario: Mapped[str] = mapped_column(Text)
+    failure_code: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    utr: Mapped[str] = mapped_column(Text)
+    destination_fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
+    destination_masked: Mapped[str] = mapped_column(Text)
+    ifsc: Mapped[str | None] = mapped_column(Text)  # a bank account's branch (not secret)
+    arrival_at: Mapped[datetime] = mapped_column(_TIME)
+    # pending: when the rail settles it (a NEFT batch); in_transit: when a status check may
+    # resolve it.
+    settles_at: Mapped[datetime | None] = mapped_column(_TIME)
+    check_after: Mapped[datetime | None] = mapped_column(_TIME)
+    status_checks: Mapped[int] = mapped_column(Integer, default=0)
+    # The status the payout listeners last heard (the caller's own answer counts as heard):
+    # a settlement run twice tells them nothing twice.
+    notified_status: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)

@@ -376,3 +376,101 @@ class Scheduler(Protocol):
     ) -> None:
         """Ask the rail to void ``reference`` once this transaction commits."""
         ...
+
+    async def payout_settles_at(self, session: AsyncSession, reference: str, at: datetime) -> None:
+        """Settle the payout ``reference`` at ``at`` (a NEFT payout's half-hourly batch):
+        ``rails.service.settle_payout`` then, every payout listener hearing its outcome."""
+        ...
+
+
+# --- payouts: money out to a bank account or a VPA ------------------------------------------
+
+
+class PayoutRail(StrEnum):
+    """The rails a payout leaves by (``rails.payout_domain`` chooses one)."""
+
+    imps = "imps"  # NPCI's Immediate Payment Service: 24x7, instant, up to ₹5,00,000
+    neft = "neft"  # RBI's NEFT: 24x7, settled in 48 half-hourly batches a day
+    rtgs = "rtgs"  # RBI's RTGS: 24x7, real time, ₹2,00,000 and above
+    upi = "upi"  # a UPI payout to a VPA: up to ₹1,00,000 a payment
+
+
+# Stripe's payout statuses as the rail knows them (``canceled`` is the caller's: a payout the
+# rail never received): ``pending`` the rail holds it (a NEFT payout waiting for its batch),
+# ``in_transit`` sent and not yet confirmed (a deemed or timed-out credit, resolved by a status
+# check), then ``paid`` or ``failed`` with Stripe's ``failure_code``.
+PayoutStatus = Literal["pending", "in_transit", "paid", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccountDestination:
+    """An Indian bank account: its number (9 to 18 digits) and its branch's IFSC."""
+
+    account_number: SecretStr
+    ifsc: str
+
+
+@dataclass(frozen=True, slots=True)
+class VpaDestination:
+    vpa: SecretStr
+
+
+PayoutDestination = BankAccountDestination | VpaDestination
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRequest:
+    request_id: str  # the caller's id of the payout (``po_…``): the same id is the same payout
+    merchant_id: str
+    livemode: bool
+    amount_minor: int
+    currency: str
+    rail: PayoutRail  # chosen by ``rails.payout_domain.choose_payout_rail``; checked again here
+    destination: PayoutDestination
+    narration: str | None = None  # what the payee's statement shows; no personal data
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutOutcome:
+    """The rail's answer to a payout, or to a status check of it."""
+
+    request_id: str
+    reference: str  # the rail's id of the payout: status checks name it
+    rail: PayoutRail
+    status: PayoutStatus
+    amount_minor: int
+    currency: str
+    # The rail's transaction reference, given when the rail accepts the payout: IMPS and UPI a
+    # 12-digit RRN, NEFT a 16-character UTR, RTGS a 22-character UTR.
+    utr: str | None
+    destination_masked: str  # "XXXXXXXX1234" or "s******@sandbox": never the full number or VPA
+    # When the money is expected in the destination account (a NEFT payout: its batch).
+    arrival_at: datetime | None = None
+    # Stripe's payout failure codes: account_closed, invalid_account_number,
+    # bank_account_restricted, declined, could_not_process, …
+    failure_code: str | None = None
+    failure_message: str | None = None
+    # in_transit: the earliest time a status check may resolve it.
+    check_after: datetime | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("paid", "failed")
+
+
+class PayoutConnector(Protocol):
+    """A payout rail. Like a :class:`Connector`, it is called with the caller's session outside
+    any transaction; ``request.request_id`` makes ``payout`` idempotent (the same id answers the
+    same payout, never a second one; the same id with other parameters is refused)."""
+
+    async def payout(self, session: AsyncSession, request: PayoutRequest) -> PayoutOutcome: ...
+
+    async def status(self, session: AsyncSession, reference: str) -> PayoutOutcome:
+        """Where a payout stands now; an ``in_transit`` payout checked from ``check_after`` on
+        is resolved (a deemed credit confirmed)."""
+        ...
+
+
+# Called with every payout outcome a rail reports by itself (a NEFT batch settled), in the
+# transaction of the rail's change; a repeat must be a no-op.
+PayoutOutcomeHandler = Callable[[AsyncSession, PayoutOutcome], Awaitable[None]]

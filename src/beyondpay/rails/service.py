@@ -269,3 +269,71 @@ async def complete_page(
 def sandbox_banks() -> list[SandboxBank]:
     """The sandbox banks (code, name, IFSC), sbx1 first."""
     return list(SANDBOX_BANKS.values())
+
+
+# --- payouts (issue 20): money out by IMPS, NEFT, RTGS or UPI ---------------------------------
+# ``choose_payout_rail`` picks the rail (pure: amount, destination, time, the merchant's
+# preference), ``payout_connector_for(livemode)`` gives the rail to call, ``on_payout_outcome``
+# registers who hears what a payout rail reports by itself (a NEFT batch settled), and
+# ``settle_payout`` is that report, run by the job the rail deferred for the batch.
+
+from beyondpay.rails import payout_domain  # noqa: E402 -- the payouts' part, appended
+from beyondpay.rails.callbacks import (  # noqa: E402
+    notify_payout,
+    off_payout_outcome,
+    on_payout_outcome,
+)
+from beyondpay.rails.payout_domain import RailChoice, choose_payout_rail  # noqa: E402
+from beyondpay.rails.protocol import (  # noqa: E402
+    BankAccountDestination,
+    PayoutConnector,
+    PayoutOutcome,
+    PayoutRail,
+    PayoutRequest,
+    VpaDestination,
+)
+from beyondpay.rails.sandbox import payouts as sandbox_payouts  # noqa: E402
+
+__all__ += [
+    "BankAccountDestination",
+    "PayoutOutcome",
+    "PayoutRail",
+    "PayoutRequest",
+    "RailChoice",
+    "VpaDestination",
+    "choose_payout_rail",
+    "off_payout_outcome",
+    "on_payout_outcome",
+    "payout_connector_for",
+    "payout_domain",
+    "settle_payout",
+]
+
+
+def payout_connector_for(livemode: bool, *, ring: KeyRing | None = None) -> PayoutConnector:
+    """The payout rail in this mode: the sandbox's in test mode; live mode has none."""
+    if livemode:
+        raise RailUnavailableError(
+            "No live payout rail is configured: live-mode payouts cannot be sent. Use test"
+            " mode (sk_test_ keys) and the sandbox payout rail."
+        )
+    return sandbox_payouts.SandboxPayoutConnector(ring)
+
+
+async def settle_payout(session: AsyncSession, reference: str) -> float | None:
+    """The payout rail's own report for ``reference`` (a NEFT batch): the payout settles if its
+    time has come, and every payout listener hears a status it has not heard yet, in this
+    transaction. Safe to run twice: what was heard is not told again. Returns the seconds
+    still to wait when run before the batch (the job defers again)."""
+    row = await sandbox_payouts.lock_payout(session, reference)
+    if row is None:
+        return None
+    if row.status == "pending" and row.settles_at is not None:
+        wait_s = (row.settles_at - utcnow()) / timedelta(seconds=1)
+        if wait_s > 0:
+            return wait_s
+        sandbox_payouts.settle(row)
+    if row.notified_status != row.status:
+        row.notified_status = row.status
+        await notify_payout(session, sandbox_payouts.outcome(row))
+    return None

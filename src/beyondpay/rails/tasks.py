@@ -1,6 +1,9 @@
 """Background jobs of the rails: delivering the sandbox rails' callbacks, and voids asked after
 the deciding transaction commits (``rails.service.void_later``).
 
+A NEFT payout's settlement is deferred likewise, for its half-hourly batch
+(``settle_payout``).
+
 A callback is deferred, in the transaction that created the operation, for the moment the rail
 answers by itself (the UPI payer's decision, an asynchronous refund). Safe to run twice: the
 delivery is recorded with the outcome, so a repeat finds it made and does nothing.
@@ -24,6 +27,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.rails.protocol import Rail
 from beyondpay.rails.service import connector_for
 from beyondpay.rails.service import deliver_callback as deliver
+from beyondpay.rails.service import settle_payout as settle
 
 VOID_RETRY_COUNT: Final = 5  # a void the rail could not take (unreachable) is asked again
 
@@ -69,6 +73,20 @@ async def deliver_callback(
     await deliver_callback_on(jobs.job_database(context), reference, delivery)
 
 
+async def settle_payout_on(database: Database, reference: str) -> None:
+    """A payout's settlement (a NEFT batch) in its own unit of work; run early, it schedules
+    itself for later."""
+    async with database.unit_of_work() as session:
+        wait_s = await settle(session, reference)
+        if wait_s is not None:
+            await jobs.defer(session, settle_payout, schedule_in_s=wait_s, reference=reference)
+
+
+@rails_jobs.task(name="settle_payout", pass_context=True)
+async def settle_payout(context: procrastinate.JobContext, reference: str) -> None:
+    await settle_payout_on(jobs.job_database(context), reference)
+
+
 jobs.bind(rails_jobs)
 
 
@@ -95,3 +113,7 @@ class JobScheduler:
             request_id=request_id,
             reference=reference,
         )
+
+    async def payout_settles_at(self, session: AsyncSession, reference: str, at: datetime) -> None:
+        delay_s = max((at - utcnow()) / timedelta(seconds=1), 0.0)
+        await jobs.defer(session, settle_payout, schedule_in_s=delay_s, reference=reference)
