@@ -24,15 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.settings import Settings
-from beyondpay.rails import callbacks
+from beyondpay.rails import callbacks, payout_domain
 from beyondpay.rails.callbacks import (
+    notify_payout,
     off_collect,
     off_credit,
     off_outcome,
+    off_payout_outcome,
     on_collect,
     on_credit,
     on_outcome,
     on_payable,
+    on_payout_outcome,
     use_scheduler,
 )
 from beyondpay.rails.domain import (
@@ -45,7 +48,9 @@ from beyondpay.rails.domain import (
 )
 from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
+from beyondpay.rails.payout_domain import RailChoice, choose_payout_rail
 from beyondpay.rails.protocol import (
+    BankAccountDestination,
     BankAccountInfo,
     CollectListener,
     CollectNotice,
@@ -53,12 +58,18 @@ from beyondpay.rails.protocol import (
     CreditListener,
     CreditNotice,
     IntentPayee,
+    PayoutConnector,
+    PayoutOutcome,
+    PayoutRail,
+    PayoutRequest,
     PushRequest,
     Rail,
     RailOutcome,
     Switch,
+    VpaDestination,
 )
 from beyondpay.rails.sandbox import config
+from beyondpay.rails.sandbox import payouts as sandbox_payouts
 from beyondpay.rails.sandbox.banks import find_payer_account, move_between
 from beyondpay.rails.sandbox.card import SandboxCardConnector
 from beyondpay.rails.sandbox.common import (
@@ -74,6 +85,7 @@ from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiCo
 
 __all__ = [
     "REDIRECT_RAILS",
+    "BankAccountDestination",
     "BankAccountInfo",
     "CollectListener",
     "CollectNotice",
@@ -81,11 +93,17 @@ __all__ = [
     "CreditNotice",
     "IntentPayee",
     "PageView",
+    "PayoutOutcome",
+    "PayoutRail",
+    "PayoutRequest",
     "PushRequest",
+    "RailChoice",
     "RailOutcome",
     "SandboxBank",
+    "VpaDestination",
     "account_balance",
     "answer_collect",
+    "choose_payout_rail",
     "complete_page",
     "configure",
     "connector_for",
@@ -97,13 +115,18 @@ __all__ = [
     "off_collect",
     "off_credit",
     "off_outcome",
+    "off_payout_outcome",
     "on_collect",
     "on_credit",
     "on_outcome",
     "on_payable",
+    "on_payout_outcome",
     "open_payer_account",
+    "payout_connector_for",
+    "payout_domain",
     "rails_for_currency",
     "sandbox_banks",
+    "settle_payout",
     "switch_for",
     "upi_intent_payee",
     "upi_push",
@@ -276,38 +299,6 @@ def sandbox_banks() -> list[SandboxBank]:
 # preference), ``payout_connector_for(livemode)`` gives the rail to call, ``on_payout_outcome``
 # registers who hears what a payout rail reports by itself (a NEFT batch settled), and
 # ``settle_payout`` is that report, run by the job the rail deferred for the batch.
-
-from beyondpay.rails import payout_domain  # noqa: E402 -- the payouts' part, appended
-from beyondpay.rails.callbacks import (  # noqa: E402
-    notify_payout,
-    off_payout_outcome,
-    on_payout_outcome,
-)
-from beyondpay.rails.payout_domain import RailChoice, choose_payout_rail  # noqa: E402
-from beyondpay.rails.protocol import (  # noqa: E402
-    BankAccountDestination,
-    PayoutConnector,
-    PayoutOutcome,
-    PayoutRail,
-    PayoutRequest,
-    VpaDestination,
-)
-from beyondpay.rails.sandbox import payouts as sandbox_payouts  # noqa: E402
-
-__all__ += [
-    "BankAccountDestination",
-    "PayoutOutcome",
-    "PayoutRail",
-    "PayoutRequest",
-    "RailChoice",
-    "VpaDestination",
-    "choose_payout_rail",
-    "off_payout_outcome",
-    "on_payout_outcome",
-    "payout_connector_for",
-    "payout_domain",
-    "settle_payout",
-]
 
 
 def payout_connector_for(livemode: bool, *, ring: KeyRing | None = None) -> PayoutConnector:
