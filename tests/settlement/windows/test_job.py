@@ -153,3 +153,20 @@ async def test_two_runs_at_once_close_each_window_once(
     events = await events_of_type(database, "settlement_window.closed")
     assert len(events) == 3 * len(WORKER_DOWN_WINDOWS)
     assert sorted(e["id"] for e in events) == sorted(WORKER_DOWN_WINDOWS * 3)
+
+
+async def test_the_workers_periodic_job_closes_the_windows(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database, database_url: str
+) -> None:
+    from beyondpay.app import running_worker
+
+    await _t0(client, merchant, MONDAY_MORNING)
+    # The worker comes back on Wednesday at noon (its clock; the periodic job runs every 5 s).
+    with use_clock(FrozenClock(WEDNESDAY_NOON)):
+        async with running_worker(database_url, concurrency=2), asyncio.timeout(30):
+            while len(await events_of_type(database, "settlement_window.closed")) < len(
+                WORKER_DOWN_WINDOWS
+            ):
+                await asyncio.sleep(0.2)
+    events = await events_of_type(database, "settlement_window.closed")
+    assert [event["id"] for event in events] == WORKER_DOWN_WINDOWS
