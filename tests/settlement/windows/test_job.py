@@ -18,6 +18,7 @@ from beyondpay.settlement.windows.tasks import close_due_windows
 from tests.payments.support import get, pay, post
 from tests.settlement.windows.support import events_of_type, ist, windows
 from tests.support import TestMerchant, make_merchant
+from tests.test_clocks.support import new_clock
 
 MONDAY_MORNING = ist(2026, 12, 14, 9, 0)  # Sat 12 Dec is the 2nd Saturday: the bank is closed
 WEDNESDAY_NOON = ist(2026, 12, 16, 12, 0)
@@ -170,3 +171,29 @@ async def test_the_workers_periodic_job_closes_the_windows(
                 await asyncio.sleep(0.2)
     events = await events_of_type(database, "settlement_window.closed")
     assert [event["id"] for event in events] == WORKER_DOWN_WINDOWS
+
+
+async def test_payments_on_a_test_clock_are_left_out_of_real_time_windows(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    """A test clock stamps its customer's payments with the clock's time (their
+    ``available_on`` is clock time); it does not drive the process's clock, which windows run
+    on, so those payments are not netted in them (docs/development.md)."""
+    paid_at = ist(2026, 12, 12, 10, 30)
+    with use_clock(FrozenClock(paid_at)):
+        clock = await new_clock(client, merchant, int(paid_at.timestamp()))
+        customer = await post(client, merchant, "/v1/customers", test_clock=clock["id"])
+        assert customer.status_code == 200, customer.text
+        await pay(
+            client,
+            merchant,
+            amount="20000",
+            payment_method="pm_card_visa",
+            customer=customer.json()["id"],
+        )
+        await pay(client, merchant, amount="10000", payment_method="pm_card_visa")
+    await _t0(client, merchant, MONDAY_MORNING)
+    cut_off = ist(2026, 12, 14, 11, 0)
+    assert await _close_at(database, cut_off + timedelta(minutes=1)) == ["sw_t0_202612141100"]
+    closed, _ = await windows(database, merchant.id)
+    assert [(t["amount"], t["count"]) for t in closed["totals"]] == [(10_000, 1)]
