@@ -44,6 +44,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.settlement.windows.tasks import settlement_windows_jobs
     from beyondpay.setup_intents.tasks import setup_intents_jobs
     from beyondpay.test_clocks.tasks import test_clocks_jobs
     from beyondpay.webhooks.tasks import webhooks_jobs
@@ -63,6 +64,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         invoices_jobs,
         subscriptions_jobs,
         checkout_jobs,
+        settlement_windows_jobs,
     ]
 
 
@@ -350,6 +352,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
+    from beyondpay.settlement.windows.api import router as settlement_windows
     from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
     from beyondpay.wallets.api import router as wallets
@@ -397,4 +400,5 @@ def merchant_routers() -> list[APIRouter]:
         credit_notes,
         checkout_sessions,
         payment_links,
+        settlement_windows,
     ]

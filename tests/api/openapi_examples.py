@@ -157,6 +157,7 @@ async def make_examples(
     await _subscription_resume(api, database)
     await _checkout_sessions(api)
     await _payment_links(api)
+    await _settlement(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1246,3 +1247,11 @@ async def _payment_links(api: Api) -> None:
     await api.get(f"/v1/payment_links/{made['id']}/line_items")
     await api.post(f"/v1/payment_links/{made['id']}", {"active": False})
     await api.get("/v1/payment_links", {"active": False})
+
+
+async def _settlement(api: Api) -> None:
+    """The settlement schedule (default, then T+0 with chosen cut-offs) and the next window."""
+    await api.get("/v1/settlement/schedule")
+    await api.get("/v1/settlement/windows/next")
+    await api.post("/v1/settlement/schedule", {"speed": "t0", "cutoffs": ["10:30", "14:00"]})
+    await api.get("/v1/settlement/windows/next")

@@ -152,5 +152,7 @@ EVENT_TYPES: Final = frozenset(
         "checkout.session.async_payment_failed",
         "payment_link.created",
         "payment_link.updated",
+        "settlement_schedule.updated",
+        "settlement_window.closed",
     }
 )

@@ -118,6 +118,9 @@ class Scope(StrEnum):
     checkout_sessions_write = "checkout_sessions:write"
     payment_links_read = "payment_links:read"
     payment_links_write = "payment_links:write"
+    # The settlement schedule and its windows (issue 20).
+    settlement_read = "settlement:read"
+    settlement_write = "settlement:write"
 
     @property
     def resource(self) -> str:

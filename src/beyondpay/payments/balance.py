@@ -4,9 +4,10 @@ and refund added or took, and when pending funds become available."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.pagination import created_conditions, scoped, scoped_page
@@ -146,6 +147,42 @@ async def release_due_funds(session: AsyncSession, limit: int) -> int:
         count += 1
     await session.flush()
     return count
+
+
+async def available_totals(
+    session: AsyncSession, merchant_id: str, livemode: bool, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Per currency, the sums (``amount``, ``fee``, ``net``, ``count``) of the merchant's balance
+    transactions whose ``available_on`` falls in [start, end): what a settlement window nets
+    (read only). Transactions on a test clock keep the clock's time and are left out."""
+    rows = await session.execute(
+        select(
+            BalanceTransactionRow.currency,
+            func.sum(BalanceTransactionRow.amount),
+            func.sum(BalanceTransactionRow.fee),
+            func.sum(BalanceTransactionRow.net),
+            func.count(),
+        )
+        .where(
+            BalanceTransactionRow.merchant_id == merchant_id,
+            BalanceTransactionRow.livemode == livemode,
+            BalanceTransactionRow.available_on >= start,
+            BalanceTransactionRow.available_on < end,
+            BalanceTransactionRow.test_clock.is_(None),
+        )
+        .group_by(BalanceTransactionRow.currency)
+        .order_by(BalanceTransactionRow.currency)
+    )
+    return [
+        {
+            "currency": currency,
+            "amount": int(amount),
+            "fee": int(fee),
+            "net": int(net),
+            "count": int(count),
+        }
+        for currency, amount, fee, net, count in rows.all()
+    ]
 
 
 balance_service = BalanceService()

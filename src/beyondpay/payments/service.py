@@ -26,7 +26,12 @@ The module is split by noun, each file short enough to hold in mind:
 
 from __future__ import annotations
 
-from beyondpay.payments.balance import BalanceService, balance_service, release_due_funds
+from beyondpay.payments.balance import (
+    BalanceService,
+    available_totals,
+    balance_service,
+    release_due_funds,
+)
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
 from beyondpay.payments.events import (
@@ -66,6 +71,7 @@ __all__ = [
     "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
+    "available_totals",
     "balance_service",
     "charge_service",
     "check_charge",
