@@ -9,7 +9,7 @@
   transactions that became available in the window (integer minor units).
 
 Revision ID: 0054
-Revises: 0051
+Revises: 0055
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0054"
-down_revision = "0051"
+down_revision = "0055"
 branch_labels = None
 depends_on = None
 
