@@ -157,6 +157,7 @@ async def make_examples(
     await _subscription_resume(api, database)
     await _checkout_sessions(api)
     await _payment_links(api)
+    await _external_accounts(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1246,3 +1247,29 @@ async def _payment_links(api: Api) -> None:
     await api.get(f"/v1/payment_links/{made['id']}/line_items")
     await api.post(f"/v1/payment_links/{made['id']}", {"active": False})
     await api.get("/v1/payment_links", {"active": False})
+
+
+async def _external_accounts(api: Api) -> None:
+    """The merchant's payout bank accounts: one verified by the penny drop, one whose bank
+    holds another name; the second made the default, the first deleted."""
+    base = f"/v1/accounts/{api.merchant.id}/external_accounts"
+    bank = {
+        "object": "bank_account",
+        "country": "IN",
+        "currency": "inr",
+        "routing_number": "HDFC0001234",
+        "account_holder_name": "Asha Rao",
+        "account_holder_type": "individual",
+    }
+    first = await api.post(base, {"external_account": {**bank, "account_number": "000123456789"}})
+    second = await api.post(
+        base,
+        {
+            "external_account": {**bank, "account_number": "000222222227"},
+            "metadata": {"branch": "Pune"},
+        },
+    )
+    await api.get(f"{base}/{first['id']}")
+    await api.post(f"{base}/{second['id']}", {"default_for_currency": True})
+    await api.get(base, {"object": "bank_account"})
+    await api.delete(f"{base}/{first['id']}")

@@ -76,6 +76,8 @@ CheckoutSessionsReader = Annotated[Caller, Depends(authorize(Scope.checkout_sess
 CheckoutSessionsWriter = Annotated[Caller, Depends(authorize(Scope.checkout_sessions_write))]
 PaymentLinksReader = Annotated[Caller, Depends(authorize(Scope.payment_links_read))]
 PaymentLinksWriter = Annotated[Caller, Depends(authorize(Scope.payment_links_write))]
+ExternalAccountsReader = Annotated[Caller, Depends(authorize(Scope.external_accounts_read))]
+ExternalAccountsWriter = Annotated[Caller, Depends(authorize(Scope.external_accounts_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

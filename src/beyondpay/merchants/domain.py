@@ -118,6 +118,9 @@ class Scope(StrEnum):
     checkout_sessions_write = "checkout_sessions:write"
     payment_links_read = "payment_links:read"
     payment_links_write = "payment_links:write"
+    # The merchant's payout bank accounts (Stripe's external accounts).
+    external_accounts_read = "external_accounts:read"
+    external_accounts_write = "external_accounts:write"
 
     @property
     def resource(self) -> str:

@@ -46,6 +46,7 @@ from beyondpay.rails.domain import (
 from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
 from beyondpay.rails.protocol import (
+    AccountValidator,
     BankAccountInfo,
     CollectListener,
     CollectNotice,
@@ -71,6 +72,7 @@ from beyondpay.rails.sandbox.common import (
 from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
 from beyondpay.rails.sandbox.switch import SandboxSwitch
 from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
+from beyondpay.rails.sandbox.validation import SandboxAccountValidator
 
 __all__ = [
     "REDIRECT_RAILS",
@@ -269,3 +271,9 @@ async def complete_page(
 def sandbox_banks() -> list[SandboxBank]:
     """The sandbox banks (code, name, IFSC), sbx1 first."""
     return list(SANDBOX_BANKS.values())
+
+
+def account_validator_for(livemode: bool) -> AccountValidator | None:
+    """Who validates a bank account by a penny drop in this mode: the sandbox bank in test
+    mode; live mode has no bank connected yet (None: a live account stays ``new``)."""
+    return None if livemode else SandboxAccountValidator()
