@@ -8,11 +8,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.db.session import Database
+from beyondpay.merchants.domain import Caller, KeyKind, MerchantStatus
 from beyondpay.settlement.bank_accounts.domain import VALIDATION_ATTEMPTS_MAX
+from beyondpay.settlement.bank_accounts.schemas import ExternalAccountCreateParams
+from beyondpay.settlement.bank_accounts.service import bank_account_service
 from beyondpay.settlement.bank_accounts.tasks import validate_on
-from tests.settlement.bank_accounts.support import accounts_path, event_types, made, rows
+from tests.settlement.bank_accounts.support import BANK, accounts_path, event_types, made, rows
 from tests.support import TestMerchant
 
 
@@ -121,3 +125,48 @@ async def test_a_bank_that_never_answers_errors_the_account_after_the_last_try(
     await validate_on(database, account["id"])  # a late job: nothing more
     [row] = await rows(database, merchant)
     assert row["validation_attempts"] == VALIDATION_ATTEMPTS_MAX
+
+
+class _Died(Exception):
+    """The process stopped right after the first phase committed."""
+
+
+class _DiesAfterCheckpoint:
+    recovery_point = "started"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def checkpoint(self, recovery_point: str) -> None:
+        await self.session.commit()
+        raise _Died(recovery_point)
+
+
+async def test_an_account_left_new_by_a_dead_request_is_finished_by_its_job(
+    client: httpx.AsyncClient, database: Database, merchant: TestMerchant
+) -> None:
+    del client  # the API's start configured the module (its key ring)
+    caller = Caller(
+        key_id="key_test",
+        kind=KeyKind.secret,
+        livemode=False,
+        merchant_id=merchant.id,
+        merchant_status=MerchantStatus.active,
+    )
+    params = ExternalAccountCreateParams.model_validate({"external_account": BANK})
+    async with database.sessionmaker() as session:
+        with pytest.raises(_Died):
+            await bank_account_service.create(
+                session, caller, merchant.id, params, _DiesAfterCheckpoint(session)
+            )
+    [row] = await rows(database, merchant)
+    assert row["status"] == "new"  # committed with its recovery job, the bank never asked
+    await validate_on(database, row["id"])
+    [row] = await rows(database, merchant)
+    assert row["status"] == "verified"
+    async with database.unit_of_work() as session:
+        asked = await session.execute(
+            text("SELECT attempts FROM sandbox_account_validations WHERE request_id = :id"),
+            {"id": row["id"]},
+        )
+        assert asked.scalar_one() == 1
