@@ -44,6 +44,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.settlement.bank_accounts.tasks import bank_accounts_jobs
     from beyondpay.settlement.windows.tasks import settlement_windows_jobs
     from beyondpay.setup_intents.tasks import setup_intents_jobs
     from beyondpay.test_clocks.tasks import test_clocks_jobs
@@ -65,6 +66,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         subscriptions_jobs,
         checkout_jobs,
         settlement_windows_jobs,
+        bank_accounts_jobs,
     ]
 
 
@@ -84,6 +86,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     from beyondpay.psp.transfers.service import configure as configure_transfers
     from beyondpay.rails.service import configure as configure_rails
     from beyondpay.risk.service import configure as configure_risk
+    from beyondpay.settlement.bank_accounts.settings import configure as configure_bank_accounts
     from beyondpay.setup_intents.settings import configure as configure_setup_intents
 
     ring = ring if ring is not None else settings.key_ring()
@@ -100,6 +103,7 @@ def configure_modules(settings: Settings, *, ring: KeyRing | None = None) -> Non
     configure_billing_portal(settings)
     configure_invoices(settings, ring=ring)
     configure_checkout(settings, ring=ring)
+    configure_bank_accounts(settings, ring=ring)
     wire_modules()
 
 
@@ -352,6 +356,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
+    from beyondpay.settlement.bank_accounts.api import router as external_accounts
     from beyondpay.settlement.windows.api import router as settlement_windows
     from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
@@ -401,4 +406,5 @@ def merchant_routers() -> list[APIRouter]:
         checkout_sessions,
         payment_links,
         settlement_windows,
+        external_accounts,
     ]

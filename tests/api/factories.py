@@ -503,6 +503,12 @@ async def _payment_link(actors: Actors) -> str:
     return str((await actors.owner("/v1/payment_links", params))["id"])
 
 
+async def _own_account(actors: Actors) -> str:
+    """The merchant's own account (``acct_…``): its external accounts' routes name it."""
+    assert actors.get is not None
+    return str((await actors.get("/v1/account", {}))["id"])
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -541,11 +547,18 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/credit_notes": _credit_note,
     "/v1/checkout/sessions": _checkout_session,
     "/v1/payment_links": _payment_link,
+    "/v1/accounts": _own_account,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
 # their objects with test keys, and a live key gets the same refusal for any id.
 TEST_MODE_ONLY: Final = frozenset({"/v1/test_helpers/test_clocks"})
+
+# Collections whose id is the same in both modes (the merchant's own account, as Stripe's
+# ``acct_…``): the owner's key of the other mode reaches the account, so the matrix does not
+# expect it to be refused by id (the bank accounts under it are per mode:
+# tests/settlement/bank_accounts).
+MODE_SHARED: Final = frozenset({"/v1/accounts"})
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
 # has no rail, so a live intent can be neither confirmed nor (never authorized) captured. The
@@ -567,6 +580,11 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # As with payment methods: the customer is found, and no tax id has its id.
     ("GET", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
     ("DELETE", "/v1/customers/{customer}/tax_ids/{tax_id}"): (404, "resource_missing"),
+    # The matrix names the merchant's account for every path parameter: the account is the
+    # owner's, and no bank account has its id.
+    ("GET", "/v1/accounts/{account}/external_accounts/{id}"): (404, "resource_missing"),
+    ("POST", "/v1/accounts/{account}/external_accounts/{id}"): (404, "resource_missing"),
+    ("DELETE", "/v1/accounts/{account}/external_accounts/{id}"): (404, "resource_missing"),
     # The invoice's customer has no payment method (a live key saves no test card).
     ("POST", "/v1/invoices/{invoice}/pay"): (400, "invoice_payment_method_missing"),
     # As with tax ids: the customer is found, and no balance transaction has its id.
@@ -601,6 +619,15 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/v1/customers/{customer}/balance_transactions"): {
         "amount": -100,
         "currency": "inr",
+    },
+    ("POST", "/v1/accounts/{account}/external_accounts"): {
+        "external_account": {
+            "object": "bank_account",
+            "country": "IN",
+            "account_number": "000123456789",
+            "routing_number": "HDFC0001234",
+            "account_holder_name": "Matrix Traders",
+        }
     },
 }
 

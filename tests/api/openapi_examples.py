@@ -158,6 +158,7 @@ async def make_examples(
     await _checkout_sessions(api)
     await _payment_links(api)
     await _settlement(api)
+    await _external_accounts(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1255,3 +1256,29 @@ async def _settlement(api: Api) -> None:
     await api.get("/v1/settlement/windows/next")
     await api.post("/v1/settlement/schedule", {"speed": "t0", "cutoffs": ["10:30", "14:00"]})
     await api.get("/v1/settlement/windows/next")
+
+
+async def _external_accounts(api: Api) -> None:
+    """The merchant's payout bank accounts: one verified by the penny drop, one whose bank
+    holds another name; the second made the default, the first deleted."""
+    base = f"/v1/accounts/{api.merchant.id}/external_accounts"
+    bank = {
+        "object": "bank_account",
+        "country": "IN",
+        "currency": "inr",
+        "routing_number": "HDFC0001234",
+        "account_holder_name": "Asha Rao",
+        "account_holder_type": "individual",
+    }
+    first = await api.post(base, {"external_account": {**bank, "account_number": "000123456789"}})
+    second = await api.post(
+        base,
+        {
+            "external_account": {**bank, "account_number": "000222222227"},
+            "metadata": {"branch": "Pune"},
+        },
+    )
+    await api.get(f"{base}/{first['id']}")
+    await api.post(f"{base}/{second['id']}", {"default_for_currency": True})
+    await api.get(base, {"object": "bank_account"})
+    await api.delete(f"{base}/{first['id']}")

@@ -138,6 +138,15 @@ class Settings(BaseSettings):
         le=90 * 86400,
         description="Seconds before a captured payment moves from pending to available balance.",
     )
+    payout_account_cooling_period_h: int = Field(
+        default=24,
+        ge=0,
+        le=30 * 24,
+        description=(
+            "Hours payouts are held after a payout bank account is added or a currency's"
+            " default account changes (the takeover guard)."
+        ),
+    )
     disputes_fee_minor: int = Field(
         default=1_500_00,
         ge=0,

@@ -121,6 +121,9 @@ class Scope(StrEnum):
     # The settlement schedule and its windows (issue 20).
     settlement_read = "settlement:read"
     settlement_write = "settlement:write"
+    # The merchant's payout bank accounts (Stripe's external accounts).
+    external_accounts_read = "external_accounts:read"
+    external_accounts_write = "external_accounts:write"
 
     @property
     def resource(self) -> str:

@@ -99,5 +99,21 @@ class SandboxPayoutRow(Base):
     # The status the payout listeners last heard (the caller's own answer counts as heard):
     # a settlement run twice tells them nothing twice.
     notified_status: Mapped[str | None] = mapped_column(Text)
+
+
+class SandboxAccountValidationRow(Base):
+    """A penny drop the sandbox bank answered (migration 0053), by the caller's request id.
+    Holds no account number: the answer is all a repeat needs."""
+
+    __tablename__ = "sandbox_account_validations"
+
+    request_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    reference: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    failure_code: Mapped[str | None] = mapped_column(Text)
+    name_at_bank: Mapped[str | None] = mapped_column(Text)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)

@@ -474,3 +474,43 @@ class PayoutConnector(Protocol):
 # Called with every payout outcome a rail reports by itself (a NEFT batch settled), in the
 # transaction of the rail's change; a repeat must be a no-op.
 PayoutOutcomeHandler = Callable[[AsyncSession, PayoutOutcome], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountValidationRequest:
+    """A penny drop: ₹1 credited by IMPS to a bank account, whose bank answers with the name
+    of the account's holder as it has it (settlement's bank accounts verify a merchant's payout
+    account this way). The name the merchant gave travels too, as the validation services of
+    Indian banks take it, but the match is the caller's: the answer carries the bank's name."""
+
+    request_id: str  # the caller's id (the bank account's): the same id is the same penny drop
+    merchant_id: str
+    livemode: bool
+    account_number: SecretStr
+    ifsc: str
+    account_holder_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountValidationOutcome:
+    """The bank's answer to a penny drop. ``succeeded``: the rupee was credited and
+    ``name_at_bank`` is the holder's name; ``failed``: the account cannot be credited
+    (``failure_code`` ``account_closed`` or ``no_account``); ``pending``: the bank did not
+    answer in time (deemed): ask again later with the same request id."""
+
+    request_id: str
+    status: Literal["succeeded", "failed", "pending"]
+    reference: str  # the rail's id of the credit
+    code: str  # the IMPS response code ("00", "M1", "M5", "08")
+    amount_minor: int  # what was credited (100: one rupee), 0 unless succeeded
+    name_at_bank: str | None = None
+    failure_code: str | None = None
+
+
+class AccountValidator(Protocol):
+    """Validates a bank account by a penny drop; like a connector, called with the caller's
+    session outside any transaction, idempotent by ``request.request_id``."""
+
+    async def validate(
+        self, session: AsyncSession, request: AccountValidationRequest
+    ) -> AccountValidationOutcome: ...

@@ -50,6 +50,7 @@ from beyondpay.rails.errors import RailPageNotFoundError, RailUnavailableError
 from beyondpay.rails.models import SandboxRailOperationRow as Row
 from beyondpay.rails.payout_domain import RailChoice, choose_payout_rail
 from beyondpay.rails.protocol import (
+    AccountValidator,
     BankAccountDestination,
     BankAccountInfo,
     CollectListener,
@@ -82,6 +83,7 @@ from beyondpay.rails.sandbox.common import (
 from beyondpay.rails.sandbox.netbanking import SandboxNetbankingConnector
 from beyondpay.rails.sandbox.switch import SandboxSwitch
 from beyondpay.rails.sandbox.upi import DUPLICATE_CALLBACK_DELAY_S, SandboxUpiConnector
+from beyondpay.rails.sandbox.validation import SandboxAccountValidator
 
 __all__ = [
     "REDIRECT_RAILS",
@@ -328,3 +330,9 @@ async def settle_payout(session: AsyncSession, reference: str) -> float | None:
         row.notified_status = row.status
         await notify_payout(session, sandbox_payouts.outcome(row))
     return None
+
+
+def account_validator_for(livemode: bool) -> AccountValidator | None:
+    """Who validates a bank account by a penny drop in this mode: the sandbox bank in test
+    mode; live mode has no bank connected yet (None: a live account stays ``new``)."""
+    return None if livemode else SandboxAccountValidator()
