@@ -99,6 +99,8 @@ class SandboxPayoutRow(Base):
     # The status the payout listeners last heard (the caller's own answer counts as heard):
     # a settlement run twice tells them nothing twice.
     notified_status: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
 
 
 class SandboxAccountValidationRow(Base):
