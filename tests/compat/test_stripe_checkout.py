@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import orjson
@@ -70,6 +70,27 @@ def _session(client: stripe.StripeClient) -> stripe.checkout.Session:
     )
 
 
+_CARD_4242: Final = {
+    "method": "card",
+    "number": "4242424242424242",
+    "exp_month": "12",
+    "exp_year": "34",
+    "cvc": "123",
+}
+
+
+def _submit_card(server_url: str, url: str | None, form: str = "pay") -> None:
+    """The customer on the session's hosted page (``url``): its card form posted with 4242 and
+    the page's CSRF token, answered 303 (on to the shop, or back to the page)."""
+    assert url is not None
+    path = httpx.URL(url).path
+    with httpx.Client(base_url=server_url) as browser:
+        csrf = _CSRF.search(browser.get(path).text)
+        assert csrf is not None
+        answer = browser.post(f"{path}/{form}", data={"csrf": csrf.group(1), **_CARD_4242})
+        assert answer.status_code == 303, answer.text
+
+
 def test_a_session_is_created_read_listed_and_expired(client: stripe.StripeClient) -> None:
     made = _session(client)
     assert isinstance(made, stripe.checkout.Session)
@@ -118,24 +139,7 @@ def test_completed_is_the_session_as_stripe_renders_it(
     client: stripe.StripeClient, server_url: str
 ) -> None:
     made = _session(client)
-    assert made.url is not None
-    path = httpx.URL(made.url).path
-    with httpx.Client(base_url=server_url) as browser:
-        page = browser.get(path)
-        csrf = _CSRF.search(page.text)
-        assert csrf is not None
-        paid = browser.post(
-            f"{path}/pay",
-            data={
-                "csrf": csrf.group(1),
-                "method": "card",
-                "number": "4242424242424242",
-                "exp_month": "12",
-                "exp_year": "34",
-                "cvc": "123",
-            },
-        )
-        assert paid.status_code == 303
+    _submit_card(server_url, made.url)
     done = client.v1.checkout.sessions.retrieve(made.id)
     assert done.status == "complete" and done.payment_status == "paid"
     assert isinstance(done.payment_intent, str)
@@ -263,23 +267,7 @@ def test_a_setup_mode_session_is_created_and_read_back(
     assert isinstance(made, stripe.checkout.Session)
     assert made.mode == "setup" and made.status == "open" and made.setup_intent is None
     assert made.amount_total == 0 and made.payment_status == "no_payment_required"
-    assert made.url is not None
-    path = httpx.URL(made.url).path
-    with httpx.Client(base_url=server_url) as browser:
-        csrf = _CSRF.search(browser.get(path).text)
-        assert csrf is not None
-        saved = browser.post(
-            f"{path}/setup",
-            data={
-                "csrf": csrf.group(1),
-                "method": "card",
-                "number": "4242424242424242",
-                "exp_month": "12",
-                "exp_year": "34",
-                "cvc": "123",
-            },
-        )
-        assert saved.status_code == 303
+    _submit_card(server_url, made.url, "setup")
     done = client.v1.checkout.sessions.retrieve(made.id)
     assert done.status == "complete" and done.payment_status == "no_payment_required"
     assert isinstance(done.setup_intent, str) and isinstance(done.customer, str)
@@ -340,24 +328,7 @@ def test_a_subscription_session_is_created_paid_and_read_with_its_subscription(
             }
         )
     assert refused.value.param == "payment_method_types[0]"
-    assert made.url is not None
-    path = httpx.URL(made.url).path
-    with httpx.Client(base_url=server_url) as browser:
-        page = browser.get(path)
-        csrf = _CSRF.search(page.text)
-        assert csrf is not None
-        paid = browser.post(
-            f"{path}/pay",
-            data={
-                "csrf": csrf.group(1),
-                "method": "card",
-                "number": "4242424242424242",
-                "exp_month": "12",
-                "exp_year": "34",
-                "cvc": "123",
-            },
-        )
-        assert paid.status_code == 303
+    _submit_card(server_url, made.url)
     done = client.v1.checkout.sessions.retrieve(made.id, {"expand": ["subscription"]})
     assert done.status == "complete" and done.payment_status == "paid"
     subscription = done.subscription
