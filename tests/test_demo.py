@@ -21,7 +21,7 @@ from beyondpay.demo import REFUND_AMOUNT_MINOR, DemoError, run_demo
 from beyondpay.kit.settings import Settings
 from beyondpay.merchants.domain import KeyKind
 from beyondpay.merchants.service import api_key_service
-from tests.compat.server import new_merchant, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, serving
 from tests.support import TEST_RING_TEXT, ring_for_tests
 
 runner = CliRunner()
@@ -74,7 +74,7 @@ async def test_demo_pays_by_card_and_upi_refunds_and_shows_each_curl(
     ):
         # The printed command is whole on one line, and it fetches the object.
         assert f"curl {server_url}{path} -u {key}:" in output.splitlines()
-        fetched = httpx.get(f"{server_url}{path}", auth=(key, ""))
+        fetched = httpx.get(f"{server_url}{path}", auth=(key, ""), timeout=CLIENT_TIMEOUT_S)
         assert fetched.status_code == 200
         assert fetched.json()["status"] == "succeeded"
     # The subscription walkthrough: a trial's zero invoice, then the renewal's, each paid by
@@ -97,7 +97,9 @@ async def test_demo_pays_by_card_and_upi_refunds_and_shows_each_curl(
     for invoice in result.invoices:
         assert invoice["number"] in output and invoice["hosted_invoice_url"] in output.splitlines()
     # The page is served at the configured public URL's path (here, this server's port).
-    page = httpx.get(f"{server_url}{httpx.URL(renewal['hosted_invoice_url']).path}")
+    page = httpx.get(
+        f"{server_url}{httpx.URL(renewal['hosted_invoice_url']).path}", timeout=CLIENT_TIMEOUT_S
+    )
     assert page.status_code == 200 and renewal["number"] in page.text
 
 

@@ -51,7 +51,7 @@ import pytest
 
 from beyondpay.db.urls import libpq_url, with_database
 from beyondpay.kit.settings import Settings, get_settings
-from tests.compat.server import new_merchant, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, serving
 from tests.support import TEST_RING_TEXT
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -305,6 +305,7 @@ def _delivered(reader: Reader, payment_intent: str) -> bool:
     answer = httpx.get(
         f"{reader.server_url}/v1/webhook_endpoints/{endpoint}/deliveries",
         auth=(reader.key, ""),
+        timeout=CLIENT_TIMEOUT_S,
     )
     return any(
         item["status"] == "succeeded" and item["object_id"] == payment_intent

@@ -84,7 +84,7 @@ def _submit_card(server_url: str, url: str | None, form: str = "pay") -> None:
     the page's CSRF token, answered 303 (on to the shop, or back to the page)."""
     assert url is not None
     path = httpx.URL(url).path
-    with httpx.Client(base_url=server_url) as browser:
+    with httpx.Client(base_url=server_url, timeout=CLIENT_TIMEOUT_S) as browser:
         csrf = _CSRF.search(browser.get(path).text)
         assert csrf is not None
         answer = browser.post(f"{path}/{form}", data={"csrf": csrf.group(1), **_CARD_4242})

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.compat.server import new_merchant, sdk_client
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client
 from tests.support import TestMerchant
 
 
@@ -67,7 +67,9 @@ def test_an_intent_with_current_parameters_pays_after_three_d_secure(
     assert confirmed.status == "requires_action"  # 4242… authenticates because it was asked to
     assert confirmed.next_action is not None
     page = httpx.URL(confirmed.next_action.redirect_to_url.url)  # type: ignore[union-attr]
-    done = httpx.post(server_url + page.raw_path.decode(), data={"outcome": "complete"})
+    done = httpx.post(
+        server_url + page.raw_path.decode(), data={"outcome": "complete"}, timeout=CLIENT_TIMEOUT_S
+    )
     assert done.status_code == 303
     paid = client.v1.payment_intents.retrieve(intent.id, {"expand": ["latest_charge"]})
     assert paid.status == "succeeded"

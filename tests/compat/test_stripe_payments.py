@@ -18,7 +18,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.clock import FrozenClock, use_clock
 from beyondpay.kit.settings import Settings
 from beyondpay.payments.tasks import reconcile_due_charges
-from tests.compat.server import new_merchant, sdk_client, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client, serving
 from tests.payments.support import deliver_callbacks
 from tests.support import TEST_RING_TEXT, TestMerchant
 
@@ -133,8 +133,8 @@ def test_three_d_secure_completed_over_http(
     assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
     page = httpx.URL(intent.next_action.redirect_to_url.url)  # type: ignore[union-attr]
     url = payments_server_url + page.raw_path.decode()
-    assert httpx.get(url).status_code == 200
-    done = httpx.post(url, data={"outcome": "complete"})
+    assert httpx.get(url, timeout=CLIENT_TIMEOUT_S).status_code == 200
+    done = httpx.post(url, data={"outcome": "complete"}, timeout=CLIENT_TIMEOUT_S)
     assert done.status_code == 303
     assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
 

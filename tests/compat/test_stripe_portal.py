@@ -12,7 +12,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.compat.server import new_merchant, sdk_client
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client
 from tests.support import TestMerchant
 
 
@@ -97,7 +97,7 @@ def test_a_session_opens_the_portal_once(client: stripe.StripeClient, server_url
         page = browser.get(link)
         assert page.status_code == 200, page.text
         assert "Asha Rao" in page.text and "Manage your billing" in page.text
-    spent = httpx.get(link)
+    spent = httpx.get(link, timeout=CLIENT_TIMEOUT_S)
     assert spent.status_code == 410 and "already been used" in spent.text
     expanded = client.v1.billing_portal.sessions.create(
         {

@@ -14,7 +14,7 @@ import pytest
 import stripe
 
 from beyondpay.kit.settings import Settings
-from tests.compat.server import new_merchant, sdk_client, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client, serving
 from tests.support import TEST_RING_TEXT, TestMerchant
 
 WAIT_S: Final = 20.0
@@ -38,7 +38,10 @@ def _emails(server_url: str, merchant: TestMerchant, count: int, **query: str) -
     deadline = time.monotonic() + WAIT_S
     while True:
         listed = httpx.get(
-            f"{server_url}/v1/notifications/sandbox/emails", params=query, headers=merchant.auth()
+            f"{server_url}/v1/notifications/sandbox/emails",
+            params=query,
+            headers=merchant.auth(),
+            timeout=CLIENT_TIMEOUT_S,
         )
         assert listed.status_code == 200, listed.text
         data: list[Any] = listed.json()["data"]
@@ -74,7 +77,7 @@ def test_a_receipt_email_links_to_a_page_that_renders(
     assert charge.receipt_url in email["text"]
     assert email["subject"] == "Your receipt from Acme #0000-0001"
 
-    page = httpx.get(charge.receipt_url)
+    page = httpx.get(charge.receipt_url, timeout=CLIENT_TIMEOUT_S)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "₹1,00,000.00" in page.text and "Receipt #0000-0001" in page.text

@@ -13,7 +13,7 @@ import pytest
 import stripe
 
 from beyondpay.kit.settings import Settings
-from tests.compat.server import new_merchant, sdk_client, serving
+from tests.compat.server import CLIENT_TIMEOUT_S, new_merchant, sdk_client, serving
 from tests.support import TEST_RING_TEXT, TestMerchant
 
 
@@ -40,8 +40,11 @@ def _authenticate(server_url: str, intent: Any) -> None:
     assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
     page = httpx.URL(intent.next_action.redirect_to_url.url)
     url = server_url + page.raw_path.decode()
-    assert httpx.get(url).status_code == 200
-    assert httpx.post(url, data={"outcome": "complete"}).status_code in (200, 303)
+    assert httpx.get(url, timeout=CLIENT_TIMEOUT_S).status_code == 200
+    assert httpx.post(url, data={"outcome": "complete"}, timeout=CLIENT_TIMEOUT_S).status_code in (
+        200,
+        303,
+    )
 
 
 def _save_card(client: stripe.StripeClient, server_url: str, customer: str, card: str) -> Any:
