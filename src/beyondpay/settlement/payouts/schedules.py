@@ -176,10 +176,11 @@ class PayoutScheduleService:
             seen, interval, delay_days, weekly_anchor, monthly_anchor
         )
         if chosen is not Interval.manual:
-            # The windows' schedule row before ours, as a window's close takes them.
+            # The windows' schedule row before ours, as a window's close takes them; chosen
+            # for the first time (``updated`` null) if the merchant had none: its windows pay.
             caller = merchant_caller(merchant_id, livemode)
             windows = await settlement_window_service.schedule(session, caller)
-            if windows["speed"] != domain.speed_of(delay):
+            if windows["updated"] is None or windows["speed"] != domain.speed_of(delay):
                 await settlement_window_service.set_schedule(
                     session, caller, ScheduleParams(speed=Speed(domain.speed_of(delay)))
                 )
