@@ -298,8 +298,8 @@ class PayoutService:
         """Reverse a paid payout: a new payout (``original_payout``) that brings its money back
         to available; the original's ``reversed_by`` names it. The sandbox bank returns the
         money at once (live mode has no rail)."""
-        payout_connector_for(caller.livemode)
         original = await _locked(session, (await self.get(session, caller, payout_id)).id)
+        payout_connector_for(caller.livemode)  # live mode has no rail to pull it back by
         if (
             original.status != Status.paid
             or original.reversed_by_id is not None
