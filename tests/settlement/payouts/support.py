@@ -23,13 +23,12 @@ AVAILABLE = 9_800  # less the platform's fee
 
 
 async def fund(
-    client: httpx.AsyncClient, merchant: TestMerchant, database: Database, payments: int = 1
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database, amount: int = PAID_IN
 ) -> None:
-    """``payments`` card payments of ₹100, their funds made available (2 days on)."""
+    """A card payment of ``amount`` (₹100), its funds made available (2 days on)."""
     clock = FrozenClock(datetime.now(UTC) - timedelta(days=3))
     with use_clock(clock):
-        for _ in range(payments):
-            await pay(client, merchant, payment_method="pm_card_visa")
+        await pay(client, merchant, amount=str(amount), payment_method="pm_card_visa")
     await release_funds(database)
 
 
