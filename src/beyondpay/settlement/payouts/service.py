@@ -574,7 +574,10 @@ async def pay_closed_window(session: AsyncSession, window: ClosedWindow) -> None
     merchant's schedule says it makes — the window's inr net (weekly, monthly: all that is
     available), capped at the available balance; none at or below zero, none when the period
     is paid already or no verified bank account is the default. The rail is asked by the job,
-    after commit."""
+    after commit. Live mode has no payout rail yet: its windows pay nothing (a payout written
+    now could be neither sent nor canceled)."""
+    if window.livemode:
+        return
     schedule = await locked_schedule(session, window.merchant_id, window.livemode)
     period = domain.pays_period(
         Interval(schedule.interval),
