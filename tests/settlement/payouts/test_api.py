@@ -86,7 +86,7 @@ async def test_restricted_keys_need_the_payouts_scopes(
     assert (await client.get("/v1/payouts", headers=reader.auth("rk_test"))).status_code == 200
     refused = await create(client, reader, key="rk_test")
     assert refused.status_code == 403
-    # A write key may write; this one has no funds: the balance is what refuses it.
+    # A write key gets through to the use case: the automatic schedule is what refuses it.
     await fund(client, writer, database)
     answer = await create(client, writer, key="rk_test")
     assert answer.status_code == 400
