@@ -45,6 +45,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
     from beyondpay.settlement.bank_accounts.tasks import bank_accounts_jobs
+    from beyondpay.settlement.payouts.tasks import settlement_payouts_jobs
     from beyondpay.settlement.windows.tasks import settlement_windows_jobs
     from beyondpay.setup_intents.tasks import setup_intents_jobs
     from beyondpay.test_clocks.tasks import test_clocks_jobs
@@ -67,6 +68,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         checkout_jobs,
         settlement_windows_jobs,
         bank_accounts_jobs,
+        settlement_payouts_jobs,
     ]
 
 
@@ -185,6 +187,18 @@ def wire_modules() -> None:
     # A Checkout Session in setup mode completes in its SetupIntent's transaction.
     on_setup_intent_event(hear_setup_checkout, owner_prefix="cs_")
     wire_test_clocks()
+    wire_settlement()
+
+
+def wire_settlement() -> None:
+    """Settlement's reactions: a closed window makes its automatic payout (in the close's
+    transaction), and the payout rail's own reports (a NEFT batch settled) reach payouts."""
+    from beyondpay.rails.service import on_payout_outcome
+    from beyondpay.settlement.payouts.service import handle_payout_outcome, pay_closed_window
+    from beyondpay.settlement.windows.service import on_window_closed
+
+    on_window_closed(pay_closed_window)
+    on_payout_outcome(handle_payout_outcome)
 
 
 def wire_test_clocks() -> None:
@@ -357,6 +371,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
     from beyondpay.settlement.bank_accounts.api import router as external_accounts
+    from beyondpay.settlement.payouts.api import router as payouts
     from beyondpay.settlement.windows.api import router as settlement_windows
     from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
@@ -407,4 +422,5 @@ def merchant_routers() -> list[APIRouter]:
         payment_links,
         settlement_windows,
         external_accounts,
+        payouts,
     ]

@@ -509,6 +509,29 @@ async def _own_account(actors: Actors) -> str:
     return str((await actors.get("/v1/account", {}))["id"])
 
 
+async def _payout(actors: Actors) -> str:
+    """A paid payout, written straight to the table: live mode (the matrix's keys) has no
+    payout rail. No money moves with it, so the ledger stays balanced."""
+    from sqlalchemy import text
+
+    if actors.get is None or actors.database is None:
+        raise AssertionError("the payouts factory needs Actors.get and Actors.database")
+    merchant_id = str((await actors.get("/v1/account", {}))["id"])
+    livemode = bool((await actors.get("/v1/balance", {}))["livemode"])
+    payout = f"po_{uuid.uuid4().hex[:22]}"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO payouts (id, merchant_id, livemode, amount, currency, status,"
+                " automatic, method, rail, destination, arrival_at, created_at, updated_at)"
+                " VALUES (:payout, :merchant, :livemode, 1000, 'inr', 'paid', false,"
+                " 'standard', 'imps', 'ba_matrix', now(), now(), now())"
+            ),
+            {"payout": payout, "merchant": merchant_id, "livemode": livemode},
+        )
+    return payout
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -548,6 +571,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/checkout/sessions": _checkout_session,
     "/v1/payment_links": _payment_link,
     "/v1/accounts": _own_account,
+    "/v1/payouts": _payout,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -599,6 +623,9 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # The factory's subscription waits for its first payment (incomplete): only a paused one
     # resumes.
     ("POST", "/v1/subscriptions/{subscription}/resume"): (400, "subscription_unexpected_state"),
+    # The payouts factory's payout is paid (not cancelable), and live mode has no payout rail.
+    ("POST", "/v1/payouts/{payout}/cancel"): (400, "payout_unexpected_state"),
+    ("POST", "/v1/payouts/{payout}/reverse"): (400, "rail_unavailable"),
 }
 
 REASON: Final = "Checked by the access matrix"

@@ -159,6 +159,7 @@ async def make_examples(
     await _payment_links(api)
     await _settlement(api)
     await _external_accounts(api)
+    await _payouts(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1282,3 +1283,33 @@ async def _external_accounts(api: Api) -> None:
     await api.post(f"{base}/{second['id']}", {"default_for_currency": True})
     await api.get(base, {"object": "bank_account"})
     await api.delete(f"{base}/{first['id']}")
+
+
+async def _payouts(api: Api, database: Database) -> None:
+    """Payouts: one paid (read, updated, listed, reversed) and one held by the cooling period
+    of a new default account, canceled."""
+    from tests.settlement.payouts.support import end_hold, fund, manual
+
+    # The story's disputes left the balance negative: a payment that more than covers them.
+    await fund(api.http, api.merchant, database, amount=1_00_000_00)
+    await manual(database, api.merchant)
+    base = f"/v1/accounts/{api.merchant.id}/external_accounts"
+    bank = {
+        "object": "bank_account",
+        "country": "IN",
+        "currency": "inr",
+        "routing_number": "HDFC0001234",
+        "account_holder_name": "Asha Rao",
+        "account_number": "000123456780",
+    }
+    await api.post(base, {"external_account": bank, "default_for_currency": True})
+    await end_hold(database, api.merchant)
+    paid = await api.post("/v1/payouts", {"amount": 1_000, "currency": "inr"})
+    await api.get(f"/v1/payouts/{paid['id']}")
+    await api.post(f"/v1/payouts/{paid['id']}", {"metadata": {"run": "1"}})
+    await api.get("/v1/payouts", {"status": "paid"})
+    await api.post(f"/v1/payouts/{paid['id']}/reverse")
+    other = {**bank, "account_number": "000123456781"}
+    await api.post(base, {"external_account": other, "default_for_currency": True})
+    held = await api.post("/v1/payouts", {"amount": 1_000, "currency": "inr"})
+    await api.post(f"/v1/payouts/{held['id']}/cancel")

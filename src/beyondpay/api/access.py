@@ -80,6 +80,8 @@ SettlementReader = Annotated[Caller, Depends(authorize(Scope.settlement_read))]
 SettlementWriter = Annotated[Caller, Depends(authorize(Scope.settlement_write))]
 ExternalAccountsReader = Annotated[Caller, Depends(authorize(Scope.external_accounts_read))]
 ExternalAccountsWriter = Annotated[Caller, Depends(authorize(Scope.external_accounts_write))]
+PayoutsReader = Annotated[Caller, Depends(authorize(Scope.payouts_read))]
+PayoutsWriter = Annotated[Caller, Depends(authorize(Scope.payouts_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

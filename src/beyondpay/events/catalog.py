@@ -157,5 +157,10 @@ EVENT_TYPES: Final = frozenset(
         "payment_link.updated",
         "settlement_schedule.updated",
         "settlement_window.closed",
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.failed",
+        "payout.canceled",
     }
 )

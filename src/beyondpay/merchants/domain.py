@@ -124,6 +124,9 @@ class Scope(StrEnum):
     # The merchant's payout bank accounts (Stripe's external accounts).
     external_accounts_read = "external_accounts:read"
     external_accounts_write = "external_accounts:write"
+    # Payouts to the merchant's bank accounts (issue 20).
+    payouts_read = "payouts:read"
+    payouts_write = "payouts:write"
 
     @property
     def resource(self) -> str:

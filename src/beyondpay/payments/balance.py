@@ -17,6 +17,7 @@ from beyondpay.merchants.domain import Caller
 from beyondpay.payments import postings
 from beyondpay.payments.domain import Chart
 from beyondpay.payments.models import BalanceTransactionRow
+from beyondpay.payments.payouts import PAYOUT_CATEGORIES
 from beyondpay.payments.schemas import BalanceTransactionListParams
 
 
@@ -154,7 +155,8 @@ async def available_totals(
 ) -> list[dict[str, Any]]:
     """Per currency, the sums (``amount``, ``fee``, ``net``, ``count``) of the merchant's balance
     transactions whose ``available_on`` falls in [start, end): what a settlement window nets
-    (read only). Transactions on a test clock keep the clock's time and are left out."""
+    (read only). Transactions on a test clock keep the clock's time and are left out, and so
+    are payouts' own (a window nets what came in; payouts are paid out of it)."""
     rows = await session.execute(
         select(
             BalanceTransactionRow.currency,
@@ -169,6 +171,7 @@ async def available_totals(
             BalanceTransactionRow.available_on >= start,
             BalanceTransactionRow.available_on < end,
             BalanceTransactionRow.test_clock.is_(None),
+            BalanceTransactionRow.reporting_category.not_in(PAYOUT_CATEGORIES),
         )
         .group_by(BalanceTransactionRow.currency)
         .order_by(BalanceTransactionRow.currency)

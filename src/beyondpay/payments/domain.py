@@ -184,3 +184,10 @@ class Chart:
         credits is the balance (negative: credit the merchant owes the customer)."""
         prefix = f"merchant:{self.merchant_id}:{self.mode}:customer_balance"
         return f"{prefix}:{customer_id}:{self.currency}"
+
+    @property
+    def payouts_in_transit(self) -> str:
+        """The platform's account (per merchant) for payouts on their way to the merchant's
+        bank: debited from available when a payout is made, emptied when the rail pays it (to
+        the rail's clearing account) or returns it (back to available)."""
+        return f"platform:{self.mode}:payouts_in_transit:{self.currency}:{self.merchant_id}"

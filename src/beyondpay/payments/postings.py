@@ -384,3 +384,80 @@ async def customer_balance(session: AsyncSession, chart: Chart, customer_id: str
         return 0
     invariant(found.debits_pending == found.credits_pending == 0, "balances are never held")
     return found.debits_posted - found.credits_posted
+
+
+# --- payouts (settlement.payouts, issue 20) ------------------------------------------------
+# - **Made**: the payout's amount from the merchant's available balance to the platform's
+#   ``payouts_in_transit`` (per merchant), ``<po>:debit``: the money is no longer the
+#   merchant's to spend or pay out twice, and not yet at its bank.
+# - **Paid**: from ``payouts_in_transit`` to the payout rail's clearing account,
+#   ``<po>:paid``: the rail took it to the bank.
+# - **Failed or canceled**: from ``payouts_in_transit`` back to available, ``<po>:return``.
+# - **Reversed** (a paid payout pulled back from the bank): from the rail's clearing account to
+#   available, ``<reversal po>:reversal``.
+# Posted, not pending: a payout's money leaves available at once (Stripe's payout balance
+# transaction is available at once), and each later step is its own named transfer.
+
+
+def payout_rail_clearing(rail: str) -> str:
+    """The clearing account's rail name of a payout rail (``payout_imps``…): apart from the
+    payments' clearing of the same network (a card or UPI charge's ``upi``)."""
+    return f"payout_{rail}"
+
+
+async def _ensure_payout_accounts(session: AsyncSession, chart: Chart, rail: str) -> None:
+    await ledger_service.ensure_accounts(
+        session,
+        [
+            NewAccount(
+                chart.available, chart.merchant_ledger, chart.currency, "merchant_available"
+            ),
+            NewAccount(
+                chart.payouts_in_transit,
+                chart.platform_ledger,
+                chart.currency,
+                "payouts_in_transit",
+            ),
+            NewAccount(
+                chart.rail_clearing(payout_rail_clearing(rail)),
+                chart.platform_ledger,
+                chart.currency,
+                "rail_clearing",
+            ),
+        ],
+    )
+
+
+def _payout_transfer(
+    chart: Chart, transfer_id: str, debit: str, credit: str, amount_minor: int, code: str
+) -> Transfer:
+    invariant(amount_minor > 0, "a payout moves a positive amount")
+    return Transfer(
+        id=transfer_id,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount_minor,
+        currency=chart.currency,
+        code=code,
+    )
+
+
+async def move_payout(
+    session: AsyncSession, chart: Chart, rail: str, payout_id: str, step: str, amount_minor: int
+) -> None:
+    """One step of a payout's money (``step``: debit, paid, return, reversal; see above),
+    written as the unit of work's one ledger batch; doing it twice moves nothing."""
+    clearing = chart.rail_clearing(payout_rail_clearing(rail))
+    accounts = {
+        "debit": (chart.available, chart.payouts_in_transit, "payout"),
+        "paid": (chart.payouts_in_transit, clearing, "payout_paid"),
+        "return": (chart.payouts_in_transit, chart.available, "payout_return"),
+        "reversal": (clearing, chart.available, "payout_reversal"),
+    }
+    invariant(step in accounts, "a payout step is one of debit, paid, return, reversal")
+    debit, credit, code = accounts[step]
+    await _ensure_payout_accounts(session, chart, rail)
+    await _apply(
+        session,
+        [_payout_transfer(chart, f"{payout_id}:{step}", debit, credit, amount_minor, code)],
+    )

@@ -45,6 +45,7 @@ from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome, waits_for_payer
+from beyondpay.payments.payouts import PayoutFundsService, payout_funds_service
 from beyondpay.payments.receipts import (
     ReceiptView,
     assign_receipt_number,
@@ -67,6 +68,7 @@ __all__ = [
     "PaymentIntentEvent",
     "PaymentIntentRow",
     "PaymentIntentService",
+    "PayoutFundsService",
     "ReceiptView",
     "UpiCredit",
     "apply_outcome",
@@ -84,6 +86,7 @@ __all__ = [
     "on_intent_event",
     "on_receipt_due",
     "payment_intent_service",
+    "payout_funds_service",
     "rail_answer_wait",
     "receipt_of_token",
     "receipt_view",

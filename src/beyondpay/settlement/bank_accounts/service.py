@@ -41,7 +41,11 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.merchants.kyc import check_account_number, check_holder_name, check_ifsc
-from beyondpay.rails.protocol import AccountValidationOutcome, AccountValidationRequest
+from beyondpay.rails.protocol import (
+    AccountValidationOutcome,
+    AccountValidationRequest,
+    BankAccountDestination,
+)
 from beyondpay.rails.service import account_validator_for
 from beyondpay.settlement.bank_accounts import events
 from beyondpay.settlement.bank_accounts.domain import (
@@ -551,6 +555,27 @@ class BankAccountService:
             )
         ).scalar_one_or_none()
         return row
+
+    async def payout_destination(
+        self, session: AsyncSession, merchant: Owner, bank_account_id: str
+    ) -> BankAccountDestination | None:
+        """Where a payout to ``bank_account_id`` goes, its number opened for the rail (a
+        ``SecretStr``: never logged); None when the account is gone (deleted)."""
+        row: BankAccountRow | None = (
+            await session.execute(
+                scoped(
+                    BankAccountRow,
+                    merchant.merchant,
+                    merchant.livemode,
+                    BankAccountRow.id == bank_account_id,
+                    BankAccountRow.deleted_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        number = CONFIG.current().ring.open(row.account_number_sealed, _seal_context(row.id))
+        return BankAccountDestination(SecretStr(number.decode()), row.routing_number)
 
 
 bank_account_service = BankAccountService()

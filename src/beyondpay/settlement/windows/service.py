@@ -9,6 +9,8 @@ window both take it first — so windows close one at a time, oldest first, each
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -281,6 +283,42 @@ async def _close(session: AsyncSession, head: SettlementWindowRow, now: datetime
         type=SettlementWindowEvent.closed,
         object=window_row_object(head, now),
     )
+    closed = ClosedWindow(
+        head.merchant_id, head.livemode, head.id, head.cut_off_at, list(head.totals)
+    )
+    for handler in tuple(_window_closed_handlers):
+        await handler(session, closed)
 
 
 settlement_window_service = SettlementWindowService()
+
+
+# --- who hears a window closed (payouts: the automatic payout it makes) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    """A window just closed, as its handlers hear it: its totals per currency (``amount``,
+    ``fee``, ``net``, ``count``)."""
+
+    merchant_id: str
+    livemode: bool
+    id: str
+    cut_off_at: datetime
+    totals: list[dict[str, Any]]
+
+
+# Called in the transaction that closes the window (its schedule row locked), once per window.
+WindowClosedHandler = Callable[[AsyncSession, ClosedWindow], Awaitable[None]]
+_window_closed_handlers: list[WindowClosedHandler] = []
+
+
+def on_window_closed(handler: WindowClosedHandler) -> None:
+    """Registers ``handler`` (from app.py); registering twice changes nothing."""
+    if handler not in _window_closed_handlers:
+        _window_closed_handlers.append(handler)
+
+
+def off_window_closed(handler: WindowClosedHandler) -> None:
+    if handler in _window_closed_handlers:
+        _window_closed_handlers.remove(handler)
