@@ -96,7 +96,14 @@ async def test_a_daily_schedule_pays_each_closed_windows_net_once(
     assert payout["automatic"] is True and payout["status"] == "pending"
     assert payout["amount"] == AVAILABLE and payout["destination"] == account["id"]
     assert payout["settlement_window"] == "sw_t1_202612141800"
+    # It leaves to arrive at the window's eta (Tuesday 11:00), not before.
+    eta = ist(2026, 12, 15, 11, 0)
+    assert payout["arrival_date"] == int(eta.timestamp())
     with use_clock(closing):
+        assert await advance_on(database, payout_id) == "pending"
+    with use_clock(FrozenClock(eta - timedelta(seconds=5))):
+        assert await advance_on(database, payout_id) == "pending"
+    with use_clock(FrozenClock(eta)):
         assert await advance_on(database, payout_id) == "paid"
         assert await advance_on(database, payout_id) == "paid"  # twice: paid once
     assert await payout_events(database, payout_id) == [

@@ -411,6 +411,10 @@ async def _send(session: AsyncSession, phases: Phases, payout: PayoutRow) -> Pay
     if payout.status != Status.pending or payout.rail_reference is not None:
         return payout
     now = utcnow()
+    if payout.rail_requested_at is None and payout.automatic and _send_at(payout) > now:
+        payout.next_check_at = _send_at(payout)  # an automatic payout leaves at its eta
+        await session.flush()
+        return payout
     owner = merchant_caller(payout.merchant_id, payout.livemode)
     if payout.rail_requested_at is None:
         held = await bank_account_service.payouts_held_until(session, owner, payout.currency)
@@ -559,6 +563,11 @@ async def due_payouts(session: AsyncSession, limit: int) -> list[str]:
     return list(rows.scalars())
 
 
+def _send_at(payout: PayoutRow) -> datetime:
+    """When an automatic payout is sent: its arrival (its window's eta) on an instant rail."""
+    return payout.arrival_at
+
+
 async def _defer_send(session: AsyncSession, payout: PayoutRow) -> None:
     """The job that sends the payout after this transaction commits (at its hold's end)."""
     from beyondpay.settlement.payouts.tasks import send_payout
@@ -566,6 +575,8 @@ async def _defer_send(session: AsyncSession, payout: PayoutRow) -> None:
     wait_s = 0.0
     if payout.held_until is not None:
         wait_s = max((payout.held_until - utcnow()).total_seconds(), 0.0)
+    if payout.automatic:
+        wait_s = max(wait_s, (_send_at(payout) - utcnow()).total_seconds())
     await jobs.defer(session, send_payout, schedule_in_s=wait_s or None, payout_id=payout.id)
 
 
@@ -598,7 +609,11 @@ async def pay_closed_window(session: AsyncSession, window: ClosedWindow) -> None
     account = await bank_account_service.payout_account(session, owner, CURRENCY)
     if amount <= 0 or account is None or account.status != "verified":
         return
-    choice = choose_payout_rail(amount, CURRENCY, "bank_account", utcnow())
+    # Sent so that it arrives when the window promised (its eta): the rail chosen is instant
+    # (IMPS, RTGS), so it leaves at the eta; a window closed after its eta (a worker down that
+    # long) pays at once, late.
+    send_at = max(window.eta, utcnow())
+    choice = choose_payout_rail(amount, CURRENCY, "bank_account", send_at)
     payout = _new_payout(
         window.merchant_id,
         window.livemode,
@@ -612,6 +627,7 @@ async def pay_closed_window(session: AsyncSession, window: ClosedWindow) -> None
     payout.settlement_window_id = window.id
     payout.schedule_period = period
     await _make(session, payout)
+    payout.next_check_at = max(payout.next_check_at or send_at, send_at)
     await _defer_send(session, payout)
 
 

@@ -284,7 +284,7 @@ async def _close(session: AsyncSession, head: SettlementWindowRow, now: datetime
         object=window_row_object(head, now),
     )
     closed = ClosedWindow(
-        head.merchant_id, head.livemode, head.id, head.cut_off_at, list(head.totals)
+        head.merchant_id, head.livemode, head.id, head.cut_off_at, list(head.totals), head.eta
     )
     for handler in tuple(_window_closed_handlers):
         await handler(session, closed)
@@ -306,6 +306,8 @@ class ClosedWindow:
     id: str
     cut_off_at: datetime
     totals: list[dict[str, Any]]
+    # When the window's money is promised at the bank (what the countdown showed).
+    eta: datetime
 
 
 # Called in the transaction that closes the window (its schedule row locked), once per window.
