@@ -157,5 +157,9 @@ EVENT_TYPES: Final = frozenset(
         "payment_link.updated",
         "settlement_schedule.updated",
         "settlement_window.closed",
+        "account.updated",
+        "transfer.created",
+        "transfer.updated",
+        "transfer.reversed",
     }
 )

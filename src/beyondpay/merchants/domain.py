@@ -124,6 +124,14 @@ class Scope(StrEnum):
     # The merchant's payout bank accounts (Stripe's external accounts).
     external_accounts_read = "external_accounts:read"
     external_accounts_write = "external_accounts:write"
+    # Connect: a platform's connected accounts (``accounts``), its transfers to them, and the
+    # application fees it collects.
+    accounts_read = "accounts:read"
+    accounts_write = "accounts:write"
+    transfers_read = "transfers:read"
+    transfers_write = "transfers:write"
+    application_fees_read = "application_fees:read"
+    application_fees_write = "application_fees:write"
 
     @property
     def resource(self) -> str:
@@ -203,6 +211,9 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     allowed_ips: tuple[str, ...] = ()
     last_used_at: datetime | None = None
+    # Connect: the platform whose key acts as ``merchant_id`` (a connected account of it) by the
+    # ``Stripe-Account`` header; None when a merchant acts as itself.
+    platform_id: str | None = None
 
     @property
     def merchant(self) -> str:
