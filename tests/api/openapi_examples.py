@@ -159,6 +159,7 @@ async def make_examples(
     await _payment_links(api)
     await _settlement(api)
     await _external_accounts(api)
+    await _connect(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1282,3 +1283,55 @@ async def _external_accounts(api: Api) -> None:
     await api.post(f"{base}/{second['id']}", {"default_for_currency": True})
     await api.get(base, {"object": "bank_account"})
     await api.delete(f"{base}/{first['id']}")
+
+
+async def _connect(api: Api, database: Database) -> None:
+    """Connect: a connected account (created, read, updated, listed, deleted), a transfer to
+    it from the platform's available funds, partly reversed; its bank account by the path."""
+    from datetime import UTC, datetime
+
+    from beyondpay.kit.clock import FrozenClock, use_clock
+    from beyondpay.payments.tasks import release_funds
+
+    clock = FrozenClock(datetime.now(UTC))
+    with use_clock(clock):
+        await api.post(
+            "/v1/payment_intents",
+            {
+                "amount": 10_000,
+                "currency": "inr",
+                "confirm": True,
+                "payment_method": "pm_card_visa",
+            },
+        )
+        clock.advance(timedelta(days=2, seconds=1))
+        await release_funds(database)
+    account = await api.post(
+        "/v1/accounts",
+        {
+            "type": "custom",
+            "country": "IN",
+            "email": "shop@example.com",
+            "business_profile": {"name": "Chai Point", "mcc": "5812"},
+            "capabilities": {"transfers": {"requested": True}},
+        },
+    )
+    await api.get(f"/v1/accounts/{account['id']}")
+    await api.post(f"/v1/accounts/{account['id']}", {"metadata": {"shop": "7"}})
+    await api.get("/v1/accounts")
+    transfer = await api.post(
+        "/v1/transfers",
+        {"amount": 1_000, "currency": "inr", "destination": account["id"], "transfer_group": "o1"},
+    )
+    await api.get(f"/v1/transfers/{transfer['id']}")
+    await api.post(f"/v1/transfers/{transfer['id']}", {"description": "Order 1"})
+    await api.get("/v1/transfers", {"destination": account["id"]})
+    reversal = await api.post(f"/v1/transfers/{transfer['id']}/reversals", {"amount": 400})
+    await api.get(f"/v1/transfers/{transfer['id']}/reversals/{reversal['id']}")
+    await api.post(
+        f"/v1/transfers/{transfer['id']}/reversals/{reversal['id']}", {"metadata": {"r": "1"}}
+    )
+    await api.get(f"/v1/transfers/{transfer['id']}/reversals")
+    await api.get(f"/v1/transfers/{transfer['id']}")  # a transfer with a reversal shown
+    other = await api.post("/v1/accounts", {"type": "express"})
+    await api.delete(f"/v1/accounts/{other['id']}")

@@ -338,6 +338,20 @@ class ConnectedAccountService:
             platform_id=caller.merchant_id,
         )
 
+    async def for_account(self, session: AsyncSession, caller: Caller, account_id: str) -> Caller:
+        """The caller acting on ``account_id`` named in a path (``/v1/accounts/{account}/…``):
+        itself, or the platform acting as one of its connected accounts; 404 naming
+        ``account`` otherwise, as for an unknown id."""
+        if account_id == caller.merchant:
+            return caller
+        row = await self._owned(session, caller, account_id)
+        return replace(
+            caller,
+            merchant_id=row.id,
+            merchant_status=MerchantStatus(row.status),
+            platform_id=caller.merchant,
+        )
+
     async def lock_balance(self, session: AsyncSession, merchant_id: str, livemode: bool) -> None:
         """Serialises the use cases that check a merchant's available balance before moving it
         (Connect's transfers), until the transaction ends. An advisory lock, not the merchant
