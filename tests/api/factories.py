@@ -631,6 +631,8 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # The matrix names the transfer for every path parameter: no reversal has its id.
     ("GET", "/v1/transfers/{id}/reversals/{reversal}"): (404, "resource_missing"),
     ("POST", "/v1/transfers/{id}/reversals/{reversal}"): (404, "resource_missing"),
+    # The matrix's objects are live: a live connected account is not deleted (docs/settlement.md).
+    ("DELETE", "/v1/accounts/{account}"): (400, "account_delete_live_unsupported"),
 }
 
 REASON: Final = "Checked by the access matrix"

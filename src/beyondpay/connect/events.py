@@ -12,7 +12,7 @@ from beyondpay.connect.models import TransferRow
 from beyondpay.events.service import event_service
 
 
-class TransferEvent(StrEnum):
+class ConnectTransferEvent(StrEnum):
     created = "transfer.created"
     updated = "transfer.updated"
     reversed = "transfer.reversed"
@@ -21,7 +21,7 @@ class TransferEvent(StrEnum):
 async def record(
     session: AsyncSession,
     row: TransferRow,
-    type: TransferEvent,
+    type: ConnectTransferEvent,
     object: dict[str, Any],
     previous_attributes: dict[str, Any] | None = None,
 ) -> None:

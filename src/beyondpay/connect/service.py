@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beyondpay.connect.domain import reversal_amount
 from beyondpay.connect.errors import BalanceInsufficientError, TransferReversedTooMuchError
-from beyondpay.connect.events import TransferEvent, record
+from beyondpay.connect.events import ConnectTransferEvent, record
 from beyondpay.connect.models import TransferReversalRow, TransferRow
 from beyondpay.connect.schemas import (
     ConnectTransferCreateParams,
@@ -103,7 +103,7 @@ class TransferService:
         session.add(row)
         await session.flush()
         view = TransferView(row)
-        await record(session, row, TransferEvent.created, transfer_object(view))
+        await record(session, row, ConnectTransferEvent.created, transfer_object(view))
         await move_between_merchants(
             session,
             livemode=row.livemode,
@@ -179,7 +179,7 @@ class TransferService:
         if changed:
             row.updated_at = utcnow()
             await session.flush()
-            await record(session, row, TransferEvent.updated, transfer_object(view), changed)
+            await record(session, row, ConnectTransferEvent.updated, transfer_object(view), changed)
         return view
 
     async def list(
@@ -238,7 +238,7 @@ class TransferService:
         session.add(reversal)
         await session.flush()
         view = (await self._views(session, [transfer]))[0]
-        await record(session, transfer, TransferEvent.reversed, transfer_object(view))
+        await record(session, transfer, ConnectTransferEvent.reversed, transfer_object(view))
         await move_between_merchants(
             session,
             livemode=transfer.livemode,

@@ -27,6 +27,7 @@ from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.errors import InvalidRequestError, PermissionDeniedError, ResourceMissingError
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller, KeyKind, MerchantStatus
+from beyondpay.merchants.events import AccountEvent
 from beyondpay.merchants.kyc import KINDS_REQUIRED
 from beyondpay.merchants.models import MerchantRow
 from beyondpay.merchants.service import AccountView, merchant_service
@@ -264,7 +265,7 @@ class ConnectedAccountService:
                 session,
                 merchant_id=row.platform_id or row.id,
                 livemode=caller.livemode,
-                type="account.updated",
+                type=AccountEvent.updated,
                 object=after,
                 previous_attributes=changed,
             )
