@@ -84,8 +84,6 @@ AccountsReader = Annotated[Caller, Depends(authorize(Scope.accounts_read))]
 AccountsWriter = Annotated[Caller, Depends(authorize(Scope.accounts_write))]
 TransfersReader = Annotated[Caller, Depends(authorize(Scope.transfers_read))]
 TransfersWriter = Annotated[Caller, Depends(authorize(Scope.transfers_write))]
-ApplicationFeesReader = Annotated[Caller, Depends(authorize(Scope.application_fees_read))]
-ApplicationFeesWriter = Annotated[Caller, Depends(authorize(Scope.application_fees_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

@@ -124,14 +124,11 @@ class Scope(StrEnum):
     # The merchant's payout bank accounts (Stripe's external accounts).
     external_accounts_read = "external_accounts:read"
     external_accounts_write = "external_accounts:write"
-    # Connect: a platform's connected accounts (``accounts``), its transfers to them, and the
-    # application fees it collects.
+    # Connect: a platform's connected accounts (``accounts``) and its transfers to them.
     accounts_read = "accounts:read"
     accounts_write = "accounts:write"
     transfers_read = "transfers:read"
     transfers_write = "transfers:write"
-    application_fees_read = "application_fees:read"
-    application_fees_write = "application_fees:write"
 
     @property
     def resource(self) -> str:
