@@ -145,3 +145,22 @@ async def test_restricted_keys_need_the_accounts_scopes(
     refused = await client.post("/v1/accounts", data={}, headers=reader.auth("rk_test"))
     assert refused.status_code == 403
     assert (await client.get("/v1/accounts", headers=reader.auth("rk_test"))).status_code == 200
+
+
+async def test_a_platform_manages_its_connected_accounts_bank_accounts(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    from tests.settlement.bank_accounts.support import BANK
+
+    account = await connected(client, merchant)
+    path = f"/v1/accounts/{account['id']}/external_accounts"
+    made = await client.post(path, json={"external_account": BANK}, headers=merchant.auth())
+    assert made.status_code == 200, made.text
+    assert made.json()["account"] == account["id"]  # the connected account's, not the platform's
+    by_header = await client.get(path, headers=merchant.auth() | {"Stripe-Account": account["id"]})
+    assert [item["id"] for item in by_header.json()["data"]] == [made.json()["id"]]
+    own = await client.get(f"/v1/accounts/{merchant.id}/external_accounts", headers=merchant.auth())
+    assert own.json()["data"] == []
+    stranger = await make_merchant(database, name="Other platform")
+    hidden = await client.get(path, headers=stranger.auth())
+    assert hidden.status_code == 404 and hidden.json()["error"]["param"] == "account"
