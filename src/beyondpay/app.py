@@ -358,6 +358,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
     from beyondpay.checkout.api import router as checkout_sessions
+    from beyondpay.connect.api import router as transfers
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
     from beyondpay.limits.api import router as limit_policies
@@ -423,4 +424,5 @@ def merchant_routers() -> list[APIRouter]:
         settlement_windows,
         external_accounts,
         payouts,
+        transfers,
     ]

@@ -503,10 +503,38 @@ async def _payment_link(actors: Actors) -> str:
     return str((await actors.owner("/v1/payment_links", params))["id"])
 
 
-async def _own_account(actors: Actors) -> str:
-    """The merchant's own account (``acct_…``): its external accounts' routes name it."""
-    assert actors.get is not None
-    return str((await actors.get("/v1/account", {}))["id"])
+async def _connected_account(actors: Actors) -> str:
+    """A connected account of the merchant (Connect): its external accounts' routes name it
+    too (the platform acts on it by the path)."""
+    return str((await actors.owner("/v1/accounts", {"type": "custom"}))["id"])
+
+
+async def _transfer(actors: Actors) -> str:
+    """A transfer to a connected account, written straight to the table: the matrix calls
+    with live keys too, and live mode has no rail to fund the platform through (no ledger
+    transfer is written; a reversal's own postings balance)."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the transfers factory needs Actors.database")
+    account = await _connected_account(actors)
+    transfer_id = f"tr_{uuid.uuid4().hex[:22]}"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO connect_transfers (id, merchant_id, livemode, destination_id, amount,"
+                " currency, balance_transaction_id, destination_payment_id, created_at,"
+                " updated_at) SELECT :id, platform_id, livemode, id, 1000, 'inr', :txn, :py,"
+                " now(), now() FROM merchants WHERE id = :account"
+            ),
+            {
+                "id": transfer_id,
+                "account": account,
+                "txn": f"txn_{uuid.uuid4().hex[:22]}",
+                "py": f"py_{uuid.uuid4().hex[:22]}",
+            },
+        )
+    return transfer_id
 
 
 async def _payout(actors: Actors) -> str:
@@ -570,7 +598,8 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/credit_notes": _credit_note,
     "/v1/checkout/sessions": _checkout_session,
     "/v1/payment_links": _payment_link,
-    "/v1/accounts": _own_account,
+    "/v1/accounts": _connected_account,
+    "/v1/transfers": _transfer,
     "/v1/payouts": _payout,
 }
 
@@ -582,7 +611,7 @@ TEST_MODE_ONLY: Final = frozenset({"/v1/test_helpers/test_clocks"})
 # ``acct_…``): the owner's key of the other mode reaches the account, so the matrix does not
 # expect it to be refused by id (the bank accounts under it are per mode:
 # tests/settlement/bank_accounts).
-MODE_SHARED: Final = frozenset({"/v1/accounts"})
+MODE_SHARED: Final = frozenset[str]()
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
 # has no rail, so a live intent can be neither confirmed nor (never authorized) captured. The
@@ -626,6 +655,11 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     # The payouts factory's payout is paid (not cancelable), and live mode has no payout rail.
     ("POST", "/v1/payouts/{payout}/cancel"): (400, "payout_unexpected_state"),
     ("POST", "/v1/payouts/{payout}/reverse"): (400, "rail_unavailable"),
+    # The matrix names the transfer for every path parameter: no reversal has its id.
+    ("GET", "/v1/transfers/{id}/reversals/{reversal}"): (404, "resource_missing"),
+    ("POST", "/v1/transfers/{id}/reversals/{reversal}"): (404, "resource_missing"),
+    # The matrix's objects are live: a live connected account is not deleted (docs/settlement.md).
+    ("DELETE", "/v1/accounts/{account}"): (400, "account_delete_live_unsupported"),
 }
 
 REASON: Final = "Checked by the access matrix"

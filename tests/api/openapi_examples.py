@@ -160,6 +160,7 @@ async def make_examples(
     await _settlement(api)
     await _external_accounts(api)
     await _payouts(api, database)
+    await _connect(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1313,3 +1314,59 @@ async def _payouts(api: Api, database: Database) -> None:
     await api.post(base, {"external_account": other, "default_for_currency": True})
     held = await api.post("/v1/payouts", {"amount": 1_000, "currency": "inr"})
     await api.post(f"/v1/payouts/{held['id']}/cancel")
+
+
+async def _connect(api: Api, database: Database) -> None:
+    """Connect: a connected account (created, read, updated, listed, deleted), a transfer to
+    it from the platform's available funds, partly reversed. The platform is a merchant of its
+    own: the story's merchant has limits and disputes that leave no funds to send."""
+    from datetime import UTC, datetime
+
+    from beyondpay.kit.clock import FrozenClock, use_clock
+    from beyondpay.payments.tasks import release_funds
+    from tests.support import make_merchant
+
+    api = Api(api.http, await make_merchant(database, name="Platform"), "")
+    clock = FrozenClock(datetime.now(UTC))
+    with use_clock(clock):
+        await api.post(
+            "/v1/payment_intents",
+            {
+                "amount": 10_000,
+                "currency": "inr",
+                "confirm": True,
+                "payment_method": "pm_card_visa",
+            },
+        )
+        # Past the two days the payment waits for (a margin for a slow machine).
+        clock.advance(timedelta(days=2, hours=1))
+        await release_funds(database)
+    account = await api.post(
+        "/v1/accounts",
+        {
+            "type": "custom",
+            "country": "IN",
+            "email": "shop@example.com",
+            "business_profile": {"name": "Chai Point", "mcc": "5812"},
+            "capabilities": {"transfers": {"requested": True}},
+        },
+    )
+    await api.get(f"/v1/accounts/{account['id']}")
+    await api.post(f"/v1/accounts/{account['id']}", {"metadata": {"shop": "7"}})
+    await api.get("/v1/accounts")
+    transfer = await api.post(
+        "/v1/transfers",
+        {"amount": 1_000, "currency": "inr", "destination": account["id"], "transfer_group": "o1"},
+    )
+    await api.get(f"/v1/transfers/{transfer['id']}")
+    await api.post(f"/v1/transfers/{transfer['id']}", {"description": "Order 1"})
+    await api.get("/v1/transfers", {"destination": account["id"]})
+    reversal = await api.post(f"/v1/transfers/{transfer['id']}/reversals", {"amount": 400})
+    await api.get(f"/v1/transfers/{transfer['id']}/reversals/{reversal['id']}")
+    await api.post(
+        f"/v1/transfers/{transfer['id']}/reversals/{reversal['id']}", {"metadata": {"r": "1"}}
+    )
+    await api.get(f"/v1/transfers/{transfer['id']}/reversals")
+    await api.get(f"/v1/transfers/{transfer['id']}")  # a transfer with a reversal shown
+    other = await api.post("/v1/accounts", {"type": "express"})
+    await api.delete(f"/v1/accounts/{other['id']}")

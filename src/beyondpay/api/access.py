@@ -82,6 +82,10 @@ ExternalAccountsReader = Annotated[Caller, Depends(authorize(Scope.external_acco
 ExternalAccountsWriter = Annotated[Caller, Depends(authorize(Scope.external_accounts_write))]
 PayoutsReader = Annotated[Caller, Depends(authorize(Scope.payouts_read))]
 PayoutsWriter = Annotated[Caller, Depends(authorize(Scope.payouts_write))]
+AccountsReader = Annotated[Caller, Depends(authorize(Scope.accounts_read))]
+AccountsWriter = Annotated[Caller, Depends(authorize(Scope.accounts_write))]
+TransfersReader = Annotated[Caller, Depends(authorize(Scope.transfers_read))]
+TransfersWriter = Annotated[Caller, Depends(authorize(Scope.transfers_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

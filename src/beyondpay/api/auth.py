@@ -22,6 +22,7 @@ from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import ApiKeyMissingError, AuthenticationError, PermissionDeniedError
 from beyondpay.kit.logging import get_logger
+from beyondpay.merchants.connected import connected_account_service
 from beyondpay.merchants.domain import (
     Caller,
     KeyKind,
@@ -33,6 +34,7 @@ from beyondpay.merchants.domain import (
 from beyondpay.merchants.service import api_key_service, record_use, use_is_stale
 
 AUTHORIZATION_CHARS_MAX: Final = 512
+STRIPE_ACCOUNT_CHARS_MAX: Final = 255
 _log = get_logger(__name__)
 
 
@@ -195,6 +197,13 @@ def authorize(
             raise IpNotAllowedError()
         if limiter is not None:
             await limiter.check_key(caller)
+        acting_as = request.headers.get("stripe-account", "").strip()
+        if acting_as:
+            # Connect: a platform's key acts as one of its connected accounts; idempotency keys
+            # and every query are then the connected account's (Caller.merchant_id).
+            caller = await connected_account_service.acting_as(
+                session, caller, acting_as[:STRIPE_ACCOUNT_CHARS_MAX]
+            )
         request.state.caller = caller
         check_access(caller, scope, publishable=publishable, platform=platform)
         return caller

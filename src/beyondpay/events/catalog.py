@@ -162,5 +162,9 @@ EVENT_TYPES: Final = frozenset(
         "payout.paid",
         "payout.failed",
         "payout.canceled",
+        "account.updated",
+        "transfer.created",
+        "transfer.updated",
+        "transfer.reversed",
     }
 )

@@ -127,6 +127,11 @@ class Scope(StrEnum):
     # Payouts to the merchant's bank accounts (issue 20).
     payouts_read = "payouts:read"
     payouts_write = "payouts:write"
+    # Connect: a platform's connected accounts (``accounts``) and its transfers to them.
+    accounts_read = "accounts:read"
+    accounts_write = "accounts:write"
+    transfers_read = "transfers:read"
+    transfers_write = "transfers:write"
 
     @property
     def resource(self) -> str:
@@ -206,6 +211,9 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     allowed_ips: tuple[str, ...] = ()
     last_used_at: datetime | None = None
+    # Connect: the platform whose key acts as ``merchant_id`` (a connected account of it) by the
+    # ``Stripe-Account`` header; None when a merchant acts as itself.
+    platform_id: str | None = None
 
     @property
     def merchant(self) -> str:

@@ -24,6 +24,18 @@ class MerchantRow(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # Migration 0057 (Connect): a connected account names the platform that created it and the
+    # mode it was created in; a merchant that signed up by itself has neither.
+    platform_id: Mapped[str | None] = mapped_column(Text, default=None)
+    livemode: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    account_type: Mapped[str | None] = mapped_column(Text, default=None)
+    country: Mapped[str | None] = mapped_column(Text, default=None)
+    email: Mapped[str | None] = mapped_column(Text, default=None)
+    business_type: Mapped[str | None] = mapped_column(Text, default=None)
+    business_profile: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
+    deleted_at: Mapped[datetime | None] = mapped_column(_TIME, default=None)
 
 
 class KycDocumentRow(Base):

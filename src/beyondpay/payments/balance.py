@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,3 +189,66 @@ async def available_totals(
 
 
 balance_service = BalanceService()
+
+
+# Stripe's reporting categories of the balance transaction types Connect writes.
+_CONNECT_CATEGORIES: Final = {
+    "transfer": "transfer",
+    "transfer_refund": "transfer_reversal",
+    "payment": "charge",
+    "payment_refund": "refund",
+}
+
+
+async def move_between_merchants(
+    session: AsyncSession,
+    *,
+    livemode: bool,
+    currency: str,
+    amount: int,
+    source: tuple[str, str, str, str],
+    destination: tuple[str, str, str, str],
+    transfer_id: str,
+    code: str,
+    description: str | None,
+) -> None:
+    """Connect: ``amount`` from one merchant's available balance to another's
+    (``postings.connect_transfer``), each side shown by a balance transaction available at once.
+    ``source`` and ``destination`` are ``(merchant id, balance transaction id, its type, its
+    source object's id)``, ids chosen by the caller so that its own rows can name them before
+    this, the unit of work's last write: the platform's ``transfer`` of ``tr_…`` (negative) and
+    the connected account's ``payment`` of ``py_…`` (positive), or the reverse for a reversal
+    (``payment_refund`` of ``pyr_…``, ``transfer_refund`` of ``trr_…``)."""
+    now = utcnow()
+    for (merchant_id, transaction_id, type, object_id), signed in (
+        (source, -amount),
+        (destination, amount),
+    ):
+        row = postings.balance_transaction(
+            merchant_id=merchant_id,
+            livemode=livemode,
+            amount=signed,
+            fee=0,
+            currency=currency,
+            type=type,
+            reporting_category=_CONNECT_CATEGORIES[type],
+            source=object_id,
+            description=description,
+            available_after=None,
+            now=now,
+        )
+        row.id = transaction_id
+        session.add(row)
+    await session.flush()
+    source_chart = Chart(source[0], livemode, currency)
+    destination_chart = Chart(destination[0], livemode, currency)
+    transfer = postings.connect_transfer(source_chart, destination_chart, transfer_id, amount, code)
+    await postings.move_between_merchants(session, source_chart, destination_chart, transfer)
+
+
+async def available_balance(
+    session: AsyncSession, merchant_id: str, livemode: bool, currency: str
+) -> int:
+    """The merchant's available balance in ``currency``, read from the ledger."""
+    available, _ = await postings.balances(session, Chart(merchant_id, livemode, currency))
+    return available

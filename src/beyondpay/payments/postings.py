@@ -461,3 +461,42 @@ async def move_payout(
         session,
         [_payout_transfer(chart, f"{payout_id}:{step}", debit, credit, amount_minor, code)],
     )
+
+
+# ---- Connect (issue 20, part 4) ----------------------------------------------------------------
+
+
+def connect_transfer(
+    source: Chart, destination: Chart, transfer_id: str, amount_minor: int, code: str
+) -> Transfer:
+    """Connect's movement between two merchants of one mode and currency: ``amount_minor`` from
+    ``source``'s available balance to ``destination``'s, named ``transfer_id``.
+
+    - A **transfer** (``<tr>:transfer``, code ``connect_transfer``): the platform's available
+      balance to the connected account's. The platform earned the money (its charge); it pays
+      it on. Funds are available at once on both sides, as Stripe's transfers are.
+    - A **reversal** (``<trr>:reversal``, code ``connect_transfer_reversal``): the connected
+      account's available balance back to the platform's; it may take the connected account
+      below zero, as Stripe's may (the platform bears that risk, not the ledger).
+    """
+    invariant(amount_minor > 0, "a Connect movement moves something")
+    invariant(source.livemode == destination.livemode, "a transfer stays in one mode")
+    invariant(source.currency == destination.currency, "a transfer stays in one currency")
+    invariant(source.merchant_id != destination.merchant_id, "a transfer is between two merchants")
+    return Transfer(
+        id=transfer_id,
+        debit_account_id=source.available,
+        credit_account_id=destination.available,
+        amount=amount_minor,
+        currency=source.currency,
+        code=code,
+    )
+
+
+async def move_between_merchants(
+    session: AsyncSession, source: Chart, destination: Chart, transfer: Transfer
+) -> None:
+    """Writes one Connect movement (:func:`connect_transfer`), the unit of work's one batch."""
+    await _ensure_accounts(session, source, None)
+    await _ensure_accounts(session, destination, None)
+    await _apply(session, [transfer])

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from beyondpay.payments.balance import (
     BalanceService,
+    available_balance,
     available_totals,
     balance_service,
+    move_between_merchants,
     release_due_funds,
 )
 from beyondpay.payments.charges import ChargeService, charge_service
@@ -73,6 +75,7 @@ __all__ = [
     "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
+    "available_balance",
     "available_totals",
     "balance_service",
     "charge_service",
@@ -82,6 +85,7 @@ __all__ = [
     "expire_payer_actions_on_clock",
     "handle_rail_outcome",
     "legacy_charge_service",
+    "move_between_merchants",
     "off_intent_event",
     "on_intent_event",
     "on_receipt_due",

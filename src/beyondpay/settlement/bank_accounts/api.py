@@ -23,7 +23,10 @@ from beyondpay.settlement.bank_accounts.service import bank_account_service
 
 router = Router(prefix="/v1/accounts", tags=["external_accounts"])
 
-AccountId = Annotated[str, Path(max_length=255, description="The caller's own account (`acct_…`).")]
+AccountId = Annotated[
+    str,
+    Path(max_length=255, description="The caller's own account, or a connected one (`acct_…`)."),
+]
 BankAccountId = Annotated[str, Path(max_length=255, description="The bank account's id (`ba_…`).")]
 
 

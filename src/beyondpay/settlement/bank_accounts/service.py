@@ -1,5 +1,5 @@
-"""Bank account use cases, always on the caller's own account and mode. Never commits but
-through ``phases``.
+"""Bank account use cases, on the caller's own account and mode, or on a connected account its
+platform acts on (Connect). Never commits but through ``phases``.
 
 A bank account is made in three phases, no lock of ours held while the bank answers
 (docs/settlement.md, "Bank accounts"):
@@ -39,6 +39,7 @@ from beyondpay.kit.errors import ParameterMissingError, ResourceMissingError
 from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
+from beyondpay.merchants.connected import connected_account_service
 from beyondpay.merchants.domain import Caller
 from beyondpay.merchants.kyc import check_account_number, check_holder_name, check_ifsc
 from beyondpay.rails.protocol import (
@@ -100,10 +101,10 @@ def _fingerprint(ring: KeyRing, ifsc: str, number: str) -> str:
     return ring.fingerprint(f"bank_account:{ifsc}:{number}").hex()[:FINGERPRINT_CHARS]
 
 
-def own_account(caller: Caller, account: str) -> None:
-    """``{account}`` is the caller's own account until Connect arrives (issue 20, part 4)."""
-    if account != caller.merchant:
-        raise ResourceMissingError.for_object("account", account, param="account")
+async def account_caller(session: AsyncSession, caller: Caller, account: str) -> Caller:
+    """The caller acting on ``{account}``: the caller's own account, or (Connect) a connected
+    account of the caller's, acted as by the platform; 404 naming ``account`` otherwise."""
+    return await connected_account_service.for_account(session, caller, account)
 
 
 def _checked(params: ExternalBankAccountParams) -> tuple[str, str, str]:
@@ -332,7 +333,7 @@ class BankAccountService:
         params: ExternalAccountCreateParams,
         phases: Phases,
     ) -> BankAccountRow:
-        own_account(caller, account)
+        caller = await account_caller(session, caller, account)
         if phases.recovery_point.startswith(RECOVERY_PREFIX):
             # A retry of a request that died after its first phase: the same account, finished
             # by the penny drop the job would otherwise ask.
@@ -416,7 +417,7 @@ class BankAccountService:
         for_update: bool = False,
     ) -> BankAccountRow:
         """The caller's account (not deleted); 404 naming ``account`` or ``id`` otherwise."""
-        own_account(caller, account)
+        caller = await account_caller(session, caller, account)
         statement = scoped(
             BankAccountRow,
             caller.merchant,
@@ -439,6 +440,7 @@ class BankAccountService:
         bank_account_id: str,
         params: ExternalAccountUpdateParams,
     ) -> BankAccountRow:
+        caller = await account_caller(session, caller, account)
         sent = params.model_fields_set
         make_default = "default_for_currency" in sent and params.default_for_currency is True
         if "default_for_currency" in sent and params.default_for_currency is not True:
@@ -490,6 +492,7 @@ class BankAccountService:
     async def delete(
         self, session: AsyncSession, caller: Caller, account: str, bank_account_id: str
     ) -> BankAccountRow:
+        caller = await account_caller(session, caller, account)
         row = await self.get(session, caller, account, bank_account_id, for_update=True)
         if row.default_for_currency:
             raise DefaultBankAccountDeleteError(
@@ -508,7 +511,7 @@ class BankAccountService:
     async def list(
         self, session: AsyncSession, caller: Caller, account: str, params: ExternalAccountListParams
     ) -> tuple[Sequence[BankAccountRow], bool]:
-        own_account(caller, account)
+        caller = await account_caller(session, caller, account)
         conditions: list[Any] = [BankAccountRow.deleted_at.is_(None)]
         if params.object == "card":
             conditions.append(BankAccountRow.id.is_(None))  # a merchant has no cards to pay to
