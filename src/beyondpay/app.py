@@ -185,6 +185,17 @@ def wire_modules() -> None:
     # A Checkout Session in setup mode completes in its SetupIntent's transaction.
     on_setup_intent_event(hear_setup_checkout, owner_prefix="cs_")
     wire_test_clocks()
+    wire_reconciliation()
+
+
+def wire_reconciliation() -> None:
+    """Refunds' records on the card network's file: refunds sit beside settlement, so
+    reconciliation hears of them here."""
+    from beyondpay.rails.file_domain import FileKind
+    from beyondpay.refunds.service import succeeded_refunds
+    from beyondpay.settlement.reconciliation.service import register_records
+
+    register_records(FileKind.card, succeeded_refunds)
 
 
 def wire_test_clocks() -> None:
@@ -357,6 +368,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.refunds.api import router as refunds
     from beyondpay.risk.api import router as risk
     from beyondpay.settlement.bank_accounts.api import router as external_accounts
+    from beyondpay.settlement.reconciliation.api import router as reconciliation
     from beyondpay.settlement.windows.api import router as settlement_windows
     from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
@@ -407,4 +419,5 @@ def merchant_routers() -> list[APIRouter]:
         payment_links,
         settlement_windows,
         external_accounts,
+        reconciliation,
     ]

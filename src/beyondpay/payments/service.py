@@ -45,6 +45,7 @@ from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome, waits_for_payer
+from beyondpay.payments.rail_records import PlatformRecord, captured_charges
 from beyondpay.payments.receipts import (
     ReceiptView,
     assign_receipt_number,
@@ -67,12 +68,14 @@ __all__ = [
     "PaymentIntentEvent",
     "PaymentIntentRow",
     "PaymentIntentService",
+    "PlatformRecord",
     "ReceiptView",
     "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
     "available_totals",
     "balance_service",
+    "captured_charges",
     "charge_service",
     "check_charge",
     "configure",
