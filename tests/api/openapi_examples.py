@@ -21,8 +21,10 @@ from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.events.tasks import number_events_on
+from beyondpay.kit.clock import utcnow
 from beyondpay.merchants.domain import KeyKind
 from beyondpay.merchants.service import api_key_service
+from beyondpay.rails.file_domain import business_date_of
 from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
 from tests.events.support import numbering_pool
 from tests.notifications.support import send_queued
@@ -159,6 +161,7 @@ async def make_examples(
     await _payment_links(api)
     await _settlement(api)
     await _external_accounts(api)
+    await _reconciliation(api)
 
 
 async def _accounts(api: Api) -> None:
@@ -1282,3 +1285,27 @@ async def _external_accounts(api: Api) -> None:
     await api.post(f"{base}/{second['id']}", {"default_for_currency": True})
     await api.get(base, {"object": "bank_account"})
     await api.delete(f"{base}/{first['id']}")
+
+
+async def _reconciliation(api: Api) -> None:
+    """An operator reconciles today's sandbox files, one with a line the platform never saw,
+    and resolves the exception it opened."""
+    admin = api.admin
+    today = business_date_of(utcnow()).isoformat()
+    run = await api.post(
+        "/v1/platform/reconciliation/runs",
+        {"business_date": today, "fault_injection": {"seed": 7, "kinds": ["unknown_to_platform"]}},
+        admin,
+    )
+    await api.get(f"/v1/platform/reconciliation/runs/{run['id']}", headers=admin)
+    await api.get("/v1/platform/reconciliation/runs", headers=admin)
+    opened = await api.get(
+        "/v1/platform/reconciliation/exceptions", {"status": "open"}, headers=admin
+    )
+    exception = opened["data"][0]
+    await api.get(f"/v1/platform/reconciliation/exceptions/{exception['id']}", headers=admin)
+    await api.post(
+        f"/v1/platform/reconciliation/exceptions/{exception['id']}/resolve",
+        {"resolution_note": "A test line of the sandbox's card network: nothing to collect."},
+        admin,
+    )
