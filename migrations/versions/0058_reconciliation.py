@@ -1,5 +1,7 @@
-"""Reconciliation (issue 20): ``reconciliation_runs``, one per run of a business date and mode
-with its counts, and ``reconciliation_exceptions``, one per break found in a rail's file.
+"""Reconciliation, reports and files (issue 20): ``reconciliation_runs``, one per run of a
+business date and mode with its counts; ``reconciliation_exceptions``, one per break found in a
+rail's file; ``files`` (Stripe's File: a merchant's downloadable contents) and ``report_runs``
+(Stripe's report runs, their result a file).
 
 - An exception is unique per (mode, file, kind, key, business date): running a date again
   opens nothing twice.
@@ -62,9 +64,40 @@ def upgrade() -> None:
         );
         CREATE INDEX reconciliation_exceptions_open
             ON reconciliation_exceptions (livemode, created_at) WHERE status = 'open';
+        CREATE TABLE files (
+            id text PRIMARY KEY,
+            merchant_id text NOT NULL,
+            livemode boolean NOT NULL,
+            purpose text NOT NULL,
+            filename text NOT NULL,
+            type text NOT NULL,
+            size bigint NOT NULL CHECK (size = octet_length(contents)),
+            contents bytea NOT NULL,
+            created_at timestamptz NOT NULL,
+            expires_at timestamptz
+        );
+        CREATE INDEX files_merchant ON files (merchant_id, livemode, id);
+        CREATE TABLE report_runs (
+            id text PRIMARY KEY,
+            merchant_id text NOT NULL,
+            livemode boolean NOT NULL,
+            report_type text NOT NULL,
+            parameters jsonb NOT NULL,
+            status text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+            error text,
+            result_file_id text,
+            created_at timestamptz NOT NULL,
+            succeeded_at timestamptz,
+            CHECK ((status = 'succeeded') = (result_file_id IS NOT NULL AND succeeded_at IS NOT NULL)),
+            CHECK ((status = 'failed') = (error IS NOT NULL))
+        );
+        CREATE INDEX report_runs_merchant ON report_runs (merchant_id, livemode, id);
         """
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE reconciliation_exceptions; DROP TABLE reconciliation_runs;")
+    op.execute(
+        "DROP TABLE report_runs; DROP TABLE files;"
+        " DROP TABLE reconciliation_exceptions; DROP TABLE reconciliation_runs;"
+    )

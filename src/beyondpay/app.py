@@ -44,6 +44,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.reporting.tasks import reporting_jobs
     from beyondpay.settlement.bank_accounts.tasks import bank_accounts_jobs
     from beyondpay.settlement.windows.tasks import settlement_windows_jobs
     from beyondpay.setup_intents.tasks import setup_intents_jobs
@@ -67,6 +68,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         checkout_jobs,
         settlement_windows_jobs,
         bank_accounts_jobs,
+        reporting_jobs,
     ]
 
 
@@ -357,6 +359,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.checkout.api import router as checkout_sessions
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
+    from beyondpay.files.api import router as files
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.notifications.api import router as notifications
     from beyondpay.payment_links.api import router as payment_links
@@ -366,6 +369,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.payments.api import balance, charges, intents
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
+    from beyondpay.reporting.api import router as report_runs
     from beyondpay.risk.api import router as risk
     from beyondpay.settlement.bank_accounts.api import router as external_accounts
     from beyondpay.settlement.reconciliation.api import router as reconciliation
@@ -420,4 +424,6 @@ def merchant_routers() -> list[APIRouter]:
         settlement_windows,
         external_accounts,
         reconciliation,
+        files,
+        report_runs,
     ]

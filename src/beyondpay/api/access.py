@@ -80,6 +80,9 @@ SettlementReader = Annotated[Caller, Depends(authorize(Scope.settlement_read))]
 SettlementWriter = Annotated[Caller, Depends(authorize(Scope.settlement_write))]
 ExternalAccountsReader = Annotated[Caller, Depends(authorize(Scope.external_accounts_read))]
 ExternalAccountsWriter = Annotated[Caller, Depends(authorize(Scope.external_accounts_write))]
+ReportingReader = Annotated[Caller, Depends(authorize(Scope.reporting_read))]
+ReportingWriter = Annotated[Caller, Depends(authorize(Scope.reporting_write))]
+FilesReader = Annotated[Caller, Depends(authorize(Scope.files_read))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

@@ -157,5 +157,7 @@ EVENT_TYPES: Final = frozenset(
         "payment_link.updated",
         "settlement_schedule.updated",
         "settlement_window.closed",
+        "reporting.report_run.succeeded",
+        "reporting.report_run.failed",
     }
 )

@@ -124,6 +124,11 @@ class Scope(StrEnum):
     # The merchant's payout bank accounts (Stripe's external accounts).
     external_accounts_read = "external_accounts:read"
     external_accounts_write = "external_accounts:write"
+    # Report runs (Stripe's reporting) and the files they produce.
+    reporting_read = "reporting:read"
+    reporting_write = "reporting:write"
+    files_read = "files:read"
+    files_write = "files:write"
 
     @property
     def resource(self) -> str:

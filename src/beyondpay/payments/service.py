@@ -54,6 +54,11 @@ from beyondpay.payments.receipts import (
     receipt_view,
 )
 from beyondpay.payments.reconciliation import check_charge, due_charges
+from beyondpay.payments.report_rows import (
+    ReportedTransaction,
+    balance_before,
+    balance_transactions_between,
+)
 from beyondpay.payments.settings import configure, rail_answer_wait
 from beyondpay.payments.upi_credits import UpiCredit, record_upi_credit
 
@@ -70,11 +75,14 @@ __all__ = [
     "PaymentIntentService",
     "PlatformRecord",
     "ReceiptView",
+    "ReportedTransaction",
     "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
     "available_totals",
+    "balance_before",
     "balance_service",
+    "balance_transactions_between",
     "captured_charges",
     "charge_service",
     "check_charge",
