@@ -25,6 +25,7 @@ from beyondpay.kit.clock import utcnow
 from beyondpay.merchants.domain import KeyKind
 from beyondpay.merchants.service import api_key_service
 from beyondpay.rails.file_domain import business_date_of
+from beyondpay.reporting.tasks import run_report_on
 from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
 from tests.events.support import numbering_pool
 from tests.notifications.support import send_queued
@@ -162,6 +163,7 @@ async def make_examples(
     await _settlement(api)
     await _external_accounts(api)
     await _reconciliation(api)
+    await _reporting(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1309,3 +1311,24 @@ async def _reconciliation(api: Api) -> None:
         {"resolution_note": "A test line of the sandbox's card network: nothing to collect."},
         admin,
     )
+
+
+async def _reporting(api: Api, database: Database) -> None:
+    """The report types, a balance summary run computed by its job, and its result file."""
+    await api.get("/v1/reporting/report_types")
+    await api.get("/v1/reporting/report_types/balance.summary.1")
+    now = int(time.time()) - 1
+    run = await api.post(
+        "/v1/reporting/report_runs",
+        {
+            "report_type": "balance.summary.1",
+            "parameters": {"interval_start": now - 86_400, "interval_end": now},
+        },
+    )
+    await run_report_on(database, run["id"])
+    done = await api.get(f"/v1/reporting/report_runs/{run['id']}")
+    await api.get("/v1/reporting/report_runs")
+    await api.get(f"/v1/files/{done['result']['id']}")
+    await api.get("/v1/files", {"purpose": "finance_report_run"})
+    contents = await api.http.get(done["result"]["url"], headers=api.merchant.auth())
+    assert contents.status_code == 200, contents.text
