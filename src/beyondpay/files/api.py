@@ -37,6 +37,7 @@ async def list_files(
 
 @router.get(
     "/{id}/contents",
+    response_class=Response,
     responses={200: {"description": "The file's contents.", "content": {"text/csv": {}}}},
 )
 async def download_file(id: FileId, session: SessionDep, caller: FilesReader) -> Response:
