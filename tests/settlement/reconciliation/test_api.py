@@ -112,6 +112,14 @@ async def test_bad_input_names_the_parameter(client: httpx.AsyncClient, database
         ({"business_date": "2026-13-01"}, "business_date"),
         ({"business_date": "2026-11-02", "fault_injection": {"kinds": ["typo"]}}, None),
         ({"business_date": "2026-11-02", "extra": "x"}, "extra"),
+        (
+            {
+                "business_date": "2026-11-02",
+                "livemode": True,
+                "fault_injection": {"kinds": ["duplicate"]},
+            },
+            "fault_injection",
+        ),
     ]
     for body, param in cases:
         answer = await client.post(RUNS, json=body, headers=admin)

@@ -15,3 +15,10 @@ class ExceptionAlreadyResolvedError(InvalidRequestError):
 class BusinessDateInFutureError(InvalidRequestError):
     code = "reconciliation_date_in_future"
     default_message = "A business date in the future has no files yet."
+
+
+class FaultInjectionLiveError(InvalidRequestError):
+    """Live files come from real rails: only the sandbox's can be made to misbehave."""
+
+    code = "reconciliation_fault_injection_live"
+    default_message = "Fault injection is for test mode's sandbox files only."

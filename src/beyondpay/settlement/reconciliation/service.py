@@ -32,6 +32,7 @@ from beyondpay.settlement.reconciliation import domain
 from beyondpay.settlement.reconciliation.errors import (
     BusinessDateInFutureError,
     ExceptionAlreadyResolvedError,
+    FaultInjectionLiveError,
 )
 from beyondpay.settlement.reconciliation.models import (
     ReconciliationExceptionRow,
@@ -229,6 +230,8 @@ class ReconciliationService:
         and opens only breaks not already recorded."""
         if business_date > file_domain.business_date_of(utcnow()):
             raise BusinessDateInFutureError(param="business_date")
+        if livemode and plan.kinds:
+            raise FaultInjectionLiveError(param="fault_injection")
         results = [
             await _reconcile_file(session, kind, business_date, livemode, plan) for kind in FileKind
         ]
