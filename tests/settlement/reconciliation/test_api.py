@@ -12,6 +12,7 @@ import httpx
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import utcnow
 from beyondpay.rails.file_domain import business_date_of
+from tests.payments.support import deliver_callbacks, get, pay
 from tests.settlement.reconciliation.support import (
     ALL_FAULTS,
     admin_headers,
@@ -137,3 +138,30 @@ async def test_bad_input_names_the_parameter(client: httpx.AsyncClient, database
     )
     assert empty_note.status_code == 400
     assert empty_note.json()["error"]["param"] == "resolution_note"
+
+
+async def test_a_upi_payment_is_matched_on_the_npci_report(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    admin = await admin_headers(database)
+    intent = await pay(
+        client,
+        merchant,
+        **{
+            "payment_method_types[0]": "upi",
+            "payment_method_data[type]": "upi",
+            "payment_method_data[upi][vpa]": "success@sandbox",
+        },
+    )
+    assert await deliver_callbacks(database) >= 1
+    paid = await get(client, merchant, f"/v1/payment_intents/{intent['id']}")
+    assert paid["status"] == "succeeded"
+    today = business_date_of(utcnow())
+    clean = await run(client, admin, today)
+    upi = next(counts for counts in clean["files"] if counts["file"] == "upi")
+    assert upi == {"file": "upi", "lines": 1, "matched": 1, "unmatched": 0, "missing": 0}
+    faulty = await run(client, admin, today, ["amount_mismatch"])
+    assert [f["file"] for f in faulty["faults_injected"]] == ["upi"]
+    (found,) = await exceptions(client, admin)
+    assert (found["file"], found["kind"]) == ("upi", "amount_mismatch")
+    assert found["object_id"] == paid["latest_charge"]
