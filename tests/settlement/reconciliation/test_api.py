@@ -111,6 +111,7 @@ async def test_bad_input_names_the_parameter(client: httpx.AsyncClient, database
     cases = [
         ({"business_date": tomorrow}, "business_date"),
         ({"business_date": "2026-13-01"}, "business_date"),
+        ({"business_date": "0001-01-01"}, "business_date"),
         ({"business_date": "2026-11-02", "fault_injection": {"kinds": ["typo"]}}, None),
         ({"business_date": "2026-11-02", "extra": "x"}, "extra"),
         (

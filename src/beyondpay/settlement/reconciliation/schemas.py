@@ -18,6 +18,8 @@ from beyondpay.settlement.reconciliation.models import (
 
 RESOLUTION_NOTE_CHARS_MAX: Final = 5_000
 SEED_MAX: Final = 2**62
+# No rail sent a file before this; it also keeps the day before a date within the calendar.
+BUSINESS_DATE_MIN: Final = date(2000, 1, 1)
 
 
 class FaultInjectionParams(Params):
@@ -31,7 +33,9 @@ class FaultInjectionParams(Params):
 
 
 class ReconciliationRunCreateParams(Params):
-    business_date: date = Field(description="The IST business date, `YYYY-MM-DD`.")
+    business_date: date = Field(
+        ge=BUSINESS_DATE_MIN, description="The IST business date, `YYYY-MM-DD`."
+    )
     livemode: bool = Field(default=False, description="Which mode's files and records.")
     fault_injection: FaultInjectionParams | None = Field(
         default=None, description="Test mode only: make the sandbox rails' files misbehave."
