@@ -44,6 +44,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
     from beyondpay.psp.transfers.tasks import psp_transfers_jobs
     from beyondpay.rails.tasks import rails_jobs
     from beyondpay.refunds.tasks import refunds_jobs
+    from beyondpay.reporting.tasks import reporting_jobs
     from beyondpay.settlement.bank_accounts.tasks import bank_accounts_jobs
     from beyondpay.settlement.payouts.tasks import settlement_payouts_jobs
     from beyondpay.settlement.windows.tasks import settlement_windows_jobs
@@ -69,6 +70,7 @@ def job_blueprints() -> list[procrastinate.Blueprint]:
         settlement_windows_jobs,
         bank_accounts_jobs,
         settlement_payouts_jobs,
+        reporting_jobs,
     ]
 
 
@@ -199,6 +201,17 @@ def wire_settlement() -> None:
 
     on_window_closed(pay_closed_window)
     on_payout_outcome(handle_payout_outcome)
+    wire_reconciliation()
+
+
+def wire_reconciliation() -> None:
+    """Refunds' records on the card network's file: refunds sit beside settlement, so
+    reconciliation hears of them here."""
+    from beyondpay.rails.file_domain import FileKind
+    from beyondpay.refunds.service import succeeded_refunds
+    from beyondpay.settlement.reconciliation.service import register_records
+
+    register_records(FileKind.card, succeeded_refunds)
 
 
 def wire_test_clocks() -> None:
@@ -361,6 +374,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.connect.api import router as transfers
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
+    from beyondpay.files.api import router as files
     from beyondpay.limits.api import router as limit_policies
     from beyondpay.notifications.api import router as notifications
     from beyondpay.payment_links.api import router as payment_links
@@ -370,9 +384,11 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.payments.api import balance, charges, intents
     from beyondpay.psp.addresses.api import merchant_router as upi_merchant_vpas
     from beyondpay.refunds.api import router as refunds
+    from beyondpay.reporting.api import router as report_runs
     from beyondpay.risk.api import router as risk
     from beyondpay.settlement.bank_accounts.api import router as external_accounts
     from beyondpay.settlement.payouts.api import router as payouts
+    from beyondpay.settlement.reconciliation.api import router as reconciliation
     from beyondpay.settlement.windows.api import router as settlement_windows
     from beyondpay.setup_intents.api import router as setup_intents
     from beyondpay.test_clocks.api import router as test_clocks
@@ -425,4 +441,7 @@ def merchant_routers() -> list[APIRouter]:
         external_accounts,
         payouts,
         transfers,
+        reconciliation,
+        files,
+        report_runs,
     ]

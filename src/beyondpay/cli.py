@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
@@ -869,6 +870,47 @@ def admin_keys_create(
     mode = "live" if issued.livemode else "test"
     console.print(_keys_table("Platform-admin key", [("admin", mode, issued.secret)]))
     console.print("Only a keyed hash is stored: this key cannot be shown again.")
+
+
+reconciliation_cli = typer.Typer(help="The rails' settlement files.", no_args_is_help=True)
+cli.add_typer(reconciliation_cli, name="reconciliation")
+
+
+@reconciliation_cli.command("run")
+def reconciliation_run(
+    business_date: Annotated[
+        str, typer.Argument(metavar="DATE", help="The IST business date, YYYY-MM-DD.")
+    ],
+    live: Annotated[
+        bool, typer.Option("--live", help="Live mode's files (default: test).")
+    ] = False,
+) -> None:
+    """Reconcile a business date's rail files (as POST /v1/platform/reconciliation/runs) and
+    print the run's counts; each new break is an exception to resolve."""
+    from beyondpay.app import wire_reconciliation
+    from beyondpay.settlement.reconciliation.service import reconciliation_service
+
+    try:
+        day = date.fromisoformat(business_date)
+    except ValueError:
+        console.print("[red]DATE[/red] must be a date, YYYY-MM-DD")
+        raise typer.Exit(code=2) from None
+    wire_reconciliation()
+    settings = _settings()
+    target = _ready_database(settings)
+    try:
+        run = _in_unit_of_work(
+            target.url,
+            settings.key_ring(),
+            lambda session, _ring: reconciliation_service.run(session, day, live),
+        )
+    finally:
+        target.close()
+    console.print(
+        f"[green]reconciled[/green] {run.business_date} ({run.id}): lines={run.lines}"
+        f" matched={run.matched} unmatched={run.unmatched} missing={run.missing}"
+        f" mismatch_ppm={run.mismatch_ppm} exceptions_opened={run.exceptions_opened}"
+    )
 
 
 # ---- the development merchant of `serve` on the embedded default --------------------------------

@@ -17,6 +17,9 @@ from typing import Any, Final
 
 from beyondpay.db.session import Database
 from beyondpay.db.urls import libpq_url
+from beyondpay.kit.clock import utcnow
+from beyondpay.rails.file_domain import business_date_of
+from beyondpay.reporting.tasks import run_report_on
 
 Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 # ``get(path, query)``: the decoded 200 body of a GET, for factories that find an object made
@@ -560,6 +563,49 @@ async def _payout(actors: Actors) -> str:
     return payout
 
 
+async def _reconciliation_run(actors: Actors) -> str:
+    today = business_date_of(utcnow()).isoformat()
+    return str(
+        (await actors.owner("/v1/platform/reconciliation/runs", {"business_date": today}))["id"]
+    )
+
+
+async def _reconciliation_exception(actors: Actors) -> str:
+    """An exception of a line nobody made, in a file of a day of its own (unique by seed)."""
+    today = business_date_of(utcnow()).isoformat()
+    seed = uuid.uuid4().int % 2**62
+    params = {
+        "business_date": today,
+        "fault_injection": {"seed": seed, "kinds": ["unknown_to_platform"]},
+    }
+    run = await actors.owner("/v1/platform/reconciliation/runs", params)
+    assert actors.get is not None
+    listed = await actors.get("/v1/platform/reconciliation/exceptions", {"limit": 100})
+    return str(next(item["id"] for item in listed["data"] if item["run"] == run["id"]))
+
+
+async def _report_run(actors: Actors) -> str:
+    now = int(time.time()) - 1
+    params = {
+        "report_type": "balance.summary.1",
+        "parameters": {"interval_start": now - 3_600, "interval_end": now},
+    }
+    return str((await actors.owner("/v1/reporting/report_runs", params))["id"])
+
+
+async def _file(actors: Actors) -> str:
+    """A report run's result, computed by its job as the worker would."""
+    run_id = await _report_run(actors)
+    assert actors.database is not None and actors.get is not None
+    await run_report_on(actors.database, run_id)
+    run = await actors.get(f"/v1/reporting/report_runs/{run_id}", {})
+    return str(run["result"]["id"])
+
+
+async def _report_type(_actors: Actors) -> str:
+    return "balance.summary.1"
+
+
 FACTORIES: Final[dict[str, Factory]] = {
     "/v1/customers": _customer,
     "/v1/events": _event,
@@ -601,6 +647,11 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/accounts": _connected_account,
     "/v1/transfers": _transfer,
     "/v1/payouts": _payout,
+    "/v1/platform/reconciliation/runs": _reconciliation_run,
+    "/v1/platform/reconciliation/exceptions": _reconciliation_exception,
+    "/v1/reporting/report_runs": _report_run,
+    "/v1/reporting/report_types": _report_type,
+    "/v1/files": _file,
 }
 
 # Collections that exist in test mode only (Stripe's test helpers): the access matrix makes
@@ -612,6 +663,11 @@ TEST_MODE_ONLY: Final = frozenset({"/v1/test_helpers/test_clocks"})
 # expect it to be refused by id (the bank accounts under it are per mode:
 # tests/settlement/bank_accounts).
 MODE_SHARED: Final = frozenset[str]()
+
+# Collections whose objects are the platform's, the same for every merchant and mode (Stripe's
+# report types): any merchant's key with the scope reads them, so the matrix does not expect
+# another merchant or the other mode to be refused by id.
+SHARED_BY_ALL: Final = frozenset({"/v1/reporting/report_types"})
 
 # (method, path template) → the owner's answer where it cannot be 200 with live keys: live mode
 # has no rail, so a live intent can be neither confirmed nor (never authorized) captured. The
@@ -681,6 +737,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "amount": -100,
         "currency": "inr",
     },
+    ("POST", "/v1/platform/reconciliation/exceptions/{id}/resolve"): {"resolution_note": REASON},
     ("POST", "/v1/accounts/{account}/external_accounts"): {
         "external_account": {
             "object": "bank_account",

@@ -21,8 +21,11 @@ from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.events.tasks import number_events_on
+from beyondpay.kit.clock import utcnow
 from beyondpay.merchants.domain import KeyKind
 from beyondpay.merchants.service import api_key_service
+from beyondpay.rails.file_domain import business_date_of
+from beyondpay.reporting.tasks import run_report_on
 from beyondpay.webhooks.deliveries import deliver_due_on, schedule_on
 from tests.events.support import numbering_pool
 from tests.notifications.support import send_queued
@@ -161,6 +164,8 @@ async def make_examples(
     await _external_accounts(api)
     await _payouts(api, database)
     await _connect(api, database)
+    await _reconciliation(api)
+    await _reporting(api, database)
 
 
 async def _accounts(api: Api) -> None:
@@ -1370,3 +1375,48 @@ async def _connect(api: Api, database: Database) -> None:
     await api.get(f"/v1/transfers/{transfer['id']}")  # a transfer with a reversal shown
     other = await api.post("/v1/accounts", {"type": "express"})
     await api.delete(f"/v1/accounts/{other['id']}")
+
+
+async def _reconciliation(api: Api) -> None:
+    """An operator reconciles today's sandbox files, one with a line the platform never saw,
+    and resolves the exception it opened."""
+    admin = api.admin
+    today = business_date_of(utcnow()).isoformat()
+    run = await api.post(
+        "/v1/platform/reconciliation/runs",
+        {"business_date": today, "fault_injection": {"seed": 7, "kinds": ["unknown_to_platform"]}},
+        admin,
+    )
+    await api.get(f"/v1/platform/reconciliation/runs/{run['id']}", headers=admin)
+    await api.get("/v1/platform/reconciliation/runs", headers=admin)
+    opened = await api.get(
+        "/v1/platform/reconciliation/exceptions", {"status": "open"}, headers=admin
+    )
+    exception = opened["data"][0]
+    await api.get(f"/v1/platform/reconciliation/exceptions/{exception['id']}", headers=admin)
+    await api.post(
+        f"/v1/platform/reconciliation/exceptions/{exception['id']}/resolve",
+        {"resolution_note": "A test line of the sandbox's card network: nothing to collect."},
+        admin,
+    )
+
+
+async def _reporting(api: Api, database: Database) -> None:
+    """The report types, a balance summary run computed by its job, and its result file."""
+    await api.get("/v1/reporting/report_types")
+    await api.get("/v1/reporting/report_types/balance.summary.1")
+    now = int(time.time()) - 1
+    run = await api.post(
+        "/v1/reporting/report_runs",
+        {
+            "report_type": "balance.summary.1",
+            "parameters": {"interval_start": now - 86_400, "interval_end": now},
+        },
+    )
+    await run_report_on(database, run["id"])
+    done = await api.get(f"/v1/reporting/report_runs/{run['id']}")
+    await api.get("/v1/reporting/report_runs")
+    await api.get(f"/v1/files/{done['result']['id']}")
+    await api.get("/v1/files", {"purpose": "finance_report_run"})
+    contents = await api.http.get(done["result"]["url"], headers=api.merchant.auth())
+    assert contents.status_code == 200, contents.text

@@ -121,7 +121,11 @@ async def target(
     found = Target(app, merchant.keys["sk_test"], admin.secret)
     with asgi.get_client(app) as http:
         as_merchant = _poster(http, found.secret_key)
-        as_admin = Actors(owner=_poster(http, found.admin_key), merchant=as_merchant)
+        as_admin = Actors(
+            owner=_poster(http, found.admin_key),
+            merchant=as_merchant,
+            get=_getter(http, found.admin_key),
+        )
         for collection, factory in FACTORIES.items():
             actors = (
                 as_admin

@@ -86,6 +86,9 @@ AccountsReader = Annotated[Caller, Depends(authorize(Scope.accounts_read))]
 AccountsWriter = Annotated[Caller, Depends(authorize(Scope.accounts_write))]
 TransfersReader = Annotated[Caller, Depends(authorize(Scope.transfers_read))]
 TransfersWriter = Annotated[Caller, Depends(authorize(Scope.transfers_write))]
+ReportingReader = Annotated[Caller, Depends(authorize(Scope.reporting_read))]
+ReportingWriter = Annotated[Caller, Depends(authorize(Scope.reporting_write))]
+FilesReader = Annotated[Caller, Depends(authorize(Scope.files_read))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

@@ -166,5 +166,7 @@ EVENT_TYPES: Final = frozenset(
         "transfer.created",
         "transfer.updated",
         "transfer.reversed",
+        "reporting.report_run.succeeded",
+        "reporting.report_run.failed",
     }
 )

@@ -132,6 +132,11 @@ class Scope(StrEnum):
     accounts_write = "accounts:write"
     transfers_read = "transfers:read"
     transfers_write = "transfers:write"
+    # Report runs (Stripe's reporting) and the files they produce.
+    reporting_read = "reporting:read"
+    reporting_write = "reporting:write"
+    files_read = "files:read"
+    files_write = "files:write"
 
     @property
     def resource(self) -> str:

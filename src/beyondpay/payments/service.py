@@ -48,6 +48,7 @@ from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome, waits_for_payer
 from beyondpay.payments.payouts import PayoutFundsService, payout_funds_service
+from beyondpay.payments.rail_records import PlatformRecord, captured_charges
 from beyondpay.payments.receipts import (
     ReceiptView,
     assign_receipt_number,
@@ -56,6 +57,11 @@ from beyondpay.payments.receipts import (
     receipt_view,
 )
 from beyondpay.payments.reconciliation import check_charge, due_charges
+from beyondpay.payments.report_rows import (
+    ReportedTransaction,
+    balance_before,
+    balance_transactions_between,
+)
 from beyondpay.payments.settings import configure, rail_answer_wait
 from beyondpay.payments.upi_credits import UpiCredit, record_upi_credit
 
@@ -71,13 +77,18 @@ __all__ = [
     "PaymentIntentRow",
     "PaymentIntentService",
     "PayoutFundsService",
+    "PlatformRecord",
     "ReceiptView",
+    "ReportedTransaction",
     "UpiCredit",
     "apply_outcome",
     "assign_receipt_number",
     "available_balance",
     "available_totals",
+    "balance_before",
     "balance_service",
+    "balance_transactions_between",
+    "captured_charges",
     "charge_service",
     "check_charge",
     "configure",

@@ -16,7 +16,7 @@ accounts another module owns (``on_credit`` / ``off_credit``: a merchant's VPA p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.crypto import KeyRing
 from beyondpay.kit.settings import Settings
-from beyondpay.rails import callbacks, payout_domain
+from beyondpay.rails import callbacks, file_domain, payout_domain
 from beyondpay.rails.callbacks import (
     notify_payout,
     off_collect,
@@ -70,6 +70,7 @@ from beyondpay.rails.protocol import (
     VpaDestination,
 )
 from beyondpay.rails.sandbox import config
+from beyondpay.rails.sandbox import files as sandbox_files
 from beyondpay.rails.sandbox import payouts as sandbox_payouts
 from beyondpay.rails.sandbox.banks import find_payer_account, move_between
 from beyondpay.rails.sandbox.card import SandboxCardConnector
@@ -336,3 +337,77 @@ def account_validator_for(livemode: bool) -> AccountValidator | None:
     """Who validates a bank account by a penny drop in this mode: the sandbox bank in test
     mode; live mode has no bank connected yet (None: a live account stays ``new``)."""
     return None if livemode else SandboxAccountValidator()
+
+
+# ---- settlement files (reconciliation reads them) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementFile:
+    """A rail's file of a business date: its CSV ``text``, the faults written into it, and the
+    key of the day's transaction the file held back to the next day's (a ``late`` fault)."""
+
+    kind: file_domain.FileKind
+    business_date: date
+    text: str
+    faults: list[file_domain.InjectedFault]
+    held_back: str | None
+
+
+async def settlement_file(
+    session: AsyncSession,
+    kind: file_domain.FileKind,
+    business_date: date,
+    livemode: bool,
+    plan: file_domain.FaultPlan = file_domain.NO_FAULTS,
+) -> SettlementFile:
+    """The file the (sandbox) rail of ``kind`` sends for ``business_date``, generated on demand
+    from what it settled, with ``plan``'s faults. Live mode has no rail connected: its files
+    are empty."""
+    records = await sandbox_files.rail_records(session, kind, business_date, livemode)
+    previous = await sandbox_files.rail_records(
+        session, kind, business_date - timedelta(days=1), livemode
+    )
+    lines, faults = file_domain.build_file(kind, business_date, records, previous, plan)
+    held_back = file_domain.late_out(kind, business_date, records, plan)
+    return SettlementFile(kind, business_date, file_domain.render(kind, lines), faults, held_back)
+
+
+@dataclass(frozen=True)
+class PayoutRecord:
+    """A payout as the payout rail holds it: the request id is the payout's id (``po_…``)."""
+
+    utr: str
+    request_id: str
+    merchant_id: str
+    amount_minor: int
+    currency: str
+    status: str
+    business_date: date
+
+
+async def payouts_by_utr(
+    session: AsyncSession, livemode: bool, utrs: list[str]
+) -> dict[str, PayoutRecord]:
+    rows = await sandbox_files.payouts_by_utr(session, livemode, utrs)
+    return {
+        utr: PayoutRecord(
+            utr,
+            row.request_id,
+            row.merchant_id,
+            row.amount_minor,
+            row.currency,
+            row.status,
+            file_domain.business_date_of(row.created_at),
+        )
+        for utr, row in rows.items()
+    }
+
+
+async def settled_keys(
+    session: AsyncSession, kind: file_domain.FileKind, business_date: date, livemode: bool
+) -> list[str]:
+    """The keys of what the rail of ``kind`` settled on ``business_date`` (its file's lines
+    before any fault)."""
+    records = await sandbox_files.rail_records(session, kind, business_date, livemode)
+    return [record.key for record in records]

@@ -24,6 +24,7 @@ refunds a request id once — and apply the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -40,6 +41,7 @@ from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
 from beyondpay.payments.service import (
     ChargeRow,
+    PlatformRecord,
     charge_service,
     payment_intent_service,
     rail_answer_wait,
@@ -387,3 +389,39 @@ async def due_refunds(session: AsyncSession, limit: int) -> list[str]:
 
 
 refund_service = RefundService()
+
+
+async def succeeded_refunds(
+    session: AsyncSession,
+    rail: str,
+    livemode: bool,
+    *,
+    keys: Sequence[str] = (),
+    between: tuple[datetime, datetime] | None = None,
+) -> list[PlatformRecord]:
+    """Refunds the rail made (``succeeded``), for reconciliation against the rail's file: those
+    with the rail's references ``keys``, or made ``between`` (an IST day's bounds)."""
+    statement = select(RefundRow).where(
+        RefundRow.rail == rail,
+        RefundRow.livemode == livemode,
+        RefundRow.status == "succeeded",
+        RefundRow.rail_reference.is_not(None),
+    )
+    if between is not None:
+        statement = statement.where(
+            RefundRow.created_at >= between[0], RefundRow.created_at < between[1]
+        )
+    else:
+        statement = statement.where(RefundRow.rail_reference.in_(list(keys)))
+    return [
+        PlatformRecord(
+            key=str(row.rail_reference),
+            object_id=row.id,
+            merchant_id=row.merchant_id,
+            amount_minor=row.amount,
+            currency=row.currency,
+            occurred_at=row.created_at,
+            ledger_transfer_id=f"{row.id}:hold",
+        )
+        for row in await session.scalars(statement)
+    ]
