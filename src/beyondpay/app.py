@@ -205,13 +205,23 @@ def wire_settlement() -> None:
 
 
 def wire_reconciliation() -> None:
-    """Refunds' records on the card network's file: refunds sit beside settlement, so
-    reconciliation hears of them here."""
+    """Refunds' records on the card network's file, and payouts in the reports: refunds and
+    reporting sit beside settlement (neither imports the other), so they meet here."""
     from beyondpay.rails.file_domain import FileKind
     from beyondpay.refunds.service import succeeded_refunds
     from beyondpay.settlement.reconciliation.service import register_records
 
     register_records(FileKind.card, succeeded_refunds)
+    # Payouts in Stripe's reports: payouts.itemized.1, and the payout each balance
+    # transaction went out in (reconciliation.itemized.1).
+    from beyondpay.reporting.service import register_payouts
+    from beyondpay.settlement.payouts.reports import (
+        PAYOUTS_ITEMIZED_COLUMNS,
+        automatic_payout_spans,
+        payouts_itemized,
+    )
+
+    register_payouts(payouts_itemized, automatic_payout_spans, PAYOUTS_ITEMIZED_COLUMNS)
 
 
 def wire_test_clocks() -> None:

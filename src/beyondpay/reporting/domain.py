@@ -22,6 +22,17 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def cell(value: object) -> str:
+    """A report cell: an amount (minor units, ``int``) as a decimal, an instant as UTC text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return decimal(value)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    return "" if value is None else str(value)
+
+
 def balance_summary(
     starting_minor: int, activity: Sequence[tuple[str, int]], currency: str
 ) -> list[dict[str, str]]:

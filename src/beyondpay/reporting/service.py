@@ -5,7 +5,8 @@ into a File. Never commits.
 Built in: ``balance.summary.1`` (starting balance, activity by reporting category, ending
 balance, from balance transactions), ``balance_change_from_activity.itemized.1`` (one line per
 balance transaction) and ``reconciliation.itemized.1`` (the same lines with the payout each went
-out in: ``automatic_payout_id`` stays empty until the payouts part registers what it knows).
+out in: ``automatic_payout_id``, from what the payouts part registers, ``register_payouts``;
+payouts also adds ``payouts.itemized.1``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,55 @@ async def _summary(session: AsyncSession, request: ReportRequest) -> list[dict[s
     )
 
 
+# What the payouts part tells reports, registered from app.py (reporting and settlement are
+# siblings): the merchant's payout lines in an interval, and which automatic payout took the
+# balance transactions available in a span ``[from, to)`` (``from`` None: from the start).
+PayoutLines = Callable[
+    [AsyncSession, str, bool, str, datetime, datetime], Awaitable[list[dict[str, object]]]
+]
+PayoutSpans = Callable[
+    [AsyncSession, str, bool, str], Awaitable[list[tuple[datetime | None, datetime, str]]]
+]
+_payout_spans: list[PayoutSpans] = []
+
+
+def register_payouts(lines: PayoutLines, spans: PayoutSpans, columns: tuple[str, ...]) -> None:
+    """Adds ``payouts.itemized.1`` and fills ``automatic_payout_id`` in
+    ``reconciliation.itemized.1``. Twice: the last."""
+
+    async def build(session: AsyncSession, request: ReportRequest) -> list[dict[str, str]]:
+        found = await lines(
+            session,
+            request.merchant_id,
+            request.livemode,
+            request.currency,
+            request.start,
+            request.end,
+        )
+        return [{key: domain.cell(value) for key, value in line.items()} for line in found]
+
+    register_report_type(
+        ReportDefinition("payouts.itemized.1", "Payouts (itemized)", columns, columns, build)
+    )
+    _payout_spans[:] = [spans]
+
+
+async def _payout_of(session: AsyncSession, request: ReportRequest) -> Callable[[datetime], str]:
+    spans = (
+        await _payout_spans[0](session, request.merchant_id, request.livemode, request.currency)
+        if _payout_spans
+        else []
+    )
+
+    def payout_of(available_on: datetime) -> str:
+        for start, end, payout_id in spans:
+            if (start is None or start <= available_on) and available_on < end:
+                return payout_id
+        return ""
+
+    return payout_of
+
+
 def _itemized_row(transaction: ReportedTransaction) -> dict[str, str]:
     return {
         "balance_transaction_id": transaction.id,
@@ -97,7 +147,7 @@ def _itemized_row(transaction: ReportedTransaction) -> dict[str, str]:
         "reporting_category": transaction.reporting_category,
         "source_id": transaction.source,
         "description": transaction.description or "",
-        "automatic_payout_id": "",  # filled once the payouts part says which payout took it
+        "automatic_payout_id": "",  # reconciliation.itemized.1 fills it (_reconciliation)
     }
 
 
@@ -105,6 +155,17 @@ async def _itemized(session: AsyncSession, request: ReportRequest) -> list[dict[
     args = (session, request.merchant_id, request.livemode, request.currency)
     found = await balance_transactions_between(*args, request.start, request.end)
     return [_itemized_row(transaction) for transaction in found]
+
+
+async def _reconciliation(session: AsyncSession, request: ReportRequest) -> list[dict[str, str]]:
+    """The itemized lines, each with the automatic payout that took it (when one did)."""
+    args = (session, request.merchant_id, request.livemode, request.currency)
+    found = await balance_transactions_between(*args, request.start, request.end)
+    payout_of = await _payout_of(session, request)
+    return [
+        {**_itemized_row(transaction), "automatic_payout_id": payout_of(transaction.available_on)}
+        for transaction in found
+    ]
 
 
 ITEMIZED_COLUMNS: Final = (
@@ -131,7 +192,7 @@ for _built_in in (
         "Reconciliation (itemized): each balance transaction and its payout",
         (*ITEMIZED_COLUMNS, "automatic_payout_id"),
         (*ITEMIZED_COLUMNS, "automatic_payout_id"),
-        _itemized,
+        _reconciliation,
     ),
 ):
     register_report_type(_built_in)

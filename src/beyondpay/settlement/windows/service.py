@@ -324,3 +324,21 @@ def on_window_closed(handler: WindowClosedHandler) -> None:
 def off_window_closed(handler: WindowClosedHandler) -> None:
     if handler in _window_closed_handlers:
         _window_closed_handlers.remove(handler)
+
+
+async def window_spans(
+    session: AsyncSession, merchant_id: str, livemode: bool, window_ids: list[str]
+) -> dict[str, tuple[datetime, datetime]]:
+    """Each named window's ``(opens_at, cut_off_at)``: what it netted (read only)."""
+    if not window_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            SettlementWindowRow.id, SettlementWindowRow.opens_at, SettlementWindowRow.cut_off_at
+        ).where(
+            SettlementWindowRow.merchant_id == merchant_id,
+            SettlementWindowRow.livemode == livemode,
+            SettlementWindowRow.id.in_(window_ids),
+        )
+    )
+    return {window_id: (opens, cut_off) for window_id, opens, cut_off in rows.all()}
