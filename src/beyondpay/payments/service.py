@@ -47,7 +47,7 @@ from beyondpay.payments.legacy import ChargeResult, LegacyChargeService, legacy_
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
 from beyondpay.payments.operations import ConfirmResult
 from beyondpay.payments.outcomes import apply_outcome, handle_rail_outcome, waits_for_payer
-from beyondpay.payments.payouts import PayoutFundsService, payout_funds_service
+from beyondpay.payments.payouts import PayoutFundsService, PayoutStep, payout_funds_service
 from beyondpay.payments.rail_records import PlatformRecord, captured_charges
 from beyondpay.payments.receipts import (
     ReceiptView,
@@ -77,6 +77,7 @@ __all__ = [
     "PaymentIntentRow",
     "PaymentIntentService",
     "PayoutFundsService",
+    "PayoutStep",
     "PlatformRecord",
     "ReceiptView",
     "ReportedTransaction",

@@ -41,7 +41,7 @@ from beyondpay.kit.invariants import invariant
 from beyondpay.kit.logging import get_logger
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
-from beyondpay.payments.service import payout_funds_service, rail_answer_wait
+from beyondpay.payments.service import PayoutStep, payout_funds_service, rail_answer_wait
 from beyondpay.rails.errors import PayoutRailUnusableError
 from beyondpay.rails.payout_domain import PAYOUT_AMOUNT_MINOR_MAX
 from beyondpay.rails.service import (
@@ -133,6 +133,24 @@ async def _destination(
     return account.id
 
 
+async def _record_step(
+    session: AsyncSession, payout: PayoutRow, step: PayoutStep, description: str
+) -> str:
+    """One step of the payout's money (its balance transaction and ledger transfer, written
+    by payments): the balance transaction's id."""
+    return await payout_funds_service.record_step(
+        session,
+        merchant_id=payout.merchant_id,
+        livemode=payout.livemode,
+        payout_id=payout.id,
+        rail=payout.rail,
+        amount=payout.amount,
+        currency=payout.currency,
+        step=step,
+        description=description,
+    )
+
+
 async def _make(session: AsyncSession, payout: PayoutRow) -> PayoutRow:
     """Phase 1's writes: the payout, its balance transaction and ledger transfer (last), its
     event, and when it is next looked at (the hold's end, or the job's recovery)."""
@@ -143,16 +161,8 @@ async def _make(session: AsyncSession, payout: PayoutRow) -> PayoutRow:
     payout.next_check_at = payout.held_until or now + rail_answer_wait()
     session.add(payout)
     await session.flush()
-    payout.balance_transaction_id = await payout_funds_service.record_step(
-        session,
-        merchant_id=payout.merchant_id,
-        livemode=payout.livemode,
-        payout_id=payout.id,
-        rail=payout.rail,
-        amount=payout.amount,
-        currency=payout.currency,
-        step="payout",
-        description=payout.description or "STRIPE PAYOUT",
+    payout.balance_transaction_id = await _record_step(
+        session, payout, "payout", payout.description or "STRIPE PAYOUT"
     )
     await session.flush()
     await record(session, payout, PayoutEvent.created)
@@ -276,16 +286,8 @@ class PayoutService:
                 param="payout",
             )
         before = payout_object(payout)
-        payout.failure_balance_transaction_id = await payout_funds_service.record_step(
-            session,
-            merchant_id=payout.merchant_id,
-            livemode=payout.livemode,
-            payout_id=payout.id,
-            rail=payout.rail,
-            amount=payout.amount,
-            currency=payout.currency,
-            step="payout_cancel",
-            description=f"Cancellation of payout {payout.id}",
+        payout.failure_balance_transaction_id = await _record_step(
+            session, payout, "payout_cancel", f"Cancellation of payout {payout.id}"
         )
         payout.status = Status.canceled.value
         payout.next_check_at = None
@@ -314,16 +316,8 @@ class PayoutService:
         reversal = _reversal_of(original, params)
         session.add(reversal)
         await session.flush()
-        reversal.balance_transaction_id = await payout_funds_service.record_step(
-            session,
-            merchant_id=reversal.merchant_id,
-            livemode=reversal.livemode,
-            payout_id=reversal.id,
-            rail=reversal.rail,
-            amount=reversal.amount,
-            currency=reversal.currency,
-            step="payout_reversal",
-            description=f"Reversal of payout {original.id}",
+        reversal.balance_transaction_id = await _record_step(
+            session, reversal, "payout_reversal", f"Reversal of payout {original.id}"
         )
         original.reversed_by_id = reversal.id
         await session.flush()
@@ -494,16 +488,8 @@ async def _apply(session: AsyncSession, payout: PayoutRow, outcome: PayoutOutcom
         )
         payout.status, payout.next_check_at, also = Status.paid.value, None, PayoutEvent.paid
     else:
-        payout.failure_balance_transaction_id = await payout_funds_service.record_step(
-            session,
-            merchant_id=payout.merchant_id,
-            livemode=payout.livemode,
-            payout_id=payout.id,
-            rail=payout.rail,
-            amount=payout.amount,
-            currency=payout.currency,
-            step="payout_failure",
-            description=f"Payout failure for {payout.id}",
+        payout.failure_balance_transaction_id = await _record_step(
+            session, payout, "payout_failure", f"Payout failure for {payout.id}"
         )
         payout.failure_code = outcome.failure_code or "could_not_process"
         payout.failure_message = outcome.failure_message
