@@ -381,6 +381,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.tax.api import router as tax_rates
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
     from beyondpay.checkout.api import router as checkout_sessions
+    from beyondpay.connect.api import accounts_router as connected_accounts
     from beyondpay.connect.api import router as transfers
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
@@ -454,4 +455,5 @@ def merchant_routers() -> list[APIRouter]:
         reconciliation,
         files,
         report_runs,
+        connected_accounts,
     ]

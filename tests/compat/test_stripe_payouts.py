@@ -14,7 +14,6 @@ from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.payments.service import release_due_funds
-from beyondpay.settlement.payouts.schedules import payout_schedule_service
 from tests.compat.server import new_merchant, sdk_client
 from tests.settlement.payouts.support import end_hold
 from tests.support import TestMerchant
@@ -77,7 +76,12 @@ async def _ready(client: stripe.StripeClient, payee: TestMerchant, database: Dat
         )
     async with database.unit_of_work() as session:
         assert await release_due_funds(session, 10) == 1
-        await payout_schedule_service.update(session, payee.id, False, interval="manual")
+    account = client.v1.accounts.update(
+        payee.id, {"settings": {"payouts": {"schedule": {"interval": "manual"}}}}
+    )
+    assert account.settings is not None
+    assert account.settings.payouts is not None
+    assert account.settings.payouts.schedule.interval == "manual"
 
 
 async def test_the_sdk_makes_a_manual_payout(

@@ -39,7 +39,8 @@ async def test_a_platform_creates_reads_updates_lists_and_deletes_its_accounts(
     assert account["capabilities"] == {"card_payments": "inactive", "transfers": "inactive"}
     assert account["requirements"]["currently_due"] == ["bank_account", "pan"]
     assert account["requirements"]["disabled_reason"] == "requirements.past_due"
-    assert account["settings"] == {"payouts": {"schedule": None}}
+    # Settlement's payout schedule: daily by default, after the windows' delay.
+    assert account["settings"]["payouts"]["schedule"]["interval"] == "daily"
 
     assert await get(client, merchant, f"/v1/accounts/{account['id']}") == account
     updated = await post(
@@ -164,3 +165,83 @@ async def test_a_platform_manages_its_connected_accounts_bank_accounts(
     stranger = await make_merchant(database, name="Other platform")
     hidden = await client.get(path, headers=stranger.auth())
     assert hidden.status_code == 404 and hidden.json()["error"]["param"] == "account"
+
+
+async def test_the_payout_schedule_is_set_on_create_and_update_and_shown_on_every_account(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    created = await post(
+        client,
+        merchant,
+        "/v1/accounts",
+        type="custom",
+        **{
+            "settings[payouts][schedule][interval]": "weekly",
+            "settings[payouts][schedule][weekly_anchor]": "friday",
+            "settings[payouts][schedule][delay_days]": "2",
+        },
+    )
+    assert created.status_code == 200, created.text
+    account = created.json()
+    assert account["settings"]["payouts"]["schedule"] == {
+        "interval": "weekly",
+        "delay_days": 2,
+        "weekly_anchor": "friday",
+        "monthly_anchor": None,
+    }
+    updated = await post(
+        client,
+        merchant,
+        f"/v1/accounts/{account['id']}",
+        **{
+            "settings[payouts][schedule][interval]": "monthly",
+            "settings[payouts][schedule][monthly_anchor]": "15",
+        },
+    )
+    assert updated.status_code == 200, updated.text
+    schedule = {"interval": "monthly", "delay_days": 2, "weekly_anchor": None, "monthly_anchor": 15}
+    assert updated.json()["settings"]["payouts"]["schedule"] == schedule
+    assert (await get(client, merchant, f"/v1/accounts/{account['id']}"))["settings"] == {
+        "payouts": {"schedule": schedule}
+    }
+    listed = await get(client, merchant, "/v1/accounts")
+    assert listed["data"][0]["settings"]["payouts"]["schedule"] == schedule
+
+    # The platform's own account, through the same route.
+    own = await post(
+        client,
+        merchant,
+        f"/v1/accounts/{merchant.id}",
+        **{"settings[payouts][schedule][interval]": "manual"},
+    )
+    assert own.status_code == 200, own.text
+    assert own.json()["settings"]["payouts"]["schedule"]["interval"] == "manual"
+    mine = await get(client, merchant, f"/v1/accounts/{merchant.id}")
+    assert mine["settings"]["payouts"]["schedule"]["interval"] == "manual"
+
+
+async def test_a_bad_payout_schedule_is_refused_naming_it_and_writes_nothing(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    before = await get(client, merchant, "/v1/accounts")
+    for name, value in [
+        ("interval", "hourly"),
+        ("delay_days", "9"),
+        ("weekly_anchor", "someday"),
+        ("monthly_anchor", "32"),
+    ]:
+        refused = await post(
+            client, merchant, "/v1/accounts", **{f"settings[payouts][schedule][{name}]": value}
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["param"] == f"settings[payouts][schedule][{name}]"
+    assert await get(client, merchant, "/v1/accounts") == before
+    account = await connected(client, merchant)
+    refused = await post(
+        client,
+        merchant,
+        f"/v1/accounts/{account['id']}",
+        **{"settings[payouts][schedule][interval]": "yearly"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "settings[payouts][schedule][interval]"

@@ -16,11 +16,6 @@ from beyondpay.accounts.schemas import (
     ApiKeyListParams,
     ApiKeyRollParams,
     ApiKeyWithSecret,
-    ConnectedAccountCreateParams,
-    ConnectedAccountListParams,
-    ConnectedAccountObject,
-    ConnectedAccountUpdateParams,
-    DeletedAccount,
     KycDocument,
     KycDocumentCreateParams,
     KycDocumentListParams,
@@ -39,8 +34,6 @@ from beyondpay.accounts.schemas import (
 )
 from beyondpay.api.access import (
     AccountReader,
-    AccountsReader,
-    AccountsWriter,
     ApiKeysReader,
     ApiKeysWriter,
     PlatformAdmin,
@@ -51,9 +44,7 @@ from beyondpay.api.auth import SessionDep
 from beyondpay.api.lists import ListParams
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.responses import json_response
-from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
-from beyondpay.merchants.connected import account_object as connected_account_object
-from beyondpay.merchants.connected import connected_account_service, deleted_account_object
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router
 from beyondpay.merchants.kyc import KycStatus, checked_details
 from beyondpay.merchants.service import (
     api_key_service,
@@ -287,67 +278,3 @@ router = APIRouter()
 router.include_router(account_router)
 router.include_router(api_keys_router)
 router.include_router(platform_router)
-
-
-# ---- Connect: a platform's connected accounts ---------------------------------------------------
-
-accounts_router = Router(prefix="/v1/accounts", tags=["accounts"])
-ConnectedId = Annotated[
-    str, Path(max_length=255, description="A connected account's id (`acct_…`), or the caller's.")
-]
-
-
-# The payouts part (settlement) provides settings.payouts.schedule: the merger passes
-# payout_schedule_service.get(...) to account_object here. Until then none is rendered.
-@accounts_router.post("", returns=ConnectedAccountObject)
-async def create_connected_account(
-    session: SessionDep,
-    caller: AccountsWriter,
-    ring: RingDep,
-    params: Body[ConnectedAccountCreateParams],
-) -> Outcome:
-    """Create a connected account of the caller (a platform)."""
-    account = await connected_account_service.create(session, ring, caller, params.fields())
-    return Outcome(connected_account_object(account))
-
-
-@accounts_router.get("/{account}", returns=ConnectedAccountObject)
-async def retrieve_connected_account(
-    account: ConnectedId, session: SessionDep, caller: AccountsReader
-) -> dict[str, Any]:
-    """Retrieve a connected account (or the caller's own account)."""
-    return connected_account_object(await connected_account_service.get(session, caller, account))
-
-
-@accounts_router.post("/{account}", returns=ConnectedAccountObject)
-async def update_connected_account(
-    account: ConnectedId,
-    session: SessionDep,
-    caller: AccountsWriter,
-    params: Body[ConnectedAccountUpdateParams],
-) -> Outcome:
-    """Update a connected account."""
-    found = await connected_account_service.update(session, caller, account, params.fields())
-    return Outcome(connected_account_object(found))
-
-
-@accounts_router.get("", returns=ConnectedAccountObject)
-async def list_connected_accounts(
-    session: SessionDep, caller: AccountsReader, params: Query[ConnectedAccountListParams]
-) -> Listed:
-    """List the caller's connected accounts."""
-    return listed(
-        connected_account_object, await connected_account_service.list(session, caller, params)
-    )
-
-
-@accounts_router.delete("/{account}", returns=DeletedAccount)
-async def delete_connected_account(
-    account: ConnectedId, session: SessionDep, caller: AccountsWriter
-) -> Outcome:
-    """Delete a test-mode connected account."""
-    deleted = await connected_account_service.delete(session, caller, account)
-    return Outcome(deleted_account_object(deleted))
-
-
-router.include_router(accounts_router)

@@ -6,17 +6,15 @@ to it. A KYC document shows only its masked details.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from beyondpay.db.pagination import EXPAND_MAX, ListParams
+from beyondpay.db.pagination import ListParams
 from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import InvalidRequestError, ParameterMissingError
-from beyondpay.kit.params import Params, check_metadata
-from beyondpay.merchants.connected import AccountFields
+from beyondpay.kit.params import Params
 from beyondpay.merchants.domain import (
     ALLOWED_IPS_MAX,
     KEY_NAME_CHARS_MAX,
@@ -307,144 +305,3 @@ def new_account_object(view: AccountView, created: NewMerchant) -> dict[str, Any
             }
         )
     return {**account_object(view), "api_keys": keys}
-
-
-# ---- Connect: connected accounts ---------------------------------------------------------------
-
-EMAIL_CHARS_MAX: Final = 254
-PROFILE_TEXT_CHARS_MAX: Final = 500
-ProfileText = Annotated[str | None, Field(default=None, max_length=PROFILE_TEXT_CHARS_MAX)]
-MetadataParam = Annotated[dict[str, str] | str | None, AfterValidator(check_metadata)]
-# Stripe's controller[stripe_dashboard][type] says which kind of account the platform means.
-_TYPE_OF_DASHBOARD: Final = {"express": "express", "full": "standard", "none": "custom"}
-
-
-def _email(value: str | None) -> str | None:
-    if value is not None and (
-        value.count("@") != 1 or value.startswith("@") or value.endswith("@")
-    ):
-        raise ValueError("must be an email address")
-    return value
-
-
-Email = Annotated[
-    str | None, Field(default=None, max_length=EMAIL_CHARS_MAX), AfterValidator(_email)
-]
-
-
-class CapabilityParams(Params):
-    requested: bool | None = None
-
-
-class CapabilitiesParams(Params):
-    card_payments: CapabilityParams | None = None
-    transfers: CapabilityParams | None = None
-
-    def requested(self) -> dict[str, bool]:
-        asked = {"card_payments": self.card_payments, "transfers": self.transfers}
-        return {
-            name: bool(item.requested)
-            for name, item in asked.items()
-            if item is not None and item.requested is not None
-        }
-
-
-class AccountBusinessProfileParams(Params):
-    name: ProfileText = None
-    url: ProfileText = None
-    mcc: Annotated[str | None, Field(default=None, pattern=r"^[0-9]{4}$")] = None
-    product_description: ProfileText = None
-    support_email: Email = None
-    support_phone: ProfileText = None
-    support_url: ProfileText = None
-
-
-class DashboardParams(Params):
-    type: Literal["express", "full", "none"] | None = None
-
-
-class ControllerParams(Params):
-    """Stripe's controller properties; only ``stripe_dashboard[type]`` changes anything here
-    (which kind of account it is); the others are accepted as Stripe's SDKs send them."""
-
-    fees: dict[str, str] | None = None
-    losses: dict[str, str] | None = None
-    requirement_collection: Literal["application", "stripe"] | None = None
-    stripe_dashboard: DashboardParams | None = None
-
-
-BusinessType = Literal["individual", "company", "non_profit", "government_entity"]
-
-
-class ConnectedAccountUpdateParams(Params):
-    email: Email = None
-    business_type: BusinessType | None = None
-    business_profile: AccountBusinessProfileParams | None = None
-    capabilities: CapabilitiesParams | None = None
-    metadata: MetadataParam = None
-    expand: list[str] = Field(default_factory=list, max_length=EXPAND_MAX)
-
-    def fields(self) -> AccountFields:
-        profile = self.business_profile
-        return AccountFields(
-            email=self.email,
-            business_type=self.business_type,
-            business_profile=profile.model_dump(exclude_none=True) if profile else None,
-            capabilities_requested=self.capabilities.requested() if self.capabilities else {},
-            metadata=self.metadata if isinstance(self.metadata, dict) else None,
-        )
-
-
-class ConnectedAccountCreateParams(ConnectedAccountUpdateParams):
-    type: Literal["custom", "express", "standard"] | None = None
-    controller: ControllerParams | None = None
-    country: Annotated[str | None, Field(default=None, min_length=2, max_length=2)] = None
-
-    def fields(self) -> AccountFields:
-        dashboard = self.controller.stripe_dashboard if self.controller else None
-        account_type: str | None = self.type
-        if account_type is None and dashboard is not None and dashboard.type is not None:
-            account_type = _TYPE_OF_DASHBOARD[dashboard.type]
-        return replace(super().fields(), account_type=account_type, country=self.country)
-
-
-class ConnectedAccountListParams(ListParams):
-    pass
-
-
-class AccountRequirements(BaseModel):
-    currently_due: list[str]
-    eventually_due: list[str]
-    past_due: list[str]
-    pending_verification: list[str]
-    disabled_reason: str | None = Field(
-        description="Why charges and payouts are off: `requirements.past_due` (KYC documents to"
-        " send), `requirements.pending_verification` (under review), `rejected.other`."
-    )
-    current_deadline: int | None
-    errors: list[dict[str, Any]]
-
-
-class ConnectedAccountObject(BaseModel):
-    id: str
-    object: Literal["account"]
-    type: Literal["custom", "express", "standard", "none"]
-    business_profile: dict[str, Any]
-    business_type: str | None
-    capabilities: dict[str, Literal["active", "inactive", "pending"]]
-    charges_enabled: bool = Field(description="True once the account's KYC is approved.")
-    payouts_enabled: bool
-    details_submitted: bool
-    country: str
-    default_currency: str
-    email: str | None
-    created: int
-    metadata: dict[str, str]
-    requirements: AccountRequirements
-    settings: dict[str, Any]
-
-
-class DeletedAccount(BaseModel):
-    id: str
-    object: Literal["account"]
-    deleted: Literal[True]

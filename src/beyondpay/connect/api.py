@@ -1,19 +1,32 @@
-"""Transfer routes (Connect): parse, authorize, call the service, render."""
+"""Connect's routes: a platform's connected accounts (``/v1/accounts``, with their payout
+schedules from settlement) and transfers. Parse, authorize, call the services, render."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Path
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.api.access import TransfersReader, TransfersWriter
+from beyondpay.api.access import (
+    AccountsReader,
+    AccountsWriter,
+    TransfersReader,
+    TransfersWriter,
+)
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
-from beyondpay.api.routing import Body, Listed, Query, Router, listed
+from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
 from beyondpay.connect.schemas import (
+    ConnectedAccountCreateParams,
+    ConnectedAccountListParams,
+    ConnectedAccountObject,
+    ConnectedAccountUpdateParams,
     ConnectTransferCreateParams,
     ConnectTransferListParams,
     ConnectTransferUpdateParams,
+    DeletedAccount,
+    PayoutScheduleParams,
     ReversalCreateParams,
     ReversalListParams,
     ReversalUpdateParams,
@@ -23,6 +36,14 @@ from beyondpay.connect.schemas import (
     transfer_object,
 )
 from beyondpay.connect.service import transfer_service
+from beyondpay.merchants.connected import (
+    ConnectedAccount,
+    account_object,
+    connected_account_service,
+    deleted_account_object,
+)
+from beyondpay.merchants.domain import Caller
+from beyondpay.settlement.payouts.schedules import payout_schedule_service
 
 router = Router(prefix="/v1/transfers", tags=["transfers"])
 
@@ -102,3 +123,81 @@ async def list_transfer_reversals(
     return listed(
         reversal_object, await transfer_service.list_reversals(session, caller, id, params)
     )
+
+
+# ---- connected accounts ------------------------------------------------------------------------
+
+accounts_router = Router(prefix="/v1/accounts", tags=["accounts"])
+AccountId = Annotated[
+    str, Path(max_length=255, description="A connected account's id (`acct_…`), or the caller's.")
+]
+
+
+async def _rendered(
+    session: AsyncSession, caller: Caller, account: ConnectedAccount
+) -> dict[str, Any]:
+    """The account with ``settings.payouts.schedule`` as settlement's payout schedules keep it."""
+    schedule = await payout_schedule_service.get(session, account.row.id, caller.livemode)
+    return account_object(account, schedule)
+
+
+async def _set_schedule(
+    session: AsyncSession, caller: Caller, account_id: str, schedule: PayoutScheduleParams | None
+) -> None:
+    if schedule is not None:
+        await payout_schedule_service.update(
+            session, account_id, caller.livemode, **schedule.model_dump(exclude_none=True)
+        )
+
+
+@accounts_router.post("", returns=ConnectedAccountObject)
+async def create_connected_account(
+    session: SessionDep,
+    caller: AccountsWriter,
+    ring: RingDep,
+    params: Body[ConnectedAccountCreateParams],
+) -> Outcome:
+    """Create a connected account of the caller (a platform)."""
+    account = await connected_account_service.create(session, ring, caller, params.fields())
+    await _set_schedule(session, caller, account.row.id, params.payout_schedule())
+    return Outcome(await _rendered(session, caller, account))
+
+
+@accounts_router.get("/{account}", returns=ConnectedAccountObject)
+async def retrieve_connected_account(
+    account: AccountId, session: SessionDep, caller: AccountsReader
+) -> dict[str, Any]:
+    """Retrieve a connected account (or the caller's own account)."""
+    found = await connected_account_service.get(session, caller, account)
+    return await _rendered(session, caller, found)
+
+
+@accounts_router.post("/{account}", returns=ConnectedAccountObject)
+async def update_connected_account(
+    account: AccountId,
+    session: SessionDep,
+    caller: AccountsWriter,
+    params: Body[ConnectedAccountUpdateParams],
+) -> Outcome:
+    """Update a connected account (or the caller's own), its payout schedule included."""
+    found = await connected_account_service.update(session, caller, account, params.fields())
+    await _set_schedule(session, caller, found.row.id, params.payout_schedule())
+    return Outcome(await _rendered(session, caller, found))
+
+
+@accounts_router.get("", returns=ConnectedAccountObject)
+async def list_connected_accounts(
+    session: SessionDep, caller: AccountsReader, params: Query[ConnectedAccountListParams]
+) -> Listed:
+    """List the caller's connected accounts."""
+    accounts, has_more = await connected_account_service.list(session, caller, params)
+    return Listed([await _rendered(session, caller, found) for found in accounts], has_more)
+
+
+@accounts_router.delete("/{account}", returns=DeletedAccount)
+async def delete_connected_account(
+    account: AccountId, session: SessionDep, caller: AccountsWriter
+) -> Outcome:
+    """Delete a test-mode connected account."""
+    deleted = await connected_account_service.delete(session, caller, account)
+    return Outcome(deleted_account_object(deleted))
