@@ -251,23 +251,29 @@ def _check_payouts(windows: list[dict[str, Any]], payouts: list[dict[str, Any]])
     """(2) Each automatic payout paid within 2 minutes of its window's eta; (3) its amount is
     its window's net, and a window with a net at or below zero pays nothing. A window that
     netted below zero (a weekend's disputes before its payments became available) leaves the
-    balance below zero, and the next payout makes it good first, as Stripe's do: that payout
-    is its net less what was carried. The largest |arrival - eta| in seconds."""
+    balance below zero, and the payouts after it make that good first, as Stripe's do (each is
+    capped at the available balance): while something is carried, a payout is at least its
+    net less the carry and at most its net — funds that became available in the seconds
+    between a cut-off and its close count too. With nothing carried it is exactly the net.
+    The largest |arrival - eta| in seconds."""
     by_window = {(p["merchant_id"], p["settlement_window_id"]): p for p in payouts}
     assert len(by_window) == len(payouts)
     gap_max_s = 0
-    carried: dict[str, int] = {}  # per merchant: the negative nets no payout has made good
+    carried: dict[str, int] = {}  # per merchant: what payouts have not yet made good (<= 0)
     for window in windows:  # per merchant, in cut-off order
         payout = by_window.pop((window["merchant_id"], window["id"]), None)
-        owed = _net(window) + carried.get(window["merchant_id"], 0)
-        if window["status"] != "closed" or owed <= 0:
+        net, carry = _net(window), carried.get(window["merchant_id"], 0)
+        if window["status"] != "closed":
             assert payout is None, window["id"]
-            if window["status"] == "closed":
-                carried[window["merchant_id"]] = owed
             continue
-        carried[window["merchant_id"]] = 0
-        assert payout is not None, window["id"]
-        assert payout["amount"] == owed, (window["id"], payout["amount"], _net(window))
+        if payout is None:
+            assert net + carry <= 0, (window["id"], net, carry)
+            carried[window["merchant_id"]] = net + carry
+            continue
+        assert max(net + carry, 1) <= payout["amount"] <= net, (window["id"], payout, carry)
+        if carry == 0:
+            assert payout["amount"] == net, window["id"]
+        carried[window["merchant_id"]] = carry + net - payout["amount"]
         assert payout["status"] == "paid", payout
         gap_s = abs((payout["paid_at"] - window["eta"]).total_seconds())
         assert gap_s <= ETA_TOLERANCE_S, (window["id"], gap_s)
