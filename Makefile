@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/beyondpay serve
 
 test: $(STAMP)
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=40
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench migrations

@@ -249,34 +249,40 @@ def _check_windows(windows: list[dict[str, Any]], owners: set[str], end: datetim
 
 def _check_payouts(windows: list[dict[str, Any]], payouts: list[dict[str, Any]]) -> int:
     """(2) Each automatic payout paid within 2 minutes of its window's eta; (3) its amount is
-    its window's net, and a window with a net at or below zero pays nothing. A window that
-    netted below zero (a weekend's disputes before its payments became available) leaves the
-    balance below zero, and the payouts after it make that good first, as Stripe's do (each is
-    capped at the available balance): while something is carried, a payout is at least its
-    net less the carry and at most its net — funds that became available in the seconds
-    between a cut-off and its close count too. With nothing carried it is exactly the net.
-    The largest |arrival - eta| in seconds."""
+    its window's net, and a window with a net at or below zero pays nothing. What a payout does
+    not pay is carried, per merchant, signed:
+    - below zero, a deficit: a window that netted below zero (a weekend's disputes before its
+      payments became available) leaves the balance below zero, and the payouts after it make
+      that good first, as Stripe's do (each is capped at the available balance). While a
+      deficit is carried a payout is at least its net less the deficit and at most its net —
+      funds that became available in the seconds between a cut-off and its close count too.
+    - above zero, a surplus: a window closed late (the worker was down across its cut-off)
+      also sees the refunds and disputes made after its cut-off, which belong to the next
+      window's net but are already out of the available balance, so it pays less than its net;
+      that money stays in the balance (the next window still pays exactly its own net) until a
+      deficit uses it.
+    With no deficit, a window closed on time pays exactly its net. The largest
+    |arrival - eta| in seconds."""
     by_window = {(p["merchant_id"], p["settlement_window_id"]): p for p in payouts}
     assert len(by_window) == len(payouts)
     gap_max_s = 0
-    carried: dict[str, int] = {}  # per merchant: what payouts have not yet made good (<= 0)
+    carried: dict[str, int] = {}  # per merchant: deficit (< 0) or surplus (> 0) left behind
     for window in windows:  # per merchant, in cut-off order
         payout = by_window.pop((window["merchant_id"], window["id"]), None)
         net, carry = _net(window), carried.get(window["merchant_id"], 0)
+        deficit = min(carry, 0)
         if window["status"] != "closed":
             assert payout is None, window["id"]
             continue
         if payout is None:
-            assert net + carry <= 0, (window["id"], net, carry)
+            assert net + deficit <= 0, (window["id"], net, carry)
             carried[window["merchant_id"]] = net + carry
             continue
         assert 1 <= payout["amount"] <= net, (window["id"], payout, carry)
         if not window["closed_late"]:
-            # A late close also sees the refunds and disputes made after its cut-off (the
-            # next window's), which the available balance, and so the payout, is short of.
-            assert payout["amount"] >= net + carry, (window["id"], payout, carry)
-        if carry == 0 and not window["closed_late"]:
-            assert payout["amount"] == net, window["id"]
+            assert payout["amount"] >= net + deficit, (window["id"], payout, carry)
+            if deficit == 0:
+                assert payout["amount"] == net, (window["id"], payout, carry)
         carried[window["merchant_id"]] = carry + net - payout["amount"]
         assert payout["status"] == "paid", payout
         gap_s = abs((payout["paid_at"] - window["eta"]).total_seconds())
