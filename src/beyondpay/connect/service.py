@@ -145,9 +145,7 @@ class TransferService:
             raise ResourceMissingError.for_object("transfer", transfer_id)
         return row
 
-    async def _views(
-        self, session: AsyncSession, rows: Sequence[TransferRow]
-    ) -> list[TransferView]:
+    async def views(self, session: AsyncSession, rows: Sequence[TransferRow]) -> list[TransferView]:
         """The transfers with their reversals, in one query."""
         found = await session.execute(
             select(TransferReversalRow)
@@ -160,7 +158,7 @@ class TransferService:
         return [TransferView(row, reversals[row.id]) for row in rows]
 
     async def get(self, session: AsyncSession, caller: Caller, transfer_id: str) -> TransferView:
-        return (await self._views(session, [await self._row(session, caller, transfer_id)]))[0]
+        return (await self.views(session, [await self._row(session, caller, transfer_id)]))[0]
 
     async def update(
         self,
@@ -170,11 +168,11 @@ class TransferService:
         params: ConnectTransferUpdateParams,
     ) -> TransferView:
         row = await self._row(session, caller, transfer_id, lock=True)
-        before = transfer_object((await self._views(session, [row]))[0])
+        before = transfer_object((await self.views(session, [row]))[0])
         if "description" in params.model_fields_set:
             row.description = params.description
         row.metadata_ = merge_metadata(dict(row.metadata_ or {}), _metadata(params.metadata))
-        view = (await self._views(session, [row]))[0]
+        view = (await self.views(session, [row]))[0]
         changed = previous_attributes(before, transfer_object(view))
         if changed:
             row.updated_at = utcnow()
@@ -200,7 +198,7 @@ class TransferService:
             *conditions,
             object_name="transfer",
         )
-        return await self._views(session, rows), has_more
+        return await self.views(session, rows), has_more
 
     # ---- reversals ----------------------------------------------------------------------------
 
@@ -220,47 +218,9 @@ class TransferService:
                 f" {params.amount if params.amount is not None else left} is not possible.",
                 param="amount",
             )
-        reversal = TransferReversalRow(
-            id=new_id("trr"),
-            merchant_id=transfer.merchant_id,
-            livemode=transfer.livemode,
-            transfer_id=transfer.id,
-            amount=amount,
-            currency=transfer.currency,
-            balance_transaction_id=new_id("txn"),
-            destination_payment_refund_id=new_id("pyr"),
-            metadata_=merge_metadata({}, _metadata(params.metadata)),
-            created_at=utcnow(),
+        return await reverse_locked(
+            session, transfer, amount, _metadata(params.metadata), params.description
         )
-        transfer.amount_reversed += amount
-        transfer.updated_at = reversal.created_at
-        invariant(transfer.amount_reversed <= transfer.amount, "never over-reversed")
-        session.add(reversal)
-        await session.flush()
-        view = (await self._views(session, [transfer]))[0]
-        await record(session, transfer, ConnectTransferEvent.reversed, transfer_object(view))
-        await move_between_merchants(
-            session,
-            livemode=transfer.livemode,
-            currency=transfer.currency,
-            amount=amount,
-            source=(
-                transfer.destination_id,
-                new_id("txn"),
-                "payment_refund",
-                reversal.destination_payment_refund_id,
-            ),
-            destination=(
-                transfer.merchant_id,
-                reversal.balance_transaction_id,
-                "transfer_refund",
-                reversal.id,
-            ),
-            transfer_id=f"{reversal.id}:reversal",
-            code=REVERSAL_CODE,
-            description=params.description,
-        )
-        return reversal
 
     async def reversal(
         self,
@@ -317,3 +277,57 @@ class TransferService:
 
 
 transfer_service = TransferService()
+
+
+async def reverse_locked(
+    session: AsyncSession,
+    transfer: TransferRow,
+    amount: int,
+    metadata: dict[str, str] | None,
+    description: str | None,
+    source_refund: str | None = None,
+) -> TransferReversalRow:
+    """A reversal of ``amount`` of ``transfer`` (its row locked by the caller, the amount
+    checked): its row, ``transfer.reversed``, and the money back, the unit's last write."""
+    reversal = TransferReversalRow(
+        id=new_id("trr"),
+        merchant_id=transfer.merchant_id,
+        livemode=transfer.livemode,
+        transfer_id=transfer.id,
+        amount=amount,
+        currency=transfer.currency,
+        balance_transaction_id=new_id("txn"),
+        destination_payment_refund_id=new_id("pyr"),
+        metadata_=merge_metadata({}, metadata),
+        created_at=utcnow(),
+        source_refund=source_refund,
+    )
+    transfer.amount_reversed += amount
+    transfer.updated_at = reversal.created_at
+    invariant(transfer.amount_reversed <= transfer.amount, "never over-reversed")
+    session.add(reversal)
+    await session.flush()
+    view = (await transfer_service.views(session, [transfer]))[0]
+    await record(session, transfer, ConnectTransferEvent.reversed, transfer_object(view))
+    await move_between_merchants(
+        session,
+        livemode=transfer.livemode,
+        currency=transfer.currency,
+        amount=amount,
+        source=(
+            transfer.destination_id,
+            new_id("txn"),
+            "payment_refund",
+            reversal.destination_payment_refund_id,
+        ),
+        destination=(
+            transfer.merchant_id,
+            reversal.balance_transaction_id,
+            "transfer_refund",
+            reversal.id,
+        ),
+        transfer_id=f"{reversal.id}:reversal",
+        code=REVERSAL_CODE,
+        description=description,
+    )
+    return reversal
