@@ -27,7 +27,7 @@ def refund_share(
     takes ``total`` back in full; never more than is left."""
     refunded_before = refunded_after - refunded
     invariant(
-        0 <= taken <= total and 0 < refunded and 0 <= refunded_before,
+        0 <= taken <= total and refunded > 0 and refunded_before >= 0,
         "a share of what is left",
     )
     invariant(refunded_after <= charge_amount, "refunds never pass the charge")
