@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from beyondpay.db.session import Database
 from beyondpay.kit.clock import FrozenClock, use_clock
+from beyondpay.ledger.service import ledger_service
 from beyondpay.payments.tasks import release_funds
 from tests.connect.support import NET_OF_ONE_PAYMENT, available, connected, nets_match_balance
 from tests.payments.support import get, pay, post
@@ -104,6 +105,9 @@ async def test_a_destination_charge_transfers_and_collects_its_application_fee(
         assert await _pending(client, merchant, account) == 0
         assert await _pending(client, merchant, None) == 0
         await _balances_match(client, merchant, account)
+    async with database.unit_of_work() as session:
+        report = await ledger_service.verify_journal(session)
+    assert report.ok, report.problems
     assert await _event_types(database, merchant.id, "transfer.") == ["transfer.created"]
     assert await _event_types(database, merchant.id, "application_fee.") == [
         "application_fee.created"
@@ -347,4 +351,48 @@ async def test_racing_refunds_never_reverse_more_than_the_transfer(
         1_750,
         1_751,
     ]
+    await _balances_match(client, merchant, account)
+
+
+async def test_a_reversal_refunds_the_fee_in_proportion_and_a_manual_capture_transfers(
+    client: httpx.AsyncClient, merchant: TestMerchant
+) -> None:
+    account = (await connected(client, merchant))["id"]
+    intent = await pay(
+        client,
+        merchant,
+        payment_method="pm_card_visa",
+        capture_method="manual",
+        application_fee_amount="1000",
+        **{"transfer_data[destination]": account},
+    )
+    assert intent["status"] == "requires_capture"
+    charge = await get(client, merchant, f"/v1/charges/{intent['latest_charge']}")
+    assert charge["transfer"] is None and charge["application_fee"] is None
+    captured = await post(
+        client, merchant, f"/v1/payment_intents/{intent['id']}/capture", amount_to_capture="8000"
+    )
+    assert captured.status_code == 200, captured.text
+    charge = await get(client, merchant, f"/v1/charges/{intent['latest_charge']}")
+    transfer = await get(client, merchant, f"/v1/transfers/{charge['transfer']}")
+    assert transfer["amount"] == 8_000  # what was captured
+    reversal = await post(
+        client,
+        merchant,
+        f"/v1/transfers/{charge['transfer']}/reversals",
+        amount="2000",
+        refund_application_fee="true",
+    )
+    assert reversal.status_code == 200, reversal.text
+    fee = await get(client, merchant, f"/v1/application_fees/{charge['application_fee']}")
+    assert fee["amount_refunded"] == 2_000 * 1_000 // 8_000
+    rest = await post(
+        client,
+        merchant,
+        f"/v1/transfers/{charge['transfer']}/reversals",
+        refund_application_fee="true",
+    )
+    assert rest.status_code == 200, rest.text
+    fee = await get(client, merchant, f"/v1/application_fees/{charge['application_fee']}")
+    assert fee["amount_refunded"] == 1_000
     await _balances_match(client, merchant, account)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.connect.domain import refund_share, reversal_amount
 from beyondpay.connect.errors import TransferReversedTooMuchError
 from beyondpay.connect.events import ApplicationFeeEvent, ConnectTransferEvent, record
+from beyondpay.connect.fee_refunds import fee_views, refund_fee_locked
 from beyondpay.connect.models import ApplicationFeeRefundRow, ApplicationFeeRow, TransferRow
 from beyondpay.connect.schemas import (
     ApplicationFeeListParams,
@@ -33,16 +34,12 @@ from beyondpay.connect.schemas import (
 )
 from beyondpay.connect.service import reverse_locked
 from beyondpay.db.pagination import created_conditions, owned_page, scoped, scoped_page
-from beyondpay.kit.clock import utcnow
 from beyondpay.kit.errors import PermissionDeniedError, ResourceMissingError
-from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.merchants.domain import Caller
-from beyondpay.payments.service import DestinationCharge, move_between_merchants
+from beyondpay.payments.service import DestinationCharge
 from beyondpay.refunds.service import DestinationRefund
-
-FEE_REFUND_CODE = "application_fee_refund"
 
 
 async def record_destination_charge(session: AsyncSession, charge: DestinationCharge) -> None:
@@ -136,51 +133,7 @@ async def refund_destination(session: AsyncSession, refund: DestinationRefund) -
             refund.charge_amount,
         )
         if share > 0:
-            await _refund_fee_locked(session, fee, share, None)
-
-
-async def _refund_fee_locked(
-    session: AsyncSession, fee: ApplicationFeeRow, amount: int, metadata: dict[str, str] | None
-) -> ApplicationFeeRefundRow:
-    """``amount`` of the fee (its row locked, the amount checked) from the platform's
-    available balance back to the connected account's: the refund's row,
-    ``application_fee.refunded``, both balance transactions (``application_fee_refund``), and
-    the ledger transfer (``<fr>:refund``) last."""
-    refund = ApplicationFeeRefundRow(
-        id=new_id("fr"),
-        merchant_id=fee.merchant_id,
-        livemode=fee.livemode,
-        fee_id=fee.id,
-        amount=amount,
-        currency=fee.currency,
-        balance_transaction_id=new_id("txn"),
-        metadata_=merge_metadata({}, metadata),
-        created_at=utcnow(),
-    )
-    fee.amount_refunded += amount
-    fee.updated_at = refund.created_at
-    invariant(amount > 0 and fee.amount_refunded <= fee.amount, "a fee is never over-refunded")
-    session.add(refund)
-    await session.flush()
-    view = (await application_fee_service.views(session, [fee]))[0]
-    await record(session, fee, ApplicationFeeEvent.refunded, application_fee_object(view))
-    await move_between_merchants(
-        session,
-        livemode=fee.livemode,
-        currency=fee.currency,
-        amount=amount,
-        source=(
-            fee.merchant_id,
-            refund.balance_transaction_id,
-            "application_fee_refund",
-            refund.id,
-        ),
-        destination=(fee.account_id, new_id("txn"), "application_fee_refund", refund.id),
-        transfer_id=f"{refund.id}:refund",
-        code=FEE_REFUND_CODE,
-        description=None,
-    )
-    return refund
+            await refund_fee_locked(session, fee, share, None)
 
 
 def _platform_only(caller: Caller) -> None:
@@ -213,16 +166,7 @@ class ApplicationFeeService:
     async def views(
         self, session: AsyncSession, rows: Sequence[ApplicationFeeRow]
     ) -> list[ApplicationFeeView]:
-        """The fees with their refunds, in one query."""
-        found = await session.execute(
-            select(ApplicationFeeRefundRow)
-            .where(ApplicationFeeRefundRow.fee_id.in_([row.id for row in rows]))
-            .order_by(ApplicationFeeRefundRow.created_at.desc(), ApplicationFeeRefundRow.id.desc())
-        )
-        refunds: dict[str, list[ApplicationFeeRefundRow]] = {row.id: [] for row in rows}
-        for refund in found.scalars():
-            refunds[refund.fee_id].append(refund)
-        return [ApplicationFeeView(row, refunds[row.id]) for row in rows]
+        return await fee_views(session, rows)
 
     async def get(self, session: AsyncSession, caller: Caller, fee_id: str) -> ApplicationFeeView:
         return (await self.views(session, [await self._row(session, caller, fee_id)]))[0]
@@ -262,7 +206,7 @@ class ApplicationFeeService:
                 f" {params.amount if params.amount is not None else left} is not possible.",
                 param="amount",
             )
-        return await _refund_fee_locked(session, fee, amount, _metadata(params.metadata))
+        return await refund_fee_locked(session, fee, amount, _metadata(params.metadata))
 
     async def fee_refund(
         self,

@@ -55,8 +55,8 @@ class ConnectTransferListParams(ListParams):
 class ReversalCreateParams(Params):
     amount: Amount | None = None
     description: Annotated[str | None, Field(max_length=DESCRIPTION_CHARS_MAX)] = None
-    # Stripe's: refund the application fee of the transfer's charge too. Destination charges
-    # and their fees are not made here yet, so there is never a fee to refund (docs).
+    # Stripe's: refund the application fee of the transfer's charge too (a destination
+    # charge's), in proportion to the reversal; a transfer without one has nothing to refund.
     refund_application_fee: bool | None = None
     metadata: MetadataParam = None
     expand: Expand

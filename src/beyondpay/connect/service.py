@@ -21,9 +21,10 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.connect.domain import reversal_amount
+from beyondpay.connect.domain import refund_share, reversal_amount
 from beyondpay.connect.errors import BalanceInsufficientError, TransferReversedTooMuchError
 from beyondpay.connect.events import ConnectTransferEvent, record
+from beyondpay.connect.fee_refunds import locked_fee_of, refund_fee_locked
 from beyondpay.connect.models import TransferReversalRow, TransferRow
 from beyondpay.connect.schemas import (
     ConnectTransferCreateParams,
@@ -218,9 +219,23 @@ class TransferService:
                 f" {params.amount if params.amount is not None else left} is not possible.",
                 param="amount",
             )
-        return await reverse_locked(
+        reversal = await reverse_locked(
             session, transfer, amount, _metadata(params.metadata), params.description
         )
+        if params.refund_application_fee and transfer.charge_id is not None:
+            # Stripe: the destination charge's fee, in proportion to the reversal.
+            fee = await locked_fee_of(session, transfer.charge_id)
+            if fee is not None:
+                share = refund_share(
+                    fee.amount,
+                    fee.amount_refunded,
+                    transfer.amount_reversed,
+                    amount,
+                    transfer.amount,
+                )
+                if share > 0:
+                    await refund_fee_locked(session, fee, share, None)
+        return reversal
 
     async def reversal(
         self,

@@ -330,10 +330,11 @@ async def _apply_destination(
     """Connect's destination charge (``transfer_data``, ``application_fee_amount``,
     ``on_behalf_of``, ``transfer_group``), set then checked as a whole with Stripe's rules, each
     refusal naming its parameter; the money moves at capture (``destinations``)."""
-    asked = sorted(DESTINATION_PARAMS & sent)
-    if not asked:
+    if not DESTINATION_PARAMS & sent:
         return
-    if caller.platform_id is not None and intent.transfer_destination is None:
+    # ``transfer_group`` alone is any payment's (Stripe: separate charges and transfers).
+    asked = sorted(DESTINATION_PARAMS & sent - {"transfer_group"})
+    if asked and caller.platform_id is not None and intent.transfer_destination is None:
         # Stripe also takes an application fee on a direct charge (made with Stripe-Account);
         # we do not yet: docs/settlement.md, "Platforms (Connect)".
         raise InvalidRequestError(
