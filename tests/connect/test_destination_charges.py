@@ -396,3 +396,42 @@ async def test_a_reversal_refunds_the_fee_in_proportion_and_a_manual_capture_tra
     fee = await get(client, merchant, f"/v1/application_fees/{charge['application_fee']}")
     assert fee["amount_refunded"] == 1_000
     await _balances_match(client, merchant, account)
+
+
+async def test_a_capture_heard_twice_makes_one_transfer(
+    client: httpx.AsyncClient, merchant: TestMerchant, database: Database
+) -> None:
+    from beyondpay.connect.fees import record_destination_charge
+    from beyondpay.payments.service import DestinationCharge
+
+    account = (await connected(client, merchant))["id"]
+    _, charge = await _destination_charge(client, merchant, account, application_fee_amount="100")
+    again = DestinationCharge(
+        charge_id=charge["id"],
+        merchant_id=merchant.id,
+        livemode=False,
+        destination_id=account,
+        currency="inr",
+        transfer_id="tr_other",
+        transfer_amount=AMOUNT,
+        transfer_balance_transaction_id="txn_other",
+        destination_payment_id="py_other",
+        application_fee_id="fee_other",
+        application_fee_amount=100,
+        application_fee_balance_transaction_id="txn_other_fee",
+        transfer_group=None,
+        created_at=datetime.now(UTC),
+    )
+    async with database.unit_of_work() as session:
+        await record_destination_charge(session, again)
+    async with database.unit_of_work() as session:
+        counts = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM connect_transfers WHERE charge_id = :ch),"
+                    " (SELECT count(*) FROM application_fees WHERE charge_id = :ch)"
+                ),
+                {"ch": charge["id"]},
+            )
+        ).one()
+    assert tuple(counts) == (1, 1)
