@@ -202,6 +202,19 @@ def wire_settlement() -> None:
     on_window_closed(pay_closed_window)
     on_payout_outcome(handle_payout_outcome)
     wire_reconciliation()
+    wire_destination_charges()
+
+
+def wire_destination_charges() -> None:
+    """Connect's destination charges: a capture makes its transfer and application fee, and a
+    refund asking for them takes its share back, in their own transactions. Connect sits above
+    payments and refunds (neither imports it), so they meet here."""
+    from beyondpay.connect.fees import record_destination_charge, refund_destination
+    from beyondpay.payments.service import on_destination_charge
+    from beyondpay.refunds.service import on_destination_refund
+
+    on_destination_charge(record_destination_charge)
+    on_destination_refund(refund_destination)
 
 
 def wire_reconciliation() -> None:
@@ -382,6 +395,7 @@ def merchant_routers() -> list[APIRouter]:
     from beyondpay.billing.tax.api import tax_ids_router as tax_ids
     from beyondpay.checkout.api import router as checkout_sessions
     from beyondpay.connect.api import accounts_router as connected_accounts
+    from beyondpay.connect.api import fees_router as application_fees
     from beyondpay.connect.api import router as transfers
     from beyondpay.customers.api import router as customers
     from beyondpay.disputes.api import router as disputes
@@ -456,4 +470,5 @@ def merchant_routers() -> list[APIRouter]:
         files,
         report_runs,
         connected_accounts,
+        application_fees,
     ]

@@ -540,6 +540,33 @@ async def _transfer(actors: Actors) -> str:
     return transfer_id
 
 
+async def _application_fee(actors: Actors) -> str:
+    """An application fee of a connected account's, written straight to the table as the
+    transfers' factory does (live mode has no rail to make a destination charge through)."""
+    from sqlalchemy import text
+
+    if actors.database is None:
+        raise AssertionError("the application fees factory needs Actors.database")
+    account = await _connected_account(actors)
+    fee_id = f"fee_{uuid.uuid4().hex[:22]}"
+    async with actors.database.unit_of_work() as session:
+        await session.execute(
+            text(
+                "INSERT INTO application_fees (id, merchant_id, livemode, account_id, amount,"
+                " currency, charge_id, balance_transaction_id, created_at, updated_at)"
+                " SELECT :id, platform_id, livemode, id, 100, 'inr', :charge, :txn, now(), now()"
+                " FROM merchants WHERE id = :account"
+            ),
+            {
+                "id": fee_id,
+                "account": account,
+                "charge": f"ch_{uuid.uuid4().hex[:22]}",
+                "txn": f"txn_{uuid.uuid4().hex[:22]}",
+            },
+        )
+    return fee_id
+
+
 async def _payout(actors: Actors) -> str:
     """A paid payout, written straight to the table: live mode (the matrix's keys) has no
     payout rail. No money moves with it, so the ledger stays balanced."""
@@ -646,6 +673,7 @@ FACTORIES: Final[dict[str, Factory]] = {
     "/v1/payment_links": _payment_link,
     "/v1/accounts": _connected_account,
     "/v1/transfers": _transfer,
+    "/v1/application_fees": _application_fee,
     "/v1/payouts": _payout,
     "/v1/platform/reconciliation/runs": _reconciliation_run,
     "/v1/platform/reconciliation/exceptions": _reconciliation_exception,
@@ -716,6 +744,9 @@ OWNER_ANSWERS: Final[dict[tuple[str, str], tuple[int, str]]] = {
     ("POST", "/v1/transfers/{id}/reversals/{reversal}"): (404, "resource_missing"),
     # The matrix's objects are live: a live connected account is not deleted (docs/settlement.md).
     ("DELETE", "/v1/accounts/{account}"): (400, "account_delete_live_unsupported"),
+    # The matrix names the fee for every path parameter: no fee refund has its id.
+    ("GET", "/v1/application_fees/{id}/refunds/{refund}"): (404, "resource_missing"),
+    ("POST", "/v1/application_fees/{id}/refunds/{refund}"): (404, "resource_missing"),
 }
 
 REASON: Final = "Checked by the access matrix"

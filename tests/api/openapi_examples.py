@@ -1375,6 +1375,39 @@ async def _connect(api: Api, database: Database) -> None:
     await api.get(f"/v1/transfers/{transfer['id']}")  # a transfer with a reversal shown
     other = await api.post("/v1/accounts", {"type": "express"})
     await api.delete(f"/v1/accounts/{other['id']}")
+    # A destination charge with an application fee, the fee's routes, and a refund that takes
+    # back the transfer and the fee in proportion.
+    intent = await api.post(
+        "/v1/payment_intents",
+        {
+            "amount": 5_000,
+            "currency": "inr",
+            "confirm": True,
+            "payment_method": "pm_card_visa",
+            "transfer_data": {"destination": account["id"]},
+            "application_fee_amount": 500,
+            "transfer_group": "o2",
+        },
+    )
+    charge = await api.get(f"/v1/charges/{intent['latest_charge']}")
+    fee_id = charge["application_fee"]
+    await api.get(f"/v1/application_fees/{fee_id}")
+    await api.get("/v1/application_fees", {"charge": charge["id"]})
+    fee_refund = await api.post(f"/v1/application_fees/{fee_id}/refunds", {"amount": 100})
+    await api.get(f"/v1/application_fees/{fee_id}/refunds/{fee_refund['id']}")
+    await api.post(
+        f"/v1/application_fees/{fee_id}/refunds/{fee_refund['id']}", {"metadata": {"why": "1"}}
+    )
+    await api.get(f"/v1/application_fees/{fee_id}/refunds")
+    await api.post(
+        "/v1/refunds",
+        {
+            "charge": charge["id"],
+            "amount": 2_000,
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+        },
+    )
 
 
 async def _reconciliation(api: Api) -> None:

@@ -89,6 +89,8 @@ TransfersWriter = Annotated[Caller, Depends(authorize(Scope.transfers_write))]
 ReportingReader = Annotated[Caller, Depends(authorize(Scope.reporting_read))]
 ReportingWriter = Annotated[Caller, Depends(authorize(Scope.reporting_write))]
 FilesReader = Annotated[Caller, Depends(authorize(Scope.files_read))]
+ApplicationFeesReader = Annotated[Caller, Depends(authorize(Scope.application_fees_read))]
+ApplicationFeesWriter = Annotated[Caller, Depends(authorize(Scope.application_fees_write))]
 # Browser keys too (publishable: the card element, Stripe.js); the use case limits what they
 # may do (a PaymentIntent only with its client secret, a payment method for no customer).
 PaymentMethodsWriterOrBrowser = Annotated[

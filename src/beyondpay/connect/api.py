@@ -11,13 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beyondpay.api.access import (
     AccountsReader,
     AccountsWriter,
+    ApplicationFeesReader,
+    ApplicationFeesWriter,
     TransfersReader,
     TransfersWriter,
 )
 from beyondpay.api.auth import SessionDep
 from beyondpay.api.mutation import Outcome
 from beyondpay.api.routing import Body, Listed, Query, RingDep, Router, listed
+from beyondpay.connect.fees import application_fee_service
 from beyondpay.connect.schemas import (
+    ApplicationFee,
+    ApplicationFeeListParams,
     ConnectedAccountCreateParams,
     ConnectedAccountListParams,
     ConnectedAccountObject,
@@ -26,12 +31,18 @@ from beyondpay.connect.schemas import (
     ConnectTransferListParams,
     ConnectTransferUpdateParams,
     DeletedAccount,
+    FeeRefund,
+    FeeRefundCreateParams,
+    FeeRefundListParams,
+    FeeRefundUpdateParams,
     PayoutScheduleParams,
     ReversalCreateParams,
     ReversalListParams,
     ReversalUpdateParams,
     Transfer,
     TransferReversal,
+    application_fee_object,
+    fee_refund_object,
     reversal_object,
     transfer_object,
 )
@@ -201,3 +212,76 @@ async def delete_connected_account(
     """Delete a test-mode connected account."""
     deleted = await connected_account_service.delete(session, caller, account)
     return Outcome(deleted_account_object(deleted))
+
+
+# ---- application fees (destination charges) ----------------------------------------------------
+
+fees_router = Router(prefix="/v1/application_fees", tags=["application_fees"])
+
+FeeId = Annotated[str, Path(max_length=255, description="The application fee's id (`fee_…`).")]
+FeeRefundId = Annotated[str, Path(max_length=255, description="The fee refund's id (`fr_…`).")]
+
+
+@fees_router.get("/{id}", returns=ApplicationFee)
+async def retrieve_application_fee(
+    id: FeeId, session: SessionDep, caller: ApplicationFeesReader
+) -> dict[str, Any]:
+    """Retrieve an application fee the platform collected on a destination charge."""
+    return application_fee_object(await application_fee_service.get(session, caller, id))
+
+
+@fees_router.get("", returns=ApplicationFee)
+async def list_application_fees(
+    session: SessionDep, caller: ApplicationFeesReader, params: Query[ApplicationFeeListParams]
+) -> Listed:
+    """List the platform's application fees."""
+    return listed(
+        application_fee_object, await application_fee_service.list(session, caller, params)
+    )
+
+
+@fees_router.post("/{id}/refunds", returns=FeeRefund)
+async def create_fee_refund(
+    id: FeeId,
+    session: SessionDep,
+    caller: ApplicationFeesWriter,
+    params: Body[FeeRefundCreateParams],
+) -> Outcome:
+    """Refund an application fee to the connected account, in whole or in part."""
+    return Outcome(
+        fee_refund_object(await application_fee_service.refund(session, caller, id, params))
+    )
+
+
+@fees_router.get("/{id}/refunds/{refund}", returns=FeeRefund)
+async def retrieve_fee_refund(
+    id: FeeId, refund: FeeRefundId, session: SessionDep, caller: ApplicationFeesReader
+) -> dict[str, Any]:
+    """Retrieve an application fee's refund."""
+    return fee_refund_object(await application_fee_service.fee_refund(session, caller, id, refund))
+
+
+@fees_router.post("/{id}/refunds/{refund}", returns=FeeRefund)
+async def update_fee_refund(
+    id: FeeId,
+    refund: FeeRefundId,
+    session: SessionDep,
+    caller: ApplicationFeesWriter,
+    params: Body[FeeRefundUpdateParams],
+) -> Outcome:
+    """Update a fee refund's metadata."""
+    row = await application_fee_service.update_refund(session, caller, id, refund, params)
+    return Outcome(fee_refund_object(row))
+
+
+@fees_router.get("/{id}/refunds", returns=FeeRefund)
+async def list_fee_refunds(
+    id: FeeId,
+    session: SessionDep,
+    caller: ApplicationFeesReader,
+    params: Query[FeeRefundListParams],
+) -> Listed:
+    """List an application fee's refunds."""
+    return listed(
+        fee_refund_object, await application_fee_service.list_refunds(session, caller, id, params)
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.connect.models import TransferRow
+from beyondpay.connect.models import ApplicationFeeRow, TransferRow
 from beyondpay.events.service import event_service
 
 
@@ -18,10 +18,16 @@ class ConnectTransferEvent(StrEnum):
     reversed = "transfer.reversed"
 
 
+class ApplicationFeeEvent(StrEnum):
+    created = "application_fee.created"
+    refunded = "application_fee.refunded"
+    refund_updated = "application_fee.refund.updated"
+
+
 async def record(
     session: AsyncSession,
-    row: TransferRow,
-    type: ConnectTransferEvent,
+    row: TransferRow | ApplicationFeeRow,
+    type: ConnectTransferEvent | ApplicationFeeEvent,
     object: dict[str, Any],
     previous_attributes: dict[str, Any] | None = None,
 ) -> None:

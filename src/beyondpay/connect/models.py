@@ -34,6 +34,8 @@ class TransferRow(Base):
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(_TIME)
     updated_at: Mapped[datetime] = mapped_column(_TIME)
+    # A destination charge's transfer names its charge (migration 0059, unique).
+    charge_id: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class TransferReversalRow(Base):
@@ -47,5 +49,39 @@ class TransferReversalRow(Base):
     currency: Mapped[str] = mapped_column(Text)
     balance_transaction_id: Mapped[str] = mapped_column(Text)
     destination_payment_refund_id: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    source_refund: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ApplicationFeeRow(Base):
+    """A destination charge's application fee (``fee_…``, migration 0059): the platform's
+    (``merchant_id``), collected from the connected account (``account_id``)."""
+
+    __tablename__ = "application_fees"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    account_id: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(Text)
+    charge_id: Mapped[str] = mapped_column(Text)
+    balance_transaction_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TIME)
+    updated_at: Mapped[datetime] = mapped_column(_TIME)
+
+
+class ApplicationFeeRefundRow(Base):
+    __tablename__ = "application_fee_refunds"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(Text)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    fee_id: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    balance_transaction_id: Mapped[str] = mapped_column(Text)
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(_TIME)

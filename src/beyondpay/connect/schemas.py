@@ -9,7 +9,12 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from beyondpay.connect.models import TransferReversalRow, TransferRow
+from beyondpay.connect.models import (
+    ApplicationFeeRefundRow,
+    ApplicationFeeRow,
+    TransferReversalRow,
+    TransferRow,
+)
 from beyondpay.db.pagination import EXPAND_MAX, ListParams
 from beyondpay.kit.params import Params
 from beyondpay.merchants.connected import AccountFields
@@ -50,8 +55,8 @@ class ConnectTransferListParams(ListParams):
 class ReversalCreateParams(Params):
     amount: Amount | None = None
     description: Annotated[str | None, Field(max_length=DESCRIPTION_CHARS_MAX)] = None
-    # Stripe's: refund the application fee of the transfer's charge too. Destination charges
-    # and their fees are not made here yet, so there is never a fee to refund (docs).
+    # Stripe's: refund the application fee of the transfer's charge too (a destination
+    # charge's), in proportion to the reversal; a transfer without one has nothing to refund.
     refund_application_fee: bool | None = None
     metadata: MetadataParam = None
     expand: Expand
@@ -123,7 +128,7 @@ def reversal_object(row: TransferReversalRow) -> dict[str, Any]:
         "currency": row.currency,
         "destination_payment_refund": row.destination_payment_refund_id,
         "metadata": dict(row.metadata_ or {}),
-        "source_refund": None,
+        "source_refund": row.source_refund,
         "transfer": row.transfer_id,
     }
 
@@ -332,3 +337,115 @@ class DeletedAccount(BaseModel):
     id: str
     object: Literal["account"]
     deleted: Literal[True]
+
+
+# ---- Connect: application fees (destination charges) -------------------------------------------
+
+# An application fee shows its first refunds inline, as Stripe's does.
+FEE_REFUNDS_SHOWN_MAX: Final = 10
+
+
+class ApplicationFeeListParams(ListParams):
+    charge: Annotated[str | None, Field(max_length=ID_CHARS_MAX)] = None
+
+
+class FeeRefundCreateParams(Params):
+    amount: Amount | None = None
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class FeeRefundUpdateParams(Params):
+    metadata: MetadataParam = None
+    expand: Expand
+
+
+class FeeRefundListParams(ListParams):
+    pass
+
+
+class FeeRefund(BaseModel):
+    id: str
+    object: Literal["fee_refund"]
+    amount: int
+    balance_transaction: str
+    created: int
+    currency: str
+    fee: str
+    metadata: dict[str, str]
+
+
+class FeeRefundList(BaseModel):
+    object: Literal["list"]
+    data: list[FeeRefund]
+    has_more: bool
+    total_count: int
+    url: str
+
+
+class ApplicationFee(BaseModel):
+    id: str
+    object: Literal["application_fee"]
+    account: str = Field(description="The connected account the fee was collected from.")
+    amount: int
+    amount_refunded: int
+    application: str | None
+    balance_transaction: str = Field(
+        description="The platform's `application_fee` balance transaction."
+    )
+    charge: str
+    created: int
+    currency: str
+    fee_source: dict[str, str]
+    livemode: bool
+    originating_transaction: str
+    refunded: bool
+    refunds: FeeRefundList
+
+
+def fee_refund_object(row: ApplicationFeeRefundRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "fee_refund",
+        "amount": row.amount,
+        "balance_transaction": row.balance_transaction_id,
+        "created": int(row.created_at.timestamp()),
+        "currency": row.currency,
+        "fee": row.fee_id,
+        "metadata": dict(row.metadata_ or {}),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationFeeView:
+    """An application fee and its refunds, newest first."""
+
+    row: ApplicationFeeRow
+    refunds: Sequence[ApplicationFeeRefundRow] = ()
+
+
+def application_fee_object(view: ApplicationFeeView) -> dict[str, Any]:
+    row, refunds = view.row, view.refunds
+    return {
+        "id": row.id,
+        "object": "application_fee",
+        "account": row.account_id,
+        "amount": row.amount,
+        "amount_refunded": row.amount_refunded,
+        "application": None,
+        "balance_transaction": row.balance_transaction_id,
+        "charge": row.charge_id,
+        "created": int(row.created_at.timestamp()),
+        "currency": row.currency,
+        "fee_source": {"charge": row.charge_id, "type": "charge"},
+        "livemode": row.livemode,
+        "originating_transaction": row.charge_id,
+        "refunded": row.amount_refunded == row.amount,
+        "refunds": {
+            "object": "list",
+            "data": [fee_refund_object(item) for item in refunds[:FEE_REFUNDS_SHOWN_MAX]],
+            "has_more": len(refunds) > FEE_REFUNDS_SHOWN_MAX,
+            "total_count": len(refunds),
+            "url": f"/v1/application_fees/{row.id}/refunds",
+        },
+    }

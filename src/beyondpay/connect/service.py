@@ -21,9 +21,10 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beyondpay.connect.domain import reversal_amount
+from beyondpay.connect.domain import refund_share, reversal_amount
 from beyondpay.connect.errors import BalanceInsufficientError, TransferReversedTooMuchError
 from beyondpay.connect.events import ConnectTransferEvent, record
+from beyondpay.connect.fee_refunds import locked_fee_of, refund_fee_locked
 from beyondpay.connect.models import TransferReversalRow, TransferRow
 from beyondpay.connect.schemas import (
     ConnectTransferCreateParams,
@@ -145,9 +146,7 @@ class TransferService:
             raise ResourceMissingError.for_object("transfer", transfer_id)
         return row
 
-    async def _views(
-        self, session: AsyncSession, rows: Sequence[TransferRow]
-    ) -> list[TransferView]:
+    async def views(self, session: AsyncSession, rows: Sequence[TransferRow]) -> list[TransferView]:
         """The transfers with their reversals, in one query."""
         found = await session.execute(
             select(TransferReversalRow)
@@ -160,7 +159,7 @@ class TransferService:
         return [TransferView(row, reversals[row.id]) for row in rows]
 
     async def get(self, session: AsyncSession, caller: Caller, transfer_id: str) -> TransferView:
-        return (await self._views(session, [await self._row(session, caller, transfer_id)]))[0]
+        return (await self.views(session, [await self._row(session, caller, transfer_id)]))[0]
 
     async def update(
         self,
@@ -170,11 +169,11 @@ class TransferService:
         params: ConnectTransferUpdateParams,
     ) -> TransferView:
         row = await self._row(session, caller, transfer_id, lock=True)
-        before = transfer_object((await self._views(session, [row]))[0])
+        before = transfer_object((await self.views(session, [row]))[0])
         if "description" in params.model_fields_set:
             row.description = params.description
         row.metadata_ = merge_metadata(dict(row.metadata_ or {}), _metadata(params.metadata))
-        view = (await self._views(session, [row]))[0]
+        view = (await self.views(session, [row]))[0]
         changed = previous_attributes(before, transfer_object(view))
         if changed:
             row.updated_at = utcnow()
@@ -200,7 +199,7 @@ class TransferService:
             *conditions,
             object_name="transfer",
         )
-        return await self._views(session, rows), has_more
+        return await self.views(session, rows), has_more
 
     # ---- reversals ----------------------------------------------------------------------------
 
@@ -220,46 +219,22 @@ class TransferService:
                 f" {params.amount if params.amount is not None else left} is not possible.",
                 param="amount",
             )
-        reversal = TransferReversalRow(
-            id=new_id("trr"),
-            merchant_id=transfer.merchant_id,
-            livemode=transfer.livemode,
-            transfer_id=transfer.id,
-            amount=amount,
-            currency=transfer.currency,
-            balance_transaction_id=new_id("txn"),
-            destination_payment_refund_id=new_id("pyr"),
-            metadata_=merge_metadata({}, _metadata(params.metadata)),
-            created_at=utcnow(),
+        reversal = await reverse_locked(
+            session, transfer, amount, _metadata(params.metadata), params.description
         )
-        transfer.amount_reversed += amount
-        transfer.updated_at = reversal.created_at
-        invariant(transfer.amount_reversed <= transfer.amount, "never over-reversed")
-        session.add(reversal)
-        await session.flush()
-        view = (await self._views(session, [transfer]))[0]
-        await record(session, transfer, ConnectTransferEvent.reversed, transfer_object(view))
-        await move_between_merchants(
-            session,
-            livemode=transfer.livemode,
-            currency=transfer.currency,
-            amount=amount,
-            source=(
-                transfer.destination_id,
-                new_id("txn"),
-                "payment_refund",
-                reversal.destination_payment_refund_id,
-            ),
-            destination=(
-                transfer.merchant_id,
-                reversal.balance_transaction_id,
-                "transfer_refund",
-                reversal.id,
-            ),
-            transfer_id=f"{reversal.id}:reversal",
-            code=REVERSAL_CODE,
-            description=params.description,
-        )
+        if params.refund_application_fee and transfer.charge_id is not None:
+            # Stripe: the destination charge's fee, in proportion to the reversal.
+            fee = await locked_fee_of(session, transfer.charge_id)
+            if fee is not None:
+                share = refund_share(
+                    fee.amount,
+                    fee.amount_refunded,
+                    transfer.amount_reversed,
+                    amount,
+                    transfer.amount,
+                )
+                if share > 0:
+                    await refund_fee_locked(session, fee, share, None)
         return reversal
 
     async def reversal(
@@ -317,3 +292,57 @@ class TransferService:
 
 
 transfer_service = TransferService()
+
+
+async def reverse_locked(
+    session: AsyncSession,
+    transfer: TransferRow,
+    amount: int,
+    metadata: dict[str, str] | None,
+    description: str | None,
+    source_refund: str | None = None,
+) -> TransferReversalRow:
+    """A reversal of ``amount`` of ``transfer`` (its row locked by the caller, the amount
+    checked): its row, ``transfer.reversed``, and the money back, the unit's last write."""
+    reversal = TransferReversalRow(
+        id=new_id("trr"),
+        merchant_id=transfer.merchant_id,
+        livemode=transfer.livemode,
+        transfer_id=transfer.id,
+        amount=amount,
+        currency=transfer.currency,
+        balance_transaction_id=new_id("txn"),
+        destination_payment_refund_id=new_id("pyr"),
+        metadata_=merge_metadata({}, metadata),
+        created_at=utcnow(),
+        source_refund=source_refund,
+    )
+    transfer.amount_reversed += amount
+    transfer.updated_at = reversal.created_at
+    invariant(transfer.amount_reversed <= transfer.amount, "never over-reversed")
+    session.add(reversal)
+    await session.flush()
+    view = (await transfer_service.views(session, [transfer]))[0]
+    await record(session, transfer, ConnectTransferEvent.reversed, transfer_object(view))
+    await move_between_merchants(
+        session,
+        livemode=transfer.livemode,
+        currency=transfer.currency,
+        amount=amount,
+        source=(
+            transfer.destination_id,
+            new_id("txn"),
+            "payment_refund",
+            reversal.destination_payment_refund_id,
+        ),
+        destination=(
+            transfer.merchant_id,
+            reversal.balance_transaction_id,
+            "transfer_refund",
+            reversal.id,
+        ),
+        transfer_id=f"{reversal.id}:reversal",
+        code=REVERSAL_CODE,
+        description=description,
+    )
+    return reversal

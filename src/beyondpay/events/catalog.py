@@ -168,5 +168,8 @@ EVENT_TYPES: Final = frozenset(
         "transfer.reversed",
         "reporting.report_run.succeeded",
         "reporting.report_run.failed",
+        "application_fee.created",
+        "application_fee.refunded",
+        "application_fee.refund.updated",
     }
 )

@@ -137,6 +137,9 @@ class Scope(StrEnum):
     reporting_write = "reporting:write"
     files_read = "files:read"
     files_write = "files:write"
+    # Connect: the application fees a platform collects on its destination charges.
+    application_fees_read = "application_fees:read"
+    application_fees_write = "application_fees:write"
 
     @property
     def resource(self) -> str:

@@ -197,6 +197,7 @@ _CONNECT_CATEGORIES: Final = {
     "transfer_refund": "transfer_reversal",
     "payment": "charge",
     "payment_refund": "refund",
+    "application_fee_refund": "platform_earning_refund",
 }
 
 

@@ -41,6 +41,7 @@ from beyondpay.kit.ids import new_id
 from beyondpay.kit.invariants import invariant
 from beyondpay.kit.params import merge_metadata
 from beyondpay.kit.search import FieldKind, parse_query
+from beyondpay.merchants.connected import connected_account_service
 from beyondpay.merchants.domain import Caller, KeyKind
 from beyondpay.merchants.service import merchant_service
 from beyondpay.payment_methods.service import (
@@ -300,6 +301,91 @@ def _new_intent(
     )
 
 
+DESTINATION_PARAMS: Final = frozenset(
+    {"transfer_data", "application_fee_amount", "on_behalf_of", "transfer_group"}
+)
+
+
+def _set_destination(
+    intent: PaymentIntentRow,
+    sent: set[str],
+    params: PaymentIntentCreateParams | PaymentIntentUpdateParams,
+) -> None:
+    if "transfer_data" in sent:
+        data = params.transfer_data
+        intent.transfer_destination = data.destination if data is not None else None
+        intent.transfer_amount = data.amount if data is not None else None
+    for field in ("application_fee_amount", "on_behalf_of", "transfer_group"):
+        if field in sent:
+            setattr(intent, field, getattr(params, field) or None)
+
+
+async def _apply_destination(
+    session: AsyncSession,
+    caller: Caller,
+    intent: PaymentIntentRow,
+    sent: set[str],
+    params: PaymentIntentCreateParams | PaymentIntentUpdateParams,
+) -> None:
+    """Connect's destination charge (``transfer_data``, ``application_fee_amount``,
+    ``on_behalf_of``, ``transfer_group``), set then checked as a whole with Stripe's rules, each
+    refusal naming its parameter; the money moves at capture (``destinations``)."""
+    if not DESTINATION_PARAMS & sent:
+        return
+    # ``transfer_group`` alone is any payment's (Stripe: separate charges and transfers).
+    asked = sorted(DESTINATION_PARAMS & sent - {"transfer_group"})
+    if asked and caller.platform_id is not None and intent.transfer_destination is None:
+        # Stripe also takes an application fee on a direct charge (made with Stripe-Account);
+        # we do not yet: docs/settlement.md, "Platforms (Connect)".
+        raise InvalidRequestError(
+            f"{asked[0]} is only supported on a destination charge made by the platform's own"
+            " key (without a Stripe-Account header).",
+            param=asked[0],
+        )
+    _set_destination(intent, sent, params)
+    if intent.transfer_destination is None:
+        for field in ("application_fee_amount", "on_behalf_of"):
+            if getattr(intent, field) is not None:
+                raise InvalidRequestError(
+                    f"{field} requires transfer_data[destination] (a destination charge).",
+                    param=field,
+                )
+        return
+    if caller.platform_id is not None:
+        raise InvalidRequestError(
+            "A destination charge is made by the platform's own key, without a Stripe-Account"
+            " header.",
+            param="transfer_data[destination]",
+        )
+    await connected_account_service.destination(
+        session, caller, intent.transfer_destination, param="transfer_data[destination]"
+    )
+    _check_destination_amounts(intent)
+
+
+def _check_destination_amounts(intent: PaymentIntentRow) -> None:
+    fee, transfer = intent.application_fee_amount, intent.transfer_amount
+    if fee is not None and transfer is not None:
+        raise InvalidRequestError(
+            "You cannot specify both transfer_data[amount] and application_fee_amount.",
+            param="transfer_data[amount]",
+        )
+    if fee is not None and fee > intent.amount:
+        raise InvalidRequestError(
+            f"The application_fee_amount ({fee}) cannot exceed the amount ({intent.amount}).",
+            param="application_fee_amount",
+        )
+    if transfer is not None and transfer > intent.amount:
+        raise InvalidRequestError(
+            f"The transfer_data[amount] ({transfer}) cannot exceed the amount ({intent.amount}).",
+            param="transfer_data[amount]",
+        )
+    if intent.on_behalf_of is not None and intent.on_behalf_of != intent.transfer_destination:
+        raise InvalidRequestError(
+            "on_behalf_of must be the transfer_data[destination] account.", param="on_behalf_of"
+        )
+
+
 def _check_saving(intent: PaymentIntentRow, method: PaymentMethodRow | None) -> None:
     """``setup_future_usage`` saves the payment method to the intent's customer when the
     payment succeeds: a card only (a UPI method is saved by a mandate), and a customer to save
@@ -365,6 +451,11 @@ def _new_charge(
         shipping=intent.shipping,
         statement_descriptor=intent.statement_descriptor,
         statement_descriptor_suffix=intent.statement_descriptor_suffix if card else None,
+        transfer_destination=intent.transfer_destination,
+        transfer_amount=intent.transfer_amount,
+        application_fee_amount=intent.application_fee_amount,
+        on_behalf_of=intent.on_behalf_of,
+        transfer_group=intent.transfer_group,
         calculated_statement_descriptor=calculated_statement_descriptor(
             business_name,
             card=card,
@@ -448,6 +539,7 @@ class PaymentIntentService:
         if clock is not None:  # a customer on a test clock: the payment is made at its time
             intent.created_at = clock.frozen_time
         await _check_suffix(session, caller.merchant, intent.statement_descriptor_suffix)
+        await _apply_destination(session, caller, intent, set(params.model_fields_set), params)
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data
         )
@@ -579,6 +671,9 @@ class PaymentIntentService:
         if "metadata" in sent:
             metadata = params.metadata if isinstance(params.metadata, dict) else {}
             intent.metadata_ = merge_metadata(intent.metadata_, metadata)
+        if "amount" in sent and not DESTINATION_PARAMS & sent and intent.transfer_destination:
+            _check_destination_amounts(intent)  # a lower amount may fall under the fee
+        await _apply_destination(session, caller, intent, set(sent), params)
         intent.status = status
         method = await self._method(
             session, caller, ring, intent, params.payment_method, params.payment_method_data

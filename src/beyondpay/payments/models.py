@@ -64,6 +64,12 @@ class PaymentIntentRow(Base):
     payment_method_options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     shipping: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
     statement_descriptor_suffix: Mapped[str | None] = mapped_column(Text, default=None)
+    # Migration 0059: Connect's destination charge (``transfer_data``), copied to the charge.
+    transfer_destination: Mapped[str | None] = mapped_column(Text, default=None)
+    transfer_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    application_fee_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    on_behalf_of: Mapped[str | None] = mapped_column(Text, default=None)
+    transfer_group: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ChargeRow(Base):
@@ -115,6 +121,15 @@ class ChargeRow(Base):
     statement_descriptor: Mapped[str | None] = mapped_column(Text, default=None)
     statement_descriptor_suffix: Mapped[str | None] = mapped_column(Text, default=None)
     calculated_statement_descriptor: Mapped[str | None] = mapped_column(Text, default=None)
+    # Migration 0059: Connect's destination charge (``transfer_data``), copied to the charge.
+    transfer_destination: Mapped[str | None] = mapped_column(Text, default=None)
+    transfer_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    application_fee_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    on_behalf_of: Mapped[str | None] = mapped_column(Text, default=None)
+    transfer_group: Mapped[str | None] = mapped_column(Text, default=None)
+    # The transfer (``tr_…``) and application fee (``fee_…``) its capture made.
+    transfer_id: Mapped[str | None] = mapped_column(Text, default=None)
+    application_fee_id: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class BalanceTransactionRow(Base):

@@ -23,6 +23,7 @@ from beyondpay.payment_methods.service import (
 )
 from beyondpay.payments import clocks, postings
 from beyondpay.payments.charges import AUTHORIZE, lock_pair
+from beyondpay.payments.destinations import destination_postings
 from beyondpay.payments.domain import Action, Chart, Status, next_status, platform_fee
 from beyondpay.payments.events import ChargeEvent, PaymentIntentEvent, record
 from beyondpay.payments.models import ChargeRow, PaymentIntentRow
@@ -298,6 +299,8 @@ async def capture_charge(
     )
     if transaction.status == "available":
         transfers += postings.available_transfers(chart, transaction.id, transaction.net)
+    # Connect: a destination charge's transfer and application fee, in this same batch.
+    transfers += await destination_postings(session, charge, amount, transaction)
     await postings.write(session, chart, charge.rail, transfers)
     charge.captured = True
     charge.amount_captured = amount

@@ -174,14 +174,19 @@ def void_transfer(charge_id: str, increments: int = 0) -> Transfer:
 def available_transfers(
     chart: Chart, balance_transaction_id: str, net_minor: int
 ) -> list[Transfer]:
-    if net_minor <= 0:
+    """A balance transaction's net from pending to available once it is due. A negative net (a
+    destination charge's ``transfer`` on the platform, made from its pending balance) moves the
+    other way, from available to pending: the pending balance it took from is made whole when
+    the charge's own net arrives in available (the same ``available_on``)."""
+    if net_minor == 0:
         return []
+    gained = net_minor > 0
     return [
         Transfer(
             id=f"{balance_transaction_id}:available",
-            debit_account_id=chart.pending,
-            credit_account_id=chart.available,
-            amount=net_minor,
+            debit_account_id=chart.pending if gained else chart.available,
+            credit_account_id=chart.available if gained else chart.pending,
+            amount=abs(net_minor),
             currency=chart.currency,
             code="funds_available",
         )
@@ -500,3 +505,54 @@ async def move_between_merchants(
     await _ensure_accounts(session, source, None)
     await _ensure_accounts(session, destination, None)
     await _apply(session, [transfer])
+
+
+# ---- Connect's destination charges (issue 20, part 4) -------------------------------------------
+
+
+def destination_transfers(
+    platform: Chart, destination: Chart, charge_id: str, transfer_minor: int, fee_minor: int
+) -> list[Transfer]:
+    """A destination charge's money at its capture, in the capture's batch:
+
+    - ``<ch>:destination`` (code ``destination_transfer``): the transfer, from the platform's
+      **pending** balance to the connected account's pending balance: the connected account's
+      funds become available with the charge's (Stripe's rule), not before.
+    - ``<ch>:application_fee`` (code ``application_fee``): the application fee, from the
+      connected account's pending balance back to the platform's, as Stripe collects it (the
+      connected account's payment shows it as its fee, the platform gets an
+      ``application_fee`` balance transaction).
+
+    Each side's balance transactions carry the charge's ``available_on``; their nets (negative
+    for the platform's ``transfer``) move between pending and available then
+    (:func:`available_transfers`)."""
+    invariant(transfer_minor > 0 and 0 <= fee_minor <= transfer_minor, "a fee within the transfer")
+    invariant(platform.merchant_id != destination.merchant_id, "between two merchants")
+    transfers = [
+        Transfer(
+            id=f"{charge_id}:destination",
+            debit_account_id=platform.pending,
+            credit_account_id=destination.pending,
+            amount=transfer_minor,
+            currency=platform.currency,
+            code="destination_transfer",
+        )
+    ]
+    if fee_minor:
+        transfers.append(
+            Transfer(
+                id=f"{charge_id}:application_fee",
+                debit_account_id=destination.pending,
+                credit_account_id=platform.pending,
+                amount=fee_minor,
+                currency=platform.currency,
+                code="application_fee",
+            )
+        )
+    return transfers
+
+
+async def ensure_merchant_accounts(session: AsyncSession, chart: Chart) -> None:
+    """A merchant's pending and available balances (a connected account paid by a
+    destination charge may never have had a payment of its own)."""
+    await _ensure_accounts(session, chart, None)

@@ -196,6 +196,17 @@ class PaymentMethodOptionsParams(Params):
         }
 
 
+class TransferDataParams(Params):
+    """Connect's destination charge: the connected account the charge's money goes to, and
+    how much of it (default: all, less the application fee)."""
+
+    destination: Id
+    amount: Amount | None = None
+
+
+TransferGroup = Annotated[str | None, Field(default=None, max_length=DESCRIPTION_CHARS_MAX)]
+
+
 class PaymentIntentCreateParams(Params):
     amount: Amount
     currency: Currency
@@ -219,6 +230,10 @@ class PaymentIntentCreateParams(Params):
     payment_method_options: PaymentMethodOptionsParams | None = None
     shipping: ShippingParam = None
     statement_descriptor_suffix: StatementDescriptor = None
+    transfer_data: TransferDataParams | None = None
+    application_fee_amount: Amount | None = None
+    on_behalf_of: Id | None = None
+    transfer_group: TransferGroup = None
 
 
 class PaymentIntentUpdateParams(Params):
@@ -241,6 +256,10 @@ class PaymentIntentUpdateParams(Params):
     payment_method_options: PaymentMethodOptionsParams | None = None
     shipping: ShippingParam = None
     statement_descriptor_suffix: StatementDescriptor = None
+    transfer_data: TransferDataParams | None = None
+    application_fee_amount: Amount | None = None
+    on_behalf_of: Id | None = None
+    transfer_group: TransferGroup = None
 
 
 # The secret a browser holds to confirm or retrieve one PaymentIntent with a publishable key.
@@ -532,6 +551,16 @@ class Charge(BaseModel):
     statement_descriptor: str | None
     statement_descriptor_suffix: str | None
     status: str
+    application_fee: str | None = Field(
+        default=None, description="The application fee (``fee_…``) of a destination charge."
+    )
+    destination: str | None = None
+    on_behalf_of: str | None = None
+    transfer: str | None = Field(
+        default=None, description="The transfer (``tr_…``) a destination charge's capture made."
+    )
+    transfer_data: dict[str, Any] | None = None
+    transfer_group: str | None = None
 
 
 class FeeDetail(BaseModel):
@@ -594,7 +623,7 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "amount_details": {"tip": {}},
         "amount_received": row.amount_received,
         "application": None,
-        "application_fee_amount": None,
+        "application_fee_amount": row.application_fee_amount,
         "allowed_payment_method_types": row.allowed_payment_method_types,
         "automatic_payment_methods": _automatic(row.automatic_payment_methods),
         "canceled_at": _unix(row.canceled_at),
@@ -613,7 +642,7 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "livemode": row.livemode,
         "metadata": row.metadata_,
         "next_action": row.next_action,
-        "on_behalf_of": None,
+        "on_behalf_of": row.on_behalf_of,
         "payment_method": row.payment_method_id,
         "payment_method_options": rendered_options(
             row.payment_method_options, row.payment_method_types
@@ -627,9 +656,19 @@ def payment_intent_object(row: PaymentIntentRow, *, for_event: bool = False) -> 
         "statement_descriptor": row.statement_descriptor,
         "statement_descriptor_suffix": row.statement_descriptor_suffix,
         "status": row.status,
-        "transfer_data": None,
-        "transfer_group": None,
+        "transfer_data": _intent_transfer_data(row),
+        "transfer_group": row.transfer_group,
     }
+
+
+def _intent_transfer_data(row: PaymentIntentRow) -> dict[str, Any] | None:
+    """Stripe's ``transfer_data``: the destination, and the amount when one was asked."""
+    if row.transfer_destination is None:
+        return None
+    rendered: dict[str, Any] = {"destination": row.transfer_destination}
+    if row.transfer_amount is not None:
+        rendered["amount"] = row.transfer_amount
+    return rendered
 
 
 # What a publishable key (a browser holding the client secret) sees of a PaymentIntent, as
@@ -674,7 +713,8 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "amount": row.amount,
         "amount_captured": row.amount_captured,
         "amount_refunded": row.amount_refunded,
-        "application_fee_amount": None,
+        "application_fee": row.application_fee_id,
+        "application_fee_amount": row.application_fee_amount,
         "balance_transaction": row.balance_transaction_id,
         "billing_details": {"address": None, "email": None, "name": None, "phone": None},
         "calculated_statement_descriptor": row.calculated_statement_descriptor,
@@ -703,6 +743,16 @@ def charge_object(row: ChargeRow) -> dict[str, Any]:
         "statement_descriptor": row.statement_descriptor,
         "statement_descriptor_suffix": row.statement_descriptor_suffix,
         "status": row.status,
+        # Connect's destination charge (migration 0059).
+        "destination": row.transfer_destination,
+        "on_behalf_of": row.on_behalf_of,
+        "transfer": row.transfer_id,
+        "transfer_data": (
+            None
+            if row.transfer_destination is None
+            else {"amount": row.transfer_amount, "destination": row.transfer_destination}
+        ),
+        "transfer_group": row.transfer_group,
     }
 
 

@@ -36,6 +36,7 @@ from beyondpay.payments.balance import (
 )
 from beyondpay.payments.charges import ChargeService, charge_service
 from beyondpay.payments.clocks import expire_payer_actions_on_clock, release_funds_on_clock
+from beyondpay.payments.destinations import DestinationCharge, on_destination_charge
 from beyondpay.payments.events import (
     IntentChange,
     PaymentIntentEvent,
@@ -71,6 +72,7 @@ __all__ = [
     "ChargeRow",
     "ChargeService",
     "ConfirmResult",
+    "DestinationCharge",
     "IntentChange",
     "LegacyChargeService",
     "PaymentIntentEvent",
@@ -99,6 +101,7 @@ __all__ = [
     "legacy_charge_service",
     "move_between_merchants",
     "off_intent_event",
+    "on_destination_charge",
     "on_intent_event",
     "on_receipt_due",
     "payment_intent_service",

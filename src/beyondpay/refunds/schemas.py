@@ -23,6 +23,10 @@ class RefundCreateParams(Params):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
     metadata: MetadataParam = None
     expand: Expand
+    # Connect's destination charges: take back from the connected account, in proportion to
+    # the refund, the charge's transfer and (or) its application fee.
+    reverse_transfer: bool | None = None
+    refund_application_fee: bool | None = None
 
 
 class RefundUpdateParams(Params):

@@ -23,7 +23,8 @@ refunds a request id once — and apply the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -143,6 +144,66 @@ def _new_refund(charge: ChargeRow, params: RefundCreateParams, amount: int) -> R
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DestinationRefund:
+    """What Connect hears of a refund of a destination charge that asked for the transfer
+    (``reverse_transfer``) or the application fee (``refund_application_fee``) back, in the
+    refund's creating transaction, the charge's row locked: refunds of one charge are heard
+    one at a time; ``charge_refunded`` is all the charge's refunds, this one counted."""
+
+    refund_id: str
+    charge_id: str
+    amount: int
+    charge_amount: int
+    charge_refunded: int
+    transfer_id: str | None
+    application_fee_id: str | None
+    reverse_transfer: bool
+    refund_application_fee: bool
+
+
+DestinationRefundHandler = Callable[[AsyncSession, DestinationRefund], Awaitable[None]]
+_destination_handlers: list[DestinationRefundHandler] = []
+
+
+def on_destination_refund(handler: DestinationRefundHandler) -> None:
+    """Registered by the composition root (``app.wire_settlement``): Connect sits above."""
+    if handler not in _destination_handlers:
+        _destination_handlers.append(handler)
+
+
+def _check_destination(charge: ChargeRow, params: RefundCreateParams) -> None:
+    """Stripe: ``reverse_transfer`` and ``refund_application_fee`` are for a charge with a
+    destination (``transfer_data``) only."""
+    for param in ("reverse_transfer", "refund_application_fee"):
+        if getattr(params, param) and charge.transfer_destination is None:
+            raise InvalidRequestError(
+                f"{param} can only be used on a charge with a destination"
+                f" (transfer_data[destination]); charge {charge.id} has none.",
+                param=param,
+            )
+
+
+async def _refund_destination(
+    session: AsyncSession, charge: ChargeRow, refund: RefundRow, params: RefundCreateParams
+) -> None:
+    if not (params.reverse_transfer or params.refund_application_fee):
+        return
+    heard = DestinationRefund(
+        refund_id=refund.id,
+        charge_id=charge.id,
+        amount=refund.amount,
+        charge_amount=charge.amount_captured,
+        charge_refunded=charge.amount_refunded,
+        transfer_id=charge.transfer_id,
+        application_fee_id=charge.application_fee_id,
+        reverse_transfer=bool(params.reverse_transfer),
+        refund_application_fee=bool(params.refund_application_fee),
+    )
+    for handler in _destination_handlers:
+        await handler(session, heard)
+
+
 class RefundService:
     async def create(
         self, session: AsyncSession, caller: Caller, params: RefundCreateParams, phases: Phases
@@ -152,6 +213,7 @@ class RefundService:
             refund_id = phases.recovery_point.removeprefix(RECOVERY_PREFIX)
             return await _finish(session, phases, await self.get(session, caller, refund_id))
         charge, param = await _charge_to_refund(session, caller, params)
+        _check_destination(charge, params)
         refund = _new_refund(charge, params, _amount(charge, params.amount, param))
         refund.balance_transaction_id = await charge_service.hold_refund(
             session, charge, refund.id, refund.amount
@@ -159,6 +221,8 @@ class RefundService:
         session.add(refund)
         await session.flush()
         await record(session, refund, RefundEvent.created)
+        # Before the rail is asked: the reversal commits with the refund's first phase.
+        await _refund_destination(session, charge, refund, params)
         return await _finish(session, phases, refund, str(charge.rail_reference))
 
     async def get(self, session: AsyncSession, caller: Caller, refund_id: str) -> RefundRow:
