@@ -44,7 +44,8 @@ from beyondpay.events.bus import STREAM_NAME, SUBJECT_PREFIX
 from beyondpay.events.service import event_service
 from tests.support import TEST_RING_TEXT, TestMerchant
 
-pytestmark = pytest.mark.xdist_group("chaos")
+# 20 worker starts (about 6 s each) and the drain: minutes, beyond the suite's default timeout.
+pytestmark = [pytest.mark.xdist_group("chaos"), pytest.mark.timeout(900)]
 
 EVENTS: Final = 2_000
 OBJECTS: Final = 100
@@ -57,7 +58,10 @@ ERROR_FRACTION: Final = 0.12
 TIMEOUT_FRACTION: Final = 0.05
 RESET_FRACTION: Final = 0.08
 RECEIVER_HOLD_S: Final = DELIVERY_TIMEOUT_S + 1.0  # a "timeout" outlasts the worker's patience
-KILL_WAIT_S: Final = 5.0  # longest wait for a started worker to deliver before it is killed
+# Longest wait for a started worker to deliver before it is killed: a worker takes about 6 s
+# to start on the 2-core machine (imports, the risk model), so a shorter wait would kill every
+# one before its first delivery and no kill would land mid-work.
+KILL_WAIT_S: Final = 30.0
 # After the last kill, for the last worker to deliver everything. A bound, not a speed check:
 # with a fifth of the calls failing and each object's deliveries kept in order, about 100 s on
 # an idle machine, more on a loaded 2-core CI machine.
@@ -239,7 +243,10 @@ async def _delivery_counts(database_url: str, endpoint_id: str) -> dict[str, int
 
 async def _kill_repeatedly(
     database_url: str, receiver: ChaosReceiver, log: Path, rng: random.Random
-) -> None:
+) -> int:
+    """Starts and SIGKILLs a worker ``KILLS`` times; how many were killed mid-work (after
+    they had delivered something)."""
+    killed_mid_work = 0
     for _ in range(KILLS):
         worker = _start_worker(database_url, log)
         seen = len(receiver.receipts)
@@ -249,7 +256,9 @@ async def _kill_repeatedly(
             await asyncio.sleep(0.02)
         await asyncio.sleep(rng.uniform(0.0, 0.8))
         worker.send_signal(signal.SIGKILL)
+        killed_mid_work += len(receiver.receipts) > seen
         await asyncio.to_thread(worker.wait)
+    return killed_mid_work
 
 
 async def _stream_event_ids(nats_url: str, merchant_id: str) -> list[str]:
@@ -295,7 +304,8 @@ async def test_sigkill_twenty_times_loses_no_event_and_keeps_each_objects_order(
     jumps = asyncio.create_task(_time_jumps_for_retries(database_url, stop))
     try:
         producer = asyncio.create_task(_produce(database, merchant, produced))
-        await _kill_repeatedly(database_url, receiver, log, random.Random(7))
+        killed_mid_work = await _kill_repeatedly(database_url, receiver, log, random.Random(7))
+        assert killed_mid_work >= KILLS // 2, (killed_mid_work, log.read_text()[-3000:])
         await producer
         worker = _start_worker(database_url, log)
         try:
